@@ -1,0 +1,56 @@
+/*
+ * main.c: the clustersim executable: dispatches to a subcommand. The only place that
+ * decides the process exit status.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct cli_cmd {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *summary;
+} cli_cmd;
+
+static const cli_cmd commands[] = {
+    {"flows", cli_flows_main, "replay point-to-point flows on a topology (max-min sharing)"},
+    {"bench", cli_bench_main, "measure the engine and network model (wall time, events/s)"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: clustersim [--version] [--help] COMMAND [ARGS]\n"
+            "\n"
+            "clustersim simulates ML training clusters and their interconnects:\n"
+            "a discrete-event engine with flow-level, max-min fair network sharing.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'clustersim COMMAND --help' describes a command.\n"
+                 "Exit status: 0 success, 1 failure, 2 bad input or usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("clustersim %s\n", CLUSTERSIM_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "clustersim: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

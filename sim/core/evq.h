@@ -1,0 +1,68 @@
+/*
+ * evq.h: the discrete-event engine: simulated clock and event queue.
+ *
+ * Events are intrusive: an ev_node is embedded in the object it concerns (a transfer, a
+ * rank) and handed back to its callback, so scheduling never allocates. The queue is a
+ * binary min-heap of node pointers ordered by (t_ps, klass, seq): seq is an ever-increasing
+ * insertion counter, so ties break identically on every run and machine. klass orders work
+ * inside one instant: EV_CLASS_NORMAL events run before EV_CLASS_LATE ones scheduled for the
+ * same time (the network re-solves once, after every start and end of that instant).
+ * Time never goes backwards: scheduling before now is an internal error (asserted).
+ */
+#ifndef SIM_EVQ_H
+#define SIM_EVQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+typedef struct ev_engine ev_engine;
+typedef struct ev_node ev_node;
+typedef void (*ev_fn)(ev_engine *e, ev_node *n);
+
+enum { EV_CLASS_NORMAL = 0, EV_CLASS_LATE = 1 };
+
+/* Embed in the owner; zero-initialise (or ev_node_init) before first use. */
+struct ev_node {
+    int64_t t_ps;
+    uint64_t seq;
+    uint32_t heap_idx; /* position + 1 in the heap; 0 = not scheduled */
+    uint8_t klass;
+    ev_fn fn;
+};
+
+/* Engine with an empty queue at time 0. *out owned by the caller (ev_engine_destroy). */
+sim_code ev_engine_create(ev_engine **out, sim_status *st);
+void ev_engine_destroy(ev_engine *e); /* accepts NULL; scheduled nodes are simply forgotten */
+
+int64_t ev_now(const ev_engine *e);
+/* Events run so far. */
+uint64_t ev_count(const ev_engine *e);
+size_t ev_pending(const ev_engine *e);
+
+/* Prepares n to call fn; n is not scheduled. */
+void ev_node_init(ev_node *n, ev_fn fn);
+static inline int ev_node_scheduled(const ev_node *n) { return n->heap_idx != 0; }
+
+/*
+ * Schedules n at t_ps (>= now) in klass. If n is already scheduled it is moved (keeping
+ * its place among equal keys is not promised: it gets a fresh seq). Fails with
+ * SIM_ERR_NOMEM only when the heap must grow and cannot.
+ */
+sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, int klass);
+/* Removes n from the queue if scheduled. */
+void ev_cancel(ev_engine *e, ev_node *n);
+
+/*
+ * Runs events in order until the queue is empty, time would pass until_ps (events at
+ * until_ps still run; pass INT64_MAX for no bound), or ev_stop is called. Returns the
+ * number of events run.
+ */
+uint64_t ev_run(ev_engine *e, int64_t until_ps);
+void ev_stop(ev_engine *e);
+
+/* Grows the heap ahead of time so a run of n pending events never reallocates. */
+sim_code ev_reserve(ev_engine *e, size_t n, sim_status *st);
+
+#endif

@@ -1,0 +1,479 @@
+/*
+ * maxmin.c: incremental and naive weighted max-min solvers.
+ *
+ * Constraint records hold the list of their users (intrusive, through the elements) and the
+ * scratch of a solve: remaining capacity rem, unfixed weight sumw and unfixed count nunf,
+ * and the position in a min-heap keyed by the fair share rem / sumw. Visit stamps (epoch)
+ * make "not yet seen in this solve" an O(1) test without clearing anything.
+ *
+ * Incremental solve of one component, in O(E log L) for E elements over L links:
+ *   1. collect the component by breadth-first search from a modified link;
+ *   2. every link gets rem = capacity, sumw = sum of its users' weights, key = rem / sumw;
+ *   3. repeatedly take the smaller of the lowest key and the lowest unfixed bound; fix the
+ *      variables of that link (or that variable) at level max(key, previous level),
+ *      subtracting w * rate from each link they cross.
+ * Fixing a variable at level r <= s never lowers the share s of a link it crosses:
+ * (rem - w r) / (sumw - w) >= rem / sumw exactly when r <= s. So levels are monotone, ties
+ * resolve in one pass without an epsilon, and keys only rise: the heap is lazy. A link's
+ * key is refreshed only when it reaches the top (a stale key is a lower bound), which makes
+ * fixing a variable O(1) and the whole fill O(E + L log L) in the common case.
+ */
+#include "net/maxmin.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RATE_REL_TOL 1e-12
+#define NAIVE_TIE_TOL 1e-12
+
+typedef struct mm_cnst {
+    double cap;
+    double rem, sumw;
+    net_mm_elem *head;
+    uint64_t epoch;
+    uint32_t n_users, nunf;
+    int modified;
+} mm_cnst;
+
+typedef struct mm_hent {
+    double key;
+    int32_t id;
+} mm_hent;
+
+typedef struct bound_ent {
+    double bound;
+    uint32_t order;
+    net_mm_var *var;
+} bound_ent;
+
+struct net_mm_system {
+    size_t n_cnst;
+    mm_cnst *c;
+    int32_t *mod;
+    size_t n_mod;
+    net_mm_var **active;
+    size_t n_active, cap_active;
+    /* scratch sized to n_cnst or cap_active */
+    int32_t *comp_c;
+    net_mm_var **comp_v;
+    mm_hent *heap;
+    size_t n_heap;
+    bound_ent *bounded;
+    uint64_t epoch;
+    int naive;
+    net_mm_stats stats;
+};
+
+sim_code net_mm_create(size_t n_cnst, const double *cap_Bps, int naive, net_mm_system **out,
+                       sim_status *st)
+{
+    net_mm_system *s = calloc(1, sizeof *s);
+    if (!s)
+        goto nomem;
+    s->n_cnst = n_cnst;
+    s->naive = naive;
+    size_t n = n_cnst ? n_cnst : 1;
+    s->c = calloc(n, sizeof *s->c);
+    s->mod = malloc(n * sizeof *s->mod);
+    s->comp_c = malloc(n * sizeof *s->comp_c);
+    s->heap = malloc(n * sizeof *s->heap);
+    if (!s->c || !s->mod || !s->comp_c || !s->heap)
+        goto nomem;
+    for (size_t i = 0; i < n_cnst; i++) {
+        assert(cap_Bps[i] > 0);
+        s->c[i].cap = cap_Bps[i];
+    }
+    *out = s;
+    return SIM_OK;
+nomem:
+    net_mm_destroy(s);
+    return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0,
+                          "out of memory for a sharing system of %zu links", n_cnst);
+}
+
+void net_mm_destroy(net_mm_system *s)
+{
+    if (!s)
+        return;
+    free(s->c);
+    free(s->mod);
+    free(s->comp_c);
+    free(s->heap);
+    free(s->active);
+    free(s->comp_v);
+    free(s->bounded);
+    free(s);
+}
+
+static void mark_modified(net_mm_system *s, int32_t c)
+{
+    if (!s->c[c].modified) {
+        s->c[c].modified = 1;
+        s->mod[s->n_mod++] = c;
+    }
+}
+
+sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st)
+{
+    if (n <= s->cap_active)
+        return SIM_OK;
+    size_t cap = s->cap_active ? s->cap_active : 256;
+    while (cap < n)
+        cap *= 2;
+    net_mm_var **a = realloc(s->active, cap * sizeof *a);
+    if (a)
+        s->active = a;
+    net_mm_var **cv = realloc(s->comp_v, cap * sizeof *cv);
+    if (cv)
+        s->comp_v = cv;
+    bound_ent *b = realloc(s->bounded, cap * sizeof *b);
+    if (b)
+        s->bounded = b;
+    if (!a || !cv || !b)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0,
+                              "out of memory for %zu concurrent transfers", cap);
+    s->cap_active = cap;
+    return SIM_OK;
+}
+
+sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
+{
+    assert(!var->enabled && var->n_elems > 0);
+    sim_code rc = net_mm_reserve(s, s->n_active + 1, st);
+    if (rc != SIM_OK)
+        return rc;
+    var->active_idx = (uint32_t)s->n_active;
+    s->active[s->n_active++] = var;
+    var->enabled = 1;
+    var->rate = 0;
+    var->epoch = 0;
+    for (uint32_t i = 0; i < var->n_elems; i++) {
+        net_mm_elem *e = &var->elems[i];
+        assert(e->cnst >= 0 && (size_t)e->cnst < s->n_cnst && e->w > 0);
+        mm_cnst *c = &s->c[e->cnst];
+        e->var = var;
+        e->prev = NULL;
+        e->next = c->head;
+        if (c->head)
+            c->head->prev = e;
+        c->head = e;
+        c->n_users++;
+        mark_modified(s, e->cnst);
+    }
+    return SIM_OK;
+}
+
+void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
+{
+    if (!var->enabled)
+        return;
+    for (uint32_t i = 0; i < var->n_elems; i++) {
+        net_mm_elem *e = &var->elems[i];
+        mm_cnst *c = &s->c[e->cnst];
+        if (e->prev)
+            e->prev->next = e->next;
+        else
+            c->head = e->next;
+        if (e->next)
+            e->next->prev = e->prev;
+        c->n_users--;
+        mark_modified(s, e->cnst);
+    }
+    net_mm_var *last = s->active[--s->n_active];
+    s->active[var->active_idx] = last;
+    last->active_idx = var->active_idx;
+    var->enabled = 0;
+}
+
+void net_mm_cnst_set_capacity(net_mm_system *s, int32_t cnst, double cap_Bps)
+{
+    assert(cap_Bps > 0);
+    s->c[cnst].cap = cap_Bps;
+    mark_modified(s, cnst);
+}
+
+double net_mm_cnst_capacity(const net_mm_system *s, int32_t cnst) { return s->c[cnst].cap; }
+double net_mm_cnst_load(const net_mm_system *s, int32_t cnst)
+{
+    double load = 0;
+    for (const net_mm_elem *e = s->c[cnst].head; e; e = e->next)
+        load += e->w * e->var->rate;
+    return load;
+}
+size_t net_mm_cnst_users(const net_mm_system *s, int32_t cnst) { return s->c[cnst].n_users; }
+int net_mm_dirty(const net_mm_system *s) { return s->n_mod != 0; }
+const net_mm_stats *net_mm_get_stats(const net_mm_system *s) { return &s->stats; }
+
+/* ---- 4-ary min-heap of (share, link) entries ----
+ * The heap is lazy (see the file comment): entries are only pushed in a batch, then the
+ * top is popped or has its key raised, so entries carry their key inline and no link needs
+ * to know its position. Ties break by link id: deterministic. */
+
+static inline int hent_less(const mm_hent *a, const mm_hent *b)
+{
+    return a->key < b->key || (a->key == b->key && a->id < b->id);
+}
+
+static void heap_down(net_mm_system *s, size_t i)
+{
+    mm_hent x = s->heap[i];
+    size_t n = s->n_heap;
+    for (;;) {
+        size_t ch = 4 * i + 1;
+        if (ch >= n)
+            break;
+        size_t best = ch, end = ch + 4 < n ? ch + 4 : n;
+        for (size_t k = ch + 1; k < end; k++)
+            if (hent_less(&s->heap[k], &s->heap[best]))
+                best = k;
+        if (!hent_less(&s->heap[best], &x))
+            break;
+        s->heap[i] = s->heap[best];
+        i = best;
+    }
+    s->heap[i] = x;
+}
+
+static void heap_pop(net_mm_system *s)
+{
+    s->heap[0] = s->heap[--s->n_heap];
+    if (s->n_heap)
+        heap_down(s, 0);
+}
+
+static inline double share_of(const mm_cnst *c)
+{
+    double rem = c->rem > 0 ? c->rem : 0;
+    double sumw = c->sumw > 1e-300 ? c->sumw : 1e-300;
+    return rem / sumw;
+}
+
+/* ---- incremental solver ---- */
+
+/* Fixes v at rate r. Links keep their heap keys: a key only ever rises when a variable is
+ * fixed at the current level (see the file comment), so a stale key is a lower bound and
+ * the main loop refreshes it when it reaches the top. */
+static void fix_var(net_mm_system *s, net_mm_var *v, double r)
+{
+    v->fixed = 1;
+    v->next_rate = r;
+    for (uint32_t i = 0; i < v->n_elems; i++) {
+        const net_mm_elem *e = &v->elems[i];
+        mm_cnst *c = &s->c[e->cnst];
+        c->rem -= e->w * r;
+        c->sumw -= e->w;
+        c->nunf--;
+    }
+}
+
+static int bound_cmp(const void *a, const void *b)
+{
+    const bound_ent *x = a, *y = b;
+    if (x->bound != y->bound)
+        return x->bound < y->bound ? -1 : 1;
+    return x->order < y->order ? -1 : (x->order > y->order);
+}
+
+static void report_changes(net_mm_system *s, net_mm_var **vars, size_t nv,
+                           net_mm_component_fn cb, void *ctx)
+{
+    for (size_t i = 0; i < nv; i++) {
+        net_mm_var *v = vars[i];
+        double old = v->rate, r = v->next_rate;
+        double scale = old > r ? old : r;
+        v->prev_rate = old;
+        if (fabs(r - old) > RATE_REL_TOL * scale) {
+            v->rate = r;
+            s->stats.rate_changes++;
+        }
+    }
+    cb(ctx, vars, nv);
+}
+
+static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn cb, void *ctx)
+{
+    uint64_t ep = s->epoch;
+    size_t nc = 0, nv = 0, nb = 0;
+    /* breadth-first over links and their users; each link is initialised when first
+     * touched and each variable adds its weights when discovered: one pass */
+    mm_cnst *c0 = &s->c[seed];
+    c0->epoch = ep;
+    c0->rem = c0->cap;
+    c0->sumw = 0;
+    c0->nunf = 0;
+    s->comp_c[nc++] = seed;
+    for (size_t i = 0; i < nc; i++) {
+        for (net_mm_elem *e = s->c[s->comp_c[i]].head; e; e = e->next) {
+            net_mm_var *v = e->var;
+            if (v->epoch == ep)
+                continue;
+            v->epoch = ep;
+            v->fixed = 0;
+            s->comp_v[nv++] = v;
+            s->stats.elems_solved += v->n_elems;
+            for (uint32_t k = 0; k < v->n_elems; k++) {
+                int32_t id = v->elems[k].cnst;
+                mm_cnst *c = &s->c[id];
+                if (c->epoch != ep) {
+                    c->epoch = ep;
+                    c->rem = c->cap;
+                    c->sumw = 0;
+                    c->nunf = 0;
+                    s->comp_c[nc++] = id;
+                }
+                c->sumw += v->elems[k].w;
+                c->nunf++;
+            }
+        }
+    }
+    s->stats.components++;
+    s->stats.vars_solved += nv;
+    if (nv == 0)
+        return;
+    /* A link with a single user acts exactly like a rate cap on that user (it saturates
+     * when, and only when, that user reaches cap / w): it joins the sorted bounds instead
+     * of the heap, which keeps the heap to the links that are really shared. */
+    for (size_t i = 0; i < nv; i++) {
+        net_mm_var *v = s->comp_v[i];
+        double b = v->bound > 0 ? v->bound : INFINITY;
+        for (uint32_t k = 0; k < v->n_elems; k++) {
+            const mm_cnst *c = &s->c[v->elems[k].cnst];
+            if (c->nunf == 1 && c->cap / v->elems[k].w < b)
+                b = c->cap / v->elems[k].w;
+        }
+        if (b < INFINITY) {
+            s->bounded[nb] = (bound_ent){b, (uint32_t)nb, v};
+            nb++;
+        }
+    }
+    s->n_heap = 0;
+    for (size_t i = 0; i < nc; i++) {
+        int32_t id = s->comp_c[i];
+        if (s->c[id].nunf <= 1)
+            continue;
+        s->heap[s->n_heap++] = (mm_hent){share_of(&s->c[id]), id};
+    }
+    for (size_t i = (s->n_heap + 2) / 4; i-- > 0;)
+        heap_down(s, i);
+    if (nb > 1)
+        qsort(s->bounded, nb, sizeof *s->bounded, bound_cmp);
+
+    double level = 0;
+    size_t bi = 0;
+    for (;;) {
+        /* refresh the top until its key is exact: then it is the true minimum */
+        while (s->n_heap) {
+            const mm_cnst *top = &s->c[s->heap[0].id];
+            if (top->nunf == 0) {
+                heap_pop(s);
+                continue;
+            }
+            double sh = share_of(top);
+            if (sh <= s->heap[0].key)
+                break;
+            s->heap[0].key = sh;
+            heap_down(s, 0);
+        }
+        while (bi < nb && s->bounded[bi].var->fixed)
+            bi++;
+        double share = s->n_heap ? s->heap[0].key : INFINITY;
+        if (bi < nb && s->bounded[bi].bound <= share) {
+            double r = s->bounded[bi].bound;
+            if (r > level)
+                level = r;
+            fix_var(s, s->bounded[bi].var, r);
+            bi++;
+            continue;
+        }
+        if (!s->n_heap)
+            break;
+        int32_t top = s->heap[0].id;
+        heap_pop(s);
+        if (share > level)
+            level = share;
+        for (net_mm_elem *e = s->c[top].head; e; e = e->next)
+            if (!e->var->fixed)
+                fix_var(s, e->var, level);
+    }
+    report_changes(s, s->comp_v, nv, cb, ctx);
+}
+
+/* ---- naive reference solver: rounds of full scans ---- */
+
+static void solve_naive(net_mm_system *s, net_mm_component_fn cb, void *ctx)
+{
+    size_t nv = s->n_active;
+    net_mm_var **vs = s->active;
+    for (size_t i = 0; i < nv; i++)
+        vs[i]->fixed = 0;
+    size_t left = nv;
+    while (left > 0) {
+        /* recompute every link's remaining capacity and unfixed weight from scratch */
+        for (size_t i = 0; i < nv; i++)
+            for (uint32_t k = 0; k < vs[i]->n_elems; k++) {
+                mm_cnst *c = &s->c[vs[i]->elems[k].cnst];
+                c->rem = c->cap;
+                c->sumw = 0;
+            }
+        for (size_t i = 0; i < nv; i++)
+            for (uint32_t k = 0; k < vs[i]->n_elems; k++) {
+                mm_cnst *c = &s->c[vs[i]->elems[k].cnst];
+                if (vs[i]->fixed)
+                    c->rem -= vs[i]->elems[k].w * vs[i]->next_rate;
+                else
+                    c->sumw += vs[i]->elems[k].w;
+            }
+        double m = INFINITY;
+        for (size_t i = 0; i < nv; i++) {
+            if (vs[i]->fixed)
+                continue;
+            if (vs[i]->bound > 0 && vs[i]->bound < m)
+                m = vs[i]->bound;
+            for (uint32_t k = 0; k < vs[i]->n_elems; k++) {
+                double sh = share_of(&s->c[vs[i]->elems[k].cnst]);
+                if (sh < m)
+                    m = sh;
+            }
+        }
+        double lim = m * (1 + NAIVE_TIE_TOL);
+        for (size_t i = 0; i < nv; i++) {
+            net_mm_var *v = vs[i];
+            if (v->fixed)
+                continue;
+            int at = v->bound > 0 && v->bound <= lim;
+            for (uint32_t k = 0; k < v->n_elems && !at; k++)
+                at = share_of(&s->c[v->elems[k].cnst]) <= lim;
+            if (at) {
+                v->next_rate = m;
+                v->fixed = 2; /* fixed this round: still counted as unfixed above */
+                left--;
+            }
+        }
+        for (size_t i = 0; i < nv; i++)
+            if (vs[i]->fixed == 2)
+                vs[i]->fixed = 1;
+    }
+    report_changes(s, vs, nv, cb, ctx);
+}
+
+void net_mm_solve(net_mm_system *s, net_mm_component_fn cb, void *ctx)
+{
+    if (!s->n_mod)
+        return;
+    s->stats.solves++;
+    if (s->naive) {
+        solve_naive(s, cb, ctx);
+    } else {
+        s->epoch++;
+        for (size_t i = 0; i < s->n_mod; i++) {
+            int32_t c = s->mod[i];
+            if (s->c[c].epoch != s->epoch)
+                solve_component(s, c, cb, ctx);
+        }
+    }
+    for (size_t i = 0; i < s->n_mod; i++)
+        s->c[s->mod[i]].modified = 0;
+    s->n_mod = 0;
+}

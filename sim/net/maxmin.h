@@ -1,0 +1,102 @@
+/*
+ * maxmin.h: weighted max-min fair sharing of link capacities (the flow-level model).
+ *
+ * Data model after SimGrid's lmm: a constraint per directed link (capacity in B/s), a
+ * variable per transfer (its rate), an element per (variable, link) usage with a weight w:
+ * a transfer at rate r loads the link with w * r. A point-to-point flow has w = 1 on each
+ * link of its path; a coupled transfer (a ring of n lock-step flows) has w = the number of
+ * member flows that cross the link, or fractional weights when sprayed.
+ *
+ * Solution (progressive filling): all unfixed rates rise together from 0; when a link
+ * saturates (sum w * r = capacity) every variable crossing it is fixed at the current
+ * level; a variable whose bound (rate cap) is reached is fixed at its bound. The result
+ * is the unique weighted max-min fair allocation: no rate can grow without shrinking one
+ * that is no larger.
+ *
+ * Incremental solving: enabling or disabling a variable marks its links modified.
+ * net_mm_solve re-solves only the connected components (variables linked through shared
+ * links) that contain a modified link, and reports only the variables whose rate changed
+ * (beyond a relative 1e-12, so re-solving an untouched part never perturbs it). The naive
+ * solver re-solves everything from scratch by repeated scans; it is kept as the reference
+ * the tests compare against.
+ *
+ * Ownership: the system owns its constraint table and scratch space. Variables and their
+ * element arrays belong to the caller (embedded in transfers) and must stay put while
+ * enabled.
+ */
+#ifndef SIM_NET_MAXMIN_H
+#define SIM_NET_MAXMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+typedef struct net_mm_var net_mm_var;
+
+typedef struct net_mm_elem {
+    net_mm_var *var;
+    struct net_mm_elem *prev, *next; /* the constraint's list of users */
+    int32_t cnst;                    /* link id */
+    double w;                        /* weight > 0 */
+} net_mm_elem;
+
+struct net_mm_var {
+    net_mm_elem *elems;  /* caller-owned array; set cnst and w before enabling */
+    uint32_t n_elems;
+    uint64_t epoch;      /* solver scratch: component visit stamp */
+    uint32_t active_idx; /* solver scratch: index in the enabled list */
+    int fixed;           /* solver scratch */
+    int enabled;
+    double next_rate;    /* solver scratch */
+    double prev_rate;    /* rate before the last solve that reported this variable */
+    double bound;        /* rate cap in B/s; 0 = none */
+    double rate;         /* current rate (B/s); +inf for a variable with no link and no cap */
+};
+
+typedef struct net_mm_system net_mm_system;
+
+/*
+ * Called once per solved component with its variables (borrowed array, valid during the
+ * call). Each variable's rate holds the new rate and prev_rate the rate before this solve
+ * (0 for a newly enabled one); they are equal when the rate did not change beyond a
+ * relative 1e-12. The naive solver reports all enabled variables as one component.
+ */
+typedef void (*net_mm_component_fn)(void *ctx, net_mm_var *const *vars, size_t n);
+
+typedef struct net_mm_stats {
+    uint64_t solves;        /* net_mm_solve calls that had work */
+    uint64_t components;    /* components solved */
+    uint64_t vars_solved;   /* sum over solves of variables in solved components */
+    uint64_t elems_solved;  /* sum of elements visited */
+    uint64_t rate_changes;  /* callbacks made */
+} net_mm_stats;
+
+/* System over n_cnst links with capacities cap_Bps[0..n_cnst) (copied). naive != 0 makes
+ * every solve a full naive solve (the reference). *out owned by caller. */
+sim_code net_mm_create(size_t n_cnst, const double *cap_Bps, int naive, net_mm_system **out,
+                       sim_status *st);
+void net_mm_destroy(net_mm_system *s); /* accepts NULL */
+
+/* Makes room for n enabled variables so that enabling up to n never allocates. NOMEM. */
+sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st);
+/* Adds var (elements filled in) to the sharing; its rate is undefined until the next solve.
+ * Fails only on NOMEM. */
+sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st);
+/* Removes var from the sharing; its links are re-solved at the next solve. */
+void net_mm_var_disable(net_mm_system *s, net_mm_var *var);
+/* Changes a link's capacity (> 0); re-solved at the next solve. */
+void net_mm_cnst_set_capacity(net_mm_system *s, int32_t cnst, double cap_Bps);
+double net_mm_cnst_capacity(const net_mm_system *s, int32_t cnst);
+/* Sum of w * rate over the link's users (as of the last solve). */
+double net_mm_cnst_load(const net_mm_system *s, int32_t cnst);
+size_t net_mm_cnst_users(const net_mm_system *s, int32_t cnst);
+
+/* Whether a solve has work pending. */
+int net_mm_dirty(const net_mm_system *s);
+/* Re-solves what changed and calls cb per re-solved component. Never fails (scratch space
+ * is reserved by enable). */
+void net_mm_solve(net_mm_system *s, net_mm_component_fn cb, void *ctx);
+const net_mm_stats *net_mm_get_stats(const net_mm_system *s);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * netsim.c: transfer lifecycle on top of the engine and the max-min solver.
+ *
+ * A transfer's one ev_node serves first as its latency timer, then as its completion
+ * event. Invariant while active: remaining is exact as of t_last_ps, and finish_ps =
+ * t_last_ps + remaining / rate (rounded to the picosecond). Whenever the solver changes
+ * the rate the progress made at the old rate is booked first.
+ *
+ * Per solved component only the transfers that finish first have their completion event
+ * in the queue: the others cannot finish before them, and a completion re-solves the whole
+ * component (each piece a departure splits off touches one of its links). So a solve costs
+ * one scan of the component and a few queue operations, however many rates changed.
+ *
+ * Usage arrays come from per-size-class pools (powers of two), so transfers of any width,
+ * from a 3-hop flow to a 2,048-rank ring, recycle their memory.
+ */
+#include "net/netsim.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/pool.h"
+
+#define N_CLASSES 32
+
+enum { XF_LATENCY = 0, XF_ACTIVE = 1 };
+
+struct net_transfer {
+    ev_node node;
+    net_mm_var var;
+    net_sim *ns;
+    double bytes, remaining;
+    int64_t t_last_ps;
+    int64_t finish_ps; /* projected completion at the current rate */
+    double cap;
+    net_done_fn done;
+    void *user;
+    uint8_t state;
+    uint8_t size_class;
+};
+
+struct net_sim {
+    ev_engine *e;
+    const net_graph *g;
+    net_mm_system *mm;
+    sim_pool *xf_pool;
+    sim_pool *elem_pool[N_CLASSES];
+    ev_node solve_node;
+    double *link_bytes;
+    int timing;
+    net_sim_stats stats;
+    size_t live;
+};
+
+static void on_solve(ev_engine *e, ev_node *n);
+
+sim_code net_sim_create(ev_engine *e, const net_graph *g, int naive, net_sim **out,
+                        sim_status *st)
+{
+    sim_code rc = SIM_OK;
+    double *caps = NULL;
+    size_t nl = net_graph_link_count(g);
+    net_sim *ns = calloc(1, sizeof *ns);
+    if (!ns)
+        goto nomem;
+    ns->e = e;
+    ns->g = g;
+    ev_node_init(&ns->solve_node, on_solve);
+    ns->xf_pool = sim_pool_create(sizeof(net_transfer), 1024);
+    ns->link_bytes = calloc(nl ? nl : 1, sizeof *ns->link_bytes);
+    caps = malloc((nl ? nl : 1) * sizeof *caps);
+    if (!ns->xf_pool || !ns->link_bytes || !caps)
+        goto nomem;
+    for (size_t l = 0; l < nl; l++)
+        caps[l] = net_graph_link(g, (net_link_id)l)->bw_Bps;
+    rc = net_mm_create(nl, caps, naive, &ns->mm, st);
+    if (rc != SIM_OK)
+        goto fail;
+    free(caps);
+    *out = ns;
+    return SIM_OK;
+nomem:
+    rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory creating the network");
+fail:
+    free(caps);
+    net_sim_destroy(ns);
+    return rc;
+}
+
+void net_sim_destroy(net_sim *ns)
+{
+    if (!ns)
+        return;
+    if (ns->e)
+        ev_cancel(ns->e, &ns->solve_node);
+    net_mm_destroy(ns->mm);
+    sim_pool_destroy(ns->xf_pool);
+    for (int i = 0; i < N_CLASSES; i++)
+        sim_pool_destroy(ns->elem_pool[i]);
+    free(ns->link_bytes);
+    free(ns);
+}
+
+void net_sim_set_timing(net_sim *ns, int on) { ns->timing = on; }
+const net_sim_stats *net_sim_get_stats(const net_sim *ns) { return &ns->stats; }
+const net_mm_stats *net_sim_solver_stats(const net_sim *ns) { return net_mm_get_stats(ns->mm); }
+double net_sim_link_load(const net_sim *ns, net_link_id l) { return net_mm_cnst_load(ns->mm, l); }
+double net_sim_link_bytes(const net_sim *ns, net_link_id l) { return ns->link_bytes[l]; }
+ev_engine *net_sim_engine(net_sim *ns) { return ns->e; }
+size_t net_sim_live(const net_sim *ns) { return ns->live; }
+double net_transfer_rate(const net_transfer *t) { return t->state == XF_ACTIVE ? t->var.rate : 0; }
+
+static inline double ps_to_s(int64_t ps) { return (double)ps * 1e-12; }
+
+static inline net_transfer *xf_of_node(ev_node *n)
+{
+    return (net_transfer *)(void *)((char *)n - offsetof(net_transfer, node));
+}
+
+static inline net_transfer *xf_of_var(net_mm_var *v)
+{
+    return (net_transfer *)(void *)((char *)v - offsetof(net_transfer, var));
+}
+
+double net_transfer_finish_s(const net_transfer *t)
+{
+    double dt = t->remaining > 0 && isfinite(t->var.rate) ? t->remaining / t->var.rate : 0;
+    return ps_to_s(t->t_last_ps) + dt;
+}
+
+double net_transfer_remaining(const net_sim *ns, const net_transfer *t)
+{
+    if (t->state != XF_ACTIVE)
+        return t->remaining;
+    if (!isfinite(t->var.rate))
+        return 0;
+    double left = t->remaining - t->var.rate * ps_to_s(ev_now(ns->e) - t->t_last_ps);
+    return left > 0 ? left : 0;
+}
+
+static double now_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void request_solve(net_sim *ns)
+{
+    if (!ev_node_scheduled(&ns->solve_node))
+        ev_schedule(ns->e, &ns->solve_node, ev_now(ns->e), EV_CLASS_LATE);
+}
+
+/* Time for bytes at rate, in ps, rounded to nearest and clamped. */
+static int64_t duration_ps(double bytes, double rate)
+{
+    if (!(bytes > 0) || rate == INFINITY)
+        return 0;
+    double ps = bytes / rate * 1e12;
+    if (ps >= 4.6e18)
+        return INT64_MAX / 2;
+    return (int64_t)llround(ps);
+}
+
+static void on_component(void *ctx, net_mm_var *const *vars, size_t n)
+{
+    net_sim *ns = ctx;
+    int64_t now = ev_now(ns->e);
+    int64_t best = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        net_transfer *t = xf_of_var(vars[i]);
+        if (vars[i]->rate != vars[i]->prev_rate) {
+            double old = vars[i]->prev_rate;
+            if (old > 0) {
+                t->remaining -= old * ps_to_s(now - t->t_last_ps);
+                if (t->remaining < 0)
+                    t->remaining = 0;
+            }
+            t->t_last_ps = now;
+            t->finish_ps = now + duration_ps(t->remaining, vars[i]->rate);
+        }
+        if (ev_node_scheduled(&t->node))
+            ev_cancel(ns->e, &t->node);
+        if (t->finish_ps < best)
+            best = t->finish_ps;
+    }
+    for (size_t i = 0; i < n; i++) {
+        net_transfer *t = xf_of_var(vars[i]);
+        if (t->finish_ps == best)
+            ev_schedule(ns->e, &t->node, best, EV_CLASS_NORMAL);
+    }
+}
+
+static void on_solve(ev_engine *e, ev_node *n)
+{
+    net_sim *ns = (net_sim *)(void *)((char *)n - offsetof(net_sim, solve_node));
+    (void)e;
+    double t0 = ns->timing ? now_wall() : 0;
+    net_mm_solve(ns->mm, on_component, ns);
+    ns->stats.solve_events++;
+    if (ns->timing)
+        ns->stats.solve_wall_s += now_wall() - t0;
+}
+
+static void on_complete(ev_engine *e, ev_node *n)
+{
+    net_transfer *t = xf_of_node(n);
+    net_sim *ns = t->ns;
+    (void)e;
+    for (uint32_t i = 0; i < t->var.n_elems; i++)
+        ns->link_bytes[t->var.elems[i].cnst] += t->var.elems[i].w * t->bytes;
+    if (t->var.enabled) {
+        net_mm_var_disable(ns->mm, &t->var);
+        request_solve(ns);
+    }
+    ns->stats.finished++;
+    ns->live--;
+    if (t->done)
+        t->done(ns, t, t->user);
+    if (t->var.elems)
+        sim_pool_put(ns->elem_pool[t->size_class], t->var.elems);
+    sim_pool_put(ns->xf_pool, t);
+}
+
+static void on_latency_end(ev_engine *e, ev_node *n)
+{
+    net_transfer *t = xf_of_node(n);
+    net_sim *ns = t->ns;
+    t->node.fn = on_complete;
+    t->state = XF_ACTIVE;
+    t->t_last_ps = ev_now(e);
+    if (!(t->remaining > 0)) {
+        t->var.rate = INFINITY;
+        on_complete(e, n);
+        return;
+    }
+    if (t->var.n_elems == 0) {
+        t->var.rate = t->cap > 0 ? t->cap : INFINITY;
+        t->finish_ps = t->t_last_ps + duration_ps(t->remaining, t->var.rate);
+        ev_schedule(e, &t->node, t->finish_ps, EV_CLASS_NORMAL);
+        return;
+    }
+    /* cannot fail: the solver's scratch was reserved when the transfer started */
+    net_mm_var_enable(ns->mm, &t->var, NULL);
+    request_solve(ns);
+}
+
+static int use_cmp(const void *a, const void *b)
+{
+    const net_mm_elem *x = a, *y = b;
+    return (x->cnst > y->cnst) - (x->cnst < y->cnst);
+}
+
+/* Copies the usages into a pooled element array, merging repeated links. */
+static sim_code copy_uses(net_sim *ns, net_transfer *t, const net_transfer_spec *spec)
+{
+    unsigned cls = 0;
+    while (((size_t)1 << cls) < spec->n_uses)
+        cls++;
+    if (cls >= N_CLASSES)
+        return SIM_ERR_NOMEM;
+    if (!ns->elem_pool[cls]) {
+        size_t per = ((size_t)1 << cls) >= 1024 ? 1 : (size_t)1024 >> cls;
+        ns->elem_pool[cls] = sim_pool_create(sizeof(net_mm_elem) << cls, per);
+        if (!ns->elem_pool[cls])
+            return SIM_ERR_NOMEM;
+    }
+    net_mm_elem *el = sim_pool_get(ns->elem_pool[cls]);
+    if (!el)
+        return SIM_ERR_NOMEM;
+    t->size_class = (uint8_t)cls;
+    for (size_t i = 0; i < spec->n_uses; i++) {
+        assert(spec->uses[i].w > 0);
+        el[i] = (net_mm_elem){.cnst = spec->uses[i].link, .w = spec->uses[i].w};
+    }
+    size_t n = spec->n_uses;
+    if (n > 1) {
+        qsort(el, n, sizeof *el, use_cmp);
+        size_t k = 0;
+        for (size_t i = 1; i < n; i++) {
+            if (el[i].cnst == el[k].cnst)
+                el[k].w += el[i].w;
+            else
+                el[++k] = el[i];
+        }
+        n = k + 1;
+    }
+    t->var.elems = el;
+    t->var.n_elems = (uint32_t)n;
+    return SIM_OK;
+}
+
+sim_code net_transfer_start(net_sim *ns, const net_transfer_spec *spec, net_transfer **out,
+                            sim_status *st)
+{
+    assert(spec->bytes >= 0 && spec->lat_ps >= 0);
+    net_transfer *t = sim_pool_get(ns->xf_pool);
+    if (!t)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory starting a transfer");
+    memset(t, 0, sizeof *t);
+    t->ns = ns;
+    t->bytes = t->remaining = spec->bytes;
+    t->cap = spec->rate_cap_Bps > 0 ? spec->rate_cap_Bps : 0;
+    t->var.bound = t->cap;
+    t->done = spec->done;
+    t->user = spec->user;
+    sim_code rc = SIM_OK;
+    if (spec->n_uses > 0 && copy_uses(ns, t, spec) != SIM_OK)
+        rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory starting a transfer");
+    /* reserve solver scratch now so that activation inside the event loop cannot fail */
+    if (rc == SIM_OK && t->var.n_elems)
+        rc = net_mm_reserve(ns->mm, ns->live + 1, st);
+    ev_node_init(&t->node, on_latency_end);
+    if (rc == SIM_OK &&
+        ev_schedule(ns->e, &t->node, ev_now(ns->e) + spec->lat_ps, EV_CLASS_NORMAL) != SIM_OK)
+        rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for events");
+    if (rc != SIM_OK) {
+        if (t->var.elems)
+            sim_pool_put(ns->elem_pool[t->size_class], t->var.elems);
+        sim_pool_put(ns->xf_pool, t);
+        return rc;
+    }
+    ns->stats.started++;
+    ns->live++;
+    if (out)
+        *out = t;
+    return SIM_OK;
+}

@@ -1,0 +1,302 @@
+/*
+ * topo.c: the explicit topology form (name + graph of endpoints, switches and cables).
+ *
+ * Loading is a single pass over the YAML document in file order: top-level keys, then the
+ * endpoints, then the switches (both become graph nodes, ids in that order), then the links,
+ * each a full-duplex cable. Everything the user can get wrong is checked here, before the
+ * graph sees it, so that each error names the key and points at the node that holds it; the
+ * graph's own checks only guard invariants. A side table maps each node id to the YAML node
+ * that defined it, for "first defined at line L" in duplicate-name messages.
+ *
+ * The topo owns its name and the finalized graph. The YAML document lives only while
+ * loading.
+ */
+#include "topo/topo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ydoc.h"
+
+struct topo {
+    char *name;
+    net_graph *graph;
+};
+
+/* State of one load: the document, the topology being built, where each node was defined. */
+typedef struct topo_loader {
+    const ydoc *d;
+    topo *t;
+    ynode *defs; /* [n_defs]: YAML node that named node id i */
+    size_t n_defs, cap_defs;
+} topo_loader;
+
+static const char *const top_keys[] = {"name", "graph", NULL};
+static const char *const graph_keys[] = {"endpoints", "switches", "links", NULL};
+static const char *const link_keys[] = {"ends", "bandwidth", "latency", "kind", NULL};
+
+/* The place of n for messages ("graph.links[2]"), in buf. */
+static const char *place_of(const ydoc *d, ynode n, char *buf, size_t len)
+{
+    ydoc_place(d, n, buf, len);
+    return buf;
+}
+
+/* Requires item (an entry of the list under key) to be a non-empty scalar: a node name. */
+static sim_code expect_name(const ydoc *d, ynode item, const char *key, const char **out,
+                            sim_status *st)
+{
+    const char *s = ydoc_scalar(d, item);
+    if (!s || !s[0]) {
+        char found[96];
+        ydoc_describe(d, item, found, sizeof found);
+        return ydoc_error(d, item, st, "key '%s': expected a node name, found %s", key, found);
+    }
+    *out = s;
+    return SIM_OK;
+}
+
+/* Adds one graph node per entry of the list under key in graph. */
+static sim_code load_nodes(topo_loader *L, ynode list, const char *key, net_node_kind kind,
+                           sim_status *st)
+{
+    const ydoc *d = L->d;
+    sim_code rc = ydoc_expect(d, list, YDOC_SEQ, key, st);
+    size_t n = ydoc_seq_len(d, list);
+    for (size_t i = 0; i < n && rc == SIM_OK; i++) {
+        ynode item = ydoc_seq_at(d, list, i);
+        const char *name = NULL;
+        rc = expect_name(d, item, key, &name, st);
+        if (rc != SIM_OK)
+            break;
+        net_node_id prev = net_graph_find(L->t->graph, name);
+        if (prev >= 0) {
+            rc = ydoc_error(d, item, st, "duplicate name '%s' (first defined at line %d)", name,
+                            ydoc_line(d, L->defs[prev]));
+            break;
+        }
+        if (L->n_defs == L->cap_defs) {
+            size_t cap = L->cap_defs ? L->cap_defs * 2 : 64;
+            ynode *p = realloc(L->defs, cap * sizeof *p);
+            if (!p) {
+                rc = sim_status_set(st, SIM_ERR_NOMEM, ydoc_file(d), 0, 0,
+                                    "out of memory loading a topology");
+                break;
+            }
+            L->defs = p;
+            L->cap_defs = cap;
+        }
+        net_node_id id;
+        rc = net_graph_add_node(L->t->graph, name, kind, &id, st);
+        if (rc == SIM_OK)
+            L->defs[L->n_defs++] = item;
+    }
+    return rc;
+}
+
+/* Resolves the two names of a link's ends into node ids. */
+static sim_code load_ends(topo_loader *L, ynode link, net_node_id ends[2], sim_status *st)
+{
+    const ydoc *d = L->d;
+    char buf[256];
+    ynode v = ydoc_map_get(d, link, "ends");
+    if (!v)
+        return ydoc_error(d, link, st,
+                          "missing key 'ends' in %s: expected a list of two node names",
+                          place_of(d, link, buf, sizeof buf));
+    if (ydoc_node_kind(d, v) != YDOC_SEQ) {
+        ydoc_describe(d, v, buf, sizeof buf);
+        return ydoc_error(d, v, st, "key 'ends': expected a list of two node names, found %s",
+                          buf);
+    }
+    if (ydoc_seq_len(d, v) != 2)
+        return ydoc_error(d, v, st,
+                          "key 'ends': expected a list of two node names, found a list of %zu",
+                          ydoc_seq_len(d, v));
+    for (size_t i = 0; i < 2; i++) {
+        ynode item = ydoc_seq_at(d, v, i);
+        const char *name = NULL;
+        sim_code rc = expect_name(d, item, "ends", &name, st);
+        if (rc != SIM_OK)
+            return rc;
+        ends[i] = net_graph_find(L->t->graph, name);
+        if (ends[i] < 0)
+            return ydoc_error(d, item, st, "key 'ends': unknown node '%s'", name);
+        if (i == 1 && ends[1] == ends[0])
+            return ydoc_error(d, item, st, "key 'ends': a link from '%s' to itself", name);
+    }
+    return SIM_OK;
+}
+
+/* Reads the optional link kind; *kind keeps its default when the key is absent. */
+static sim_code load_kind(const ydoc *d, ynode link, net_link_kind *kind, sim_status *st)
+{
+    const char *text = NULL;
+    sim_code rc = ydoc_get_str(d, link, "kind", 0, &text, st);
+    if (rc != SIM_OK || !text)
+        return rc;
+    const char *names[NET_LINK_KIND_COUNT + 1];
+    char list[256] = "";
+    size_t used = 0;
+    for (int k = 0; k < NET_LINK_KIND_COUNT; k++) {
+        names[k] = net_link_kind_str((net_link_kind)k);
+        if (strcmp(text, names[k]) == 0) {
+            *kind = (net_link_kind)k;
+            return SIM_OK;
+        }
+        if (used < sizeof list)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
+                                     names[k]);
+    }
+    names[NET_LINK_KIND_COUNT] = NULL;
+    ynode v = ydoc_map_get(d, link, "kind");
+    const char *hint = ydoc_suggest(text, names);
+    if (hint)
+        return ydoc_error(d, v, st,
+                          "key 'kind': unknown link kind '%s' (did you mean '%s'?); "
+                          "expected one of: %s",
+                          text, hint, list);
+    return ydoc_error(d, v, st, "key 'kind': unknown link kind '%s'; expected one of: %s", text,
+                      list);
+}
+
+/* One links entry: a full-duplex cable. */
+static sim_code load_link(topo_loader *L, ynode link, sim_status *st)
+{
+    const ydoc *d = L->d;
+    char place[256];
+    net_node_id ends[2] = {-1, -1};
+    double bw_Bps = 0;
+    int64_t lat_ps = 0;
+    net_link_kind kind = NET_LINK_GENERIC;
+    sim_code rc = ydoc_check_keys(d, link, place_of(d, link, place, sizeof place), link_keys,
+                                  st);
+    if (rc == SIM_OK)
+        rc = load_ends(L, link, ends, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bw(d, link, "bandwidth", 1, &bw_Bps, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_time(d, link, "latency", 1, &lat_ps, st);
+    if (rc == SIM_OK)
+        rc = load_kind(d, link, &kind, st);
+    if (rc != SIM_OK)
+        return rc;
+    sim_status gst;
+    sim_status_clear(&gst);
+    rc = net_graph_add_cable(L->t->graph, ends[0], ends[1], bw_Bps, lat_ps, kind, NULL, &gst);
+    if (rc == SIM_ERR_INPUT) /* the graph's range checks: point at the link */
+        return ydoc_error(d, link, st, "%s", gst.msg);
+    if (rc != SIM_OK)
+        return sim_status_set(st, rc, ydoc_file(d), ydoc_line(d, link), ydoc_col(d, link), "%s",
+                              gst.msg);
+    return SIM_OK;
+}
+
+/* The graph mapping: nodes first, so that links can name any of them. */
+static sim_code load_graph(topo_loader *L, ynode graph, sim_status *st)
+{
+    const ydoc *d = L->d;
+    sim_code rc = ydoc_expect(d, graph, YDOC_MAP, "graph", st);
+    if (rc == SIM_OK)
+        rc = ydoc_check_keys(d, graph, "graph", graph_keys, st);
+    if (rc != SIM_OK)
+        return rc;
+    ynode endpoints = ydoc_map_get(d, graph, "endpoints");
+    if (!endpoints)
+        return ydoc_error(d, graph, st,
+                          "missing key 'endpoints' in graph: expected a list of endpoint names");
+    rc = load_nodes(L, endpoints, "endpoints", NET_NODE_ENDPOINT, st);
+    if (rc != SIM_OK)
+        return rc;
+    if (ydoc_seq_len(d, endpoints) == 0)
+        return ydoc_error(d, endpoints, st,
+                          "key 'endpoints': expected at least one endpoint name, found an "
+                          "empty list");
+    ynode switches = ydoc_map_get(d, graph, "switches");
+    if (switches)
+        rc = load_nodes(L, switches, "switches", NET_NODE_SWITCH, st);
+    if (rc != SIM_OK)
+        return rc;
+    ynode links = ydoc_map_get(d, graph, "links");
+    if (!links)
+        return ydoc_error(d, graph, st,
+                          "missing key 'links' in graph: expected a list of links such as "
+                          "{ends: [a, b], bandwidth: 100 Gb/s, latency: 1 us}");
+    rc = ydoc_expect(d, links, YDOC_SEQ, "links", st);
+    size_t n = ydoc_seq_len(d, links);
+    for (size_t i = 0; i < n && rc == SIM_OK; i++)
+        rc = load_link(L, ydoc_seq_at(d, links, i), st);
+    return rc;
+}
+
+sim_code topo_load_file(const char *path, topo **out, sim_status *st)
+{
+    ydoc *d = NULL;
+    topo_loader L = {0};
+    const char *name = NULL;
+    *out = NULL;
+    sim_code rc = ydoc_load_file(path, &d, st);
+    if (rc != SIM_OK)
+        goto done;
+    L.d = d;
+    L.t = calloc(1, sizeof *L.t);
+    if (!L.t) {
+        rc = sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory loading a topology");
+        goto done;
+    }
+    rc = net_graph_create(&L.t->graph, st);
+    if (rc != SIM_OK)
+        goto done;
+    ynode root = ydoc_root(d);
+    rc = ydoc_check_keys(d, root, "the document", top_keys, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_str(d, root, "name", 1, &name, st);
+    if (rc != SIM_OK)
+        goto done;
+    ynode graph = ydoc_map_get(d, root, "graph");
+    if (!graph) {
+        rc = ydoc_error(d, root, st,
+                        "missing key 'graph' in the document: expected a mapping with "
+                        "endpoints and links");
+        goto done;
+    }
+    rc = load_graph(&L, graph, st);
+    if (rc != SIM_OK)
+        goto done;
+    L.t->name = malloc(strlen(name) + 1);
+    if (!L.t->name) {
+        rc = sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory loading a topology");
+        goto done;
+    }
+    memcpy(L.t->name, name, strlen(name) + 1);
+    rc = net_graph_finalize(L.t->graph, st);
+done:
+    if (rc == SIM_OK) {
+        *out = L.t;
+    } else {
+        topo_destroy(L.t);
+    }
+    free(L.defs);
+    ydoc_destroy(d);
+    return rc;
+}
+
+void topo_destroy(topo *t)
+{
+    if (!t)
+        return;
+    free(t->name);
+    net_graph_destroy(t->graph);
+    free(t);
+}
+
+const char *topo_name(const topo *t)
+{
+    return t->name;
+}
+
+const net_graph *topo_graph(const topo *t)
+{
+    return t->graph;
+}

@@ -1,0 +1,242 @@
+/*
+ * test_cli.c: the clustersim executable as a user runs it: `flows` output against
+ * hand-computed max-min finish times, the incremental solver against --naive on a larger
+ * generated case, byte-identical output on reruns, exit statuses and messages for bad
+ * input and usage. The binary's path comes from CLUSTERSIM_BIN (set by ctest).
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *bin(void)
+{
+    const char *b = getenv("CLUSTERSIM_BIN");
+    return b ? b : "build/clustersim";
+}
+
+/* Runs `clustersim args`, captures stdout (and stderr into err when not NULL), returns the
+ * exit status. Output buffers are malloc'ed, owned by the caller. */
+static int run(const char *args, char **out, char **err)
+{
+    char errpath[] = "/tmp/clustersim-test-err-XXXXXX";
+    int fd = mkstemp(errpath);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin(), args, errpath);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (cap - len < 1024)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[len] = '\0';
+    int status = pclose(p);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    if (err) {
+        FILE *f = fopen(errpath, "r");
+        char *e = calloc(1, 65536);
+        size_t m = fread(e, 1, 65535, f);
+        e[m] = '\0';
+        fclose(f);
+        *err = e;
+    }
+    unlink(errpath);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* finish_s of the row whose id is id */
+static double finish_of(const char *csv, const char *id)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\n%s,", id);
+    const char *row = strstr(csv, key);
+    ck_assert_msg(row != NULL, "no row %s", id);
+    const char *end = strchr(row + 1, '\n');
+    const char *comma = end - 1;
+    while (*comma != ',')
+        comma--;
+    return strtod(comma + 1, NULL);
+}
+
+START_TEST(flows_dumbbell_matches_hand_computation)
+{
+    char *out;
+    ck_assert_int_eq(run("flows tests/fixtures/good/dumbbell.yaml "
+                         "tests/fixtures/good/dumbbell-flows.csv", &out, NULL), 0);
+    ck_assert(strncmp(out, "id,src,dst,bytes,start_s,finish_s\n", 34) == 0);
+    /* latency h->s0->s1->h = 1 + 0.5 + 1 us; the 12.5 GB/s core link is the bottleneck.
+     * f1 alone until f2 joins at 1.0025 ms (12.5e6 B sent); both at 6.25 GB/s until f2's
+     * 0.5 GB are through (0.08 s); f1's last 0.4875 GB alone: 0.039 s. */
+    ck_assert_double_eq_tol(finish_of(out, "f2"), 0.001 + 2.5e-6 + 0.08, 1e-12);
+    ck_assert_double_eq_tol(finish_of(out, "f1"), 2.5e-6 + 0.001 + 0.08 + 0.039, 1e-12);
+    /* f3 runs the other direction alone: 1 MiB at 12.5 GB/s after 2.5 us */
+    ck_assert_double_eq_tol(finish_of(out, "f3"), 1.5e-6 + 2.5e-6 + 1048576 / 12.5e9, 1e-15);
+    /* rows in input order */
+    ck_assert(strstr(out, "\nf1,") < strstr(out, "\nf2,"));
+    ck_assert(strstr(out, "\nf2,") < strstr(out, "\nf3,"));
+    free(out);
+}
+END_TEST
+
+START_TEST(flow_to_itself_finishes_when_it_starts)
+{
+    char *out;
+    ck_assert_int_eq(run("flows tests/fixtures/good/dumbbell.yaml "
+                         "tests/fixtures/good/flows-self.csv", &out, NULL), 0);
+    ck_assert_str_eq(out, "id,src,dst,bytes,start_s,finish_s\nf1,h2,h2,1,0,0\n");
+    free(out);
+}
+END_TEST
+
+/* Writes a flows CSV of n random flows among the endpoints a0 a1 b0 b1 of tree.yaml. */
+static void write_random_flows(const char *path, int n, unsigned seed)
+{
+    static const char *hosts[] = {"a0", "a1", "b0", "b1"};
+    FILE *f = fopen(path, "w");
+    fprintf(f, "id,src,dst,bytes,start_s\n");
+    unsigned x = seed;
+    for (int i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        int s = (int)((x >> 16) % 4);
+        x = x * 1103515245u + 12345u;
+        int d = (int)((x >> 16) % 3);
+        if (d >= s)
+            d++;
+        x = x * 1103515245u + 12345u;
+        double bytes = 1e3 + (double)((x >> 8) % 100000000u);
+        x = x * 1103515245u + 12345u;
+        double start = (double)((x >> 8) % 1000000u) * 1e-8;
+        fprintf(f, "f%d,%s,%s,%.17g,%.17g\n", i, hosts[s], hosts[d], bytes, start);
+    }
+    fclose(f);
+}
+
+START_TEST(incremental_equals_naive_and_reruns_are_identical)
+{
+    char path[] = "/tmp/clustersim-test-flows-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    write_random_flows(path, 400, 7);
+    char args[512];
+    char *a, *b, *c;
+    snprintf(args, sizeof args, "flows tests/fixtures/good/tree.yaml %s", path);
+    ck_assert_int_eq(run(args, &a, NULL), 0);
+    ck_assert_int_eq(run(args, &b, NULL), 0);
+    ck_assert_str_eq(a, b); /* deterministic, byte for byte */
+    snprintf(args, sizeof args, "flows --naive tests/fixtures/good/tree.yaml %s", path);
+    ck_assert_int_eq(run(args, &c, NULL), 0);
+    int rows = 0;
+    for (int i = 0; i < 400; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "f%d", i);
+        double x = finish_of(a, id), y = finish_of(c, id);
+        ck_assert_msg(fabs(x - y) <= 1e-9 * y, "%s: %.17g vs %.17g", id, x, y);
+        rows++;
+    }
+    ck_assert_int_eq(rows, 400);
+    free(a);
+    free(b);
+    free(c);
+    unlink(path);
+}
+END_TEST
+
+typedef struct bad_case {
+    const char *args;
+    int status;
+    const char *err; /* exact stderr */
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    {"flows tests/fixtures/good/dumbbell.yaml tests/fixtures/bad/flows-unknown-endpoint.csv", 2,
+     "clustersim: tests/fixtures/bad/flows-unknown-endpoint.csv:4:7: error: field 'dst': "
+     "unknown endpoint 'h9'\n"},
+    {"flows tests/fixtures/bad/topo-missing-unit.yaml tests/fixtures/good/dumbbell-flows.csv", 2,
+     "clustersim: tests/fixtures/bad/topo-missing-unit.yaml:7:35: error: key 'bandwidth': "
+     "expected a bandwidth with a unit (such as '100 Gb/s'), found '100'\n"},
+    {"flows no-such.yaml tests/fixtures/good/dumbbell-flows.csv", 2,
+     "clustersim: no-such.yaml: error: cannot open 'no-such.yaml': No such file or directory\n"},
+    {"flows tests/fixtures/good/disconnected.yaml tests/fixtures/good/disconnected-flows.csv", 2,
+     "clustersim: tests/fixtures/good/disconnected-flows.csv:3: error: flow 'f2': no path from "
+     "'h0' to 'h2'\n"},
+    {"flows tests/fixtures/good/dumbbell.yaml", 2, NULL},
+    {"flows --bogus a b", 2, NULL},
+    {"frobnicate", 2, "clustersim: unknown command 'frobnicate'\n\n"},
+    {"bench --transfers x", 2,
+     "clustersim bench: option '--transfers': expected a positive integer, found 'x'\n"},
+};
+
+START_TEST(bad_input_gets_its_message_and_status_2)
+{
+    const bad_case *bc = &bad_cases[_i];
+    char *out, *err;
+    ck_assert_int_eq(run(bc->args, &out, &err), bc->status);
+    ck_assert_str_eq(out, ""); /* nothing half-written on stdout */
+    if (bc->err)
+        ck_assert_msg(strncmp(err, bc->err, strlen(bc->err)) == 0, "got: %s", err);
+    else
+        ck_assert(strstr(err, "usage: clustersim") != NULL);
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+    char *out;
+    ck_assert_int_eq(run("--version", &out, NULL), 0);
+    ck_assert(strncmp(out, "clustersim ", 11) == 0);
+    free(out);
+    ck_assert_int_eq(run("--help", &out, NULL), 0);
+    ck_assert(strstr(out, "flows") && strstr(out, "bench"));
+    free(out);
+    ck_assert_int_eq(run("flows --help", &out, NULL), 0);
+    ck_assert(strstr(out, "usage: clustersim flows"));
+    free(out);
+    ck_assert_int_eq(run("bench --help", &out, NULL), 0);
+    ck_assert(strstr(out, "usage: clustersim bench"));
+    free(out);
+}
+END_TEST
+
+START_TEST(bench_runs_small_cases)
+{
+    char *out;
+    ck_assert_int_eq(run("bench --transfers 2000 --concurrency 32 tree", &out, NULL), 0);
+    ck_assert(strstr(out, "tree      transfers=2000 ") != NULL);
+    ck_assert(strstr(out, "events_per_s=") != NULL);
+    free(out);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("flows");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, flows_dumbbell_matches_hand_computation);
+    tcase_add_test(tc, flow_to_itself_finishes_when_it_starts);
+    tcase_add_test(tc, incremental_equals_naive_and_reruns_are_identical);
+    tcase_add_loop_test(tc, bad_input_gets_its_message_and_status_2, 0,
+                        (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    tcase_add_test(tc, help_and_version);
+    tcase_add_test(tc, bench_runs_small_cases);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
