@@ -22,6 +22,7 @@
 #include "core/evq.h"
 #include "core/rng.h"
 #include "net/netsim.h"
+#include "core/hash.h"
 #include "net/route.h"
 
 static const char bench_usage[] =
@@ -146,7 +147,7 @@ static sim_code start_flow(bench_run *b, net_node_id src, net_node_id dst, doubl
                            net_done_fn done)
 {
     size_t len = 0;
-    uint64_t h = net_hash_mix((uint64_t)b->started * 0x9e3779b97f4a7c15ull);
+    uint64_t h = sim_hash_mix((uint64_t)b->started * 0x9e3779b97f4a7c15ull);
     sim_code rc = net_route_path(b->router, src, dst, h, b->path, 64, &len, &b->st);
     if (rc != SIM_OK)
         return rc;

@@ -13,6 +13,7 @@
 #include "core/evq.h"
 #include "net/flowfile.h"
 #include "net/netsim.h"
+#include "core/hash.h"
 #include "net/route.h"
 #include "topo/topo.h"
 
@@ -156,7 +157,7 @@ int cli_flows_main(int argc, char **argv)
             ctx.paths = p;
             paths_cap = cap;
         }
-        uint64_t h = net_hash_str(f->id, ((uint64_t)(uint32_t)f->src << 32) | (uint32_t)f->dst);
+        uint64_t h = sim_hash_str(f->id, ((uint64_t)(uint32_t)f->src << 32) | (uint32_t)f->dst);
         size_t len = 0;
         if (net_route_path(router, f->src, f->dst, h, ctx.paths + paths_len, nn, &len, &st) !=
             SIM_OK) {

@@ -4,6 +4,8 @@
  */
 #include "core/rng.h"
 
+#include "core/hash.h"
+
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <stdlib.h>
@@ -11,14 +13,6 @@
 struct sim_rng {
     gsl_rng *g;
 };
-
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
 
 sim_code sim_rng_create(uint64_t seed, uint64_t stream, sim_rng **out, sim_status *st)
 {
@@ -29,7 +23,7 @@ sim_code sim_rng_create(uint64_t seed, uint64_t stream, sim_rng **out, sim_statu
         free(r);
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a random stream");
     }
-    uint64_t h = mix64(seed ^ mix64(stream + 0x51ed2701ull));
+    uint64_t h = sim_hash_mix(seed ^ sim_hash_mix(stream + 0x51ed2701ull));
     unsigned long s = (unsigned long)((h ^ (h >> 32)) & 0xffffffffu);
     gsl_rng_set(r->g, s ? s : 1);
     *out = r;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/hash.h"
 #include "core/units.h"
 
 #define FLOW_FIELDS 5
@@ -48,16 +49,6 @@ typedef struct csv_field {
 
 static const char *const field_names[FLOW_FIELDS] = {"id", "src", "dst", "bytes", "start_s"};
 
-static uint64_t id_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 /*
  * Looks id up among f's flows: returns the index of an earlier flow with that id, or
  * SIZE_MAX after recording index (the flow about to be appended, whose id must be stored
@@ -78,7 +69,7 @@ static size_t id_table_insert(id_table *t, const net_flowfile *f, const char *id
         for (size_t i = 0; i < t->cap; i++) {
             if (t->slots[i] == SIZE_MAX)
                 continue;
-            size_t j = (size_t)id_hash(f->flows[t->slots[i]].id) & (cap - 1);
+            size_t j = (size_t)sim_hash_str(f->flows[t->slots[i]].id, 0) & (cap - 1);
             while (s[j] != SIZE_MAX)
                 j = (j + 1) & (cap - 1);
             s[j] = t->slots[i];
@@ -87,7 +78,7 @@ static size_t id_table_insert(id_table *t, const net_flowfile *f, const char *id
         t->slots = s;
         t->cap = cap;
     }
-    size_t j = (size_t)id_hash(id) & (t->cap - 1);
+    size_t j = (size_t)sim_hash_str(id, 0) & (t->cap - 1);
     while (t->slots[j] != SIZE_MAX) {
         if (strcmp(f->flows[t->slots[j]].id, id) == 0)
             return t->slots[j];

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/hash.h"
 
 typedef struct graph_node {
     const char *name;
@@ -30,16 +31,6 @@ struct net_graph {
     net_link_id *out_ids;
     int finalized;
 };
-
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 sim_code net_graph_create(net_graph **out, sim_status *st)
 {
@@ -74,7 +65,7 @@ static int hash_grow(net_graph *g)
     for (size_t i = 0; i < cap; i++)
         h[i] = -1;
     for (size_t n = 0; n < g->n_nodes; n++) {
-        size_t i = (size_t)name_hash(g->nodes[n].name) & (cap - 1);
+        size_t i = (size_t)sim_hash_str(g->nodes[n].name, 0) & (cap - 1);
         while (h[i] >= 0)
             i = (i + 1) & (cap - 1);
         h[i] = (int32_t)n;
@@ -89,7 +80,7 @@ net_node_id net_graph_find(const net_graph *g, const char *name)
 {
     if (!g->hash_cap)
         return -1;
-    size_t i = (size_t)name_hash(name) & (g->hash_cap - 1);
+    size_t i = (size_t)sim_hash_str(name, 0) & (g->hash_cap - 1);
     while (g->hash[i] >= 0) {
         if (strcmp(g->nodes[g->hash[i]].name, name) == 0)
             return g->hash[i];
@@ -125,7 +116,7 @@ sim_code net_graph_add_node(net_graph *g, const char *name, net_node_kind kind,
     g->nodes[id].kind = kind;
     if (kind == NET_NODE_ENDPOINT)
         g->n_endpoints++;
-    size_t i = (size_t)name_hash(copy) & (g->hash_cap - 1);
+    size_t i = (size_t)sim_hash_str(copy, 0) & (g->hash_cap - 1);
     while (g->hash[i] >= 0)
         i = (i + 1) & (g->hash_cap - 1);
     g->hash[i] = id;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
+
 struct net_router {
     const net_graph *g;
     size_t n_nodes;
@@ -20,24 +22,6 @@ struct net_router {
     size_t ring_cap, ring_head, ring_len;
     int32_t *queue;
 };
-
-uint64_t net_hash_mix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-uint64_t net_hash_str(const char *s, uint64_t seed)
-{
-    uint64_t h = 1469598103934665603ull ^ seed;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return net_hash_mix(h);
-}
 
 sim_code net_router_create(const net_graph *g, size_t cache_bytes, net_router **out,
                            sim_status *st)
@@ -163,7 +147,7 @@ sim_code net_route_path(net_router *r, net_node_id src, net_node_id dst, uint64_
                 k++;
         size_t pick = 0;
         if (k > 1) {
-            uint64_t h = net_hash_mix(flow_hash ^ ((uint64_t)(uint32_t)u * 0x9e3779b97f4a7c15ull));
+            uint64_t h = sim_hash_mix(flow_hash ^ ((uint64_t)(uint32_t)u * 0x9e3779b97f4a7c15ull));
             pick = (size_t)(h % k);
         }
         for (size_t i = 0; i < cnt; i++) {

@@ -7,7 +7,7 @@
  * 5-tuple with a per-switch seed: a flow keeps one path, different flows spread, and two
  * flows can collide on one link exactly as real ECMP does.
  *
- * Hop distances to a destination come from a breadth-first search over in-links, computed
+ * Flow hashes come from core/hash.h. Hop distances to a destination come from a breadth-first search over in-links, computed
  * on first use and cached (up to a memory budget; beyond it the oldest are recomputed when
  * needed again). The router borrows the graph, which must be finalized and outlive it.
  */
@@ -41,10 +41,5 @@ int32_t net_route_hops(net_router *r, net_node_id src, net_node_id dst);
 
 /* Sum of the link latencies of a path. */
 int64_t net_path_latency_ps(const net_graph *g, const net_link_id *path, size_t len);
-
-/* 64-bit mixing function (splitmix64 finalizer) and a string hash (FNV-1a, then mixed):
- * the flow hashes of ECMP. */
-uint64_t net_hash_mix(uint64_t x);
-uint64_t net_hash_str(const char *s, uint64_t seed);
 
 #endif
