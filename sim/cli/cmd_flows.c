@@ -197,6 +197,10 @@ int cli_flows_main(int argc, char **argv)
         st = ctx.st;
         goto fail;
     }
+    if (net_sim_error(ns)) {
+        st = *net_sim_error(ns);
+        goto fail;
+    }
     for (size_t i = 0; i < n; i++)
         if (!runs[i].done) {
             sim_status_set(&st, SIM_ERR_INTERNAL, NULL, 0, 0, "flow '%s' never finished",

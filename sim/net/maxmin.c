@@ -1,7 +1,8 @@
 /*
  * maxmin.c: incremental and naive weighted max-min solvers.
  *
- * Constraint records hold the list of their users (intrusive, through the elements) and the
+ * Constraint records hold an array of their users (swap-removed; each element remembers its
+ * position) and the
  * scratch of a solve: remaining capacity rem, unfixed weight sumw and unfixed count nunf,
  * and the position in a min-heap keyed by the fair share rem / sumw. Visit stamps (epoch)
  * make "not yet seen in this solve" an O(1) test without clearing anything.
@@ -28,10 +29,17 @@
 #define RATE_REL_TOL 1e-12
 #define NAIVE_TIE_TOL 1e-12
 
+typedef struct mm_user {
+    net_mm_var *var;
+    double w;
+    uint32_t k; /* index of this usage in var->elems */
+} mm_user;
+
 typedef struct mm_cnst {
     double cap;
     double rem, sumw;
-    net_mm_elem *head;
+    mm_user *users;     /* contiguous: a link's users are scanned sequentially */
+    uint32_t cap_users;
     uint64_t epoch;
     uint32_t n_users, nunf;
     int modified;
@@ -97,6 +105,9 @@ void net_mm_destroy(net_mm_system *s)
 {
     if (!s)
         return;
+    if (s->c)
+        for (size_t i = 0; i < s->n_cnst; i++)
+            free(s->c[i].users);
     free(s->c);
     free(s->mod);
     free(s->comp_c);
@@ -153,13 +164,24 @@ sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
         net_mm_elem *e = &var->elems[i];
         assert(e->cnst >= 0 && (size_t)e->cnst < s->n_cnst && e->w > 0);
         mm_cnst *c = &s->c[e->cnst];
+        if (c->n_users == c->cap_users) {
+            uint32_t cap = c->cap_users ? 2 * c->cap_users : 4;
+            mm_user *u = realloc(c->users, cap * sizeof *u);
+            if (!u) {
+                /* undo the usages added so far, leave var disabled */
+                for (uint32_t j = 0; j < i; j++)
+                    s->c[var->elems[j].cnst].n_users--;
+                s->n_active--;
+                var->enabled = 0;
+                return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0,
+                                      "out of memory for the users of a link");
+            }
+            c->users = u;
+            c->cap_users = cap;
+        }
         e->var = var;
-        e->prev = NULL;
-        e->next = c->head;
-        if (c->head)
-            c->head->prev = e;
-        c->head = e;
-        c->n_users++;
+        e->pos = c->n_users;
+        c->users[c->n_users++] = (mm_user){var, e->w, i};
         mark_modified(s, e->cnst);
     }
     return SIM_OK;
@@ -172,13 +194,11 @@ void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
     for (uint32_t i = 0; i < var->n_elems; i++) {
         net_mm_elem *e = &var->elems[i];
         mm_cnst *c = &s->c[e->cnst];
-        if (e->prev)
-            e->prev->next = e->next;
-        else
-            c->head = e->next;
-        if (e->next)
-            e->next->prev = e->prev;
-        c->n_users--;
+        mm_user last = c->users[--c->n_users];
+        if (e->pos != c->n_users) {
+            c->users[e->pos] = last;
+            last.var->elems[last.k].pos = e->pos;
+        }
         mark_modified(s, e->cnst);
     }
     net_mm_var *last = s->active[--s->n_active];
@@ -198,8 +218,9 @@ double net_mm_cnst_capacity(const net_mm_system *s, int32_t cnst) { return s->c[
 double net_mm_cnst_load(const net_mm_system *s, int32_t cnst)
 {
     double load = 0;
-    for (const net_mm_elem *e = s->c[cnst].head; e; e = e->next)
-        load += e->w * e->var->rate;
+    const mm_cnst *c = &s->c[cnst];
+    for (uint32_t i = 0; i < c->n_users; i++)
+        load += c->users[i].w * c->users[i].var->rate;
     return load;
 }
 size_t net_mm_cnst_users(const net_mm_system *s, int32_t cnst) { return s->c[cnst].n_users; }
@@ -305,8 +326,9 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
     c0->nunf = 0;
     s->comp_c[nc++] = seed;
     for (size_t i = 0; i < nc; i++) {
-        for (net_mm_elem *e = s->c[s->comp_c[i]].head; e; e = e->next) {
-            net_mm_var *v = e->var;
+        const mm_cnst *ci = &s->c[s->comp_c[i]];
+        for (uint32_t u = 0; u < ci->n_users; u++) {
+            net_mm_var *v = ci->users[u].var;
             if (v->epoch == ep)
                 continue;
             v->epoch = ep;
@@ -393,9 +415,10 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
         heap_pop(s);
         if (share > level)
             level = share;
-        for (net_mm_elem *e = s->c[top].head; e; e = e->next)
-            if (!e->var->fixed)
-                fix_var(s, e->var, level);
+        const mm_cnst *ct = &s->c[top];
+        for (uint32_t u = 0; u < ct->n_users; u++)
+            if (!ct->users[u].var->fixed)
+                fix_var(s, ct->users[u].var, level);
     }
     report_changes(s, s->comp_v, nv, cb, ctx);
 }

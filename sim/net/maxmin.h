@@ -36,9 +36,9 @@ typedef struct net_mm_var net_mm_var;
 
 typedef struct net_mm_elem {
     net_mm_var *var;
-    struct net_mm_elem *prev, *next; /* the constraint's list of users */
-    int32_t cnst;                    /* link id */
-    double w;                        /* weight > 0 */
+    int32_t cnst; /* link id */
+    uint32_t pos; /* solver scratch: position in the link's user array */
+    double w;     /* weight > 0 */
 } net_mm_elem;
 
 struct net_mm_var {
@@ -81,7 +81,7 @@ void net_mm_destroy(net_mm_system *s); /* accepts NULL */
 /* Makes room for n enabled variables so that enabling up to n never allocates. NOMEM. */
 sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st);
 /* Adds var (elements filled in) to the sharing; its rate is undefined until the next solve.
- * Fails only on NOMEM. */
+ * Fails only on NOMEM (a link's user array must grow), leaving var disabled. */
 sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st);
 /* Removes var from the sharing; its links are re-solved at the next solve. */
 void net_mm_var_disable(net_mm_system *s, net_mm_var *var);

@@ -54,6 +54,7 @@ struct net_sim {
     int timing;
     net_sim_stats stats;
     size_t live;
+    sim_status error; /* first failure inside the event loop */
 };
 
 static void on_solve(ev_engine *e, ev_node *n);
@@ -106,6 +107,7 @@ void net_sim_destroy(net_sim *ns)
 }
 
 void net_sim_set_timing(net_sim *ns, int on) { ns->timing = on; }
+const sim_status *net_sim_error(const net_sim *ns) { return ns->error.code ? &ns->error : NULL; }
 const net_sim_stats *net_sim_get_stats(const net_sim *ns) { return &ns->stats; }
 const net_mm_stats *net_sim_solver_stats(const net_sim *ns) { return net_mm_get_stats(ns->mm); }
 double net_sim_link_load(const net_sim *ns, net_link_id l) { return net_mm_cnst_load(ns->mm, l); }
@@ -244,8 +246,11 @@ static void on_latency_end(ev_engine *e, ev_node *n)
         ev_schedule(e, &t->node, t->finish_ps, EV_CLASS_NORMAL);
         return;
     }
-    /* cannot fail: the solver's scratch was reserved when the transfer started */
-    net_mm_var_enable(ns->mm, &t->var, NULL);
+    if (net_mm_var_enable(ns->mm, &t->var, &ns->error) != SIM_OK) {
+        /* out of memory inside the loop: stop cleanly, the caller reads net_sim_error */
+        ev_stop(e);
+        return;
+    }
     request_solve(ns);
 }
 

@@ -78,6 +78,9 @@ double net_transfer_finish_s(const net_transfer *t);
 double net_transfer_remaining(const net_sim *ns, const net_transfer *t);
 
 const net_sim_stats *net_sim_get_stats(const net_sim *ns);
+/* The first error met inside the event loop (only SIM_ERR_NOMEM can happen there: the
+ * loop is then stopped), or NULL. Callers check it after ev_run. */
+const sim_status *net_sim_error(const net_sim *ns);
 const net_mm_stats *net_sim_solver_stats(const net_sim *ns);
 /* Sum of w * rate on link l right now. */
 double net_sim_link_load(const net_sim *ns, net_link_id l);
