@@ -1,0 +1,218 @@
+/*
+ * chip.c: reading one chip type from YAML (see chip.h for the schema).
+ *
+ * The loader walks the mapping once, section by section, in a fixed order (top-level keys,
+ * then name, vendor, peak, hbm, scale_up, nic, efficiency), so the first mistake reported is
+ * always the same one for a given file. Each section is checked for unknown keys before its
+ * values are read. The result is built in a local hw_chip and copied out only when every
+ * check has passed, so a caller's *out never holds half a chip.
+ *
+ * Every error is SIM_ERR_INPUT located at the node at fault (the mapping itself for a
+ * missing key), through ydoc_error and the ydoc getters.
+ */
+#include "hw/chip.h"
+
+#include <string.h>
+
+static const char *const top_keys[] = {"name", "vendor", "peak", "hbm", "scale_up", "nic",
+                                       "efficiency", NULL};
+static const char *const peak_keys[] = {"bf16", "fp8", NULL};
+static const char *const hbm_keys[] = {"capacity", "bandwidth", NULL};
+static const char *const scale_up_keys[] = {"kind", "bandwidth", NULL};
+static const char *const nic_keys[] = {"bandwidth", NULL};
+static const char *const efficiency_keys[] = {"gemm", "memory", NULL};
+
+/* Indexed by hw_scale_up_kind. */
+static const char *const scale_up_names[] = {"nvlink", "ici", "infinity-fabric", "ethernet",
+                                             NULL};
+
+const char *hw_scale_up_kind_name(int kind)
+{
+    if (kind < 0 || kind >= (int)(sizeof scale_up_names / sizeof scale_up_names[0]) - 1)
+        return "?";
+    return scale_up_names[kind];
+}
+
+/* Writes "a, b, c" (allowed is NULL-terminated) into buf. */
+static void join_keys(const char *const *allowed, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; allowed[i] && used + 1 < len; i++) {
+        size_t n = strlen(allowed[i]);
+        if (used + n + 3 >= len)
+            break;
+        if (i) {
+            memcpy(buf + used, ", ", 2);
+            used += 2;
+        }
+        memcpy(buf + used, allowed[i], n);
+        used += n;
+        buf[used] = '\0';
+    }
+}
+
+/*
+ * Finds the sub-mapping key of map, requires it to be a mapping with only allowed keys, and
+ * sets *out to it. An absent optional section sets *out to 0.
+ */
+static sim_code get_section(const ydoc *d, ynode map, const char *key, int required,
+                            const char *const *allowed, ynode *out, sim_status *st)
+{
+    char place[256];
+    *out = 0;
+    ynode v = ydoc_map_get(d, map, key);
+    if (!v) {
+        if (!required)
+            return SIM_OK;
+        char keys[128];
+        join_keys(allowed, keys, sizeof keys);
+        ydoc_place(d, map, place, sizeof place);
+        return ydoc_error(d, map, st, "missing key '%s' in %s: expected a mapping with keys %s",
+                          key, place, keys);
+    }
+    sim_code rc = ydoc_expect(d, v, YDOC_MAP, key, st);
+    if (rc != SIM_OK)
+        return rc;
+    ydoc_place(d, v, place, sizeof place);
+    rc = ydoc_check_keys(d, v, place, allowed, st);
+    if (rc != SIM_OK)
+        return rc;
+    *out = v;
+    return SIM_OK;
+}
+
+/* Copies the string under key into buf (cap bytes with the NUL), refusing longer text. */
+static sim_code get_name(const ydoc *d, ynode map, const char *key, int required, char *buf,
+                         size_t cap, sim_status *st)
+{
+    const char *s = NULL;
+    sim_code rc = ydoc_get_str(d, map, key, required, &s, st);
+    if (rc != SIM_OK || !s)
+        return rc;
+    size_t n = strlen(s);
+    if (n >= cap)
+        return ydoc_error(d, ydoc_map_get(d, map, key), st,
+                          "key '%s': expected at most %zu characters, found %zu", key, cap - 1,
+                          n);
+    memcpy(buf, s, n + 1);
+    return SIM_OK;
+}
+
+/* Reads an optional efficiency factor in (0, 1] under key; *out keeps its default if absent. */
+static sim_code get_efficiency(const ydoc *d, ynode map, const char *key, double *out,
+                               sim_status *st)
+{
+    double x = *out;
+    sim_code rc = ydoc_get_double(d, map, key, 0, &x, st);
+    if (rc != SIM_OK)
+        return rc;
+    if (!(x > 0.0 && x <= 1.0)) {
+        char found[96];
+        ynode v = ydoc_map_get(d, map, key);
+        ydoc_describe(d, v, found, sizeof found);
+        return ydoc_error(d, v, st, "key '%s': expected a number in (0, 1], found %s", key,
+                          found);
+    }
+    *out = x;
+    return SIM_OK;
+}
+
+/* Reads scale_up.kind, when present, into *out. */
+static sim_code get_scale_up_kind(const ydoc *d, ynode map, int *out, sim_status *st)
+{
+    const char *s = NULL;
+    sim_code rc = ydoc_get_str(d, map, "kind", 0, &s, st);
+    if (rc != SIM_OK || !s)
+        return rc;
+    for (int i = 0; scale_up_names[i]; i++) {
+        if (strcmp(s, scale_up_names[i]) == 0) {
+            *out = i;
+            return SIM_OK;
+        }
+    }
+    char found[96], list[128];
+    ynode v = ydoc_map_get(d, map, "kind");
+    ydoc_describe(d, v, found, sizeof found);
+    join_keys(scale_up_names, list, sizeof list);
+    const char *hint = ydoc_suggest(s, scale_up_names);
+    if (hint)
+        return ydoc_error(d, v, st, "key 'kind': unknown scale-up kind %s (did you mean "
+                          "'%s'?); expected one of: %s", found, hint, list);
+    return ydoc_error(d, v, st, "key 'kind': unknown scale-up kind %s; expected one of: %s",
+                      found, list);
+}
+
+sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *st)
+{
+    hw_chip c;
+    memset(&c, 0, sizeof c);
+    c.scale_up_kind = HW_SCALE_UP_NVLINK;
+    c.eff_gemm = HW_CHIP_EFF_GEMM_DEFAULT;
+    c.eff_mem = HW_CHIP_EFF_MEM_DEFAULT;
+    ynode peak = 0, hbm = 0, up = 0, nic = 0, eff = 0;
+    char place[256];
+
+    sim_code rc = ydoc_expect(d, map, YDOC_MAP, NULL, st);
+    if (rc == SIM_OK) {
+        ydoc_place(d, map, place, sizeof place);
+        rc = ydoc_check_keys(d, map, place, top_keys, st);
+    }
+    if (rc == SIM_OK)
+        rc = get_name(d, map, "name", 1, c.name, sizeof c.name, st);
+    if (rc == SIM_OK)
+        rc = get_name(d, map, "vendor", 0, c.vendor, sizeof c.vendor, st);
+
+    if (rc == SIM_OK)
+        rc = get_section(d, map, "peak", 1, peak_keys, &peak, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_flops(d, peak, "bf16", 1, &c.peak_bf16_flops, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_flops(d, peak, "fp8", 0, &c.peak_fp8_flops, st);
+
+    if (rc == SIM_OK)
+        rc = get_section(d, map, "hbm", 1, hbm_keys, &hbm, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bytes(d, hbm, "capacity", 1, &c.hbm_bytes, st);
+    if (rc == SIM_OK && !(c.hbm_bytes > 0)) {
+        char found[96];
+        ynode v = ydoc_map_get(d, hbm, "capacity");
+        ydoc_describe(d, v, found, sizeof found);
+        rc = ydoc_error(d, v, st, "key 'capacity': expected a size > 0, found %s", found);
+    }
+    if (rc == SIM_OK)
+        rc = ydoc_get_bw(d, hbm, "bandwidth", 1, &c.hbm_Bps, st);
+
+    if (rc == SIM_OK)
+        rc = get_section(d, map, "scale_up", 1, scale_up_keys, &up, st);
+    if (rc == SIM_OK)
+        rc = get_scale_up_kind(d, up, &c.scale_up_kind, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bw(d, up, "bandwidth", 1, &c.scale_up_Bps, st);
+
+    if (rc == SIM_OK)
+        rc = get_section(d, map, "nic", 1, nic_keys, &nic, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bw(d, nic, "bandwidth", 1, &c.nic_Bps, st);
+
+    if (rc == SIM_OK)
+        rc = get_section(d, map, "efficiency", 0, efficiency_keys, &eff, st);
+    if (rc == SIM_OK && eff)
+        rc = get_efficiency(d, eff, "gemm", &c.eff_gemm, st);
+    if (rc == SIM_OK && eff)
+        rc = get_efficiency(d, eff, "memory", &c.eff_mem, st);
+
+    if (rc == SIM_OK)
+        *out = c;
+    return rc;
+}
+
+sim_code hw_chip_load_file(const char *path, hw_chip *out, sim_status *st)
+{
+    ydoc *d = NULL;
+    sim_code rc = ydoc_load_file(path, &d, st);
+    if (rc == SIM_OK)
+        rc = hw_chip_from_node(d, ydoc_root(d), out, st);
+    ydoc_destroy(d);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * chip.h: one accelerator type (GPU, TPU, Gaudi) as the compute and network models see it.
+ *
+ * A chip is read from a YAML mapping, either a whole file under topologies/chips/ or a
+ * mapping written inline in a topology:
+ *   name, vendor (optional),
+ *   peak: {bf16, fp8 (optional)}        dense FLOP/s
+ *   hbm: {capacity, bandwidth}
+ *   scale_up: {kind (optional, default nvlink), bandwidth}   per direction, per chip
+ *   nic: {bandwidth}                    default scale-out bandwidth per chip
+ *   efficiency: {gemm, memory}          optional, each in (0, 1], defaults 0.7 and 0.8
+ * Every figure carries its unit (core/units.h). Unknown keys are refused with a did-you-mean
+ * hint, so a misspelt optional key cannot silently fall back to its default.
+ *
+ * hw_chip is a plain value: the caller allocates it, the loader fills it, nothing inside
+ * points elsewhere, so it may be copied freely.
+ */
+#ifndef SIM_HW_CHIP_H
+#define SIM_HW_CHIP_H
+
+#include "core/status.h"
+#include "core/ydoc.h"
+
+/* Scale-up fabric families; the value of hw_chip.scale_up_kind. */
+typedef enum hw_scale_up_kind {
+    HW_SCALE_UP_NVLINK = 0,
+    HW_SCALE_UP_ICI,
+    HW_SCALE_UP_INFINITY_FABRIC,
+    HW_SCALE_UP_ETHERNET
+} hw_scale_up_kind;
+
+#define HW_CHIP_NAME_MAX 64
+#define HW_CHIP_VENDOR_MAX 32
+
+/* Efficiencies used when a chip file gives none: placeholders until calibrated. */
+#define HW_CHIP_EFF_GEMM_DEFAULT 0.7
+#define HW_CHIP_EFF_MEM_DEFAULT 0.8
+
+typedef struct hw_chip {
+    char name[HW_CHIP_NAME_MAX];     /* non-empty */
+    char vendor[HW_CHIP_VENDOR_MAX]; /* "" when not given */
+    double peak_bf16_flops;          /* dense FLOP/s, > 0 */
+    double peak_fp8_flops;           /* dense FLOP/s; 0 when the chip file gives none */
+    double hbm_bytes;                /* > 0 */
+    double hbm_Bps;                  /* > 0 */
+    int scale_up_kind;               /* an hw_scale_up_kind */
+    double scale_up_Bps;             /* per direction, per chip, > 0 */
+    double nic_Bps;                  /* per direction, per chip, > 0 */
+    double eff_gemm;                 /* in (0, 1] */
+    double eff_mem;                  /* in (0, 1] */
+} hw_chip;
+
+/*
+ * Loads the chip file at path into *out (caller-owned). On failure *out is left unchanged.
+ * Errors: SIM_ERR_INPUT for a file that cannot be opened or parsed and for every mistake
+ * in its content, located at file:line:col and naming the key, what was expected and what
+ * was found.
+ */
+sim_code hw_chip_load_file(const char *path, hw_chip *out, sim_status *st);
+
+/*
+ * Reads the chip described by mapping map of document d (borrowed; nothing is kept) into
+ * *out, for chips written inline in a topology. On failure *out is left unchanged. Errors
+ * as hw_chip_load_file.
+ */
+sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *st);
+
+/* YAML spelling of a scale-up kind ("nvlink", ...); "?" for a value outside the enum. */
+const char *hw_scale_up_kind_name(int kind);
+
+#endif
