@@ -649,8 +649,7 @@ const char *ydoc_suggest(const char *word, const char *const *choices)
     return best;
 }
 
-/* Writes words (NULL-terminated) joined by ", " into buf. */
-static void join_words(const char *const *words, char *buf, size_t len)
+void ydoc_join_words(const char *const *words, char *buf, size_t len)
 {
     size_t used = 0;
     if (!len)
@@ -686,7 +685,7 @@ sim_code ydoc_check_keys(const ydoc *d, ynode n, const char *what, const char *c
         if (allowed[a])
             continue;
         char list[512];
-        join_words(allowed, list, sizeof list);
+        ydoc_join_words(allowed, list, sizeof list);
         quote_text(text, found, sizeof found);
         const char *hint = ydoc_suggest(text, allowed);
         if (hint)
@@ -885,4 +884,28 @@ sim_code ydoc_get_bool(const ydoc *d, ynode map, const char *key, int required, 
     char q[YDOC_QUOTE_MAX + 8];
     quote_text(s, q, sizeof q);
     return ydoc_error(d, v, st, "key '%s': expected true or false, found %s", key, q);
+}
+
+sim_code ydoc_get_enum(const ydoc *d, ynode map, const char *key, int required,
+                       const char *what, const char *const *names, int *out, sim_status *st)
+{
+    const char *text = NULL;
+    sim_code rc = ydoc_get_str(d, map, key, required, &text, st);
+    if (rc != SIM_OK || !text)
+        return rc;
+    for (int i = 0; names[i]; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *out = i;
+            return SIM_OK;
+        }
+    char found[96], list[512];
+    ynode v = ydoc_map_get(d, map, key);
+    ydoc_describe(d, v, found, sizeof found);
+    ydoc_join_words(names, list, sizeof list);
+    const char *hint = ydoc_suggest(text, names);
+    if (hint)
+        return ydoc_error(d, v, st, "key '%s': unknown %s %s (did you mean '%s'?); expected "
+                          "one of: %s", key, what, found, hint, list);
+    return ydoc_error(d, v, st, "key '%s': unknown %s %s; expected one of: %s", key, what, found,
+                      list);
 }

@@ -114,6 +114,16 @@ sim_code ydoc_get_double(const ydoc *d, ynode map, const char *key, int required
 /* Integer in [lo, hi]; "2.5" or "1e3" are refused: expected an integer. */
 sim_code ydoc_get_int(const ydoc *d, ynode map, const char *key, int required, int64_t lo,
                       int64_t hi, int64_t *out, sim_status *st);
+/* Writes words (NULL-terminated) joined by ", " into buf (truncated to fit), for messages. */
+void ydoc_join_words(const char *const *words, char *buf, size_t len);
+
+/*
+ * One of a fixed list of words: names is NULL-terminated, *out gets the index of the match.
+ * what names the kind of word in the message: "key 'kind': unknown link kind 'nvlnk' (did
+ * you mean 'nvlink'?); expected one of: generic, nvlink, ...".
+ */
+sim_code ydoc_get_enum(const ydoc *d, ynode map, const char *key, int required,
+                       const char *what, const char *const *names, int *out, sim_status *st);
 /* true/false/yes/no/on/off */
 sim_code ydoc_get_bool(const ydoc *d, ynode map, const char *key, int required, int *out,
                        sim_status *st);

@@ -34,24 +34,6 @@ const char *hw_scale_up_kind_name(int kind)
 }
 
 /* Writes "a, b, c" (allowed is NULL-terminated) into buf. */
-static void join_keys(const char *const *allowed, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; allowed[i] && used + 1 < len; i++) {
-        size_t n = strlen(allowed[i]);
-        if (used + n + 3 >= len)
-            break;
-        if (i) {
-            memcpy(buf + used, ", ", 2);
-            used += 2;
-        }
-        memcpy(buf + used, allowed[i], n);
-        used += n;
-        buf[used] = '\0';
-    }
-}
-
 /*
  * Finds the sub-mapping key of map, requires it to be a mapping with only allowed keys, and
  * sets *out to it. An absent optional section sets *out to 0.
@@ -66,7 +48,7 @@ static sim_code get_section(const ydoc *d, ynode map, const char *key, int requi
         if (!required)
             return SIM_OK;
         char keys[128];
-        join_keys(allowed, keys, sizeof keys);
+        ydoc_join_words(allowed, keys, sizeof keys);
         ydoc_place(d, map, place, sizeof place);
         return ydoc_error(d, map, st, "missing key '%s' in %s: expected a mapping with keys %s",
                           key, place, keys);
@@ -121,26 +103,7 @@ static sim_code get_efficiency(const ydoc *d, ynode map, const char *key, double
 /* Reads scale_up.kind, when present, into *out. */
 static sim_code get_scale_up_kind(const ydoc *d, ynode map, int *out, sim_status *st)
 {
-    const char *s = NULL;
-    sim_code rc = ydoc_get_str(d, map, "kind", 0, &s, st);
-    if (rc != SIM_OK || !s)
-        return rc;
-    for (int i = 0; scale_up_names[i]; i++) {
-        if (strcmp(s, scale_up_names[i]) == 0) {
-            *out = i;
-            return SIM_OK;
-        }
-    }
-    char found[96], list[128];
-    ynode v = ydoc_map_get(d, map, "kind");
-    ydoc_describe(d, v, found, sizeof found);
-    join_keys(scale_up_names, list, sizeof list);
-    const char *hint = ydoc_suggest(s, scale_up_names);
-    if (hint)
-        return ydoc_error(d, v, st, "key 'kind': unknown scale-up kind %s (did you mean "
-                          "'%s'?); expected one of: %s", found, hint, list);
-    return ydoc_error(d, v, st, "key 'kind': unknown scale-up kind %s; expected one of: %s",
-                      found, list);
+    return ydoc_get_enum(d, map, "kind", 0, "scale-up kind", scale_up_names, out, st);
 }
 
 sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *st)

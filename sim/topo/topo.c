@@ -132,33 +132,14 @@ static sim_code load_ends(topo_loader *L, ynode link, net_node_id ends[2], sim_s
 /* Reads the optional link kind; *kind keeps its default when the key is absent. */
 static sim_code load_kind(const ydoc *d, ynode link, net_link_kind *kind, sim_status *st)
 {
-    const char *text = NULL;
-    sim_code rc = ydoc_get_str(d, link, "kind", 0, &text, st);
-    if (rc != SIM_OK || !text)
-        return rc;
     const char *names[NET_LINK_KIND_COUNT + 1];
-    char list[256] = "";
-    size_t used = 0;
-    for (int k = 0; k < NET_LINK_KIND_COUNT; k++) {
+    for (int k = 0; k < NET_LINK_KIND_COUNT; k++)
         names[k] = net_link_kind_str((net_link_kind)k);
-        if (strcmp(text, names[k]) == 0) {
-            *kind = (net_link_kind)k;
-            return SIM_OK;
-        }
-        if (used < sizeof list)
-            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
-                                     names[k]);
-    }
     names[NET_LINK_KIND_COUNT] = NULL;
-    ynode v = ydoc_map_get(d, link, "kind");
-    const char *hint = ydoc_suggest(text, names);
-    if (hint)
-        return ydoc_error(d, v, st,
-                          "key 'kind': unknown link kind '%s' (did you mean '%s'?); "
-                          "expected one of: %s",
-                          text, hint, list);
-    return ydoc_error(d, v, st, "key 'kind': unknown link kind '%s'; expected one of: %s", text,
-                      list);
+    int k = (int)*kind;
+    sim_code rc = ydoc_get_enum(d, link, "kind", 0, "link kind", names, &k, st);
+    *kind = (net_link_kind)k;
+    return rc;
 }
 
 /* One links entry: a full-duplex cable. */
