@@ -10,11 +10,11 @@
 #include <string.h>
 
 #include "core/evq.h"
+#include "core/hash.h"
 #include "core/rng.h"
 #include "net/graph.h"
 #include "net/maxmin.h"
 #include "net/netsim.h"
-#include "core/hash.h"
 #include "net/route.h"
 
 #define GBps 1e9

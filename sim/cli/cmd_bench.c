@@ -20,9 +20,9 @@
 
 #include "cli/cli.h"
 #include "core/evq.h"
+#include "core/hash.h"
 #include "core/rng.h"
 #include "net/netsim.h"
-#include "core/hash.h"
 #include "net/route.h"
 
 static const char bench_usage[] =
@@ -228,8 +228,8 @@ static sim_code bench_tree(const bench_opts *o, sim_status *st)
             tree_start_random(&b);
         ev_run(b.e, INT64_MAX);
         double wall = wall_now() - t0;
-        if (b.failed) {
-            *st = b.st;
+        if (b.failed || net_sim_error(b.ns)) {
+            *st = b.failed ? b.st : *net_sim_error(b.ns);
             rc = st->code;
         } else {
             print_line("tree", &b, wall);
@@ -262,7 +262,12 @@ static sim_code bench_alltoall(const bench_opts *o, sim_status *st)
             *st = b.st;
         } else {
             ev_run(b.e, INT64_MAX);
-            print_line("alltoall", &b, wall_now() - t0);
+            if (net_sim_error(b.ns)) {
+                *st = *net_sim_error(b.ns);
+                rc = st->code;
+            } else {
+                print_line("alltoall", &b, wall_now() - t0);
+            }
         }
     }
     bench_free(&b);

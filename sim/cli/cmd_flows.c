@@ -11,9 +11,9 @@
 
 #include "cli/cli.h"
 #include "core/evq.h"
+#include "core/hash.h"
 #include "net/flowfile.h"
 #include "net/netsim.h"
-#include "core/hash.h"
 #include "net/route.h"
 #include "topo/topo.h"
 

@@ -1,11 +1,10 @@
 /*
  * maxmin.c: incremental and naive weighted max-min solvers.
  *
- * Constraint records hold an array of their users (swap-removed; each element remembers its
- * position) and the
- * scratch of a solve: remaining capacity rem, unfixed weight sumw and unfixed count nunf,
- * and the position in a min-heap keyed by the fair share rem / sumw. Visit stamps (epoch)
- * make "not yet seen in this solve" an O(1) test without clearing anything.
+ * Constraint records hold a contiguous array of their users (swap-removed; each element
+ * remembers its position there) and the scratch of a solve: remaining capacity rem, unfixed
+ * weight sumw and unfixed count nunf. Visit stamps (epoch) make "not yet seen in this solve"
+ * an O(1) test without clearing anything.
  *
  * Incremental solve of one component, in O(E log L) for E elements over L links:
  *   1. collect the component by breadth-first search from a modified link;
@@ -31,8 +30,7 @@
 
 typedef struct mm_user {
     net_mm_var *var;
-    double w;
-    uint32_t k; /* index of this usage in var->elems */
+    uint32_t k; /* index of this usage in var->elems (its weight is there) */
 } mm_user;
 
 typedef struct mm_cnst {
@@ -181,7 +179,7 @@ sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
         }
         e->var = var;
         e->pos = c->n_users;
-        c->users[c->n_users++] = (mm_user){var, e->w, i};
+        c->users[c->n_users++] = (mm_user){var, i};
         mark_modified(s, e->cnst);
     }
     return SIM_OK;
@@ -219,8 +217,10 @@ double net_mm_cnst_load(const net_mm_system *s, int32_t cnst)
 {
     double load = 0;
     const mm_cnst *c = &s->c[cnst];
-    for (uint32_t i = 0; i < c->n_users; i++)
-        load += c->users[i].w * c->users[i].var->rate;
+    for (uint32_t i = 0; i < c->n_users; i++) {
+        const net_mm_var *v = c->users[i].var;
+        load += v->elems[c->users[i].k].w * v->rate;
+    }
     return load;
 }
 size_t net_mm_cnst_users(const net_mm_system *s, int32_t cnst) { return s->c[cnst].n_users; }

@@ -78,7 +78,8 @@ sim_code net_mm_create(size_t n_cnst, const double *cap_Bps, int naive, net_mm_s
                        sim_status *st);
 void net_mm_destroy(net_mm_system *s); /* accepts NULL */
 
-/* Makes room for n enabled variables so that enabling up to n never allocates. NOMEM. */
+/* Makes room for n enabled variables in the solver's scratch, so that only a link's user
+ * array can still grow when one is enabled. NOMEM. */
 sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st);
 /* Adds var (elements filled in) to the sharing; its rate is undefined until the next solve.
  * Fails only on NOMEM (a link's user array must grow), leaving var disabled. */

@@ -7,8 +7,8 @@
  * 5-tuple with a per-switch seed: a flow keeps one path, different flows spread, and two
  * flows can collide on one link exactly as real ECMP does.
  *
- * Flow hashes come from core/hash.h. Hop distances to a destination come from a breadth-first search over in-links, computed
- * on first use and cached (up to a memory budget; beyond it the oldest are recomputed when
+ * Flow hashes come from core/hash.h. Hop distances to a destination come from a breadth-
+ * first search over in-links, computed on first use and cached (up to a memory budget; beyond it the oldest are recomputed when
  * needed again). The router borrows the graph, which must be finalized and outlive it.
  */
 #ifndef SIM_NET_ROUTE_H
