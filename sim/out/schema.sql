@@ -1,0 +1,211 @@
+-- schema.sql: the results database of clustersim, schema version 1.
+--
+-- This file is the single source of truth: the build embeds it in the library
+-- (generated/schema_sql.h) and db_open runs it, inside one BEGIN IMMEDIATE transaction, on
+-- every database it opens. So every statement here must be idempotent (CREATE ... IF NOT
+-- EXISTS, INSERT OR IGNORE) and the file holds no BEGIN, COMMIT or PRAGMA. It may also be
+-- applied by hand: sqlite3 results.db < sim/out/schema.sql.
+--
+-- One database holds many runs. Every child table carries run_id, references run(run_id)
+-- with ON DELETE CASCADE (db_open turns foreign_keys on), and has (run_id, <id>) as its
+-- primary key, so deleting a run row deletes everything about it. Values are SI: seconds,
+-- bytes, bytes per second, FLOP; the unit is part of the column name (_s, _bytes, _Bps,
+-- _flops). Utilizations and MFU are fractions in [0, 1], not percentages. NULL means
+-- "not measured / not applicable", never zero.
+--
+-- Changing a table or a view means bumping schema_version below together with
+-- DB_SCHEMA_VERSION in sim/out/db.h, and updating analysis/SCHEMA.md.
+-- STRICT tables (SQLite >= 3.37) refuse a value of the wrong type instead of storing it.
+
+-- Key/value facts about the database itself.
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY, -- 'schema_version'
+    value TEXT              -- for schema_version: the decimal version of this file, '1'
+) STRICT;
+
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
+
+-- One invocation of clustersim that recorded results: its inputs (so every figure can be
+-- traced back to them), how it ended, and the headline results of the step replay.
+CREATE TABLE IF NOT EXISTS run (
+    run_id                  INTEGER PRIMARY KEY, -- assigned by SQLite, referenced by all tables
+    created_utc             TEXT NOT NULL,       -- ISO 8601 UTC, 'YYYY-MM-DDTHH:MM:SS.SSSZ'
+    tool_version            TEXT NOT NULL,       -- clustersim version that wrote the run
+    command                 TEXT NOT NULL,       -- subcommand: 'run', 'topo', 'sweep', ...
+    config_path             TEXT,                -- configuration file as given on the command line
+    config_yaml             TEXT,                -- the full resolved configuration, as YAML
+    topology                TEXT,                -- topology name
+    workload                TEXT,                -- workload name
+    seed                    INTEGER NOT NULL,    -- run seed (a uint64 stored as its int64 bits)
+    status                  TEXT                 -- NULL until the run has finished
+        CHECK (status IS NULL OR status IN ('ok', 'failed', 'stopped')),
+    status_reason           TEXT,                -- why it failed or stopped; NULL when ok
+    wall_s                  REAL,                -- wall-clock time of the invocation
+    peak_rss_bytes          INTEGER,             -- peak resident memory of the process
+    steps                   INTEGER,             -- training steps replayed
+    step_time_s             REAL,                -- mean simulated time of one step
+    tokens_per_s            REAL,                -- tokens trained per simulated second
+    mfu                     REAL,                -- model FLOP utilization, fraction of peak
+    hfu                     REAL,                -- hardware FLOP utilization (with recompute)
+    model_flops_per_step    REAL,                -- model FLOP of one step, all chips
+    hardware_flops_per_step REAL,                -- executed FLOP of one step, all chips
+    chips                   INTEGER,             -- accelerators in the job
+    peak_memory_bytes       REAL                 -- largest per-chip memory peak over ranks
+) STRICT;
+
+-- One replayed training step of a run.
+CREATE TABLE IF NOT EXISTS step (
+    run_id       INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    step         INTEGER NOT NULL, -- 0-based step index
+    start_s      REAL,             -- simulated time the step starts
+    end_s        REAL,             -- simulated time the step ends
+    time_s       REAL,             -- end_s - start_s
+    tokens       INTEGER,          -- tokens trained in the step (global batch)
+    mfu          REAL,             -- model FLOP utilization of this step
+    exposed_tp_s REAL,             -- tensor-parallel communication not hidden by compute
+    exposed_pp_s REAL,             -- pipeline-parallel (point-to-point) exposed communication
+    exposed_dp_s REAL,             -- data-parallel exposed communication
+    exposed_cp_s REAL,             -- context-parallel exposed communication
+    exposed_ep_s REAL,             -- expert-parallel exposed communication
+    bubble_s     REAL,             -- pipeline bubble time
+    PRIMARY KEY (run_id, step)
+) STRICT;
+
+-- One rank (one chip) of a run: where it sits and how it spent the step time.
+CREATE TABLE IF NOT EXISTS rank (
+    run_id            INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    rank              INTEGER NOT NULL, -- global rank, 0-based
+    chip              TEXT,             -- chip type name ('h100-sxm', ...)
+    site              TEXT,             -- datacenter (site) name
+    node              INTEGER,          -- node (host) index within the topology
+    tp_idx            INTEGER,          -- index along the tensor-parallel dimension
+    pp_idx            INTEGER,          -- pipeline stage
+    dp_idx            INTEGER,          -- data-parallel replica
+    cp_idx            INTEGER,          -- index along the context-parallel dimension
+    ep_idx            INTEGER,          -- index along the expert-parallel dimension
+    compute_s         REAL,             -- busy computing, per step (mean over steps)
+    exposed_comm_s    REAL,             -- waiting on communication, per step
+    idle_s            REAL,             -- idle for any other reason, per step
+    bubble_s          REAL,             -- pipeline bubble, per step
+    peak_memory_bytes REAL,             -- peak device memory
+    PRIMARY KEY (run_id, rank)
+) STRICT;
+
+-- One directed link of the run's network, as the topology built it.
+CREATE TABLE IF NOT EXISTS link (
+    run_id       INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    link_id      INTEGER NOT NULL, -- the network model's link id
+    src          TEXT NOT NULL,    -- source node name
+    dst          TEXT NOT NULL,    -- destination node name
+    kind         TEXT NOT NULL     -- what the link is
+        CHECK (kind IN ('nvlink', 'nic', 'leaf-spine', 'spine-core', 'ici', 'wan', 'gateway',
+                        'pcie', 'generic')),
+    site         TEXT,             -- datacenter holding the link; NULL for wan links
+    tier         INTEGER,          -- level in the fabric, 0 = closest to the chips
+    capacity_Bps REAL NOT NULL,    -- capacity in this direction
+    latency_s    REAL,             -- propagation plus switching latency
+    PRIMARY KEY (run_id, link_id),
+    CHECK (kind <> 'wan' OR site IS NULL)
+) STRICT;
+
+-- Traffic carried by one link over the whole run. Its link row must exist first.
+CREATE TABLE IF NOT EXISTS link_stats (
+    run_id    INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    link_id   INTEGER NOT NULL,
+    bytes     REAL,             -- bytes carried
+    busy_s    REAL,             -- time with at least one transfer on the link
+    mean_util REAL,             -- mean utilization over the run, fraction of capacity
+    peak_util REAL,             -- highest utilization reached, fraction of capacity
+    PRIMARY KEY (run_id, link_id),
+    FOREIGN KEY (run_id, link_id) REFERENCES link (run_id, link_id) ON DELETE CASCADE
+) STRICT;
+
+-- One collective operation (or point-to-point exchange) of a run.
+CREATE TABLE IF NOT EXISTS collective (
+    run_id      INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    coll_id     INTEGER NOT NULL, -- 0-based, in issue order within the run
+    step        INTEGER,          -- step it belongs to
+    kind        TEXT NOT NULL,    -- 'all-reduce', 'all-gather', 'reduce-scatter', 'all-to-all',
+                                  -- 'send-recv', ...
+    dim         TEXT,             -- parallel dimension: 'tp', 'pp', 'dp', 'cp', 'ep', 'wan', ...
+    group_size  INTEGER,          -- ranks taking part
+    group_ranks TEXT,             -- the global ranks, comma-separated, in group order
+    bytes       REAL,             -- size S as nccl-tests reports it: each rank's buffer for
+                                  -- all-reduce, the gathered output for all-gather
+    algorithm   TEXT,             -- 'ring', 'tree', 'hierarchical', ...
+    start_s     REAL,             -- simulated time it starts
+    end_s       REAL,             -- simulated time the last rank finishes
+    algbw_Bps   REAL,             -- bytes / (end_s - start_s)
+    busbw_Bps   REAL,             -- algbw_Bps times the nccl-tests bus factor of kind
+    PRIMARY KEY (run_id, coll_id)
+) STRICT;
+
+CREATE INDEX IF NOT EXISTS collective_step ON collective (run_id, step);
+
+-- The values a sweep gave this run, one row per swept key.
+CREATE TABLE IF NOT EXISTS sweep_param (
+    run_id INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    key    TEXT NOT NULL, -- dotted configuration key, 'parallel.tp'
+    value  TEXT,          -- the value as written in the sweep file
+    PRIMARY KEY (run_id, key)
+) STRICT;
+
+CREATE INDEX IF NOT EXISTS sweep_param_key ON sweep_param (key, value);
+
+-- Traffic on the links between datacenters. Its link row (kind 'wan') must exist first.
+CREATE TABLE IF NOT EXISTS wan (
+    run_id    INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    link_id   INTEGER NOT NULL,
+    src_site  TEXT,             -- site the link leaves
+    dst_site  TEXT,             -- site the link enters
+    bytes     REAL,             -- bytes carried
+    busy_s    REAL,             -- time with at least one transfer on the link
+    mean_util REAL,             -- mean utilization over the run, fraction of capacity
+    PRIMARY KEY (run_id, link_id),
+    FOREIGN KEY (run_id, link_id) REFERENCES link (run_id, link_id) ON DELETE CASCADE
+) STRICT;
+
+-- Headline results, one row per run.
+CREATE VIEW IF NOT EXISTS v_mfu AS
+SELECT run_id, topology, workload, chips, step_time_s, tokens_per_s, mfu, hfu
+FROM run;
+
+-- Links with their traffic, busiest first within each run: util_rank 1 is the link with the
+-- highest mean utilization (ties broken by link_id).
+CREATE VIEW IF NOT EXISTS v_bottleneck_links AS
+SELECT l.run_id, l.link_id, l.src, l.dst, l.kind, l.site, l.tier, l.capacity_Bps,
+       s.bytes, s.busy_s, s.mean_util, s.peak_util,
+       row_number() OVER (PARTITION BY l.run_id
+                          ORDER BY s.mean_util DESC NULLS LAST, l.link_id) AS util_rank
+FROM link AS l
+JOIN link_stats AS s ON s.run_id = l.run_id AND s.link_id = l.link_id
+ORDER BY l.run_id, util_rank;
+
+-- Exposed (not overlapped) time per parallel dimension, averaged over the steps of each
+-- run; each *_frac is that time over the mean step time (sum over steps / sum of time_s).
+CREATE VIEW IF NOT EXISTS v_exposed_comm AS
+SELECT run_id,
+       count(*)          AS steps,
+       avg(time_s)       AS step_time_s,
+       avg(exposed_tp_s) AS exposed_tp_s,
+       avg(exposed_pp_s) AS exposed_pp_s,
+       avg(exposed_dp_s) AS exposed_dp_s,
+       avg(exposed_cp_s) AS exposed_cp_s,
+       avg(exposed_ep_s) AS exposed_ep_s,
+       avg(bubble_s)     AS bubble_s,
+       sum(exposed_tp_s) / nullif(sum(time_s), 0) AS exposed_tp_frac,
+       sum(exposed_pp_s) / nullif(sum(time_s), 0) AS exposed_pp_frac,
+       sum(exposed_dp_s) / nullif(sum(time_s), 0) AS exposed_dp_frac,
+       sum(exposed_cp_s) / nullif(sum(time_s), 0) AS exposed_cp_frac,
+       sum(exposed_ep_s) / nullif(sum(time_s), 0) AS exposed_ep_frac,
+       sum(bubble_s)     / nullif(sum(time_s), 0) AS bubble_frac
+FROM step
+GROUP BY run_id;
+
+-- WAN links with their capacity, latency and traffic.
+CREATE VIEW IF NOT EXISTS v_wan AS
+SELECT w.run_id, w.link_id, w.src_site, w.dst_site, l.capacity_Bps, l.latency_s,
+       w.bytes, w.busy_s, w.mean_util, s.peak_util
+FROM wan AS w
+LEFT JOIN link AS l ON l.run_id = w.run_id AND l.link_id = w.link_id
+LEFT JOIN link_stats AS s ON s.run_id = w.run_id AND s.link_id = w.link_id;
