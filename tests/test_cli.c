@@ -5,12 +5,23 @@
  * input and usage. The binary's path comes from CLUSTERSIM_BIN (set by ctest).
  */
 #include <check.h>
+#include <sqlite3.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* Value after "\"key\": " in a one-line JSON object, as a double. */
+static double json_num(const char *json, const char *key)
+{
+    char k[96];
+    snprintf(k, sizeof k, "\"%s\": ", key);
+    const char *p = strstr(json, k);
+    ck_assert_msg(p != NULL, "no key %s in %s", key, json);
+    return strtod(p + strlen(k), NULL);
+}
 
 static const char *bin(void)
 {
@@ -211,6 +222,107 @@ START_TEST(help_and_version)
 }
 END_TEST
 
+
+/* h100-64: 8 DGX nodes (NVSwitch), rail-optimized 2 tiers, radix 64, 8 NICs per leaf:
+ * leaves = 64 / 8 = 8, each with 8 x 400 Gb/s down and 8 uplinks (one per spine) = 8 spines.
+ * Directed links: nvlink 2 x 64, nic 2 x 64, leaf-spine 2 x 8 x 8 = 128 each: 384. */
+START_TEST(topo_summarizes_a_small_cluster)
+{
+    char *out;
+    ck_assert_int_eq(run("topo --json topologies/h100-64.yaml", &out, NULL), 0);
+    ck_assert_double_eq(json_num(out, "chips"), 64);
+    ck_assert_double_eq(json_num(out, "links"), 384);
+    ck_assert_double_eq(json_num(out, "switches"), 8 + 8 + 8); /* NVSwitch, leaf, spine */
+    ck_assert_double_eq(json_num(out, "leaf"), 8);
+    ck_assert_double_eq(json_num(out, "spine"), 8);
+    ck_assert_double_eq(json_num(out, "nvlink"), 128);
+    ck_assert_double_eq(json_num(out, "leaf-spine"), 128);
+    ck_assert_double_eq(json_num(out, "total_peak_bf16_flops"), 64 * 989.4e12);
+    ck_assert_double_eq(json_num(out, "total_hbm_bytes"), 64 * 80e9);
+    /* full bisection: 32 NICs x 50 GB/s */
+    ck_assert_double_eq(json_num(out, "bisection_Bps"), 32 * 50e9);
+    ck_assert_double_eq(json_num(out, "diameter_hops"), 4);
+    ck_assert_ptr_nonnull(strstr(out, "\"datacenters\": [{\"name\": \"dc0\""));
+    free(out);
+    ck_assert_int_eq(run("topo topologies/h100-64.yaml", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "topology h100-64: 64 chips in 1 site, 24 switches, "
+                                      "384 links (directed)\n"));
+    ck_assert_ptr_nonnull(strstr(out, "  leaf   8 switches, 8 NICs each, 8 uplink trunks of "
+                                      "400 Gb/s (oversubscription 1:1)\n"));
+    free(out);
+}
+END_TEST
+
+/* --db writes one run row (command 'topo') and one link row per directed link, in one
+ * transaction; a second call adds a second run. */
+START_TEST(topo_writes_the_link_table)
+{
+    char dir[] = "/tmp/clustersim-topo-db-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256], args[512];
+    snprintf(path, sizeof path, "%s/t.db", dir);
+    snprintf(args, sizeof args, "topo --db %s topologies/three-dc.yaml", path);
+    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    snprintf(args, sizeof args, "topo --db %s topologies/h100-64.yaml", path);
+    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    static const char *const q[] = {
+        "SELECT count(*) FROM run WHERE command = 'topo'",
+        "SELECT count(*) FROM link WHERE run_id = 1",
+        "SELECT count(*) FROM link WHERE run_id = 2",
+        "SELECT count(*) FROM link WHERE run_id = 1 AND kind = 'wan' AND site IS NULL",
+        "SELECT count(*) FROM link WHERE run_id = 1 AND kind = 'gateway' AND site = 'west'",
+        "SELECT count(*) FROM link WHERE run_id = 1 AND kind = 'wan' AND abs(latency_s - "
+        "0.025) < 1e-12 AND capacity_Bps = 2.5e12",
+    };
+    /* three-dc: per site nvlink 2 x 8192, nic 2 x 8192, leaf-spine 2 x 256 x 32, spine-core
+     * 2 x 256 x 4, gateway 2 x 128 (32 planes x 4 cores): 51,456; three sites plus 3 WAN
+     * cables: 154,374. west has 128 gateway cables = 256 links. east-west: 5000 km at
+     * 5 us/km = 25 ms, 20 Tb/s = 2.5e12 B/s, both directions. */
+    const double want[] = {2, 154374, 384, 6, 256, 2};
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        sqlite3_stmt *s;
+        ck_assert_int_eq(sqlite3_prepare_v2(db, q[i], -1, &s, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+        ck_assert_msg(sqlite3_column_double(s, 0) == want[i], "%s: %g, want %g", q[i],
+                      sqlite3_column_double(s, 0), want[i]);
+        sqlite3_finalize(s);
+    }
+    sqlite3_close(db);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* Flows between chips of a generated cluster, by chip name. Latencies: same rail leaf: NIC
+ * up 0.1 us, leaf down 0.1 + 0.5 us = 0.7 us; other rail: + leaf-spine and spine-leaf, 0.6 us
+ * each = 1.9 us; NVLink 2 x 0.25 us. a and b end on one 400 Gb/s (50 GB/s) NIC: a alone from
+ * 0.7 to 1.9 us (60 kB), then both at 25 GB/s until a is done at 1.9e-6 + (50e9 - 6e4) /
+ * 25e9 = 2 - 0.5e-6 s; b then has 60 kB left alone: 2 + 0.7e-6 s. c: 450 GB at 450 GB/s. */
+START_TEST(flows_on_a_generated_cluster)
+{
+    char path[] = "/tmp/clustersim-flows-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char csv[] = "id,src,dst,bytes,start_s\n"
+                       "a,dc0/n0/c0,dc0/n1/c0,50e9,0\n"
+                       "b,dc0/n0/c1,dc0/n1/c0,50e9,0\n"
+                       "c,dc0/n0/c2,dc0/n0/c3,450e9,0\n";
+    ck_assert_int_eq(write(fd, csv, sizeof csv - 1), (ssize_t)(sizeof csv - 1));
+    close(fd);
+    char args[256], *out;
+    snprintf(args, sizeof args, "flows topologies/h100-64.yaml %s", path);
+    ck_assert_int_eq(run(args, &out, NULL), 0);
+    ck_assert_double_eq_tol(finish_of(out, "a"), 2 - 0.5e-6, 1e-12);
+    ck_assert_double_eq_tol(finish_of(out, "b"), 2 + 0.7e-6, 1e-12);
+    ck_assert_double_eq_tol(finish_of(out, "c"), 1 + 0.5e-6, 1e-12);
+    free(out);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(bench_runs_small_cases)
 {
     char *out;
@@ -233,6 +345,9 @@ int main(void)
                         (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, bench_runs_small_cases);
+    tcase_add_test(tc, topo_summarizes_a_small_cluster);
+    tcase_add_test(tc, topo_writes_the_link_table);
+    tcase_add_test(tc, flows_on_a_generated_cluster);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -145,12 +145,12 @@ static const bad_topo bad_topos[] = {
      "3:14: error: key 'endpoints': expected at least one endpoint name, found an empty list"},
     {"topo-missing-graph.yaml", SIM_ERR_INPUT,
      "1:1: error: missing key 'graph' in the document: expected a mapping with endpoints and "
-     "links"},
+     "links, or 'chip' and 'chips' for a generated cluster"},
     {"topo-missing-name.yaml", SIM_ERR_INPUT,
      "1:1: error: missing key 'name' in the document: expected a string"},
     {"topo-unknown-kind.yaml", SIM_ERR_INPUT,
      "5:66: error: key 'kind': unknown link kind 'nvlnk' (did you mean 'nvlink'?); expected "
-     "one of: generic, nvlink, nic, leaf-spine, spine-core, ici, wan"},
+     "one of: generic, nvlink, nic, leaf-spine, spine-core, ici, wan, gateway, pcie"},
     {"topo-ends-three.yaml", SIM_ERR_INPUT,
      "5:14: error: key 'ends': expected a list of two node names, found a list of 3"},
     {"topo-link-not-mapping.yaml", SIM_ERR_INPUT,

@@ -12,6 +12,7 @@
 
 int cli_flows_main(int argc, char **argv);
 int cli_bench_main(int argc, char **argv);
+int cli_topo_main(int argc, char **argv);
 
 /* Prints "clustersim: <formatted status>" to stderr and returns the exit status. */
 int cli_report(const sim_status *st);

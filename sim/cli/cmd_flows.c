@@ -14,35 +14,35 @@
 #include "core/hash.h"
 #include "net/flowfile.h"
 #include "net/netsim.h"
-#include "net/route.h"
 #include "topo/topo.h"
 
 static const char flows_usage[] =
-    "usage: clustersim flows [--naive] TOPOLOGY.yaml FLOWS.csv\n"
+    "usage: clustersim flows [--naive] [--routing ecmp|spray] TOPOLOGY.yaml FLOWS.csv\n"
     "\n"
     "Replays point-to-point flows on a topology and prints, as CSV on stdout,\n"
     "  id,src,dst,bytes,start_s,finish_s\n"
     "one row per flow in input order. FLOWS.csv has the header id,src,dst,bytes,start_s.\n"
     "A flow waits the sum of its path's link latencies, then shares bandwidth with the\n"
     "flows it meets under weighted max-min fairness until its bytes are sent. Paths are\n"
-    "shortest in hops; equal-cost next hops are picked by a hash of the flow (ECMP).\n"
+    "shortest in hops; equal-cost next hops are picked by a hash of the flow (ECMP), or\n"
+    "the flow is spread over all of them (spraying). WAN window caps apply.\n"
     "\n"
-    "  --naive   solve every change with the reference (full, non-incremental) solver\n";
+    "  --naive            solve every change with the reference (full) solver\n"
+    "  --routing MODE     ecmp or spray (default: the topology's 'routing', else ecmp)\n";
 
 typedef struct flow_run {
     ev_node start;
     const net_flow_spec *spec;
-    size_t path_off, path_len;
+    size_t use_off, n_uses;
+    int64_t lat_ps;
+    double cap_Bps;
     double finish_s;
     int done;
 } flow_run;
 
 typedef struct flows_ctx {
     net_sim *ns;
-    const net_graph *g;
-    net_link_id *paths;
-    net_usage *uses;
-    size_t uses_cap;
+    net_usage *uses; /* every flow's usages, one after the other */
     sim_status st;
     int failed;
 } flows_ctx;
@@ -69,13 +69,12 @@ static void on_flow_start(ev_engine *e, ev_node *n)
     flows_ctx *c = sn->ctx;
     if (c->failed)
         return;
-    for (size_t i = 0; i < r->path_len; i++)
-        c->uses[i] = (net_usage){.link = c->paths[r->path_off + i], .w = 1.0};
     net_transfer_spec spec = {
-        .uses = c->uses,
-        .n_uses = r->path_len,
+        .uses = c->uses + r->use_off,
+        .n_uses = r->n_uses,
         .bytes = r->spec->bytes,
-        .lat_ps = net_path_latency_ps(c->g, c->paths + r->path_off, r->path_len),
+        .lat_ps = r->lat_ps,
+        .rate_cap_Bps = r->cap_Bps,
         .done = on_flow_done,
         .user = r,
     };
@@ -87,7 +86,7 @@ static void on_flow_start(ev_engine *e, ev_node *n)
 
 int cli_flows_main(int argc, char **argv)
 {
-    int naive = 0;
+    int naive = 0, spray = -1;
     const char *files[2];
     int nfiles = 0;
     for (int i = 1; i < argc; i++) {
@@ -96,6 +95,13 @@ int cli_flows_main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--naive")) {
             naive = 1;
+        } else if (!strcmp(argv[i], "--routing") && i + 1 < argc &&
+                   (!strcmp(argv[i + 1], "ecmp") || !strcmp(argv[i + 1], "spray"))) {
+            spray = !strcmp(argv[++i], "spray");
+        } else if (!strcmp(argv[i], "--routing")) {
+            fprintf(stderr, "clustersim flows: --routing expects 'ecmp' or 'spray'\n%s",
+                    flows_usage);
+            return 2;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "clustersim flows: unknown option '%s'\n%s", argv[i], flows_usage);
             return 2;
@@ -115,7 +121,6 @@ int cli_flows_main(int argc, char **argv)
     sim_status_clear(&st);
     topo *tp = NULL;
     net_flowfile *ff = NULL;
-    net_router *router = NULL;
     ev_engine *eng = NULL;
     net_sim *ns = NULL;
     flow_run *runs = NULL;
@@ -127,39 +132,38 @@ int cli_flows_main(int argc, char **argv)
     if (topo_load_file(files[0], &tp, &st) != SIM_OK)
         goto fail;
     const net_graph *g = topo_graph(tp);
+    if (spray >= 0)
+        topo_set_routing(tp, spray ? TOPO_ROUTE_SPRAY : TOPO_ROUTE_ECMP);
     if (net_flowfile_load(files[1], g, &ff, &st) != SIM_OK)
         goto fail;
     size_t n = net_flowfile_count(ff);
-    size_t nn = net_graph_node_count(g);
+    size_t max_uses = topo_route_max_uses(tp);
     runs = calloc(n ? n : 1, sizeof *runs);
     starts = calloc(n ? n : 1, sizeof *starts);
     if (!runs || !starts) {
         sim_status_set(&st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %zu flows", n);
         goto fail;
     }
-    if (net_router_create(g, 0, &router, &st) != SIM_OK)
-        goto fail;
-
-    /* route everything first: errors surface before the run, paths in one array */
-    size_t paths_cap = 0, paths_len = 0, max_len = 0;
+    /* route everything first: errors surface before the run, usages in one array */
+    size_t uses_cap = 0, uses_len = 0;
     for (size_t i = 0; i < n; i++) {
         const net_flow_spec *f = net_flowfile_at(ff, i);
         runs[i].spec = f;
-        if (paths_cap - paths_len < nn) {
-            size_t cap = paths_cap ? paths_cap * 2 : 4096;
-            while (cap - paths_len < nn)
+        if (uses_cap - uses_len < max_uses) {
+            size_t cap = uses_cap ? uses_cap * 2 : 4096;
+            while (cap - uses_len < max_uses)
                 cap *= 2;
-            net_link_id *p = realloc(ctx.paths, cap * sizeof *p);
+            net_usage *p = realloc(ctx.uses, cap * sizeof *p);
             if (!p) {
-                sim_status_set(&st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for paths");
+                sim_status_set(&st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for routes");
                 goto fail;
             }
-            ctx.paths = p;
-            paths_cap = cap;
+            ctx.uses = p;
+            uses_cap = cap;
         }
         uint64_t h = sim_hash_str(f->id, ((uint64_t)(uint32_t)f->src << 32) | (uint32_t)f->dst);
-        size_t len = 0;
-        if (net_route_path(router, f->src, f->dst, h, ctx.paths + paths_len, nn, &len, &st) !=
+        topo_route_info info;
+        if (topo_route(tp, f->src, f->dst, h, ctx.uses + uses_len, max_uses, &info, &st) !=
             SIM_OK) {
             if (st.code == SIM_ERR_INPUT) {
                 char msg[SIM_STATUS_MSG_MAX];
@@ -169,23 +173,17 @@ int cli_flows_main(int argc, char **argv)
             }
             goto fail;
         }
-        runs[i].path_off = paths_len;
-        runs[i].path_len = len;
-        paths_len += len;
-        if (len > max_len)
-            max_len = len;
-    }
-    ctx.uses = malloc((max_len ? max_len : 1) * sizeof *ctx.uses);
-    if (!ctx.uses) {
-        sim_status_set(&st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
-        goto fail;
+        runs[i].use_off = uses_len;
+        runs[i].n_uses = info.n_uses;
+        runs[i].lat_ps = info.lat_ps;
+        runs[i].cap_Bps = info.rate_cap_Bps;
+        uses_len += info.n_uses;
     }
 
     if (ev_engine_create(&eng, &st) != SIM_OK || ev_reserve(eng, 2 * n + 16, &st) != SIM_OK ||
         net_sim_create(eng, g, naive, &ns, &st) != SIM_OK)
         goto fail;
     ctx.ns = ns;
-    ctx.g = g;
     for (size_t i = 0; i < n; i++) {
         ev_node_init(&starts[i].node, on_flow_start);
         starts[i].run = &runs[i];
@@ -220,8 +218,6 @@ fail:
 done:
     net_sim_destroy(ns);
     ev_engine_destroy(eng);
-    net_router_destroy(router);
-    free(ctx.paths);
     free(ctx.uses);
     free(runs);
     free(starts);

@@ -14,6 +14,7 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 static const cli_cmd commands[] = {
+    {"topo", cli_topo_main, "check a topology and summarize it (chips, switches, links, bisection)"},
     {"flows", cli_flows_main, "replay point-to-point flows on a topology (max-min sharing)"},
     {"bench", cli_bench_main, "measure the engine and network model (wall time, events/s)"},
 };

@@ -64,5 +64,5 @@ int sim_code_exit(sim_code code)
 {
     if (code == SIM_OK)
         return 0;
-    return code == SIM_ERR_INPUT ? 2 : 1;
+    return code == SIM_ERR_INPUT || code == SIM_ERR_LIMIT ? 2 : 1;
 }

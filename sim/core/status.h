@@ -4,8 +4,8 @@
  * Every fallible function returns a sim_code and, when it fails, fills a caller-owned
  * sim_status with the code, a message and where the problem is (file, 1-based line and
  * column of the user's input; 0 when unknown). Only the CLI turns a status into an exit:
- * input errors exit 2, everything else 1. The message is complete on its own: it names
- * the key, what was expected and what was found.
+ * input errors and refused limits exit 2, everything else 1. The message is complete on its
+ * own: it names the key, what was expected and what was found.
  */
 #ifndef SIM_STATUS_H
 #define SIM_STATUS_H
@@ -17,7 +17,7 @@ typedef enum sim_code {
     SIM_ERR_INPUT,    /* the user's input is wrong: exit status 2 */
     SIM_ERR_IO,       /* a file cannot be read or written */
     SIM_ERR_NOMEM,    /* an allocation failed */
-    SIM_ERR_LIMIT,    /* a request exceeds what can be simulated (memory estimate, ...) */
+    SIM_ERR_LIMIT,    /* a request exceeds what can be simulated (memory estimate): exit 2 */
     SIM_ERR_INTERNAL  /* a bug: an invariant did not hold */
 } sim_code;
 

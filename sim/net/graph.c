@@ -208,6 +208,6 @@ const net_link_id *net_graph_out_links(const net_graph *g, net_node_id n, size_t
 const char *net_link_kind_str(net_link_kind kind)
 {
     static const char *const names[NET_LINK_KIND_COUNT] = {
-        "generic", "nvlink", "nic", "leaf-spine", "spine-core", "ici", "wan"};
+        "generic", "nvlink", "nic", "leaf-spine", "spine-core", "ici", "wan", "gateway", "pcie"};
     return (unsigned)kind < NET_LINK_KIND_COUNT ? names[kind] : "unknown";
 }

@@ -27,6 +27,8 @@ typedef enum net_link_kind {
     NET_LINK_SPINE_CORE,
     NET_LINK_ICI,
     NET_LINK_WAN,
+    NET_LINK_GATEWAY, /* a site's top-tier switches to its WAN gateway */
+    NET_LINK_PCIE,    /* a chip to a NIC it shares with other chips */
     NET_LINK_KIND_COUNT
 } net_link_kind;
 

@@ -21,6 +21,7 @@ struct net_router {
     net_node_id *ring;
     size_t ring_cap, ring_head, ring_len;
     int32_t *queue;
+    double *frac; /* spraying: share of the transfer reaching each node (0 = not reached) */
 };
 
 sim_code net_router_create(const net_graph *g, size_t cache_bytes, net_router **out,
@@ -37,8 +38,9 @@ sim_code net_router_create(const net_graph *g, size_t cache_bytes, net_router **
     r->in_ids = malloc((nl ? nl : 1) * sizeof *r->in_ids);
     r->slot = calloc(nn ? nn : 1, sizeof *r->slot);
     r->queue = malloc((nn ? nn : 1) * sizeof *r->queue);
+    r->frac = calloc(nn ? nn : 1, sizeof *r->frac);
     fill = malloc((nn + 1) * sizeof *fill);
-    if (!r->in_off || !r->in_ids || !r->slot || !r->queue || !fill)
+    if (!r->in_off || !r->in_ids || !r->slot || !r->queue || !r->frac || !fill)
         goto nomem;
     for (size_t l = 0; l < nl; l++)
         r->in_off[net_graph_link(g, (net_link_id)l)->dst + 1]++;
@@ -79,6 +81,7 @@ void net_router_destroy(net_router *r)
     free(r->in_ids);
     free(r->ring);
     free(r->queue);
+    free(r->frac);
     free(r);
 }
 
@@ -162,6 +165,54 @@ sim_code net_route_path(net_router *r, net_node_id src, net_node_id dst, uint64_
     }
     *len = n;
     return SIM_OK;
+}
+
+sim_code net_route_spray(net_router *r, net_node_id src, net_node_id dst, net_link_id *links,
+                         double *weights, size_t cap, size_t *len, sim_status *st)
+{
+    const int32_t *d = dist_to(r, dst);
+    if (!d)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory routing");
+    if (d[src] < 0)
+        return sim_status_set(st, SIM_ERR_INPUT, NULL, 0, 0, "no path from '%s' to '%s'",
+                              net_graph_node_name(r->g, src), net_graph_node_name(r->g, dst));
+    /* Level by level from src: every node of a level is d[src] - level hops from dst, so
+     * each equal-cost next hop lies in the next level. queue holds the current level's
+     * nodes, then the next one's, in order of first reach: deterministic. */
+    size_t n = 0, head = 0, tail = 0;
+    sim_code rc = SIM_OK;
+    r->queue[tail++] = src;
+    r->frac[src] = 1;
+    while (head < tail) {
+        net_node_id u = r->queue[head++];
+        double f = r->frac[u];
+        r->frac[u] = 0;
+        if (u == dst)
+            continue;
+        size_t cnt, k = 0;
+        const net_link_id *out = net_graph_out_links(r->g, u, &cnt);
+        for (size_t i = 0; i < cnt; i++)
+            if (d[net_graph_link(r->g, out[i])->dst] == d[u] - 1)
+                k++;
+        for (size_t i = 0; i < cnt; i++) {
+            net_node_id v = net_graph_link(r->g, out[i])->dst;
+            if (d[v] != d[u] - 1)
+                continue;
+            if (n < cap) {
+                links[n] = out[i];
+                weights[n] = f / (double)k;
+            }
+            n++;
+            if (r->frac[v] == 0)
+                r->queue[tail++] = v;
+            r->frac[v] += f / (double)k;
+        }
+    }
+    if (n > cap)
+        rc = sim_status_set(st, SIM_ERR_LIMIT, NULL, 0, 0,
+                            "spraying over %zu links exceeds the buffer of %zu", n, cap);
+    *len = n < cap ? n : cap;
+    return rc;
 }
 
 int64_t net_path_latency_ps(const net_graph *g, const net_link_id *path, size_t len)

@@ -36,6 +36,16 @@ void net_router_destroy(net_router *r); /* accepts NULL */
 sim_code net_route_path(net_router *r, net_node_id src, net_node_id dst, uint64_t flow_hash,
                         net_link_id *path, size_t cap, size_t *len, sim_status *st);
 
+/*
+ * Spraying: the transfer src -> dst split over every shortest path, each node dividing what
+ * reaches it evenly among its equal-cost next hops. Writes each used link once with the
+ * share of the transfer it carries into links/weights[0..*len) (at most cap; the link count
+ * of the graph is always enough); the shares leaving src, or crossing any cut between src
+ * and dst, sum to 1. Errors as net_route_path.
+ */
+sim_code net_route_spray(net_router *r, net_node_id src, net_node_id dst, net_link_id *links,
+                         double *weights, size_t cap, size_t *len, sim_status *st);
+
 /* Hop count src -> dst, or -1 when unreachable (or on NOMEM). */
 int32_t net_route_hops(net_router *r, net_node_id src, net_node_id dst);
 

@@ -9,7 +9,8 @@
  * that defined it, for "first defined at line L" in duplicate-name messages.
  *
  * The topo owns its name and the finalized graph. The YAML document lives only while
- * loading.
+ * loading. topo_load dispatches: a document with `graph:` is explicit, one with `chip`,
+ * `chips` or `sites` is generated (gen.c). The public getters for both forms live here.
  */
 #include "topo/topo.h"
 
@@ -18,11 +19,7 @@
 #include <string.h>
 
 #include "core/ydoc.h"
-
-struct topo {
-    char *name;
-    net_graph *graph;
-};
+#include "topo/topo_int.h"
 
 /* State of one load: the document, the topology being built, where each node was defined. */
 typedef struct topo_loader {
@@ -32,7 +29,7 @@ typedef struct topo_loader {
     size_t n_defs, cap_defs;
 } topo_loader;
 
-static const char *const top_keys[] = {"name", "graph", NULL};
+static const char *const top_keys[] = {"name", "graph", "chip", "routing", NULL};
 static const char *const graph_keys[] = {"endpoints", "switches", "links", NULL};
 static const char *const link_keys[] = {"ends", "bandwidth", "latency", "kind", NULL};
 
@@ -211,7 +208,51 @@ static sim_code load_graph(topo_loader *L, ynode graph, sim_status *st)
     return rc;
 }
 
-sim_code topo_load_file(const char *path, topo **out, sim_status *st)
+/* The explicit form: name, graph, optional chip and routing. */
+static sim_code load_explicit(topo_loader *L, const char *path, sim_status *st)
+{
+    const ydoc *d = L->d;
+    ynode root = ydoc_root(d);
+    int routing = TOPO_ROUTE_ECMP;
+    static const char *const modes[] = {"ecmp", "spray", NULL};
+    sim_code rc = ydoc_check_keys(d, root, "the document", top_keys, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, root, "routing", 0, "routing mode", modes, &routing, st);
+    if (rc != SIM_OK)
+        return rc;
+    L->t->routing = (topo_routing)routing;
+    ynode chip = ydoc_map_get(d, root, "chip");
+    if (chip) {
+        if (ydoc_node_kind(d, chip) != YDOC_MAP) {
+            char found[96];
+            ydoc_describe(d, chip, found, sizeof found);
+            return ydoc_error(d, chip, st,
+                              "key 'chip': expected an inline chip mapping in a graph "
+                              "topology, found %s", found);
+        }
+        L->t->explicit_chip = malloc(sizeof *L->t->explicit_chip);
+        if (!L->t->explicit_chip)
+            return sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
+        rc = hw_chip_from_node(d, chip, L->t->explicit_chip, st);
+        if (rc != SIM_OK)
+            return rc;
+    }
+    rc = load_graph(L, ydoc_map_get(d, root, "graph"), st);
+    if (rc == SIM_OK)
+        rc = net_graph_finalize(L->t->graph, st);
+    if (rc != SIM_OK)
+        return rc;
+    topo *t = L->t;
+    size_t nl = net_graph_link_count(t->graph);
+    t->n_chips = net_graph_endpoint_count(t->graph);
+    t->path_buf = malloc((nl ? nl : 1) * sizeof *t->path_buf);
+    t->spray_frac = malloc((nl ? nl : 1) * sizeof *t->spray_frac);
+    if (!t->path_buf || !t->spray_frac)
+        return sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
+    return net_router_create(t->graph, 0, &t->router, st);
+}
+
+sim_code topo_load(const char *path, const topo_load_opts *opts, topo **out, sim_status *st)
 {
     ydoc *d = NULL;
     topo_loader L = {0};
@@ -230,19 +271,9 @@ sim_code topo_load_file(const char *path, topo **out, sim_status *st)
     if (rc != SIM_OK)
         goto done;
     ynode root = ydoc_root(d);
-    rc = ydoc_check_keys(d, root, "the document", top_keys, st);
+    rc = ydoc_expect(d, root, YDOC_MAP, NULL, st);
     if (rc == SIM_OK)
         rc = ydoc_get_str(d, root, "name", 1, &name, st);
-    if (rc != SIM_OK)
-        goto done;
-    ynode graph = ydoc_map_get(d, root, "graph");
-    if (!graph) {
-        rc = ydoc_error(d, root, st,
-                        "missing key 'graph' in the document: expected a mapping with "
-                        "endpoints and links");
-        goto done;
-    }
-    rc = load_graph(&L, graph, st);
     if (rc != SIM_OK)
         goto done;
     L.t->name = malloc(strlen(name) + 1);
@@ -251,7 +282,21 @@ sim_code topo_load_file(const char *path, topo **out, sim_status *st)
         goto done;
     }
     memcpy(L.t->name, name, strlen(name) + 1);
-    rc = net_graph_finalize(L.t->graph, st);
+    if (ydoc_map_get(d, root, "graph")) {
+        rc = load_explicit(&L, path, st);
+    } else if (ydoc_map_get(d, root, "chips") || ydoc_map_get(d, root, "sites") ||
+               ydoc_map_get(d, root, "chip")) {
+        rc = topo_gen_load(L.t, d, path, opts, st);
+        if (rc == SIM_OK)
+            rc = net_graph_finalize(L.t->graph, st);
+    } else {
+        rc = ydoc_check_keys(d, root, "the document", top_keys, st);
+        if (rc == SIM_OK)
+            rc = ydoc_error(d, root, st,
+                            "missing key 'graph' in the document: expected a mapping with "
+                            "endpoints and links, or 'chip' and 'chips' for a generated "
+                            "cluster");
+    }
 done:
     if (rc == SIM_OK) {
         *out = L.t;
@@ -263,21 +308,98 @@ done:
     return rc;
 }
 
+sim_code topo_load_file(const char *path, topo **out, sim_status *st)
+{
+    return topo_load(path, NULL, out, st);
+}
+
 void topo_destroy(topo *t)
 {
     if (!t)
         return;
     free(t->name);
+    net_router_destroy(t->router);
+    free(t->explicit_chip);
+    free(t->path_buf);
+    free(t->spray_frac);
+    topo_gen_free(t);
     net_graph_destroy(t->graph);
     free(t);
 }
 
-const char *topo_name(const topo *t)
+const char *topo_name(const topo *t) { return t->name; }
+const net_graph *topo_graph(const topo *t) { return t->graph; }
+int topo_is_generated(const topo *t) { return t->generated; }
+size_t topo_chip_count(const topo *t) { return t->n_chips; }
+size_t topo_site_count(const topo *t) { return t->generated ? t->n_sites : 1; }
+topo_routing topo_get_routing(const topo *t) { return t->routing; }
+void topo_set_routing(topo *t, topo_routing mode) { t->routing = mode; }
+
+const char *topo_site_name(const topo *t, size_t site)
 {
-    return t->name;
+    return t->generated ? t->sites[site].name : t->name;
 }
 
-const net_graph *topo_graph(const topo *t)
+size_t topo_site_first_chip(const topo *t, size_t site)
 {
-    return t->graph;
+    return t->generated ? t->sites[site].first_chip : 0;
+}
+
+size_t topo_site_chip_count(const topo *t, size_t site)
+{
+    return t->generated ? t->sites[site].chips : t->n_chips;
+}
+
+size_t topo_chip_site(const topo *t, int32_t chip)
+{
+    size_t s = 0;
+    while (t->generated && s + 1 < t->n_sites && t->sites[s + 1].first_chip <= (size_t)chip)
+        s++;
+    return s;
+}
+
+int32_t topo_chip_node(const topo *t, int32_t chip)
+{
+    if (!t->generated)
+        return chip;
+    const topo_site *s = &t->sites[topo_chip_site(t, chip)];
+    return (int32_t)(((size_t)chip - s->first_chip) / s->chips_per_node);
+}
+
+int32_t topo_chip_domain(const topo *t, int32_t chip)
+{
+    if (!t->generated)
+        return -1;
+    const topo_site *s = &t->sites[topo_chip_site(t, chip)];
+    if (s->su_kind == TOPO_SU_NONE)
+        return -1;
+    return (int32_t)(s->first_domain + ((size_t)chip - s->first_chip) / s->domain_size);
+}
+
+const hw_chip *topo_chip_hw(const topo *t, int32_t chip)
+{
+    if (!t->generated)
+        return t->explicit_chip;
+    return &t->sites[topo_chip_site(t, chip)].chip;
+}
+
+int32_t topo_node_site(const topo *t, net_node_id n)
+{
+    if (!t->generated)
+        return -1;
+    for (size_t i = 0; i < t->n_sites; i++) {
+        const topo_site *s = &t->sites[i];
+        if (((size_t)n >= s->first_chip && (size_t)n < s->first_chip + s->chips) ||
+            (n >= s->node_begin && n < s->node_end))
+            return (int32_t)i;
+    }
+    return -1;
+}
+
+int32_t topo_link_site(const topo *t, net_link_id l)
+{
+    const net_link *k = net_graph_link(t->graph, l);
+    if (k->kind == NET_LINK_WAN)
+        return -1;
+    return topo_node_site(t, k->src);
 }

@@ -1,33 +1,141 @@
 /*
- * topo.h: loading a cluster description (YAML) into a network graph.
+ * topo.h: a cluster description (YAML) loaded into a network graph, its chips and routes.
  *
- * For now the explicit form is supported:
- *   name: dumbbell
- *   graph:
- *     endpoints: [h0, h1]
- *     switches: [s0]
- *     links:
- *       - {ends: [h0, s0], bandwidth: 100 Gb/s, latency: 1 us}
- * Each links entry is a full-duplex cable (two directed links). Generated fabrics come
- * later and reuse ydoc's unit parsing and error reporting.
+ * Two forms share this interface.
+ *  - Explicit: `graph:` with endpoint, switch and link lists, for small custom networks.
+ *    Every endpoint is a chip; routes are shortest paths (net/route.h).
+ *  - Generated: chips, nodes, a scale-up domain (NVSwitch or ICI torus), an optional
+ *    scale-out Clos fabric (fat tree or rail-optimized, 2 or 3 tiers) and, for several
+ *    datacenters, a list of sites joined by WAN links between site gateways. The file
+ *    format is documented in README.md ("Topology files"); gen.c reads it.
+ *
+ * Chip ids: chips are the first graph nodes, numbered 0..topo_chip_count()-1, site by site
+ * in file order, node by node inside a site. A chip id is therefore also its graph node id.
+ *
+ * Routing (topo_route) turns a chip pair and a flow hash into link usages for the network
+ * model: ECMP (one path chosen by hashing the flow at each switch) or spraying (the transfer
+ * spread over every equal-cost path with fractional weights that sum to one at each tier).
+ * Generated topologies route structurally (up to the lowest common tier, then down; dimension
+ * order on tori; through both gateways between sites) with O(1) memory per chip, so a
+ * 100,000-chip campus routes without per-destination tables.
  */
 #ifndef SIM_TOPO_H
 #define SIM_TOPO_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "core/status.h"
+#include "hw/chip.h"
 #include "net/graph.h"
+#include "net/netsim.h"
 
 typedef struct topo topo;
 
+typedef enum topo_routing { TOPO_ROUTE_ECMP = 0, TOPO_ROUTE_SPRAY = 1 } topo_routing;
+
+typedef struct topo_load_opts {
+    /* Refuse a topology whose graph would need more than this many bytes, before building
+     * it (0: the machine's physical memory). */
+    double mem_limit_bytes;
+    /* Directory searched for chips named by a bare name (`chip: h100-sxm`) after the
+     * topology's own chips/ folder; NULL: the source tree's topologies/chips. */
+    const char *chips_dir;
+} topo_load_opts;
+
 /*
- * Loads path. On success *out is owned by the caller (topo_destroy). Errors: SIM_ERR_INPUT for
- * a missing file; SIM_ERR_INPUT for anything wrong in it, located at file:line:col and
- * naming the key, the expected and the found value.
+ * Loads path. opts may be NULL (defaults). On success *out is owned by the caller
+ * (topo_destroy). Errors: SIM_ERR_INPUT for a missing file and for anything wrong in it,
+ * located at file:line:col and naming the key, the expected and the found value;
+ * SIM_ERR_LIMIT for a topology too large for opts->mem_limit_bytes, with the estimate.
  */
+sim_code topo_load(const char *path, const topo_load_opts *opts, topo **out, sim_status *st);
+/* topo_load with default options. */
 sim_code topo_load_file(const char *path, topo **out, sim_status *st);
 void topo_destroy(topo *t); /* accepts NULL */
 
-const char *topo_name(const topo *t);           /* borrowed */
-const net_graph *topo_graph(const topo *t);     /* borrowed, finalized */
+const char *topo_name(const topo *t);       /* borrowed */
+const net_graph *topo_graph(const topo *t); /* borrowed, finalized */
+int topo_is_generated(const topo *t);
+
+/* Chips and their place. */
+size_t topo_chip_count(const topo *t);
+size_t topo_site_count(const topo *t); /* 1 for explicit graphs */
+const char *topo_site_name(const topo *t, size_t site);
+size_t topo_site_first_chip(const topo *t, size_t site);
+size_t topo_site_chip_count(const topo *t, size_t site);
+size_t topo_chip_site(const topo *t, int32_t chip);
+/* Node (host) index within its site; for explicit graphs, the chip id. */
+int32_t topo_chip_node(const topo *t, int32_t chip);
+/* Global scale-up domain index (chips with the same index share NVSwitch / an ICI torus);
+ * -1 when the chip has no scale-up domain. */
+int32_t topo_chip_domain(const topo *t, int32_t chip);
+/* Chip model of a chip; NULL for explicit graphs without a chip. Borrowed. */
+const hw_chip *topo_chip_hw(const topo *t, int32_t chip);
+
+/* Routing mode set by the file (`routing:`), changeable before use. */
+topo_routing topo_get_routing(const topo *t);
+void topo_set_routing(topo *t, topo_routing mode);
+
+/* What a route gives a transfer. */
+typedef struct topo_route_info {
+    size_t n_uses;        /* usages written */
+    int64_t lat_ps;       /* sum of link latencies along the (hashed) path */
+    double rate_cap_Bps;  /* streams x window / RTT over WAN links; 0 = none */
+    int hops;             /* links on the (hashed) path */
+} topo_route_info;
+
+/*
+ * Usages of a transfer from chip src to chip dst for flow hash h, in the topology's routing
+ * mode, written to uses[0..info->n_uses) (at most cap). src == dst gives no usage. Errors:
+ * SIM_ERR_LIMIT when cap is too small (topo_route_max_uses is always enough); SIM_ERR_INPUT
+ * when dst is unreachable (explicit graphs only); SIM_ERR_NOMEM.
+ */
+sim_code topo_route(topo *t, int32_t src, int32_t dst, uint64_t h, net_usage *uses, size_t cap,
+                    topo_route_info *info, sim_status *st);
+/* An upper bound on the usages of any route in the current mode. */
+size_t topo_route_max_uses(const topo *t);
+
+/* ---- Summary (summary.c) ---- */
+
+#define TOPO_MAX_TIERS 3
+
+typedef struct topo_site_summary {
+    const char *name; /* borrowed */
+    const char *chip; /* chip model name, borrowed */
+    size_t chips, nodes, domains;
+    const char *scale_up;                /* "nvswitch", "torus" or "none" */
+    const char *fabric;                  /* "fat-tree", "rail-optimized" or "none" */
+    int tiers;                           /* scale-out tiers, 0 = none */
+    size_t nics;                         /* NICs on the fabric */
+    double nic_Bps;
+    size_t nics_per_leaf, pods, spines_per_pod, cores_per_plane;
+    double trunk_Bps[TOPO_MAX_TIERS];    /* one uplink trunk: leaf-spine, spine-core, to gateway */
+    size_t switches[TOPO_MAX_TIERS];     /* per tier: leaf, spine, core */
+    double oversub[TOPO_MAX_TIERS];      /* down:up bandwidth ratio at each tier's uplinks */
+    double bisection_Bps;                /* scale-out bisection, one direction; 0 = none */
+    double scale_up_bisection_Bps;       /* of one scale-up domain, one direction */
+    double peak_bf16_flops, hbm_bytes;
+} topo_site_summary;
+
+typedef struct topo_summary {
+    size_t chips, switches, links; /* links are directed */
+    size_t links_per_kind[NET_LINK_KIND_COUNT];
+    size_t nvswitches, nics, gateways; /* switch-kind nodes that are not fabric tiers */
+    size_t sites, wan_links;           /* wan_links directed */
+    double total_peak_bf16_flops, total_hbm_bytes;
+    double bisection_Bps; /* whole topology, one direction; 0 when not computable */
+    int diameter_hops;
+} topo_summary;
+
+/* Fills *s; site summaries through topo_site_summarize. */
+void topo_summarize(topo *t, topo_summary *s);
+void topo_site_summarize(const topo *t, size_t site, topo_site_summary *s);
+/* Tier name ("leaf", "spine", "core"). */
+const char *topo_tier_name(int tier);
+
+/* Site id of each end of link l (-1 for WAN links and explicit graphs), its tier (0 chip
+ * side, 1 leaf, 2 spine, 3 core, 4 gateway/WAN), for the link table. */
+int32_t topo_link_site(const topo *t, net_link_id l);
 
 #endif
