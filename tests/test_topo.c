@@ -168,6 +168,40 @@ static const bad_topo bad_topos[] = {
      "directory"},
 };
 
+/* Spraying on an explicit graph: h0 -> s0 -> {m0, m1, m2} -> s1 -> h1 (links created in that
+ * order, cable k = links 2k and 2k + 1). The transfer crosses h0-s0 and s1-h1 whole and each
+ * middle path with a third; ECMP takes one middle path; both report 4 hops and 4 us. */
+START_TEST(test_spray_explicit)
+{
+    topo *t = NULL;
+    sim_status st;
+    ck_assert_int_eq(topo_load_file("tests/fixtures/good/diamond.yaml", &t, &st), SIM_OK);
+    ck_assert_int_eq(topo_get_routing(t), TOPO_ROUTE_SPRAY);
+    net_usage u[32];
+    topo_route_info info;
+    ck_assert_int_eq(topo_route(t, 0, 1, 42, u, 32, &info, &st), SIM_OK);
+    ck_assert_uint_eq(info.n_uses, 8);
+    ck_assert_int_eq(info.hops, 4);
+    ck_assert_int_eq(info.lat_ps, 4000000);
+    double w[16] = {0};
+    for (size_t i = 0; i < info.n_uses; i++)
+        w[u[i].link] += u[i].w;
+    ck_assert_double_eq(w[0], 1);  /* h0 -> s0 */
+    ck_assert_double_eq(w[14], 1); /* s1 -> h1 */
+    for (int k = 1; k <= 3; k++) {
+        ck_assert_double_eq_tol(w[2 * k], 1.0 / 3, 1e-15);     /* s0 -> m */
+        ck_assert_double_eq_tol(w[2 * k + 6], 1.0 / 3, 1e-15); /* m -> s1 */
+    }
+    topo_set_routing(t, TOPO_ROUTE_ECMP);
+    ck_assert_int_eq(topo_route(t, 0, 1, 42, u, 32, &info, &st), SIM_OK);
+    ck_assert_uint_eq(info.n_uses, 4);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_double_eq(u[i].w, 1);
+    ck_assert_int_eq(topo_route(t, 0, 1, 42, u, 2, &info, &st), SIM_ERR_LIMIT);
+    topo_destroy(t);
+}
+END_TEST
+
 START_TEST(test_bad_fixture)
 {
     const bad_topo *c = &bad_topos[_i];
@@ -205,6 +239,7 @@ static Suite *topo_suite(void)
     tcase_add_test(tg, test_dumbbell);
     tcase_add_test(tg, test_tree);
     tcase_add_test(tg, test_null_status);
+    tcase_add_test(tg, test_spray_explicit);
     suite_add_tcase(s, tg);
     TCase *tb = tcase_create("bad");
     tcase_add_loop_test(tb, test_bad_fixture, 0,

@@ -467,6 +467,46 @@ START_TEST(test_getters_good)
 }
 END_TEST
 
+/* Overrides replace a scalar, add missing keys and mappings, build lists, and the new nodes
+ * report their origin instead of a line. */
+START_TEST(test_set_overrides)
+{
+    const char *text = "a:\n  b: 1\n  c: [x]\nd: 2\n";
+    ydoc *d = load_ok(text);
+    sim_status st;
+    int64_t v = 0;
+    ck_assert_int_eq(ydoc_set(d, "a.b", "4", "--set a.b=4", &st), SIM_OK);
+    ck_assert_int_eq(ydoc_set(d, "e.f.g", "[p, q ,r]", "--set e.f.g=[p, q ,r]", &st), SIM_OK);
+    ck_assert_int_eq(ydoc_set(d, "d", "zz", "--set d=zz", &st), SIM_OK);
+    ynode a = ydoc_map_get(d, ydoc_root(d), "a");
+    ck_assert_int_eq(ydoc_get_int(d, a, "b", 1, 0, 10, &v, &st), SIM_OK);
+    ck_assert_int_eq(v, 4);
+    ck_assert_str_eq(ydoc_scalar(d, ydoc_seq_at(d, ydoc_map_get(d, a, "c"), 0)), "x");
+    ynode g = ydoc_map_get(d, ydoc_map_get(d, ydoc_map_get(d, ydoc_root(d), "e"), "f"), "g");
+    ck_assert_uint_eq(ydoc_seq_len(d, g), 3);
+    ck_assert_str_eq(ydoc_scalar(d, ydoc_seq_at(d, g, 1)), "q");
+    ck_assert_str_eq(ydoc_scalar(d, ydoc_seq_at(d, g, 2)), "r");
+    char place[64];
+    ydoc_place(d, ydoc_seq_at(d, g, 2), place, sizeof place);
+    ck_assert_str_eq(place, "e.f.g[2]");
+    /* the error names the override, with no line */
+    ck_assert_int_eq(ydoc_get_int(d, ydoc_root(d), "d", 1, 0, 10, &v, &st), SIM_ERR_INPUT);
+    char msg[512];
+    sim_status_format(&st, msg, sizeof msg);
+    ck_assert_str_eq(msg, "--set d=zz: error: key 'd': expected an integer, found 'zz'");
+    /* the file's own nodes keep their lines */
+    ck_assert_int_eq(ydoc_line(d, a), 2);
+    ck_assert_int_eq(ydoc_set(d, "a.b.x", "1", "--set a.b.x=1", &st), SIM_ERR_INPUT);
+    sim_status_format(&st, msg, sizeof msg);
+    ck_assert_str_eq(msg, "--set a.b.x=1: error: cannot set 'a.b.x': the value before 'x' is "
+                          "'4', not a mapping");
+    ck_assert_int_eq(ydoc_set(d, "a..b", "1", "--set a..b=1", &st), SIM_ERR_INPUT);
+    sim_status_format(&st, msg, sizeof msg);
+    ck_assert_str_eq(msg, "--set a..b=1: error: empty key in the path 'a..b'");
+    ydoc_destroy(d);
+}
+END_TEST
+
 START_TEST(test_getters_bad)
 {
     ydoc *d = load_ok("bw: 100\n"                 /* 1 */
@@ -565,6 +605,7 @@ static Suite *ydoc_suite(void)
     tcase_add_test(tc, test_expect_and_error);
     tcase_add_test(tc, test_getters_good);
     tcase_add_test(tc, test_getters_bad);
+    tcase_add_test(tc, test_set_overrides);
     suite_add_tcase(s, tc);
     return s;
 }

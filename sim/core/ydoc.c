@@ -46,6 +46,8 @@ struct ydoc {
     ynode *parent; /* [n_nodes + 1]: first parent found from the root, 0 for the root */
     size_t *pos;   /* [n_nodes + 1]: item index in a list or pair index in a mapping */
     unsigned char *is_key; /* [n_nodes + 1]: node was reached as a mapping key */
+    char **origin;         /* [n_nodes + 1] or NULL: the override that made a node (ydoc_set) */
+    int n_origin;          /* entries of origin */
 };
 
 /* ---- small helpers ------------------------------------------------------------------- */
@@ -446,6 +448,9 @@ void ydoc_destroy(ydoc *d)
     free(d->parent);
     free(d->pos);
     free(d->is_key);
+    for (int i = 0; i < d->n_origin; i++)
+        free(d->origin[i]);
+    free(d->origin);
     free(d);
 }
 
@@ -474,16 +479,22 @@ ydoc_kind ydoc_node_kind(const ydoc *d, ynode n)
     }
 }
 
+/* The override that created node n, or NULL for nodes read from the file. */
+static const char *origin_of(const ydoc *d, ynode n)
+{
+    return d && n > 0 && n < d->n_origin ? d->origin[n] : NULL;
+}
+
 int ydoc_line(const ydoc *d, ynode n)
 {
     const yaml_node_t *y = node_at(d, n);
-    return y ? mark_to_int(y->start_mark.line) : 0;
+    return y && !origin_of(d, n) ? mark_to_int(y->start_mark.line) : 0;
 }
 
 int ydoc_col(const ydoc *d, ynode n)
 {
     const yaml_node_t *y = node_at(d, n);
-    return y ? mark_to_int(y->start_mark.column) : 0;
+    return y && !origin_of(d, n) ? mark_to_int(y->start_mark.column) : 0;
 }
 
 void ydoc_describe(const ydoc *d, ynode n, char *buf, size_t len)
@@ -603,8 +614,134 @@ sim_code ydoc_error(const ydoc *d, ynode n, sim_status *st, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return sim_status_set(st, SIM_ERR_INPUT, d ? d->file : NULL, ydoc_line(d, n),
-                          ydoc_col(d, n), "%s", msg);
+    const char *file = origin_of(d, n) ? origin_of(d, n) : d ? d->file : NULL;
+    return sim_status_set(st, SIM_ERR_INPUT, file, ydoc_line(d, n), ydoc_col(d, n), "%s", msg);
+}
+
+/* ---- overrides ----------------------------------------------------------------------- */
+
+/* Records origin for node n (grows the table). 0 on NOMEM. */
+static int set_origin(ydoc *d, ynode n, const char *origin)
+{
+    if (n >= d->n_origin) {
+        int cap = n + 16;
+        char **p = realloc(d->origin, (size_t)cap * sizeof *p);
+        if (!p)
+            return 0;
+        for (int i = d->n_origin; i < cap; i++)
+            p[i] = NULL;
+        d->origin = p;
+        d->n_origin = cap;
+    }
+    free(d->origin[n]);
+    d->origin[n] = malloc(strlen(origin) + 1);
+    if (!d->origin[n])
+        return 0;
+    memcpy(d->origin[n], origin, strlen(origin) + 1);
+    return 1;
+}
+
+/* New node for value: a plain scalar, or a list of scalars for "[a, b, c]". 0 on NOMEM. */
+static int add_value(ydoc *d, const char *value, const char *origin)
+{
+    size_t len = strlen(value);
+    int n;
+    if (len >= 2 && value[0] == '[' && value[len - 1] == ']') {
+        n = yaml_document_add_sequence(&d->doc, NULL, YAML_FLOW_SEQUENCE_STYLE);
+        if (!n || !set_origin(d, n, origin))
+            return 0;
+        const char *p = value + 1, *end = value + len - 1;
+        while (p < end) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            const char *stop = comma ? comma : end;
+            const char *a = p, *b = stop;
+            while (a < b && (*a == ' ' || *a == '\t'))
+                a++;
+            while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+                b--;
+            if (b > a || comma) {
+                int item = yaml_document_add_scalar(&d->doc, NULL, (yaml_char_t *)a,
+                                                    (int)(b - a), YAML_PLAIN_SCALAR_STYLE);
+                if (!item || !set_origin(d, item, origin) ||
+                    !yaml_document_append_sequence_item(&d->doc, n, item))
+                    return 0;
+            }
+            p = stop + 1;
+        }
+        return n;
+    }
+    n = yaml_document_add_scalar(&d->doc, NULL, (yaml_char_t *)value, (int)len,
+                                 YAML_PLAIN_SCALAR_STYLE);
+    return n && set_origin(d, n, origin) ? n : 0;
+}
+
+sim_code ydoc_set(ydoc *d, const char *path, const char *value, const char *origin,
+                  sim_status *st)
+{
+    char key[256];
+    const char *p = path;
+    ynode map = ydoc_root(d);
+    if (!path[0] || strlen(path) >= sizeof key)
+        return sim_status_set(st, SIM_ERR_INPUT, origin, 0, 0,
+                              "expected KEY=VALUE with a key path such as parallelism.tp");
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        memcpy(key, p, n);
+        key[n] = 0;
+        if (!n)
+            return sim_status_set(st, SIM_ERR_INPUT, origin, 0, 0,
+                                  "empty key in the path '%s'", path);
+        if (ydoc_node_kind(d, map) != YDOC_MAP) {
+            char found[96];
+            ydoc_describe(d, map, found, sizeof found);
+            return sim_status_set(st, SIM_ERR_INPUT, origin, 0, 0,
+                                  "cannot set '%s': the value before '%s' is %s, not a mapping",
+                                  path, key, found);
+        }
+        ynode child = ydoc_map_get(d, map, key);
+        int made = 0;
+        if (!dot) {
+            made = add_value(d, value, origin);
+        } else if (!child) {
+            made = yaml_document_add_mapping(&d->doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+            if (made && !set_origin(d, made, origin))
+                made = 0;
+        }
+        if ((!dot || !child) && !made)
+            return sim_status_set(st, SIM_ERR_NOMEM, origin, 0, 0, "out of memory");
+        if (made) {
+            yaml_node_t *m = d->doc.nodes.start + (map - 1);
+            yaml_node_pair_t *pair = m->data.mapping.pairs.start;
+            for (; pair < m->data.mapping.pairs.top; pair++)
+                if (!strcmp(scalar_of(node_at(d, pair->key)) ? scalar_of(node_at(d, pair->key))
+                                                             : "", key))
+                    break;
+            if (pair < m->data.mapping.pairs.top) {
+                pair->value = made;
+            } else {
+                int k = yaml_document_add_scalar(&d->doc, NULL, (yaml_char_t *)key, (int)n,
+                                                 YAML_PLAIN_SCALAR_STYLE);
+                if (!k || !set_origin(d, k, origin) ||
+                    !yaml_document_append_mapping_pair(&d->doc, map, k, made))
+                    return sim_status_set(st, SIM_ERR_NOMEM, origin, 0, 0, "out of memory");
+            }
+            d->n_nodes = (int)(d->doc.nodes.top - d->doc.nodes.start);
+            child = made;
+        }
+        if (!dot)
+            break;
+        map = child;
+        p = dot + 1;
+    }
+    /* Parents and places for the new nodes: walk the whole tree again. */
+    free(d->parent);
+    free(d->pos);
+    free(d->is_key);
+    d->parent = NULL;
+    d->pos = NULL;
+    d->is_key = NULL;
+    return check_structure(d, st);
 }
 
 /* Edit distance of a and b, or SIZE_MAX when either is too long to bother. */
@@ -908,4 +1045,12 @@ sim_code ydoc_get_enum(const ydoc *d, ynode map, const char *key, int required,
                           "one of: %s", key, what, found, hint, list);
     return ydoc_error(d, v, st, "key '%s': unknown %s %s; expected one of: %s", key, what, found,
                       list);
+}
+
+sim_code ydoc_apply(ydoc *d, const ydoc_override *ov, size_t n, sim_status *st)
+{
+    sim_code rc = SIM_OK;
+    for (size_t i = 0; i < n && rc == SIM_OK; i++)
+        rc = ydoc_set(d, ov[i].path, ov[i].value, ov[i].origin, st);
+    return rc;
 }

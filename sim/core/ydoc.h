@@ -124,6 +124,25 @@ void ydoc_join_words(const char *const *words, char *buf, size_t len);
  */
 sim_code ydoc_get_enum(const ydoc *d, ynode map, const char *key, int required,
                        const char *what, const char *const *names, int *out, sim_status *st);
+/*
+ * Sets the value at a dotted key path ("fabric.oversubscription") to value, as a command-line
+ * override: the new scalar replaces what the file had there, or is added, with any missing
+ * mappings on the way. A value written "[a, b]" becomes a list of scalars. origin (copied),
+ * such as "--set parallelism.tp=4", stands for the file in messages about the new nodes,
+ * which have no line. Errors: SIM_ERR_INPUT when a key on the way holds something other
+ * than a mapping or the path is empty; SIM_ERR_NOMEM.
+ */
+sim_code ydoc_set(ydoc *d, const char *path, const char *value, const char *origin,
+                  sim_status *st);
+
+/* One override: path and value as for ydoc_set, origin for messages. All borrowed. */
+typedef struct ydoc_override {
+    const char *path, *value, *origin;
+} ydoc_override;
+
+/* ydoc_set for each of ov[0..n), in order; stops at the first error. */
+sim_code ydoc_apply(ydoc *d, const ydoc_override *ov, size_t n, sim_status *st);
+
 /* true/false/yes/no/on/off */
 sim_code ydoc_get_bool(const ydoc *d, ynode map, const char *key, int required, int *out,
                        sim_status *st);

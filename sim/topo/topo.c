@@ -259,6 +259,8 @@ sim_code topo_load(const char *path, const topo_load_opts *opts, topo **out, sim
     const char *name = NULL;
     *out = NULL;
     sim_code rc = ydoc_load_file(path, &d, st);
+    if (rc == SIM_OK && opts && opts->n_overrides)
+        rc = ydoc_apply(d, opts->overrides, opts->n_overrides, st);
     if (rc != SIM_OK)
         goto done;
     L.d = d;

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "core/ydoc.h"
 #include "hw/chip.h"
 #include "net/graph.h"
 #include "net/netsim.h"
@@ -41,6 +42,10 @@ typedef struct topo_load_opts {
     /* Directory searched for chips named by a bare name (`chip: h100-sxm`) after the
      * topology's own chips/ folder; NULL: the source tree's topologies/chips. */
     const char *chips_dir;
+    /* Overrides applied to the document before it is read (paths relative to its root, such
+     * as "fabric.oversubscription"); borrowed. */
+    const ydoc_override *overrides;
+    size_t n_overrides;
 } topo_load_opts;
 
 /*
