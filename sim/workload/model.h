@@ -1,0 +1,325 @@
+/*
+ * model.h: a training workload (a decoder-only transformer and its batch) and the arithmetic
+ * of training it: parameter counts, FLOPs, the ops of one layer with their HBM traffic, and
+ * memory per rank under a given parallelism.
+ *
+ * A workload is read from a YAML mapping, a whole file under workloads/ or a mapping written
+ * inline in a config:
+ *   name
+ *   model: layers, hidden, heads, kv_heads (default heads), ffn (default 4*hidden),
+ *          mlp (plain | gated, default plain), norm (rmsnorm | layernorm, default rmsnorm),
+ *          bias (linear-layer biases, default false),
+ *          position_embedding (none | rotary | learned, default none), vocab,
+ *          tied_embeddings (default false),
+ *          moe (optional): experts, experts_per_token, expert_ffn (default ffn),
+ *                          every (default 1), capacity_factor (default 1.0)
+ *   training: sequence, global_batch (sequences) or global_batch_tokens (exactly one),
+ *             micro_batch (default 1), dtype (bf16 | fp16 | fp8, default bf16),
+ *             optimizer (adam | sgd, default adam)
+ * Unknown keys are refused with a did-you-mean hint; sizes are integers in [1, 1e9]
+ * (global_batch_tokens up to 1e12).
+ *
+ * Conventions (each function below says which it uses):
+ * - Parameters. No biases unless `bias: true` (Llama style). Attention: q and o are h x h,
+ *   k and v are h x (kv_heads * head_dim), head_dim = hidden / heads. MLP: plain 2*h*ffn
+ *   (up, down), gated 3*h*ffn (gate, up, down). Two norms per layer and one final norm, each
+ *   h weights (RMSNorm) or 2h (LayerNorm: weight and bias). With bias: qkv (h + 2 kv width),
+ *   o (h), MLP up (ffn, or 2 ffn gated) and down (h); an expert carries its own biases. MoE
+ *   layer: experts * expert MLP + router h * experts (no router bias). Embedding V*h, plus
+ *   sequence*h learned positions; the output projection V*h unless tied.
+ * - MoE layers are those with 0-based index i where i % every == every - 1 (every = 1: all).
+ * - FLOPs follow PaLM appendix B / Megatron: 2 FLOPs per multiply-add of every matrix
+ *   multiply, backward = 2 x forward, attention counted non-causal (the full s x s score
+ *   matrix), elementwise work (norms, activations, softmax) left out of model and hardware
+ *   FLOPs (the elementwise ops below carry their own arithmetic for the compute model).
+ * - Sizes in bytes. Activations and stored weights are 16-bit (fp8 training keeps 16-bit
+ *   weights and activations and casts in the GEMMs, as Transformer Engine does); dtype fp8
+ *   only makes GEMM operands one byte.
+ *
+ * wl_workload and wl_parallel are plain values: callers allocate, nothing points elsewhere.
+ * Every function here is pure; none allocates.
+ */
+#ifndef SIM_WORKLOAD_MODEL_H
+#define SIM_WORKLOAD_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "core/ydoc.h"
+
+typedef enum wl_mlp { WL_MLP_PLAIN = 0, WL_MLP_GATED } wl_mlp;
+typedef enum wl_norm { WL_NORM_RMSNORM = 0, WL_NORM_LAYERNORM } wl_norm;
+typedef enum wl_position {
+    WL_POSITION_NONE = 0,
+    WL_POSITION_ROTARY, /* no parameters, like none */
+    WL_POSITION_LEARNED /* sequence x hidden parameters on the first stage */
+} wl_position;
+typedef enum wl_dtype { WL_DTYPE_BF16 = 0, WL_DTYPE_FP16, WL_DTYPE_FP8 } wl_dtype;
+typedef enum wl_optimizer { WL_OPT_ADAM = 0, WL_OPT_SGD } wl_optimizer;
+
+#define WL_NAME_MAX 64
+#define WL_SIZE_MAX 1000000000 /* largest accepted layers, hidden, vocab, batch, ... */
+
+typedef struct wl_workload {
+    char name[WL_NAME_MAX]; /* non-empty */
+    /* model */
+    int64_t layers, hidden, heads, kv_heads, head_dim, ffn, vocab; /* head_dim = hidden/heads */
+    int mlp;             /* wl_mlp */
+    int norm;            /* wl_norm */
+    int position;        /* wl_position */
+    int bias;            /* 1: linear layers carry biases */
+    int tied_embeddings; /* 1: the output projection is the input embedding */
+    /* mixture of experts: experts == 0 for a dense model, then the other fields are 0 */
+    int64_t experts, experts_per_token, expert_ffn, moe_every;
+    double capacity_factor; /* routed token slots per token and expert choice, > 0 */
+    /* training */
+    int64_t sequence;
+    int64_t global_batch; /* sequences per optimizer step (also when given in tokens) */
+    int64_t micro_batch;  /* sequences per micro-batch, divides global_batch */
+    int dtype;            /* wl_dtype */
+    int optimizer;        /* wl_optimizer */
+} wl_workload;
+
+/*
+ * Loads the workload file at path into *out (caller-owned). On failure *out is left
+ * unchanged. Errors: SIM_ERR_INPUT for a file that cannot be opened or parsed and for every
+ * mistake in its content, located at file:line:col, naming the key, what was expected and
+ * what was found.
+ */
+sim_code wl_workload_load_file(const char *path, wl_workload *out, sim_status *st);
+
+/*
+ * Reads the workload described by mapping map of document d (borrowed; nothing is kept)
+ * into *out, for workloads written inline in a config. Errors as wl_workload_load_file.
+ */
+sim_code wl_workload_from_node(const ydoc *d, ynode map, wl_workload *out, sim_status *st);
+
+/* YAML spellings; "?" for a value outside the enum. */
+const char *wl_mlp_name(int mlp);
+const char *wl_dtype_name(int dtype);
+const char *wl_optimizer_name(int optimizer);
+
+/* 1 when 0-based layer i is an MoE layer (see the convention above). */
+int wl_layer_is_moe(const wl_workload *w, int64_t layer);
+
+/* ---- parameters -------------------------------------------------------------------- */
+
+typedef struct wl_params {
+    double embedding;        /* token embedding V*h, plus sequence*h learned positions */
+    double output;           /* output projection V*h; 0 when tied */
+    double final_norm;       /* h (RMSNorm) or 2h (LayerNorm) */
+    double dense_layer;      /* every parameter of one dense layer */
+    double moe_layer;        /* every parameter of one MoE layer (all experts, router) */
+    double moe_layer_active; /* of one MoE layer, those one token uses (k experts) */
+    int64_t dense_layers, moe_layers;
+    double total;  /* everything stored */
+    double active; /* per token: total with only experts_per_token experts per MoE layer */
+    /*
+     * Per token, the weights of the matrix multiplies a token goes through: attention,
+     * MLP or k experts, router, and the output projection (counted also when tied: the
+     * logits GEMM runs either way); not the embedding lookup, positions, norms or biases.
+     * The FLOPs basis: 6 * matmul_active FLOPs per token for forward and backward.
+     */
+    double matmul_active;
+} wl_params;
+
+/* Counts the parameters of w (exact integers held in doubles). */
+void wl_params_count(const wl_workload *w, wl_params *out);
+
+/* ---- parallelism ------------------------------------------------------------------- */
+
+typedef enum { WL_SCHED_GPIPE, WL_SCHED_1F1B, WL_SCHED_INTERLEAVED } wl_schedule;
+typedef enum { WL_RECOMPUTE_NONE, WL_RECOMPUTE_SELECTIVE, WL_RECOMPUTE_FULL } wl_recompute;
+
+/*
+ * Degrees of parallelism. ranks = tp * pp * dp * cp; ep is carved out of dp * cp (expert
+ * weights of a layer are spread over ep ranks, each expert tensor-parallel over tp). vp:
+ * virtual stages (model chunks) per pipeline rank, 1 = none, > 1 only with the interleaved
+ * schedule. zero: ZeRO stage 0..3 over the dp * cp replicas (the data-parallel group
+ * with context parallelism, as Megatron's distributed optimizer); fsdp: full sharding, the
+ * same as zero 3 for memory. sequence_parallel: Megatron sequence parallelism in the TP group.
+ */
+typedef struct wl_parallel {
+    int64_t tp, pp, dp, cp, ep, vp;
+    int zero;
+    int fsdp;
+    int sequence_parallel;
+    wl_recompute recompute;
+    wl_schedule schedule;
+} wl_parallel;
+
+/* All degrees 1, no ZeRO, no sequence parallelism, no recomputation, 1F1B. */
+void wl_parallel_default(wl_parallel *p);
+
+/*
+ * Checks that p fits w: degrees >= 1, zero in 0..3; heads and kv_heads divisible by tp;
+ * layers by pp * vp; sequence by cp (and sequence / cp by tp with sequence parallelism);
+ * experts by ep and dp * cp by ep (ep > 1 only for MoE); vp > 1 only interleaved; the
+ * micro-batch count integral, and a multiple of pp for the interleaved schedule. Errors:
+ * SIM_ERR_INPUT, unlocated, naming the figures ("dp = 3: expected ...").
+ */
+sim_code wl_parallel_check(const wl_workload *w, const wl_parallel *p, sim_status *st);
+
+/*
+ * Micro-batches per step on each pipeline: m = global_batch / (micro_batch * dp).
+ * Errors: SIM_ERR_INPUT when it is not a positive integer.
+ */
+sim_code wl_microbatches(const wl_workload *w, const wl_parallel *p, int64_t *m,
+                         sim_status *st);
+
+/*
+ * Pipeline bubble over ideal time, Narayanan et al. 2021 (arXiv 2104.04473) section 2.2:
+ * (pp - 1) / (m * vp). 0 for pp = 1.
+ */
+double wl_bubble_fraction(int64_t pp, int64_t m, int64_t vp);
+
+/* ---- FLOPs ------------------------------------------------------------------------- */
+
+/* global_batch * sequence. */
+double wl_tokens_per_step(const wl_workload *w);
+
+/*
+ * Model FLOPs per optimizer step (the MFU numerator), PaLM (arXiv 2204.02311) appendix B:
+ * per token 6 * N + 12 * L * H * Q * T with N = wl_params.matmul_active, L layers, H heads,
+ * Q head_dim (H * Q = hidden), T sequence. Independent of parallelism and recomputation;
+ * MoE capacity padding is not useful work and not counted. For a GPT (ffn 4h, plain) it
+ * equals 72 B s l h^2 (1 + s/(6h) + V/(12 l h)), Korthikanti et al. 2022 eq. (8).
+ */
+double wl_model_flops_per_step(const wl_workload *w);
+
+/*
+ * Hardware FLOPs per step (the HFU numerator): what the chips execute, summed over ranks.
+ * Model FLOPs with expert GEMMs scaled by capacity_factor (padded or dropped slots), plus
+ * recomputation: selective re-runs the attention core (QK^T and attention over V, 4 s h
+ * FLOPs per token and layer); full re-runs the forward of every layer (2 * layer matmul
+ * weights + 4 s h per token and layer; the embedding and output layer are not recomputed).
+ * With full recomputation of a GPT (ffn 4h, plain, kv_heads = heads) this is exactly
+ * Narayanan et al. 2021 eq. (3): 96 B s l h^2 (1 + s/(6h) + V/(16 l h)).
+ * Korthikanti et al. 2022 print 72 B s l h^2 (1 + s/(3h) + V/(12 l h)) for selective
+ * recomputation, 8 B s^2 l h more than the re-run attention core; their HFU column uses it.
+ * Tensor-parallel replication (the router without sequence parallelism) is not counted.
+ * p may be NULL: no recomputation.
+ */
+double wl_hardware_flops_per_step(const wl_workload *w, const wl_parallel *p);
+
+/* ---- ops --------------------------------------------------------------------------- */
+
+typedef enum wl_op_kind {
+    WL_OP_GEMM = 0,
+    WL_OP_ATTENTION,
+    WL_OP_ELEMENTWISE,
+    WL_OP_OPTIMIZER
+} wl_op_kind;
+
+typedef struct wl_op {
+    wl_op_kind kind;
+    const char *name; /* static string: "qkv", "attention", "mlp_down", ... */
+    double flops;     /* per the conventions above; elementwise ops count their arithmetic */
+    double hbm_bytes; /* bytes read plus written in HBM */
+    /* GEMM: forward shape per rank, m x k times k x n (m = tokens); attention: m = query
+     * positions, n = key positions, k = head_dim. 0 for other kinds. */
+    double m, n, k;
+    int recompute; /* 1: a forward op re-run in the backward pass for recomputation */
+} wl_op;
+
+/* Enough room for any list below. */
+#define WL_OPS_MAX 32
+
+/*
+ * The ops of one transformer layer for one micro-batch on one rank, in issue order, given
+ * tp, cp and sequence parallelism (elementwise work on sequence / tp tokens with it, on the
+ * whole sequence without). backward = 0: forward; 1: backward, led by the recomputed forward
+ * ops (recompute = 1) when p->recompute asks for them. GEMMs: backward 2 x forward FLOPs
+ * (input gradient and weight gradient). Attention: flash attention, FLOPs 4 b s_q s h / tp
+ * forward (non-causal, as the model FLOPs), 2 x that backward; bytes of Q, K, V, O (the
+ * score matrix stays on chip). With cp, s_q = sequence / cp queries attend to all keys.
+ * MoE layers: router GEMM, dispatch, expert GEMMs on micro_batch * s_q * k * capacity
+ * tokens (balanced over the ep ranks) with the rank's experts / ep weights, combine.
+ * Writes at most cap ops and returns how many there are (so cap 0 counts them).
+ * wl_layer_ops describes an MoE layer for an MoE model, a dense one otherwise;
+ * wl_layer_ops_at the layer with 0-based index layer.
+ */
+size_t wl_layer_ops(const wl_workload *w, const wl_parallel *p, int backward, wl_op *ops,
+                    size_t cap);
+size_t wl_layer_ops_at(const wl_workload *w, const wl_parallel *p, int64_t layer, int backward,
+                       wl_op *ops, size_t cap);
+
+/* First stage: embedding lookup (vocab-parallel over tp) and learned positions. */
+size_t wl_embedding_ops(const wl_workload *w, const wl_parallel *p, int backward, wl_op *ops,
+                        size_t cap);
+
+/* Last stage: final norm, logits GEMM (vocab-parallel), softmax cross-entropy in fp32. */
+size_t wl_head_ops(const wl_workload *w, const wl_parallel *p, int backward, wl_op *ops,
+                   size_t cap);
+
+/*
+ * The optimizer step of one rank of pipeline stage stage (0-based): one WL_OP_OPTIMIZER op
+ * over the parameters that rank updates (its ZeRO shard from stage 1 on). Bytes per
+ * parameter: Adam reads fp32 master, m, v and the 16-bit gradient and writes master, m, v
+ * and the 16-bit weight (28 bytes); SGD with momentum 20 bytes. FLOPs: 12 (Adam), 4 (SGD).
+ */
+void wl_optimizer_op(const wl_workload *w, const wl_parallel *p, int64_t stage, wl_op *out);
+
+/* ---- memory ------------------------------------------------------------------------ */
+
+/* PyTorch DDP's default gradient bucket (bucket_cap_mb = 25, MiB); two are in flight. */
+#define WL_DP_BUCKET_BYTES (25.0 * 1048576.0)
+
+typedef struct wl_memory {
+    double weights, grads, optimizer, activations, comm_buffers, total; /* bytes per rank */
+    int64_t stage; /* the pipeline stage described (the worst one for wl_memory_per_rank) */
+} wl_memory;
+
+/*
+ * Activation bytes that one transformer layer keeps for one micro-batch on one rank,
+ * Korthikanti et al. 2022 (arXiv 2205.05198) section 4, 16-bit activations and 1-byte
+ * dropout masks, per tensor: replicated over tp unless sequence parallel: the two norm
+ * inputs, the qkv and MLP inputs (2 s b h each), the two dropout masks (s b h each); split
+ * over tp: Q, O-projection input (2 s b h each), K and V (2 s b kv_width each), MLP
+ * activation input (2 s b ffn, or 4 s b ffn gated: gate and up) and down input (2 s b ffn),
+ * and the attention scores (softmax output 2, dropout mask 1, dropout output 2: 5 a s^2 b).
+ * For ffn = 4h, plain, kv_heads = heads this is the paper's sbh(34 + 5as/h) (no parallelism),
+ * sbh(10 + 24/t + 5as/(ht)) (TP), sbh/t (34 + 5as/h) (TP + SP); selective drops the scores
+ * term; full keeps only the layer input 2 s b h (/t with SP). With cp, s is sequence / cp
+ * (scores: s/cp queries by s keys). An MoE layer keeps k * capacity copies of the
+ * dispatched input (2 s b h, replicated) and the expert activations instead of the MLP's.
+ * layer: 0-based index (dense or MoE).
+ */
+double wl_activation_bytes_per_layer(const wl_workload *w, const wl_parallel *p,
+                                     int64_t layer);
+
+/*
+ * Micro-batches whose activations stage holds at the schedule's peak, in units of the
+ * stage's layers: GPipe m; 1F1B min(pp - stage, m); interleaved, per Megatron-LM's
+ * schedules.py, min(2 (pp - stage - 1) + (vp - 1) pp + 1, m vp) chunks / vp, which for the
+ * first stage is pp + (pp - 1)/vp, Korthikanti et al.'s (1 + (p - 1)/(p v)) factor.
+ */
+double wl_inflight_microbatches(const wl_parallel *p, int64_t m, int64_t stage);
+
+/*
+ * Memory of one rank of pipeline stage stage (0-based). Model states: 2 bytes per weight,
+ * 2 per gradient, optimizer 12 (Adam: fp32 master, m, v; 16 in all, ZeRO paper) or 8 (SGD:
+ * master, momentum), over the stage's layers (layers / pp, chunks of layers / (pp vp) when
+ * interleaved), split over tp (norms, row-parallel biases, router and positions replicated),
+ * experts over ep; the first stage also holds the embedding, the last the final norm and the
+ * output projection (a copy of the embedding when tied and pp > 1). ZeRO over dp * cp
+ * (experts: dp * cp / ep): 1 shards optimizer state, 2 also gradients, 3 or fsdp also
+ * weights. Activations: wl_activation_bytes_per_layer over the stage's layers times
+ * wl_inflight_microbatches; first stage adds the embedding dropout mask (s b h, /t with SP),
+ * last stage the output layer (4 s b h, /t with SP, plus fp32 logits 4 s b V / t), each per
+ * in-flight micro-batch; full recomputation adds one layer's unrecomputed activations (the
+ * layer being recomputed). Communication buffers: two DP buckets (WL_DP_BUCKET_BYTES) when
+ * dp * cp > 1 without weight sharding; with ZeRO-3/fsdp two unsharded layers of weights
+ * (all-gather prefetch); with pp > 1 a send and a receive buffer of one micro-batch's
+ * activations (2 s b h, /t with SP). Errors: those of wl_parallel_check; SIM_ERR_INPUT for
+ * a stage outside [0, pp).
+ */
+sim_code wl_memory_stage(const wl_workload *w, const wl_parallel *p, int64_t stage,
+                         wl_memory *out, sim_status *st);
+
+/* The stage with the largest total (the first such stage on ties). Errors as above. */
+sim_code wl_memory_per_rank(const wl_workload *w, const wl_parallel *p, wl_memory *out,
+                            sim_status *st);
+
+#endif
