@@ -14,7 +14,9 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 static const cli_cmd commands[] = {
+    {"run", cli_run_main, "replay training steps: MFU, step time, exposed communication, hot links"},
     {"topo", cli_topo_main, "check a topology and summarize it (chips, switches, links, bisection)"},
+    {"plan", cli_plan_main, "does a job fit, what a step costs (FLOPs, memory, bytes per dimension)"},
     {"flows", cli_flows_main, "replay point-to-point flows on a topology (max-min sharing)"},
     {"bench", cli_bench_main, "measure the engine and network model (wall time, events/s)"},
 };

@@ -1,0 +1,406 @@
+/*
+ * cmd_run.c: `clustersim run CONFIG`: replays training steps and reports MFU, step time,
+ * exposed communication and the busiest links; writes the run into the results database.
+ *
+ * The database is written after the replay, in one transaction (run, step, rank, link,
+ * link_stats, collective rows), so an interrupted run leaves nothing behind. The summary
+ * goes to stdout; a progress line goes to stderr when it is a terminal and the run is long.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "coll/coll.h"
+#include "core/units.h"
+#include "exec/exec.h"
+#include "out/db.h"
+#include "out/db_topo.h"
+#include "workload/plan.h"
+
+static const char run_usage[] =
+    "usage: clustersim run [--db FILE] [--no-db] [--set KEY=VALUE]... [--max-events N]\n"
+    "                      [--max-wall SECONDS] [--quiet] CONFIG.yaml\n"
+    "\n"
+    "Replays the config's training steps (run.warmup unmeasured, then run.steps measured) on\n"
+    "the simulated cluster and prints: step time, tokens/s, MFU and HFU, exposed communication\n"
+    "per parallel dimension, the pipeline bubble, the busiest links and peak memory per rank.\n"
+    "The run is appended to the results database (output.db of the config, else results.db).\n"
+    "\n"
+    "  --db FILE          write the run to FILE\n"
+    "  --no-db            write no database\n"
+    "  --set KEY=VALUE    override a config key (see clustersim plan --help)\n"
+    "  --max-events N     stop after N events (the run is recorded as 'stopped')\n"
+    "  --max-wall S       stop after S seconds of wall time (recorded as 'stopped')\n"
+    "  --quiet            no progress line\n";
+
+typedef struct busy {
+    size_t link;
+    double util;
+} busy;
+
+static int by_util(const void *a, const void *b)
+{
+    const busy *x = a, *y = b;
+    if (x->util != y->util)
+        return x->util < y->util ? 1 : -1;
+    return x->link < y->link ? -1 : x->link > y->link;
+}
+
+/* The busiest links of the measured steps (mean utilization), the top n into top. */
+static size_t busiest(const plan *p, const exec_result *r, busy *top, size_t n)
+{
+    const net_graph *g = topo_graph(p->topo);
+    size_t nl = net_graph_link_count(g), k = 0;
+    for (size_t l = 0; l < nl; l++) {
+        double u = r->measured_s > 0
+                       ? r->link_bytes[l] / (net_graph_link(g, (net_link_id)l)->bw_Bps *
+                                             r->measured_s)
+                       : 0;
+        busy b = {l, u};
+        if (k < n) {
+            top[k++] = b;
+            qsort(top, k, sizeof *top, by_util);
+        } else if (by_util(&b, &top[n - 1]) < 0) {
+            top[n - 1] = b;
+            qsort(top, k, sizeof *top, by_util);
+        }
+    }
+    return k;
+}
+
+static void print_summary(const plan *p, const exec_result *r)
+{
+    const net_graph *g = topo_graph(p->topo);
+    char a[64], b[64];
+    printf("run %s: %s on %s, %lld ranks (tp %lld, pp %lld, dp %lld, cp %lld, ep %lld), "
+           "%lld warm-up + %lld measured step%s\n",
+           p->name, p->wl.name, topo_name(p->topo), (long long)p->ranks, (long long)p->par.tp,
+           (long long)p->par.pp, (long long)p->par.dp, (long long)p->par.cp,
+           (long long)p->par.ep, (long long)p->warmup_steps, (long long)p->steps,
+           p->steps == 1 ? "" : "s");
+    printf("step time %.4f s, %.4g tokens/s, MFU %.1f%%, HFU %.1f%%\n", r->step_time_s,
+           r->tokens_per_s, 100 * r->mfu, 100 * r->hfu);
+    double exp[PLAN_DIM_COUNT] = {0}, bubble = 0, compute = 0, idle = 0;
+    for (int64_t i = 0; i < p->ranks; i++) {
+        for (int d = 0; d < PLAN_DIM_COUNT; d++)
+            exp[d] += r->ranks[i].exposed_s[d] / (double)p->ranks;
+        bubble += r->ranks[i].bubble_s / (double)p->ranks;
+        compute += r->ranks[i].compute_s / (double)p->ranks;
+        idle += r->ranks[i].idle_s / (double)p->ranks;
+    }
+    printf("per step, mean over ranks: compute %.4f s; exposed communication", compute);
+    for (int d = 0; d < PLAN_DIM_COUNT; d++)
+        printf(" %s %.4f s", plan_dim_name(d), exp[d]);
+    printf("; pipeline bubble %.4f s; waiting for peers %.4f s\n", bubble, idle);
+    busy top[5];
+    size_t n = busiest(p, r, top, 5);
+    printf("busiest links (mean utilization over the measured steps):\n");
+    for (size_t i = 0; i < n; i++) {
+        const net_link *l = net_graph_link(g, (net_link_id)top[i].link);
+        sim_units_fmt_bw(l->bw_Bps, a, sizeof a);
+        printf("  %-28s -> %-28s %-10s %10s %5.1f%%\n", net_graph_node_name(g, l->src),
+               net_graph_node_name(g, l->dst), net_link_kind_str(l->kind), a,
+               100 * top[i].util);
+    }
+    double peak = 0;
+    int64_t at = 0;
+    for (int64_t i = 0; i < p->ranks; i++)
+        if (r->ranks[i].peak_memory_bytes > peak) {
+            peak = r->ranks[i].peak_memory_bytes;
+            at = i;
+        }
+    const hw_chip *chip = topo_chip_hw(p->topo, 0);
+    sim_units_fmt_bytes(peak, a, sizeof a);
+    sim_units_fmt_bytes(chip ? chip->hbm_bytes : 0, b, sizeof b);
+    printf("peak memory per rank: %s of %s HBM (rank %lld, pipeline stage %lld)\n", a, b,
+           (long long)at, (long long)plan_coord(p, at, PLAN_PP));
+    printf("simulated in %.2f s wall, %llu events\n", r->wall_s,
+           (unsigned long long)r->events);
+}
+
+/* The config file's text with the overrides appended, for run.config_yaml. */
+static char *config_text(const char *path, const ydoc_override *ov, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len < 1024) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = nb;
+        }
+    }
+    fclose(f);
+    for (size_t i = 0; buf && i < n; i++) {
+        size_t need = len + strlen(ov[i].origin) + 8;
+        if (need >= cap) {
+            char *nb = realloc(buf, cap = need * 2);
+            if (!nb) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+        }
+        len += (size_t)snprintf(buf + len, cap - len, "\n# %s", ov[i].origin);
+    }
+    if (buf)
+        buf[len] = 0;
+    return buf;
+}
+
+static sim_code write_rows(db *d, int64_t run_id, const plan *p, const exec_result *r,
+                           sim_status *st)
+{
+    static const char *const step_cols[] = {"run_id", "step", "start_s", "end_s", "time_s",
+                                            "tokens", "mfu", "exposed_tp_s", "exposed_pp_s",
+                                            "exposed_dp_s", "exposed_cp_s", "exposed_ep_s",
+                                            "bubble_s"};
+    static const char *const rank_cols[] = {"run_id", "rank", "chip", "site", "node", "tp_idx",
+                                            "pp_idx", "dp_idx", "cp_idx", "ep_idx",
+                                            "compute_s", "exposed_comm_s", "idle_s",
+                                            "bubble_s", "peak_memory_bytes"};
+    static const char *const ls_cols[] = {"run_id", "link_id", "bytes", "busy_s", "mean_util",
+                                          "peak_util"};
+    static const char *const coll_cols[] = {"run_id", "coll_id", "step", "kind", "dim",
+                                            "group_size", "bytes", "algorithm", "start_s",
+                                            "end_s", "algbw_Bps", "busbw_Bps"};
+    db_stmt *s = NULL;
+    const net_graph *g = topo_graph(p->topo);
+    double model_flops = wl_model_flops_per_step(&p->wl);
+    double peak = topo_chip_hw(p->topo, 0)->peak_bf16_flops * (double)p->ranks;
+    sim_code rc = db_insert_prepare(d, "step", step_cols, 13, &s, st);
+    for (int64_t k = p->warmup_steps; rc == SIM_OK && k < r->n_step_rows; k++) {
+        const exec_step *row = &r->step_rows[k];
+        double t = row->end_s - row->start_s;
+        db_insert_bind_int(s, 0, run_id);
+        db_insert_bind_int(s, 1, k - p->warmup_steps);
+        db_insert_bind_double(s, 2, row->start_s);
+        db_insert_bind_double(s, 3, row->end_s);
+        db_insert_bind_double(s, 4, t);
+        db_insert_bind_int(s, 5, (int64_t)wl_tokens_per_step(&p->wl));
+        db_insert_bind_double(s, 6, model_flops / (t * peak));
+        for (int dd = 0; dd < 5; dd++) {
+            static const int order[5] = {PLAN_TP, PLAN_PP, PLAN_DP, PLAN_CP, PLAN_EP};
+            db_insert_bind_double(s, 7 + (size_t)dd, row->exposed_s[order[dd]]);
+        }
+        db_insert_bind_double(s, 12, row->bubble_s);
+        rc = db_insert_exec(s, st);
+    }
+    db_insert_finish(s);
+    s = NULL;
+    if (rc == SIM_OK)
+        rc = db_insert_prepare(d, "rank", rank_cols, 15, &s, st);
+    for (int64_t i = 0; rc == SIM_OK && i < p->ranks; i++) {
+        const exec_rank_stats *a = &r->ranks[i];
+        double exposed = 0;
+        for (int dd = 0; dd < PLAN_DIM_COUNT; dd++)
+            exposed += a->exposed_s[dd];
+        db_insert_bind_int(s, 0, run_id);
+        db_insert_bind_int(s, 1, i);
+        db_insert_bind_text(s, 2, net_graph_node_name(g, (net_node_id)i));
+        db_insert_bind_text(s, 3, topo_site_name(p->topo, topo_chip_site(p->topo, (int32_t)i)));
+        db_insert_bind_int(s, 4, topo_chip_node(p->topo, (int32_t)i));
+        db_insert_bind_int(s, 5, plan_coord(p, i, PLAN_TP));
+        db_insert_bind_int(s, 6, plan_coord(p, i, PLAN_PP));
+        db_insert_bind_int(s, 7, plan_coord(p, i, PLAN_DP));
+        db_insert_bind_int(s, 8, plan_coord(p, i, PLAN_CP));
+        db_insert_bind_int(s, 9, plan_coord(p, i, PLAN_EP));
+        db_insert_bind_double(s, 10, a->compute_s);
+        db_insert_bind_double(s, 11, exposed);
+        db_insert_bind_double(s, 12, a->idle_s);
+        db_insert_bind_double(s, 13, a->bubble_s);
+        db_insert_bind_double(s, 14, a->peak_memory_bytes);
+        rc = db_insert_exec(s, st);
+    }
+    db_insert_finish(s);
+    s = NULL;
+    if (rc == SIM_OK)
+        rc = db_links_write(d, run_id, p->topo, st);
+    if (rc == SIM_OK)
+        rc = db_insert_prepare(d, "link_stats", ls_cols, 6, &s, st);
+    for (size_t l = 0; rc == SIM_OK && l < net_graph_link_count(g); l++) {
+        if (r->link_bytes[l] <= 0)
+            continue;
+        double cap = net_graph_link(g, (net_link_id)l)->bw_Bps;
+        db_insert_bind_int(s, 0, run_id);
+        db_insert_bind_int(s, 1, (int64_t)l);
+        db_insert_bind_double(s, 2, r->link_bytes[l]);
+        db_insert_bind_null(s, 3);
+        db_insert_bind_double(s, 4, r->link_bytes[l] / (cap * r->measured_s));
+        db_insert_bind_null(s, 5);
+        rc = db_insert_exec(s, st);
+    }
+    db_insert_finish(s);
+    s = NULL;
+    if (rc == SIM_OK)
+        rc = db_insert_prepare(d, "collective", coll_cols, 12, &s, st);
+    for (size_t i = 0, id = 0; rc == SIM_OK && i < r->n_colls; i++) {
+        const exec_coll_rec *c = &r->colls[i];
+        if (c->step < p->warmup_steps)
+            continue;
+        double t = c->end_s - c->start_s, algbw = t > 0 ? c->bytes / t : 0;
+        db_insert_bind_int(s, 0, run_id);
+        db_insert_bind_int(s, 1, (int64_t)id++);
+        db_insert_bind_int(s, 2, c->step - p->warmup_steps);
+        db_insert_bind_text(s, 3, coll_kind_name(c->kind));
+        db_insert_bind_text(s, 4, plan_dim_name(c->dim));
+        db_insert_bind_int(s, 5, c->group_size);
+        db_insert_bind_double(s, 6, c->bytes);
+        db_insert_bind_text(s, 7, coll_algo_name(c->algo));
+        db_insert_bind_double(s, 8, c->start_s);
+        db_insert_bind_double(s, 9, c->end_s);
+        db_insert_bind_double(s, 10, algbw);
+        db_insert_bind_double(s, 11, algbw * coll_busbw_factor(c->kind, (size_t)c->group_size));
+        rc = db_insert_exec(s, st);
+    }
+    db_insert_finish(s);
+    return rc;
+}
+
+static sim_code write_db(const char *path, const plan *p, const exec_result *r,
+                         const ydoc_override *ov, size_t n_ov, int64_t *run_id, sim_status *st)
+{
+    db *d = NULL;
+    db_run row;
+    db_run_init(&row);
+    char *text = config_text(p->config_path, ov, n_ov);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    row.command = "run";
+    row.config_path = p->config_path;
+    row.config_yaml = text;
+    row.topology = topo_name(p->topo);
+    row.workload = p->wl.name;
+    row.seed = p->seed;
+    row.status = r->stopped ? "stopped" : "ok";
+    row.status_reason = r->stopped ? "a bound (--max-events or --max-wall) was reached" : NULL;
+    row.wall_s = r->wall_s;
+    row.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024;
+    row.steps = r->stopped ? 0 : p->steps;
+    if (!r->stopped) {
+        row.step_time_s = r->step_time_s;
+        row.tokens_per_s = r->tokens_per_s;
+        row.mfu = r->mfu;
+        row.hfu = r->hfu;
+    }
+    row.model_flops_per_step = wl_model_flops_per_step(&p->wl);
+    row.hardware_flops_per_step = wl_hardware_flops_per_step(&p->wl, &p->par);
+    row.chips = p->ranks;
+    double peak = 0;
+    for (int64_t i = 0; i < p->ranks; i++)
+        peak = r->ranks[i].peak_memory_bytes > peak ? r->ranks[i].peak_memory_bytes : peak;
+    row.peak_memory_bytes = peak;
+    sim_code rc = db_open(path, &d, st);
+    if (rc == SIM_OK)
+        rc = db_begin(d, st);
+    if (rc == SIM_OK)
+        rc = db_run_insert(d, &row, run_id, st);
+    if (rc == SIM_OK && !r->stopped)
+        rc = write_rows(d, *run_id, p, r, st);
+    if (rc == SIM_OK)
+        rc = db_commit(d, st);
+    db_close(d); /* rolls back an open transaction */
+    free(text);
+    return rc;
+}
+
+int cli_run_main(int argc, char **argv)
+{
+    const char *file = NULL, *db_path = NULL;
+    int no_db = 0, quiet = 0, rc = 0;
+    ydoc_override *ov = NULL;
+    size_t n_ov = 0;
+    exec_opts opts = {0};
+    for (int i = 1; i < argc; i++) {
+        char *end = NULL;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(run_usage, stdout);
+            cli_overrides_free(ov, n_ov);
+            return 0;
+        } else if (!strcmp(argv[i], "--db") && i + 1 < argc) {
+            db_path = argv[++i];
+        } else if (!strcmp(argv[i], "--no-db")) {
+            no_db = 1;
+        } else if (!strcmp(argv[i], "--quiet")) {
+            quiet = 1;
+        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+            if ((rc = cli_overrides_add(argv[++i], &ov, &n_ov, "run")) != 0) {
+                cli_overrides_free(ov, n_ov);
+                return rc;
+            }
+        } else if (!strcmp(argv[i], "--max-events") && i + 1 < argc) {
+            unsigned long long v = strtoull(argv[++i], &end, 10);
+            if (!*argv[i] || *end || v == 0) {
+                fprintf(stderr, "clustersim run: --max-events expects a positive integer, "
+                                "found '%s'\n", argv[i]);
+                cli_overrides_free(ov, n_ov);
+                return 2;
+            }
+            opts.max_events = v;
+        } else if (!strcmp(argv[i], "--max-wall") && i + 1 < argc) {
+            double v = strtod(argv[++i], &end);
+            if (!*argv[i] || *end || !(v > 0)) {
+                fprintf(stderr, "clustersim run: --max-wall expects a positive number of "
+                                "seconds, found '%s'\n", argv[i]);
+                cli_overrides_free(ov, n_ov);
+                return 2;
+            }
+            opts.max_wall_s = v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "clustersim run: unknown option '%s'\n%s", argv[i], run_usage);
+            cli_overrides_free(ov, n_ov);
+            return 2;
+        } else if (!file) {
+            file = argv[i];
+        } else {
+            fprintf(stderr, "clustersim run: unexpected argument '%s'\n%s", argv[i], run_usage);
+            cli_overrides_free(ov, n_ov);
+            return 2;
+        }
+    }
+    if (!file) {
+        fprintf(stderr, "clustersim run: expected CONFIG.yaml\n%s", run_usage);
+        cli_overrides_free(ov, n_ov);
+        return 2;
+    }
+    opts.progress = !quiet && isatty(STDERR_FILENO);
+    sim_status st;
+    sim_status_clear(&st);
+    plan *p = NULL;
+    exec_result r;
+    memset(&r, 0, sizeof r);
+    if (plan_load(file, ov, n_ov, &p, &st) != SIM_OK || exec_run(p, &opts, &r, &st) != SIM_OK) {
+        rc = cli_report(&st);
+        goto done;
+    }
+    if (r.stopped)
+        printf("run %s stopped at a bound after %llu events and %.2f s wall: no step "
+               "figures\n", p->name, (unsigned long long)r.events, r.wall_s);
+    else
+        print_summary(p, &r);
+    if (!no_db) {
+        const char *path = db_path ? db_path : p->db_path[0] ? p->db_path : "results.db";
+        int64_t run_id = 0;
+        if (write_db(path, p, &r, ov, n_ov, &run_id, &st) != SIM_OK) {
+            rc = cli_report(&st);
+            goto done;
+        }
+        printf("wrote run %lld to %s\n", (long long)run_id, path);
+    }
+done:
+    exec_result_free(&r);
+    plan_destroy(p);
+    cli_overrides_free(ov, n_ov);
+    return rc;
+}

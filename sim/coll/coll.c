@@ -1,0 +1,422 @@
+/*
+ * coll.c: collectives as phases of transfers (see coll.h).
+ *
+ * An instance holds its members, its algorithm and its phase index. A phase's transfers are
+ * built when the phase starts (routes are taken then), so nothing but the member list is
+ * stored per collective. Instances come from a pool and go back to it when done; the
+ * usage scratch buffer grows to the largest ring seen and is then reused.
+ *
+ * Phases per (kind, algorithm), with D domains of g members (hierarchical) or n members:
+ *   all-reduce     ring: [ring AR]; hierarchical: [RS in domains] [AR per rail] [AG in domains]
+ *   reduce-scatter ring: [ring RS]; hierarchical: [RS in domains] [RS per rail]
+ *   all-gather     ring: [ring AG]; hierarchical: [AG per rail] [AG in domains]
+ *   all-to-all     direct: [n (n-1) messages of S / n]
+ * The per-rail phases run on S / g, since each domain member holds 1/g of the data after
+ * the intra-domain reduce-scatter.
+ */
+#include "coll/coll.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "core/pool.h"
+
+typedef enum step_op { OP_AR = 0, OP_RS, OP_AG } step_op;
+
+typedef struct coll_inst {
+    ev_node done_ev; /* first member: zero-phase collectives finish through an event */
+    coll_engine *ce;
+    int kind, algo;
+    int32_t *chips;
+    size_t n, g, d; /* members, members per domain, domains (hierarchical) */
+    double bytes;
+    uint64_t id;
+    int phase, n_phases;
+    size_t outstanding;
+    double start_s;
+    coll_done_fn done;
+    void *user;
+} coll_inst;
+
+struct coll_engine {
+    net_sim *ns;
+    topo *t;
+    sim_pool *insts;
+    net_usage *uses;
+    size_t uses_cap;
+    size_t route_cap;
+    net_usage *route;
+    size_t live;
+    sim_status err;
+    int failed;
+};
+
+const char *coll_kind_name(int kind)
+{
+    static const char *const names[] = {"all-reduce", "reduce-scatter", "all-gather",
+                                        "all-to-all"};
+    return kind >= 0 && kind < COLL_KIND_COUNT ? names[kind] : "?";
+}
+
+const char *coll_algo_name(int algo)
+{
+    static const char *const names[] = {"auto", "ring", "hierarchical", "direct", "p2p"};
+    return algo >= 0 && algo < COLL_ALGO_COUNT ? names[algo] : "?";
+}
+
+double coll_busbw_factor(int kind, size_t n)
+{
+    if (n < 2)
+        return 0;
+    double f = (double)(n - 1) / (double)n;
+    return kind == COLL_ALLREDUCE ? 2 * f : f;
+}
+
+sim_code coll_engine_create(net_sim *ns, topo *t, coll_engine **out, sim_status *st)
+{
+    coll_engine *ce = calloc(1, sizeof *ce);
+    if (ce) {
+        ce->ns = ns;
+        ce->t = t;
+        ce->insts = sim_pool_create(sizeof(coll_inst), 256);
+        ce->route_cap = topo_route_max_uses(t);
+        ce->route = malloc(ce->route_cap * sizeof *ce->route);
+    }
+    if (!ce || !ce->insts || !ce->route) {
+        coll_engine_destroy(ce);
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for collectives");
+    }
+    *out = ce;
+    return SIM_OK;
+}
+
+void coll_engine_destroy(coll_engine *ce)
+{
+    if (!ce)
+        return;
+    sim_pool_destroy(ce->insts);
+    free(ce->uses);
+    free(ce->route);
+    free(ce);
+}
+
+size_t coll_live(const coll_engine *ce)
+{
+    return ce->live;
+}
+
+static double now_s(const coll_engine *ce)
+{
+    return (double)ev_now(net_sim_engine(ce->ns)) * 1e-12;
+}
+
+/* Room for n more usages in the scratch buffer. */
+static int reserve(coll_engine *ce, size_t need)
+{
+    if (need <= ce->uses_cap)
+        return 1;
+    size_t cap = ce->uses_cap ? ce->uses_cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    net_usage *p = realloc(ce->uses, cap * sizeof *p);
+    if (!p)
+        return 0;
+    ce->uses = p;
+    ce->uses_cap = cap;
+    return 1;
+}
+
+static void phase_start(coll_inst *in);
+
+static void finish(coll_inst *in)
+{
+    coll_engine *ce = in->ce;
+    double end = now_s(ce);
+    coll_done_fn done = in->done;
+    void *user = in->user;
+    double start = in->start_s;
+    free(in->chips);
+    sim_pool_put(ce->insts, in);
+    ce->live--;
+    done(user, start, end);
+}
+
+static void on_transfer_done(net_sim *ns, net_transfer *t, void *user)
+{
+    (void)ns;
+    (void)t;
+    coll_inst *in = user;
+    if (--in->outstanding > 0)
+        return;
+    if (++in->phase < in->n_phases)
+        phase_start(in);
+    else
+        finish(in);
+}
+
+static void on_done_event(ev_engine *e, ev_node *n)
+{
+    (void)e;
+    finish((coll_inst *)(void *)n);
+}
+
+/*
+ * One coupled transfer for a ring over members chips[first + k * stride], k = 0..m-1:
+ * every neighbour pair's route, bytes per member, one step latency per step.
+ */
+static int start_ring(coll_inst *in, size_t first, size_t stride, size_t m, double bytes,
+                      int steps, uint64_t salt)
+{
+    coll_engine *ce = in->ce;
+    size_t n_uses = 0;
+    int64_t max_lat = 0;
+    double cap = 0;
+    for (size_t k = 0; k < m; k++) {
+        int32_t a = in->chips[first + k * stride], b = in->chips[first + (k + 1) % m * stride];
+        topo_route_info info;
+        uint64_t h = sim_hash_mix(in->id ^ sim_hash_mix(salt * 0x100000001b3ull + k));
+        if (topo_route(ce->t, a, b, h, ce->route, ce->route_cap, &info, &ce->err) != SIM_OK ||
+            !reserve(ce, n_uses + info.n_uses))
+            return 0;
+        memcpy(ce->uses + n_uses, ce->route, info.n_uses * sizeof *ce->route);
+        n_uses += info.n_uses;
+        if (info.lat_ps > max_lat)
+            max_lat = info.lat_ps;
+        if (info.rate_cap_Bps > 0 && (cap == 0 || info.rate_cap_Bps < cap))
+            cap = info.rate_cap_Bps;
+    }
+    net_transfer_spec spec = {
+        .uses = ce->uses,
+        .n_uses = n_uses,
+        .bytes = bytes,
+        .lat_ps = (int64_t)steps * (max_lat + COLL_STEP_OVERHEAD_PS),
+        .rate_cap_Bps = cap,
+        .done = on_transfer_done,
+        .user = in,
+    };
+    in->outstanding++;
+    return net_transfer_start(ce->ns, &spec, NULL, &ce->err) == SIM_OK;
+}
+
+static int start_msg(coll_inst *in, int32_t a, int32_t b, double bytes, uint64_t salt)
+{
+    coll_engine *ce = in->ce;
+    topo_route_info info;
+    uint64_t h = sim_hash_mix(in->id ^ sim_hash_mix(salt));
+    if (topo_route(ce->t, a, b, h, ce->route, ce->route_cap, &info, &ce->err) != SIM_OK)
+        return 0;
+    net_transfer_spec spec = {
+        .uses = ce->route,
+        .n_uses = info.n_uses,
+        .bytes = bytes,
+        .lat_ps = info.lat_ps + COLL_STEP_OVERHEAD_PS,
+        .rate_cap_Bps = info.rate_cap_Bps,
+        .done = on_transfer_done,
+        .user = in,
+    };
+    in->outstanding++;
+    return net_transfer_start(ce->ns, &spec, NULL, &ce->err) == SIM_OK;
+}
+
+/* Bytes per member and ring steps of one ring operation over m members on S bytes. */
+static void ring_cost(int op, size_t m, double S, double *bytes, int *steps)
+{
+    double f = (double)(m - 1) / (double)m;
+    *bytes = op == OP_AR ? 2 * f * S : f * S;
+    *steps = (int)(op == OP_AR ? 2 * (m - 1) : m - 1);
+}
+
+/* The operation of phase k of an instance. */
+static int phase_op(const coll_inst *in, int k, int *intra)
+{
+    if (in->algo == COLL_ALGO_RING) {
+        *intra = 0;
+        return in->kind == COLL_ALLREDUCE ? OP_AR : in->kind == COLL_REDUCE_SCATTER ? OP_RS
+                                                                                   : OP_AG;
+    }
+    switch (in->kind) {
+    case COLL_ALLREDUCE:
+        *intra = k != 1;
+        return k == 0 ? OP_RS : k == 1 ? OP_AR : OP_AG;
+    case COLL_REDUCE_SCATTER:
+        *intra = k == 0;
+        return OP_RS;
+    default:
+        *intra = k == 1;
+        return OP_AG;
+    }
+}
+
+static void phase_start(coll_inst *in)
+{
+    coll_engine *ce = in->ce;
+    int ok = 1;
+    in->outstanding = 1; /* held while starting, so an instant finish cannot end the phase */
+    if (in->algo == COLL_ALGO_DIRECT) {
+        double part = in->bytes / (double)in->n;
+        for (size_t i = 0; ok && i < in->n; i++)
+            for (size_t j = 0; ok && j < in->n; j++)
+                if (i != j)
+                    ok = start_msg(in, in->chips[i], in->chips[j], part, i * in->n + j);
+    } else if (in->algo == COLL_ALGO_P2P) {
+        ok = start_msg(in, in->chips[0], in->chips[1], in->bytes, 0);
+    } else if (in->algo == COLL_ALGO_RING) {
+        double bytes;
+        int steps;
+        int intra;
+        ring_cost(phase_op(in, 0, &intra), in->n, in->bytes, &bytes, &steps);
+        ok = start_ring(in, 0, 1, in->n, bytes, steps, 0);
+    } else {
+        /* Members are domain-major: chips[dom * g + l]. */
+        int intra;
+        int op = phase_op(in, in->phase, &intra);
+        double bytes;
+        int steps;
+        if (intra) {
+            ring_cost(op, in->g, in->bytes, &bytes, &steps);
+            for (size_t dom = 0; ok && dom < in->d; dom++)
+                ok = start_ring(in, dom * in->g, 1, in->g, bytes, steps,
+                                (uint64_t)in->phase << 32 | dom);
+        } else {
+            ring_cost(op, in->d, in->bytes / (double)in->g, &bytes, &steps);
+            for (size_t l = 0; ok && l < in->g; l++)
+                ok = start_ring(in, l, in->g, in->d, bytes, steps,
+                                (uint64_t)in->phase << 32 | (1u << 31) | l);
+        }
+    }
+    if (!ok && !ce->failed) {
+        ce->failed = 1;
+        ev_stop(net_sim_engine(ce->ns));
+    }
+    /* Release the hold: the phase ends when its last transfer does. */
+    on_transfer_done(ce->ns, NULL, in);
+}
+
+/*
+ * Hierarchical decomposition: members sorted into domains; applies when there are at least
+ * two domains, every domain has the same number g > 1 of members, and chips have domains.
+ * On success in->chips is rewritten domain-major.
+ */
+static int make_hierarchical(coll_inst *in)
+{
+    size_t n = in->n;
+    int32_t *dom = malloc(n * sizeof *dom);
+    if (!dom)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        dom[i] = topo_chip_domain(in->ce->t, in->chips[i]);
+        if (dom[i] < 0) {
+            free(dom);
+            return 0;
+        }
+    }
+    /* Stable sort of members by domain (insertion sort: groups are small or presorted). */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && dom[j - 1] > dom[j]; j--) {
+            int32_t t = dom[j];
+            dom[j] = dom[j - 1];
+            dom[j - 1] = t;
+            t = in->chips[j];
+            in->chips[j] = in->chips[j - 1];
+            in->chips[j - 1] = t;
+        }
+    size_t g = 1;
+    while (g < n && dom[g] == dom[0])
+        g++;
+    int ok = g > 1 && g < n && n % g == 0;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = dom[i] == dom[i - i % g] && (i % g != 0 || i == 0 || dom[i] != dom[i - 1]);
+    free(dom);
+    if (ok) {
+        in->g = g;
+        in->d = n / g;
+    }
+    return ok;
+}
+
+sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_status *st)
+{
+    coll_inst *in = sim_pool_get(ce->insts);
+    if (!in)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a collective");
+    memset(in, 0, sizeof *in);
+    in->ce = ce;
+    in->kind = rq->kind;
+    in->n = rq->n;
+    in->bytes = rq->bytes;
+    in->id = rq->id;
+    in->done = rq->done;
+    in->user = rq->user;
+    in->start_s = now_s(ce);
+    in->chips = malloc((rq->n ? rq->n : 1) * sizeof *in->chips);
+    if (!in->chips) {
+        sim_pool_put(ce->insts, in);
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a collective");
+    }
+    memcpy(in->chips, rq->chips, rq->n * sizeof *in->chips);
+    ce->live++;
+    int algo = rq->algo;
+    if (rq->kind == COLL_ALLTOALL)
+        algo = COLL_ALGO_DIRECT;
+    else if (algo == COLL_ALGO_AUTO || algo == COLL_ALGO_HIERARCHICAL)
+        algo = make_hierarchical(in) ? COLL_ALGO_HIERARCHICAL : COLL_ALGO_RING;
+    in->algo = algo;
+    if (algo_used)
+        *algo_used = algo;
+    if (rq->n < 2 || rq->bytes <= 0) {
+        in->n_phases = 0;
+        ev_node_init(&in->done_ev, on_done_event);
+        return ev_schedule(net_sim_engine(ce->ns), &in->done_ev,
+                           ev_now(net_sim_engine(ce->ns)), EV_CLASS_NORMAL);
+    }
+    in->n_phases = algo == COLL_ALGO_HIERARCHICAL ? (rq->kind == COLL_ALLREDUCE ? 3 : 2) : 1;
+    phase_start(in);
+    if (ce->failed) {
+        *st = ce->err;
+        return st->code ? st->code : SIM_ERR_INTERNAL;
+    }
+    return SIM_OK;
+}
+
+sim_code coll_send(coll_engine *ce, int32_t src, int32_t dst, double bytes, uint64_t id,
+                   coll_done_fn done, void *user, sim_status *st)
+{
+    int32_t chips[2] = {src, dst};
+    coll_req rq = {.kind = COLL_ALLGATHER, .algo = COLL_ALGO_P2P, .chips = chips, .n = 2,
+                   .bytes = bytes, .id = id, .done = done, .user = user};
+    coll_inst *in = sim_pool_get(ce->insts);
+    if (!in)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a message");
+    memset(in, 0, sizeof *in);
+    in->ce = ce;
+    in->kind = rq.kind;
+    in->algo = COLL_ALGO_P2P;
+    in->n = 2;
+    in->bytes = bytes;
+    in->id = id;
+    in->done = done;
+    in->user = user;
+    in->start_s = now_s(ce);
+    in->chips = malloc(2 * sizeof *in->chips);
+    if (!in->chips) {
+        sim_pool_put(ce->insts, in);
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a message");
+    }
+    memcpy(in->chips, chips, sizeof chips);
+    ce->live++;
+    in->n_phases = 1;
+    if (src == dst) {
+        in->n_phases = 0;
+        ev_node_init(&in->done_ev, on_done_event);
+        return ev_schedule(net_sim_engine(ce->ns), &in->done_ev,
+                           ev_now(net_sim_engine(ce->ns)), EV_CLASS_NORMAL);
+    }
+    phase_start(in);
+    if (ce->failed) {
+        *st = ce->err;
+        return st->code ? st->code : SIM_ERR_INTERNAL;
+    }
+    return SIM_OK;
+}

@@ -1,0 +1,95 @@
+/*
+ * coll.h: collectives and point-to-point messages mapped onto the links of a topology.
+ *
+ * A collective over a group of chips becomes phases of transfers on the network model
+ * (net/netsim.h); a phase starts when the previous one has finished, and the collective is
+ * done when its last phase is. Algorithms:
+ *   ring          one coupled transfer for the whole ring: it uses the path of every
+ *                 neighbour pair (weights add up where paths share links), carries each
+ *                 member's bytes (2 (n-1)/n S for all-reduce, (n-1)/n S for reduce-scatter
+ *                 and all-gather) at one rate, and waits one step latency per ring step.
+ *                 A flow-level model of NCCL's lock-step ring: the ring's rate is set by its
+ *                 most loaded link, as in the real ring.
+ *   hierarchical  when the group spans several scale-up domains with the same number g > 1
+ *                 of members in each: reduce-scatter inside every domain, then the
+ *                 inter-domain operation on S/g by g parallel rings (member l of every
+ *                 domain: one ring per rail), then all-gather inside every domain (NCCL's
+ *                 tree/ring hierarchy, the issue's "intra-node, inter-node per rail,
+ *                 intra-node").
+ *   direct        all-to-all: every member sends S/n to every other member at once.
+ *   p2p           one transfer along the route.
+ * `auto` picks hierarchical when it applies, else ring (direct for all-to-all).
+ * Each ring step waits its path latency plus COLL_STEP_OVERHEAD_PS (software and protocol
+ * overhead per step; a calibration parameter).
+ *
+ * Flow hashes come from the collective's id and the edge, so runs are reproducible and
+ * different collectives spread over equal-cost paths.
+ */
+#ifndef SIM_COLL_H
+#define SIM_COLL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "net/netsim.h"
+#include "topo/topo.h"
+
+/* Per-step software overhead of a ring or tree step (ps). */
+#define COLL_STEP_OVERHEAD_PS 2000000
+
+typedef enum coll_kind {
+    COLL_ALLREDUCE = 0,
+    COLL_REDUCE_SCATTER,
+    COLL_ALLGATHER,
+    COLL_ALLTOALL,
+    COLL_KIND_COUNT
+} coll_kind;
+
+typedef enum coll_algo {
+    COLL_ALGO_AUTO = 0,
+    COLL_ALGO_RING,
+    COLL_ALGO_HIERARCHICAL,
+    COLL_ALGO_DIRECT,
+    COLL_ALGO_P2P,
+    COLL_ALGO_COUNT
+} coll_algo;
+
+const char *coll_kind_name(int kind);
+const char *coll_algo_name(int algo);
+/* nccl-tests bus bandwidth factor: 2(n-1)/n all-reduce, (n-1)/n the others. */
+double coll_busbw_factor(int kind, size_t n);
+
+typedef struct coll_engine coll_engine;
+
+/* Called when a collective or message is done; start_s/end_s are its simulated times. */
+typedef void (*coll_done_fn)(void *user, double start_s, double end_s);
+
+typedef struct coll_req {
+    int kind;             /* coll_kind */
+    int algo;             /* coll_algo; AUTO chooses */
+    const int32_t *chips; /* the members, in ring order; copied */
+    size_t n;
+    double bytes;         /* each member's buffer (nccl-tests size) */
+    uint64_t id;          /* seeds the flow hashes */
+    coll_done_fn done;
+    void *user;
+} coll_req;
+
+/* Engine over network ns (borrowed) and topology t (borrowed, routes are taken from it). */
+sim_code coll_engine_create(net_sim *ns, topo *t, coll_engine **out, sim_status *st);
+void coll_engine_destroy(coll_engine *ce); /* accepts NULL */
+
+/* Starts a collective now. The algorithm actually used is written to *algo_used (may be
+ * NULL). A group of one member, or zero bytes, is done at once (the callback runs inside the
+ * call). Errors: SIM_ERR_NOMEM, routing errors. */
+sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_status *st);
+
+/* Starts a point-to-point message src -> dst of bytes now. */
+sim_code coll_send(coll_engine *ce, int32_t src, int32_t dst, double bytes, uint64_t id,
+                   coll_done_fn done, void *user, sim_status *st);
+
+/* Collectives and messages started and not yet done. */
+size_t coll_live(const coll_engine *ce);
+
+#endif

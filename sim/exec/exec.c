@@ -1,0 +1,695 @@
+/*
+ * exec.c: the replay executor (see exec.h).
+ *
+ * State: one rank_st per rank (its program cursor, the item it is on, why it waits), a
+ * table of collective rendezvous keyed by (dimension, group, sequence number) and a table
+ * of pipeline channels keyed by (sender, receiver). Both tables are open-addressing hashes
+ * of 64-bit keys whose slots point into arrays that grow by doubling; a rendezvous slot is
+ * recycled when its collective ends.
+ * Ranks never recurse into each other: whatever wakes a rank schedules its event at the
+ * current instant, and the rank advances from its own event.
+ * Invariant: a rank's event is scheduled iff it is computing or about to advance; a waiting
+ * rank has none, and exactly one thing (its collective, its message, the end of its last
+ * gradient reduction) will schedule it.
+ */
+#include "exec/exec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coll/coll.h"
+#include "core/evq.h"
+#include "core/hash.h"
+#include "net/netsim.h"
+
+enum { R_READY = 0, R_COMPUTE, R_COLL, R_RECV, R_WAIT, R_DONE };
+
+typedef struct rank_st {
+    ev_node ev; /* first member */
+    struct ex *x;
+    int64_t id;
+    plan_cursor cur;
+    plan_item item;
+    int have_item, state;
+    double block_s;
+    int64_t async_out;
+    int64_t seq[PLAN_DIM_COUNT];
+    exec_rank_stats acc; /* this step */
+} rank_st;
+
+typedef struct rdv {
+    uint64_t key;
+    struct ex *x;
+    int dim, kind, async, used;
+    int64_t gid, size, arrived, step;
+    double bytes, start_s;
+    int algo;
+} rdv;
+
+typedef struct chan {
+    uint64_t key;
+    int64_t src, dst;
+    int64_t delivered, consumed;
+    double *t_send; /* FIFO of send instants of delivered, unconsumed messages */
+    size_t head, len, cap;
+} chan;
+
+typedef struct hmap {
+    uint64_t *keys; /* key + 1; 0 = empty */
+    int64_t *vals;
+    size_t cap, n;
+} hmap;
+
+typedef struct ex {
+    plan *p;
+    ev_engine *eng;
+    net_sim *ns;
+    coll_engine *ce;
+    rank_st *ranks;
+    int64_t n_ranks, done_ranks, step, total_steps;
+    double step_start_s;
+    rdv *rdvs;
+    size_t n_rdvs, cap_rdvs;
+    int64_t *free_rdv;
+    size_t n_free_rdv;
+    hmap rmap, cmap;
+    chan *chans;
+    size_t n_chans, cap_chans;
+    exec_result *res;
+    double peak, peak_gemm, hbm, eff_gemm, eff_mem;
+    sim_status err;
+    int failed, stopped;
+    uint64_t advances;
+    const exec_opts *opts;
+    double wall0, last_progress;
+    size_t cap_colls;
+} ex;
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double now_s(const ex *x)
+{
+    return (double)ev_now(x->eng) * 1e-12;
+}
+
+static void fail(ex *x, sim_code code, const char *msg)
+{
+    if (x->failed)
+        return;
+    x->failed = 1;
+    if (code != SIM_OK && msg)
+        sim_status_set(&x->err, code, NULL, 0, 0, "%s", msg);
+    ev_stop(x->eng);
+}
+
+/* ---- hash map: 64-bit key -> index ---- */
+
+static int64_t hmap_get(const hmap *m, uint64_t key)
+{
+    if (!m->cap)
+        return -1;
+    size_t mask = m->cap - 1, i = (size_t)sim_hash_mix(key) & mask;
+    while (m->keys[i]) {
+        if (m->keys[i] == key + 1)
+            return m->vals[i];
+        i = (i + 1) & mask;
+    }
+    return -1;
+}
+
+static int hmap_put(hmap *m, uint64_t key, int64_t val);
+
+static int hmap_grow(hmap *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 1024;
+    hmap nm = {calloc(cap, sizeof *nm.keys), malloc(cap * sizeof *nm.vals), cap, 0};
+    if (!nm.keys || !nm.vals) {
+        free(nm.keys);
+        free(nm.vals);
+        return 0;
+    }
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->keys[i])
+            hmap_put(&nm, m->keys[i] - 1, m->vals[i]);
+    free(m->keys);
+    free(m->vals);
+    *m = nm;
+    return 1;
+}
+
+static int hmap_put(hmap *m, uint64_t key, int64_t val)
+{
+    if ((m->n + 1) * 2 > m->cap && !hmap_grow(m))
+        return 0;
+    size_t mask = m->cap - 1, i = (size_t)sim_hash_mix(key) & mask;
+    while (m->keys[i] && m->keys[i] != key + 1)
+        i = (i + 1) & mask;
+    if (!m->keys[i])
+        m->n++;
+    m->keys[i] = key + 1;
+    m->vals[i] = val;
+    return 1;
+}
+
+/* Removal with backward-shift, so probes stay correct. */
+static void hmap_del(hmap *m, uint64_t key)
+{
+    size_t mask = m->cap - 1, i = (size_t)sim_hash_mix(key) & mask;
+    while (m->keys[i] && m->keys[i] != key + 1)
+        i = (i + 1) & mask;
+    if (!m->keys[i])
+        return;
+    m->keys[i] = 0;
+    m->n--;
+    for (size_t j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+        size_t home = (size_t)sim_hash_mix(m->keys[j] - 1) & mask;
+        /* move j back to i when its home is not in (i, j] cyclically */
+        int between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!between) {
+            m->keys[i] = m->keys[j];
+            m->vals[i] = m->vals[j];
+            m->keys[j] = 0;
+            i = j;
+        }
+    }
+}
+
+/* ---- compute ---- */
+
+static int64_t op_ps(const ex *x, const wl_op *op)
+{
+    double peak = op->kind == WL_OP_GEMM ? x->peak_gemm : x->peak;
+    double t_flops = op->kind == WL_OP_GEMM || op->kind == WL_OP_ATTENTION
+                         ? op->flops / (peak * x->eff_gemm)
+                         : op->flops / (x->peak * x->eff_gemm);
+    double t_mem = op->hbm_bytes / (x->hbm * x->eff_mem);
+    double t = t_flops > t_mem ? t_flops : t_mem;
+    return (int64_t)llround(t * 1e12) + EXEC_LAUNCH_PS;
+}
+
+/* ---- waking ---- */
+
+/* Schedules r to advance now. The caller sets r->state (a woken receiver keeps R_RECV so
+ * that advance can split its wait). */
+static void wake(ex *x, rank_st *r)
+{
+    if (ev_schedule(x->eng, &r->ev, ev_now(x->eng), EV_CLASS_NORMAL) != SIM_OK)
+        fail(x, SIM_ERR_NOMEM, "out of memory scheduling a rank");
+}
+
+/* ---- collectives ---- */
+
+static void record_coll(ex *x, const rdv *v, int dim, double end_s)
+{
+    exec_result *res = x->res;
+    if (plan_group_id(x->p, 0, dim) != v->gid)
+        return;
+    if (res->n_colls == x->cap_colls) {
+        size_t cap = x->cap_colls ? x->cap_colls * 2 : 1024;
+        exec_coll_rec *c = realloc(res->colls, cap * sizeof *c);
+        if (!c) {
+            fail(x, SIM_ERR_NOMEM, "out of memory recording collectives");
+            return;
+        }
+        res->colls = c;
+        x->cap_colls = cap;
+    }
+    res->colls[res->n_colls++] = (exec_coll_rec){v->step, v->kind, dim, v->algo, v->size,
+                                                 v->bytes, v->start_s, end_s};
+}
+
+static void on_coll_done(void *user, double start_s, double end_s)
+{
+    rdv *v = user;
+    ex *x = v->x;
+    (void)start_s;
+    int64_t idx = v - x->rdvs;
+    record_coll(x, v, v->dim, end_s);
+    for (int64_t i = 0; i < v->size; i++) {
+        rank_st *r = &x->ranks[plan_group_member(x->p, v->gid, v->dim, i)];
+        if (v->async) {
+            if (--r->async_out == 0 && r->state == R_WAIT) {
+                r->acc.exposed_s[PLAN_DP] += end_s - r->block_s;
+                r->have_item = 0;
+                r->state = R_READY;
+                wake(x, r);
+            }
+        } else {
+            r->acc.idle_s += v->start_s - r->block_s;
+            r->acc.exposed_s[v->dim] += end_s - v->start_s;
+            r->state = R_READY;
+            wake(x, r);
+        }
+    }
+    hmap_del(&x->rmap, v->key);
+    v->used = 0;
+    x->free_rdv[x->n_free_rdv++] = idx;
+}
+
+static const int coll_of_plan[PLAN_COLL_COUNT] = {COLL_ALLREDUCE, COLL_REDUCE_SCATTER,
+                                                  COLL_ALLGATHER, COLL_ALLTOALL};
+
+static void arrive(ex *x, rank_st *r, const plan_item *it)
+{
+    int dim = it->dim;
+    int64_t gid = plan_group_id(x->p, r->id, dim), seq = r->seq[dim]++;
+    uint64_t key = sim_hash_mix(((uint64_t)dim << 56) ^ ((uint64_t)gid << 24) ^ (uint64_t)seq) ^
+                   (uint64_t)seq;
+    int64_t idx = hmap_get(&x->rmap, key);
+    if (idx < 0) {
+        if (x->n_free_rdv) {
+            idx = x->free_rdv[--x->n_free_rdv];
+        } else {
+            if (x->n_rdvs == x->cap_rdvs) {
+                size_t cap = x->cap_rdvs ? x->cap_rdvs * 2 : 1024;
+                rdv *nv = realloc(x->rdvs, cap * sizeof *nv);
+                int64_t *nf = realloc(x->free_rdv, cap * sizeof *nf);
+                if (!nv || !nf) {
+                    if (nv)
+                        x->rdvs = nv;
+                    if (nf)
+                        x->free_rdv = nf;
+                    fail(x, SIM_ERR_NOMEM, "out of memory for collectives");
+                    return;
+                }
+                x->rdvs = nv;
+                x->free_rdv = nf;
+                x->cap_rdvs = cap;
+            }
+            idx = (int64_t)x->n_rdvs++;
+        }
+        rdv *v = &x->rdvs[idx];
+        memset(v, 0, sizeof *v);
+        v->key = key;
+        v->x = x;
+        v->dim = dim;
+        v->kind = coll_of_plan[it->coll];
+        v->async = it->async;
+        v->gid = gid;
+        v->size = plan_dim_size(x->p, dim);
+        v->bytes = it->bytes;
+        v->step = x->step;
+        v->used = 1;
+        if (!hmap_put(&x->rmap, key, idx)) {
+            fail(x, SIM_ERR_NOMEM, "out of memory for collectives");
+            return;
+        }
+    }
+    rdv *v = &x->rdvs[idx];
+    if (++v->arrived < v->size)
+        return;
+    /* Everyone is here: start it. Members are the group in coordinate order: ranks run on
+     * chips of the same number. */
+    int32_t stack[256], *chips = v->size <= 256 ? stack : malloc((size_t)v->size * sizeof *chips);
+    if (!chips) {
+        fail(x, SIM_ERR_NOMEM, "out of memory starting a collective");
+        return;
+    }
+    for (int64_t i = 0; i < v->size; i++)
+        chips[i] = (int32_t)plan_group_member(x->p, gid, dim, i);
+    v->start_s = now_s(x);
+    coll_req rq = {.kind = v->kind, .algo = COLL_ALGO_AUTO, .chips = chips,
+                   .n = (size_t)v->size, .bytes = v->bytes, .id = key, .done = on_coll_done,
+                   .user = v};
+    sim_status st;
+    if (coll_start(x->ce, &rq, &v->algo, &st) != SIM_OK && !x->failed) {
+        x->err = st;
+        fail(x, SIM_OK, NULL);
+    }
+    if (chips != stack)
+        free(chips);
+}
+
+/* ---- pipeline messages ---- */
+
+static chan *chan_of(ex *x, int64_t src, int64_t dst)
+{
+    uint64_t key = (uint64_t)src * (uint64_t)x->n_ranks + (uint64_t)dst;
+    int64_t idx = hmap_get(&x->cmap, key);
+    if (idx >= 0)
+        return &x->chans[idx];
+    if (x->n_chans == x->cap_chans) {
+        size_t cap = x->cap_chans ? x->cap_chans * 2 : 256;
+        chan *c = realloc(x->chans, cap * sizeof *c);
+        if (!c)
+            return NULL;
+        x->chans = c;
+        x->cap_chans = cap;
+    }
+    chan *c = &x->chans[x->n_chans];
+    memset(c, 0, sizeof *c);
+    c->key = key;
+    c->src = src;
+    c->dst = dst;
+    if (!hmap_put(&x->cmap, key, (int64_t)x->n_chans))
+        return NULL;
+    x->n_chans++;
+    return c;
+}
+
+typedef struct msg {
+    ex *x;
+    int64_t src, dst;
+} msg;
+
+static void on_msg_done(void *user, double start_s, double end_s)
+{
+    msg *m = user;
+    ex *x = m->x;
+    (void)end_s;
+    chan *c = chan_of(x, m->src, m->dst);
+    free(m);
+    if (!c) {
+        fail(x, SIM_ERR_NOMEM, "out of memory for a pipeline channel");
+        return;
+    }
+    if (c->len == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 8;
+        double *t = malloc(cap * sizeof *t);
+        if (!t) {
+            fail(x, SIM_ERR_NOMEM, "out of memory for a pipeline channel");
+            return;
+        }
+        for (size_t i = 0; i < c->len; i++)
+            t[i] = c->t_send[(c->head + i) % c->cap];
+        free(c->t_send);
+        c->t_send = t;
+        c->head = 0;
+        c->cap = cap;
+    }
+    c->t_send[(c->head + c->len++) % c->cap] = start_s;
+    c->delivered++;
+    rank_st *r = &x->ranks[c->dst];
+    if (r->state == R_RECV && r->have_item && r->item.peer == c->src)
+        wake(x, r);
+}
+
+/* ---- the rank loop ---- */
+
+static void step_done(ex *x);
+
+/* Stops the run cleanly when it passes a bound of opts (checked every 4,096 advances). */
+static int over_bounds(ex *x)
+{
+    if (!x->opts || (++x->advances & 4095) != 0)
+        return 0;
+    if ((x->opts->max_events && ev_count(x->eng) >= x->opts->max_events) ||
+        (x->opts->max_wall_s > 0 && wall_now() - x->wall0 > x->opts->max_wall_s)) {
+        x->stopped = 1;
+        ev_stop(x->eng);
+        return 1;
+    }
+    if (x->opts->progress && wall_now() - x->last_progress > 0.5) {
+        fprintf(stderr, "\rclustersim: step %lld/%lld, %.3f s simulated, %.1f s wall, %llu "
+                "events", (long long)x->step + 1, (long long)x->total_steps, now_s(x),
+                wall_now() - x->wall0, (unsigned long long)ev_count(x->eng));
+        x->last_progress = wall_now();
+    }
+    return 0;
+}
+
+static void advance(rank_st *r)
+{
+    ex *x = r->x;
+    const plan *p = x->p;
+    if (over_bounds(x))
+        return;
+    while (!x->failed) {
+        if (!r->have_item) {
+            if (!plan_prog_next(p, &r->cur, &r->item)) {
+                r->state = R_DONE;
+                if (++x->done_ranks == x->n_ranks)
+                    step_done(x);
+                return;
+            }
+            r->have_item = 1;
+        }
+        plan_item *it = &r->item;
+        switch (it->kind) {
+        case PLAN_ITEM_COMPUTE: {
+            int64_t ps = op_ps(x, &it->op);
+            r->acc.compute_s += (double)ps * 1e-12;
+            r->have_item = 0;
+            r->state = R_COMPUTE;
+            if (ev_schedule(x->eng, &r->ev, ev_now(x->eng) + ps, EV_CLASS_NORMAL) != SIM_OK)
+                fail(x, SIM_ERR_NOMEM, "out of memory scheduling compute");
+            return;
+        }
+        case PLAN_ITEM_COLL:
+            r->have_item = 0;
+            if (plan_dim_size(p, it->dim) < 2)
+                continue;
+            if (it->async) {
+                r->async_out++;
+                arrive(x, r, it);
+                continue;
+            }
+            r->state = R_COLL;
+            r->block_s = now_s(x);
+            arrive(x, r, it);
+            return;
+        case PLAN_ITEM_SEND: {
+            msg *m = malloc(sizeof *m);
+            sim_status st;
+            r->have_item = 0;
+            if (!m) {
+                fail(x, SIM_ERR_NOMEM, "out of memory for a message");
+                return;
+            }
+            *m = (msg){x, r->id, it->peer};
+            uint64_t id = sim_hash_mix((uint64_t)r->id << 32 ^ (uint64_t)it->peer) ^
+                          (uint64_t)it->mb;
+            if (coll_send(x->ce, (int32_t)r->id, (int32_t)it->peer, it->bytes, id, on_msg_done,
+                          m, &st) != SIM_OK) {
+                x->err = st;
+                fail(x, SIM_OK, NULL);
+                return;
+            }
+            continue;
+        }
+        case PLAN_ITEM_RECV: {
+            chan *c = chan_of(x, it->peer, r->id);
+            if (!c) {
+                fail(x, SIM_ERR_NOMEM, "out of memory for a pipeline channel");
+                return;
+            }
+            if (c->delivered > c->consumed) {
+                double t_send = c->t_send[c->head];
+                c->head = (c->head + 1) % c->cap;
+                c->len--;
+                c->consumed++;
+                if (r->state == R_RECV) { /* woken: split the wait */
+                    double t = now_s(x), b = r->block_s;
+                    double ts = t_send < b ? b : (t_send > t ? t : t_send);
+                    r->acc.bubble_s += ts - b;
+                    r->acc.exposed_s[PLAN_PP] += t - ts;
+                }
+                r->state = R_READY;
+                r->have_item = 0;
+                continue;
+            }
+            if (r->state != R_RECV) {
+                r->state = R_RECV;
+                r->block_s = now_s(x);
+            }
+            return;
+        }
+        case PLAN_ITEM_WAIT_DP:
+            if (r->async_out == 0) {
+                r->have_item = 0;
+                continue;
+            }
+            r->state = R_WAIT;
+            r->block_s = now_s(x);
+            return;
+        default:
+            fail(x, SIM_ERR_INTERNAL, "unknown program item");
+            return;
+        }
+    }
+}
+
+static void on_rank_event(ev_engine *e, ev_node *n)
+{
+    (void)e;
+    advance((rank_st *)(void *)n);
+}
+
+static void begin_step(ex *x)
+{
+    x->done_ranks = 0;
+    x->step_start_s = now_s(x);
+    for (int64_t i = 0; i < x->n_ranks; i++) {
+        rank_st *r = &x->ranks[i];
+        plan_prog_begin(x->p, i, &r->cur);
+        r->have_item = 0;
+        r->state = R_READY;
+        memset(&r->acc, 0, sizeof r->acc);
+        wake(x, r);
+    }
+}
+
+static void step_done(ex *x)
+{
+    exec_result *res = x->res;
+    exec_step *row = &res->step_rows[x->step];
+    row->start_s = x->step_start_s;
+    row->end_s = now_s(x);
+    int measured = x->step >= x->p->warmup_steps;
+    for (int64_t i = 0; i < x->n_ranks; i++) {
+        const exec_rank_stats *a = &x->ranks[i].acc;
+        exec_rank_stats *tot = &res->ranks[i];
+        for (int d = 0; d < PLAN_DIM_COUNT; d++) {
+            row->exposed_s[d] += a->exposed_s[d] / (double)x->n_ranks;
+            if (measured)
+                tot->exposed_s[d] += a->exposed_s[d] / (double)x->p->steps;
+        }
+        row->bubble_s += a->bubble_s / (double)x->n_ranks;
+        if (measured) {
+            tot->compute_s += a->compute_s / (double)x->p->steps;
+            tot->idle_s += a->idle_s / (double)x->p->steps;
+            tot->bubble_s += a->bubble_s / (double)x->p->steps;
+        }
+    }
+    const net_graph *g = topo_graph(x->p->topo);
+    size_t nl = net_graph_link_count(g);
+    if (x->step == x->p->warmup_steps - 1) /* measurement starts: snapshot */
+        for (size_t l = 0; l < nl; l++)
+            res->link_bytes[l] = -net_sim_link_bytes(x->ns, (net_link_id)l);
+    x->step++;
+    if (x->step < x->total_steps)
+        begin_step(x);
+}
+
+/* ---- run ---- */
+
+sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *st)
+{
+    ex x;
+    memset(&x, 0, sizeof x);
+    memset(res, 0, sizeof *res);
+    x.p = p;
+    x.res = res;
+    x.opts = opts;
+    x.n_ranks = p->ranks;
+    x.total_steps = p->warmup_steps + p->steps;
+    x.wall0 = wall_now();
+    x.last_progress = x.wall0 + 0.5; /* a progress line only for runs over a second */
+    const hw_chip *chip = topo_chip_hw(p->topo, 0);
+    if (!chip)
+        return sim_status_set(st, SIM_ERR_INPUT, p->topology_path, 0, 0,
+                              "topology '%s' names no chip: the replay needs one (add 'chip:')",
+                              topo_name(p->topo));
+    x.peak = chip->peak_bf16_flops;
+    x.peak_gemm = p->wl.dtype == WL_DTYPE_FP8 && chip->peak_fp8_flops > 0 ? chip->peak_fp8_flops
+                                                                          : x.peak;
+    x.hbm = chip->hbm_Bps;
+    x.eff_gemm = chip->eff_gemm;
+    x.eff_mem = chip->eff_mem;
+    const net_graph *g = topo_graph(p->topo);
+    size_t nl = net_graph_link_count(g);
+    sim_code rc = ev_engine_create(&x.eng, st);
+    if (rc == SIM_OK)
+        rc = net_sim_create(x.eng, g, 0, &x.ns, st);
+    if (rc == SIM_OK)
+        rc = coll_engine_create(x.ns, p->topo, &x.ce, st);
+    if (rc != SIM_OK)
+        goto done;
+    x.ranks = calloc((size_t)x.n_ranks, sizeof *x.ranks);
+    res->ranks = calloc((size_t)x.n_ranks, sizeof *res->ranks);
+    res->step_rows = calloc((size_t)x.total_steps, sizeof *res->step_rows);
+    res->link_bytes = calloc(nl ? nl : 1, sizeof *res->link_bytes);
+    if (!x.ranks || !res->ranks || !res->step_rows || !res->link_bytes) {
+        rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
+                            (long long)x.n_ranks);
+        goto done;
+    }
+    res->n_step_rows = x.total_steps;
+    res->steps = p->steps;
+    for (int64_t i = 0; i < x.n_ranks; i++) {
+        ev_node_init(&x.ranks[i].ev, on_rank_event);
+        x.ranks[i].x = &x;
+        x.ranks[i].id = i;
+        wl_memory m;
+        sim_status ms;
+        if (wl_memory_stage(&p->wl, &p->par, plan_coord(p, i, PLAN_PP), &m, &ms) == SIM_OK)
+            res->ranks[i].peak_memory_bytes = m.total;
+    }
+    begin_step(&x);
+    ev_run(x.eng, INT64_MAX);
+    if (!x.failed && !x.stopped && x.step < x.total_steps) {
+        /* Nothing left to run but ranks still wait: a deadlock in the programs. */
+        int64_t stuck = -1;
+        for (int64_t i = 0; i < x.n_ranks && stuck < 0; i++)
+            if (x.ranks[i].state != R_DONE)
+                stuck = i;
+        rc = sim_status_set(st, SIM_ERR_INTERNAL, NULL, 0, 0,
+                            "deadlock in step %lld: rank %lld waits (state %d) with no event "
+                            "pending", (long long)x.step, (long long)stuck,
+                            stuck >= 0 ? x.ranks[stuck].state : -1);
+        goto done;
+    }
+    res->stopped = x.stopped;
+    if (x.failed) {
+        *st = x.err;
+        rc = st->code ? st->code : SIM_ERR_INTERNAL;
+        goto done;
+    }
+    if (net_sim_error(x.ns)) {
+        *st = *net_sim_error(x.ns);
+        rc = st->code;
+        goto done;
+    }
+    res->events = ev_count(x.eng);
+    if (!res->stopped) {
+        for (size_t l = 0; l < nl; l++)
+            res->link_bytes[l] += net_sim_link_bytes(x.ns, (net_link_id)l);
+        const exec_step *first = &res->step_rows[p->warmup_steps];
+        const exec_step *last = &res->step_rows[x.total_steps - 1];
+        res->measured_s = last->end_s - first->start_s;
+        res->step_time_s = res->measured_s / (double)p->steps;
+        double chips = (double)p->ranks;
+        res->tokens_per_s = wl_tokens_per_step(&p->wl) / res->step_time_s;
+        res->mfu = wl_model_flops_per_step(&p->wl) / (res->step_time_s * chips * x.peak);
+        res->hfu = wl_hardware_flops_per_step(&p->wl, &p->par) /
+                   (res->step_time_s * chips * x.peak);
+    }
+done:
+    res->wall_s = wall_now() - x.wall0;
+    if (opts && opts->progress && x.last_progress > x.wall0 + 0.5)
+        fputc('\n', stderr);
+    for (size_t i = 0; i < x.n_chans; i++)
+        free(x.chans[i].t_send);
+    free(x.chans);
+    free(x.rdvs);
+    free(x.free_rdv);
+    free(x.rmap.keys);
+    free(x.rmap.vals);
+    free(x.cmap.keys);
+    free(x.cmap.vals);
+    free(x.ranks);
+    coll_engine_destroy(x.ce);
+    net_sim_destroy(x.ns);
+    ev_engine_destroy(x.eng);
+    return rc;
+}
+
+void exec_result_free(exec_result *r)
+{
+    if (!r)
+        return;
+    free(r->step_rows);
+    free(r->ranks);
+    free(r->link_bytes);
+    free(r->colls);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,77 @@
+/*
+ * exec.h: the replay executor: runs every rank's step program on the simulated cluster.
+ *
+ * Each rank executes its program (workload/plan.h) in order on one compute stream. Compute
+ * ops take the chip model's time: max(FLOPs / (peak x eff_gemm), HBM bytes / (HBM bandwidth
+ * x eff_mem)) + EXEC_LAUNCH_PS, with the fp8 peak for GEMMs of fp8 workloads. A collective
+ * starts when every member of its group has reached it (the slowest member gates the group)
+ * and runs on the network (coll/coll.h); synchronous collectives (tp, cp, ep, ZeRO-3
+ * parameter gathers) hold the compute stream until they end; data-parallel gradient
+ * reductions are asynchronous: the stream goes on and a WAIT item (before the optimizer)
+ * waits for them. Pipeline sends start at once (buffered); a receive waits for its message.
+ *
+ * Time a rank's compute stream spends waiting is split by cause:
+ *   exposed[dim]  a collective of that dimension running (from its start to its end), a
+ *                 pipeline message in flight (pp), the wait for gradient reductions (dp)
+ *   idle          waiting for the other members of a collective to arrive
+ *   bubble        waiting for a pipeline message that has not been sent yet
+ * Steps: `warmup` steps then `steps` measured steps, each starting when the previous one has
+ * finished on every rank. Figures are averages over the measured steps.
+ */
+#ifndef SIM_EXEC_H
+#define SIM_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "workload/plan.h"
+
+/* Launch overhead added to every compute op. */
+#define EXEC_LAUNCH_PS 2000000
+
+typedef struct exec_rank_stats {
+    double compute_s, idle_s, bubble_s, exposed_s[PLAN_DIM_COUNT]; /* per measured step */
+    double peak_memory_bytes;
+} exec_rank_stats;
+
+typedef struct exec_step {
+    double start_s, end_s;
+    double exposed_s[PLAN_DIM_COUNT], bubble_s; /* mean over ranks */
+} exec_step;
+
+typedef struct exec_coll_rec {
+    int64_t step;
+    int kind, dim, algo;
+    int64_t group_size;
+    double bytes, start_s, end_s;
+} exec_coll_rec;
+
+typedef struct exec_result {
+    int64_t steps;        /* measured */
+    exec_step *step_rows; /* [warmup + steps], warm-up rows first */
+    int64_t n_step_rows;
+    exec_rank_stats *ranks; /* [plan ranks] */
+    double step_time_s, tokens_per_s, mfu, hfu;
+    double *link_bytes;   /* [links]: bytes during the measured steps */
+    double measured_s;    /* wall of the measured steps in simulated seconds */
+    exec_coll_rec *colls; /* collectives whose group holds rank 0, all steps */
+    size_t n_colls;
+    uint64_t events;
+    double wall_s;
+    int stopped;          /* the run hit a bound (max events / wall) */
+} exec_result;
+
+typedef struct exec_opts {
+    uint64_t max_events; /* 0 = none */
+    double max_wall_s;   /* 0 = none */
+    int progress;        /* print a progress line on stderr */
+} exec_opts;
+
+/* Replays p (borrowed; its topology is used). *out is filled and owned by the caller
+ * (exec_result_free). Errors: SIM_ERR_NOMEM, SIM_ERR_INTERNAL (a deadlock: ranks left
+ * waiting with no event pending, named in the message). */
+sim_code exec_run(plan *p, const exec_opts *opts, exec_result *out, sim_status *st);
+void exec_result_free(exec_result *r);
+
+#endif

@@ -1,0 +1,843 @@
+/*
+ * plan.c: configs, rank placement, parallel groups and rank programs (see plan.h).
+ *
+ * Programs are generated on the fly. A rank's program is its stage's pipeline schedule
+ * (workload/sched.h); each pass expands into items in a fixed order:
+ *   forward (mb, chunk), virtual stage g = chunk p + s, layers [g L, (g + 1) L):
+ *     recv activation from stage g - 1 (g > 0) | embedding ops (g = 0)
+ *     per layer: [ZeRO-3 all-gather of the layer's parameters over dp] then the layer's ops
+ *       with the collectives of tensor, context and expert parallelism placed between them
+ *     send activation to stage g + 1 | head ops (last virtual stage)
+ *   backward: the mirror image, with recomputed forward ops first (model.c decides which),
+ *     and on the chunk's last backward pass, gradient buckets of WL_DP_BUCKET_BYTES reduced
+ *     over dp asynchronously as soon as they fill (and the rest at the chunk's end)
+ *   tail: wait for the asynchronous gradient reductions, optimizer step, and with a
+ *     sharded optimizer (ZeRO-1/2) the all-gather of the updated parameters.
+ * Collectives inside a layer, per Megatron-LM (Shoeybi et al. 2019; Korthikanti et al.
+ * 2022 for sequence parallelism):
+ *   tp, no SP: all-reduce after attn_proj and after the MLP (mlp_down or moe_combine);
+ *              backward: all-reduce after qkv and after the MLP's first op (mlp_up, router)
+ *   tp, SP:    all-gather before qkv and before the MLP, reduce-scatter after attn_proj and
+ *              after the MLP; backward: the reverse (reduce-scatter where forward gathered)
+ *   cp:        all-gather of K and V before attention; backward: reduce-scatter of their
+ *              gradients after it (ring attention moves the same bytes)
+ *   ep:        all-to-all after moe_dispatch and before moe_combine, both ways
+ * Recomputed forward ops carry their forward collectives again. Byte counts follow the
+ * nccl-tests convention: the size of the full (gathered or reduced) buffer of one member.
+ * A layer's items depend only on whether it is an MoE layer and on the direction, so they are
+ * built once per plan (templates) and shared by every rank.
+ */
+#include "workload/plan.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topo/topo.h"
+
+static const char *const top_keys[] = {"name", "topology", "workload", "parallelism", "run",
+                                       "output", NULL};
+static const char *const par_keys[] = {
+    "tp", "pp", "dp", "cp", "ep", "chips", "virtual_stages", "schedule", "zero", "fsdp",
+    "sequence_parallel", "recompute", "placement", "micro_batch", "global_batch", NULL};
+static const char *const run_keys[] = {"steps", "warmup", "seed", NULL};
+static const char *const out_keys[] = {"db", "trace", NULL};
+static const char *const sched_names[] = {"gpipe", "1f1b", "interleaved", NULL};
+static const char *const recompute_names[] = {"none", "selective", "full", NULL};
+static const char *const dim_names[] = {"tp", "cp", "dp", "pp", "ep", NULL};
+
+/* Per-plan templates: items of one layer (dense/MoE x forward/backward). Stored beside the
+ * plan so that plan.h stays free of them. */
+#define TMPL_MAX (WL_OPS_MAX * 3)
+typedef struct tmpl {
+    plan_item items[TMPL_MAX];
+    size_t n;
+    double grad_bytes; /* the layer's gradient bytes reduced over dp (bf16) */
+} tmpl;
+
+typedef struct plan_full {
+    plan pub;
+    tmpl layer[2][2]; /* [moe][backward] */
+    plan_item emb[2][8], head[2][8];
+    size_t n_emb[2], n_head[2];
+    double emb_grad_bytes, head_grad_bytes;
+    double act_bytes; /* pipeline send/recv payload */
+} plan_full;
+
+static const plan_full *full(const plan *p)
+{
+    return (const plan_full *)(const void *)p;
+}
+
+const char *plan_dim_name(int dim)
+{
+    return dim >= 0 && dim < PLAN_DIM_COUNT ? dim_names[dim] : "?";
+}
+
+const char *plan_coll_name(int coll)
+{
+    static const char *const names[] = {"all-reduce", "reduce-scatter", "all-gather",
+                                        "all-to-all"};
+    return coll >= 0 && coll < PLAN_COLL_COUNT ? names[coll] : "?";
+}
+
+/* ---- loading ---- */
+
+static void dir_of(const char *path, char *buf, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(buf, n, ".");
+    else
+        snprintf(buf, n, "%.*s", (int)(slash - path), path);
+}
+
+/* path relative to the config's directory (absolute paths unchanged). */
+static void resolve(const char *config, const char *rel, char *out, size_t n)
+{
+    char dir[PLAN_PATH_MAX];
+    if (rel[0] == '/') {
+        snprintf(out, n, "%s", rel);
+        return;
+    }
+    dir_of(config, dir, sizeof dir);
+    int k = snprintf(out, n, "%s/%s", dir, rel);
+    if (k < 0 || (size_t)k >= n) /* too long: keep it visibly wrong rather than cut */
+        snprintf(out, n, "%s", rel);
+}
+
+/* Overrides under prefix ("topology."), with the prefix removed, into sub; others stay. */
+static size_t split_overrides(const ydoc_override *ov, size_t n, const char *prefix,
+                              ydoc_override *sub)
+{
+    size_t k = 0, len = strlen(prefix);
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(ov[i].path, prefix, len)) {
+            sub[k] = ov[i];
+            sub[k].path = ov[i].path + len;
+            k++;
+        }
+    return k;
+}
+
+static sim_code load_topology(plan *p, const ydoc *d, ynode root, const ydoc_override *ov,
+                              size_t n, sim_status *st)
+{
+    const char *rel = NULL;
+    sim_code rc = ydoc_get_str(d, root, "topology", 1, &rel, st);
+    if (rc != SIM_OK)
+        return rc;
+    resolve(p->config_path, rel, p->topology_path, sizeof p->topology_path);
+    ydoc_override *sub = malloc((n ? n : 1) * sizeof *sub);
+    if (!sub)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    topo_load_opts opts = {0};
+    opts.overrides = sub;
+    opts.n_overrides = split_overrides(ov, n, "topology.", sub);
+    FILE *f = fopen(p->topology_path, "r");
+    if (!f) {
+        free(sub);
+        return ydoc_error(d, ydoc_map_get(d, root, "topology"), st,
+                          "key 'topology': cannot read '%s'", p->topology_path);
+    }
+    fclose(f);
+    rc = topo_load(p->topology_path, &opts, &p->topo, st);
+    free(sub);
+    return rc;
+}
+
+static sim_code load_workload(plan *p, ydoc *d, ynode root, const ydoc_override *ov, size_t n,
+                              sim_status *st)
+{
+    ynode v = ydoc_map_get(d, root, "workload");
+    if (v && ydoc_node_kind(d, v) == YDOC_MAP) { /* inline: its overrides are the config's */
+        snprintf(p->workload_path, sizeof p->workload_path, "%s", p->config_path);
+        return wl_workload_from_node(d, v, &p->wl, st);
+    }
+    const char *rel = NULL;
+    sim_code rc = ydoc_get_str(d, root, "workload", 1, &rel, st);
+    if (rc != SIM_OK)
+        return rc;
+    resolve(p->config_path, rel, p->workload_path, sizeof p->workload_path);
+    FILE *f = fopen(p->workload_path, "r");
+    if (!f)
+        return ydoc_error(d, v, st, "key 'workload': cannot read '%s'", p->workload_path);
+    fclose(f);
+    ydoc_override *sub = malloc((n ? n : 1) * sizeof *sub);
+    ydoc *wd = NULL;
+    if (!sub)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    size_t k = split_overrides(ov, n, "workload.", sub);
+    rc = ydoc_load_file(p->workload_path, &wd, st);
+    if (rc == SIM_OK)
+        rc = ydoc_apply(wd, sub, k, st);
+    if (rc == SIM_OK)
+        rc = wl_workload_from_node(wd, ydoc_root(wd), &p->wl, st);
+    ydoc_destroy(wd);
+    free(sub);
+    return rc;
+}
+
+/* Error at parallelism.key when written there, else at the parallelism mapping. */
+static sim_code par_err(const ydoc *d, ynode par, const char *key, sim_status *st,
+                        const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+static sim_code par_err(const ydoc *d, ynode par, const char *key, sim_status *st,
+                        const char *fmt, ...)
+{
+    char msg[SIM_STATUS_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ynode at = ydoc_map_get(d, par, key);
+    return ydoc_error(d, at ? at : par, st, "%s", msg);
+}
+
+static sim_code load_placement(plan *p, const ydoc *d, ynode par, sim_status *st)
+{
+    static const int def[4] = {PLAN_TP, PLAN_CP, PLAN_DP, PLAN_PP};
+    memcpy(p->placement, def, sizeof def);
+    ynode v = ydoc_map_get(d, par, "placement");
+    if (!v)
+        return SIM_OK;
+    char found[96];
+    ydoc_describe(d, v, found, sizeof found);
+    if (ydoc_node_kind(d, v) != YDOC_SEQ || ydoc_seq_len(d, v) != 4)
+        return ydoc_error(d, v, st,
+                          "key 'placement': expected a list of tp, cp, dp and pp in some "
+                          "order (innermost first), found %s", found);
+    int seen[4] = {0};
+    for (size_t i = 0; i < 4; i++) {
+        ynode item = ydoc_seq_at(d, v, i);
+        const char *s = ydoc_scalar(d, item);
+        int k = -1;
+        for (int j = 0; j < 4 && s; j++)
+            if (!strcmp(s, dim_names[j]))
+                k = j;
+        if (k < 0 || seen[k]) {
+            ydoc_describe(d, item, found, sizeof found);
+            return ydoc_error(d, item, st,
+                              "key 'placement': expected each of tp, cp, dp and pp once, "
+                              "found %s%s", found, k >= 0 ? " twice" : "");
+        }
+        seen[k] = 1;
+        p->placement[i] = k;
+    }
+    return SIM_OK;
+}
+
+static sim_code load_parallelism(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    ynode par = ydoc_map_get(d, root, "parallelism");
+    wl_parallel *w = &p->par;
+    wl_parallel_default(w);
+    if (!par)
+        return ydoc_error(d, root, st,
+                          "missing key 'parallelism' in the document: expected a mapping "
+                          "such as {tp: 8, pp: 1}");
+    sim_code rc = ydoc_expect(d, par, YDOC_MAP, "parallelism", st);
+    if (rc == SIM_OK)
+        rc = ydoc_check_keys(d, par, "parallelism", par_keys, st);
+    int64_t chips = (int64_t)topo_chip_count(p->topo), dp = 0, zero = 0, mb = 0, gb = 0;
+    int fsdp = 0, sp = 0, sched_kind = WL_SCHED_1F1B, rec = WL_RECOMPUTE_NONE;
+    int64_t lim = INT32_MAX;
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "tp", 0, 1, lim, &w->tp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "pp", 0, 1, lim, &w->pp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "cp", 0, 1, lim, &w->cp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "ep", 0, 1, lim, &w->ep, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "dp", 0, 1, lim, &dp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "chips", 0, 1, lim, &chips, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "virtual_stages", 0, 1, 1024, &w->vp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, par, "schedule", 0, "schedule", sched_names, &sched_kind, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "zero", 0, 0, 3, &zero, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bool(d, par, "fsdp", 0, &fsdp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bool(d, par, "sequence_parallel", 0, &sp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, par, "recompute", 0, "recompute mode", recompute_names, &rec, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "micro_batch", 0, 1, lim, &mb, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "global_batch", 0, 1, lim, &gb, st);
+    if (rc == SIM_OK)
+        rc = load_placement(p, d, par, st);
+    if (rc != SIM_OK)
+        return rc;
+    w->schedule = (wl_schedule)sched_kind;
+    w->recompute = (wl_recompute)rec;
+    w->zero = (int)zero;
+    w->fsdp = fsdp;
+    w->sequence_parallel = sp;
+    if (mb)
+        p->wl.micro_batch = mb;
+    if (gb)
+        p->wl.global_batch = gb;
+    int64_t have = (int64_t)topo_chip_count(p->topo);
+    if (chips > have)
+        return par_err(d, par, "chips", st,
+                       "key 'chips': the job uses %lld chips but topology '%s' has %lld",
+                       (long long)chips, topo_name(p->topo), (long long)have);
+    int64_t model = w->tp * w->pp * w->cp;
+    if (!dp) {
+        if (chips % model != 0)
+            return par_err(d, par, "tp", st,
+                           "tp x pp x cp = %lld x %lld x %lld = %lld does not divide the %lld "
+                           "chips used", (long long)w->tp, (long long)w->pp, (long long)w->cp,
+                           (long long)model, (long long)chips);
+        dp = chips / model;
+    }
+    w->dp = dp;
+    if (dp * model != chips)
+        return par_err(d, par, "dp", st,
+                       "dp x tp x pp x cp = %lld x %lld x %lld x %lld = %lld, but the job uses "
+                       "%lld chips", (long long)dp, (long long)w->tp, (long long)w->pp,
+                       (long long)w->cp, (long long)(dp * model), (long long)chips);
+    const wl_workload *wl = &p->wl;
+    if (wl->heads % w->tp != 0 || wl->kv_heads % w->tp != 0)
+        return par_err(d, par, "tp", st,
+                       "key 'tp': %lld does not divide the model's %lld heads and %lld kv heads",
+                       (long long)w->tp, (long long)wl->heads, (long long)wl->kv_heads);
+    if (wl->layers % (w->pp * w->vp) != 0)
+        return par_err(d, par, w->vp > 1 ? "virtual_stages" : "pp", st,
+                       "pp x virtual_stages = %lld x %lld does not divide the model's %lld "
+                       "layers", (long long)w->pp, (long long)w->vp, (long long)wl->layers);
+    if (w->vp > 1 && w->schedule != WL_SCHED_INTERLEAVED)
+        return par_err(d, par, "virtual_stages", st,
+                       "key 'virtual_stages': %lld virtual stages need schedule 'interleaved'",
+                       (long long)w->vp);
+    if (w->schedule == WL_SCHED_INTERLEAVED && w->vp < 2)
+        return par_err(d, par, "schedule", st,
+                       "key 'schedule': 'interleaved' needs virtual_stages of 2 or more");
+    if (wl->sequence % w->cp != 0)
+        return par_err(d, par, "cp", st, "key 'cp': %lld does not divide the sequence of %lld",
+                       (long long)w->cp, (long long)wl->sequence);
+    if (w->ep > 1 && wl->experts == 0)
+        return par_err(d, par, "ep", st, "key 'ep': expert parallelism needs an MoE model; "
+                       "'%s' is dense", wl->name);
+    if (wl->experts && wl->experts % w->ep != 0)
+        return par_err(d, par, "ep", st, "key 'ep': %lld does not divide the model's %lld "
+                       "experts", (long long)w->ep, (long long)wl->experts);
+    if (dp % w->ep != 0)
+        return par_err(d, par, "ep", st, "key 'ep': %lld does not divide dp = %lld (experts "
+                       "are spread over data-parallel ranks)", (long long)w->ep, (long long)dp);
+    if (wl->global_batch % (wl->micro_batch * dp) != 0)
+        return par_err(d, par, "global_batch", st,
+                       "the global batch of %lld sequences does not split into micro-batches "
+                       "of %lld on %lld data-parallel ranks", (long long)wl->global_batch,
+                       (long long)wl->micro_batch, (long long)dp);
+    p->microbatches = wl->global_batch / (wl->micro_batch * dp);
+    if (w->schedule == WL_SCHED_INTERLEAVED && p->microbatches % w->pp != 0)
+        return par_err(d, par, "schedule", st,
+                       "key 'schedule': the interleaved schedule needs the %lld micro-batches "
+                       "to be a multiple of pp = %lld", (long long)p->microbatches,
+                       (long long)w->pp);
+    /* The model's own checks, as a backstop, located at the parallelism mapping. */
+    sim_status ws;
+    if (wl_parallel_check(wl, w, &ws) != SIM_OK)
+        return ydoc_error(d, par, st, "%s", ws.msg);
+    p->ranks = chips;
+    int64_t size[4] = {w->tp, w->cp, w->dp, w->pp}, stride = 1;
+    for (int i = 0; i < 4; i++) {
+        p->stride[p->placement[i]] = stride;
+        stride *= size[p->placement[i]];
+    }
+    p->stride[PLAN_EP] = p->stride[PLAN_DP];
+    return SIM_OK;
+}
+
+static sim_code load_run(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    ynode run = ydoc_map_get(d, root, "run"), out = ydoc_map_get(d, root, "output");
+    int64_t seed = 1;
+    p->steps = 1;
+    p->warmup_steps = 1;
+    sim_code rc = SIM_OK;
+    if (run) {
+        rc = ydoc_check_keys(d, run, "run", run_keys, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_int(d, run, "steps", 0, 1, 1000000, &p->steps, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_int(d, run, "warmup", 0, 0, 1000000, &p->warmup_steps, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_int(d, run, "seed", 0, 0, INT64_MAX, &seed, st);
+    }
+    p->seed = (uint64_t)seed;
+    if (rc == SIM_OK && out) {
+        const char *db = NULL, *trace = NULL;
+        rc = ydoc_check_keys(d, out, "output", out_keys, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_str(d, out, "db", 0, &db, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_str(d, out, "trace", 0, &trace, st);
+        if (db)
+            resolve(p->config_path, db, p->db_path, sizeof p->db_path);
+        if (trace)
+            resolve(p->config_path, trace, p->trace_path, sizeof p->trace_path);
+    }
+    return rc;
+}
+
+/* ---- templates ---- */
+
+static plan_item coll_item(int coll, int dim, double bytes, int backward)
+{
+    plan_item it;
+    memset(&it, 0, sizeof it);
+    it.kind = PLAN_ITEM_COLL;
+    it.coll = coll;
+    it.dim = dim;
+    it.bytes = bytes;
+    it.backward = backward;
+    it.mb = it.chunk = it.layer = -1;
+    return it;
+}
+
+static plan_item op_item(const wl_op *op, int backward)
+{
+    plan_item it;
+    memset(&it, 0, sizeof it);
+    it.kind = PLAN_ITEM_COMPUTE;
+    it.op = *op;
+    it.backward = backward;
+    it.mb = it.chunk = it.layer = -1;
+    return it;
+}
+
+static void push(tmpl *t, plan_item it)
+{
+    if (t->n < TMPL_MAX)
+        t->items[t->n++] = it;
+}
+
+static int is(const wl_op *op, const char *name)
+{
+    return op->name && !strcmp(op->name, name);
+}
+
+/* The layer's items, collectives placed per the rules in the file comment. */
+static void build_layer(plan_full *F, int moe, int backward)
+{
+    const plan *p = &F->pub;
+    const wl_workload *w = &p->wl;
+    const wl_parallel *par = &p->par;
+    tmpl *t = &F->layer[moe][backward];
+    wl_op ops[WL_OPS_MAX];
+    int64_t layer = 0;
+    while (layer < w->layers && wl_layer_is_moe(w, layer) != moe)
+        layer++;
+    size_t n = wl_layer_ops_at(w, par, layer, backward, ops, WL_OPS_MAX);
+    double ab = 2.0; /* bf16 activations and gradients */
+    double tokens = (double)w->micro_batch * (double)w->sequence / (double)par->cp;
+    double act = tokens * (double)w->hidden * ab;
+    double kv = 2.0 * tokens * (double)(w->kv_heads * w->head_dim) / (double)par->tp * ab *
+                (double)par->cp;
+    double a2a = tokens * (double)w->experts_per_token * w->capacity_factor *
+                 (double)w->hidden * ab;
+    int tp = par->tp > 1, sp = par->sequence_parallel, cp = par->cp > 1, ep = par->ep > 1;
+    t->n = 0;
+    wl_params pc;
+    wl_params_count(w, &pc);
+    double layer_params = moe ? pc.moe_layer : pc.dense_layer;
+    /* expert weights are split over ep as well as tp */
+    double expert_part = moe ? pc.moe_layer - pc.dense_layer : 0;
+    double shard = (layer_params - expert_part) / (double)par->tp +
+                   (expert_part > 0 ? expert_part / (double)(par->tp * par->ep) : 0);
+    t->grad_bytes = shard * ab;
+    if (par->zero == 3 || par->fsdp)
+        push(t, coll_item(PLAN_ALLGATHER, PLAN_DP, shard * ab, backward));
+    for (size_t i = 0; i < n; i++) {
+        const wl_op *op = &ops[i];
+        int fwd = !backward || op->recompute; /* a forward op, possibly recomputed */
+        if (fwd) {
+            if (tp && sp && (is(op, "qkv") || is(op, "mlp_up") || is(op, "router")))
+                push(t, coll_item(PLAN_ALLGATHER, PLAN_TP, act, backward));
+            if (cp && is(op, "attention"))
+                push(t, coll_item(PLAN_ALLGATHER, PLAN_CP, kv, backward));
+            if (ep && is(op, "moe_combine"))
+                push(t, coll_item(PLAN_ALLTOALL, PLAN_EP, a2a, backward));
+            push(t, op_item(op, backward));
+            if (tp && (is(op, "attn_proj") || is(op, "mlp_down") || is(op, "moe_combine")))
+                push(t, coll_item(sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, PLAN_TP, act,
+                                  backward));
+            if (ep && is(op, "moe_dispatch"))
+                push(t, coll_item(PLAN_ALLTOALL, PLAN_EP, a2a, backward));
+        } else {
+            if (tp && sp && (is(op, "attn_proj") || is(op, "mlp_down") || is(op, "moe_combine")))
+                push(t, coll_item(PLAN_ALLGATHER, PLAN_TP, act, backward));
+            if (ep && is(op, "moe_dispatch"))
+                push(t, coll_item(PLAN_ALLTOALL, PLAN_EP, a2a, backward));
+            push(t, op_item(op, backward));
+            if (tp && (is(op, "qkv") || is(op, "mlp_up") || is(op, "router")))
+                push(t, coll_item(sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, PLAN_TP, act,
+                                  backward));
+            if (cp && is(op, "attention"))
+                push(t, coll_item(PLAN_REDUCE_SCATTER, PLAN_CP, kv, backward));
+            if (ep && is(op, "moe_combine"))
+                push(t, coll_item(PLAN_ALLTOALL, PLAN_EP, a2a, backward));
+        }
+    }
+}
+
+static void build_templates(plan_full *F)
+{
+    plan *p = &F->pub;
+    for (int moe = 0; moe < 2; moe++)
+        for (int b = 0; b < 2; b++)
+            build_layer(F, moe, b);
+    wl_op ops[8];
+    wl_params pc;
+    wl_params_count(&p->wl, &pc);
+    for (int b = 0; b < 2; b++) {
+        size_t n = wl_embedding_ops(&p->wl, &p->par, b, ops, 8);
+        F->n_emb[b] = n;
+        for (size_t i = 0; i < n; i++)
+            F->emb[b][i] = op_item(&ops[i], b);
+        n = wl_head_ops(&p->wl, &p->par, b, ops, 8);
+        F->n_head[b] = n;
+        for (size_t i = 0; i < n; i++)
+            F->head[b][i] = op_item(&ops[i], b);
+    }
+    F->emb_grad_bytes = pc.embedding / (double)p->par.tp * 2.0;
+    F->head_grad_bytes = (pc.output + pc.final_norm) / (double)p->par.tp * 2.0;
+    double tokens = (double)p->wl.micro_batch * (double)p->wl.sequence / (double)p->par.cp;
+    F->act_bytes = tokens * (double)p->wl.hidden * 2.0 /
+                   (p->par.sequence_parallel ? (double)p->par.tp : 1.0);
+}
+
+sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **out,
+                   sim_status *st)
+{
+    ydoc *d = NULL;
+    plan_full *F = calloc(1, sizeof *F);
+    plan *p = F ? &F->pub : NULL;
+    const char *name = NULL;
+    *out = NULL;
+    if (!F)
+        return sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
+    snprintf(p->config_path, sizeof p->config_path, "%s", path);
+    ydoc_override *own = malloc((n ? n : 1) * sizeof *own);
+    size_t k = 0;
+    for (size_t i = 0; own && i < n; i++)
+        if (strncmp(ov[i].path, "topology.", 9) && strncmp(ov[i].path, "workload.", 9))
+            own[k++] = ov[i];
+    sim_code rc = own ? ydoc_load_file(path, &d, st)
+                      : sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
+    ynode root = d ? ydoc_root(d) : 0;
+    if (rc == SIM_OK) {
+        /* An inline workload takes its overrides in the config document. */
+        ynode wv = ydoc_map_get(d, root, "workload");
+        if (wv && ydoc_node_kind(d, wv) == YDOC_MAP)
+            for (size_t i = 0; i < n; i++)
+                if (!strncmp(ov[i].path, "workload.", 9))
+                    own[k++] = ov[i];
+        rc = ydoc_apply(d, own, k, st);
+    }
+    if (rc == SIM_OK)
+        rc = ydoc_expect(d, root, YDOC_MAP, NULL, st);
+    if (rc == SIM_OK)
+        rc = ydoc_check_keys(d, root, "the document", top_keys, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_str(d, root, "name", 1, &name, st);
+    if (rc == SIM_OK) {
+        snprintf(p->name, sizeof p->name, "%s", name);
+        rc = load_topology(p, d, root, ov, n, st);
+    }
+    if (rc == SIM_OK)
+        rc = load_workload(p, d, root, ov, n, st);
+    if (rc == SIM_OK)
+        rc = load_parallelism(p, d, root, st);
+    if (rc == SIM_OK)
+        rc = load_run(p, d, root, st);
+    if (rc == SIM_OK)
+        build_templates(F);
+    free(own);
+    ydoc_destroy(d);
+    if (rc != SIM_OK) {
+        plan_destroy(p);
+        return rc;
+    }
+    *out = p;
+    return SIM_OK;
+}
+
+void plan_destroy(plan *p)
+{
+    if (!p)
+        return;
+    topo_destroy(p->topo);
+    free(p); /* the plan is the first member of its plan_full */
+}
+
+/* ---- placement ---- */
+
+int64_t plan_dim_size(const plan *p, int dim)
+{
+    switch (dim) {
+    case PLAN_TP: return p->par.tp;
+    case PLAN_CP: return p->par.cp;
+    case PLAN_DP: return p->par.dp;
+    case PLAN_PP: return p->par.pp;
+    case PLAN_EP: return p->par.ep;
+    default: return 1;
+    }
+}
+
+int64_t plan_coord(const plan *p, int64_t rank, int dim)
+{
+    if (dim == PLAN_EP)
+        return plan_coord(p, rank, PLAN_DP) % p->par.ep;
+    return rank / p->stride[dim] % plan_dim_size(p, dim);
+}
+
+int64_t plan_group_member(const plan *p, int64_t rank, int dim, int64_t i)
+{
+    return rank + (i - plan_coord(p, rank, dim)) * p->stride[dim];
+}
+
+int64_t plan_group_id(const plan *p, int64_t rank, int dim)
+{
+    return plan_group_member(p, rank, dim, 0);
+}
+
+/* ---- programs ---- */
+
+/* The rank of virtual stage g (chunk g / pp on stage g mod pp) in rank's pipeline. */
+static int64_t stage_rank(const plan *p, int64_t rank, int64_t g)
+{
+    return plan_group_member(p, rank, PLAN_PP, g % p->par.pp);
+}
+
+void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c)
+{
+    memset(c, 0, sizeof *c);
+    c->rank = rank;
+    c->stage = plan_coord(p, rank, PLAN_PP);
+    sched_init(&c->sc, p->par.schedule, p->par.pp, p->microbatches, p->par.vp, c->stage);
+    c->ops_layer = -1;
+}
+
+/*
+ * Position inside a pass (c->step) counts: 0 = the pass's first part (recv / embedding or
+ * head-backward), then 1 + k for the k-th item of the layers in order, then the last part.
+ * To keep the cursor small, the layer walk is recomputed from c->step: layer index
+ * step / TMPL_MAX, item step % TMPL_MAX.
+ */
+typedef struct pass_ctx {
+    sched_pass ps;
+    int64_t g, L, first_layer, last_g;
+    int last_bwd_of_chunk;
+} pass_ctx;
+
+static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
+{
+    x->ps = sched_at(&c->sc, c->pass);
+    x->g = x->ps.chunk * p->par.pp + c->stage;
+    x->L = p->wl.layers / (p->par.pp * p->par.vp);
+    x->first_layer = x->g * x->L;
+    x->last_g = p->par.pp * p->par.vp - 1;
+    x->last_bwd_of_chunk = x->ps.backward && x->ps.mb == p->microbatches - 1;
+}
+
+static void stamp(plan_item *it, const pass_ctx *x, int64_t layer)
+{
+    it->mb = x->ps.mb;
+    it->chunk = x->ps.chunk;
+    it->layer = layer;
+}
+
+int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
+{
+    const plan_full *F = full(p);
+    int64_t len = sched_len(&c->sc);
+    while (c->pass < len) {
+        pass_ctx x;
+        pass_of(p, c, &x);
+        int b = x.ps.backward;
+        /* Part 0: the pass's head. c->step counts items within it. */
+        if (c->tail == 0) {
+            int64_t k = c->step++;
+            if (!b && x.g > 0 && k == 0) {
+                memset(out, 0, sizeof *out);
+                out->kind = PLAN_ITEM_RECV;
+                out->peer = stage_rank(p, c->rank, x.g - 1);
+                out->bytes = F->act_bytes;
+                stamp(out, &x, -1);
+                return 1;
+            }
+            if (!b && x.g == 0 && k < (int64_t)F->n_emb[0]) {
+                *out = F->emb[0][k];
+                stamp(out, &x, -1);
+                return 1;
+            }
+            if (b && x.g < x.last_g && k == 0) {
+                memset(out, 0, sizeof *out);
+                out->kind = PLAN_ITEM_RECV;
+                out->backward = 1;
+                out->peer = stage_rank(p, c->rank, x.g + 1);
+                out->bytes = F->act_bytes;
+                stamp(out, &x, -1);
+                return 1;
+            }
+            if (b && x.g == x.last_g && k < (int64_t)F->n_head[1]) {
+                *out = F->head[1][k];
+                stamp(out, &x, -1);
+                return 1;
+            }
+            c->tail = 1; /* on to the layers */
+            c->step = 0;
+            c->buckets_done = x.last_bwd_of_chunk && x.g == x.last_g
+                                  ? (int64_t)llround(F->head_grad_bytes)
+                                  : 0;
+        }
+        /* Part 1: layers; step = layer_index * TMPL_MAX + item, plus bucket flushes. */
+        if (c->tail == 1) {
+            int64_t li = c->step / TMPL_MAX, item = c->step % TMPL_MAX;
+            if (li < x.L) {
+                int64_t layer = b ? x.first_layer + x.L - 1 - li : x.first_layer + li;
+                const tmpl *t = &F->layer[wl_layer_is_moe(&p->wl, layer)][b];
+                if (item < (int64_t)t->n) {
+                    c->step++;
+                    *out = t->items[item];
+                    stamp(out, &x, layer);
+                    return 1;
+                }
+                /* End of the layer: on the chunk's last backward, its gradients join the
+                 * bucket, reduced over dp when it is full (and at the chunk's end). */
+                c->step = (li + 1) * TMPL_MAX;
+                if (x.last_bwd_of_chunk && p->par.dp > 1) {
+                    c->buckets_done += (int64_t)llround(t->grad_bytes);
+                    int last_layer = li + 1 == x.L && x.g != 0; /* embedding flushes later */
+                    if (c->buckets_done >= (int64_t)WL_DP_BUCKET_BYTES || last_layer) {
+                        *out = coll_item(p->par.zero >= 1 || p->par.fsdp ? PLAN_REDUCE_SCATTER
+                                                                         : PLAN_ALLREDUCE,
+                                         PLAN_DP, (double)c->buckets_done, 1);
+                        out->async = 1;
+                        stamp(out, &x, layer);
+                        c->buckets_done = 0;
+                        return 1;
+                    }
+                }
+                continue;
+            }
+            c->tail = 2;
+            c->step = 0;
+        }
+        /* Part 2: the pass's end. */
+        int64_t k = c->step++;
+        if (!b && x.g == x.last_g && k < (int64_t)F->n_head[0]) {
+            *out = F->head[0][k];
+            stamp(out, &x, -1);
+            return 1;
+        }
+        if (!b && x.g < x.last_g && k == 0) {
+            memset(out, 0, sizeof *out);
+            out->kind = PLAN_ITEM_SEND;
+            out->peer = stage_rank(p, c->rank, x.g + 1);
+            out->bytes = F->act_bytes;
+            stamp(out, &x, -1);
+            return 1;
+        }
+        if (b && x.g == 0 && k < (int64_t)F->n_emb[1]) {
+            *out = F->emb[1][k];
+            stamp(out, &x, -1);
+            return 1;
+        }
+        if (b && x.g == 0 && k == (int64_t)F->n_emb[1] && x.last_bwd_of_chunk && p->par.dp > 1) {
+            double bytes = (double)c->buckets_done + F->emb_grad_bytes;
+            *out = coll_item(p->par.zero >= 1 || p->par.fsdp ? PLAN_REDUCE_SCATTER
+                                                             : PLAN_ALLREDUCE,
+                             PLAN_DP, bytes, 1);
+            out->async = 1;
+            stamp(out, &x, -1);
+            c->buckets_done = 0;
+            return 1;
+        }
+        if (b && x.g > 0 && k == 0) {
+            memset(out, 0, sizeof *out);
+            out->kind = PLAN_ITEM_SEND;
+            out->backward = 1;
+            out->peer = stage_rank(p, c->rank, x.g - 1);
+            out->bytes = F->act_bytes;
+            stamp(out, &x, -1);
+            return 1;
+        }
+        if (k < 8) /* nothing more at this k; the end part has at most 8 positions */
+            continue;
+        c->pass++;
+        c->tail = 0;
+        c->step = 0;
+    }
+    /* The step's tail: wait for the gradients, optimizer, parameter all-gather. */
+    int64_t k = c->step++;
+    if (k == 0) {
+        memset(out, 0, sizeof *out);
+        out->kind = PLAN_ITEM_WAIT_DP;
+        out->mb = out->chunk = out->layer = -1;
+        return 1;
+    }
+    if (k == 1) {
+        wl_op op;
+        wl_optimizer_op(&p->wl, &p->par, c->stage, &op);
+        *out = op_item(&op, 0);
+        return 1;
+    }
+    if (k == 2 && (p->par.zero == 1 || p->par.zero == 2) && !p->par.fsdp && p->par.dp > 1) {
+        wl_params pc;
+        wl_params_count(&p->wl, &pc);
+        double stage_params = pc.total / (double)(p->par.pp * p->par.tp);
+        *out = coll_item(PLAN_ALLGATHER, PLAN_DP, stage_params * 2.0, 0);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- totals ---- */
+
+sim_code plan_totals_compute(const plan *p, plan_totals *o, sim_status *st)
+{
+    memset(o, 0, sizeof *o);
+    wl_params pc;
+    wl_params_count(&p->wl, &pc);
+    o->params = pc.total;
+    o->model_flops = wl_model_flops_per_step(&p->wl);
+    o->hardware_flops = wl_hardware_flops_per_step(&p->wl, &p->par);
+    o->tokens = wl_tokens_per_step(&p->wl);
+    sim_code rc = wl_memory_per_rank(&p->wl, &p->par, &o->memory, st);
+    if (rc != SIM_OK)
+        return rc;
+    const hw_chip *chip = topo_chip_hw(p->topo, 0);
+    o->hbm_bytes = chip ? chip->hbm_bytes : 0;
+    o->fits = !chip || o->memory.total <= o->hbm_bytes;
+    o->bubble_fraction = wl_bubble_fraction(p->par.pp, p->microbatches, p->par.vp);
+    /* Traffic of the first rank of the last stage (it holds the head and the most passes'
+     * worth of sends as well as receives). */
+    plan_cursor c;
+    plan_item it;
+    int64_t rank = plan_group_member(p, 0, PLAN_PP, p->par.pp - 1);
+    plan_prog_begin(p, rank, &c);
+    while (plan_prog_next(p, &c, &it)) {
+        o->items_per_rank += 1;
+        if (it.kind == PLAN_ITEM_COLL && plan_dim_size(p, it.dim) > 1)
+            o->bytes_per_dim[it.dim] += it.bytes;
+        else if (it.kind == PLAN_ITEM_SEND || it.kind == PLAN_ITEM_RECV)
+            o->bytes_per_dim[PLAN_PP] += it.kind == PLAN_ITEM_SEND ? it.bytes : 0;
+    }
+    return SIM_OK;
+}

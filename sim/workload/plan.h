@@ -1,0 +1,155 @@
+/*
+ * plan.h: an experiment config bound into a parallel plan: which chip each rank runs on,
+ * which ranks form each parallel group, and what each rank does in one training step.
+ *
+ * Config file (YAML; paths resolve relative to the config file):
+ *   name: quickstart
+ *   topology: ../topologies/h100-64.yaml
+ *   workload: ../workloads/llama3-8b.yaml
+ *   parallelism:
+ *     tp: 8, pp: 1, cp: 1, ep: 1      # default 1
+ *     dp: 8                           # default: the chips used / (tp pp cp)
+ *     chips: 64                       # chips used, from chip 0 (default: all)
+ *     virtual_stages: 1               # model chunks per pipeline rank (interleaved)
+ *     schedule: 1f1b                  # gpipe | 1f1b | interleaved
+ *     zero: 1                         # 0..3; or fsdp: true (= ZeRO-3)
+ *     sequence_parallel: true
+ *     recompute: selective            # none | selective | full
+ *     placement: [tp, cp, dp, pp]     # innermost (fastest varying over chips) first
+ *     micro_batch: 1                  # overrides the workload's
+ *     global_batch: 512               # overrides the workload's (sequences)
+ *   run: {steps: 1, warmup: 1, seed: 1}
+ *   output: {db: results.db, trace: trace.json}
+ * Overrides (`--set key.path=value`) apply to the config document; those under `topology.`
+ * and `workload.` apply to the topology and workload documents (key paths relative to their
+ * roots) when those are given as paths.
+ *
+ * Ranks: rank r runs on chip r. Its coordinates come from r by the placement order, the
+ * first dimension varying fastest; with the default, TP groups are consecutive chips (one
+ * NVSwitch domain), then CP, DP, and PP outermost. EP groups are ep consecutive DP indices
+ * (experts are spread over data-parallel ranks, as Megatron-LM's expert parallelism does).
+ */
+#ifndef SIM_WORKLOAD_PLAN_H
+#define SIM_WORKLOAD_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "core/ydoc.h"
+#include "topo/topo.h"
+#include "workload/model.h"
+#include "workload/sched.h"
+
+typedef enum plan_dim { PLAN_TP = 0, PLAN_CP, PLAN_DP, PLAN_PP, PLAN_EP, PLAN_DIM_COUNT } plan_dim;
+
+/* Short name of a dimension: "tp", "cp", "dp", "pp", "ep". */
+const char *plan_dim_name(int dim);
+
+#define PLAN_PATH_MAX 1024
+
+typedef struct plan {
+    char name[64];
+    char config_path[PLAN_PATH_MAX], topology_path[PLAN_PATH_MAX],
+        workload_path[PLAN_PATH_MAX];
+    char db_path[PLAN_PATH_MAX], trace_path[PLAN_PATH_MAX]; /* "" when not set */
+    topo *topo;                                             /* owned */
+    wl_workload wl;
+    wl_parallel par;
+    int64_t ranks;       /* tp pp dp cp */
+    int64_t microbatches;
+    int placement[4];    /* PLAN_TP.. PLAN_PP, innermost first */
+    int64_t stride[PLAN_DIM_COUNT]; /* rank distance between neighbours of a dimension */
+    int64_t steps, warmup_steps;
+    uint64_t seed;
+} plan;
+
+/*
+ * Loads config path with overrides ov[0..n) ("parallelism.tp" = "4", origin for messages).
+ * *out owned by the caller (plan_destroy). Errors: SIM_ERR_INPUT with file:line:col for
+ * anything wrong in the config, topology or workload, and for a parallelism that does not
+ * fit them (product of the dimensions against the chips, heads or kv heads not divisible by
+ * tp, layers not divisible by pp x virtual stages, batch not divisible into micro-batches
+ * of dp, experts not divisible by ep, sequence not divisible by cp, ...); SIM_ERR_LIMIT for
+ * a topology too large.
+ */
+sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **out,
+                   sim_status *st);
+void plan_destroy(plan *p); /* accepts NULL */
+
+/* Coordinate of rank r along dim (ep: dp index mod ep). */
+int64_t plan_coord(const plan *p, int64_t rank, int dim);
+/* Size of dim's groups. */
+int64_t plan_dim_size(const plan *p, int dim);
+/* The i-th member of rank r's group along dim (i in [0, plan_dim_size)). */
+int64_t plan_group_member(const plan *p, int64_t rank, int dim, int64_t i);
+/* A number naming rank r's group along dim: equal for ranks of the same group. */
+int64_t plan_group_id(const plan *p, int64_t rank, int dim);
+
+/* ---- rank programs ---- */
+
+typedef enum plan_coll {
+    PLAN_ALLREDUCE = 0,
+    PLAN_REDUCE_SCATTER,
+    PLAN_ALLGATHER,
+    PLAN_ALLTOALL,
+    PLAN_COLL_COUNT
+} plan_coll;
+const char *plan_coll_name(int coll);
+
+typedef enum plan_item_kind {
+    PLAN_ITEM_COMPUTE = 0, /* an op on the compute stream */
+    PLAN_ITEM_COLL,        /* a collective over a group */
+    PLAN_ITEM_SEND,        /* pipeline send to peer */
+    PLAN_ITEM_RECV,        /* pipeline receive from peer */
+    PLAN_ITEM_WAIT_DP      /* wait for every asynchronous collective issued so far */
+} plan_item_kind;
+
+typedef struct plan_item {
+    int kind;        /* plan_item_kind */
+    wl_op op;        /* compute */
+    int coll;        /* plan_coll */
+    int dim;         /* the group's dimension (plan_dim) */
+    double bytes;    /* coll: each member's buffer (nccl-tests "size"); send/recv: payload */
+    int async;       /* coll: overlaps the compute stream (DP gradients, ZeRO-3 prefetch) */
+    int64_t peer;    /* send/recv: the other rank */
+    int backward;    /* part of a backward pass */
+    int64_t mb, chunk, layer; /* where in the step (-1 when not applicable) */
+} plan_item;
+
+/* Cursor over one rank's program; plan_prog_begin sets it to the first item. */
+typedef struct plan_cursor {
+    int64_t rank, stage;
+    sched sc;
+    int64_t pass;     /* schedule index; sched_len = the tail (DP wait, optimizer) */
+    int64_t step;     /* position inside the current pass */
+    int64_t tail;     /* position inside the tail */
+    int64_t buckets_done;
+    wl_op ops[WL_OPS_MAX];
+    size_t n_ops;
+    int64_t ops_layer; /* layer whose ops are in ops, -1 none */
+    int ops_backward;
+} plan_cursor;
+
+void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c);
+/* Next item of the program into *out; 0 when the program is over. */
+int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out);
+
+/* ---- step totals ---- */
+
+typedef struct plan_totals {
+    double params, model_flops, hardware_flops, tokens;
+    wl_memory memory; /* worst rank */
+    double hbm_bytes; /* of the chip */
+    int fits;
+    double bubble_fraction;
+    /* Bytes each rank sends per step on each dimension (its buffers, summed over the step's
+     * collectives and sends, per nccl-tests size convention). */
+    double bytes_per_dim[PLAN_DIM_COUNT];
+    double items_per_rank; /* program length of rank 0 */
+} plan_totals;
+
+/* Walks rank 0's program (and the last stage's) to total its traffic; memory from the model. */
+sim_code plan_totals_compute(const plan *p, plan_totals *out, sim_status *st);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * sched.c: pipeline schedules as pure functions of the pass index (see sched.h).
+ *
+ * Every schedule here is a warm-up of forwards, a steady phase alternating one forward and
+ * one backward, and a cool-down of backwards; schedules differ only in the warm-up length
+ * and in how a virtual micro-batch index maps to (micro-batch, chunk). Pass i of stage s:
+ *   i < W:              forward k = i
+ *   W <= i < W + 2R:    forward k = W + (i - W) / 2 when (i - W) is even, else backward
+ *                       k = (i - W) / 2
+ *   after:              backward k = R + (i - W - 2R)
+ * with N = m v forwards in all and R = N - W.
+ */
+#include "workload/sched.h"
+
+void sched_init(sched *sc, int kind, int64_t p, int64_t m, int64_t v, int64_t s)
+{
+    sc->kind = kind;
+    sc->p = p;
+    sc->m = m;
+    sc->v = kind == WL_SCHED_INTERLEAVED ? v : 1;
+    sc->s = s;
+    int64_t n = m * sc->v, w;
+    if (kind == WL_SCHED_GPIPE)
+        w = n;
+    else if (kind == WL_SCHED_1F1B)
+        w = p - s - 1;
+    else if (m == p) /* Megatron-LM: with as many micro-batches as stages, all warm up */
+        w = n;
+    else
+        w = (p - s - 1) * 2 + (sc->v - 1) * p;
+    sc->warmup = w < n ? w : n;
+}
+
+int64_t sched_len(const sched *sc)
+{
+    return 2 * sc->m * sc->v;
+}
+
+/* Virtual micro-batch k to (micro-batch, chunk). */
+static sched_pass virt(const sched *sc, int64_t k, int backward)
+{
+    sched_pass ps = {.backward = backward};
+    if (sc->v == 1) {
+        ps.mb = k;
+        ps.chunk = 0;
+        return ps;
+    }
+    int64_t p = sc->p, v = sc->v;
+    int64_t chunk = (k / p) % v;
+    ps.chunk = backward ? v - 1 - chunk : chunk;
+    ps.mb = k / (p * v) * p + k % p;
+    return ps;
+}
+
+sched_pass sched_at(const sched *sc, int64_t i)
+{
+    int64_t n = sc->m * sc->v, w = sc->warmup, r = n - w;
+    if (i < w)
+        return virt(sc, i, 0);
+    if (i < w + 2 * r) {
+        int64_t j = (i - w) / 2;
+        return (i - w) % 2 == 0 ? virt(sc, w + j, 0) : virt(sc, j, 1);
+    }
+    return virt(sc, r + (i - w - 2 * r), 1);
+}
+
+int64_t sched_peak_inflight(const sched *sc)
+{
+    int64_t n = sc->m * sc->v;
+    return sc->warmup < n ? sc->warmup + 1 : n;
+}

@@ -1,0 +1,46 @@
+/*
+ * sched.h: pipeline schedules: the order in which one pipeline stage runs the forward and
+ * backward passes of its micro-batches and model chunks.
+ *
+ * A schedule is computed on the fly from (stages p, micro-batches m, chunks per stage v,
+ * stage s): sched_at(i) gives the i-th pass of stage s, for i in [0, sched_len). Nothing is
+ * stored, so a 16,384-rank job costs nothing here.
+ *   GPipe:       all m forwards, then all m backwards (micro-batch order).
+ *   1F1B:        Megatron-LM's non-interleaved schedule: min(p - s - 1, m) warm-up forwards,
+ *                then one forward and one backward alternately, then the remaining
+ *                backwards (Narayanan et al. 2021, figure 4 top).
+ *   Interleaved: Megatron-LM's interleaved 1F1B with v model chunks per stage (figure 4
+ *                bottom): virtual micro-batch k runs chunk (k / p) mod v forwards (counted
+ *                from the last chunk for backwards) of micro-batch (k / (p v)) p + k mod p;
+ *                warm-up of (p - s - 1) 2 + (v - 1) p passes, capped at m v. Requires m to
+ *                be a multiple of p, as Megatron-LM does.
+ */
+#ifndef SIM_WORKLOAD_SCHED_H
+#define SIM_WORKLOAD_SCHED_H
+
+#include <stdint.h>
+
+#include "workload/model.h"
+
+typedef struct sched_pass {
+    int backward;  /* 0 forward, 1 backward */
+    int64_t mb;    /* micro-batch, 0..m-1 */
+    int64_t chunk; /* model chunk of the stage, 0..v-1 (global virtual stage chunk*p + s) */
+} sched_pass;
+
+typedef struct sched {
+    int kind; /* wl_schedule */
+    int64_t p, m, v, s;
+    int64_t warmup; /* forward passes before the first backward */
+} sched;
+
+/* The schedule of stage s. v must be 1 unless kind is interleaved. */
+void sched_init(sched *sc, int kind, int64_t p, int64_t m, int64_t v, int64_t s);
+/* Number of passes: 2 m v. */
+int64_t sched_len(const sched *sc);
+/* The i-th pass, 0 <= i < sched_len. */
+sched_pass sched_at(const sched *sc, int64_t i);
+/* Most forward passes whose activations are held at once on this stage. */
+int64_t sched_peak_inflight(const sched *sc);
+
+#endif
