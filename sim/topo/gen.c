@@ -593,10 +593,13 @@ static sim_code shape(gen *G, const site_src *src, topo_site *s, sim_status *st)
     if (!d)
         d = 1;
     size_t up_ports = ceil_div_bw((double)d * b / s->oversub[0], P);
-    if (d * nic_ports + up_ports > (size_t)s->radix[0]) {
+    /* Every trunk to a distinct spine takes at least one whole port. */
+    size_t S0 = s->spines_per_pod ? s->spines_per_pod : up_ports;
+    size_t leaf_up = S0 * ceil_div_bw((double)d * b / s->oversub[0] / (double)S0, P);
+    if (s->tiers >= 2 && d * nic_ports + leaf_up > (size_t)s->radix[0]) {
         char what[96];
-        snprintf(what, sizeof what, "%zu NICs with their uplinks", d);
-        return radix_error(G, src, s, 0, d * nic_ports + up_ports, what, st);
+        snprintf(what, sizeof what, "%zu NICs with their uplinks to %zu spines", d, S0);
+        return radix_error(G, src, s, 0, d * nic_ports + leaf_up, what, st);
     }
     if (nics % (d * rails) != 0) {
         ynode at = src->per_leaf ? src->per_leaf : src->fabric;
@@ -673,6 +676,12 @@ static sim_code shape(gen *G, const site_src *src, topo_site *s, sim_status *st)
     }
     s->cores_per_plane = C;
     s->sc_Bps = spine_up / (double)C;
+    size_t spine_ports = Lp * ptl + C * ceil_div_bw(s->sc_Bps, P);
+    if (spine_ports > (size_t)s->radix[1]) {
+        char what[96];
+        snprintf(what, sizeof what, "a pod of %zu leaves with uplinks to %zu cores", Lp, C);
+        return radix_error(G, src, s, 1, spine_ports, what, st);
+    }
     size_t core_ports = s->pods * ceil_div_bw(s->sc_Bps, P);
     if (core_ports > (size_t)s->radix[2]) {
         char what[96];
@@ -956,9 +965,9 @@ static sim_code wan_routes(gen *G, sim_status *st)
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < n; j++) {
                 double l = lat[i * n + k] + lat[k * n + j];
-                int h = hops[i * n + k] + hops[k * n + j];
                 if (i == j || i == k || isinf(l))
                     continue;
+                int h = hops[i * n + k] + hops[k * n + j];
                 if (l < lat[i * n + j] || (l == lat[i * n + j] && h < hops[i * n + j])) {
                     lat[i * n + j] = l;
                     hops[i * n + j] = h;
@@ -1204,9 +1213,18 @@ static sim_code build_site_links(gen *G, topo_site *s, double gw_Bps, int64_t gw
         net_node_id top = s->tiers == 3 ? s->core_node : s->tiers == 2 ? s->spine_node
                                                                       : s->leaf_node;
         s->gw_Bps = gw_Bps / (double)s->n_top;
-        for (size_t k = 0; k < s->n_top && rc == SIM_OK; k++)
-            rc = cable(G, top + (net_node_id)k, s->gw_node, s->gw_Bps, sw + gw_lat,
-                       NET_LINK_GATEWAY, &s->gw_base, st);
+        /* Up: the cable and the top switch's traversal; down: the cable and the gateway's. */
+        for (size_t k = 0; k < s->n_top && rc == SIM_OK; k++) {
+            net_link_id id;
+            rc = net_graph_add_link(G->t->graph, top + (net_node_id)k, s->gw_node, s->gw_Bps,
+                                    sw, NET_LINK_GATEWAY, &id, st);
+            if (rc == SIM_OK)
+                rc = net_graph_add_link(G->t->graph, s->gw_node, top + (net_node_id)k,
+                                        s->gw_Bps, s->link_lat_ps + gw_lat, NET_LINK_GATEWAY,
+                                        NULL, st);
+            if (k == 0)
+                s->gw_base = id;
+        }
     }
     return rc;
 }
@@ -1235,11 +1253,15 @@ static sim_code build(gen *G, sim_status *st)
                     gw += t->wans[k].bw_Bps;
         rc = build_site_links(G, s, gw > 0 ? gw : 1, G->src[si].gw_lat_ps, st);
     }
+    /* A WAN link carries its own latency and the traversal of the gateway it leaves. */
     for (size_t k = 0; k < t->n_wans && rc == SIM_OK; k++) {
         topo_wan *w = &t->wans[k];
-        w->link = -1;
-        rc = cable(G, t->sites[w->a].gw_node, t->sites[w->b].gw_node, w->bw_Bps, w->lat_ps,
-                   NET_LINK_WAN, &w->link, st);
+        net_node_id ga = t->sites[w->a].gw_node, gb = t->sites[w->b].gw_node;
+        rc = net_graph_add_link(G->t->graph, ga, gb, w->bw_Bps, w->lat_ps + G->src[w->a].gw_lat_ps,
+                                NET_LINK_WAN, &w->link, st);
+        if (rc == SIM_OK)
+            rc = net_graph_add_link(G->t->graph, gb, ga, w->bw_Bps,
+                                    w->lat_ps + G->src[w->b].gw_lat_ps, NET_LINK_WAN, NULL, st);
     }
     return rc;
 }

@@ -52,7 +52,8 @@ static double domain_bisection(const topo_site *s)
     if (s->dims[longest] < 2)
         return 0;
     double across = (double)s->domain_size / s->dims[longest];
-    int both_ways = s->wrap && s->dims[longest] > 2;
+    int both_ways = s->wrap; /* with wrap-around a plane cuts every ring twice (for a ring of
+                                 two, its two parallel cables) */
     return across * (both_ways ? 2 : 1) * s->su_Bps;
 }
 

@@ -1,0 +1,218 @@
+/*
+ * test_coll.c: collectives on a real topology against their closed forms.
+ *
+ * topologies/two-nodes.yaml: 2 DGX H100 nodes, NVSwitch inside (450 GB/s per GPU and
+ * direction, 0.25 us per NVLink hop), one 400 Gb/s (50 GB/s) NIC per GPU on a single switch
+ * (0.1 us cable up; 0.1 + 0.5 us cable and switch down). A ring step costs its path latency
+ * plus COLL_STEP_OVERHEAD_PS (2 us). Every case runs alone on an idle network, so each
+ * phase's time is bytes / bottleneck rate + steps x (path latency + overhead).
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "coll/coll.h"
+#include "core/evq.h"
+#include "net/netsim.h"
+#include "topo/topo.h"
+
+#define NV_BW 450e9
+#define NIC_BW 50e9
+#define STEP 2e-6
+#define NV_LAT 0.5e-6  /* chip -> NVSwitch -> chip */
+#define NIC_LAT 0.7e-6 /* chip -> switch -> chip */
+
+typedef struct fixture {
+    topo *t;
+    ev_engine *e;
+    net_sim *ns;
+    coll_engine *ce;
+} fixture;
+
+static void setup(fixture *f)
+{
+    sim_status st;
+    ck_assert_int_eq(topo_load_file("topologies/two-nodes.yaml", &f->t, &st), SIM_OK);
+    ck_assert_int_eq(ev_engine_create(&f->e, &st), SIM_OK);
+    ck_assert_int_eq(net_sim_create(f->e, topo_graph(f->t), 0, &f->ns, &st), SIM_OK);
+    ck_assert_int_eq(coll_engine_create(f->ns, f->t, &f->ce, &st), SIM_OK);
+}
+
+static void teardown(fixture *f)
+{
+    coll_engine_destroy(f->ce);
+    net_sim_destroy(f->ns);
+    ev_engine_destroy(f->e);
+    topo_destroy(f->t);
+}
+
+typedef struct result {
+    double start, end;
+    int done;
+} result;
+
+static void on_done(void *user, double start_s, double end_s)
+{
+    result *r = user;
+    r->start = start_s;
+    r->end = end_s;
+    r->done++;
+}
+
+/* Runs one collective over chips[0..n) alone; returns its duration. */
+static double run_coll(int kind, const int32_t *chips, size_t n, double bytes, int *algo)
+{
+    fixture f;
+    setup(&f);
+    result r = {0};
+    sim_status st;
+    coll_req rq = {.kind = kind, .algo = COLL_ALGO_AUTO, .chips = chips, .n = n,
+                   .bytes = bytes, .id = 7, .done = on_done, .user = &r};
+    ck_assert_int_eq(coll_start(f.ce, &rq, algo, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(r.done, 1);
+    ck_assert_uint_eq(coll_live(f.ce), 0);
+    teardown(&f);
+    return r.end - r.start;
+}
+
+/* Ring all-reduce of 8 GPUs of one node: 2 (n-1)/n S at 450 GB/s, 14 steps. */
+START_TEST(ring_allreduce_in_a_node)
+{
+    int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    double S = 1e9;
+    int algo;
+    double t = run_coll(COLL_ALLREDUCE, chips, 8, S, &algo);
+    ck_assert_int_eq(algo, COLL_ALGO_RING);
+    double want = 2.0 * 7 / 8 * S / NV_BW + 14 * (NV_LAT + STEP);
+    ck_assert_double_eq_tol(t, want, 1e-12);
+    /* reduce-scatter and all-gather: half of it */
+    want = 7.0 / 8 * S / NV_BW + 7 * (NV_LAT + STEP);
+    ck_assert_double_eq_tol(run_coll(COLL_REDUCE_SCATTER, chips, 8, S, NULL), want, 1e-12);
+    ck_assert_double_eq_tol(run_coll(COLL_ALLGATHER, chips, 8, S, NULL), want, 1e-12);
+}
+END_TEST
+
+/* 16 GPUs over the two nodes: hierarchical. RS inside each node (7/8 S, 7 steps), then 8
+ * rings of 2 over the NICs, one per rail, on S/8 each (2 (1/2) S/8 bytes at 50 GB/s,
+ * 2 steps), then AG inside each node. */
+START_TEST(hierarchical_allreduce_over_two_nodes)
+{
+    int32_t chips[16];
+    for (int i = 0; i < 16; i++)
+        chips[i] = i;
+    double S = 1e9;
+    int algo;
+    double t = run_coll(COLL_ALLREDUCE, chips, 16, S, &algo);
+    ck_assert_int_eq(algo, COLL_ALGO_HIERARCHICAL);
+    double intra = 7.0 / 8 * S / NV_BW + 7 * (NV_LAT + STEP);
+    double inter = S / 8 / NIC_BW + 2 * (NIC_LAT + STEP);
+    ck_assert_double_eq_tol(t, 2 * intra + inter, 1e-12);
+    /* reduce-scatter: intra RS then the per-rail RS of S/8 over 2 (1/2 of it, 1 step) */
+    double rs = intra + S / 16 / NIC_BW + (NIC_LAT + STEP);
+    ck_assert_double_eq_tol(run_coll(COLL_REDUCE_SCATTER, chips, 16, S, NULL), rs, 1e-12);
+    ck_assert_double_eq_tol(run_coll(COLL_ALLGATHER, chips, 16, S, NULL), rs, 1e-12);
+}
+END_TEST
+
+/* One GPU per node: a flat ring over the NICs. */
+START_TEST(ring_over_nics)
+{
+    int32_t chips[2] = {3, 11};
+    double S = 1e8;
+    int algo;
+    double t = run_coll(COLL_ALLREDUCE, chips, 2, S, &algo);
+    ck_assert_int_eq(algo, COLL_ALGO_RING);
+    ck_assert_double_eq_tol(t, S / NIC_BW + 2 * (NIC_LAT + STEP), 1e-12);
+}
+END_TEST
+
+/* Direct all-to-all among the 8 GPUs of a node: each GPU's NVLink uplink carries 7 of its 8
+ * parts, each of S/8, shared by 7 messages: (7/8) S / 450 GB/s after one latency. */
+START_TEST(alltoall_in_a_node)
+{
+    int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    double S = 8e8;
+    int algo;
+    double t = run_coll(COLL_ALLTOALL, chips, 8, S, &algo);
+    ck_assert_int_eq(algo, COLL_ALGO_DIRECT);
+    ck_assert_double_eq_tol(t, 7.0 / 8 * S / NV_BW + NV_LAT + STEP, 1e-12);
+}
+END_TEST
+
+/* A message between nodes; a group of one and zero bytes finish at once. */
+START_TEST(messages_and_trivial_groups)
+{
+    fixture f;
+    setup(&f);
+    result r = {0}, r1 = {0}, r0 = {0};
+    sim_status st;
+    ck_assert_int_eq(coll_send(f.ce, 0, 8, 5e9, 1, on_done, &r, &st), SIM_OK);
+    int32_t one = 4;
+    coll_req rq = {.kind = COLL_ALLREDUCE, .chips = &one, .n = 1, .bytes = 1e9, .id = 2,
+                   .done = on_done, .user = &r1};
+    ck_assert_int_eq(coll_start(f.ce, &rq, NULL, &st), SIM_OK);
+    int32_t two[2] = {1, 2};
+    coll_req rz = {.kind = COLL_ALLGATHER, .chips = two, .n = 2, .bytes = 0, .id = 3,
+                   .done = on_done, .user = &r0};
+    ck_assert_int_eq(coll_start(f.ce, &rz, NULL, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(r.done + r1.done + r0.done, 3);
+    ck_assert_double_eq_tol(r.end - r.start, 5e9 / NIC_BW + NIC_LAT + STEP, 1e-12);
+    ck_assert_double_eq(r1.end, 0);
+    ck_assert_double_eq(r0.end, 0);
+    teardown(&f);
+}
+END_TEST
+
+/* Two rings sharing the NVSwitch uplinks of GPUs 0-3 get half the bandwidth each. */
+START_TEST(concurrent_rings_share_links)
+{
+    fixture f;
+    setup(&f);
+    int32_t chips[4] = {0, 1, 2, 3};
+    result a = {0}, b = {0};
+    sim_status st;
+    double S = 1e9;
+    coll_req ra = {.kind = COLL_ALLGATHER, .chips = chips, .n = 4, .bytes = S, .id = 10,
+                   .done = on_done, .user = &a};
+    coll_req rb = ra;
+    rb.id = 11;
+    rb.user = &b;
+    ck_assert_int_eq(coll_start(f.ce, &ra, NULL, &st), SIM_OK);
+    ck_assert_int_eq(coll_start(f.ce, &rb, NULL, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    double want = 3.0 / 4 * S / (NV_BW / 2) + 3 * (NV_LAT + STEP);
+    ck_assert_double_eq_tol(a.end - a.start, want, 1e-12);
+    ck_assert_double_eq_tol(b.end - b.start, want, 1e-12);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(busbw_factors)
+{
+    ck_assert_double_eq(coll_busbw_factor(COLL_ALLREDUCE, 8), 2.0 * 7 / 8);
+    ck_assert_double_eq(coll_busbw_factor(COLL_ALLGATHER, 8), 7.0 / 8);
+    ck_assert_double_eq(coll_busbw_factor(COLL_REDUCE_SCATTER, 4), 3.0 / 4);
+    ck_assert_double_eq(coll_busbw_factor(COLL_ALLREDUCE, 1), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("coll");
+    TCase *tc = tcase_create("coll");
+    tcase_add_test(tc, ring_allreduce_in_a_node);
+    tcase_add_test(tc, hierarchical_allreduce_over_two_nodes);
+    tcase_add_test(tc, ring_over_nics);
+    tcase_add_test(tc, alltoall_in_a_node);
+    tcase_add_test(tc, messages_and_trivial_groups);
+    tcase_add_test(tc, concurrent_rings_share_links);
+    tcase_add_test(tc, busbw_factors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
