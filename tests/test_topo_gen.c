@@ -19,7 +19,7 @@
  *    the first dimension varies fastest (only the 2D link-sequence test depends on it; the
  *    8x8x8 figures are the same under any order of the coordinates).
  *
- * A test marked BUG asserts what the README requires where the implementation differs.
+ * A test marked Regression asserts what the README requires where the implementation once differed.
  */
 #include <check.h>
 #include <dirent.h>
@@ -1269,7 +1269,7 @@ START_TEST(test_wan_tie)
 END_TEST
 
 /*
- * BUG: a route between sites is charged switch_latency at the far gateway but not at the
+ * Regression (found by this suite, now fixed): a route between sites is charged switch_latency at the far gateway but not at the
  * near one. gen-wan-tie, chip a/n0/c0 -> b/n0/c0 (defaults: cable 0.1 us, switch 0.5 us,
  * gateway 1 us): the path is chip, leaf_a, gw_a, gw_b, leaf_b, chip, with 4 fabric cables
  * (0.4 us), 2 leaves (1.0 us), 2 gateways (1 us each) and the 20 ms WAN link. Either the
@@ -1287,14 +1287,14 @@ START_TEST(test_bug_gateway_latency)
     free(r.u);
     topo_destroy(t);
     ck_assert_msg(got == 20003400000LL || got == 20004400000LL,
-                  "BUG: a -> b latency %lld ps: the two gateways are charged unequally "
+                  "a -> b latency %lld ps: the two gateways are charged unequally "
                   "(want 20003400000 or 20004400000)",
                   (long long)got);
 }
 END_TEST
 
 /*
- * BUG: bisection of a torus whose longest dimension is 2, with wrap-around. The README:
+ * Regression (found by this suite, now fixed): bisection of a torus whose longest dimension is 2, with wrap-around. The README:
  * "a torus, the links cut by a plane across its longest dimension (twice as many with
  * wrap-around)". A 2x2x2 wrap torus is built with two cables between each pair of a ring
  * of 2 (48 = 8 x 6 directed links), so the plane x = 0 | x = 1 cuts 4 rings twice: 8
@@ -1320,7 +1320,7 @@ START_TEST(test_bug_torus_ring_of_two)
     ck_assert_uint_eq(cut, 8); /* 4 rings x 2 cables */
     ck_assert_int_eq(s.diameter_hops, 3);
     topo_destroy(t);
-    ck_assert_msg(s.bisection_Bps == 8 * 50e9, "BUG: 2x2x2 wrap torus bisection %.17g, want %.17g",
+    ck_assert_msg(s.bisection_Bps == 8 * 50e9, "2x2x2 wrap torus bisection %.17g, want %.17g",
                   s.bisection_Bps, 8 * 50e9);
 }
 END_TEST
@@ -1502,7 +1502,7 @@ static const bad_gen bad_gens[] = {
      "8:5: error: unknown key 'chps' in sites[0] (did you mean 'chips'?); expected one of: "
      "name, chip, chips, node, scale_up, fabric, gateway"},
     {"gen-pod-two-tier.yaml", "6:52: error: key 'pod': not used by a fabric of 2 tiers"},
-    /* BUG: passes in Release, but under UBSan gen.c wan_routes overflows a signed int:
+    /* Regression: passed in Release, but under UBSan gen.c wan_routes overflows a signed int:
      * unreachable pairs hold hops = 1 << 30 and the relaxation adds two of them
      * (1073741824 + 1073741824) before it checks that the latency is infinite. */
     {"gen-wan-unreachable.yaml",
@@ -1531,7 +1531,7 @@ START_TEST(test_bad_fixture)
 END_TEST
 
 /*
- * BUG: the radix check counts a switch's uplink ports as ceil(uplink bandwidth / port
+ * Regression (found by this suite, now fixed): the radix check counts a switch's uplink ports as ceil(uplink bandwidth / port
  * bandwidth) and ignores how many trunks the uplink is split into. The README: "Every switch
  * must have enough ports (radix, counted in port_bandwidth ports) for what it connects";
  * each trunk to a distinct switch needs at least one whole port.
@@ -1557,7 +1557,7 @@ START_TEST(test_bug_radix_counts_trunks)
     sim_status_clear(&st);
     sim_code rc = topo_load_file(radix_bugs[_i].file, &t, &st);
     topo_destroy(t);
-    ck_assert_msg(rc == SIM_ERR_INPUT, "BUG: %s loads although a switch exceeds its radix",
+    ck_assert_msg(rc == SIM_ERR_INPUT, "%s loads although a switch exceeds its radix",
                   radix_bugs[_i].file);
     ck_assert_msg(strstr(st.msg, radix_bugs[_i].tier) && strstr(st.msg, radix_bugs[_i].need),
                   "%s: %s", radix_bugs[_i].file, st.msg);

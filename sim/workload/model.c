@@ -828,6 +828,14 @@ static void add_layer_params(const wl_workload *w, const wl_parallel *p, int64_t
         sp->largest_layer = dense + experts;
 }
 
+double wl_layer_params_per_rank(const wl_workload *w, const wl_parallel *p, int64_t layer)
+{
+    stage_params sp;
+    memset(&sp, 0, sizeof sp);
+    add_layer_params(w, p, layer, &sp);
+    return sp.dense + sp.experts;
+}
+
 typedef struct act_sum {
     double total, largest_unrecomputed;
 } act_sum;
@@ -857,6 +865,20 @@ static void stage_params_of(const wl_workload *w, const wl_parallel *p, int64_t 
         if (!w->tied_embeddings || p->pp > 1)
             out->dense += V * h / t;
     }
+}
+
+double wl_edge_params_per_rank(const wl_workload *w, const wl_parallel *p, int64_t stage,
+                               int head)
+{
+    double h = (double)w->hidden, V = (double)w->vocab, t = (double)p->tp;
+    if (!head)
+        return stage == 0 ? V * h / t + (w->position == WL_POSITION_LEARNED
+                                             ? (double)w->sequence * h
+                                             : 0.0)
+                          : 0.0;
+    if (stage != p->pp - 1)
+        return 0.0;
+    return norm_params(w) + (!w->tied_embeddings || p->pp > 1 ? V * h / t : 0.0);
 }
 
 double wl_activation_bytes_per_layer(const wl_workload *w, const wl_parallel *p, int64_t layer)
@@ -896,7 +918,9 @@ double wl_inflight_microbatches(const wl_parallel *p, int64_t m, int64_t stage)
     case WL_SCHED_GPIPE:
         return (double)m;
     case WL_SCHED_INTERLEAVED: {
-        int64_t chunks = 2 * (p->pp - stage - 1) + (p->vp - 1) * p->pp + 1;
+        /* Megatron-LM: with as many micro-batches as stages, every forward is warm-up. */
+        int64_t chunks = m == p->pp ? m * p->vp
+                                    : 2 * (p->pp - stage - 1) + (p->vp - 1) * p->pp + 1;
         if (chunks > m * p->vp)
             chunks = m * p->vp;
         return (double)chunks / (double)p->vp;

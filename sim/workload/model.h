@@ -286,6 +286,15 @@ typedef struct wl_memory {
  * dispatched input (2 s b h, replicated) and the expert activations instead of the MLP's.
  * layer: 0-based index (dense or MoE).
  */
+/* Parameters one rank holds of layer (its tp share of split weights, replicated norms,
+ * row-parallel biases and router, its tp x ep share of the experts). */
+double wl_layer_params_per_rank(const wl_workload *w, const wl_parallel *p, int64_t layer);
+/* Parameters one rank of stage holds outside the layers: the embedding (head = 0; stage 0
+ * only: vocabulary shard and learned positions) or the head (head = 1; last stage only:
+ * final norm and output shard, unless tied on a single stage). */
+double wl_edge_params_per_rank(const wl_workload *w, const wl_parallel *p, int64_t stage,
+                               int head);
+
 double wl_activation_bytes_per_layer(const wl_workload *w, const wl_parallel *p,
                                      int64_t layer);
 

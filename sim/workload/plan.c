@@ -60,10 +60,11 @@ typedef struct tmpl {
 typedef struct plan_full {
     plan pub;
     tmpl layer[2][2]; /* [moe][backward] */
-    plan_item emb[2][8], head[2][8];
+    plan_item emb[2][12], head[2][12];
     size_t n_emb[2], n_head[2];
     double emb_grad_bytes, head_grad_bytes;
-    double act_bytes; /* pipeline send/recv payload */
+    double act_bytes;          /* pipeline send/recv payload */
+    double *stage_param_bytes; /* [pp]: bytes of the parameters each stage's ranks hold */
 } plan_full;
 
 static const plan_full *full(const plan *p)
@@ -452,13 +453,9 @@ static void build_layer(plan_full *F, int moe, int backward)
                  (double)w->hidden * ab;
     int tp = par->tp > 1, sp = par->sequence_parallel, cp = par->cp > 1, ep = par->ep > 1;
     t->n = 0;
-    wl_params pc;
-    wl_params_count(w, &pc);
-    double layer_params = moe ? pc.moe_layer : pc.dense_layer;
-    /* expert weights are split over ep as well as tp */
-    double expert_part = moe ? pc.moe_layer - pc.dense_layer : 0;
-    double shard = (layer_params - expert_part) / (double)par->tp +
-                   (expert_part > 0 ? expert_part / (double)(par->tp * par->ep) : 0);
+    /* Everything the rank holds of the layer is reduced: its tp share of the split weights,
+     * the replicated norms, biases and router, its tp x ep share of the experts. */
+    double shard = wl_layer_params_per_rank(w, par, layer);
     t->grad_bytes = shard * ab;
     if (par->zero == 3 || par->fsdp)
         push(t, coll_item(PLAN_ALLGATHER, PLAN_DP, shard * ab, backward));
@@ -495,6 +492,21 @@ static void build_layer(plan_full *F, int moe, int backward)
     }
 }
 
+/* Appends op items, then a collective after the op named after (or before the op named
+ * before) when tp > 1. */
+static void edge_items(plan_item *dst, size_t *n, const wl_op *ops, size_t n_ops, int b,
+                       const char *after, int coll_after, const char *before, int coll_before,
+                       double bytes, int tp)
+{
+    for (size_t i = 0; i < n_ops; i++) {
+        if (tp && before && is(&ops[i], before) && coll_before >= 0)
+            dst[(*n)++] = coll_item(coll_before, PLAN_TP, bytes, b);
+        dst[(*n)++] = op_item(&ops[i], b);
+        if (tp && after && is(&ops[i], after) && coll_after >= 0)
+            dst[(*n)++] = coll_item(coll_after, PLAN_TP, bytes, b);
+    }
+}
+
 static void build_templates(plan_full *F)
 {
     plan *p = &F->pub;
@@ -502,23 +514,40 @@ static void build_templates(plan_full *F)
         for (int b = 0; b < 2; b++)
             build_layer(F, moe, b);
     wl_op ops[8];
-    wl_params pc;
-    wl_params_count(&p->wl, &pc);
+    int tp = p->par.tp > 1, sp = p->par.sequence_parallel;
+    double tokens = (double)p->wl.micro_batch * (double)p->wl.sequence / (double)p->par.cp;
+    double act = tokens * (double)p->wl.hidden * 2.0;
+    /* Vocabulary-parallel embedding: its partial output is reduced over tp (reduce-scattered
+     * with SP). The logits GEMM is column-parallel: with SP its input is gathered over tp and
+     * its input gradient reduce-scattered back; without SP the gradient is all-reduced. */
     for (int b = 0; b < 2; b++) {
         size_t n = wl_embedding_ops(&p->wl, &p->par, b, ops, 8);
-        F->n_emb[b] = n;
-        for (size_t i = 0; i < n; i++)
-            F->emb[b][i] = op_item(&ops[i], b);
+        F->n_emb[b] = 0;
+        edge_items(F->emb[b], &F->n_emb[b], ops, n, b, "embedding",
+                   b ? -1 : sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, NULL, -1, act, tp);
         n = wl_head_ops(&p->wl, &p->par, b, ops, 8);
-        F->n_head[b] = n;
-        for (size_t i = 0; i < n; i++)
-            F->head[b][i] = op_item(&ops[i], b);
+        F->n_head[b] = 0;
+        if (!b)
+            edge_items(F->head[b], &F->n_head[b], ops, n, b, NULL, -1, "logits",
+                       sp ? PLAN_ALLGATHER : -1, act, tp);
+        else
+            edge_items(F->head[b], &F->n_head[b], ops, n, b, "logits",
+                       sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, NULL, -1, act, tp);
     }
-    F->emb_grad_bytes = pc.embedding / (double)p->par.tp * 2.0;
-    F->head_grad_bytes = (pc.output + pc.final_norm) / (double)p->par.tp * 2.0;
-    double tokens = (double)p->wl.micro_batch * (double)p->wl.sequence / (double)p->par.cp;
-    F->act_bytes = tokens * (double)p->wl.hidden * 2.0 /
-                   (p->par.sequence_parallel ? (double)p->par.tp : 1.0);
+    F->emb_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, 0, 0) * 2.0;
+    F->head_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, p->par.pp - 1, 1) * 2.0;
+    F->act_bytes = act / (sp ? (double)p->par.tp : 1.0);
+    /* Per stage: the bytes of every parameter its ranks hold (ZeRO-1/2 gather them back
+     * after the optimizer step). */
+    for (int64_t st = 0; F->stage_param_bytes && st < p->par.pp; st++) {
+        double sum = wl_edge_params_per_rank(&p->wl, &p->par, st, 0) +
+                     wl_edge_params_per_rank(&p->wl, &p->par, st, 1);
+        int64_t L = p->wl.layers / (p->par.pp * p->par.vp);
+        for (int64_t c = 0; c < p->par.vp; c++)
+            for (int64_t i = 0; i < L; i++)
+                sum += wl_layer_params_per_rank(&p->wl, &p->par, (c * p->par.pp + st) * L + i);
+        F->stage_param_bytes[st] = sum * 2.0;
+    }
 }
 
 sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **out,
@@ -565,6 +594,11 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
         rc = load_parallelism(p, d, root, st);
     if (rc == SIM_OK)
         rc = load_run(p, d, root, st);
+    if (rc == SIM_OK) {
+        F->stage_param_bytes = calloc((size_t)p->par.pp, sizeof *F->stage_param_bytes);
+        if (!F->stage_param_bytes)
+            rc = sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
+    }
     if (rc == SIM_OK)
         build_templates(F);
     free(own);
@@ -582,6 +616,7 @@ void plan_destroy(plan *p)
     if (!p)
         return;
     topo_destroy(p->topo);
+    free(((plan_full *)(void *)p)->stage_param_bytes);
     free(p); /* the plan is the first member of its plan_full */
 }
 
@@ -662,9 +697,41 @@ static void stamp(plan_item *it, const pass_ctx *x, int64_t layer)
     it->layer = layer;
 }
 
+/* A gradient bucket of bytes: reduced over cp (all-reduce: the cp ranks of a replica hold
+ * the same weights) and over dp (reduce-scatter with a sharded optimizer). Emits the first
+ * into out and keeps the second pending. Returns 1 when it emitted anything. */
+static int reduce_bucket(const plan *p, plan_cursor *c, double bytes, const pass_ctx *x,
+                         int64_t layer, plan_item *out)
+{
+    plan_item items[2];
+    int n = 0;
+    if (p->par.cp > 1)
+        items[n++] = coll_item(PLAN_ALLREDUCE, PLAN_CP, bytes, 1);
+    if (p->par.dp > 1)
+        items[n++] = coll_item(p->par.zero >= 1 || p->par.fsdp ? PLAN_REDUCE_SCATTER
+                                                               : PLAN_ALLREDUCE,
+                               PLAN_DP, bytes, 1);
+    for (int i = 0; i < n; i++) {
+        items[i].async = 1;
+        stamp(&items[i], x, layer);
+    }
+    if (n == 2) {
+        c->pending = items[1];
+        c->pending_n = 1;
+    }
+    if (n)
+        *out = items[0];
+    return n > 0;
+}
+
 int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
 {
     const plan_full *F = full(p);
+    if (c->pending_n) {
+        *out = c->pending;
+        c->pending_n = 0;
+        return 1;
+    }
     int64_t len = sched_len(&c->sc);
     while (c->pass < len) {
         pass_ctx x;
@@ -721,17 +788,14 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
                 /* End of the layer: on the chunk's last backward, its gradients join the
                  * bucket, reduced over dp when it is full (and at the chunk's end). */
                 c->step = (li + 1) * TMPL_MAX;
-                if (x.last_bwd_of_chunk && p->par.dp > 1) {
+                if (x.last_bwd_of_chunk && (p->par.dp > 1 || p->par.cp > 1)) {
                     c->buckets_done += (int64_t)llround(t->grad_bytes);
                     int last_layer = li + 1 == x.L && x.g != 0; /* embedding flushes later */
                     if (c->buckets_done >= (int64_t)WL_DP_BUCKET_BYTES || last_layer) {
-                        *out = coll_item(p->par.zero >= 1 || p->par.fsdp ? PLAN_REDUCE_SCATTER
-                                                                         : PLAN_ALLREDUCE,
-                                         PLAN_DP, (double)c->buckets_done, 1);
-                        out->async = 1;
-                        stamp(out, &x, layer);
+                        double bytes = (double)c->buckets_done;
                         c->buckets_done = 0;
-                        return 1;
+                        if (reduce_bucket(p, c, bytes, &x, layer, out))
+                            return 1;
                     }
                 }
                 continue;
@@ -759,15 +823,11 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
             stamp(out, &x, -1);
             return 1;
         }
-        if (b && x.g == 0 && k == (int64_t)F->n_emb[1] && x.last_bwd_of_chunk && p->par.dp > 1) {
+        if (b && x.g == 0 && k == (int64_t)F->n_emb[1] && x.last_bwd_of_chunk) {
             double bytes = (double)c->buckets_done + F->emb_grad_bytes;
-            *out = coll_item(p->par.zero >= 1 || p->par.fsdp ? PLAN_REDUCE_SCATTER
-                                                             : PLAN_ALLREDUCE,
-                             PLAN_DP, bytes, 1);
-            out->async = 1;
-            stamp(out, &x, -1);
             c->buckets_done = 0;
-            return 1;
+            if (reduce_bucket(p, c, bytes, &x, -1, out))
+                return 1;
         }
         if (b && x.g > 0 && k == 0) {
             memset(out, 0, sizeof *out);
@@ -798,11 +858,16 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
         *out = op_item(&op, 0);
         return 1;
     }
-    if (k == 2 && (p->par.zero == 1 || p->par.zero == 2) && !p->par.fsdp && p->par.dp > 1) {
-        wl_params pc;
-        wl_params_count(&p->wl, &pc);
-        double stage_params = pc.total / (double)(p->par.pp * p->par.tp);
-        *out = coll_item(PLAN_ALLGATHER, PLAN_DP, stage_params * 2.0, 0);
+    /* A sharded optimizer (ZeRO-1/2) updated a shard: gather the parameters back, over the
+     * same replicas whose gradients were reduced. */
+    int gather = (p->par.zero == 1 || p->par.zero == 2) && !p->par.fsdp;
+    if (gather && k == 2 && p->par.dp > 1) {
+        *out = coll_item(PLAN_ALLGATHER, PLAN_DP, F->stage_param_bytes[c->stage], 0);
+        return 1;
+    }
+    if (gather && k <= 3 && p->par.cp > 1) {
+        c->step = 4;
+        *out = coll_item(PLAN_ALLGATHER, PLAN_CP, F->stage_param_bytes[c->stage], 0);
         return 1;
     }
     return 0;

@@ -111,7 +111,8 @@ typedef struct plan_item {
     int coll;        /* plan_coll */
     int dim;         /* the group's dimension (plan_dim) */
     double bytes;    /* coll: each member's buffer (nccl-tests "size"); send/recv: payload */
-    int async;       /* coll: overlaps the compute stream (DP gradients, ZeRO-3 prefetch) */
+    int async;       /* coll: overlaps the compute stream (gradient reductions); ZeRO-3
+                        parameter gathers are synchronous (no prefetch is modelled) */
     int64_t peer;    /* send/recv: the other rank */
     int backward;    /* part of a backward pass */
     int64_t mb, chunk, layer; /* where in the step (-1 when not applicable) */
@@ -124,7 +125,9 @@ typedef struct plan_cursor {
     int64_t pass;     /* schedule index; sched_len = the tail (DP wait, optimizer) */
     int64_t step;     /* position inside the current pass */
     int64_t tail;     /* position inside the tail */
-    int64_t buckets_done;
+    int64_t buckets_done; /* gradient bytes waiting in the current bucket */
+    plan_item pending;    /* an item owed before anything else (pending_n = 1) */
+    int pending_n;
     wl_op ops[WL_OPS_MAX];
     size_t n_ops;
     int64_t ops_layer; /* layer whose ops are in ops, -1 none */
@@ -146,7 +149,7 @@ typedef struct plan_totals {
     /* Bytes each rank sends per step on each dimension (its buffers, summed over the step's
      * collectives and sends, per nccl-tests size convention). */
     double bytes_per_dim[PLAN_DIM_COUNT];
-    double items_per_rank; /* program length of rank 0 */
+    double items_per_rank; /* program length of the last stage's first rank */
 } plan_totals;
 
 /* Walks rank 0's program (and the last stage's) to total its traffic; memory from the model. */
