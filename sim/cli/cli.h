@@ -16,6 +16,7 @@ int cli_bench_main(int argc, char **argv);
 int cli_topo_main(int argc, char **argv);
 int cli_plan_main(int argc, char **argv);
 int cli_run_main(int argc, char **argv);
+int cli_calibrate_main(int argc, char **argv);
 
 /* --set KEY=VALUE arguments: appends one override to *ov (grown; strings owned by it).
  * Returns 0, or the exit status after printing an error naming cmd. */

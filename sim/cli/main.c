@@ -15,6 +15,7 @@ typedef struct cli_cmd {
 
 static const cli_cmd commands[] = {
     {"run", cli_run_main, "replay training steps: MFU, step time, exposed communication, hot links"},
+    {"calibrate", cli_calibrate_main, "fit a chip's efficiency parameters to measurements"},
     {"topo", cli_topo_main, "check a topology and summarize it (chips, switches, links, bisection)"},
     {"plan", cli_plan_main, "does a job fit, what a step costs (FLOPs, memory, bytes per dimension)"},
     {"flows", cli_flows_main, "replay point-to-point flows on a topology (max-min sharing)"},
@@ -31,7 +32,7 @@ static void usage(FILE *out)
             "\n"
             "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'clustersim COMMAND --help' describes a command.\n"
                  "Exit status: 0 success, 1 failure, 2 bad input or usage.\n");
 }

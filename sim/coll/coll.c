@@ -38,6 +38,7 @@ typedef struct coll_inst {
     double start_s;
     coll_done_fn done;
     void *user;
+    struct coll_inst *prev, *next; /* the engine's list of live instances */
 } coll_inst;
 
 struct coll_engine {
@@ -49,6 +50,7 @@ struct coll_engine {
     size_t route_cap;
     net_usage *route;
     size_t live;
+    coll_inst *head; /* live instances, so that destroy can free their member lists */
     sim_status err;
     int failed;
 };
@@ -96,6 +98,8 @@ void coll_engine_destroy(coll_engine *ce)
 {
     if (!ce)
         return;
+    for (coll_inst *in = ce->head; in; in = in->next)
+        free(in->chips);
     sim_pool_destroy(ce->insts);
     free(ce->uses);
     free(ce->route);
@@ -138,6 +142,12 @@ static void finish(coll_inst *in)
     void *user = in->user;
     double start = in->start_s;
     free(in->chips);
+    if (in->prev)
+        in->prev->next = in->next;
+    else
+        ce->head = in->next;
+    if (in->next)
+        in->next->prev = in->prev;
     sim_pool_put(ce->insts, in);
     ce->live--;
     done(user, start, end);
@@ -357,6 +367,10 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_sta
     }
     memcpy(in->chips, rq->chips, rq->n * sizeof *in->chips);
     ce->live++;
+    in->next = ce->head;
+    if (ce->head)
+        ce->head->prev = in;
+    ce->head = in;
     int algo = rq->algo;
     if (rq->kind == COLL_ALLTOALL)
         algo = COLL_ALGO_DIRECT;
@@ -406,6 +420,10 @@ sim_code coll_send(coll_engine *ce, int32_t src, int32_t dst, double bytes, uint
     }
     memcpy(in->chips, chips, sizeof chips);
     ce->live++;
+    in->next = ce->head;
+    if (ce->head)
+        ce->head->prev = in;
+    ce->head = in;
     in->n_phases = 1;
     if (src == dst) {
         in->n_phases = 0;

@@ -81,6 +81,13 @@ void ev_engine_destroy(ev_engine *e)
     free(e);
 }
 
+void ev_clear(ev_engine *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        e->heap[i]->heap_idx = 0;
+    e->n = 0;
+}
+
 int64_t ev_now(const ev_engine *e) { return e->now_ps; }
 uint64_t ev_count(const ev_engine *e) { return e->count; }
 size_t ev_pending(const ev_engine *e) { return e->n; }

@@ -34,7 +34,11 @@ struct ev_node {
 
 /* Engine with an empty queue at time 0. *out owned by the caller (ev_engine_destroy). */
 sim_code ev_engine_create(ev_engine **out, sim_status *st);
-void ev_engine_destroy(ev_engine *e); /* accepts NULL; scheduled nodes are simply forgotten */
+/* Accepts NULL. Scheduled nodes are marked unscheduled, so they must still be alive: owners
+ * that free their nodes first call ev_clear before. */
+void ev_engine_destroy(ev_engine *e);
+/* Unschedules every pending node (they must be alive); the clock stays where it is. */
+void ev_clear(ev_engine *e);
 
 int64_t ev_now(const ev_engine *e);
 /* Events run so far. */

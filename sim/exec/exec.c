@@ -24,6 +24,7 @@
 #include "coll/coll.h"
 #include "core/evq.h"
 #include "core/hash.h"
+#include "core/pool.h"
 #include "net/netsim.h"
 
 enum { R_READY = 0, R_COMPUTE, R_COLL, R_RECV, R_WAIT, R_DONE };
@@ -81,12 +82,14 @@ typedef struct ex {
     size_t n_chans, cap_chans;
     exec_result *res;
     double peak, peak_gemm, hbm, eff_gemm, eff_mem;
+    const hw_chip *chip;
     sim_status err;
     int failed, stopped;
     uint64_t advances;
     const exec_opts *opts;
     double wall0, last_progress;
     size_t cap_colls;
+    sim_pool *msgs; /* pipeline messages in flight */
 } ex;
 
 static double wall_now(void)
@@ -187,10 +190,18 @@ static void hmap_del(hmap *m, uint64_t key)
 
 static int64_t op_ps(const ex *x, const wl_op *op)
 {
-    double peak = op->kind == WL_OP_GEMM ? x->peak_gemm : x->peak;
-    double t_flops = op->kind == WL_OP_GEMM || op->kind == WL_OP_ATTENTION
-                         ? op->flops / (peak * x->eff_gemm)
-                         : op->flops / (x->peak * x->eff_gemm);
+    double t_flops;
+    if (op->kind == WL_OP_GEMM || op->kind == WL_OP_ATTENTION) {
+        double d = op->m;
+        if (op->n > 0 && (d <= 0 || op->n < d))
+            d = op->n;
+        if (op->k > 0 && (d <= 0 || op->k < d))
+            d = op->k;
+        double peak = op->kind == WL_OP_GEMM ? x->peak_gemm : x->peak;
+        t_flops = op->flops / (peak * hw_chip_gemm_eff(x->chip, d));
+    } else {
+        t_flops = op->flops / (x->peak * x->eff_gemm);
+    }
     double t_mem = op->hbm_bytes / (x->hbm * x->eff_mem);
     double t = t_flops > t_mem ? t_flops : t_mem;
     return (int64_t)llround(t * 1e12) + EXEC_LAUNCH_PS;
@@ -367,7 +378,7 @@ static void on_msg_done(void *user, double start_s, double end_s)
     ex *x = m->x;
     (void)end_s;
     chan *c = chan_of(x, m->src, m->dst);
-    free(m);
+    sim_pool_put(x->msgs, m);
     if (!c) {
         fail(x, SIM_ERR_NOMEM, "out of memory for a pipeline channel");
         return;
@@ -458,7 +469,7 @@ static void advance(rank_st *r)
             arrive(x, r, it);
             return;
         case PLAN_ITEM_SEND: {
-            msg *m = malloc(sizeof *m);
+            msg *m = sim_pool_get(x->msgs);
             sim_status st;
             r->have_item = 0;
             if (!m) {
@@ -584,7 +595,8 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
     x.total_steps = p->warmup_steps + p->steps;
     x.wall0 = wall_now();
     x.last_progress = x.wall0 + 0.5; /* a progress line only for runs over a second */
-    const hw_chip *chip = topo_chip_hw(p->topo, 0);
+    const hw_chip *chip = opts && opts->chip ? opts->chip : topo_chip_hw(p->topo, 0);
+    x.chip = chip;
     if (!chip)
         return sim_status_set(st, SIM_ERR_INPUT, p->topology_path, 0, 0,
                               "topology '%s' names no chip: the replay needs one (add 'chip:')",
@@ -602,6 +614,8 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
         rc = net_sim_create(x.eng, g, 0, &x.ns, st);
     if (rc == SIM_OK)
         rc = coll_engine_create(x.ns, p->topo, &x.ce, st);
+    if (rc == SIM_OK && !(x.msgs = sim_pool_create(sizeof(msg), 256)))
+        rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
     if (rc != SIM_OK)
         goto done;
     x.ranks = calloc((size_t)x.n_ranks, sizeof *x.ranks);
@@ -664,6 +678,8 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
                    (res->step_time_s * chips * x.peak);
     }
 done:
+    if (x.eng) /* a stopped or failed run leaves events whose nodes are freed below */
+        ev_clear(x.eng);
     res->wall_s = wall_now() - x.wall0;
     if (opts && opts->progress && x.last_progress > x.wall0 + 0.5)
         fputc('\n', stderr);
@@ -678,6 +694,7 @@ done:
     free(x.cmap.vals);
     free(x.ranks);
     coll_engine_destroy(x.ce);
+    sim_pool_destroy(x.msgs);
     net_sim_destroy(x.ns);
     ev_engine_destroy(x.eng);
     return rc;

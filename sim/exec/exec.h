@@ -2,8 +2,10 @@
  * exec.h: the replay executor: runs every rank's step program on the simulated cluster.
  *
  * Each rank executes its program (workload/plan.h) in order on one compute stream. Compute
- * ops take the chip model's time: max(FLOPs / (peak x eff_gemm), HBM bytes / (HBM bandwidth
- * x eff_mem)) + EXEC_LAUNCH_PS, with the fp8 peak for GEMMs of fp8 workloads. A collective
+ * ops take the chip model's time: max(FLOPs / (peak x eff), HBM bytes / (HBM bandwidth x
+ * eff_mem)) + EXEC_LAUNCH_PS, with the fp8 peak for GEMMs of fp8 workloads; eff is
+ * hw_chip_gemm_eff of the op's smallest dimension for GEMMs and attention, eff_gemm for the
+ * arithmetic of other ops. A collective
  * starts when every member of its group has reached it (the slowest member gates the group)
  * and runs on the network (coll/coll.h); synchronous collectives (tp, cp, ep, ZeRO-3
  * parameter gathers) hold the compute stream until they end; data-parallel gradient
@@ -66,6 +68,7 @@ typedef struct exec_opts {
     uint64_t max_events; /* 0 = none */
     double max_wall_s;   /* 0 = none */
     int progress;        /* print a progress line on stderr */
+    const hw_chip *chip; /* replaces the topology's chip model (calibration); NULL = none */
 } exec_opts;
 
 /* Replays p (borrowed; its topology is used). *out is filled and owned by the caller

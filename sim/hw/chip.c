@@ -20,7 +20,7 @@ static const char *const peak_keys[] = {"bf16", "fp8", NULL};
 static const char *const hbm_keys[] = {"capacity", "bandwidth", NULL};
 static const char *const scale_up_keys[] = {"kind", "bandwidth", NULL};
 static const char *const nic_keys[] = {"bandwidth", NULL};
-static const char *const efficiency_keys[] = {"gemm", "memory", NULL};
+static const char *const efficiency_keys[] = {"gemm", "memory", "gemm_half_dim", NULL};
 
 /* Indexed by hw_scale_up_kind. */
 static const char *const scale_up_names[] = {"nvlink", "ici", "infinity-fabric", "ethernet",
@@ -164,6 +164,12 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
         rc = get_efficiency(d, eff, "gemm", &c.eff_gemm, st);
     if (rc == SIM_OK && eff)
         rc = get_efficiency(d, eff, "memory", &c.eff_mem, st);
+    if (rc == SIM_OK && eff)
+        rc = ydoc_get_double(d, eff, "gemm_half_dim", 0, &c.gemm_half_dim, st);
+    if (rc == SIM_OK && eff && !(c.gemm_half_dim >= 0 && c.gemm_half_dim <= 1e6))
+        rc = ydoc_error(d, ydoc_map_get(d, eff, "gemm_half_dim"), st,
+                        "key 'gemm_half_dim': expected a matrix dimension from 0 to 1e6, "
+                        "found %g", c.gemm_half_dim);
 
     if (rc == SIM_OK)
         *out = c;
@@ -178,4 +184,11 @@ sim_code hw_chip_load_file(const char *path, hw_chip *out, sim_status *st)
         rc = hw_chip_from_node(d, ydoc_root(d), out, st);
     ydoc_destroy(d);
     return rc;
+}
+
+double hw_chip_gemm_eff(const hw_chip *c, double min_dim)
+{
+    if (min_dim <= 0 || c->gemm_half_dim <= 0)
+        return c->eff_gemm;
+    return c->eff_gemm / (1.0 + c->gemm_half_dim / min_dim);
 }

@@ -8,7 +8,10 @@
  *   hbm: {capacity, bandwidth}
  *   scale_up: {kind (optional, default nvlink), bandwidth}   per direction, per chip
  *   nic: {bandwidth}                    default scale-out bandwidth per chip
- *   efficiency: {gemm, memory}          optional, each in (0, 1], defaults 0.7 and 0.8
+ *   efficiency: {gemm, memory, gemm_half_dim}   optional; gemm and memory in (0, 1],
+ *                                       defaults 0.7 and 0.8; gemm_half_dim >= 0, default 0
+ * A GEMM whose smallest dimension is n runs at gemm / (1 + gemm_half_dim / n) of peak: small
+ * matrices use the tensor cores less well (the calibration fits both per chip type).
  * Every figure carries its unit (core/units.h). Unknown keys are refused with a did-you-mean
  * hint, so a misspelt optional key cannot silently fall back to its default.
  *
@@ -48,6 +51,7 @@ typedef struct hw_chip {
     double nic_Bps;                  /* per direction, per chip, > 0 */
     double eff_gemm;                 /* in (0, 1] */
     double eff_mem;                  /* in (0, 1] */
+    double gemm_half_dim;            /* >= 0: GEMM size at which efficiency halves */
 } hw_chip;
 
 /*
@@ -56,6 +60,10 @@ typedef struct hw_chip {
  * in its content, located at file:line:col and naming the key, what was expected and what
  * was found.
  */
+/* Efficiency of a GEMM (or attention) whose smallest dimension is min_dim: eff_gemm /
+ * (1 + gemm_half_dim / min_dim); eff_gemm when min_dim <= 0 is unknown. */
+double hw_chip_gemm_eff(const hw_chip *c, double min_dim);
+
 sim_code hw_chip_load_file(const char *path, hw_chip *out, sim_status *st);
 
 /*

@@ -1,0 +1,25 @@
+/*
+ * fit.h: nonlinear least squares (GSL's trust-region Levenberg-Marquardt), for calibrating
+ * model parameters against measurements. The only module besides the RNG that includes GSL.
+ */
+#ifndef SIM_FIT_H
+#define SIM_FIT_H
+
+#include <stddef.h>
+
+#include "core/status.h"
+
+/* Writes the n residuals at parameters x[0..p) into r; returns 0, or nonzero to abort. */
+typedef int (*sim_fit_fn)(const double *x, size_t p, double *r, size_t n, void *user);
+
+/*
+ * Minimizes the sum of squared residuals of fn over x (p parameters, n >= p residuals),
+ * starting from x, which receives the best point. The Jacobian is taken by forward
+ * differences. *chisq (may be NULL) gets the final sum of squares, *iters the iterations.
+ * Errors: SIM_ERR_INPUT for n < p; SIM_ERR_INTERNAL when fn aborts or GSL fails (the
+ * message says which).
+ */
+sim_code sim_fit_nls(sim_fit_fn fn, void *user, size_t n, size_t p, double *x, int max_iter,
+                     double *chisq, int *iters, sim_status *st);
+
+#endif

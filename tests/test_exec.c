@@ -1,0 +1,210 @@
+/*
+ * test_exec.c: the replay executor.
+ *
+ * - One rank alone: the step is exactly the sum of its compute ops, each max(FLOPs / (peak x
+ *   eff), bytes / (HBM x eff_mem)) + launch, recomputed here from the chip's figures.
+ * - Accounting: every rank's compute + exposed + bubble + waiting fits in the step, and the
+ *   last rank to finish fills it exactly (a rank is always in exactly one state).
+ * - A pure data-parallel pair: the step is the compute plus the one gradient reduction left
+ *   after the last layer (the earlier ones hide behind backward compute), within bounds.
+ * - Determinism: the same config gives identical figures, link bytes and collectives.
+ * - Bounds: --max-events stops the run cleanly.
+ * Configs: tests/fixtures/good/cfg-tiny.yaml (4 layers, hidden 256, on two-nodes) with
+ * overrides, and configs/quickstart.yaml.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/exec.h"
+#include "workload/plan.h"
+
+#define TINY "tests/fixtures/good/cfg-tiny.yaml"
+
+static plan *load(const char *path, const char *const *sets)
+{
+    ydoc_override ov[8];
+    size_t n = 0;
+    char keys[8][64];
+    for (; sets && sets[n]; n++) {
+        const char *eq = strchr(sets[n], '=');
+        snprintf(keys[n], sizeof keys[n], "%.*s", (int)(eq - sets[n]), sets[n]);
+        ov[n] = (ydoc_override){keys[n], eq + 1, sets[n]};
+    }
+    plan *p = NULL;
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_msg(plan_load(path, ov, n, &p, &st) == SIM_OK, "%s", st.msg);
+    return p;
+}
+
+static void run(plan *p, exec_result *r)
+{
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_msg(exec_run(p, NULL, r, &st) == SIM_OK, "%s", st.msg);
+}
+
+/* The op time of exec.h, from the chip's figures. */
+static double op_s(const hw_chip *c, const wl_op *op)
+{
+    double eff = c->eff_gemm;
+    if (op->kind == WL_OP_GEMM || op->kind == WL_OP_ATTENTION) {
+        double d = fmin(op->m, fmin(op->n, op->k));
+        eff = c->eff_gemm / (1 + c->gemm_half_dim / d);
+    }
+    double t = fmax(op->flops / (c->peak_bf16_flops * eff), op->hbm_bytes / (c->hbm_Bps * c->eff_mem));
+    return round(t * 1e12) * 1e-12 + EXEC_LAUNCH_PS * 1e-12;
+}
+
+START_TEST(one_rank_is_its_compute)
+{
+    static const char *const sets[] = {"parallelism.chips=1", "parallelism.tp=1",
+                                       "parallelism.pp=1", "parallelism.dp=1", NULL};
+    plan *p = load(TINY, sets);
+    const hw_chip *chip = topo_chip_hw(p->topo, 0);
+    plan_cursor c;
+    plan_item it;
+    double want = 0;
+    size_t ops = 0;
+    plan_prog_begin(p, 0, &c);
+    while (plan_prog_next(p, &c, &it))
+        if (it.kind == PLAN_ITEM_COMPUTE) {
+            want += op_s(chip, &it.op);
+            ops++;
+        }
+    ck_assert_uint_gt(ops, 100);
+    exec_result r;
+    run(p, &r);
+    ck_assert_double_eq_tol(r.step_time_s, want, 1e-12);
+    ck_assert_double_eq_tol(r.ranks[0].compute_s, want, 1e-12);
+    for (int d = 0; d < PLAN_DIM_COUNT; d++)
+        ck_assert_double_eq(r.ranks[0].exposed_s[d], 0);
+    /* MFU = model FLOPs / (step x peak) */
+    ck_assert_double_eq_tol(r.mfu, wl_model_flops_per_step(&p->wl) /
+                                       (want * chip->peak_bf16_flops), 1e-12);
+    exec_result_free(&r);
+    plan_destroy(p);
+}
+END_TEST
+
+static void check_accounting(plan *p)
+{
+    exec_result r;
+    run(p, &r);
+    double most = 0;
+    for (int64_t i = 0; i < p->ranks; i++) {
+        const exec_rank_stats *a = &r.ranks[i];
+        double sum = a->compute_s + a->idle_s + a->bubble_s;
+        for (int d = 0; d < PLAN_DIM_COUNT; d++) {
+            ck_assert(a->exposed_s[d] >= 0);
+            sum += a->exposed_s[d];
+        }
+        ck_assert_msg(sum <= r.step_time_s * (1 + 1e-9), "rank %lld: %.17g > step %.17g",
+                      (long long)i, sum, r.step_time_s);
+        most = fmax(most, sum);
+    }
+    ck_assert_double_eq_tol(most, r.step_time_s, 1e-9 * r.step_time_s);
+    exec_result_free(&r);
+}
+
+START_TEST(accounting_fills_the_step)
+{
+    static const char *const variants[][5] = {
+        {NULL},
+        {"parallelism.sequence_parallel=true", "parallelism.recompute=full", NULL},
+        {"parallelism.zero=1", "parallelism.schedule=gpipe", NULL},
+        {"parallelism.pp=1", "parallelism.dp=8", "parallelism.zero=3", NULL},
+    };
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        plan *p = load(TINY, variants[v]);
+        check_accounting(p);
+        plan_destroy(p);
+    }
+    plan *q = load("configs/quickstart.yaml", NULL);
+    check_accounting(q);
+    plan_destroy(q);
+}
+END_TEST
+
+/* Two ranks of data parallelism in one node: the step is at least the compute and at most
+ * the compute plus every gradient reduction in full; the exposed dp time is what is left of
+ * the last bucket's reduction after the rank's last backward op. */
+START_TEST(data_parallel_pair)
+{
+    static const char *const sets[] = {"parallelism.chips=2", "parallelism.tp=1",
+                                       "parallelism.pp=1", "parallelism.dp=2", NULL};
+    plan *p = load(TINY, sets);
+    exec_result r;
+    run(p, &r);
+    const exec_rank_stats *a = &r.ranks[0];
+    ck_assert(a->exposed_s[PLAN_DP] > 0);
+    ck_assert_double_eq_tol(r.step_time_s, a->compute_s + a->exposed_s[PLAN_DP], 1e-12);
+    double reduce_all = 0;
+    for (size_t i = 0; i < r.n_colls; i++) {
+        ck_assert_int_eq(r.colls[i].dim, PLAN_DP);
+        reduce_all += r.colls[i].end_s - r.colls[i].start_s;
+    }
+    ck_assert(r.n_colls > 0);
+    ck_assert(a->exposed_s[PLAN_DP] <= reduce_all);
+    exec_result_free(&r);
+    plan_destroy(p);
+}
+END_TEST
+
+START_TEST(reruns_are_identical)
+{
+    plan *p = load("configs/quickstart.yaml", NULL);
+    exec_result a, b;
+    run(p, &a);
+    run(p, &b);
+    ck_assert_double_eq(a.step_time_s, b.step_time_s);
+    ck_assert_uint_eq(a.events, b.events);
+    ck_assert_uint_eq(a.n_colls, b.n_colls);
+    size_t nl = net_graph_link_count(topo_graph(p->topo));
+    ck_assert_int_eq(memcmp(a.link_bytes, b.link_bytes, nl * sizeof *a.link_bytes), 0);
+    for (size_t i = 0; i < a.n_colls; i++) {
+        ck_assert_double_eq(a.colls[i].start_s, b.colls[i].start_s);
+        ck_assert_double_eq(a.colls[i].end_s, b.colls[i].end_s);
+    }
+    for (int64_t i = 0; i < p->ranks; i++)
+        ck_assert_int_eq(memcmp(&a.ranks[i], &b.ranks[i], sizeof a.ranks[i]), 0);
+    exec_result_free(&a);
+    exec_result_free(&b);
+    plan_destroy(p);
+}
+END_TEST
+
+START_TEST(bounded_runs_stop)
+{
+    plan *p = load("configs/quickstart.yaml", NULL);
+    exec_opts opts = {.max_events = 10000};
+    exec_result r;
+    sim_status st;
+    ck_assert_int_eq(exec_run(p, &opts, &r, &st), SIM_OK);
+    ck_assert_int_eq(r.stopped, 1);
+    ck_assert(r.events < 20000);
+    exec_result_free(&r);
+    plan_destroy(p);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("exec");
+    TCase *tc = tcase_create("exec");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, one_rank_is_its_compute);
+    tcase_add_test(tc, accounting_fills_the_step);
+    tcase_add_test(tc, data_parallel_pair);
+    tcase_add_test(tc, reruns_are_identical);
+    tcase_add_test(tc, bounded_runs_stop);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
