@@ -324,6 +324,42 @@ START_TEST(flows_on_a_generated_cluster)
 }
 END_TEST
 
+/* run --trace writes trace-event JSON for the selected ranks only; a bad selection is a
+ * usage error with its message. */
+START_TEST(run_writes_a_trace)
+{
+    char path[] = "/tmp/clustersim-trace-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    char args[512], *out, *err;
+    snprintf(args, sizeof args,
+             "run --no-db --quiet --trace %s --trace-ranks 1,3 configs/quickstart.yaml", path);
+    ck_assert_int_eq(run(args, &out, NULL), 0);
+    free(out);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    static char buf[1 << 22];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    ck_assert(n > 1000 && buf[0] == '[' && !strcmp(buf + n - 3, "\n]\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "\"pid\":1,\"tid\":0"));
+    ck_assert_ptr_nonnull(strstr(buf, "\"pid\":3,\"tid\":1"));
+    ck_assert_ptr_null(strstr(buf, "\"pid\":0,"));
+    ck_assert_ptr_null(strstr(buf, "\"pid\":2,"));
+    ck_assert_ptr_nonnull(strstr(buf, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":3,"
+                                      "\"args\":{\"name\":\"rank 3\"}}"));
+    snprintf(args, sizeof args, "run --no-db --trace %s --trace-ranks 60-70 "
+             "configs/quickstart.yaml", path);
+    ck_assert_int_eq(run(args, NULL, &err), 2);
+    ck_assert_str_eq(err, "clustersim: error: --trace-ranks: expected ranks from 0 to 63, "
+                          "found '60-70'\n");
+    free(err);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(bench_runs_small_cases)
 {
     char *out;
@@ -349,6 +385,7 @@ int main(void)
     tcase_add_test(tc, topo_summarizes_a_small_cluster);
     tcase_add_test(tc, topo_writes_the_link_table);
     tcase_add_test(tc, flows_on_a_generated_cluster);
+    tcase_add_test(tc, run_writes_a_trace);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

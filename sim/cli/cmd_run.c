@@ -19,11 +19,13 @@
 #include "exec/exec.h"
 #include "out/db.h"
 #include "out/db_topo.h"
+#include "out/trace.h"
 #include "workload/plan.h"
 
 static const char run_usage[] =
     "usage: clustersim run [--db FILE] [--no-db] [--set KEY=VALUE]... [--max-events N]\n"
-    "                      [--max-wall SECONDS] [--quiet] CONFIG.yaml\n"
+    "                      [--max-wall SECONDS] [--trace FILE] [--trace-ranks LIST] [--quiet]\n"
+    "                      CONFIG.yaml\n"
     "\n"
     "Replays the config's training steps (run.warmup unmeasured, then run.steps measured) on\n"
     "the simulated cluster and prints: step time, tokens/s, MFU and HFU, exposed communication\n"
@@ -35,6 +37,10 @@ static const char run_usage[] =
     "  --set KEY=VALUE    override a config key (see clustersim plan --help)\n"
     "  --max-events N     stop after N events (the run is recorded as 'stopped')\n"
     "  --max-wall S       stop after S seconds of wall time (recorded as 'stopped')\n"
+    "  --trace FILE       write a Chrome/Perfetto trace (JSON): ranks as processes, streams\n"
+    "                     as threads (default: output.trace of the config)\n"
+    "  --trace-ranks L    ranks to trace: 'all' or a list such as '0-7,64' (default: all\n"
+    "                     ranks up to 64, else 0-7)\n"
     "  --quiet            no progress line\n";
 
 typedef struct busy {
@@ -317,7 +323,7 @@ static sim_code write_db(const char *path, const plan *p, const exec_result *r,
 
 int cli_run_main(int argc, char **argv)
 {
-    const char *file = NULL, *db_path = NULL;
+    const char *file = NULL, *db_path = NULL, *trace_path = NULL, *trace_ranks = NULL;
     int no_db = 0, quiet = 0, rc = 0;
     ydoc_override *ov = NULL;
     size_t n_ov = 0;
@@ -330,6 +336,10 @@ int cli_run_main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--db") && i + 1 < argc) {
             db_path = argv[++i];
+        } else if (!strcmp(argv[i], "--trace") && i + 1 < argc) {
+            trace_path = argv[++i];
+        } else if (!strcmp(argv[i], "--trace-ranks") && i + 1 < argc) {
+            trace_ranks = argv[++i];
         } else if (!strcmp(argv[i], "--no-db")) {
             no_db = 1;
         } else if (!strcmp(argv[i], "--quiet")) {
@@ -380,10 +390,36 @@ int cli_run_main(int argc, char **argv)
     plan *p = NULL;
     exec_result r;
     memset(&r, 0, sizeof r);
-    if (plan_load(file, ov, n_ov, &p, &st) != SIM_OK || exec_run(p, &opts, &r, &st) != SIM_OK) {
+    trace *tr = NULL;
+    if (plan_load(file, ov, n_ov, &p, &st) != SIM_OK) {
         rc = cli_report(&st);
         goto done;
     }
+    if (!trace_path && p->trace_path[0])
+        trace_path = p->trace_path;
+    if (trace_path) {
+        const char *sel = trace_ranks ? trace_ranks : p->ranks <= 64 ? "all" : "0-7";
+        if (trace_open(trace_path, sel, p->ranks, &tr, &st) != SIM_OK) {
+            rc = cli_report(&st);
+            goto done;
+        }
+        opts.trace = tr;
+    }
+    sim_code erc = exec_run(p, &opts, &r, &st);
+    sim_status tst;
+    if (trace_close(tr, &tst) != SIM_OK && erc == SIM_OK) {
+        st = tst;
+        erc = tst.code;
+    }
+    if (erc != SIM_OK) {
+        rc = cli_report(&st);
+        goto done;
+    }
+    if (trace_path)
+        printf("wrote trace of %s to %s\n", trace_ranks ? trace_ranks
+                                                        : p->ranks <= 64 ? "all ranks"
+                                                                         : "ranks 0-7",
+               trace_path);
     if (r.stopped)
         printf("run %s stopped at a bound after %llu events and %.2f s wall: no step "
                "figures\n", p->name, (unsigned long long)r.events, r.wall_s);

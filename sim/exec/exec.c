@@ -26,6 +26,7 @@
 #include "core/hash.h"
 #include "core/pool.h"
 #include "net/netsim.h"
+#include "out/trace.h"
 
 enum { R_READY = 0, R_COMPUTE, R_COLL, R_RECV, R_WAIT, R_DONE };
 
@@ -90,6 +91,7 @@ typedef struct ex {
     double wall0, last_progress;
     size_t cap_colls;
     sim_pool *msgs; /* pipeline messages in flight */
+    trace *tr;
 } ex;
 
 static double wall_now(void)
@@ -247,6 +249,12 @@ static void on_coll_done(void *user, double start_s, double end_s)
     record_coll(x, v, v->dim, end_s);
     for (int64_t i = 0; i < v->size; i++) {
         rank_st *r = &x->ranks[plan_group_member(x->p, v->gid, v->dim, i)];
+        if (x->tr && trace_wants(x->tr, r->id)) {
+            char name[64];
+            snprintf(name, sizeof name, "%s %s", plan_dim_name(v->dim), coll_kind_name(v->kind));
+            trace_event(x->tr, name, coll_algo_name(v->algo), r->id,
+                        v->async ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
+        }
         if (v->async) {
             if (--r->async_out == 0 && r->state == R_WAIT) {
                 r->acc.exposed_s[PLAN_DP] += end_s - r->block_s;
@@ -376,7 +384,8 @@ static void on_msg_done(void *user, double start_s, double end_s)
 {
     msg *m = user;
     ex *x = m->x;
-    (void)end_s;
+    if (x->tr && trace_wants(x->tr, m->src))
+        trace_event(x->tr, "pp send", "p2p", m->src, TRACE_SEND, start_s, end_s - start_s);
     chan *c = chan_of(x, m->src, m->dst);
     sim_pool_put(x->msgs, m);
     if (!c) {
@@ -449,6 +458,10 @@ static void advance(rank_st *r)
         case PLAN_ITEM_COMPUTE: {
             int64_t ps = op_ps(x, &it->op);
             r->acc.compute_s += (double)ps * 1e-12;
+            if (x->tr && trace_wants(x->tr, r->id))
+                trace_event(x->tr, it->op.name ? it->op.name : "op",
+                            it->op.recompute ? "recompute" : it->backward ? "backward" : "forward",
+                            r->id, TRACE_COMPUTE, now_s(x), (double)ps * 1e-12);
             r->have_item = 0;
             r->state = R_COMPUTE;
             if (ev_schedule(x->eng, &r->ev, ev_now(x->eng) + ps, EV_CLASS_NORMAL) != SIM_OK)
@@ -597,6 +610,7 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
     x.last_progress = x.wall0 + 0.5; /* a progress line only for runs over a second */
     const hw_chip *chip = opts && opts->chip ? opts->chip : topo_chip_hw(p->topo, 0);
     x.chip = chip;
+    x.tr = opts ? opts->trace : NULL;
     if (!chip)
         return sim_status_set(st, SIM_ERR_INPUT, p->topology_path, 0, 0,
                               "topology '%s' names no chip: the replay needs one (add 'chip:')",

@@ -69,6 +69,7 @@ typedef struct exec_opts {
     double max_wall_s;   /* 0 = none */
     int progress;        /* print a progress line on stderr */
     const hw_chip *chip; /* replaces the topology's chip model (calibration); NULL = none */
+    struct trace *trace; /* out/trace.h: events of the selected ranks; NULL = none */
 } exec_opts;
 
 /* Replays p (borrowed; its topology is used). *out is filled and owned by the caller
