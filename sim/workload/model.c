@@ -31,7 +31,9 @@ static const char *const model_keys[] = {"layers", "hidden", "heads", "kv_heads"
 static const char *const moe_keys[] = {"experts", "experts_per_token", "expert_ffn", "every",
                                        "capacity_factor", NULL};
 static const char *const training_keys[] = {"sequence", "global_batch", "global_batch_tokens",
-                                            "micro_batch", "dtype", "optimizer", NULL};
+                                            "micro_batch", "dtype", "optimizer", "attention",
+                                            NULL};
+static const char *const attention_names[] = {"flash", "unfused", NULL};
 
 /* Indexed by the enums of model.h. */
 static const char *const mlp_names[] = {"plain", "gated", NULL};
@@ -251,6 +253,9 @@ static sim_code read_training(const ydoc *d, ynode tr, wl_workload *w, sim_statu
     }
     if (rc == SIM_OK)
         rc = ydoc_get_enum(d, tr, "dtype", 0, "data type", dtype_names, &w->dtype, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, tr, "attention", 0, "attention kernel", attention_names,
+                           &w->attention, st);
     if (rc == SIM_OK)
         rc = ydoc_get_enum(d, tr, "optimizer", 0, "optimizer", optimizer_names, &w->optimizer,
                            st);
@@ -572,6 +577,8 @@ typedef struct op_spec {
     double m, n, k, weights;
     double flops_fwd, q_elems, kv_elems;
     double elems, bpe, fpe;
+    double bpe_bwd;    /* elementwise: bytes per element backward; 0 = bpe + the gradient */
+    int core_attention; /* recomputed with the attention core (selective recomputation) */
 } op_spec;
 
 typedef struct op_list {
@@ -619,7 +626,9 @@ static void emit(op_list *l, const op_spec *sp, const dims *x, int backward, int
         break;
     default: /* elementwise: backward also reads the incoming gradient */
         op.flops = pass * sp->elems * sp->fpe;
-        op.hbm_bytes = sp->elems * (sp->bpe + (backward ? x->ab : 0.0));
+        op.hbm_bytes = sp->elems * (!backward          ? sp->bpe
+                                    : sp->bpe_bwd > 0 ? sp->bpe_bwd
+                                                      : sp->bpe + x->ab);
         break;
     }
     push(l, &op);
@@ -657,6 +666,7 @@ static op_spec elementwise(const char *name, double elems, double bpe, double fp
 #define FPE_GELU 8.0
 #define FPE_SWIGLU 5.0
 #define FPE_SOFTMAX_XENT 5.0
+#define FPE_SOFTMAX 5.0 /* scale, mask, max, exp, normalize */
 
 /* The forward op specs of layer (dense or MoE) for one micro-batch on one rank, in order.
  * Returns how many were written to specs (at most WL_OPS_MAX). */
@@ -684,6 +694,17 @@ static size_t layer_specs(const wl_workload *w, const dims *x, int moe, const wl
     at.q_elems = T * h / t;
     at.kv_elems = 2 * x->b * x->s * x->kvw / t;
     specs[n++] = at;
+    if (w->attention == WL_ATTENTION_UNFUSED) {
+        /* The score matrix is materialized (before FlashAttention, 2022): the QK^T GEMM
+         * writes it, the fused scale-mask-softmax kernel reads it and writes probabilities,
+         * dropout reads those and writes its output and mask, the AV GEMM reads that: 13
+         * bytes per score element forward (16-bit values, 8-bit mask), twice backward. */
+        op_spec sm = elementwise("attn_softmax", x->b * (x->a / t) * x->sl * x->s, 13.0,
+                                 FPE_SOFTMAX);
+        sm.bpe_bwd = 26.0;
+        sm.core_attention = 1;
+        specs[n++] = sm;
+    }
     specs[n++] = gemm("attn_proj", T, h, h / t, h * h / t);
     specs[n++] = elementwise("attn_residual", x->Tn * h, 3 * x->ab, 2);
     specs[n++] = elementwise("mlp_norm", x->Tn * h, 2 * x->ab, norm_fpe);
@@ -724,7 +745,7 @@ size_t wl_layer_ops_at(const wl_workload *w, const wl_parallel *p, int64_t layer
             emit(&l, &specs[i], &x, 0, 1);
     else if (p->recompute == WL_RECOMPUTE_SELECTIVE)
         for (size_t i = 0; i < n; i++)
-            if (specs[i].kind == WL_OP_ATTENTION)
+            if (specs[i].kind == WL_OP_ATTENTION || specs[i].core_attention)
                 emit(&l, &specs[i], &x, 0, 1);
     for (size_t i = n; i-- > 0;)
         emit(&l, &specs[i], &x, 1, 0);

@@ -56,6 +56,7 @@ typedef enum wl_position {
     WL_POSITION_LEARNED /* sequence x hidden parameters on the first stage */
 } wl_position;
 typedef enum wl_dtype { WL_DTYPE_BF16 = 0, WL_DTYPE_FP16, WL_DTYPE_FP8 } wl_dtype;
+typedef enum wl_attention { WL_ATTENTION_FLASH = 0, WL_ATTENTION_UNFUSED } wl_attention;
 typedef enum wl_optimizer { WL_OPT_ADAM = 0, WL_OPT_SGD } wl_optimizer;
 
 #define WL_NAME_MAX 64
@@ -78,6 +79,7 @@ typedef struct wl_workload {
     int64_t global_batch; /* sequences per optimizer step (also when given in tokens) */
     int64_t micro_batch;  /* sequences per micro-batch, divides global_batch */
     int dtype;            /* wl_dtype */
+    int attention;        /* wl_attention: flash (default) or unfused (scores in HBM) */
     int optimizer;        /* wl_optimizer */
 } wl_workload;
 
