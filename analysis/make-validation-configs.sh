@@ -60,7 +60,10 @@ awk -F, -v out="$out" 'NR > 1 {
 
 # Megatron-LM README, H100 weak scaling (2024): MFU. Not in the table, assumed: micro-batch 1,
 # sequence parallelism with TP, the distributed optimizer (ZeRO-1), selective recomputation,
-# non-interleaved 1F1B; an NDR rail-optimized fabric (8x 400 Gb/s per node).
+# non-interleaved 1F1B; TP communication overlapped with its GEMMs where TP > 1 and the
+# parameter all-gather with the next forward (the data's
+# README: "DP, TP and PP communication overlapped with compute"); an NDR rail-optimized
+# fabric (8x 400 Gb/s per node).
 awk -F, -v out="$out" 'NR > 1 {
     f = out "/megatron2024-" $1 ".yaml"
     print "# Megatron-LM README (2024), H100 weak scaling, row " $1 ": published MFU " $14 "% (" $13 > f
@@ -78,6 +81,8 @@ awk -F, -v out="$out" 'NR > 1 {
     print "  zero: 1" > f
     print "  sequence_parallel: " ($8 > 1 ? "true" : "false") > f
     print "  recompute: selective" > f
+    if ($8 > 1) print "  tp_comm_overlap: true" > f
+    print "  overlap_param_gather: true" > f
     print "run: {steps: 1, warmup: 1, seed: 1}" > f
     close(f)
 }' "$data/megatron-2024-h100.csv"

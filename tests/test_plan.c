@@ -1482,7 +1482,7 @@ static const bad_cfg bad_cfgs[] = {
      BAD "cfg-unknown-key.yaml:7:3: error: unknown key 'virtual_stage' in parallelism (did you "
          "mean 'virtual_stages'?); expected one of: tp, pp, dp, cp, ep, chips, virtual_stages, "
          "schedule, zero, fsdp, sequence_parallel, recompute, placement, micro_batch, "
-         "global_batch"},
+         "global_batch, tp_comm_overlap, overlap_param_gather"},
     {BAD "cfg-top-key.yaml", NULL,
      BAD "cfg-top-key.yaml:6:1: error: unknown key 'runs' in the document (did you mean "
          "'run'?); expected one of: name, topology, workload, parallelism, run, output"},

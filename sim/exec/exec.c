@@ -28,7 +28,7 @@
 #include "net/netsim.h"
 #include "out/trace.h"
 
-enum { R_READY = 0, R_COMPUTE, R_COLL, R_RECV, R_WAIT, R_DONE };
+enum { R_READY = 0, R_COMPUTE, R_COLL, R_RECV, R_WAIT, R_JOIN, R_DONE };
 
 typedef struct rank_st {
     ev_node ev; /* first member */
@@ -39,6 +39,8 @@ typedef struct rank_st {
     int have_item, state;
     double block_s;
     int64_t async_out;
+    int64_t overlap_out;        /* async = 2 collectives not yet done */
+    int join_pending, join_after; /* an overlapped collective waits for the next op's end */
     int64_t seq[PLAN_DIM_COUNT];
     exec_rank_stats acc; /* this step */
 } rank_st;
@@ -255,7 +257,13 @@ static void on_coll_done(void *user, double start_s, double end_s)
             trace_event(x->tr, name, coll_algo_name(v->algo), r->id,
                         v->async ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
         }
-        if (v->async) {
+        if (v->async == 2) {
+            if (--r->overlap_out == 0 && r->state == R_JOIN) {
+                r->acc.exposed_s[v->dim] += end_s - r->block_s;
+                r->state = R_READY;
+                wake(x, r);
+            }
+        } else if (v->async) {
             if (--r->async_out == 0 && r->state == R_WAIT) {
                 r->acc.exposed_s[PLAN_DP] += end_s - r->block_s;
                 r->have_item = 0;
@@ -443,6 +451,14 @@ static void advance(rank_st *r)
     const plan *p = x->p;
     if (over_bounds(x))
         return;
+    if (r->join_after) { /* the op beside an overlapped collective is done: join it */
+        r->join_after = 0;
+        if (r->overlap_out > 0) {
+            r->state = R_JOIN;
+            r->block_s = now_s(x);
+            return;
+        }
+    }
     while (!x->failed) {
         if (!r->have_item) {
             if (!plan_prog_next(p, &r->cur, &r->item)) {
@@ -464,6 +480,10 @@ static void advance(rank_st *r)
                             r->id, TRACE_COMPUTE, now_s(x), (double)ps * 1e-12);
             r->have_item = 0;
             r->state = R_COMPUTE;
+            if (r->join_pending) {
+                r->join_pending = 0;
+                r->join_after = 1;
+            }
             if (ev_schedule(x->eng, &r->ev, ev_now(x->eng) + ps, EV_CLASS_NORMAL) != SIM_OK)
                 fail(x, SIM_ERR_NOMEM, "out of memory scheduling compute");
             return;
@@ -472,6 +492,12 @@ static void advance(rank_st *r)
             r->have_item = 0;
             if (plan_dim_size(p, it->dim) < 2)
                 continue;
+            if (it->async == 2) {
+                r->overlap_out++;
+                r->join_pending = 1;
+                arrive(x, r, it);
+                continue;
+            }
             if (it->async) {
                 r->async_out++;
                 arrive(x, r, it);
@@ -557,6 +583,7 @@ static void begin_step(ex *x)
         plan_prog_begin(x->p, i, &r->cur);
         r->have_item = 0;
         r->state = R_READY;
+        r->join_pending = r->join_after = 0;
         memset(&r->acc, 0, sizeof r->acc);
         wake(x, r);
     }

@@ -41,7 +41,8 @@ static const char *const top_keys[] = {"name", "topology", "workload", "parallel
                                        "output", NULL};
 static const char *const par_keys[] = {
     "tp", "pp", "dp", "cp", "ep", "chips", "virtual_stages", "schedule", "zero", "fsdp",
-    "sequence_parallel", "recompute", "placement", "micro_batch", "global_batch", NULL};
+    "sequence_parallel", "recompute", "placement", "micro_batch", "global_batch",
+    "tp_comm_overlap", "overlap_param_gather", NULL};
 static const char *const run_keys[] = {"steps", "warmup", "seed", NULL};
 static const char *const out_keys[] = {"db", "trace", NULL};
 static const char *const sched_names[] = {"gpipe", "1f1b", "interleaved", NULL};
@@ -272,6 +273,10 @@ static sim_code load_parallelism(plan *p, const ydoc *d, ynode root, sim_status 
     if (rc == SIM_OK)
         rc = ydoc_get_bool(d, par, "sequence_parallel", 0, &sp, st);
     if (rc == SIM_OK)
+        rc = ydoc_get_bool(d, par, "tp_comm_overlap", 0, &p->tp_comm_overlap, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bool(d, par, "overlap_param_gather", 0, &p->overlap_param_gather, st);
+    if (rc == SIM_OK)
         rc = ydoc_get_enum(d, par, "recompute", 0, "recompute mode", recompute_names, &rec, st);
     if (rc == SIM_OK)
         rc = ydoc_get_int(d, par, "micro_batch", 0, 1, lim, &mb, st);
@@ -319,6 +324,10 @@ static sim_code load_parallelism(plan *p, const ydoc *d, ynode root, sim_status 
         return par_err(d, par, w->vp > 1 ? "virtual_stages" : "pp", st,
                        "pp x virtual_stages = %lld x %lld does not divide the model's %lld "
                        "layers", (long long)w->pp, (long long)w->vp, (long long)wl->layers);
+    if (p->tp_comm_overlap && !sp)
+        return par_err(d, par, "tp_comm_overlap", st,
+                       "key 'tp_comm_overlap': overlapping TP communication with GEMMs needs "
+                       "sequence_parallel: true");
     if (w->vp > 1 && w->schedule != WL_SCHED_INTERLEAVED)
         return par_err(d, par, "virtual_stages", st,
                        "key 'virtual_stages': %lld virtual stages need schedule 'interleaved'",
@@ -507,12 +516,40 @@ static void edge_items(plan_item *dst, size_t *n, const wl_op *ops, size_t n_ops
     }
 }
 
+/*
+ * TP communication overlap: every TP all-gather or reduce-scatter runs beside the GEMM it
+ * feeds or follows (pipelined in chunks, as Transformer Engine's userbuffers do), so it is
+ * issued just before that GEMM with async = 2 and joined right after it. A gather already
+ * precedes its GEMM; a reduce-scatter that follows its GEMM moves in front of it.
+ */
+static void overlap_tp(tmpl *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        plan_item *it = &t->items[i];
+        if (it->kind != PLAN_ITEM_COLL || it->dim != PLAN_TP ||
+            (it->coll != PLAN_ALLGATHER && it->coll != PLAN_REDUCE_SCATTER))
+            continue;
+        it->async = 2;
+        if (i > 0 && t->items[i - 1].kind == PLAN_ITEM_COMPUTE &&
+            t->items[i - 1].op.kind == WL_OP_GEMM &&
+            (i + 1 >= t->n || t->items[i + 1].kind != PLAN_ITEM_COMPUTE ||
+             t->items[i + 1].op.kind != WL_OP_GEMM)) {
+            plan_item c = *it;
+            t->items[i] = t->items[i - 1];
+            t->items[i - 1] = c;
+        }
+    }
+}
+
 static void build_templates(plan_full *F)
 {
     plan *p = &F->pub;
     for (int moe = 0; moe < 2; moe++)
-        for (int b = 0; b < 2; b++)
+        for (int b = 0; b < 2; b++) {
             build_layer(F, moe, b);
+            if (p->tp_comm_overlap && p->par.tp > 1)
+                overlap_tp(&F->layer[moe][b]);
+        }
     wl_op ops[8];
     int tp = p->par.tp > 1, sp = p->par.sequence_parallel;
     double tokens = (double)p->wl.micro_batch * (double)p->wl.sequence / (double)p->par.cp;
@@ -861,13 +898,18 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
     /* A sharded optimizer (ZeRO-1/2) updated a shard: gather the parameters back, over the
      * same replicas whose gradients were reduced. */
     int gather = (p->par.zero == 1 || p->par.zero == 2) && !p->par.fsdp;
+    /* With overlap_param_gather the gathers run behind the next step's forward: they are
+     * asynchronous, and the next step's gradient wait covers them. */
+    int async = p->overlap_param_gather ? 1 : 0;
     if (gather && k == 2 && p->par.dp > 1) {
         *out = coll_item(PLAN_ALLGATHER, PLAN_DP, F->stage_param_bytes[c->stage], 0);
+        out->async = async;
         return 1;
     }
     if (gather && k <= 3 && p->par.cp > 1) {
         c->step = 4;
         *out = coll_item(PLAN_ALLGATHER, PLAN_CP, F->stage_param_bytes[c->stage], 0);
+        out->async = async;
         return 1;
     }
     return 0;

@@ -14,6 +14,10 @@
  *     schedule: 1f1b                  # gpipe | 1f1b | interleaved
  *     zero: 1                         # 0..3; or fsdp: true (= ZeRO-3)
  *     sequence_parallel: true
+ *     tp_comm_overlap: false          # TP all-gathers / reduce-scatters pipelined with their
+ *                                     # GEMMs (Transformer Engine userbuffers; needs SP)
+ *     overlap_param_gather: false     # ZeRO-1/2: gather updated parameters behind the next
+ *                                     # step's forward instead of waiting for them
  *     recompute: selective            # none | selective | full
  *     placement: [tp, cp, dp, pp]     # innermost (fastest varying over chips) first
  *     micro_batch: 1                  # overrides the workload's
@@ -60,6 +64,7 @@ typedef struct plan {
     int64_t microbatches;
     int placement[4];    /* PLAN_TP.. PLAN_PP, innermost first */
     int64_t stride[PLAN_DIM_COUNT]; /* rank distance between neighbours of a dimension */
+    int tp_comm_overlap, overlap_param_gather;
     int64_t steps, warmup_steps;
     uint64_t seed;
 } plan;
@@ -111,7 +116,9 @@ typedef struct plan_item {
     int coll;        /* plan_coll */
     int dim;         /* the group's dimension (plan_dim) */
     double bytes;    /* coll: each member's buffer (nccl-tests "size"); send/recv: payload */
-    int async;       /* coll: overlaps the compute stream (gradient reductions); ZeRO-3
+    int async;       /* coll: 1 overlaps the compute stream (gradient reductions, waited
+                        for at the end of the step); 2 runs beside the next compute op and
+                        is waited for right after it (TP overlap with its GEMM); ZeRO-3
                         parameter gathers are synchronous (no prefetch is modelled) */
     int64_t peer;    /* send/recv: the other rank */
     int backward;    /* part of a backward pass */
