@@ -360,6 +360,67 @@ START_TEST(run_writes_a_trace)
 }
 END_TEST
 
+/* Count of a query's first column, as a double. */
+static double q1(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    double v = sqlite3_column_double(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* run writes its rows and the views answer; two runs of the same config and seed write the
+ * same rows (wall-clock columns aside). */
+START_TEST(run_writes_the_database)
+{
+    char dir[] = "/tmp/clustersim-run-db-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char a[256], b[256], args[600];
+    snprintf(a, sizeof a, "%s/a.db", dir);
+    snprintf(b, sizeof b, "%s/b.db", dir);
+    snprintf(args, sizeof args, "run --quiet --db %s configs/quickstart.yaml", a);
+    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    snprintf(args, sizeof args, "run --quiet --db %s configs/quickstart.yaml", b);
+    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(a, &db), SQLITE_OK);
+    /* quick start: 64 ranks on h100-64 (384 directed links), one measured step */
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM run WHERE status = 'ok'"), 1);
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM step"), 1);
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM rank"), 64);
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM link"), 384);
+    ck_assert(q1(db, "SELECT count(*) FROM link_stats") > 0);
+    ck_assert(q1(db, "SELECT count(*) FROM collective") > 0);
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM v_mfu"), 1);
+    ck_assert(q1(db, "SELECT mfu FROM v_mfu") > 0.2 && q1(db, "SELECT mfu FROM v_mfu") < 0.8);
+    ck_assert_double_eq(q1(db, "SELECT abs(time_s - (SELECT step_time_s FROM run)) < 1e-12 "
+                               "FROM step"), 1);
+    ck_assert(q1(db, "SELECT exposed_tp_frac FROM v_exposed_comm") > 0);
+    ck_assert_double_eq(q1(db, "SELECT util_rank FROM v_bottleneck_links LIMIT 1"), 1);
+    ck_assert_double_eq(q1(db, "SELECT integrity_check = 'ok' FROM pragma_integrity_check"), 1);
+    /* same rows in b */
+    snprintf(args, sizeof args, "ATTACH '%s' AS b", b);
+    ck_assert_int_eq(sqlite3_exec(db, args, NULL, NULL, NULL), SQLITE_OK);
+    static const char *const same[] = {
+        "SELECT count(*) FROM (SELECT * FROM main.step EXCEPT SELECT * FROM b.step)",
+        "SELECT count(*) FROM (SELECT * FROM main.rank EXCEPT SELECT * FROM b.rank)",
+        "SELECT count(*) FROM (SELECT * FROM main.link_stats EXCEPT SELECT * FROM b.link_stats)",
+        "SELECT count(*) FROM (SELECT * FROM main.collective EXCEPT SELECT * FROM b.collective)",
+        "SELECT count(*) FROM (SELECT step_time_s, mfu, hfu, tokens_per_s, seed, config_yaml "
+        "FROM main.run EXCEPT SELECT step_time_s, mfu, hfu, tokens_per_s, seed, config_yaml "
+        "FROM b.run)",
+    };
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        ck_assert_msg(q1(db, same[i]) == 0, "%s", same[i]);
+    sqlite3_close(db);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 START_TEST(bench_runs_small_cases)
 {
     char *out;
@@ -386,6 +447,7 @@ int main(void)
     tcase_add_test(tc, topo_writes_the_link_table);
     tcase_add_test(tc, flows_on_a_generated_cluster);
     tcase_add_test(tc, run_writes_a_trace);
+    tcase_add_test(tc, run_writes_the_database);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -189,6 +189,37 @@ START_TEST(concurrent_rings_share_links)
 }
 END_TEST
 
+/* Across the two nodes the hierarchical all-reduce beats one flat ring: the flat ring's two
+ * node-crossing hops each carry the whole 2 (n-1)/n S over one 50 GB/s NIC, while the
+ * hierarchy sends S/8 per rail over eight NICs. */
+START_TEST(hierarchical_beats_flat_ring)
+{
+    int32_t chips[16];
+    for (int i = 0; i < 16; i++)
+        chips[i] = i;
+    double S = 1e9;
+    fixture f;
+    setup(&f);
+    result r = {0};
+    sim_status st;
+    int algo;
+    coll_req rq = {.kind = COLL_ALLREDUCE, .algo = COLL_ALGO_RING, .chips = chips, .n = 16,
+                   .bytes = S, .id = 9, .done = on_done, .user = &r};
+    ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
+    ck_assert_int_eq(algo, COLL_ALGO_RING);
+    ev_run(f.e, INT64_MAX);
+    double flat = r.end - r.start;
+    teardown(&f);
+    /* the flat ring: 2 (15/16) S at the NIC's 50 GB/s; its 30 lock-step steps each wait for
+     * the slowest hop, the node-crossing one */
+    double want = 2.0 * 15 / 16 * S / NIC_BW + 30 * (NIC_LAT + STEP);
+    ck_assert_double_eq_tol(flat, want, 1e-12);
+    double hier = run_coll(COLL_ALLREDUCE, chips, 16, S, &algo);
+    ck_assert_int_eq(algo, COLL_ALGO_HIERARCHICAL);
+    ck_assert(hier < flat / 4);
+}
+END_TEST
+
 START_TEST(busbw_factors)
 {
     ck_assert_double_eq(coll_busbw_factor(COLL_ALLREDUCE, 8), 2.0 * 7 / 8);
@@ -208,6 +239,7 @@ int main(void)
     tcase_add_test(tc, alltoall_in_a_node);
     tcase_add_test(tc, messages_and_trivial_groups);
     tcase_add_test(tc, concurrent_rings_share_links);
+    tcase_add_test(tc, hierarchical_beats_flat_ring);
     tcase_add_test(tc, busbw_factors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
