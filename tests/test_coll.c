@@ -59,6 +59,34 @@ static void on_done(void *user, double start_s, double end_s)
     r->done++;
 }
 
+/* Runs one collective over chips[0..n) alone with algorithm want (AUTO chooses); returns its
+ * duration. sharp turns on in-switch reduction in the NVSwitch domains. */
+static double run_algo(int kind, int want, const int32_t *chips, size_t n, double bytes,
+                       int *algo, int sharp)
+{
+    fixture f;
+    sim_status st;
+    if (sharp) {
+        ydoc_override ov = {"scale_up.in_switch_reduction", "true", "--set sharp"};
+        topo_load_opts o = {.overrides = &ov, .n_overrides = 1};
+        ck_assert_int_eq(topo_load("topologies/two-nodes.yaml", &o, &f.t, &st), SIM_OK);
+        ck_assert_int_eq(ev_engine_create(&f.e, &st), SIM_OK);
+        ck_assert_int_eq(net_sim_create(f.e, topo_graph(f.t), 0, &f.ns, &st), SIM_OK);
+        ck_assert_int_eq(coll_engine_create(f.ns, f.t, &f.ce, &st), SIM_OK);
+    } else {
+        setup(&f);
+    }
+    result r = {0};
+    coll_req rq = {.kind = kind, .algo = want, .chips = chips, .n = n,
+                   .bytes = bytes, .id = 7, .done = on_done, .user = &r};
+    ck_assert_int_eq(coll_start(f.ce, &rq, algo, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(r.done, 1);
+    ck_assert_uint_eq(coll_live(f.ce), 0);
+    teardown(&f);
+    return r.end - r.start;
+}
+
 /* Runs one collective over chips[0..n) alone; returns its duration. */
 static double run_coll(int kind, const int32_t *chips, size_t n, double bytes, int *algo)
 {
@@ -220,6 +248,66 @@ START_TEST(hierarchical_beats_flat_ring)
 }
 END_TEST
 
+/* In-switch reduction inside a node: each GPU sends S up and receives S down, two steps:
+ * half a ring's bytes. Chosen by auto when the domain has it. */
+START_TEST(nvls_allreduce)
+{
+    int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    double S = 1e9;
+    int algo;
+    double t = run_algo(COLL_ALLREDUCE, COLL_ALGO_AUTO, chips, 8, S, &algo, 1);
+    ck_assert_int_eq(algo, COLL_ALGO_NVLS);
+    ck_assert_double_eq_tol(t, S / NV_BW + 2 * (NV_LAT + STEP), 1e-12);
+    /* without the switch's help: a ring */
+    run_algo(COLL_ALLREDUCE, COLL_ALGO_AUTO, chips, 8, S, &algo, 0);
+    ck_assert_int_eq(algo, COLL_ALGO_RING);
+}
+END_TEST
+
+/* Recursive halving among 8 GPUs of a node: exchanges of S/2, S/4, S/8, each pair over its
+ * two NVLink hops alone: (7/8) S / B and 3 step latencies; all-reduce twice that. */
+START_TEST(halving_doubling)
+{
+    int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    double S = 1e9;
+    int algo;
+    double rs = 7.0 / 8 * S / NV_BW + 3 * (NV_LAT + STEP);
+    ck_assert_double_eq_tol(run_algo(COLL_REDUCE_SCATTER, COLL_ALGO_RHD, chips, 8, S, &algo, 0),
+                            rs, 1e-12);
+    ck_assert_int_eq(algo, COLL_ALGO_RHD);
+    ck_assert_double_eq_tol(run_algo(COLL_ALLGATHER, COLL_ALGO_RHD, chips, 8, S, &algo, 0), rs,
+                            1e-12);
+    ck_assert_double_eq_tol(run_algo(COLL_ALLREDUCE, COLL_ALGO_RHD, chips, 8, S, &algo, 0),
+                            2 * rs, 1e-11); /* six phases, each ending on the ps grid */
+    /* a small message: auto takes it (3 steps against the ring's 7) */
+    run_algo(COLL_REDUCE_SCATTER, COLL_ALGO_AUTO, chips, 8, 65536, &algo, 0);
+    ck_assert_int_eq(algo, COLL_ALGO_RHD);
+    /* not a power of two: falls back to the ring */
+    run_algo(COLL_REDUCE_SCATTER, COLL_ALGO_RHD, chips, 6, S, &algo, 0);
+    ck_assert_int_eq(algo, COLL_ALGO_RING);
+}
+END_TEST
+
+/* Double binary tree for a small all-reduce over both nodes: 2 x depth steps instead of the
+ * hierarchy's 7 + 2 + 7, so it is faster; a large one stays hierarchical. */
+START_TEST(tree_for_small_allreduce)
+{
+    int32_t chips[16];
+    for (int i = 0; i < 16; i++)
+        chips[i] = i;
+    int algo;
+    double tree = run_algo(COLL_ALLREDUCE, COLL_ALGO_AUTO, chips, 16, 65536, &algo, 0);
+    ck_assert_int_eq(algo, COLL_ALGO_TREE);
+    double hier = run_algo(COLL_ALLREDUCE, COLL_ALGO_HIERARCHICAL, chips, 16, 65536, &algo, 0);
+    ck_assert_int_eq(algo, COLL_ALGO_HIERARCHICAL);
+    ck_assert(tree < hier);
+    /* depth 3 (16 members): 6 steps, at least each crossing's latency */
+    ck_assert(tree >= 6 * (NV_LAT + STEP));
+    run_algo(COLL_ALLREDUCE, COLL_ALGO_AUTO, chips, 16, 1e9, &algo, 0);
+    ck_assert_int_eq(algo, COLL_ALGO_HIERARCHICAL);
+}
+END_TEST
+
 START_TEST(busbw_factors)
 {
     ck_assert_double_eq(coll_busbw_factor(COLL_ALLREDUCE, 8), 2.0 * 7 / 8);
@@ -240,6 +328,9 @@ int main(void)
     tcase_add_test(tc, messages_and_trivial_groups);
     tcase_add_test(tc, concurrent_rings_share_links);
     tcase_add_test(tc, hierarchical_beats_flat_ring);
+    tcase_add_test(tc, nvls_allreduce);
+    tcase_add_test(tc, halving_doubling);
+    tcase_add_test(tc, tree_for_small_allreduce);
     tcase_add_test(tc, busbw_factors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -64,7 +64,8 @@ const char *coll_kind_name(int kind)
 
 const char *coll_algo_name(int algo)
 {
-    static const char *const names[] = {"auto", "ring", "hierarchical", "direct", "p2p"};
+    static const char *const names[] = {"auto", "ring", "hierarchical", "direct", "p2p",
+                                        "tree", "nvls", "rhd"};
     return algo >= 0 && algo < COLL_ALGO_COUNT ? names[algo] : "?";
 }
 
@@ -230,6 +231,82 @@ static int start_msg(coll_inst *in, int32_t a, int32_t b, double bytes, uint64_t
     return net_transfer_start(ce->ns, &spec, NULL, &ce->err) == SIM_OK;
 }
 
+/* One coupled transfer over the edges of a binary tree in heap order over the members
+ * (reversed when mirror): every edge both ways. */
+static int start_tree(coll_inst *in, int mirror, double bytes, int steps)
+{
+    coll_engine *ce = in->ce;
+    size_t n_uses = 0, n = in->n;
+    int64_t max_lat = 0;
+    for (size_t child = 1; child < n; child++) {
+        size_t parent = (child - 1) / 2;
+        int32_t a = in->chips[mirror ? n - 1 - child : child];
+        int32_t b = in->chips[mirror ? n - 1 - parent : parent];
+        for (int dir = 0; dir < 2; dir++) {
+            topo_route_info info;
+            uint64_t h = sim_hash_mix(in->id ^ sim_hash_mix((uint64_t)mirror << 40 |
+                                                            (uint64_t)dir << 32 | child));
+            if (topo_route(ce->t, dir ? b : a, dir ? a : b, h, ce->route, ce->route_cap, &info,
+                           &ce->err) != SIM_OK ||
+                !reserve(ce, n_uses + info.n_uses))
+                return 0;
+            memcpy(ce->uses + n_uses, ce->route, info.n_uses * sizeof *ce->route);
+            n_uses += info.n_uses;
+            if (info.lat_ps > max_lat)
+                max_lat = info.lat_ps;
+        }
+    }
+    net_transfer_spec spec = {
+        .uses = ce->uses,
+        .n_uses = n_uses,
+        .bytes = bytes,
+        .lat_ps = (int64_t)steps * (max_lat + COLL_STEP_OVERHEAD_PS),
+        .done = on_transfer_done,
+        .user = in,
+    };
+    in->outstanding++;
+    return net_transfer_start(ce->ns, &spec, NULL, &ce->err) == SIM_OK;
+}
+
+/* One lock-step exchange of recursive halving-doubling: member i and member i ^ dist swap
+ * bytes; one coupled transfer over every pair's path. */
+static int start_exchange(coll_inst *in, size_t dist, double bytes, uint64_t salt)
+{
+    coll_engine *ce = in->ce;
+    size_t n_uses = 0;
+    int64_t max_lat = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        topo_route_info info;
+        uint64_t h = sim_hash_mix(in->id ^ sim_hash_mix(salt << 32 | i));
+        if (topo_route(ce->t, in->chips[i], in->chips[i ^ dist], h, ce->route, ce->route_cap,
+                       &info, &ce->err) != SIM_OK ||
+            !reserve(ce, n_uses + info.n_uses))
+            return 0;
+        memcpy(ce->uses + n_uses, ce->route, info.n_uses * sizeof *ce->route);
+        n_uses += info.n_uses;
+        if (info.lat_ps > max_lat)
+            max_lat = info.lat_ps;
+    }
+    net_transfer_spec spec = {
+        .uses = ce->uses,
+        .n_uses = n_uses,
+        .bytes = bytes,
+        .lat_ps = max_lat + COLL_STEP_OVERHEAD_PS,
+        .done = on_transfer_done,
+        .user = in,
+    };
+    in->outstanding++;
+    return net_transfer_start(ce->ns, &spec, NULL, &ce->err) == SIM_OK;
+}
+
+static int log2_exact(size_t n)
+{
+    int k = 0;
+    while ((size_t)1 << k < n)
+        k++;
+    return ((size_t)1 << k) == n ? k : -1;
+}
+
 /* Bytes per member and ring steps of one ring operation over m members on S bytes. */
 static void ring_cost(int op, size_t m, double S, double *bytes, int *steps)
 {
@@ -272,6 +349,24 @@ static void phase_start(coll_inst *in)
                     ok = start_msg(in, in->chips[i], in->chips[j], part, i * in->n + j);
     } else if (in->algo == COLL_ALGO_P2P) {
         ok = start_msg(in, in->chips[0], in->chips[1], in->bytes, 0);
+    } else if (in->algo == COLL_ALGO_NVLS) {
+        ok = start_ring(in, 0, 1, in->n, in->bytes, 2, 0);
+    } else if (in->algo == COLL_ALGO_TREE) {
+        int depth = 0;
+        while (((size_t)2 << depth) <= in->n)
+            depth++;
+        ok = start_tree(in, 0, in->bytes / 2, 2 * depth) &&
+             start_tree(in, 1, in->bytes / 2, 2 * depth);
+    } else if (in->algo == COLL_ALGO_RHD) {
+        /* phases: reduce-scatter halvings (distance n/2, n/4, ...; S/2, S/4, ...), then the
+         * all-gather doublings in reverse */
+        int lg = log2_exact(in->n), k = in->phase;
+        int halving = in->kind == COLL_ALLGATHER ? 0 : in->kind == COLL_REDUCE_SCATTER ? 1
+                                                                                     : k < lg;
+        int j = halving ? k : (in->kind == COLL_ALLGATHER ? k : k - lg); /* 0.. lg-1 */
+        int level = halving ? j : lg - 1 - j;                            /* 0: largest */
+        ok = start_exchange(in, in->n >> (level + 1), in->bytes / (double)((size_t)2 << level),
+                            (uint64_t)k);
     } else if (in->algo == COLL_ALGO_RING) {
         double bytes;
         int steps;
@@ -372,9 +467,27 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_sta
         ce->head->prev = in;
     ce->head = in;
     int algo = rq->algo;
-    if (rq->kind == COLL_ALLTOALL)
+    int one_domain = 1, sharp = rq->n > 0 && topo_chip_in_switch_reduction(ce->t, rq->chips[0]);
+    for (size_t i = 1; i < rq->n; i++)
+        one_domain &= topo_chip_domain(ce->t, rq->chips[i]) == topo_chip_domain(ce->t, rq->chips[0]) &&
+                      topo_chip_domain(ce->t, rq->chips[0]) >= 0;
+    if (rq->kind == COLL_ALLTOALL) {
         algo = COLL_ALGO_DIRECT;
-    else if (algo == COLL_ALGO_AUTO || algo == COLL_ALGO_HIERARCHICAL)
+    } else if (algo == COLL_ALGO_AUTO) {
+        if (rq->kind == COLL_ALLREDUCE && one_domain && sharp)
+            algo = COLL_ALGO_NVLS;
+        else if (rq->kind == COLL_ALLREDUCE && !one_domain && rq->n >= 4 &&
+                 rq->bytes <= COLL_SMALL_BYTES)
+            algo = COLL_ALGO_TREE;
+        else if (rq->kind != COLL_ALLREDUCE && rq->n >= 4 && log2_exact(rq->n) > 0 &&
+                 rq->bytes <= COLL_SMALL_BYTES)
+            algo = COLL_ALGO_RHD;
+    }
+    if ((algo == COLL_ALGO_NVLS && (rq->kind != COLL_ALLREDUCE || !one_domain || !sharp)) ||
+        (algo == COLL_ALGO_TREE && rq->kind != COLL_ALLREDUCE) ||
+        (algo == COLL_ALGO_RHD && log2_exact(rq->n) < 1))
+        algo = COLL_ALGO_AUTO; /* not applicable: fall back */
+    if (algo == COLL_ALGO_AUTO || algo == COLL_ALGO_HIERARCHICAL)
         algo = make_hierarchical(in) ? COLL_ALGO_HIERARCHICAL : COLL_ALGO_RING;
     in->algo = algo;
     if (algo_used)
@@ -385,7 +498,10 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_sta
         return ev_schedule(net_sim_engine(ce->ns), &in->done_ev,
                            ev_now(net_sim_engine(ce->ns)), EV_CLASS_NORMAL);
     }
-    in->n_phases = algo == COLL_ALGO_HIERARCHICAL ? (rq->kind == COLL_ALLREDUCE ? 3 : 2) : 1;
+    in->n_phases = algo == COLL_ALGO_HIERARCHICAL ? (rq->kind == COLL_ALLREDUCE ? 3 : 2)
+                   : algo == COLL_ALGO_RHD
+                       ? log2_exact(rq->n) * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
+                       : 1;
     phase_start(in);
     if (ce->failed) {
         *st = ce->err;

@@ -18,7 +18,19 @@
  *                 intra-node").
  *   direct        all-to-all: every member sends S/n to every other member at once.
  *   p2p           one transfer along the route.
- * `auto` picks hierarchical when it applies, else ring (direct for all-to-all).
+ *   tree          NCCL's double binary tree for all-reduce: two trees (heap order over the
+ *                 members, and over them reversed), each reducing up and broadcasting down
+ *                 half the data, pipelined: one coupled transfer per tree over its edges both
+ *                 ways, S/2 per member, 2 x depth step latencies.
+ *   nvls          all-reduce inside one NVSwitch domain whose switch reduces (NVLink SHARP,
+ *                 scale_up in_switch_reduction): every member sends S up and receives S down,
+ *                 two step latencies: half the bytes of a ring.
+ *   rhd           recursive halving (reduce-scatter) and doubling (all-gather), for groups of
+ *                 a power of two: log2 n lock-step exchanges each way, the k-th of S / 2^k.
+ * `auto`, as NCCL's tuner would at the sizes where each wins: nvls for an all-reduce inside
+ * one in-switch-reduction domain; for messages up to COLL_SMALL_BYTES, tree (all-reduce over
+ * several domains) or rhd (reduce-scatter and all-gather over a power of two); otherwise
+ * hierarchical when it applies, else ring (direct for all-to-all).
  * Each ring step waits its path latency plus COLL_STEP_OVERHEAD_PS (software and protocol
  * overhead per step; a calibration parameter).
  *
@@ -34,6 +46,9 @@
 #include "core/status.h"
 #include "net/netsim.h"
 #include "topo/topo.h"
+
+/* Messages up to this size are latency-bound: auto prefers tree and rhd (bytes). */
+#define COLL_SMALL_BYTES 1048576.0
 
 /* Per-step software overhead of a ring or tree step (ps). */
 #define COLL_STEP_OVERHEAD_PS 2000000
@@ -52,6 +67,9 @@ typedef enum coll_algo {
     COLL_ALGO_HIERARCHICAL,
     COLL_ALGO_DIRECT,
     COLL_ALGO_P2P,
+    COLL_ALGO_TREE, /* double binary tree (all-reduce) */
+    COLL_ALGO_NVLS, /* in-switch reduction inside one NVSwitch domain (all-reduce) */
+    COLL_ALGO_RHD,  /* recursive halving-doubling (power-of-two groups) */
     COLL_ALGO_COUNT
 } coll_algo;
 

@@ -61,7 +61,8 @@ static const char *const site_keys[] = {"name",     "chip",   "chips",   "node",
 static const char *const node_keys[] = {"chips", "nics", "nic_bandwidth", "pcie_bandwidth",
                                         NULL};
 static const char *const su_keys[] = {"kind", "size",   "bandwidth",      "latency",
-                                      "dims", "wrap",   "link_bandwidth", NULL};
+                                      "dims", "wrap",   "link_bandwidth", "in_switch_reduction",
+                                      NULL};
 static const char *const fabric_keys[] = {
     "kind",   "tiers",           "radix",           "port_bandwidth", "nics_per_leaf",
     "pod",    "spines_per_pod",  "cores_per_plane", "oversubscription",
@@ -350,7 +351,7 @@ static sim_code load_scale_up(gen *G, ynode site, topo_site *s, sim_status *st)
     rc = ydoc_get_time(G->d, su, "latency", 0, &s->su_lat_ps, st);
     if (rc != SIM_OK)
         return rc;
-    static const char *const nvsw_only[] = {"size", "bandwidth", NULL};
+    static const char *const nvsw_only[] = {"size", "bandwidth", "in_switch_reduction", NULL};
     static const char *const torus_only[] = {"dims", "wrap", "link_bandwidth", NULL};
     const char *const *wrong = kind == TOPO_SU_NVSWITCH ? torus_only
                                : kind == TOPO_SU_TORUS  ? nvsw_only
@@ -370,6 +371,8 @@ static sim_code load_scale_up(gen *G, ynode site, topo_site *s, sim_status *st)
         rc = ydoc_get_int(G->d, su, "size", 0, 2, 1 << 20, &size, st);
         if (rc == SIM_OK)
             rc = ydoc_get_bw(G->d, su, "bandwidth", 0, &s->su_Bps, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_bool(G->d, su, "in_switch_reduction", 0, &s->sharp, st);
         if (rc != SIM_OK)
             return rc;
         if (size % (int64_t)s->chips_per_node != 0) {

@@ -378,6 +378,14 @@ int32_t topo_chip_domain(const topo *t, int32_t chip)
     return (int32_t)(s->first_domain + ((size_t)chip - s->first_chip) / s->domain_size);
 }
 
+int topo_chip_in_switch_reduction(const topo *t, int32_t chip)
+{
+    if (!t->generated)
+        return 0;
+    const topo_site *s = &t->sites[topo_chip_site(t, chip)];
+    return s->su_kind == TOPO_SU_NVSWITCH && s->sharp;
+}
+
 const hw_chip *topo_chip_hw(const topo *t, int32_t chip)
 {
     if (!t->generated)

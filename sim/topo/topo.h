@@ -75,6 +75,9 @@ int32_t topo_chip_node(const topo *t, int32_t chip);
 /* Global scale-up domain index (chips with the same index share NVSwitch / an ICI torus);
  * -1 when the chip has no scale-up domain. */
 int32_t topo_chip_domain(const topo *t, int32_t chip);
+/* Whether the chip's scale-up domain reduces in the switch (NVLink SHARP: scale_up
+ * in_switch_reduction: true). */
+int topo_chip_in_switch_reduction(const topo *t, int32_t chip);
 /* Chip model of a chip; NULL for explicit graphs without a chip. Borrowed. */
 const hw_chip *topo_chip_hw(const topo *t, int32_t chip);
 

@@ -42,6 +42,7 @@ typedef struct topo_site {
     net_node_id nvsw_node;  /* domain k's switch is nvsw_node + k */
     net_link_id su_base;
     int nd, wrap;
+    int sharp; /* NVSwitch domains reduce in the switch (NVLink SHARP) */
     int dims[TOPO_TORUS_MAX_DIMS];
     net_link_id *torus_cable; /* [chips * nd], -1 where no neighbour */
 
