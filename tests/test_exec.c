@@ -201,6 +201,33 @@ START_TEST(one_f_one_b_of_equal_stages)
 }
 END_TEST
 
+/* A chip whose compute slows beside its own communication: the DP pair's ops that overlap a
+ * gradient reduction take 1.5 times longer; the others do not change. */
+START_TEST(overlap_slowdown)
+{
+    static const char *const sets[] = {"parallelism.chips=2", "parallelism.tp=1",
+                                       "parallelism.pp=1", "parallelism.dp=2",
+                                       "workload.model.layers=16",
+                                       "workload.model.hidden=1024", NULL};
+    plan *p = load(TINY, sets);
+    exec_result a, b;
+    run(p, &a);
+    hw_chip slow = *topo_chip_hw(p->topo, 0);
+    slow.overlap_slowdown = 0.5;
+    exec_opts opts = {.chip = &slow};
+    sim_status st;
+    ck_assert_int_eq(exec_run(p, &opts, &b, &st), SIM_OK);
+    double extra = b.ranks[0].compute_s - a.ranks[0].compute_s;
+    ck_assert_msg(extra > 0, "no op overlapped a reduction");
+    /* at most every op after the first reduction is slowed, by half */
+    ck_assert(extra <= 0.5 * a.ranks[0].compute_s);
+    ck_assert(b.step_time_s > a.step_time_s);
+    exec_result_free(&a);
+    exec_result_free(&b);
+    plan_destroy(p);
+}
+END_TEST
+
 START_TEST(reruns_are_identical)
 {
     plan *p = load("configs/quickstart.yaml", NULL);
@@ -247,6 +274,7 @@ int main(void)
     tcase_add_test(tc, accounting_fills_the_step);
     tcase_add_test(tc, data_parallel_pair);
     tcase_add_test(tc, one_f_one_b_of_equal_stages);
+    tcase_add_test(tc, overlap_slowdown);
     tcase_add_test(tc, reruns_are_identical);
     tcase_add_test(tc, bounded_runs_stop);
     suite_add_tcase(s, tc);

@@ -473,6 +473,10 @@ static void advance(rank_st *r)
         switch (it->kind) {
         case PLAN_ITEM_COMPUTE: {
             int64_t ps = op_ps(x, &it->op);
+            /* Communication of this rank running beside the op shares its SMs and HBM. */
+            if ((r->async_out > 0 || r->overlap_out > 0 || r->join_pending) &&
+                x->chip->overlap_slowdown > 0)
+                ps = (int64_t)llround((double)ps * (1 + x->chip->overlap_slowdown));
             r->acc.compute_s += (double)ps * 1e-12;
             if (x->tr && trace_wants(x->tr, r->id))
                 trace_event(x->tr, it->op.name ? it->op.name : "op",

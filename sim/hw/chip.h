@@ -8,8 +8,11 @@
  *   hbm: {capacity, bandwidth}
  *   scale_up: {kind (optional, default nvlink), bandwidth}   per direction, per chip
  *   nic: {bandwidth}                    default scale-out bandwidth per chip
- *   efficiency: {gemm, memory, gemm_half_dim}   optional; gemm and memory in (0, 1],
- *                                       defaults 0.7 and 0.8; gemm_half_dim >= 0, default 0
+ *   efficiency: {gemm, memory, gemm_half_dim, overlap_slowdown}   optional; gemm and memory
+ *                                       in (0, 1], defaults 0.7 and 0.8; gemm_half_dim >= 0,
+ *                                       default 0; overlap_slowdown >= 0, default 0: compute
+ *                                       ops take 1 + overlap_slowdown times longer while a
+ *                                       collective of the same rank runs beside them
  * A GEMM whose smallest dimension is n runs at gemm / (1 + gemm_half_dim / n) of peak: small
  * matrices use the tensor cores less well (the calibration fits both per chip type).
  * Every figure carries its unit (core/units.h). Unknown keys are refused with a did-you-mean
@@ -52,6 +55,7 @@ typedef struct hw_chip {
     double eff_gemm;                 /* in (0, 1] */
     double eff_mem;                  /* in (0, 1] */
     double gemm_half_dim;            /* >= 0: GEMM size at which efficiency halves */
+    double overlap_slowdown;         /* >= 0: compute slowdown beside own communication */
 } hw_chip;
 
 /*
