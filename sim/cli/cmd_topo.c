@@ -29,19 +29,9 @@ static const char topo_usage[] =
     "  --db FILE   also write the topology's links to the `link` table of database FILE\n"
     "              (one `run` row with command 'topo'; see analysis/SCHEMA.md)\n";
 
-/* "1,234,567" */
 static const char *grouped(size_t v, char *buf, size_t n)
 {
-    char raw[32];
-    snprintf(raw, sizeof raw, "%zu", v);
-    size_t len = strlen(raw), o = 0;
-    for (size_t i = 0; i < len && o + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = raw[i];
-    }
-    buf[o] = 0;
-    return buf;
+    return sim_units_fmt_count((double)v, buf, n);
 }
 
 static const char *flops_str(double f, char *buf, size_t n)

@@ -173,130 +173,102 @@ static void on_done_event(ev_engine *e, ev_node *n)
     finish((coll_inst *)(void *)n);
 }
 
-/*
- * One coupled transfer for a ring over members chips[first + k * stride], k = 0..m-1:
- * every neighbour pair's route, bytes per member, one step latency per step.
- */
-static int start_ring(coll_inst *in, size_t first, size_t stride, size_t m, double bytes,
-                      int steps, uint64_t salt)
-{
-    coll_engine *ce = in->ce;
-    size_t n_uses = 0;
-    int64_t max_lat = 0;
-    double cap = 0;
-    for (size_t k = 0; k < m; k++) {
-        int32_t a = in->chips[first + k * stride], b = in->chips[first + (k + 1) % m * stride];
-        topo_route_info info;
-        uint64_t h = sim_hash_mix(in->id ^ sim_hash_mix(salt * 0x100000001b3ull + k));
-        if (topo_route(ce->t, a, b, h, ce->route, ce->route_cap, &info, &ce->err) != SIM_OK ||
-            !reserve(ce, n_uses + info.n_uses))
-            return 0;
-        memcpy(ce->uses + n_uses, ce->route, info.n_uses * sizeof *ce->route);
-        n_uses += info.n_uses;
-        if (info.lat_ps > max_lat)
-            max_lat = info.lat_ps;
-        if (info.rate_cap_Bps > 0 && (cap == 0 || info.rate_cap_Bps < cap))
-            cap = info.rate_cap_Bps;
-    }
-    net_transfer_spec spec = {
-        .uses = ce->uses,
-        .n_uses = n_uses,
-        .bytes = bytes,
-        .lat_ps = (int64_t)steps * (max_lat + COLL_STEP_OVERHEAD_PS),
-        .rate_cap_Bps = cap,
-        .done = on_transfer_done,
-        .user = in,
-    };
-    in->outstanding++;
-    return net_transfer_start(ce->ns, &spec, NULL, &ce->err) == SIM_OK;
-}
+/* Usages gathered for one coupled transfer, with the slowest path's latency and the
+ * tightest window cap met on the way. */
+typedef struct gather {
+    size_t n_uses;
+    int64_t max_lat;
+    double cap;
+} gather;
 
-static int start_msg(coll_inst *in, int32_t a, int32_t b, double bytes, uint64_t salt)
+/* Appends the route a -> b (flow hash h) to the scratch usages. 0 on error. */
+static int add_route(coll_inst *in, int32_t a, int32_t b, uint64_t h, gather *g)
 {
     coll_engine *ce = in->ce;
     topo_route_info info;
-    uint64_t h = sim_hash_mix(in->id ^ sim_hash_mix(salt));
-    if (topo_route(ce->t, a, b, h, ce->route, ce->route_cap, &info, &ce->err) != SIM_OK)
+    if (topo_route(ce->t, a, b, h, ce->route, ce->route_cap, &info, &ce->err) != SIM_OK ||
+        !reserve(ce, g->n_uses + info.n_uses))
         return 0;
+    memcpy(ce->uses + g->n_uses, ce->route, info.n_uses * sizeof *ce->route);
+    g->n_uses += info.n_uses;
+    if (info.lat_ps > g->max_lat)
+        g->max_lat = info.lat_ps;
+    if (info.rate_cap_Bps > 0 && (g->cap == 0 || info.rate_cap_Bps < g->cap))
+        g->cap = info.rate_cap_Bps;
+    return 1;
+}
+
+/* Starts the gathered usages as one transfer of bytes per member, waiting steps step
+ * latencies (the slowest path plus the per-step overhead). 0 on error. */
+static int launch(coll_inst *in, const gather *g, double bytes, int steps)
+{
     net_transfer_spec spec = {
-        .uses = ce->route,
-        .n_uses = info.n_uses,
+        .uses = in->ce->uses,
+        .n_uses = g->n_uses,
         .bytes = bytes,
-        .lat_ps = info.lat_ps + COLL_STEP_OVERHEAD_PS,
-        .rate_cap_Bps = info.rate_cap_Bps,
+        .lat_ps = (int64_t)steps * (g->max_lat + COLL_STEP_OVERHEAD_PS),
+        .rate_cap_Bps = g->cap,
         .done = on_transfer_done,
         .user = in,
     };
     in->outstanding++;
-    return net_transfer_start(ce->ns, &spec, NULL, &ce->err) == SIM_OK;
+    return net_transfer_start(in->ce->ns, &spec, NULL, &in->ce->err) == SIM_OK;
+}
+
+static uint64_t edge_hash(const coll_inst *in, uint64_t salt)
+{
+    return sim_hash_mix(in->id ^ sim_hash_mix(salt));
+}
+
+/* One coupled transfer for a ring over members chips[first + k * stride], k = 0..m-1:
+ * every neighbour pair's route, bytes per member, one step latency per step. */
+static int start_ring(coll_inst *in, size_t first, size_t stride, size_t m, double bytes,
+                      int steps, uint64_t salt)
+{
+    gather g = {0};
+    for (size_t k = 0; k < m; k++)
+        if (!add_route(in, in->chips[first + k * stride],
+                       in->chips[first + (k + 1) % m * stride],
+                       edge_hash(in, salt * 0x100000001b3ull + k), &g))
+            return 0;
+    return launch(in, &g, bytes, steps);
+}
+
+/* One message a -> b. */
+static int start_msg(coll_inst *in, int32_t a, int32_t b, double bytes, uint64_t salt)
+{
+    gather g = {0};
+    return add_route(in, a, b, edge_hash(in, salt), &g) && launch(in, &g, bytes, 1);
 }
 
 /* One coupled transfer over the edges of a binary tree in heap order over the members
  * (reversed when mirror): every edge both ways. */
 static int start_tree(coll_inst *in, int mirror, double bytes, int steps)
 {
-    coll_engine *ce = in->ce;
-    size_t n_uses = 0, n = in->n;
-    int64_t max_lat = 0;
+    gather g = {0};
+    size_t n = in->n;
     for (size_t child = 1; child < n; child++) {
         size_t parent = (child - 1) / 2;
         int32_t a = in->chips[mirror ? n - 1 - child : child];
         int32_t b = in->chips[mirror ? n - 1 - parent : parent];
-        for (int dir = 0; dir < 2; dir++) {
-            topo_route_info info;
-            uint64_t h = sim_hash_mix(in->id ^ sim_hash_mix((uint64_t)mirror << 40 |
-                                                            (uint64_t)dir << 32 | child));
-            if (topo_route(ce->t, dir ? b : a, dir ? a : b, h, ce->route, ce->route_cap, &info,
-                           &ce->err) != SIM_OK ||
-                !reserve(ce, n_uses + info.n_uses))
-                return 0;
-            memcpy(ce->uses + n_uses, ce->route, info.n_uses * sizeof *ce->route);
-            n_uses += info.n_uses;
-            if (info.lat_ps > max_lat)
-                max_lat = info.lat_ps;
-        }
+        uint64_t salt = (uint64_t)mirror << 40 | child;
+        if (!add_route(in, a, b, edge_hash(in, salt), &g) ||
+            !add_route(in, b, a, edge_hash(in, salt | (uint64_t)1 << 32), &g))
+            return 0;
     }
-    net_transfer_spec spec = {
-        .uses = ce->uses,
-        .n_uses = n_uses,
-        .bytes = bytes,
-        .lat_ps = (int64_t)steps * (max_lat + COLL_STEP_OVERHEAD_PS),
-        .done = on_transfer_done,
-        .user = in,
-    };
-    in->outstanding++;
-    return net_transfer_start(ce->ns, &spec, NULL, &ce->err) == SIM_OK;
+    return launch(in, &g, bytes, steps);
 }
 
 /* One lock-step exchange of recursive halving-doubling: member i and member i ^ dist swap
  * bytes; one coupled transfer over every pair's path. */
 static int start_exchange(coll_inst *in, size_t dist, double bytes, uint64_t salt)
 {
-    coll_engine *ce = in->ce;
-    size_t n_uses = 0;
-    int64_t max_lat = 0;
-    for (size_t i = 0; i < in->n; i++) {
-        topo_route_info info;
-        uint64_t h = sim_hash_mix(in->id ^ sim_hash_mix(salt << 32 | i));
-        if (topo_route(ce->t, in->chips[i], in->chips[i ^ dist], h, ce->route, ce->route_cap,
-                       &info, &ce->err) != SIM_OK ||
-            !reserve(ce, n_uses + info.n_uses))
+    gather g = {0};
+    for (size_t i = 0; i < in->n; i++)
+        if (!add_route(in, in->chips[i], in->chips[i ^ dist], edge_hash(in, salt << 32 | i),
+                       &g))
             return 0;
-        memcpy(ce->uses + n_uses, ce->route, info.n_uses * sizeof *ce->route);
-        n_uses += info.n_uses;
-        if (info.lat_ps > max_lat)
-            max_lat = info.lat_ps;
-    }
-    net_transfer_spec spec = {
-        .uses = ce->uses,
-        .n_uses = n_uses,
-        .bytes = bytes,
-        .lat_ps = max_lat + COLL_STEP_OVERHEAD_PS,
-        .done = on_transfer_done,
-        .user = in,
-    };
-    in->outstanding++;
-    return net_transfer_start(ce->ns, &spec, NULL, &ce->err) == SIM_OK;
+    return launch(in, &g, bytes, 1);
 }
 
 static int log2_exact(size_t n)

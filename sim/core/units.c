@@ -345,3 +345,18 @@ void sim_units_fmt_bytes(double bytes, char *buf, size_t n)
     fmt_scaled(bytes, ub, bin[kb], b, sizeof b);
     snprintf(buf, n, "%s", strlen(a) < strlen(b) ? a : b);
 }
+
+const char *sim_units_fmt_count(double v, char *buf, size_t n)
+{
+    char raw[48];
+    snprintf(raw, sizeof raw, "%.0f", v);
+    size_t len = strlen(raw), o = 0, lead = raw[0] == '-';
+    for (size_t i = 0; i < len && o + 2 < n; i++) {
+        if (i > lead && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = raw[i];
+    }
+    if (n)
+        buf[o < n ? o : n - 1] = 0;
+    return buf;
+}

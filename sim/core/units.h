@@ -51,5 +51,7 @@ double sim_ps_to_s(int64_t ps);
 void sim_units_fmt_bw(double Bps, char *buf, size_t n);
 void sim_units_fmt_time(int64_t ps, char *buf, size_t n);
 void sim_units_fmt_bytes(double bytes, char *buf, size_t n);
+/* A count with thousands separators ("1,234,567"), rounded to an integer; returns buf. */
+const char *sim_units_fmt_count(double v, char *buf, size_t n);
 
 #endif

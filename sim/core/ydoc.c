@@ -1054,3 +1054,29 @@ sim_code ydoc_apply(ydoc *d, const ydoc_override *ov, size_t n, sim_status *st)
         rc = ydoc_set(d, ov[i].path, ov[i].value, ov[i].origin, st);
     return rc;
 }
+
+sim_code ydoc_get_section(const ydoc *d, ynode map, const char *key, int required,
+                          const char *const *allowed, ynode *out, sim_status *st)
+{
+    char place[256];
+    *out = 0;
+    ynode v = ydoc_map_get(d, map, key);
+    if (!v) {
+        if (!required)
+            return SIM_OK;
+        char keys[512];
+        ydoc_join_words(allowed, keys, sizeof keys);
+        ydoc_place(d, map, place, sizeof place);
+        return ydoc_error(d, map, st, "missing key '%s' in %s: expected a mapping with keys %s",
+                          key, place, keys);
+    }
+    sim_code rc = ydoc_expect(d, v, YDOC_MAP, key, st);
+    if (rc != SIM_OK)
+        return rc;
+    ydoc_place(d, v, place, sizeof place);
+    rc = ydoc_check_keys(d, v, place, allowed, st);
+    if (rc != SIM_OK)
+        return rc;
+    *out = v;
+    return SIM_OK;
+}

@@ -143,6 +143,15 @@ typedef struct ydoc_override {
 /* ydoc_set for each of ov[0..n), in order; stops at the first error. */
 sim_code ydoc_apply(ydoc *d, const ydoc_override *ov, size_t n, sim_status *st);
 
+/*
+ * A section: the mapping under key in map, whose keys must be among allowed (NULL-terminated;
+ * did-you-mean on a stranger). *out = 0 when the key is absent and not required. Errors:
+ * "missing key 'k' in PLACE: expected a mapping with keys a, b", a non-mapping value, an
+ * unknown key.
+ */
+sim_code ydoc_get_section(const ydoc *d, ynode map, const char *key, int required,
+                          const char *const *allowed, ynode *out, sim_status *st);
+
 /* true/false/yes/no/on/off */
 sim_code ydoc_get_bool(const ydoc *d, ynode map, const char *key, int required, int *out,
                        sim_status *st);

@@ -39,31 +39,6 @@ const char *hw_scale_up_kind_name(int kind)
  * Finds the sub-mapping key of map, requires it to be a mapping with only allowed keys, and
  * sets *out to it. An absent optional section sets *out to 0.
  */
-static sim_code get_section(const ydoc *d, ynode map, const char *key, int required,
-                            const char *const *allowed, ynode *out, sim_status *st)
-{
-    char place[256];
-    *out = 0;
-    ynode v = ydoc_map_get(d, map, key);
-    if (!v) {
-        if (!required)
-            return SIM_OK;
-        char keys[128];
-        ydoc_join_words(allowed, keys, sizeof keys);
-        ydoc_place(d, map, place, sizeof place);
-        return ydoc_error(d, map, st, "missing key '%s' in %s: expected a mapping with keys %s",
-                          key, place, keys);
-    }
-    sim_code rc = ydoc_expect(d, v, YDOC_MAP, key, st);
-    if (rc != SIM_OK)
-        return rc;
-    ydoc_place(d, v, place, sizeof place);
-    rc = ydoc_check_keys(d, v, place, allowed, st);
-    if (rc != SIM_OK)
-        return rc;
-    *out = v;
-    return SIM_OK;
-}
 
 /* Copies the string under key into buf (cap bytes with the NUL), refusing longer text. */
 static sim_code get_name(const ydoc *d, ynode map, const char *key, int required, char *buf,
@@ -128,14 +103,14 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
         rc = get_name(d, map, "vendor", 0, c.vendor, sizeof c.vendor, st);
 
     if (rc == SIM_OK)
-        rc = get_section(d, map, "peak", 1, peak_keys, &peak, st);
+        rc = ydoc_get_section(d, map, "peak", 1, peak_keys, &peak, st);
     if (rc == SIM_OK)
         rc = ydoc_get_flops(d, peak, "bf16", 1, &c.peak_bf16_flops, st);
     if (rc == SIM_OK)
         rc = ydoc_get_flops(d, peak, "fp8", 0, &c.peak_fp8_flops, st);
 
     if (rc == SIM_OK)
-        rc = get_section(d, map, "hbm", 1, hbm_keys, &hbm, st);
+        rc = ydoc_get_section(d, map, "hbm", 1, hbm_keys, &hbm, st);
     if (rc == SIM_OK)
         rc = ydoc_get_bytes(d, hbm, "capacity", 1, &c.hbm_bytes, st);
     if (rc == SIM_OK && !(c.hbm_bytes > 0)) {
@@ -148,19 +123,19 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
         rc = ydoc_get_bw(d, hbm, "bandwidth", 1, &c.hbm_Bps, st);
 
     if (rc == SIM_OK)
-        rc = get_section(d, map, "scale_up", 1, scale_up_keys, &up, st);
+        rc = ydoc_get_section(d, map, "scale_up", 1, scale_up_keys, &up, st);
     if (rc == SIM_OK)
         rc = get_scale_up_kind(d, up, &c.scale_up_kind, st);
     if (rc == SIM_OK)
         rc = ydoc_get_bw(d, up, "bandwidth", 1, &c.scale_up_Bps, st);
 
     if (rc == SIM_OK)
-        rc = get_section(d, map, "nic", 1, nic_keys, &nic, st);
+        rc = ydoc_get_section(d, map, "nic", 1, nic_keys, &nic, st);
     if (rc == SIM_OK)
         rc = ydoc_get_bw(d, nic, "bandwidth", 1, &c.nic_Bps, st);
 
     if (rc == SIM_OK)
-        rc = get_section(d, map, "efficiency", 0, efficiency_keys, &eff, st);
+        rc = ydoc_get_section(d, map, "efficiency", 0, efficiency_keys, &eff, st);
     if (rc == SIM_OK && eff)
         rc = get_efficiency(d, eff, "gemm", &c.eff_gemm, st);
     if (rc == SIM_OK && eff)

@@ -33,6 +33,8 @@
 #include <unistd.h>
 
 #include "core/hash.h"
+#include "core/path.h"
+#include "core/units.h"
 #include "core/ydoc.h"
 #include "topo/topo_int.h"
 
@@ -116,20 +118,6 @@ static const char *place(gen *G, ynode n)
     return G->place;
 }
 
-/* "1,234,567" into buf. */
-static const char *fmt_count(double v, char *buf, size_t n)
-{
-    char raw[48];
-    snprintf(raw, sizeof raw, "%.0f", v);
-    size_t len = strlen(raw), o = 0;
-    for (size_t i = 0; i < len && o + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = raw[i];
-    }
-    buf[o] = 0;
-    return buf;
-}
 
 static size_t ceil_div_bw(double need_Bps, double port_Bps)
 {
@@ -149,15 +137,6 @@ static int file_exists(const char *p)
     return access(p, R_OK) == 0;
 }
 
-/* Directory part of path ("." when none) into buf. */
-static void dir_of(const char *path, char *buf, size_t n)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(buf, n, ".");
-    else
-        snprintf(buf, n, "%.*s", (int)(slash - path), path);
-}
 
 /* Chip names (file stems) in dir, for did-you-mean; returns count, names malloc'ed. */
 static size_t list_chips(const char *dir, char **names, size_t cap)
@@ -211,7 +190,7 @@ static sim_code load_chip(gen *G, ynode site, hw_chip *chip, sim_status *st)
                           found);
     }
     char dir[1024], file[2048];
-    dir_of(G->path, dir, sizeof dir);
+    sim_path_dir(G->path, dir, sizeof dir);
     size_t len = strlen(s);
     int is_path = strchr(s, '/') || (len > 5 && !strcmp(s + len - 5, ".yaml"));
     if (is_path) {
@@ -556,9 +535,9 @@ static sim_code radix_error(gen *G, const site_src *src, topo_site *s, int tier,
     return ydoc_error(G->d, at, st,
                       "key 'radix': %s switches of radix %d are too small for this site: %s "
                       "needs %s ports (%s chips, %s NICs)",
-                      topo_tier_name(tier), s->radix[tier], what, fmt_count((double)need, a, 16),
-                      fmt_count((double)s->chips, b, sizeof b),
-                      fmt_count((double)s->nics, a + 16, sizeof a - 16));
+                      topo_tier_name(tier), s->radix[tier], what, sim_units_fmt_count((double)need, a, 16),
+                      sim_units_fmt_count((double)s->chips, b, sizeof b),
+                      sim_units_fmt_count((double)s->nics, a + 16, sizeof a - 16));
 }
 
 /* Derives leaves, pods, spines, cores and trunk bandwidths; checks them against the radix.
@@ -573,7 +552,7 @@ static sim_code shape(gen *G, const site_src *src, topo_site *s, sim_status *st)
         if (s->per_leaf != nics)
             return ydoc_error(G->d, src->per_leaf, st,
                               "key 'nics_per_leaf': a fabric of 1 tier is one switch holding "
-                              "all %s NICs, found %zu", fmt_count((double)nics, n1, sizeof n1),
+                              "all %s NICs, found %zu", sim_units_fmt_count((double)nics, n1, sizeof n1),
                               s->per_leaf);
         size_t ports = nics * ceil_div_bw(b, P);
         if (ports > (size_t)s->radix[0])
@@ -610,10 +589,10 @@ static sim_code shape(gen *G, const site_src *src, topo_site *s, sim_status *st)
             return ydoc_error(G->d, at, st,
                               "key 'nics_per_leaf': a rail-optimized leaf holds one rail of "
                               "%zu nodes, which does not divide the site's %s nodes", d,
-                              fmt_count((double)s->nodes, n1, sizeof n1));
+                              sim_units_fmt_count((double)s->nodes, n1, sizeof n1));
         return ydoc_error(G->d, at, st,
                           "key 'nics_per_leaf': %zu NICs per leaf does not divide the site's %s "
-                          "NICs", d, fmt_count((double)nics, n1, sizeof n1));
+                          "NICs", d, sim_units_fmt_count((double)nics, n1, sizeof n1));
     }
     s->per_leaf = d;
     s->leaves = nics / d;
@@ -629,7 +608,7 @@ static sim_code shape(gen *G, const site_src *src, topo_site *s, sim_status *st)
         if (s->leaves * ptl > (size_t)s->radix[1]) {
             char what[96];
             snprintf(what, sizeof what, "reaching its %s leaves in 2 tiers",
-                     fmt_count((double)s->leaves, n1, sizeof n1));
+                     sim_units_fmt_count((double)s->leaves, n1, sizeof n1));
             return radix_error(G, src, s, 1, s->leaves * ptl, what, st);
         }
         return SIM_OK;
@@ -642,9 +621,9 @@ static sim_code shape(gen *G, const site_src *src, topo_site *s, sim_status *st)
             return ydoc_error(G->d, src->pod, st,
                               "key 'pod': a pod of %s NICs must be a multiple of %zu (the NICs "
                               "of %s) and divide the site's %s NICs",
-                              fmt_count((double)pod, n1, sizeof n1), d * leaf_unit,
+                              sim_units_fmt_count((double)pod, n1, sizeof n1), d * leaf_unit,
                               leaf_unit > 1 ? "one rail group" : "one leaf",
-                              fmt_count((double)nics, n2, sizeof n2));
+                              sim_units_fmt_count((double)nics, n2, sizeof n2));
         Lp = pod / d;
     } else {
         for (size_t c = (size_t)s->radix[1] / (ptl ? ptl : 1); c >= 1 && !Lp; c--)
@@ -719,11 +698,11 @@ static sim_code load_site(gen *G, ynode site, topo_site *s, site_src *src, sim_s
     if (s->chips % unit != 0)
         return ydoc_error(G->d, src->chips, st,
                           "key 'chips': %s chips do not tile into %s of %s chips",
-                          fmt_count((double)s->chips, n1, sizeof n1),
+                          sim_units_fmt_count((double)s->chips, n1, sizeof n1),
                           s->su_kind == TOPO_SU_TORUS    ? "tori"
                           : s->su_kind == TOPO_SU_NVSWITCH ? "NVSwitch domains"
                                                            : "nodes",
-                          fmt_count((double)unit, n2, sizeof n2));
+                          sim_units_fmt_count((double)unit, n2, sizeof n2));
     s->nodes = s->chips / s->chips_per_node;
     s->domains = s->su_kind == TOPO_SU_NONE ? 0 : s->chips / s->domain_size;
     s->nics = s->nodes * s->nics_per_node;
@@ -732,8 +711,8 @@ static sim_code load_site(gen *G, ynode site, topo_site *s, site_src *src, sim_s
         return ydoc_error(G->d, src->map, st,
                           "%s: %s chips in %s separate %s need a scale-out fabric to reach "
                           "each other; add a 'fabric' section",
-                          place(G, src->map), fmt_count((double)s->chips, n1, sizeof n1),
-                          fmt_count((double)islands, n2, sizeof n2),
+                          place(G, src->map), sim_units_fmt_count((double)s->chips, n1, sizeof n1),
+                          sim_units_fmt_count((double)islands, n2, sizeof n2),
                           s->su_kind == TOPO_SU_NONE ? "nodes" : "scale-up domains");
     src->gw_lat_ps = DEF_GW_LAT_PS;
     ynode gw;
@@ -1056,8 +1035,8 @@ static sim_code check_size(gen *G, sim_status *st)
         return sim_status_set(st, SIM_ERR_LIMIT, G->path, ydoc_line(G->d, at), ydoc_col(G->d, at),
                               "key 'chips': this topology needs about %.1f GiB for its graph "
                               "(%s nodes, %s links), more than the %.1f GiB available",
-                              need / 1073741824.0, fmt_count(all.nodes, a, sizeof a),
-                              fmt_count(all.links, b, sizeof b), limit / 1073741824.0);
+                              need / 1073741824.0, sim_units_fmt_count(all.nodes, a, sizeof a),
+                              sim_units_fmt_count(all.links, b, sizeof b), limit / 1073741824.0);
     return SIM_OK;
 }
 

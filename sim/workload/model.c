@@ -74,31 +74,6 @@ const char *wl_optimizer_name(int optimizer)
  * Finds the sub-mapping key of map, requires it to be a mapping with only allowed keys, and
  * sets *out to it. An absent optional section sets *out to 0.
  */
-static sim_code get_section(const ydoc *d, ynode map, const char *key, int required,
-                            const char *const *allowed, ynode *out, sim_status *st)
-{
-    char place[256];
-    *out = 0;
-    ynode v = ydoc_map_get(d, map, key);
-    if (!v) {
-        if (!required)
-            return SIM_OK;
-        char keys[512];
-        ydoc_join_words(allowed, keys, sizeof keys);
-        ydoc_place(d, map, place, sizeof place);
-        return ydoc_error(d, map, st, "missing key '%s' in %s: expected a mapping with keys %s",
-                          key, place, keys);
-    }
-    sim_code rc = ydoc_expect(d, v, YDOC_MAP, key, st);
-    if (rc != SIM_OK)
-        return rc;
-    ydoc_place(d, v, place, sizeof place);
-    rc = ydoc_check_keys(d, v, place, allowed, st);
-    if (rc != SIM_OK)
-        return rc;
-    *out = v;
-    return SIM_OK;
-}
 
 /* Copies the string under key into buf (cap bytes with the NUL), refusing longer text. */
 static sim_code get_name(const ydoc *d, ynode map, const char *key, char *buf, size_t cap,
@@ -208,7 +183,7 @@ static sim_code read_model(const ydoc *d, ynode model, wl_workload *w, sim_statu
         rc = ydoc_get_bool(d, model, "tied_embeddings", 0, &w->tied_embeddings, st);
     ynode moe = 0;
     if (rc == SIM_OK)
-        rc = get_section(d, model, "moe", 0, moe_keys, &moe, st);
+        rc = ydoc_get_section(d, model, "moe", 0, moe_keys, &moe, st);
     if (rc == SIM_OK && moe)
         rc = read_moe(d, moe, w, st);
     return rc;
@@ -282,11 +257,11 @@ sim_code wl_workload_from_node(const ydoc *d, ynode map, wl_workload *out, sim_s
     if (rc == SIM_OK)
         rc = get_name(d, map, "name", w.name, sizeof w.name, st);
     if (rc == SIM_OK)
-        rc = get_section(d, map, "model", 1, model_keys, &model, st);
+        rc = ydoc_get_section(d, map, "model", 1, model_keys, &model, st);
     if (rc == SIM_OK)
         rc = read_model(d, model, &w, st);
     if (rc == SIM_OK)
-        rc = get_section(d, map, "training", 1, training_keys, &tr, st);
+        rc = ydoc_get_section(d, map, "training", 1, training_keys, &tr, st);
     if (rc == SIM_OK)
         rc = read_training(d, tr, &w, st);
     if (rc == SIM_OK)

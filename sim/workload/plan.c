@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
 #include "topo/topo.h"
 
 static const char *const top_keys[] = {"name", "topology", "workload", "parallelism", "run",
@@ -87,27 +88,10 @@ const char *plan_coll_name(int coll)
 
 /* ---- loading ---- */
 
-static void dir_of(const char *path, char *buf, size_t n)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(buf, n, ".");
-    else
-        snprintf(buf, n, "%.*s", (int)(slash - path), path);
-}
-
 /* path relative to the config's directory (absolute paths unchanged). */
 static void resolve(const char *config, const char *rel, char *out, size_t n)
 {
-    char dir[PLAN_PATH_MAX];
-    if (rel[0] == '/') {
-        snprintf(out, n, "%s", rel);
-        return;
-    }
-    dir_of(config, dir, sizeof dir);
-    int k = snprintf(out, n, "%s/%s", dir, rel);
-    if (k < 0 || (size_t)k >= n) /* too long: keep it visibly wrong rather than cut */
-        snprintf(out, n, "%s", rel);
+    sim_path_join(config, rel, out, n);
 }
 
 /* Overrides under prefix ("topology."), with the prefix removed, into sub; others stay. */
