@@ -421,6 +421,75 @@ START_TEST(run_writes_the_database)
 }
 END_TEST
 
+/* calibrate fits efficiency.gemm to measurements it can reach exactly: MFU figures made by
+ * the simulator itself at efficiency 0.5 come back as 0.5 (to the fit's tolerance); a bad
+ * targets line is an input error with its line. */
+START_TEST(calibrate_recovers_a_known_efficiency)
+{
+    char dir[] = "/tmp/clustersim-cal-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char chip[300], topo[300], cfg[2][300], targets[300], args[700], *out, *err;
+    snprintf(chip, sizeof chip, "%s/half.yaml", dir);
+    FILE *f = fopen("topologies/chips/h100-sxm.yaml", "r");
+    FILE *g = fopen(chip, "w");
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (!strstr(line, "gemm:") && !strstr(line, "gemm_half_dim:"))
+            fputs(line, g);
+    fputs("  gemm: 0.5\n", g); /* efficiency: is the last section of the chip file */
+    fclose(f);
+    fclose(g);
+    snprintf(topo, sizeof topo, "%s/topo.yaml", dir);
+    g = fopen(topo, "w");
+    fputs("name: t\nchip: half.yaml\nchips: 16\nnode: {chips: 8}\nscale_up: {kind: nvswitch}\n"
+          "fabric: {kind: fat-tree, tiers: 1, radix: 64}\n", g);
+    fclose(g);
+    const char *par[2] = {"tp: 2, pp: 1, dp: 8", "tp: 8, pp: 2, dp: 1"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cfg[i], sizeof cfg[i], "%s/c%d.yaml", dir, i);
+        g = fopen(cfg[i], "w");
+        fprintf(g, "name: c%d\ntopology: topo.yaml\nworkload: %s/workloads/llama3-8b.yaml\n"
+                   "parallelism: {%s, global_batch: 16}\n", i, getenv("PWD"), par[i]);
+        fclose(g);
+    }
+    /* the MFU each config reaches at gemm 0.5 */
+    double mfu[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(args, sizeof args, "run --no-db --quiet %s", cfg[i]);
+        ck_assert_int_eq(run(args, &out, NULL), 0);
+        char *m = strstr(out, "MFU ");
+        ck_assert_ptr_nonnull(m);
+        mfu[i] = strtod(m + 4, NULL);
+        free(out);
+    }
+    snprintf(targets, sizeof targets, "%s/targets", dir);
+    g = fopen(targets, "w");
+    fprintf(g, "# config metric value\n%s mfu %.1f\n%s mfu %.1f\n", cfg[0], mfu[0], cfg[1],
+            mfu[1]);
+    fclose(g);
+    snprintf(args, sizeof args, "calibrate --start 0.7,1 %s", targets);
+    ck_assert_int_eq(run(args, &out, &err), 0);
+    char *e = strstr(out, "  gemm: ");
+    ck_assert_ptr_nonnull(e);
+    double fitted = strtod(e + 8, NULL);
+    ck_assert_msg(fabs(fitted - 0.5) < 0.01, "fitted gemm %g, want 0.5:\n%s", fitted, out);
+    free(out);
+    free(err);
+    g = fopen(targets, "w");
+    fprintf(g, "%s mfu\n", cfg[0]);
+    fclose(g);
+    snprintf(args, sizeof args, "calibrate %s", targets);
+    ck_assert_int_eq(run(args, NULL, &err), 2);
+    char want[600];
+    snprintf(want, sizeof want, "clustersim: %s:1: error: expected 'CONFIG METRIC VALUE' with "
+             "metric mfu, hfu or tflops and a positive value\n", targets);
+    ck_assert_str_eq(err, want);
+    free(err);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 START_TEST(bench_runs_small_cases)
 {
     char *out;
@@ -448,6 +517,7 @@ int main(void)
     tcase_add_test(tc, flows_on_a_generated_cluster);
     tcase_add_test(tc, run_writes_a_trace);
     tcase_add_test(tc, run_writes_the_database);
+    tcase_add_test(tc, calibrate_recovers_a_known_efficiency);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
