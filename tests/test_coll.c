@@ -308,6 +308,66 @@ START_TEST(tree_for_small_allreduce)
 }
 END_TEST
 
+/* Multi-dimensional rings on a 4x4 TPU v4 torus with wrap (75 GB/s per link: the chip's
+ * 300 GB/s over its four links; 0.25 us per hop): a reduce-scatter along the four x rings
+ * (3/4 S, 3 steps), then along the y rings on S/4 (3/16 S, 3 steps), and the all-gathers
+ * back. Every ring uses the + links of its own row or column, once. */
+START_TEST(torus_rings)
+{
+    fixture f;
+    sim_status st;
+    ck_assert_int_eq(topo_load_file("tests/fixtures/good/gen-torus-2d.yaml", &f.t, &st), SIM_OK);
+    ck_assert_int_eq(ev_engine_create(&f.e, &st), SIM_OK);
+    ck_assert_int_eq(net_sim_create(f.e, topo_graph(f.t), 0, &f.ns, &st), SIM_OK);
+    ck_assert_int_eq(coll_engine_create(f.ns, f.t, &f.ce, &st), SIM_OK);
+    int32_t chips[16];
+    for (int i = 0; i < 16; i++)
+        chips[i] = 15 - i; /* any order: rings follow the coordinates */
+    double S = 1.6e9, B = 75e9, step = 0.25e-6 + STEP;
+    result r = {0};
+    int algo;
+    coll_req rq = {.kind = COLL_ALLREDUCE, .chips = chips, .n = 16, .bytes = S, .id = 3,
+                   .done = on_done, .user = &r};
+    ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(algo, COLL_ALGO_TORUS);
+    double want = 2 * (0.75 * S / B + 3 * step) + 2 * (0.75 * S / 4 / B + 3 * step);
+    ck_assert_double_eq_tol(r.end - r.start, want, 1e-11);
+    /* a row of the torus (4 members along x): one dimension */
+    result r2 = {0};
+    int32_t row[4] = {4, 5, 6, 7};
+    coll_req rr = {.kind = COLL_ALLGATHER, .chips = row, .n = 4, .bytes = S, .id = 4,
+                   .done = on_done, .user = &r2};
+    ck_assert_int_eq(coll_start(f.ce, &rr, &algo, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(algo, COLL_ALGO_TORUS);
+    ck_assert_double_eq_tol(r2.end - r2.start, 0.75 * S / B + 3 * step, 1e-11);
+    /* an L-shaped group is not a box: a plain ring */
+    int32_t ell[4] = {0, 1, 2, 4};
+    result r3 = {0};
+    coll_req rl = {.kind = COLL_ALLGATHER, .chips = ell, .n = 4, .bytes = S, .id = 5,
+                   .done = on_done, .user = &r3};
+    ck_assert_int_eq(coll_start(f.ce, &rl, &algo, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(algo, COLL_ALGO_RING);
+    teardown(&f);
+}
+END_TEST
+
+/* Broadcast from GPU 0 down a chain of the node's 8 GPUs, pipelined: S at 450 GB/s after
+ * 7 step latencies. */
+START_TEST(broadcast_chain)
+{
+    int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    double S = 1e9;
+    int algo;
+    double t = run_coll(COLL_BROADCAST, chips, 8, S, &algo);
+    ck_assert_int_eq(algo, COLL_ALGO_CHAIN);
+    ck_assert_double_eq_tol(t, S / NV_BW + 7 * (NV_LAT + STEP), 1e-12);
+    ck_assert_double_eq(coll_busbw_factor(COLL_BROADCAST, 8), 1.0);
+}
+END_TEST
+
 START_TEST(busbw_factors)
 {
     ck_assert_double_eq(coll_busbw_factor(COLL_ALLREDUCE, 8), 2.0 * 7 / 8);
@@ -331,6 +391,8 @@ int main(void)
     tcase_add_test(tc, nvls_allreduce);
     tcase_add_test(tc, halving_doubling);
     tcase_add_test(tc, tree_for_small_allreduce);
+    tcase_add_test(tc, torus_rings);
+    tcase_add_test(tc, broadcast_chain);
     tcase_add_test(tc, busbw_factors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

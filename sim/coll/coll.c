@@ -31,6 +31,10 @@ typedef struct coll_inst {
     int kind, algo;
     int32_t *chips;
     size_t n, g, d; /* members, members per domain, domains (hierarchical) */
+    int nd;         /* torus: dimensions of the box with more than one member */
+    int tdim[3];    /* torus: the torus dimension of each of them */
+    int tsize[3];   /* torus: members along each of them */
+    int *rank_of;   /* torus: [n * 3] each member's rank along each box dimension */
     double bytes;
     uint64_t id;
     int phase, n_phases;
@@ -51,6 +55,8 @@ struct coll_engine {
     net_usage *route;
     size_t live;
     coll_inst *head; /* live instances, so that destroy can free their member lists */
+    int32_t *ring_buf; /* scratch: one torus ring */
+    size_t ring_cap;
     sim_status err;
     int failed;
 };
@@ -58,14 +64,14 @@ struct coll_engine {
 const char *coll_kind_name(int kind)
 {
     static const char *const names[] = {"all-reduce", "reduce-scatter", "all-gather",
-                                        "all-to-all"};
+                                        "all-to-all", "broadcast"};
     return kind >= 0 && kind < COLL_KIND_COUNT ? names[kind] : "?";
 }
 
 const char *coll_algo_name(int algo)
 {
     static const char *const names[] = {"auto", "ring", "hierarchical", "direct", "p2p",
-                                        "tree", "nvls", "rhd"};
+                                        "tree", "nvls", "rhd", "torus", "chain"};
     return algo >= 0 && algo < COLL_ALGO_COUNT ? names[algo] : "?";
 }
 
@@ -74,7 +80,7 @@ double coll_busbw_factor(int kind, size_t n)
     if (n < 2)
         return 0;
     double f = (double)(n - 1) / (double)n;
-    return kind == COLL_ALLREDUCE ? 2 * f : f;
+    return kind == COLL_ALLREDUCE ? 2 * f : kind == COLL_BROADCAST ? 1.0 : f;
 }
 
 sim_code coll_engine_create(net_sim *ns, topo *t, coll_engine **out, sim_status *st)
@@ -99,8 +105,11 @@ void coll_engine_destroy(coll_engine *ce)
 {
     if (!ce)
         return;
-    for (coll_inst *in = ce->head; in; in = in->next)
+    for (coll_inst *in = ce->head; in; in = in->next) {
         free(in->chips);
+        free(in->rank_of);
+    }
+    free(ce->ring_buf);
     sim_pool_destroy(ce->insts);
     free(ce->uses);
     free(ce->route);
@@ -135,6 +144,19 @@ static int reserve(coll_engine *ce, size_t need)
 
 static void phase_start(coll_inst *in);
 
+/* Room for a ring of n members in the scratch ring buffer. */
+static int reserve_ring(coll_engine *ce, size_t n)
+{
+    if (n <= ce->ring_cap)
+        return 1;
+    int32_t *p = realloc(ce->ring_buf, n * sizeof *p);
+    if (!p)
+        return 0;
+    ce->ring_buf = p;
+    ce->ring_cap = n;
+    return 1;
+}
+
 static void finish(coll_inst *in)
 {
     coll_engine *ce = in->ce;
@@ -143,6 +165,7 @@ static void finish(coll_inst *in)
     void *user = in->user;
     double start = in->start_s;
     free(in->chips);
+    free(in->rank_of);
     if (in->prev)
         in->prev->next = in->next;
     else
@@ -308,6 +331,38 @@ static int phase_op(const coll_inst *in, int k, int *intra)
     }
 }
 
+/* Torus rings along box dimension j: members grouped by their other coordinates, each ring
+ * ordered along dimension j; one coupled transfer per ring. */
+static int start_torus_rings(coll_inst *in, int j, double bytes, int steps)
+{
+    coll_engine *ce = in->ce;
+    size_t m = (size_t)in->tsize[j], rings = in->n / m;
+    for (size_t r = 0; r < rings; r++) {
+        gather g = {0};
+        /* ring r: the members whose coordinates other than tdim[j] have rank r, in order */
+        int32_t *ring = ce->ring_buf;
+        size_t k = 0;
+        for (size_t i = 0; i < in->n; i++) {
+            size_t key = 0, pos = 0;
+            for (int q = in->nd - 1; q >= 0; q--)
+                if (q != j)
+                    key = key * (size_t)in->tsize[q] + (size_t)in->rank_of[i * 3 + (size_t)q];
+            if (key == r) {
+                pos = (size_t)in->rank_of[i * 3 + (size_t)j];
+                ring[pos] = in->chips[i];
+                k++;
+            }
+        }
+        for (size_t a = 0; a < k; a++)
+            if (!add_route(in, ring[a], ring[(a + 1) % k],
+                           edge_hash(in, (uint64_t)in->phase << 40 | r << 16 | a), &g))
+                return 0;
+        if (!launch(in, &g, bytes, steps))
+            return 0;
+    }
+    return 1;
+}
+
 static void phase_start(coll_inst *in)
 {
     coll_engine *ce = in->ce;
@@ -321,6 +376,31 @@ static void phase_start(coll_inst *in)
                     ok = start_msg(in, in->chips[i], in->chips[j], part, i * in->n + j);
     } else if (in->algo == COLL_ALGO_P2P) {
         ok = start_msg(in, in->chips[0], in->chips[1], in->bytes, 0);
+    } else if (in->algo == COLL_ALGO_TORUS) {
+        /* phases: RS along box dims 0..nd-1 (AR, RS), then AG along nd-1..0 (AR, AG) */
+        int k = in->phase, nd = in->nd, rs, j;
+        if (in->kind == COLL_ALLGATHER) {
+            rs = 0;
+            j = nd - 1 - k;
+        } else if (in->kind == COLL_REDUCE_SCATTER || k < nd) {
+            rs = 1;
+            j = k;
+        } else {
+            rs = 0;
+            j = 2 * nd - 1 - k;
+        }
+        double S = in->bytes;
+        for (int q = 0; q < j; q++)
+            S /= (double)in->tsize[q];
+        double bytes;
+        int steps;
+        ring_cost(rs ? OP_RS : OP_AG, (size_t)in->tsize[j], S, &bytes, &steps);
+        ok = start_torus_rings(in, j, bytes, steps);
+    } else if (in->algo == COLL_ALGO_CHAIN) {
+        gather g = {0};
+        for (size_t i = 0; ok && i + 1 < in->n; i++)
+            ok = add_route(in, in->chips[i], in->chips[i + 1], edge_hash(in, i), &g);
+        ok = ok && launch(in, &g, in->bytes, (int)(in->n - 1));
     } else if (in->algo == COLL_ALGO_NVLS) {
         ok = start_ring(in, 0, 1, in->n, in->bytes, 2, 0);
     } else if (in->algo == COLL_ALGO_TREE) {
@@ -413,6 +493,62 @@ static int make_hierarchical(coll_inst *in)
     return ok;
 }
 
+/*
+ * Whether the members fill a box of one torus: every combination of their per-dimension
+ * coordinate values is a member. On success sets nd, tdim, tsize and rank_of (each member's
+ * rank along each box dimension).
+ */
+static int make_torus(coll_inst *in)
+{
+    coll_engine *ce = in->ce;
+    int coords[3], dims[3], nd0 = topo_chip_torus_coord(ce->t, in->chips[0], coords, dims);
+    if (nd0 == 0 || in->n < 4)
+        return 0;
+    int32_t dom = topo_chip_domain(ce->t, in->chips[0]);
+    unsigned char *seen[3] = {NULL, NULL, NULL};
+    int ok = 1;
+    for (int q = 0; q < nd0 && ok; q++)
+        ok = (seen[q] = calloc((size_t)dims[q], 1)) != NULL;
+    for (size_t i = 0; ok && i < in->n; i++) {
+        ok = topo_chip_domain(ce->t, in->chips[i]) == dom &&
+             topo_chip_torus_coord(ce->t, in->chips[i], coords, dims) == nd0;
+        for (int q = 0; ok && q < nd0; q++)
+            seen[q][coords[q]] = 1;
+    }
+    /* rank of each value along each dimension; box size */
+    int *rank[3] = {NULL, NULL, NULL};
+    size_t box = 1;
+    in->nd = 0;
+    for (int q = 0; ok && q < nd0; q++) {
+        rank[q] = malloc((size_t)dims[q] * sizeof *rank[q]);
+        ok = rank[q] != NULL;
+        int c = 0;
+        for (int v = 0; ok && v < dims[q]; v++)
+            rank[q][v] = seen[q][v] ? c++ : -1;
+        if (ok && c > 1) {
+            in->tdim[in->nd] = q;
+            in->tsize[in->nd++] = c;
+        }
+        box *= (size_t)(c ? c : 1);
+    }
+    ok = ok && box == in->n && in->nd > 0;
+    if (ok) {
+        free(in->rank_of);
+        in->rank_of = malloc(in->n * 3 * sizeof *in->rank_of);
+        ok = in->rank_of != NULL && reserve_ring(ce, in->n);
+    }
+    for (size_t i = 0; ok && i < in->n; i++) {
+        topo_chip_torus_coord(ce->t, in->chips[i], coords, dims);
+        for (int j = 0; j < in->nd; j++)
+            in->rank_of[i * 3 + (size_t)j] = rank[in->tdim[j]][coords[in->tdim[j]]];
+    }
+    for (int q = 0; q < 3; q++) {
+        free(seen[q]);
+        free(rank[q]);
+    }
+    return ok;
+}
+
 sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_status *st)
 {
     coll_inst *in = sim_pool_get(ce->insts);
@@ -445,6 +581,10 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_sta
                       topo_chip_domain(ce->t, rq->chips[0]) >= 0;
     if (rq->kind == COLL_ALLTOALL) {
         algo = COLL_ALGO_DIRECT;
+    } else if (rq->kind == COLL_BROADCAST) {
+        algo = COLL_ALGO_CHAIN;
+    } else if ((algo == COLL_ALGO_AUTO || algo == COLL_ALGO_TORUS) && make_torus(in)) {
+        algo = COLL_ALGO_TORUS;
     } else if (algo == COLL_ALGO_AUTO) {
         if (rq->kind == COLL_ALLREDUCE && one_domain && sharp)
             algo = COLL_ALGO_NVLS;
@@ -457,7 +597,8 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_sta
     }
     if ((algo == COLL_ALGO_NVLS && (rq->kind != COLL_ALLREDUCE || !one_domain || !sharp)) ||
         (algo == COLL_ALGO_TREE && rq->kind != COLL_ALLREDUCE) ||
-        (algo == COLL_ALGO_RHD && log2_exact(rq->n) < 1))
+        (algo == COLL_ALGO_RHD && log2_exact(rq->n) < 1) ||
+        (algo == COLL_ALGO_TORUS && in->nd == 0))
         algo = COLL_ALGO_AUTO; /* not applicable: fall back */
     if (algo == COLL_ALGO_AUTO || algo == COLL_ALGO_HIERARCHICAL)
         algo = make_hierarchical(in) ? COLL_ALGO_HIERARCHICAL : COLL_ALGO_RING;
@@ -473,7 +614,8 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_sta
     in->n_phases = algo == COLL_ALGO_HIERARCHICAL ? (rq->kind == COLL_ALLREDUCE ? 3 : 2)
                    : algo == COLL_ALGO_RHD
                        ? log2_exact(rq->n) * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
-                       : 1;
+                   : algo == COLL_ALGO_TORUS ? in->nd * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
+                                             : 1;
     phase_start(in);
     if (ce->failed) {
         *st = ce->err;

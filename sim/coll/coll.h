@@ -27,10 +27,17 @@
  *                 two step latencies: half the bytes of a ring.
  *   rhd           recursive halving (reduce-scatter) and doubling (all-gather), for groups of
  *                 a power of two: log2 n lock-step exchanges each way, the k-th of S / 2^k.
+ *   torus         groups that fill a box of a torus (every combination of their coordinates
+ *                 is a member): a reduce-scatter along the rings of dimension x, then of y on
+ *                 S / d_x, then of z, and the all-gathers back in reverse (the multi-
+ *                 dimensional rings of TPU collectives), each dimension's rings in parallel.
+ *   chain         broadcast: the data flows down the members in order, pipelined: one
+ *                 coupled transfer over the n - 1 hops carrying S, n - 1 step latencies.
  * `auto`, as NCCL's tuner would at the sizes where each wins: nvls for an all-reduce inside
  * one in-switch-reduction domain; for messages up to COLL_SMALL_BYTES, tree (all-reduce over
  * several domains) or rhd (reduce-scatter and all-gather over a power of two); otherwise
- * hierarchical when it applies, else ring (direct for all-to-all).
+ * torus for a box of a torus, hierarchical when it applies, else ring (direct for all-to-all,
+ * chain for broadcast).
  * Each ring step waits its path latency plus COLL_STEP_OVERHEAD_PS (software and protocol
  * overhead per step; a calibration parameter).
  *
@@ -58,6 +65,7 @@ typedef enum coll_kind {
     COLL_REDUCE_SCATTER,
     COLL_ALLGATHER,
     COLL_ALLTOALL,
+    COLL_BROADCAST, /* from the first member to the others */
     COLL_KIND_COUNT
 } coll_kind;
 
@@ -70,12 +78,14 @@ typedef enum coll_algo {
     COLL_ALGO_TREE, /* double binary tree (all-reduce) */
     COLL_ALGO_NVLS, /* in-switch reduction inside one NVSwitch domain (all-reduce) */
     COLL_ALGO_RHD,  /* recursive halving-doubling (power-of-two groups) */
+    COLL_ALGO_TORUS, /* one ring phase per torus dimension */
+    COLL_ALGO_CHAIN, /* broadcast down a pipelined chain */
     COLL_ALGO_COUNT
 } coll_algo;
 
 const char *coll_kind_name(int kind);
 const char *coll_algo_name(int algo);
-/* nccl-tests bus bandwidth factor: 2(n-1)/n all-reduce, (n-1)/n the others. */
+/* nccl-tests bus bandwidth factor: 2(n-1)/n all-reduce, 1 broadcast, (n-1)/n the others. */
 double coll_busbw_factor(int kind, size_t n);
 
 typedef struct coll_engine coll_engine;

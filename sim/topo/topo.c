@@ -378,6 +378,22 @@ int32_t topo_chip_domain(const topo *t, int32_t chip)
     return (int32_t)(s->first_domain + ((size_t)chip - s->first_chip) / s->domain_size);
 }
 
+int topo_chip_torus_coord(const topo *t, int32_t chip, int coords[3], int dims[3])
+{
+    if (!t->generated)
+        return 0;
+    const topo_site *s = &t->sites[topo_chip_site(t, chip)];
+    if (s->su_kind != TOPO_SU_TORUS)
+        return 0;
+    size_t idx = ((size_t)chip - s->first_chip) % s->domain_size;
+    for (int k = 0; k < s->nd; k++) {
+        coords[k] = (int)(idx % (size_t)s->dims[k]);
+        dims[k] = s->dims[k];
+        idx /= (size_t)s->dims[k];
+    }
+    return s->nd;
+}
+
 int topo_chip_in_switch_reduction(const topo *t, int32_t chip)
 {
     if (!t->generated)

@@ -75,6 +75,9 @@ int32_t topo_chip_node(const topo *t, int32_t chip);
 /* Global scale-up domain index (chips with the same index share NVSwitch / an ICI torus);
  * -1 when the chip has no scale-up domain. */
 int32_t topo_chip_domain(const topo *t, int32_t chip);
+/* Torus coordinates of a chip inside its torus domain into coords[0..nd) (x fastest) and
+ * the torus shape into dims; returns nd, or 0 when the chip is not on a torus. */
+int topo_chip_torus_coord(const topo *t, int32_t chip, int coords[3], int dims[3]);
 /* Whether the chip's scale-up domain reduces in the switch (NVLink SHARP: scale_up
  * in_switch_reduction: true). */
 int topo_chip_in_switch_reduction(const topo *t, int32_t chip);
