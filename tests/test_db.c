@@ -201,6 +201,7 @@ static const char *const schema_objects[][2] = {
     {"table", "meta"},       {"table", "run"},          {"table", "step"},
     {"table", "rank"},       {"table", "link"},         {"table", "link_stats"},
     {"table", "collective"}, {"table", "sweep_param"},  {"table", "wan"},
+    {"table", "multidc"},
     {"index", "collective_step"}, {"index", "sweep_param_key"},
     {"view", "v_mfu"},       {"view", "v_bottleneck_links"}, {"view", "v_exposed_comm"},
     {"view", "v_wan"},
@@ -630,7 +631,7 @@ START_TEST(test_insert_names_checked)
     ck_assert_ptr_null(s);
     snprintf(want, sizeof want,
              "unknown table 'lnk_stats' in results database '%s'; expected one of: collective, "
-             "link, link_stats, meta, rank, run, step, sweep_param, wan",
+             "link, link_stats, meta, multidc, rank, run, step, sweep_param, wan",
              t.path);
     ck_assert_str_eq(st.msg, want);
     ck_assert_str_eq(st.file, t.path);

@@ -1485,7 +1485,8 @@ static const bad_cfg bad_cfgs[] = {
          "global_batch, tp_comm_overlap, overlap_param_gather"},
     {BAD "cfg-top-key.yaml", NULL,
      BAD "cfg-top-key.yaml:6:1: error: unknown key 'runs' in the document (did you mean "
-         "'run'?); expected one of: name, topology, workload, parallelism, run, output"},
+         "'run'?); expected one of: name, topology, workload, parallelism, run, output, "
+         "cross_dc"},
     {BAD "cfg-vp-1f1b.yaml", NULL,
      BAD "cfg-vp-1f1b.yaml:7:19: error: key 'virtual_stages': 2 virtual stages need schedule "
          "'interleaved'"},

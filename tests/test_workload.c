@@ -123,8 +123,9 @@ START_TEST(test_every_shipped_file_loads)
         count++;
     }
     closedir(dir);
-    /* 7 named models + 10 + 4 + 9 validation rows */
-    ck_assert_int_eq(count, 30);
+    /* 8 named models (intellect1-10b for the multi-datacenter configs) + 10 + 4 + 9
+     * validation rows */
+    ck_assert_int_eq(count, 31);
 }
 END_TEST
 
@@ -160,6 +161,8 @@ START_TEST(test_llama3)
         {"llama3-8b", 8030261248.0},
         {"llama3-70b", 70553706496.0},
         {"llama3-405b", 405853388800.0},
+        /* 42 x 218,112,000 + 2 x 128256 x 4096 + 4096 (hand count, as the file says) */
+        {"intellect1-10b", 10211381248.0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wl_workload w = shipped(cases[i].name);

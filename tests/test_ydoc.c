@@ -500,6 +500,15 @@ START_TEST(test_set_overrides)
     sim_status_format(&st, msg, sizeof msg);
     ck_assert_str_eq(msg, "--set a.b.x=1: error: cannot set 'a.b.x': the value before 'x' is "
                           "'4', not a mapping");
+    /* an index enters a list */
+    ck_assert_int_eq(ydoc_set(d, "a.c.0.k", "v", "--set a.c.0.k=v", &st), SIM_ERR_INPUT);
+    sim_status_format(&st, msg, sizeof msg);
+    ck_assert_str_eq(msg, "--set a.c.0.k=v: error: cannot set 'a.c.0.k': the value before 'k' "
+                          "is 'x', not a mapping");
+    ck_assert_int_eq(ydoc_set(d, "a.c.5.k", "v", "--set a.c.5.k=v", &st), SIM_ERR_INPUT);
+    sim_status_format(&st, msg, sizeof msg);
+    ck_assert_str_eq(msg, "--set a.c.5.k=v: error: cannot set 'a.c.5.k': '5' is not an index "
+                          "of the list of 1");
     ck_assert_int_eq(ydoc_set(d, "a..b", "1", "--set a..b=1", &st), SIM_ERR_INPUT);
     sim_status_format(&st, msg, sizeof msg);
     ck_assert_str_eq(msg, "--set a..b=1: error: empty key in the path 'a..b'");

@@ -17,6 +17,7 @@
 #include "coll/coll.h"
 #include "core/units.h"
 #include "exec/exec.h"
+#include "exec/multidc.h"
 #include "out/db.h"
 #include "out/db_topo.h"
 #include "out/trace.h"
@@ -76,6 +77,42 @@ static size_t busiest(const plan *p, const exec_result *r, busy *top, size_t n)
         }
     }
     return k;
+}
+
+static void print_multidc(const plan *p, const mdc_result *m)
+{
+    const plan_cross_dc *x = &p->xdc;
+    const net_graph *g = topo_graph(p->topo);
+    char a[64], b[64];
+    printf("cross-datacenter: %s over %lld sites", plan_xdc_name(x->scheme),
+           (long long)x->sites);
+    if (x->scheme == PLAN_XDC_DILOCO || x->scheme == PLAN_XDC_STREAMING) {
+        printf(", H = %lld inner steps, %s payload", (long long)x->inner_steps,
+               plan_payload_name(x->payload));
+        if (x->scheme == PLAN_XDC_STREAMING)
+            printf(", %lld fragments, overlap up to %lld steps", (long long)x->fragments,
+                   (long long)x->max_delay);
+        printf("\n  inner step %.4f s (one site's replica of %lld ranks); outer sync %.4f s%s "
+               "alone, optimizer %.4f s; per round %.4f s exposed, %.4f s hidden\n",
+               m->inner_step_s, (long long)x->site_ranks, m->outer_sync_s,
+               x->scheme == PLAN_XDC_STREAMING ? " per fragment" : "", m->outer_opt_s,
+               m->exposed_s, m->hidden_s);
+    } else {
+        printf("\n");
+    }
+    printf("  round %.4f s: compute utilization %.1f%%, MFU %.1f%%, %.4g tokens/s\n",
+           m->round_s, 100 * m->compute_util, 100 * m->mfu, m->tokens_per_s);
+    for (size_t l = 0; l < m->n_links; l += 2) {
+        const net_link *k = net_graph_link(g, (net_link_id)l);
+        if (k->kind != NET_LINK_WAN)
+            continue;
+        sim_units_fmt_bytes(m->wan_bytes[l] + m->wan_bytes[l + 1], a, sizeof a);
+        sim_units_fmt_bw(k->bw_Bps, b, sizeof b);
+        double u = (m->wan_bytes[l] > m->wan_bytes[l + 1] ? m->wan_bytes[l] : m->wan_bytes[l + 1]) /
+                   (k->bw_Bps * m->round_s);
+        printf("  wan %s <-> %s (%s each way): %s per round, busier direction %.1f%% used\n",
+               net_graph_node_name(g, k->src), net_graph_node_name(g, k->dst), b, a, 100 * u);
+    }
 }
 
 static void print_summary(const plan *p, const exec_result *r)
@@ -274,8 +311,68 @@ static sim_code write_rows(db *d, int64_t run_id, const plan *p, const exec_resu
     return rc;
 }
 
+/* The multidc row and one wan row per directed WAN link. */
+static sim_code write_multidc(db *d, int64_t run_id, const plan *p, const mdc_result *m,
+                              sim_status *st)
+{
+    static const char *const cols[] = {"run_id", "scheme", "sites", "inner_steps", "payload",
+                                       "fragments", "max_delay", "inner_step_s",
+                                       "outer_sync_s", "outer_opt_s", "exposed_s", "hidden_s",
+                                       "round_s", "compute_util", "mfu", "tokens_per_s",
+                                       "wan_bytes"};
+    static const char *const wcols[] = {"run_id", "link_id", "src_site", "dst_site", "bytes",
+                                        "mean_util"};
+    const plan_cross_dc *x = &p->xdc;
+    const net_graph *g = topo_graph(p->topo);
+    int diloco = x->scheme == PLAN_XDC_DILOCO || x->scheme == PLAN_XDC_STREAMING;
+    double wan = 0;
+    for (size_t l = 0; l < m->n_links; l++)
+        if (net_graph_link(g, (net_link_id)l)->kind == NET_LINK_WAN)
+            wan += m->wan_bytes[l];
+    db_stmt *s = NULL;
+    sim_code rc = db_insert_prepare(d, "multidc", cols, 17, &s, st);
+    if (rc == SIM_OK) {
+        db_insert_bind_int(s, 0, run_id);
+        db_insert_bind_text(s, 1, plan_xdc_name(x->scheme));
+        db_insert_bind_int(s, 2, x->sites);
+        db_insert_bind_int(s, 3, diloco ? x->inner_steps : 1);
+        db_insert_bind_text(s, 4, diloco ? plan_payload_name(x->payload) : NULL);
+        if (x->scheme == PLAN_XDC_STREAMING) {
+            db_insert_bind_int(s, 5, x->fragments);
+            db_insert_bind_int(s, 6, x->max_delay);
+        } else {
+            db_insert_bind_null(s, 5);
+            db_insert_bind_null(s, 6);
+        }
+        double v[] = {m->inner_step_s, m->outer_sync_s, m->outer_opt_s, m->exposed_s,
+                      m->hidden_s, m->round_s, m->compute_util, m->mfu, m->tokens_per_s, wan};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            db_insert_bind_double(s, 7 + i, v[i]);
+        rc = db_insert_exec(s, st);
+    }
+    db_insert_finish(s);
+    s = NULL;
+    if (rc == SIM_OK)
+        rc = db_insert_prepare(d, "wan", wcols, 6, &s, st);
+    for (size_t l = 0; rc == SIM_OK && l < m->n_links; l++) {
+        const net_link *k = net_graph_link(g, (net_link_id)l);
+        if (k->kind != NET_LINK_WAN)
+            continue;
+        db_insert_bind_int(s, 0, run_id);
+        db_insert_bind_int(s, 1, (int64_t)l);
+        db_insert_bind_text(s, 2, topo_site_name(p->topo, (size_t)topo_node_site(p->topo, k->src)));
+        db_insert_bind_text(s, 3, topo_site_name(p->topo, (size_t)topo_node_site(p->topo, k->dst)));
+        db_insert_bind_double(s, 4, m->wan_bytes[l]);
+        db_insert_bind_double(s, 5, m->wan_bytes[l] / (k->bw_Bps * m->round_s));
+        rc = db_insert_exec(s, st);
+    }
+    db_insert_finish(s);
+    return rc;
+}
+
 static sim_code write_db(const char *path, const plan *p, const exec_result *r,
-                         const ydoc_override *ov, size_t n_ov, int64_t *run_id, sim_status *st)
+                         const mdc_result *m, const ydoc_override *ov, size_t n_ov,
+                         int64_t *run_id, sim_status *st)
 {
     db *d = NULL;
     db_run row;
@@ -300,9 +397,17 @@ static sim_code write_db(const char *path, const plan *p, const exec_result *r,
         row.mfu = r->mfu;
         row.hfu = r->hfu;
     }
+    int diloco = m && (p->xdc.scheme == PLAN_XDC_DILOCO || p->xdc.scheme == PLAN_XDC_STREAMING);
+    if (diloco && !r->stopped) { /* over whole rounds: the outer syncs count */
+        double H = (double)p->xdc.inner_steps;
+        row.step_time_s = m->round_s / H;
+        row.tokens_per_s = m->tokens_per_s;
+        row.mfu = m->mfu;
+        row.hfu = r->hfu * m->mfu / r->mfu;
+    }
     row.model_flops_per_step = wl_model_flops_per_step(&p->wl);
     row.hardware_flops_per_step = wl_hardware_flops_per_step(&p->wl, &p->par);
-    row.chips = p->ranks;
+    row.chips = diloco ? p->xdc.total_ranks : p->ranks;
     double peak = 0;
     for (int64_t i = 0; i < p->ranks; i++)
         peak = r->ranks[i].peak_memory_bytes > peak ? r->ranks[i].peak_memory_bytes : peak;
@@ -314,6 +419,8 @@ static sim_code write_db(const char *path, const plan *p, const exec_result *r,
         rc = db_run_insert(d, &row, run_id, st);
     if (rc == SIM_OK && !r->stopped)
         rc = write_rows(d, *run_id, p, r, st);
+    if (rc == SIM_OK && !r->stopped && m)
+        rc = write_multidc(d, *run_id, p, m, st);
     if (rc == SIM_OK)
         rc = db_commit(d, st);
     db_close(d); /* rolls back an open transaction */
@@ -390,6 +497,8 @@ int cli_run_main(int argc, char **argv)
     plan *p = NULL;
     exec_result r;
     memset(&r, 0, sizeof r);
+    mdc_result m;
+    memset(&m, 0, sizeof m);
     trace *tr = NULL;
     if (plan_load(file, ov, n_ov, &p, &st) != SIM_OK) {
         rc = cli_report(&st);
@@ -405,7 +514,8 @@ int cli_run_main(int argc, char **argv)
         }
         opts.trace = tr;
     }
-    sim_code erc = exec_run(p, &opts, &r, &st);
+    int xdc = p->xdc.scheme != PLAN_XDC_NONE;
+    sim_code erc = xdc ? mdc_run(p, &opts, &r, &m, &st) : exec_run(p, &opts, &r, &st);
     sim_status tst;
     if (trace_close(tr, &tst) != SIM_OK && erc == SIM_OK) {
         st = tst;
@@ -425,16 +535,19 @@ int cli_run_main(int argc, char **argv)
                "figures\n", p->name, (unsigned long long)r.events, r.wall_s);
     else
         print_summary(p, &r);
+    if (xdc && !r.stopped)
+        print_multidc(p, &m);
     if (!no_db) {
         const char *path = db_path ? db_path : p->db_path[0] ? p->db_path : "results.db";
         int64_t run_id = 0;
-        if (write_db(path, p, &r, ov, n_ov, &run_id, &st) != SIM_OK) {
+        if (write_db(path, p, &r, xdc ? &m : NULL, ov, n_ov, &run_id, &st) != SIM_OK) {
             rc = cli_report(&st);
             goto done;
         }
         printf("wrote run %lld to %s\n", (long long)run_id, path);
     }
 done:
+    mdc_result_free(&m);
     exec_result_free(&r);
     plan_destroy(p);
     cli_overrides_free(ov, n_ov);

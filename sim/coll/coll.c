@@ -462,8 +462,15 @@ static int make_hierarchical(coll_inst *in)
     int32_t *dom = malloc(n * sizeof *dom);
     if (!dom)
         return 0;
+    /* A group over several sites splits by site (inside each site, across the WAN, inside
+     * again); a group inside one site splits by scale-up domain. */
+    size_t site0 = topo_chip_site(in->ce->t, in->chips[0]);
+    int by_site = 0;
+    for (size_t i = 1; i < n && !by_site; i++)
+        by_site = topo_chip_site(in->ce->t, in->chips[i]) != site0;
     for (size_t i = 0; i < n; i++) {
-        dom[i] = topo_chip_domain(in->ce->t, in->chips[i]);
+        dom[i] = by_site ? (int32_t)topo_chip_site(in->ce->t, in->chips[i])
+                         : topo_chip_domain(in->ce->t, in->chips[i]);
         if (dom[i] < 0) {
             free(dom);
             return 0;

@@ -10,12 +10,13 @@
  *                 and all-gather) at one rate, and waits one step latency per ring step.
  *                 A flow-level model of NCCL's lock-step ring: the ring's rate is set by its
  *                 most loaded link, as in the real ring.
- *   hierarchical  when the group spans several scale-up domains with the same number g > 1
- *                 of members in each: reduce-scatter inside every domain, then the
- *                 inter-domain operation on S/g by g parallel rings (member l of every
- *                 domain: one ring per rail), then all-gather inside every domain (NCCL's
- *                 tree/ring hierarchy, the issue's "intra-node, inter-node per rail,
- *                 intra-node").
+ *   hierarchical  when the group spans several sites (else several scale-up domains) with
+ *                 the same number g > 1 of members in each: reduce-scatter inside every
+ *                 site (domain), then the operation across sites (domains) on S/g by g
+ *                 parallel rings (member l of every site or domain: one ring per rail),
+ *                 then all-gather inside every site (domain): NCCL's intra-node, inter-node
+ *                 per rail, intra-node hierarchy, and across datacenters the hierarchical
+ *                 all-reduce of synchronous multi-site training.
  *   direct        all-to-all: every member sends S/n to every other member at once.
  *   p2p           one transfer along the route.
  *   tree          NCCL's double binary tree for all-reduce: two trees (heap order over the

@@ -692,6 +692,19 @@ sim_code ydoc_set(ydoc *d, const char *path, const char *value, const char *orig
         if (!n)
             return sim_status_set(st, SIM_ERR_INPUT, origin, 0, 0,
                                   "empty key in the path '%s'", path);
+        /* A list is entered by a 0-based index ("wan.0.bandwidth"); its items are replaced
+         * only through a key below them. */
+        if (ydoc_node_kind(d, map) == YDOC_SEQ && dot) {
+            char *end = NULL;
+            unsigned long idx = strtoul(key, &end, 10);
+            if (*end || idx >= ydoc_seq_len(d, map))
+                return sim_status_set(st, SIM_ERR_INPUT, origin, 0, 0,
+                                      "cannot set '%s': '%s' is not an index of the list of %zu",
+                                      path, key, ydoc_seq_len(d, map));
+            map = ydoc_seq_at(d, map, idx);
+            p = dot + 1;
+            continue;
+        }
         if (ydoc_node_kind(d, map) != YDOC_MAP) {
             char found[96];
             ydoc_describe(d, map, found, sizeof found);

@@ -127,7 +127,8 @@ sim_code ydoc_get_enum(const ydoc *d, ynode map, const char *key, int required,
 /*
  * Sets the value at a dotted key path ("fabric.oversubscription") to value, as a command-line
  * override: the new scalar replaces what the file had there, or is added, with any missing
- * mappings on the way. A value written "[a, b]" becomes a list of scalars. origin (copied),
+ * mappings on the way; a 0-based index enters a list ("wan.0.bandwidth"). A value written
+ * "[a, b]" becomes a list of scalars. origin (copied),
  * such as "--set parallelism.tp=4", stands for the file in messages about the new nodes,
  * which have no line. Errors: SIM_ERR_INPUT when a key on the way holds something other
  * than a mapping or the path is empty; SIM_ERR_NOMEM.

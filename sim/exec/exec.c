@@ -4,8 +4,9 @@
  * State: one rank_st per rank (its program cursor, the item it is on, why it waits), a
  * table of collective rendezvous keyed by (dimension, group, sequence number) and a table
  * of pipeline channels keyed by (sender, receiver). Both tables are open-addressing hashes
- * of 64-bit keys whose slots point into arrays that grow by doubling; a rendezvous slot is
- * recycled when its collective ends.
+ * of 64-bit keys. Rendezvous come from a pool (a running collective holds a pointer to its
+ * own, so they must never move) and go back to it when their collective ends; channels live
+ * in an array that grows by doubling (nothing holds their address across events).
  * Ranks never recurse into each other: whatever wakes a rank schedules its event at the
  * current instant, and the rank advances from its own event.
  * Invariant: a rank's event is scheduled iff it is computing or about to advance; a waiting
@@ -76,10 +77,7 @@ typedef struct ex {
     rank_st *ranks;
     int64_t n_ranks, done_ranks, step, total_steps;
     double step_start_s;
-    rdv *rdvs;
-    size_t n_rdvs, cap_rdvs;
-    int64_t *free_rdv;
-    size_t n_free_rdv;
+    sim_pool *rdvs; /* rendezvous: stable addresses, since running collectives point at them */
     hmap rmap, cmap;
     chan *chans;
     size_t n_chans, cap_chans;
@@ -211,6 +209,19 @@ static int64_t op_ps(const ex *x, const wl_op *op)
     return (int64_t)llround(t * 1e12) + EXEC_LAUNCH_PS;
 }
 
+double exec_op_seconds(const hw_chip *chip, const wl_op *op, int fp8)
+{
+    ex x;
+    memset(&x, 0, sizeof x);
+    x.chip = chip;
+    x.peak = chip->peak_bf16_flops;
+    x.peak_gemm = fp8 && chip->peak_fp8_flops > 0 ? chip->peak_fp8_flops : x.peak;
+    x.hbm = chip->hbm_Bps;
+    x.eff_gemm = chip->eff_gemm;
+    x.eff_mem = chip->eff_mem;
+    return (double)op_ps(&x, op) * 1e-12;
+}
+
 /* ---- waking ---- */
 
 /* Schedules r to advance now. The caller sets r->state (a woken receiver keeps R_RECV so
@@ -247,7 +258,6 @@ static void on_coll_done(void *user, double start_s, double end_s)
     rdv *v = user;
     ex *x = v->x;
     (void)start_s;
-    int64_t idx = v - x->rdvs;
     record_coll(x, v, v->dim, end_s);
     for (int64_t i = 0; i < v->size; i++) {
         rank_st *r = &x->ranks[plan_group_member(x->p, v->gid, v->dim, i)];
@@ -279,7 +289,7 @@ static void on_coll_done(void *user, double start_s, double end_s)
     }
     hmap_del(&x->rmap, v->key);
     v->used = 0;
-    x->free_rdv[x->n_free_rdv++] = idx;
+    sim_pool_put(x->rdvs, v);
 }
 
 static const int coll_of_plan[PLAN_COLL_COUNT] = {COLL_ALLREDUCE, COLL_REDUCE_SCATTER,
@@ -291,30 +301,14 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
     int64_t gid = plan_group_id(x->p, r->id, dim), seq = r->seq[dim]++;
     uint64_t key = sim_hash_mix(((uint64_t)dim << 56) ^ ((uint64_t)gid << 24) ^ (uint64_t)seq) ^
                    (uint64_t)seq;
-    int64_t idx = hmap_get(&x->rmap, key);
-    if (idx < 0) {
-        if (x->n_free_rdv) {
-            idx = x->free_rdv[--x->n_free_rdv];
-        } else {
-            if (x->n_rdvs == x->cap_rdvs) {
-                size_t cap = x->cap_rdvs ? x->cap_rdvs * 2 : 1024;
-                rdv *nv = realloc(x->rdvs, cap * sizeof *nv);
-                int64_t *nf = realloc(x->free_rdv, cap * sizeof *nf);
-                if (!nv || !nf) {
-                    if (nv)
-                        x->rdvs = nv;
-                    if (nf)
-                        x->free_rdv = nf;
-                    fail(x, SIM_ERR_NOMEM, "out of memory for collectives");
-                    return;
-                }
-                x->rdvs = nv;
-                x->free_rdv = nf;
-                x->cap_rdvs = cap;
-            }
-            idx = (int64_t)x->n_rdvs++;
+    int64_t found = hmap_get(&x->rmap, key);
+    rdv *v = found >= 0 ? (rdv *)(intptr_t)found : NULL;
+    if (!v) {
+        v = sim_pool_get(x->rdvs);
+        if (!v) {
+            fail(x, SIM_ERR_NOMEM, "out of memory for collectives");
+            return;
         }
-        rdv *v = &x->rdvs[idx];
         memset(v, 0, sizeof *v);
         v->key = key;
         v->x = x;
@@ -326,12 +320,11 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         v->bytes = it->bytes;
         v->step = x->step;
         v->used = 1;
-        if (!hmap_put(&x->rmap, key, idx)) {
+        if (!hmap_put(&x->rmap, key, (int64_t)(intptr_t)v)) {
             fail(x, SIM_ERR_NOMEM, "out of memory for collectives");
             return;
         }
     }
-    rdv *v = &x->rdvs[idx];
     if (++v->arrived < v->size)
         return;
     /* Everyone is here: start it. Members are the group in coordinate order: ranks run on
@@ -659,7 +652,8 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
         rc = net_sim_create(x.eng, g, 0, &x.ns, st);
     if (rc == SIM_OK)
         rc = coll_engine_create(x.ns, p->topo, &x.ce, st);
-    if (rc == SIM_OK && !(x.msgs = sim_pool_create(sizeof(msg), 256)))
+    if (rc == SIM_OK && (!(x.msgs = sim_pool_create(sizeof(msg), 256)) ||
+                         !(x.rdvs = sim_pool_create(sizeof(rdv), 1024))))
         rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
     if (rc != SIM_OK)
         goto done;
@@ -731,8 +725,7 @@ done:
     for (size_t i = 0; i < x.n_chans; i++)
         free(x.chans[i].t_send);
     free(x.chans);
-    free(x.rdvs);
-    free(x.free_rdv);
+    sim_pool_destroy(x.rdvs);
     free(x.rmap.keys);
     free(x.rmap.vals);
     free(x.cmap.keys);

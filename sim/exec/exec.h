@@ -72,6 +72,9 @@ typedef struct exec_opts {
     struct trace *trace; /* out/trace.h: events of the selected ranks; NULL = none */
 } exec_opts;
 
+/* Seconds a compute op takes on chip alone (the formula above, launch included). */
+double exec_op_seconds(const hw_chip *chip, const wl_op *op, int fp8);
+
 /* Replays p (borrowed; its topology is used). *out is filled and owned by the caller
  * (exec_result_free). Errors: SIM_ERR_NOMEM, SIM_ERR_INTERNAL (a deadlock: ranks left
  * waiting with no event pending, named in the message). */

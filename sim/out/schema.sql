@@ -165,6 +165,30 @@ CREATE TABLE IF NOT EXISTS wan (
     FOREIGN KEY (run_id, link_id) REFERENCES link (run_id, link_id) ON DELETE CASCADE
 ) STRICT;
 
+-- The cross-datacenter figures of a run whose config has a cross_dc section: one row per
+-- run. A round is one step for sync and pipeline, H inner steps and an outer sync for
+-- diloco and streaming-diloco.
+CREATE TABLE IF NOT EXISTS multidc (
+    run_id       INTEGER PRIMARY KEY REFERENCES run (run_id) ON DELETE CASCADE,
+    scheme       TEXT NOT NULL     -- the cross_dc scheme
+        CHECK (scheme IN ('sync', 'pipeline', 'diloco', 'streaming-diloco')),
+    sites        INTEGER NOT NULL, -- datacenters
+    inner_steps  INTEGER,          -- H (1 for sync and pipeline)
+    payload      TEXT,             -- outer sync payload type (diloco schemes)
+    fragments    INTEGER,          -- F (streaming-diloco)
+    max_delay    INTEGER,          -- inner steps a fragment sync may overlap (streaming)
+    inner_step_s REAL,             -- one (inner) step
+    outer_sync_s REAL,             -- one outer sync alone (one fragment's for streaming)
+    outer_opt_s  REAL,             -- the outer optimizer step
+    exposed_s    REAL,             -- outer sync time per round not hidden by inner steps
+    hidden_s     REAL,             -- outer sync time per round hidden behind inner steps
+    round_s      REAL,             -- wall time of a round
+    compute_util REAL,             -- time chips spend in training compute / wall time
+    mfu          REAL,             -- model FLOPs utilization over whole rounds
+    tokens_per_s REAL,             -- tokens per second over whole rounds
+    wan_bytes    REAL              -- bytes over all WAN links per round
+) STRICT;
+
 -- Headline results, one row per run.
 CREATE VIEW IF NOT EXISTS v_mfu AS
 SELECT run_id, topology, workload, chips, step_time_s, tokens_per_s, mfu, hfu

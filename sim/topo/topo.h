@@ -145,6 +145,9 @@ void topo_site_summarize(const topo *t, size_t site, topo_site_summary *s);
 /* Tier name ("leaf", "spine", "core"). */
 const char *topo_tier_name(int tier);
 
+/* Site of a graph node (chips, switches, gateways); -1 for explicit graphs. */
+int32_t topo_node_site(const topo *t, net_node_id n);
+
 /* Site id of each end of link l (-1 for WAN links and explicit graphs), its tier (0 chip
  * side, 1 leaf, 2 spine, 3 core, 4 gateway/WAN), for the link table. */
 int32_t topo_link_site(const topo *t, net_link_id l);

@@ -105,7 +105,5 @@ sim_code topo_gen_load(topo *t, const struct ydoc *d, const char *path,
 /* Frees what topo_gen_load allocated in t. */
 void topo_gen_free(topo *t);
 
-/* Site of a graph node (chips and fabric nodes); -1 for none. */
-int32_t topo_node_site(const topo *t, net_node_id n);
 
 #endif

@@ -39,7 +39,12 @@
 #include "topo/topo.h"
 
 static const char *const top_keys[] = {"name", "topology", "workload", "parallelism", "run",
-                                       "output", NULL};
+                                       "output", "cross_dc", NULL};
+static const char *const xdc_keys[] = {"scheme", "inner_steps", "payload", "fragments",
+                                       "max_delay", NULL};
+static const char *const xdc_names[] = {"none", "sync", "pipeline", "diloco",
+                                        "streaming-diloco", NULL};
+static const char *const payload_names[] = {"fp32", "bf16", "int8", "fp4", NULL};
 static const char *const par_keys[] = {
     "tp", "pp", "dp", "cp", "ep", "chips", "virtual_stages", "schedule", "zero", "fsdp",
     "sequence_parallel", "recompute", "placement", "micro_batch", "global_batch",
@@ -72,6 +77,16 @@ typedef struct plan_full {
 static const plan_full *full(const plan *p)
 {
     return (const plan_full *)(const void *)p;
+}
+
+const char *plan_xdc_name(int scheme)
+{
+    return scheme >= 0 && scheme <= PLAN_XDC_STREAMING ? xdc_names[scheme] : "?";
+}
+
+const char *plan_payload_name(int payload)
+{
+    return payload >= 0 && payload <= 3 ? payload_names[payload] : "?";
 }
 
 const char *plan_dim_name(int dim)
@@ -189,7 +204,8 @@ static sim_code par_err(const ydoc *d, ynode par, const char *key, sim_status *s
 static sim_code load_placement(plan *p, const ydoc *d, ynode par, sim_status *st)
 {
     static const int def[4] = {PLAN_TP, PLAN_CP, PLAN_DP, PLAN_PP};
-    memcpy(p->placement, def, sizeof def);
+    static const int dp_out[4] = {PLAN_TP, PLAN_CP, PLAN_PP, PLAN_DP};
+    memcpy(p->placement, p->xdc.scheme == PLAN_XDC_SYNC ? dp_out : def, sizeof def);
     ynode v = ydoc_map_get(d, par, "placement");
     if (!v)
         return SIM_OK;
@@ -353,6 +369,130 @@ static sim_code load_parallelism(plan *p, const ydoc *d, ynode root, sim_status 
         stride *= size[p->placement[i]];
     }
     p->stride[PLAN_EP] = p->stride[PLAN_DP];
+    return SIM_OK;
+}
+
+/* cross_dc: read before the parallelism (it sets the default placement). */
+static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    ynode x;
+    plan_cross_dc *c = &p->xdc;
+    memset(c, 0, sizeof *c);
+    c->sites = (int64_t)topo_site_count(p->topo);
+    c->inner_steps = 1;
+    c->payload_bytes = 4;
+    c->fragments = 1;
+    sim_code rc = ydoc_get_section(d, root, "cross_dc", 0, xdc_keys, &x, st);
+    if (rc != SIM_OK || !x)
+        return rc;
+    int scheme = PLAN_XDC_NONE;
+    rc = ydoc_get_enum(d, x, "scheme", 1, "cross-datacenter scheme", xdc_names, &scheme, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, x, "inner_steps", 0, 1, 1000000, &c->inner_steps, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, x, "payload", 0, "payload type", payload_names, &c->payload, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, x, "fragments", 0, 1, 1000000, &c->fragments, st);
+    if (rc != SIM_OK)
+        return rc;
+    c->scheme = scheme;
+    c->max_delay = c->inner_steps / c->fragments;
+    rc = ydoc_get_int(d, x, "max_delay", 0, 0, 1000000, &c->max_delay, st);
+    if (rc != SIM_OK)
+        return rc;
+    static const double bytes[] = {4, 2, 1, 0.5};
+    c->payload_bytes = bytes[c->payload];
+    if (scheme == PLAN_XDC_NONE)
+        return ydoc_error(d, ydoc_map_get(d, x, "scheme"), st,
+                          "key 'scheme': expected sync, pipeline, diloco or streaming-diloco, "
+                          "found 'none' (leave the cross_dc section out instead)");
+    if (c->sites < 2)
+        return ydoc_error(d, ydoc_map_get(d, x, "scheme"), st,
+                          "key 'scheme': topology '%s' has one site; a cross-datacenter scheme "
+                          "needs two or more", topo_name(p->topo));
+    int diloco = scheme == PLAN_XDC_DILOCO || scheme == PLAN_XDC_STREAMING;
+    static const char *const diloco_keys[] = {"inner_steps", "payload", NULL};
+    for (size_t i = 0; !diloco && diloco_keys[i]; i++)
+        if (ydoc_map_get(d, x, diloco_keys[i]))
+            return ydoc_error(d, ydoc_map_get(d, x, diloco_keys[i]), st,
+                              "key '%s': not used by scheme '%s'", diloco_keys[i],
+                              xdc_names[scheme]);
+    static const char *const streaming_keys[] = {"fragments", "max_delay", NULL};
+    for (size_t i = 0; scheme != PLAN_XDC_STREAMING && streaming_keys[i]; i++)
+        if (ydoc_map_get(d, x, streaming_keys[i]))
+            return ydoc_error(d, ydoc_map_get(d, x, streaming_keys[i]), st,
+                              "key '%s': not used by scheme '%s'", streaming_keys[i],
+                              xdc_names[scheme]);
+    if (scheme == PLAN_XDC_STREAMING && c->inner_steps % c->fragments != 0)
+        return ydoc_error(d, ydoc_map_get(d, x, "fragments"), st,
+                          "key 'fragments': %lld fragments do not divide the %lld inner steps "
+                          "(one fragment is synchronized every H / F steps)",
+                          (long long)c->fragments, (long long)c->inner_steps);
+    return SIM_OK;
+}
+
+/* The scheme against the parallelism and the sites; DiLoCo plans become one site's replica. */
+static sim_code check_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    plan_cross_dc *c = &p->xdc;
+    if (c->scheme == PLAN_XDC_NONE)
+        return SIM_OK;
+    ynode x = ydoc_map_get(d, root, "cross_dc"), at = ydoc_map_get(d, x, "scheme");
+    size_t n = (size_t)c->sites, per = topo_site_chip_count(p->topo, 0);
+    for (size_t s = 1; s < n; s++)
+        if (topo_site_chip_count(p->topo, s) != per)
+            return ydoc_error(d, at, st,
+                              "key 'scheme': the sites of topology '%s' differ in size (%zu and "
+                              "%zu chips); the schemes need equal sites", topo_name(p->topo), per,
+                              topo_site_chip_count(p->topo, s));
+    if ((size_t)p->ranks != per * n)
+        return ydoc_error(d, at, st,
+                          "key 'scheme': the job uses %lld chips, but a cross-datacenter job "
+                          "uses all %zu chips of its %zu sites", (long long)p->ranks, per * n, n);
+    int64_t sites = c->sites;
+    if (c->scheme == PLAN_XDC_PIPELINE) {
+        if (p->par.pp % sites != 0 || p->placement[3] != PLAN_PP)
+            return ydoc_error(d, at, st,
+                              "key 'scheme': 'pipeline' needs pp outermost in the placement and "
+                              "a multiple of the %lld sites, found pp = %lld",
+                              (long long)sites, (long long)p->par.pp);
+        return SIM_OK;
+    }
+    if (p->par.dp % sites != 0)
+        return ydoc_error(d, at, st,
+                          "key 'scheme': '%s' needs dp to be a multiple of the %lld sites, "
+                          "found dp = %lld", xdc_names[c->scheme], (long long)sites,
+                          (long long)p->par.dp);
+    if (c->scheme == PLAN_XDC_SYNC) {
+        if (p->placement[3] != PLAN_DP)
+            return ydoc_error(d, at, st,
+                              "key 'scheme': 'sync' needs dp outermost in the placement, so "
+                              "that every site holds the same data-parallel replicas");
+        return SIM_OK;
+    }
+    /* DiLoCo: every site trains its own replica on its share of the batch. */
+    if (p->placement[3] != PLAN_PP && p->placement[3] != PLAN_DP)
+        return ydoc_error(d, at, st, "key 'scheme': the placement must keep each site's ranks "
+                          "together (dp or pp outermost)");
+    if (p->wl.global_batch % sites != 0)
+        return ydoc_error(d, at, st,
+                          "key 'scheme': the global batch of %lld sequences does not split over "
+                          "the %lld sites", (long long)p->wl.global_batch, (long long)sites);
+    c->total_ranks = p->ranks;
+    c->site_ranks = p->ranks / sites;
+    p->ranks = c->site_ranks;
+    p->par.dp /= sites;
+    p->wl.global_batch /= sites;
+    int64_t size[4] = {p->par.tp, p->par.cp, p->par.dp, p->par.pp}, stride = 1;
+    for (int i = 0; i < 4; i++) {
+        p->stride[p->placement[i]] = stride;
+        stride *= size[p->placement[i]];
+    }
+    p->stride[PLAN_EP] = p->stride[PLAN_DP];
+    if (p->par.dp % p->par.ep != 0)
+        return ydoc_error(d, at, st, "key 'scheme': ep = %lld does not divide a site's dp = %lld",
+                          (long long)p->par.ep, (long long)p->par.dp);
+    p->microbatches = p->wl.global_batch / (p->wl.micro_batch * p->par.dp);
     return SIM_OK;
 }
 
@@ -612,7 +752,11 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
     if (rc == SIM_OK)
         rc = load_workload(p, d, root, ov, n, st);
     if (rc == SIM_OK)
+        rc = load_cross_dc(p, d, root, st);
+    if (rc == SIM_OK)
         rc = load_parallelism(p, d, root, st);
+    if (rc == SIM_OK)
+        rc = check_cross_dc(p, d, root, st);
     if (rc == SIM_OK)
         rc = load_run(p, d, root, st);
     if (rc == SIM_OK) {
@@ -642,6 +786,11 @@ void plan_destroy(plan *p)
 }
 
 /* ---- placement ---- */
+
+double plan_rank_params(const plan *p, int64_t rank)
+{
+    return full(p)->stage_param_bytes[plan_coord(p, rank, PLAN_PP)] / 2.0;
+}
 
 int64_t plan_dim_size(const plan *p, int dim)
 {

@@ -22,11 +22,22 @@
  *     placement: [tp, cp, dp, pp]     # innermost (fastest varying over chips) first
  *     micro_batch: 1                  # overrides the workload's
  *     global_batch: 512               # overrides the workload's (sequences)
+ *   cross_dc:                         # several sites only
+ *     scheme: sync                    # sync | pipeline | diloco | streaming-diloco
+ *     inner_steps: 100                # H (diloco, streaming-diloco)
+ *     payload: fp32                   # outer sync payload: fp32 | bf16 | int8 | fp4
+ *     fragments: 4                    # streaming-diloco
+ *     max_delay: 5                    # streaming: inner steps a fragment sync may overlap
  *   run: {steps: 1, warmup: 1, seed: 1}
  *   output: {db: results.db, trace: trace.json}
  * Overrides (`--set key.path=value`) apply to the config document; those under `topology.`
  * and `workload.` apply to the topology and workload documents (key paths relative to their
  * roots) when those are given as paths.
+ *
+ * With cross_dc, the default placement puts dp outermost for sync (DP groups span the sites)
+ * and pp outermost otherwise. For diloco and streaming-diloco the plan describes one site's
+ * replica (dp, chips and batch divided by the sites), which the executor runs for the inner
+ * steps, and cross_dc.total_ranks the whole job for the outer syncs.
  *
  * Ranks: rank r runs on chip r. Its coordinates come from r by the placement order, the
  * first dimension varying fastest; with the default, TP groups are consecutive chips (one
@@ -44,6 +55,30 @@
 #include "topo/topo.h"
 #include "workload/model.h"
 #include "workload/sched.h"
+
+/* Cross-datacenter schemes (a config's cross_dc section). */
+typedef enum plan_xdc {
+    PLAN_XDC_NONE = 0,
+    PLAN_XDC_SYNC,      /* one DP job over the sites; gradients reduced every step */
+    PLAN_XDC_PIPELINE,  /* pipeline stages split across the sites */
+    PLAN_XDC_DILOCO,    /* a replica per site; every H steps an outer sync */
+    PLAN_XDC_STREAMING  /* DiLoCo with F fragments synced in turn, overlapped */
+} plan_xdc;
+
+typedef struct plan_cross_dc {
+    int scheme;            /* plan_xdc */
+    int64_t sites;         /* sites of the topology */
+    int64_t inner_steps;   /* H */
+    int payload;           /* 0 fp32, 1 bf16, 2 int8, 3 fp4 */
+    double payload_bytes;  /* per parameter: 4, 2, 1, 0.5 */
+    int64_t fragments;     /* F (streaming) */
+    int64_t max_delay;     /* inner steps a fragment's sync may overlap (streaming) */
+    int64_t site_ranks;    /* DiLoCo: ranks of one site's replica */
+    int64_t total_ranks;   /* DiLoCo: ranks of all sites */
+} plan_cross_dc;
+
+const char *plan_xdc_name(int scheme);
+const char *plan_payload_name(int payload);
 
 typedef enum plan_dim { PLAN_TP = 0, PLAN_CP, PLAN_DP, PLAN_PP, PLAN_EP, PLAN_DIM_COUNT } plan_dim;
 
@@ -65,6 +100,7 @@ typedef struct plan {
     int placement[4];    /* PLAN_TP.. PLAN_PP, innermost first */
     int64_t stride[PLAN_DIM_COUNT]; /* rank distance between neighbours of a dimension */
     int tp_comm_overlap, overlap_param_gather;
+    plan_cross_dc xdc;
     int64_t steps, warmup_steps;
     uint64_t seed;
 } plan;
@@ -81,6 +117,9 @@ typedef struct plan {
 sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **out,
                    sim_status *st);
 void plan_destroy(plan *p); /* accepts NULL */
+
+/* Parameters rank r holds (its stage's layers, embedding or head, its tp / ep share). */
+double plan_rank_params(const plan *p, int64_t rank);
 
 /* Coordinate of rank r along dim (ep: dp index mod ep). */
 int64_t plan_coord(const plan *p, int64_t rank, int dim);

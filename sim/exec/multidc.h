@@ -1,0 +1,60 @@
+/*
+ * multidc.h: training across datacenters (a config's cross_dc section).
+ *
+ *   sync, pipeline   one job over all the sites, replayed as it is: DP groups span the sites
+ *                    (gradients reduced hierarchically: inside each site, across the WAN,
+ *                    inside again), or pipeline stages do (activations cross the WAN).
+ *   diloco           every site trains its own replica for H inner steps, then an outer
+ *                    sync all-reduces the pseudo-gradients (every parameter, in the payload
+ *                    type) across the sites, and the outer optimizer runs. Blocking.
+ *   streaming-diloco the model in F fragments synchronized in turn, one every H / F inner
+ *                    steps; each fragment's sync overlaps the next max_delay inner steps.
+ * DiLoCo is replayed in two parts, both simulated in full: one inner step of one site's
+ * replica (all sites are alike, and the simulator's steps are identical, so H steps take H
+ * times one), and the outer sync on the whole topology: every group of ranks holding the
+ * same parameters (equal tp, cp and pp coordinates, every dp rank of every site) all-reduces
+ * its share hierarchically by site, all groups at once, so they share the WAN and the site
+ * fabrics as they would. The round is H inner steps plus what the sync does not hide:
+ *   diloco:    exposed = outer sync + outer optimizer step
+ *   streaming: exposed = F x max(0, fragment sync - max_delay x inner step) + optimizer
+ * (streaming's overlap assumes the fragment's WAN traffic and the inner steps' site traffic
+ * do not slow each other: the WAN carries only the former, and the site fabrics are shared
+ * only during the fragment's intra-site phases).
+ */
+#ifndef SIM_EXEC_MULTIDC_H
+#define SIM_EXEC_MULTIDC_H
+
+#include "exec/exec.h"
+
+typedef struct mdc_result {
+    int scheme;                 /* plan_xdc */
+    double inner_step_s;        /* one (inner) step */
+    double compute_s;           /* mean compute per rank per (inner) step */
+    double outer_sync_s;        /* one full outer sync alone (diloco); one fragment's
+                                   (streaming); 0 for sync and pipeline */
+    double outer_opt_s;         /* the outer optimizer step */
+    double exposed_s, hidden_s; /* outer sync time per round exposed and hidden */
+    double round_s;             /* H inner steps and the outer sync (one step for sync) */
+    double compute_util;        /* compute time / wall time */
+    double mfu, tokens_per_s;   /* over whole rounds */
+    double *wan_bytes;          /* [links]: bytes per round on each link (WAN links matter) */
+    size_t n_links;
+} mdc_result;
+
+/*
+ * Runs p's scheme: the replay r (filled as exec_run does, for the inner step of DiLoCo or the
+ * whole job otherwise) and the cross-datacenter figures m. Both owned by the caller
+ * (exec_result_free, mdc_result_free). Errors as exec_run.
+ */
+sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, sim_status *st);
+void mdc_result_free(mdc_result *m);
+
+/*
+ * The outer sync alone on p's whole topology: every parameter group all-reduces fraction of
+ * its parameters in the payload type. *sync_s gets its duration; link_bytes[links] (may be
+ * NULL) gets the bytes each link carried. p must be a DiLoCo plan.
+ */
+sim_code mdc_outer_sync(plan *p, double fraction, double *sync_s, double *link_bytes,
+                        sim_status *st);
+
+#endif
