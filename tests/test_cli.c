@@ -490,6 +490,37 @@ START_TEST(calibrate_recovers_a_known_efficiency)
 }
 END_TEST
 
+/* A cross-datacenter run prints its figures and writes a multidc row and one wan row per
+ * directed WAN link. */
+START_TEST(run_across_datacenters)
+{
+    char dir[] = "/tmp/clustersim-mdc-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256], args[600], *out;
+    snprintf(path, sizeof path, "%s/m.db", dir);
+    snprintf(args, sizeof args, "run --quiet --db %s configs/multidc/intercontinental-small.yaml",
+             path);
+    ck_assert_int_eq(run(args, &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "cross-datacenter: diloco over 3 sites, H = 100 inner "
+                                      "steps, int8 payload\n"));
+    ck_assert_ptr_nonnull(strstr(out, "  wan us/gw <-> eu/gw (4 Gb/s each way): "));
+    free(out);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM multidc WHERE scheme = 'diloco' AND "
+                               "sites = 3 AND inner_steps = 100 AND payload = 'int8'"), 1);
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM wan"), 6);
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM v_wan WHERE capacity_Bps > 0"), 6);
+    /* the round: H inner steps plus what the sync does not hide */
+    ck_assert_double_eq(q1(db, "SELECT abs(round_s - (100 * inner_step_s + exposed_s + "
+                               "outer_opt_s)) < 1e-9 FROM multidc"), 1);
+    ck_assert_double_eq(q1(db, "SELECT chips FROM run"), 120);
+    sqlite3_close(db);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 START_TEST(bench_runs_small_cases)
 {
     char *out;
@@ -518,6 +549,7 @@ int main(void)
     tcase_add_test(tc, run_writes_a_trace);
     tcase_add_test(tc, run_writes_the_database);
     tcase_add_test(tc, calibrate_recovers_a_known_efficiency);
+    tcase_add_test(tc, run_across_datacenters);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -30,11 +30,11 @@ typedef struct coll_inst {
     coll_engine *ce;
     int kind, algo;
     int32_t *chips;
-    size_t n, g, d; /* members, members per domain, domains (hierarchical) */
-    int nd;         /* torus: dimensions of the box with more than one member */
-    int tdim[3];    /* torus: the torus dimension of each of them */
-    int tsize[3];   /* torus: members along each of them */
-    int *rank_of;   /* torus: [n * 3] each member's rank along each box dimension */
+    size_t n;       /* members */
+    int nd;         /* torus, hierarchical: dimensions of the box with more than one member */
+    int tdim[3];    /* the torus dimension (or level) of each of them */
+    int tsize[3];   /* members along each of them */
+    int *rank_of;   /* [n * 3] each member's rank along each box dimension */
     double bytes;
     uint64_t id;
     int phase, n_phases;
@@ -245,16 +245,23 @@ static uint64_t edge_hash(const coll_inst *in, uint64_t salt)
 
 /* One coupled transfer for a ring over members chips[first + k * stride], k = 0..m-1:
  * every neighbour pair's route, bytes per member, one step latency per step. */
+/* Appends the neighbour paths of the ring over chips[first + k * stride], k = 0..m-1. */
+static int add_ring(coll_inst *in, size_t first, size_t stride, size_t m, uint64_t salt,
+                    gather *g)
+{
+    for (size_t k = 0; k < m; k++)
+        if (!add_route(in, in->chips[first + k * stride],
+                       in->chips[first + (k + 1) % m * stride],
+                       edge_hash(in, salt * 0x100000001b3ull + k), g))
+            return 0;
+    return 1;
+}
+
 static int start_ring(coll_inst *in, size_t first, size_t stride, size_t m, double bytes,
                       int steps, uint64_t salt)
 {
     gather g = {0};
-    for (size_t k = 0; k < m; k++)
-        if (!add_route(in, in->chips[first + k * stride],
-                       in->chips[first + (k + 1) % m * stride],
-                       edge_hash(in, salt * 0x100000001b3ull + k), &g))
-            return 0;
-    return launch(in, &g, bytes, steps);
+    return add_ring(in, first, stride, m, salt, &g) && launch(in, &g, bytes, steps);
 }
 
 /* One message a -> b. */
@@ -310,26 +317,6 @@ static void ring_cost(int op, size_t m, double S, double *bytes, int *steps)
     *steps = (int)(op == OP_AR ? 2 * (m - 1) : m - 1);
 }
 
-/* The operation of phase k of an instance. */
-static int phase_op(const coll_inst *in, int k, int *intra)
-{
-    if (in->algo == COLL_ALGO_RING) {
-        *intra = 0;
-        return in->kind == COLL_ALLREDUCE ? OP_AR : in->kind == COLL_REDUCE_SCATTER ? OP_RS
-                                                                                   : OP_AG;
-    }
-    switch (in->kind) {
-    case COLL_ALLREDUCE:
-        *intra = k != 1;
-        return k == 0 ? OP_RS : k == 1 ? OP_AR : OP_AG;
-    case COLL_REDUCE_SCATTER:
-        *intra = k == 0;
-        return OP_RS;
-    default:
-        *intra = k == 1;
-        return OP_AG;
-    }
-}
 
 /* Torus rings along box dimension j: members grouped by their other coordinates, each ring
  * ordered along dimension j; one coupled transfer per ring. */
@@ -337,8 +324,8 @@ static int start_torus_rings(coll_inst *in, int j, double bytes, int steps)
 {
     coll_engine *ce = in->ce;
     size_t m = (size_t)in->tsize[j], rings = in->n / m;
+    gather g = {0}; /* the dimension's rings move in lock step: one coupled transfer */
     for (size_t r = 0; r < rings; r++) {
-        gather g = {0};
         /* ring r: the members whose coordinates other than tdim[j] have rank r, in order */
         int32_t *ring = ce->ring_buf;
         size_t k = 0;
@@ -357,10 +344,8 @@ static int start_torus_rings(coll_inst *in, int j, double bytes, int steps)
             if (!add_route(in, ring[a], ring[(a + 1) % k],
                            edge_hash(in, (uint64_t)in->phase << 40 | r << 16 | a), &g))
                 return 0;
-        if (!launch(in, &g, bytes, steps))
-            return 0;
     }
-    return 1;
+    return launch(in, &g, bytes, steps);
 }
 
 static void phase_start(coll_inst *in)
@@ -376,8 +361,9 @@ static void phase_start(coll_inst *in)
                     ok = start_msg(in, in->chips[i], in->chips[j], part, i * in->n + j);
     } else if (in->algo == COLL_ALGO_P2P) {
         ok = start_msg(in, in->chips[0], in->chips[1], in->bytes, 0);
-    } else if (in->algo == COLL_ALGO_TORUS) {
-        /* phases: RS along box dims 0..nd-1 (AR, RS), then AG along nd-1..0 (AR, AG) */
+    } else if (in->algo == COLL_ALGO_TORUS || in->algo == COLL_ALGO_HIERARCHICAL) {
+        /* phases: RS along box dims 0..nd-1 (AR, RS), then AG along nd-1..0 (AR, AG); the
+         * dims of a hierarchy are member in domain, domain in site, site */
         int k = in->phase, nd = in->nd, rs, j;
         if (in->kind == COLL_ALLGATHER) {
             rs = 0;
@@ -419,29 +405,13 @@ static void phase_start(coll_inst *in)
         int level = halving ? j : lg - 1 - j;                            /* 0: largest */
         ok = start_exchange(in, in->n >> (level + 1), in->bytes / (double)((size_t)2 << level),
                             (uint64_t)k);
-    } else if (in->algo == COLL_ALGO_RING) {
-        double bytes;
-        int steps;
-        int intra;
-        ring_cost(phase_op(in, 0, &intra), in->n, in->bytes, &bytes, &steps);
-        ok = start_ring(in, 0, 1, in->n, bytes, steps, 0);
     } else {
-        /* Members are domain-major: chips[dom * g + l]. */
-        int intra;
-        int op = phase_op(in, in->phase, &intra);
         double bytes;
         int steps;
-        if (intra) {
-            ring_cost(op, in->g, in->bytes, &bytes, &steps);
-            for (size_t dom = 0; ok && dom < in->d; dom++)
-                ok = start_ring(in, dom * in->g, 1, in->g, bytes, steps,
-                                (uint64_t)in->phase << 32 | dom);
-        } else {
-            ring_cost(op, in->d, in->bytes / (double)in->g, &bytes, &steps);
-            for (size_t l = 0; ok && l < in->g; l++)
-                ok = start_ring(in, l, in->g, in->d, bytes, steps,
-                                (uint64_t)in->phase << 32 | (1u << 31) | l);
-        }
+        int op = in->kind == COLL_ALLREDUCE ? OP_AR : in->kind == COLL_REDUCE_SCATTER ? OP_RS
+                                                                                   : OP_AG;
+        ring_cost(op, in->n, in->bytes, &bytes, &steps);
+        ok = start_ring(in, 0, 1, in->n, bytes, steps, 0);
     }
     if (!ok && !ce->failed) {
         ce->failed = 1;
@@ -451,52 +421,90 @@ static void phase_start(coll_inst *in)
     on_transfer_done(ce->ns, NULL, in);
 }
 
-/*
- * Hierarchical decomposition: members sorted into domains; applies when there are at least
- * two domains, every domain has the same number g > 1 of members, and chips have domains.
- * On success in->chips is rewritten domain-major.
- */
-static int make_hierarchical(coll_inst *in)
+/* Orders member indices by (site, domain, chip). */
+typedef struct level_key {
+    int64_t site, dom, chip;
+    size_t i;
+} level_key;
+
+static int by_level(const void *a, const void *b)
 {
+    const level_key *x = a, *y = b;
+    if (x->site != y->site)
+        return x->site < y->site ? -1 : 1;
+    if (x->dom != y->dom)
+        return x->dom < y->dom ? -1 : 1;
+    return x->chip < y->chip ? -1 : x->chip > y->chip;
+}
+
+/*
+ * Hierarchical decomposition: members as a box [member in domain][domain in site][site]
+ * when every site holds the same number of domains of the group and every domain the same
+ * number of members, and at least two of the three sizes exceed one. On success sets nd,
+ * tsize and rank_of as make_torus does; the phases are then those of the box.
+ */
+static int make_levels(coll_inst *in)
+{
+    coll_engine *ce = in->ce;
     size_t n = in->n;
-    int32_t *dom = malloc(n * sizeof *dom);
-    if (!dom)
+    level_key *k = malloc(n * sizeof *k);
+    if (!k)
         return 0;
-    /* A group over several sites splits by site (inside each site, across the WAN, inside
-     * again); a group inside one site splits by scale-up domain. */
-    size_t site0 = topo_chip_site(in->ce->t, in->chips[0]);
-    int by_site = 0;
-    for (size_t i = 1; i < n && !by_site; i++)
-        by_site = topo_chip_site(in->ce->t, in->chips[i]) != site0;
     for (size_t i = 0; i < n; i++) {
-        dom[i] = by_site ? (int32_t)topo_chip_site(in->ce->t, in->chips[i])
-                         : topo_chip_domain(in->ce->t, in->chips[i]);
-        if (dom[i] < 0) {
-            free(dom);
-            return 0;
-        }
+        int32_t dom = topo_chip_domain(ce->t, in->chips[i]);
+        k[i] = (level_key){(int64_t)topo_chip_site(ce->t, in->chips[i]),
+                           dom >= 0 ? dom : -1 - (int64_t)in->chips[i], in->chips[i], i};
     }
-    /* Stable sort of members by domain (insertion sort: groups are small or presorted). */
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && dom[j - 1] > dom[j]; j--) {
-            int32_t t = dom[j];
-            dom[j] = dom[j - 1];
-            dom[j - 1] = t;
-            t = in->chips[j];
-            in->chips[j] = in->chips[j - 1];
-            in->chips[j - 1] = t;
+    qsort(k, n, sizeof *k, by_level);
+    /* ranks along the three levels, and the sizes they must share */
+    int64_t G = 0, D = 0, S = 0, g = 0, d = 0, s = 0;
+    int ok = 1, *rank = malloc(n * 3 * sizeof *rank);
+    if (!rank) {
+        free(k);
+        return 0;
+    }
+    for (size_t a = 0; a < n && ok; a++) {
+        int new_site = a == 0 || k[a].site != k[a - 1].site;
+        int new_dom = new_site || k[a].dom != k[a - 1].dom;
+        if (a > 0 && new_dom) { /* the domain before is complete */
+            ok = G == 0 || G == g;
+            G = g;
         }
-    size_t g = 1;
-    while (g < n && dom[g] == dom[0])
-        g++;
-    int ok = g > 1 && g < n && n % g == 0;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = dom[i] == dom[i - i % g] && (i % g != 0 || i == 0 || dom[i] != dom[i - 1]);
-    free(dom);
+        if (a > 0 && new_site) { /* the site before is complete */
+            ok = ok && (D == 0 || D == d);
+            D = d;
+        }
+        g = new_dom ? 1 : g + 1;
+        d = new_site ? 1 : d + (new_dom ? 1 : 0);
+        s += new_site ? 1 : 0;
+        rank[k[a].i * 3 + 0] = (int)(g - 1);
+        rank[k[a].i * 3 + 1] = (int)(d - 1);
+        rank[k[a].i * 3 + 2] = (int)(s - 1);
+    }
+    ok = ok && (G == 0 || G == g) && (D == 0 || D == d);
+    G = g;
+    D = d;
+    S = s;
+    int sizes[3] = {(int)G, (int)D, (int)S};
+    in->nd = 0;
+    for (int q = 0; ok && q < 3; q++)
+        if (sizes[q] > 1) {
+            in->tdim[in->nd] = q;
+            in->tsize[in->nd++] = sizes[q];
+        }
+    ok = ok && in->nd >= 2 && (size_t)(G * D * S) == n && reserve_ring(ce, n);
     if (ok) {
-        in->g = g;
-        in->d = n / g;
+        free(in->rank_of);
+        in->rank_of = malloc(n * 3 * sizeof *in->rank_of);
+        ok = in->rank_of != NULL;
     }
+    for (size_t i = 0; ok && i < n; i++)
+        for (int j = 0; j < in->nd; j++)
+            in->rank_of[i * 3 + (size_t)j] = rank[i * 3 + (size_t)in->tdim[j]];
+    if (!ok)
+        in->nd = 0;
+    free(rank);
+    free(k);
     return ok;
 }
 
@@ -608,7 +616,7 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_sta
         (algo == COLL_ALGO_TORUS && in->nd == 0))
         algo = COLL_ALGO_AUTO; /* not applicable: fall back */
     if (algo == COLL_ALGO_AUTO || algo == COLL_ALGO_HIERARCHICAL)
-        algo = make_hierarchical(in) ? COLL_ALGO_HIERARCHICAL : COLL_ALGO_RING;
+        algo = make_levels(in) ? COLL_ALGO_HIERARCHICAL : COLL_ALGO_RING;
     in->algo = algo;
     if (algo_used)
         *algo_used = algo;
@@ -618,10 +626,10 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_sta
         return ev_schedule(net_sim_engine(ce->ns), &in->done_ev,
                            ev_now(net_sim_engine(ce->ns)), EV_CLASS_NORMAL);
     }
-    in->n_phases = algo == COLL_ALGO_HIERARCHICAL ? (rq->kind == COLL_ALLREDUCE ? 3 : 2)
-                   : algo == COLL_ALGO_RHD
+    in->n_phases = algo == COLL_ALGO_RHD
                        ? log2_exact(rq->n) * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
-                   : algo == COLL_ALGO_TORUS ? in->nd * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
+                   : algo == COLL_ALGO_TORUS || algo == COLL_ALGO_HIERARCHICAL
+                       ? in->nd * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
                                              : 1;
     phase_start(in);
     if (ce->failed) {

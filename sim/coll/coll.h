@@ -10,13 +10,15 @@
  *                 and all-gather) at one rate, and waits one step latency per ring step.
  *                 A flow-level model of NCCL's lock-step ring: the ring's rate is set by its
  *                 most loaded link, as in the real ring.
- *   hierarchical  when the group spans several sites (else several scale-up domains) with
- *                 the same number g > 1 of members in each: reduce-scatter inside every
- *                 site (domain), then the operation across sites (domains) on S/g by g
- *                 parallel rings (member l of every site or domain: one ring per rail),
- *                 then all-gather inside every site (domain): NCCL's intra-node, inter-node
- *                 per rail, intra-node hierarchy, and across datacenters the hierarchical
- *                 all-reduce of synchronous multi-site training.
+ *   hierarchical  members seen as a box [member in its scale-up domain][domain in its
+ *                 site][site], when every domain holds as many members and every site as
+ *                 many domains (and two levels at least have more than one): reduce-scatter
+ *                 along the rings of each level from the innermost, on S, then S / g, then
+ *                 S / (g d), and all-gathers back: NCCL's intra-node, inter-node per rail,
+ *                 intra-node hierarchy, and across datacenters the hierarchical all-reduce of
+ *                 synchronous multi-site training (inside each site, across the WAN, inside
+ *                 again). The parallel rings of a phase are alike and end with the slowest:
+ *                 they form one coupled transfer (a 1,024-rail phase is one transfer).
  *   direct        all-to-all: every member sends S/n to every other member at once.
  *   p2p           one transfer along the route.
  *   tree          NCCL's double binary tree for all-reduce: two trees (heap order over the
