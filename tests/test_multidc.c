@@ -227,6 +227,36 @@ START_TEST(streaming_hides_what_fits)
 }
 END_TEST
 
+/* A background load of half the WAN link leaves the job half its capacity: the link's
+ * capacity halves and the outer sync, bound by it, takes longer. A load of 1 or more is
+ * refused. */
+START_TEST(background_load)
+{
+    static const char *const half[] = {"topology.wan.0.background=0.5", NULL};
+    plan *p = load(GOOD "mdc-diloco.yaml", NULL), *q = load(GOOD "mdc-diloco.yaml", half);
+    const net_graph *g = topo_graph(q->topo);
+    for (size_t l = 0; l < net_graph_link_count(g); l++)
+        if (net_graph_link(g, (net_link_id)l)->kind == NET_LINK_WAN)
+            ck_assert_double_eq(net_graph_link(g, (net_link_id)l)->bw_Bps, 100e9 / 8 / 2);
+    double a, b;
+    sim_status st;
+    ck_assert_int_eq(mdc_outer_sync(p, 1.0, &a, NULL, &st), SIM_OK);
+    ck_assert_int_eq(mdc_outer_sync(q, 1.0, &b, NULL, &st), SIM_OK);
+    ck_assert(b > a);
+    plan_destroy(p);
+    plan_destroy(q);
+    ydoc_override ov = {"wan.0.background", "1", "--set topology.wan.0.background=1"};
+    topo_load_opts o = {.overrides = &ov, .n_overrides = 1};
+    topo *t = NULL;
+    ck_assert_int_eq(topo_load(GOOD "mdc-2sites.yaml", &o, &t, &st), SIM_ERR_INPUT);
+    char msg[512];
+    sim_status_format(&st, msg, sizeof msg);
+    ck_assert_str_eq(msg, "--set topology.wan.0.background=1: error: key 'background': "
+                          "expected the fraction of the link other traffic uses, from 0 to "
+                          "below 1, found '1'");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("multidc");
@@ -237,6 +267,7 @@ int main(void)
     tcase_add_test(tc, outer_sync_bytes_follow_the_ring);
     tcase_add_test(tc, utilization_rises_with_h_and_bandwidth);
     tcase_add_test(tc, streaming_hides_what_fits);
+    tcase_add_test(tc, background_load);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -70,8 +70,8 @@ static const char *const fabric_keys[] = {
     "pod",    "spines_per_pod",  "cores_per_plane", "oversubscription",
     "link_latency", "switch_latency", NULL};
 static const char *const gw_keys[] = {"bandwidth", "latency", NULL};
-static const char *const wan_keys[] = {"ends", "bandwidth", "latency", "distance",
-                                       "window", "streams", NULL};
+static const char *const wan_keys[] = {"ends",   "bandwidth", "latency",    "distance",
+                                       "window", "streams",   "background", NULL};
 static const char *const tier_keys[] = {"leaf", "spine", "core", NULL};
 static const char *const su_kinds[] = {"none", "nvswitch", "torus", NULL};
 static const char *const fabric_kinds[] = {"fat-tree", "rail-optimized", NULL};
@@ -903,6 +903,20 @@ static sim_code load_wan(gen *G, sim_status *st)
             rc = ydoc_get_int(G->d, link, "streams", 0, 1, 1 << 20, &w->streams, st);
         if (rc != SIM_OK)
             return rc;
+        double bg = 0;
+        if (rc == SIM_OK)
+            rc = ydoc_get_double(G->d, link, "background", 0, &bg, st);
+        if (rc != SIM_OK)
+            return rc;
+        if (!(bg >= 0 && bg < 1)) {
+            char found[96];
+            ydoc_describe(G->d, ydoc_map_get(G->d, link, "background"), found, sizeof found);
+            return ydoc_error(G->d, ydoc_map_get(G->d, link, "background"), st,
+                              "key 'background': expected the fraction of the link other "
+                              "traffic uses, from 0 to below 1, found %s", found);
+        }
+        /* A steady background load takes its share of the capacity off the top. */
+        w->bw_Bps *= 1 - bg;
         if (ydoc_map_get(G->d, link, "window") && w->window_bytes <= 0)
             return ydoc_error(G->d, ydoc_map_get(G->d, link, "window"), st,
                               "key 'window': expected a positive size such as '64 MiB', found "
