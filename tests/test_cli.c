@@ -5,6 +5,8 @@
  * input and usage. The binary's path comes from CLUSTERSIM_BIN (set by ctest).
  */
 #include <check.h>
+#define CLUSTERSIM_TEST_CLI
+#include "helpers.h"
 #include <sqlite3.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,49 +25,7 @@ static double json_num(const char *json, const char *key)
     return strtod(p + strlen(k), NULL);
 }
 
-static const char *bin(void)
-{
-    const char *b = getenv("CLUSTERSIM_BIN");
-    return b ? b : "build/clustersim";
-}
 
-/* Runs `clustersim args`, captures stdout (and stderr into err when not NULL), returns the
- * exit status. Output buffers are malloc'ed, owned by the caller. */
-static int run(const char *args, char **out, char **err)
-{
-    char errpath[] = "/tmp/clustersim-test-err-XXXXXX";
-    int fd = mkstemp(errpath);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin(), args, errpath);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-        len += n;
-        if (cap - len < 1024)
-            buf = realloc(buf, cap *= 2);
-    }
-    buf[len] = '\0';
-    int status = pclose(p);
-    if (out)
-        *out = buf;
-    else
-        free(buf);
-    if (err) {
-        FILE *f = fopen(errpath, "r");
-        char *e = calloc(1, 65536);
-        size_t m = fread(e, 1, 65535, f);
-        e[m] = '\0';
-        fclose(f);
-        *err = e;
-    }
-    unlink(errpath);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* finish_s of the row whose id is id */
 static double finish_of(const char *csv, const char *id)
@@ -84,7 +44,7 @@ static double finish_of(const char *csv, const char *id)
 START_TEST(flows_dumbbell_matches_hand_computation)
 {
     char *out;
-    ck_assert_int_eq(run("flows tests/fixtures/good/dumbbell.yaml "
+    ck_assert_int_eq(th_run("flows tests/fixtures/good/dumbbell.yaml "
                          "tests/fixtures/good/dumbbell-flows.csv", &out, NULL), 0);
     ck_assert(strncmp(out, "id,src,dst,bytes,start_s,finish_s\n", 34) == 0);
     /* latency h->s0->s1->h = 1 + 0.5 + 1 us; the 12.5 GB/s core link is the bottleneck.
@@ -104,7 +64,7 @@ END_TEST
 START_TEST(flow_to_itself_finishes_when_it_starts)
 {
     char *out;
-    ck_assert_int_eq(run("flows tests/fixtures/good/dumbbell.yaml "
+    ck_assert_int_eq(th_run("flows tests/fixtures/good/dumbbell.yaml "
                          "tests/fixtures/good/flows-self.csv", &out, NULL), 0);
     ck_assert_str_eq(out, "id,src,dst,bytes,start_s,finish_s\nf1,h2,h2,1,0,0\n");
     free(out);
@@ -143,11 +103,11 @@ START_TEST(incremental_equals_naive_and_reruns_are_identical)
     char args[512];
     char *a, *b, *c;
     snprintf(args, sizeof args, "flows tests/fixtures/good/tree.yaml %s", path);
-    ck_assert_int_eq(run(args, &a, NULL), 0);
-    ck_assert_int_eq(run(args, &b, NULL), 0);
+    ck_assert_int_eq(th_run(args, &a, NULL), 0);
+    ck_assert_int_eq(th_run(args, &b, NULL), 0);
     ck_assert_str_eq(a, b); /* deterministic, byte for byte */
     snprintf(args, sizeof args, "flows --naive tests/fixtures/good/tree.yaml %s", path);
-    ck_assert_int_eq(run(args, &c, NULL), 0);
+    ck_assert_int_eq(th_run(args, &c, NULL), 0);
     int rows = 0;
     for (int i = 0; i < 400; i++) {
         char id[16];
@@ -193,7 +153,7 @@ START_TEST(bad_input_gets_its_message_and_status_2)
 {
     const bad_case *bc = &bad_cases[_i];
     char *out, *err;
-    ck_assert_int_eq(run(bc->args, &out, &err), bc->status);
+    ck_assert_int_eq(th_run(bc->args, &out, &err), bc->status);
     ck_assert_str_eq(out, ""); /* nothing half-written on stdout */
     if (bc->err)
         ck_assert_msg(strncmp(err, bc->err, strlen(bc->err)) == 0, "got: %s", err);
@@ -207,16 +167,16 @@ END_TEST
 START_TEST(help_and_version)
 {
     char *out;
-    ck_assert_int_eq(run("--version", &out, NULL), 0);
+    ck_assert_int_eq(th_run("--version", &out, NULL), 0);
     ck_assert(strncmp(out, "clustersim ", 11) == 0);
     free(out);
-    ck_assert_int_eq(run("--help", &out, NULL), 0);
+    ck_assert_int_eq(th_run("--help", &out, NULL), 0);
     ck_assert(strstr(out, "flows") && strstr(out, "bench"));
     free(out);
-    ck_assert_int_eq(run("flows --help", &out, NULL), 0);
+    ck_assert_int_eq(th_run("flows --help", &out, NULL), 0);
     ck_assert(strstr(out, "usage: clustersim flows"));
     free(out);
-    ck_assert_int_eq(run("bench --help", &out, NULL), 0);
+    ck_assert_int_eq(th_run("bench --help", &out, NULL), 0);
     ck_assert(strstr(out, "usage: clustersim bench"));
     free(out);
 }
@@ -229,7 +189,7 @@ END_TEST
 START_TEST(topo_summarizes_a_small_cluster)
 {
     char *out;
-    ck_assert_int_eq(run("topo --json topologies/h100-64.yaml", &out, NULL), 0);
+    ck_assert_int_eq(th_run("topo --json topologies/h100-64.yaml", &out, NULL), 0);
     ck_assert_double_eq(json_num(out, "chips"), 64);
     ck_assert_double_eq(json_num(out, "links"), 384);
     ck_assert_double_eq(json_num(out, "switches"), 8 + 8 + 8); /* NVSwitch, leaf, spine */
@@ -244,7 +204,7 @@ START_TEST(topo_summarizes_a_small_cluster)
     ck_assert_double_eq(json_num(out, "diameter_hops"), 4);
     ck_assert_ptr_nonnull(strstr(out, "\"datacenters\": [{\"name\": \"dc0\""));
     free(out);
-    ck_assert_int_eq(run("topo topologies/h100-64.yaml", &out, NULL), 0);
+    ck_assert_int_eq(th_run("topo topologies/h100-64.yaml", &out, NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "topology h100-64: 64 chips in 1 site, 24 switches, "
                                       "384 links (directed)\n"));
     ck_assert_ptr_nonnull(strstr(out, "  leaf   8 switches, 8 NICs each, 8 uplink trunks of "
@@ -262,9 +222,9 @@ START_TEST(topo_writes_the_link_table)
     char path[256], args[512];
     snprintf(path, sizeof path, "%s/t.db", dir);
     snprintf(args, sizeof args, "topo --db %s topologies/three-dc.yaml", path);
-    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    ck_assert_int_eq(th_run(args, NULL, NULL), 0);
     snprintf(args, sizeof args, "topo --db %s topologies/h100-64.yaml", path);
-    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    ck_assert_int_eq(th_run(args, NULL, NULL), 0);
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
     static const char *const q[] = {
@@ -315,7 +275,7 @@ START_TEST(flows_on_a_generated_cluster)
     close(fd);
     char args[256], *out;
     snprintf(args, sizeof args, "flows topologies/h100-64.yaml %s", path);
-    ck_assert_int_eq(run(args, &out, NULL), 0);
+    ck_assert_int_eq(th_run(args, &out, NULL), 0);
     ck_assert_double_eq_tol(finish_of(out, "a"), 2 - 0.5e-6, 1e-12);
     ck_assert_double_eq_tol(finish_of(out, "b"), 2 + 0.7e-6, 1e-12);
     ck_assert_double_eq_tol(finish_of(out, "c"), 1 + 0.5e-6, 1e-12);
@@ -335,7 +295,7 @@ START_TEST(run_writes_a_trace)
     char args[512], *out, *err;
     snprintf(args, sizeof args,
              "run --no-db --quiet --trace %s --trace-ranks 1,3 configs/quickstart.yaml", path);
-    ck_assert_int_eq(run(args, &out, NULL), 0);
+    ck_assert_int_eq(th_run(args, &out, NULL), 0);
     free(out);
     FILE *f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
@@ -352,7 +312,7 @@ START_TEST(run_writes_a_trace)
                                       "\"args\":{\"name\":\"rank 3\"}}"));
     snprintf(args, sizeof args, "run --no-db --trace %s --trace-ranks 60-70 "
              "configs/quickstart.yaml", path);
-    ck_assert_int_eq(run(args, NULL, &err), 2);
+    ck_assert_int_eq(th_run(args, NULL, &err), 2);
     ck_assert_str_eq(err, "clustersim: error: --trace-ranks: expected ranks from 0 to 63, "
                           "found '60-70'\n");
     free(err);
@@ -382,9 +342,9 @@ START_TEST(run_writes_the_database)
     snprintf(a, sizeof a, "%s/a.db", dir);
     snprintf(b, sizeof b, "%s/b.db", dir);
     snprintf(args, sizeof args, "run --quiet --db %s configs/quickstart.yaml", a);
-    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    ck_assert_int_eq(th_run(args, NULL, NULL), 0);
     snprintf(args, sizeof args, "run --quiet --db %s configs/quickstart.yaml", b);
-    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    ck_assert_int_eq(th_run(args, NULL, NULL), 0);
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open(a, &db), SQLITE_OK);
     /* quick start: 64 ranks on h100-64 (384 directed links), one measured step */
@@ -456,7 +416,7 @@ START_TEST(calibrate_recovers_a_known_efficiency)
     double mfu[2];
     for (int i = 0; i < 2; i++) {
         snprintf(args, sizeof args, "run --no-db --quiet %s", cfg[i]);
-        ck_assert_int_eq(run(args, &out, NULL), 0);
+        ck_assert_int_eq(th_run(args, &out, NULL), 0);
         char *m = strstr(out, "MFU ");
         ck_assert_ptr_nonnull(m);
         mfu[i] = strtod(m + 4, NULL);
@@ -468,7 +428,7 @@ START_TEST(calibrate_recovers_a_known_efficiency)
             mfu[1]);
     fclose(g);
     snprintf(args, sizeof args, "calibrate --start 0.7,1 %s", targets);
-    ck_assert_int_eq(run(args, &out, &err), 0);
+    ck_assert_int_eq(th_run(args, &out, &err), 0);
     char *e = strstr(out, "  gemm: ");
     ck_assert_ptr_nonnull(e);
     double fitted = strtod(e + 8, NULL);
@@ -479,7 +439,7 @@ START_TEST(calibrate_recovers_a_known_efficiency)
     fprintf(g, "%s mfu\n", cfg[0]);
     fclose(g);
     snprintf(args, sizeof args, "calibrate %s", targets);
-    ck_assert_int_eq(run(args, NULL, &err), 2);
+    ck_assert_int_eq(th_run(args, NULL, &err), 2);
     char want[600];
     snprintf(want, sizeof want, "clustersim: %s:1: error: expected 'CONFIG METRIC VALUE' with "
              "metric mfu, hfu or tflops and a positive value\n", targets);
@@ -500,7 +460,7 @@ START_TEST(run_across_datacenters)
     snprintf(path, sizeof path, "%s/m.db", dir);
     snprintf(args, sizeof args, "run --quiet --db %s configs/multidc/intercontinental-small.yaml",
              path);
-    ck_assert_int_eq(run(args, &out, NULL), 0);
+    ck_assert_int_eq(th_run(args, &out, NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "cross-datacenter: diloco over 3 sites, H = 100 inner "
                                       "steps, int8 payload\n"));
     ck_assert_ptr_nonnull(strstr(out, "  wan us/gw <-> eu/gw (4 Gb/s each way): "));
@@ -524,7 +484,7 @@ END_TEST
 START_TEST(bench_runs_small_cases)
 {
     char *out;
-    ck_assert_int_eq(run("bench --transfers 2000 --concurrency 32 tree", &out, NULL), 0);
+    ck_assert_int_eq(th_run("bench --transfers 2000 --concurrency 32 tree", &out, NULL), 0);
     ck_assert(strstr(out, "tree      transfers=2000 ") != NULL);
     ck_assert(strstr(out, "events_per_s=") != NULL);
     free(out);

@@ -87,21 +87,11 @@ static double run_algo(int kind, int want, const int32_t *chips, size_t n, doubl
     return r.end - r.start;
 }
 
-/* Runs one collective over chips[0..n) alone; returns its duration. */
+/* Runs one collective over chips[0..n) alone, algorithm chosen by auto; returns its
+ * duration. */
 static double run_coll(int kind, const int32_t *chips, size_t n, double bytes, int *algo)
 {
-    fixture f;
-    setup(&f);
-    result r = {0};
-    sim_status st;
-    coll_req rq = {.kind = kind, .algo = COLL_ALGO_AUTO, .chips = chips, .n = n,
-                   .bytes = bytes, .id = 7, .done = on_done, .user = &r};
-    ck_assert_int_eq(coll_start(f.ce, &rq, algo, &st), SIM_OK);
-    ev_run(f.e, INT64_MAX);
-    ck_assert_int_eq(r.done, 1);
-    ck_assert_uint_eq(coll_live(f.ce), 0);
-    teardown(&f);
-    return r.end - r.start;
+    return run_algo(kind, COLL_ALGO_AUTO, chips, n, bytes, algo, 0);
 }
 
 /* Ring all-reduce of 8 GPUs of one node: 2 (n-1)/n S at 450 GB/s, 14 steps. */

@@ -13,6 +13,8 @@
  * overrides, and configs/quickstart.yaml.
  */
 #include <check.h>
+#define CLUSTERSIM_TEST_PLANS
+#include "helpers.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,22 +25,6 @@
 
 #define TINY "tests/fixtures/good/cfg-tiny.yaml"
 
-static plan *load(const char *path, const char *const *sets)
-{
-    ydoc_override ov[16];
-    size_t n = 0;
-    char keys[16][64];
-    for (; sets && sets[n]; n++) {
-        const char *eq = strchr(sets[n], '=');
-        snprintf(keys[n], sizeof keys[n], "%.*s", (int)(eq - sets[n]), sets[n]);
-        ov[n] = (ydoc_override){keys[n], eq + 1, sets[n]};
-    }
-    plan *p = NULL;
-    sim_status st;
-    sim_status_clear(&st);
-    ck_assert_msg(plan_load(path, ov, n, &p, &st) == SIM_OK, "%s", st.msg);
-    return p;
-}
 
 static void run(plan *p, exec_result *r)
 {
@@ -63,7 +49,7 @@ START_TEST(one_rank_is_its_compute)
 {
     static const char *const sets[] = {"parallelism.chips=1", "parallelism.tp=1",
                                        "parallelism.pp=1", "parallelism.dp=1", NULL};
-    plan *p = load(TINY, sets);
+    plan *p = th_load(TINY, sets);
     const hw_chip *chip = topo_chip_hw(p->topo, 0);
     plan_cursor c;
     plan_item it;
@@ -119,11 +105,11 @@ START_TEST(accounting_fills_the_step)
         {"parallelism.pp=1", "parallelism.dp=8", "parallelism.zero=3", NULL},
     };
     for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
-        plan *p = load(TINY, variants[v]);
+        plan *p = th_load(TINY, variants[v]);
         check_accounting(p);
         plan_destroy(p);
     }
-    plan *q = load("configs/quickstart.yaml", NULL);
+    plan *q = th_load("configs/quickstart.yaml", NULL);
     check_accounting(q);
     plan_destroy(q);
 }
@@ -136,7 +122,7 @@ START_TEST(data_parallel_pair)
 {
     static const char *const sets[] = {"parallelism.chips=2", "parallelism.tp=1",
                                        "parallelism.pp=1", "parallelism.dp=2", NULL};
-    plan *p = load(TINY, sets);
+    plan *p = th_load(TINY, sets);
     exec_result r;
     run(p, &r);
     const exec_rank_stats *a = &r.ranks[0];
@@ -173,7 +159,7 @@ START_TEST(one_f_one_b_of_equal_stages)
                                        "workload.model.hidden=4096",
                                        "workload.training.sequence=2048",
                                        "parallelism.global_batch=8", NULL};
-    plan *p = load(TINY, sets);
+    plan *p = th_load(TINY, sets);
     ck_assert_int_eq(p->microbatches, 8);
     const hw_chip *chip = topo_chip_hw(p->topo, 0);
     double tf = 0, tb = 0, opt = 0;
@@ -209,7 +195,7 @@ START_TEST(overlap_slowdown)
                                        "parallelism.pp=1", "parallelism.dp=2",
                                        "workload.model.layers=16",
                                        "workload.model.hidden=1024", NULL};
-    plan *p = load(TINY, sets);
+    plan *p = th_load(TINY, sets);
     exec_result a, b;
     run(p, &a);
     hw_chip slow = *topo_chip_hw(p->topo, 0);
@@ -230,7 +216,7 @@ END_TEST
 
 START_TEST(reruns_are_identical)
 {
-    plan *p = load("configs/quickstart.yaml", NULL);
+    plan *p = th_load("configs/quickstart.yaml", NULL);
     exec_result a, b;
     run(p, &a);
     run(p, &b);
@@ -253,7 +239,7 @@ END_TEST
 
 START_TEST(bounded_runs_stop)
 {
-    plan *p = load("configs/quickstart.yaml", NULL);
+    plan *p = th_load("configs/quickstart.yaml", NULL);
     exec_opts opts = {.max_events = 10000};
     exec_result r;
     sim_status st;

@@ -13,6 +13,8 @@
  * - Streaming hides a fragment's sync that fits in its window, and exposes the rest.
  */
 #include <check.h>
+#define CLUSTERSIM_TEST_PLANS
+#include "helpers.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,22 +24,6 @@
 
 #define GOOD "tests/fixtures/good/"
 
-static plan *load(const char *path, const char *const *sets)
-{
-    ydoc_override ov[8];
-    char keys[8][64];
-    size_t n = 0;
-    for (; sets && sets[n]; n++) {
-        const char *eq = strchr(sets[n], '=');
-        snprintf(keys[n], sizeof keys[n], "%.*s", (int)(eq - sets[n]), sets[n]);
-        ov[n] = (ydoc_override){keys[n], eq + 1, sets[n]};
-    }
-    plan *p = NULL;
-    sim_status st;
-    sim_status_clear(&st);
-    ck_assert_msg(plan_load(path, ov, n, &p, &st) == SIM_OK, "%s: %s", path, st.msg);
-    return p;
-}
 
 static void run(plan *p, exec_result *r, mdc_result *m)
 {
@@ -63,14 +49,14 @@ static const char *const fast_wan[] = {"topology.wan.0.bandwidth=1 Pb/s",
 
 START_TEST(sync_with_an_infinite_wan_is_one_site)
 {
-    plan *two = load(GOOD "mdc-sync.yaml", fast_wan);
+    plan *two = th_load(GOOD "mdc-sync.yaml", fast_wan);
     ck_assert_int_eq(two->xdc.scheme, PLAN_XDC_SYNC);
     /* dp outermost: a DP group holds 8 ranks of each site */
     ck_assert_int_eq(two->placement[3], PLAN_DP);
     exec_result r2;
     mdc_result m2;
     run(two, &r2, &m2);
-    plan *one = load(GOOD "mdc-one-site.yaml", NULL);
+    plan *one = th_load(GOOD "mdc-one-site.yaml", NULL);
     exec_result r1;
     sim_status st;
     ck_assert_int_eq(exec_run(one, NULL, &r1, &st), SIM_OK);
@@ -91,9 +77,9 @@ END_TEST
 START_TEST(diloco_every_step_moves_what_sync_moves)
 {
     static const char *const sets[] = {"parallelism.zero=0", NULL};
-    plan *s = load(GOOD "mdc-sync.yaml", sets);
+    plan *s = th_load(GOOD "mdc-sync.yaml", sets);
     static const char *const dsets[] = {"cross_dc.inner_steps=1", NULL};
-    plan *d = load(GOOD "mdc-diloco.yaml", dsets);
+    plan *d = th_load(GOOD "mdc-diloco.yaml", dsets);
     ck_assert_int_eq(d->xdc.scheme, PLAN_XDC_DILOCO);
     ck_assert_double_eq(d->xdc.payload_bytes, 2);
     /* the replica: one site's 16 ranks, dp 8, half the batch */
@@ -127,7 +113,7 @@ START_TEST(outer_sync_bytes_follow_the_ring)
         char dp[64];
         snprintf(dp, sizeof dp, "parallelism.dp=%d", 8 * sites);
         const char *const sets[] = {tset, dp, "parallelism.global_batch=48", NULL};
-        plan *p = load(GOOD "mdc-diloco.yaml", sets);
+        plan *p = th_load(GOOD "mdc-diloco.yaml", sets);
         ck_assert_int_eq(p->xdc.sites, sites);
         double sync_s, S = 0;
         size_t nl = net_graph_link_count(topo_graph(p->topo));
@@ -153,7 +139,7 @@ END_TEST
 
 static double util(const char *path, const char *const *sets)
 {
-    plan *p = load(path, sets);
+    plan *p = th_load(path, sets);
     exec_result r;
     mdc_result m;
     run(p, &r, &m);
@@ -200,7 +186,7 @@ START_TEST(streaming_hides_what_fits)
     static const char *const wide[] = {"cross_dc.max_delay=2",
                                        "topology.wan.0.bandwidth=1 Tb/s",
                                        "topology.wan.0.latency=1 ms", NULL};
-    plan *p = load(GOOD "mdc-streaming.yaml", wide);
+    plan *p = th_load(GOOD "mdc-streaming.yaml", wide);
     exec_result r;
     mdc_result m;
     run(p, &r, &m);
@@ -215,7 +201,7 @@ START_TEST(streaming_hides_what_fits)
     /* a slow WAN: each fragment exposes what its window does not cover */
     static const char *const narrow[] = {"cross_dc.max_delay=1",
                                          "topology.wan.0.bandwidth=10 Gb/s", NULL};
-    p = load(GOOD "mdc-streaming.yaml", narrow);
+    p = th_load(GOOD "mdc-streaming.yaml", narrow);
     run(p, &r, &m);
     double per = m.outer_sync_s - m.inner_step_s;
     ck_assert(per > 0);
@@ -233,7 +219,7 @@ END_TEST
 START_TEST(background_load)
 {
     static const char *const half[] = {"topology.wan.0.background=0.5", NULL};
-    plan *p = load(GOOD "mdc-diloco.yaml", NULL), *q = load(GOOD "mdc-diloco.yaml", half);
+    plan *p = th_load(GOOD "mdc-diloco.yaml", NULL), *q = th_load(GOOD "mdc-diloco.yaml", half);
     const net_graph *g = topo_graph(q->topo);
     for (size_t l = 0; l < net_graph_link_count(g); l++)
         if (net_graph_link(g, (net_link_id)l)->kind == NET_LINK_WAN)

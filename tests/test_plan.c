@@ -17,6 +17,8 @@
  * Tests run from the repository root; the CLI binary comes from CLUSTERSIM_BIN.
  */
 #include <check.h>
+#define CLUSTERSIM_TEST_CLI
+#include "helpers.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1606,54 +1608,7 @@ END_TEST
 
 /* ==== CLI =============================================================================== */
 
-static const char *bin(void)
-{
-    const char *b = getenv("CLUSTERSIM_BIN");
-    return b ? b : "build/clustersim";
-}
 
-/* Runs `clustersim args`, captures stdout (and stderr into err when not NULL), returns the
- * exit status. Output buffers are malloc'ed, owned by the caller. */
-static int run(const char *args, char **out, char **err)
-{
-    char errpath[] = "/tmp/clustersim-test-err-XXXXXX";
-    int fd = mkstemp(errpath);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin(), args, errpath);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    ck_assert_ptr_nonnull(buf);
-    size_t n;
-    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-        len += n;
-        if (cap - len < 1024) {
-            buf = realloc(buf, cap *= 2);
-            ck_assert_ptr_nonnull(buf);
-        }
-    }
-    buf[len] = '\0';
-    int status = pclose(p);
-    if (out)
-        *out = buf;
-    else
-        free(buf);
-    if (err) {
-        FILE *f = fopen(errpath, "r");
-        ck_assert_ptr_nonnull(f);
-        char *e = calloc(1, 65536);
-        ck_assert_ptr_nonnull(e);
-        size_t m = fread(e, 1, 65535, f);
-        e[m] = '\0';
-        fclose(f);
-        *err = e;
-    }
-    unlink(errpath);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* Value after "\"key\": " in a one-line JSON object, as a double. */
 static double json_num(const char *json, const char *key)
@@ -1668,7 +1623,7 @@ static double json_num(const char *json, const char *key)
 START_TEST(test_cli_plan_json)
 {
     char *out, *err;
-    ck_assert_int_eq(run("plan --json " QUICKSTART, &out, &err), 0);
+    ck_assert_int_eq(th_run("plan --json " QUICKSTART, &out, &err), 0);
     ck_assert_str_eq(err, "");
     static const char *const keys[] = {"params", "model_flops_per_step",
                                        "hardware_flops_per_step", "memory_bytes_per_rank",
@@ -1696,7 +1651,7 @@ START_TEST(test_cli_plan_json)
     /* --set parallelism.tp=2 (with dp 16 to keep 64 chips): m = 64 / 16 = 4, twice the
      * weights per rank, half the TP bytes (4 micro-batches instead of 8) */
     char *out2;
-    ck_assert_int_eq(run("plan --json --set parallelism.tp=2 --set parallelism.dp=16 "
+    ck_assert_int_eq(th_run("plan --json --set parallelism.tp=2 --set parallelism.dp=16 "
                          QUICKSTART, &out2, NULL), 0);
     ck_assert_str_ne(out, out2);
     ck_assert_double_eq(json_num(out2, "microbatches"), 4);
@@ -1706,7 +1661,7 @@ START_TEST(test_cli_plan_json)
     ck_assert_double_eq(json_num(out2, "tp"), json_num(out, "tp") / 2);
     /* text output runs too */
     char *text;
-    ck_assert_int_eq(run("plan " QUICKSTART, &text, NULL), 0);
+    ck_assert_int_eq(th_run("plan " QUICKSTART, &text, NULL), 0);
     ck_assert_ptr_nonnull(strstr(text, "plan quickstart: llama3-8b on h100-64"));
     free(text);
     free(out);
@@ -1720,25 +1675,25 @@ START_TEST(test_cli_plan_exit_statuses)
     char *out, *err;
     /* Llama 3 405B, tp 8, dp 8, no ZeRO: ~812 GB per rank against 80 GB -> exit 3, with the
      * breakdown printed all the same */
-    ck_assert_int_eq(run("plan --json tests/fixtures/good/cfg-405b-nofit.yaml", &out, NULL), 3);
+    ck_assert_int_eq(th_run("plan --json tests/fixtures/good/cfg-405b-nofit.yaml", &out, NULL), 3);
     ck_assert_ptr_nonnull(strstr(out, "\"fits\": false"));
     ck_assert_double_gt(json_num(out, "total"), 800e9);
     free(out);
     /* tp 2 alone leaves dp 8: 8 x 2 x 2 = 32 of 64 chips, reported at the config's dp */
-    ck_assert_int_eq(run("plan --set parallelism.tp=2 " QUICKSTART, &out, &err), 2);
+    ck_assert_int_eq(th_run("plan --set parallelism.tp=2 " QUICKSTART, &out, &err), 2);
     ck_assert_str_eq(out, "");
     ck_assert_ptr_nonnull(strstr(err, "configs/quickstart.yaml:9:7: error: dp x tp x pp x cp = "
                                       "8 x 2 x 2 x 1 = 32, but the job uses 64 chips"));
     free(out);
     free(err);
     /* an override's bad value is reported against the override */
-    ck_assert_int_eq(run("plan --set parallelism.tp=abc " QUICKSTART, &out, &err), 2);
+    ck_assert_int_eq(th_run("plan --set parallelism.tp=abc " QUICKSTART, &out, &err), 2);
     ck_assert_ptr_nonnull(strstr(err, "--set parallelism.tp=abc: error: key 'tp': expected an "
                                       "integer, found 'abc'"));
     free(out);
     free(err);
-    ck_assert_int_eq(run("plan", NULL, NULL), 2);
-    ck_assert_int_eq(run("plan --set novalue " QUICKSTART, NULL, NULL), 2);
+    ck_assert_int_eq(th_run("plan", NULL, NULL), 2);
+    ck_assert_int_eq(th_run("plan --set novalue " QUICKSTART, NULL, NULL), 2);
 }
 END_TEST
 
