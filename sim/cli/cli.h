@@ -6,6 +6,7 @@
 #ifndef SIM_CLI_H
 #define SIM_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/status.h"
@@ -17,11 +18,39 @@ int cli_topo_main(int argc, char **argv);
 int cli_plan_main(int argc, char **argv);
 int cli_run_main(int argc, char **argv);
 int cli_calibrate_main(int argc, char **argv);
+int cli_merge_main(int argc, char **argv);
+int cli_sweep_main(int argc, char **argv);
 
 /* --set KEY=VALUE arguments: appends one override to *ov (grown; strings owned by it).
  * Returns 0, or the exit status after printing an error naming cmd. */
 int cli_overrides_add(const char *arg, ydoc_override **ov, size_t *n, const char *cmd);
 void cli_overrides_free(ydoc_override *ov, size_t n); /* accepts NULL */
+
+/* One replay of a config, as `run` does it and as `sweep` does it for each point. */
+typedef struct cli_run_opts {
+    const char *db_path;     /* NULL: the config's output.db, else results.db; "": none */
+    int print;               /* print the summary to stdout */
+    int progress;            /* progress line on stderr */
+    const char *trace_path, *trace_ranks;
+    uint64_t max_events;
+    double max_wall_s;
+    const char *command;     /* run.command: "run" or "sweep" */
+    const char *point;       /* a sweep point's name: written with the overrides to
+                                sweep_param (key '_point'); NULL: none */
+    int record_failures;     /* an input error or a job that does not fit becomes a run row
+                                with status 'failed' and its reason (exit status 3) */
+} cli_run_opts;
+
+/* Replays config with overrides; returns the exit status (0 ok, 2 bad input, 3 recorded as
+ * failed, 1 other failures), having reported errors on stderr. */
+int cli_run_config(const char *config, const ydoc_override *ov, size_t n_ov,
+                   const cli_run_opts *o);
+
+/* A run row with status 'failed' and reason (and the sweep point's parameters when point is
+ * not NULL), in one transaction of database path. */
+sim_code cli_record_failure(const char *path, const char *config, const ydoc_override *ov,
+                            size_t n_ov, const char *point, const char *command,
+                            const char *reason, sim_status *st);
 
 /* Prints "clustersim: <formatted status>" to stderr and returns the exit status. */
 int cli_report(const sim_status *st);

@@ -370,9 +370,55 @@ static sim_code write_multidc(db *d, int64_t run_id, const plan *p, const mdc_re
     return rc;
 }
 
+/* The sweep_param rows of a sweep point: every override and '_point', the point's name. */
+static sim_code write_sweep_params(db *d, int64_t run_id, const ydoc_override *ov, size_t n_ov,
+                                   const char *point, sim_status *st)
+{
+    static const char *const cols[] = {"run_id", "key", "value"};
+    db_stmt *s = NULL;
+    sim_code rc = db_insert_prepare(d, "sweep_param", cols, 3, &s, st);
+    for (size_t i = 0; rc == SIM_OK && i <= n_ov; i++) {
+        db_insert_bind_int(s, 0, run_id);
+        db_insert_bind_text(s, 1, i < n_ov ? ov[i].path : "_point");
+        db_insert_bind_text(s, 2, i < n_ov ? ov[i].value : point);
+        rc = db_insert_exec(s, st);
+    }
+    db_insert_finish(s);
+    return rc;
+}
+
+sim_code cli_record_failure(const char *path, const char *config, const ydoc_override *ov,
+                            size_t n_ov, const char *point, const char *command,
+                            const char *reason, sim_status *st)
+{
+    db *d = NULL;
+    db_run row;
+    int64_t run_id = 0;
+    db_run_init(&row);
+    char *text = config_text(config, ov, n_ov);
+    row.command = command;
+    row.config_path = config;
+    row.config_yaml = text;
+    row.status = "failed";
+    row.status_reason = reason;
+    sim_code rc = db_open(path, &d, st);
+    if (rc == SIM_OK)
+        rc = db_begin(d, st);
+    if (rc == SIM_OK)
+        rc = db_run_insert(d, &row, &run_id, st);
+    if (rc == SIM_OK && point)
+        rc = write_sweep_params(d, run_id, ov, n_ov, point, st);
+    if (rc == SIM_OK)
+        rc = db_commit(d, st);
+    db_close(d);
+    free(text);
+    return rc;
+}
+
 static sim_code write_db(const char *path, const plan *p, const exec_result *r,
                          const mdc_result *m, const ydoc_override *ov, size_t n_ov,
-                         int64_t *run_id, sim_status *st)
+                         const char *point, const char *command, int64_t *run_id,
+                         sim_status *st)
 {
     db *d = NULL;
     db_run row;
@@ -380,7 +426,7 @@ static sim_code write_db(const char *path, const plan *p, const exec_result *r,
     char *text = config_text(p->config_path, ov, n_ov);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    row.command = "run";
+    row.command = command;
     row.config_path = p->config_path;
     row.config_yaml = text;
     row.topology = topo_name(p->topo);
@@ -421,6 +467,8 @@ static sim_code write_db(const char *path, const plan *p, const exec_result *r,
         rc = write_rows(d, *run_id, p, r, st);
     if (rc == SIM_OK && !r->stopped && m)
         rc = write_multidc(d, *run_id, p, m, st);
+    if (rc == SIM_OK && point)
+        rc = write_sweep_params(d, *run_id, ov, n_ov, point, st);
     if (rc == SIM_OK)
         rc = db_commit(d, st);
     db_close(d); /* rolls back an open transaction */
@@ -491,7 +539,21 @@ int cli_run_main(int argc, char **argv)
         cli_overrides_free(ov, n_ov);
         return 2;
     }
-    opts.progress = !quiet && isatty(STDERR_FILENO);
+    cli_run_opts o = {.db_path = no_db ? "" : db_path, .print = 1,
+                      .progress = !quiet && isatty(STDERR_FILENO), .trace_path = trace_path,
+                      .trace_ranks = trace_ranks, .max_events = opts.max_events,
+                      .max_wall_s = opts.max_wall_s, .command = "run"};
+    rc = cli_run_config(file, ov, n_ov, &o);
+    cli_overrides_free(ov, n_ov);
+    return rc;
+}
+
+int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const cli_run_opts *o)
+{
+    int rc = 0;
+    exec_opts opts = {.max_events = o->max_events, .max_wall_s = o->max_wall_s,
+                      .progress = o->progress};
+    const char *trace_path = o->trace_path, *trace_ranks = o->trace_ranks;
     sim_status st;
     sim_status_clear(&st);
     plan *p = NULL;
@@ -500,9 +562,37 @@ int cli_run_main(int argc, char **argv)
     mdc_result m;
     memset(&m, 0, sizeof m);
     trace *tr = NULL;
+    char reason[SIM_STATUS_MSG_MAX + SIM_STATUS_FILE_MAX + 64];
     if (plan_load(file, ov, n_ov, &p, &st) != SIM_OK) {
-        rc = cli_report(&st);
+        if (o->record_failures && st.code == SIM_ERR_INPUT) {
+            sim_status_format(&st, reason, sizeof reason);
+            sim_status fst;
+            if (cli_record_failure(o->db_path, file, ov, n_ov, o->point, o->command, reason,
+                                   &fst) != SIM_OK)
+                st = fst;
+            else
+                rc = 3;
+        }
+        if (rc != 3)
+            rc = cli_report(&st);
         goto done;
+    }
+    if (o->record_failures) { /* a job that does not fit is a result, not a replay */
+        plan_totals t;
+        if (plan_totals_compute(p, &t, &st) != SIM_OK) {
+            rc = cli_report(&st);
+            goto done;
+        }
+        if (!t.fits) {
+            snprintf(reason, sizeof reason,
+                     "does not fit: %.2f GiB per rank (stage %lld) of %.2f GiB HBM",
+                     t.memory.total / 1073741824.0, (long long)t.memory.stage,
+                     t.hbm_bytes / 1073741824.0);
+            sim_status fst;
+            rc = cli_record_failure(o->db_path, file, ov, n_ov, o->point, o->command, reason,
+                                    &fst) == SIM_OK ? 3 : cli_report(&fst);
+            goto done;
+        }
     }
     if (!trace_path && p->trace_path[0])
         trace_path = p->trace_path;
@@ -525,31 +615,34 @@ int cli_run_main(int argc, char **argv)
         rc = cli_report(&st);
         goto done;
     }
-    if (trace_path)
-        printf("wrote trace of %s to %s\n", trace_ranks ? trace_ranks
-                                                        : p->ranks <= 64 ? "all ranks"
-                                                                         : "ranks 0-7",
-               trace_path);
-    if (r.stopped)
-        printf("run %s stopped at a bound after %llu events and %.2f s wall: no step "
-               "figures\n", p->name, (unsigned long long)r.events, r.wall_s);
-    else
-        print_summary(p, &r);
-    if (xdc && !r.stopped)
-        print_multidc(p, &m);
-    if (!no_db) {
-        const char *path = db_path ? db_path : p->db_path[0] ? p->db_path : "results.db";
+    if (o->print) {
+        if (trace_path)
+            printf("wrote trace of %s to %s\n", trace_ranks ? trace_ranks
+                                                            : p->ranks <= 64 ? "all ranks"
+                                                                             : "ranks 0-7",
+                   trace_path);
+        if (r.stopped)
+            printf("run %s stopped at a bound after %llu events and %.2f s wall: no step "
+                   "figures\n", p->name, (unsigned long long)r.events, r.wall_s);
+        else
+            print_summary(p, &r);
+        if (xdc && !r.stopped)
+            print_multidc(p, &m);
+    }
+    if (!o->db_path || o->db_path[0]) {
+        const char *path = o->db_path ? o->db_path : p->db_path[0] ? p->db_path : "results.db";
         int64_t run_id = 0;
-        if (write_db(path, p, &r, xdc ? &m : NULL, ov, n_ov, &run_id, &st) != SIM_OK) {
+        if (write_db(path, p, &r, xdc ? &m : NULL, ov, n_ov, o->point, o->command, &run_id,
+                     &st) != SIM_OK) {
             rc = cli_report(&st);
             goto done;
         }
-        printf("wrote run %lld to %s\n", (long long)run_id, path);
+        if (o->print)
+            printf("wrote run %lld to %s\n", (long long)run_id, path);
     }
 done:
     mdc_result_free(&m);
     exec_result_free(&r);
     plan_destroy(p);
-    cli_overrides_free(ov, n_ov);
     return rc;
 }

@@ -8,6 +8,7 @@
  */
 #include "net/graph.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,4 +211,13 @@ const char *net_link_kind_str(net_link_kind kind)
     static const char *const names[NET_LINK_KIND_COUNT] = {
         "generic", "nvlink", "nic", "leaf-spine", "spine-core", "ici", "wan", "gateway", "pcie"};
     return (unsigned)kind < NET_LINK_KIND_COUNT ? names[kind] : "unknown";
+}
+
+void net_graph_scale_links(net_graph *g, const double bw_k[NET_LINK_KIND_COUNT], double lat_k)
+{
+    for (size_t l = 0; l < g->n_links; l++) {
+        net_link *k = &g->links[l];
+        k->bw_Bps *= bw_k[k->kind];
+        k->lat_ps = (int64_t)llround((double)k->lat_ps * lat_k);
+    }
 }

@@ -60,6 +60,10 @@ sim_code net_graph_add_link(net_graph *g, net_node_id src, net_node_id dst, doub
 sim_code net_graph_add_cable(net_graph *g, net_node_id a, net_node_id b, double bw_Bps,
                              int64_t lat_ps, net_link_kind kind, net_link_id *out_ab,
                              sim_status *st);
+/* Multiplies the capacity of every link by bw_k[its kind] and its latency by lat_k: what-if
+ * knobs, applied before any router or network model reads the graph. */
+void net_graph_scale_links(net_graph *g, const double bw_k[NET_LINK_KIND_COUNT], double lat_k);
+
 /* Builds the adjacency; call once after the last add. */
 sim_code net_graph_finalize(net_graph *g, sim_status *st);
 

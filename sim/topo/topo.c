@@ -429,3 +429,37 @@ int32_t topo_link_site(const topo *t, net_link_id l)
         return -1;
     return topo_node_site(t, k->src);
 }
+
+static void scale_chip(hw_chip *c, const topo_scale *s)
+{
+    c->peak_bf16_flops *= s->flops;
+    c->peak_fp8_flops *= s->flops;
+    c->hbm_Bps *= s->hbm_bw;
+    c->scale_up_Bps *= s->scale_up_bw;
+    c->nic_Bps *= s->scale_out_bw;
+}
+
+void topo_apply_scale(topo *t, const topo_scale *s)
+{
+    double bw[NET_LINK_KIND_COUNT];
+    for (int k = 0; k < NET_LINK_KIND_COUNT; k++)
+        bw[k] = s->scale_out_bw;
+    bw[NET_LINK_NVLINK] = bw[NET_LINK_ICI] = s->scale_up_bw;
+    bw[NET_LINK_WAN] = s->wan_bw;
+    net_graph_scale_links(t->graph, bw, s->latency);
+    if (t->explicit_chip)
+        scale_chip(t->explicit_chip, s);
+    for (size_t i = 0; t->generated && i < t->n_sites; i++) {
+        topo_site *site = &t->sites[i];
+        scale_chip(&site->chip, s);
+        site->su_Bps *= s->scale_up_bw;
+        site->nic_Bps *= s->scale_out_bw;
+        site->pcie_Bps *= s->scale_out_bw;
+        site->port_Bps *= s->scale_out_bw;
+        site->ls_Bps *= s->scale_out_bw;
+        site->sc_Bps *= s->scale_out_bw;
+        site->gw_Bps *= s->scale_out_bw;
+    }
+    for (size_t k = 0; t->generated && k < t->n_wans; k++)
+        t->wans[k].bw_Bps *= s->wan_bw;
+}

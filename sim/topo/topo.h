@@ -107,6 +107,19 @@ sim_code topo_route(topo *t, int32_t src, int32_t dst, uint64_t h, net_usage *us
 /* An upper bound on the usages of any route in the current mode. */
 size_t topo_route_max_uses(const topo *t);
 
+/* What-if multipliers (a config's `scale` section); 1 leaves a figure as it is. */
+typedef struct topo_scale {
+    double flops;        /* chips' peak FLOP/s */
+    double hbm_bw;       /* chips' HBM bandwidth */
+    double scale_up_bw;  /* NVLink and ICI links (and the chips' scale-up figure) */
+    double scale_out_bw; /* NIC, PCIe, fabric and gateway links (and the chips' NIC figure) */
+    double wan_bw;       /* WAN links */
+    double latency;      /* every link's latency */
+} topo_scale;
+
+/* Applies s to t's chips and links (before any replay uses t). */
+void topo_apply_scale(topo *t, const topo_scale *s);
+
 /* ---- Summary (summary.c) ---- */
 
 #define TOPO_MAX_TIERS 3

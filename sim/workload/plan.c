@@ -38,8 +38,10 @@
 #include "core/path.h"
 #include "topo/topo.h"
 
-static const char *const top_keys[] = {"name", "topology", "workload", "parallelism", "run",
-                                       "output", "cross_dc", NULL};
+static const char *const top_keys[] = {"name",   "topology", "workload", "parallelism", "run",
+                                       "output", "cross_dc", "scale",    "sweep",       NULL};
+static const char *const scale_keys[] = {"flops",        "hbm_bw", "scale_up_bw",
+                                         "scale_out_bw", "wan_bw", "latency",     NULL};
 static const char *const xdc_keys[] = {"scheme", "inner_steps", "payload", "fragments",
                                        "max_delay", NULL};
 static const char *const xdc_names[] = {"none", "sync", "pipeline", "diloco",
@@ -369,6 +371,28 @@ static sim_code load_parallelism(plan *p, const ydoc *d, ynode root, sim_status 
         stride *= size[p->placement[i]];
     }
     p->stride[PLAN_EP] = p->stride[PLAN_DP];
+    return SIM_OK;
+}
+
+/* scale: what-if multipliers on the chips and links, applied to the topology at once. */
+static sim_code load_scale(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    ynode x;
+    sim_code rc = ydoc_get_section(d, root, "scale", 0, scale_keys, &x, st);
+    if (rc != SIM_OK || !x)
+        return rc;
+    double v[6] = {1, 1, 1, 1, 1, 1};
+    for (int i = 0; i < 6 && rc == SIM_OK; i++) {
+        rc = ydoc_get_double(d, x, scale_keys[i], 0, &v[i], st);
+        if (rc == SIM_OK && !(v[i] > 0 && v[i] <= 1e6))
+            rc = ydoc_error(d, ydoc_map_get(d, x, scale_keys[i]), st,
+                            "key '%s': expected a multiplier above 0 (1 leaves it as it is), "
+                            "found %g", scale_keys[i], v[i]);
+    }
+    if (rc != SIM_OK)
+        return rc;
+    topo_scale sc = {v[0], v[1], v[2], v[3], v[4], v[5]};
+    topo_apply_scale(p->topo, &sc);
     return SIM_OK;
 }
 
@@ -751,6 +775,8 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
     }
     if (rc == SIM_OK)
         rc = load_workload(p, d, root, ov, n, st);
+    if (rc == SIM_OK)
+        rc = load_scale(p, d, root, st);
     if (rc == SIM_OK)
         rc = load_cross_dc(p, d, root, st);
     if (rc == SIM_OK)
