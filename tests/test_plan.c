@@ -1484,7 +1484,8 @@ static const bad_cfg bad_cfgs[] = {
      BAD "cfg-unknown-key.yaml:7:3: error: unknown key 'virtual_stage' in parallelism (did you "
          "mean 'virtual_stages'?); expected one of: tp, pp, dp, cp, ep, chips, virtual_stages, "
          "schedule, zero, fsdp, sequence_parallel, recompute, placement, micro_batch, "
-         "global_batch, tp_comm_overlap, overlap_param_gather"},
+         "global_batch, tp_comm_overlap, overlap_param_gather, first_stage_layers, "
+         "last_stage_layers"},
     {BAD "cfg-top-key.yaml", NULL,
      BAD "cfg-top-key.yaml:6:1: error: unknown key 'runs' in the document (did you mean "
          "'run'?); expected one of: name, topology, workload, parallelism, run, output, "
@@ -1606,6 +1607,55 @@ START_TEST(test_null_status_and_override_order)
 }
 END_TEST
 
+/* Uneven pipelines: Llama 3 8B's 32 layers over 4 stages as 7, 9, 9, 7 (the first and last
+ * stages lighter, as Llama 3 405B's 7 + 14 x 8 + 7 over 16); each stage's program runs its
+ * own layers once per micro-batch and pass; the sum covers every layer once. */
+START_TEST(test_uneven_stages)
+{
+    ydoc_override ov[5] = {
+        {"parallelism.pp", "4", "--set"},       {"parallelism.dp", "4", "--set"},
+        {"parallelism.first_stage_layers", "7", "--set"},
+        {"parallelism.last_stage_layers", "7", "--set"},
+        {"parallelism.global_batch", "16", "--set"}};
+    plan *p = load("configs/quickstart.yaml", ov, 5);
+    static const int64_t want_first[4] = {0, 7, 16, 25}, want_count[4] = {7, 9, 9, 7};
+    int64_t total = 0;
+    for (int64_t g = 0; g < 4; g++) {
+        int64_t first, count;
+        wl_chunk_layers(&p->wl, &p->par, g, &first, &count);
+        ck_assert_int_eq(first, want_first[g]);
+        ck_assert_int_eq(count, want_count[g]);
+        total += count;
+        /* the stage's program: its layers, forward and backward, every micro-batch */
+        plan_cursor c;
+        plan_item it;
+        int64_t seen_lo = INT64_MAX, seen_hi = -1, n = 0;
+        plan_prog_begin(p, plan_group_member(p, 0, PLAN_PP, g), &c);
+        while (plan_prog_next(p, &c, &it))
+            if (it.kind == PLAN_ITEM_COMPUTE && it.layer >= 0 && !strcmp(it.op.name, "qkv") &&
+                !it.op.recompute) {
+                seen_lo = it.layer < seen_lo ? it.layer : seen_lo;
+                seen_hi = it.layer > seen_hi ? it.layer : seen_hi;
+                n++;
+            }
+        ck_assert_int_eq(seen_lo, want_first[g]);
+        ck_assert_int_eq(seen_hi, want_first[g] + want_count[g] - 1);
+        ck_assert_int_eq(n, want_count[g] * p->microbatches * 2);
+    }
+    ck_assert_int_eq(total, 32);
+    plan_destroy(p);
+    /* an unequal middle is refused */
+    ov[2].value = "6";
+    plan *q = NULL;
+    sim_status st;
+    ck_assert_int_eq(plan_load("configs/quickstart.yaml", ov, 5, &q, &st), SIM_ERR_INPUT);
+    char msg[512];
+    sim_status_format(&st, msg, sizeof msg);
+    ck_assert_str_eq(msg, "--set: error: key 'first_stage_layers': 6 + 7 layers on the first and "
+                          "last stages leave 19 for the other 2 stages: not an equal share");
+}
+END_TEST
+
 /* ==== CLI =============================================================================== */
 
 
@@ -1718,6 +1768,7 @@ int main(void)
     tcase_add_test(tp, test_placement_override);
     tcase_add_test(tp, test_placement_tp8_domains);
     tcase_add_test(tp, test_ep_groups);
+    tcase_add_test(tp, test_uneven_stages);
     suite_add_tcase(s, tp);
     TCase *tr = tcase_create("programs");
     tcase_set_timeout(tr, 120);

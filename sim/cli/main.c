@@ -15,6 +15,7 @@ typedef struct cli_cmd {
 
 static const cli_cmd commands[] = {
     {"run", cli_run_main, "replay training steps: MFU, step time, exposed communication, hot links"},
+    {"sweep", cli_sweep_main, "run a grid of points (product or zip) in parallel into one database"},
     {"calibrate", cli_calibrate_main, "fit a chip's efficiency parameters to measurements"},
     {"topo", cli_topo_main, "check a topology and summarize it (chips, switches, links, bisection)"},
     {"plan", cli_plan_main, "does a job fit, what a step costs (FLOPs, memory, bytes per dimension)"},

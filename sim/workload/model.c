@@ -467,9 +467,22 @@ sim_code wl_parallel_check(const wl_workload *w, const wl_parallel *p, sim_statu
     if (w->kv_heads % p->tp != 0)
         return par_error(st, "tp", (long long)p->tp, "a divisor of kv_heads = %lld",
                          (long long)w->kv_heads);
-    if (w->layers % (p->pp * p->vp) != 0)
+    int64_t f = p->first_stage_layers, l = p->last_stage_layers;
+    if (f || l) {
+        int64_t mid = w->layers - f - l;
+        if (f < 1 || l < 1 || p->pp < 2 || p->vp != 1)
+            return par_error(st, "first_stage_layers", (long long)f,
+                             "with last_stage_layers, both at least 1, pp of 2 or more and "
+                             "no virtual stages");
+        if (p->pp == 2 ? mid != 0 : mid < p->pp - 2 || mid % (p->pp - 2) != 0)
+            return par_error(st, "first_stage_layers", (long long)f,
+                             "first and last stage layers that leave the other %lld stages an "
+                             "equal share of %lld layers", (long long)(p->pp - 2),
+                             (long long)mid);
+    } else if (w->layers % (p->pp * p->vp) != 0) {
         return par_error(st, "pp x vp", (long long)(p->pp * p->vp),
                          "a divisor of layers = %lld", (long long)w->layers);
+    }
     if (w->sequence % p->cp != 0)
         return par_error(st, "cp", (long long)p->cp, "a divisor of sequence = %lld",
                          (long long)w->sequence);
@@ -798,13 +811,36 @@ typedef struct stage_params {
  */
 typedef void (*layer_fn)(const wl_workload *w, const wl_parallel *p, int64_t layer, void *ctx);
 
+void wl_chunk_layers(const wl_workload *w, const wl_parallel *p, int64_t g, int64_t *first,
+                     int64_t *count)
+{
+    int64_t f = p->first_stage_layers, l = p->last_stage_layers;
+    if (!f && !l) {
+        int64_t per = w->layers / (p->pp * p->vp);
+        *first = g * per;
+        *count = per;
+        return;
+    }
+    int64_t mid = p->pp > 2 ? (w->layers - f - l) / (p->pp - 2) : 0;
+    if (g == 0) {
+        *first = 0;
+        *count = f;
+    } else if (g == p->pp - 1) {
+        *first = w->layers - l;
+        *count = l;
+    } else {
+        *first = f + (g - 1) * mid;
+        *count = mid;
+    }
+}
+
 static void for_stage_layers(const wl_workload *w, const wl_parallel *p, int64_t stage,
                              layer_fn fn, void *ctx)
 {
-    int64_t per_chunk = w->layers / (p->pp * p->vp);
     for (int64_t c = 0; c < p->vp; c++) {
-        int64_t first = (c * p->pp + stage) * per_chunk;
-        for (int64_t i = 0; i < per_chunk; i++)
+        int64_t first, count;
+        wl_chunk_layers(w, p, c * p->pp + stage, &first, &count);
+        for (int64_t i = 0; i < count; i++)
             fn(w, p, first + i, ctx);
     }
 }

@@ -144,6 +144,10 @@ typedef enum { WL_RECOMPUTE_NONE, WL_RECOMPUTE_SELECTIVE, WL_RECOMPUTE_FULL } wl
  */
 typedef struct wl_parallel {
     int64_t tp, pp, dp, cp, ep, vp;
+    /* Layers of the first and of the last pipeline stage when they differ from the rest
+     * (Megatron-LM's decoder-first/last-pipeline-num-layers; Llama 3 405B: 7 and 7 of 126
+     * over 16 stages); 0: every stage the same. Only without virtual stages. */
+    int64_t first_stage_layers, last_stage_layers;
     int zero;
     int fsdp;
     int sequence_parallel;
@@ -174,6 +178,10 @@ sim_code wl_microbatches(const wl_workload *w, const wl_parallel *p, int64_t *m,
  * Pipeline bubble over ideal time, Narayanan et al. 2021 (arXiv 2104.04473) section 2.2:
  * (pp - 1) / (m * vp). 0 for pp = 1.
  */
+/* The layers of virtual stage g (chunk * pp + stage): *first and *count. */
+void wl_chunk_layers(const wl_workload *w, const wl_parallel *p, int64_t g, int64_t *first,
+                     int64_t *count);
+
 double wl_bubble_fraction(int64_t pp, int64_t m, int64_t vp);
 
 /* ---- FLOPs ------------------------------------------------------------------------- */

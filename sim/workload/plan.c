@@ -50,7 +50,7 @@ static const char *const payload_names[] = {"fp32", "bf16", "int8", "fp4", NULL}
 static const char *const par_keys[] = {
     "tp", "pp", "dp", "cp", "ep", "chips", "virtual_stages", "schedule", "zero", "fsdp",
     "sequence_parallel", "recompute", "placement", "micro_batch", "global_batch",
-    "tp_comm_overlap", "overlap_param_gather", NULL};
+    "tp_comm_overlap", "overlap_param_gather", "first_stage_layers", "last_stage_layers", NULL};
 static const char *const run_keys[] = {"steps", "warmup", "seed", NULL};
 static const char *const out_keys[] = {"db", "trace", NULL};
 static const char *const sched_names[] = {"gpipe", "1f1b", "interleaved", NULL};
@@ -267,6 +267,10 @@ static sim_code load_parallelism(plan *p, const ydoc *d, ynode root, sim_status 
     if (rc == SIM_OK)
         rc = ydoc_get_int(d, par, "virtual_stages", 0, 1, 1024, &w->vp, st);
     if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "first_stage_layers", 0, 1, lim, &w->first_stage_layers, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "last_stage_layers", 0, 1, lim, &w->last_stage_layers, st);
+    if (rc == SIM_OK)
         rc = ydoc_get_enum(d, par, "schedule", 0, "schedule", sched_names, &sched_kind, st);
     if (rc == SIM_OK)
         rc = ydoc_get_int(d, par, "zero", 0, 0, 3, &zero, st);
@@ -322,10 +326,24 @@ static sim_code load_parallelism(plan *p, const ydoc *d, ynode root, sim_status 
         return par_err(d, par, "tp", st,
                        "key 'tp': %lld does not divide the model's %lld heads and %lld kv heads",
                        (long long)w->tp, (long long)wl->heads, (long long)wl->kv_heads);
-    if (wl->layers % (w->pp * w->vp) != 0)
+    int uneven = w->first_stage_layers || w->last_stage_layers;
+    if (uneven && (!w->first_stage_layers || !w->last_stage_layers || w->vp > 1 || w->pp < 2))
+        return par_err(d, par, "first_stage_layers", st,
+                       "key 'first_stage_layers': give first_stage_layers and last_stage_layers "
+                       "together, with pp of 2 or more and no virtual stages");
+    if (uneven) {
+        int64_t mid = wl->layers - w->first_stage_layers - w->last_stage_layers;
+        if (w->pp == 2 ? mid != 0 : mid < w->pp - 2 || mid % (w->pp - 2) != 0)
+            return par_err(d, par, "first_stage_layers", st,
+                           "key 'first_stage_layers': %lld + %lld layers on the first and last "
+                           "stages leave %lld for the other %lld stages: not an equal share",
+                           (long long)w->first_stage_layers, (long long)w->last_stage_layers,
+                           (long long)mid, (long long)(w->pp - 2));
+    } else if (wl->layers % (w->pp * w->vp) != 0) {
         return par_err(d, par, w->vp > 1 ? "virtual_stages" : "pp", st,
                        "pp x virtual_stages = %lld x %lld does not divide the model's %lld "
                        "layers", (long long)w->pp, (long long)w->vp, (long long)wl->layers);
+    }
     if (p->tp_comm_overlap && !sp)
         return par_err(d, par, "tp_comm_overlap", st,
                        "key 'tp_comm_overlap': overlapping TP communication with GEMMs needs "
@@ -727,10 +745,12 @@ static void build_templates(plan_full *F)
     for (int64_t st = 0; F->stage_param_bytes && st < p->par.pp; st++) {
         double sum = wl_edge_params_per_rank(&p->wl, &p->par, st, 0) +
                      wl_edge_params_per_rank(&p->wl, &p->par, st, 1);
-        int64_t L = p->wl.layers / (p->par.pp * p->par.vp);
-        for (int64_t c = 0; c < p->par.vp; c++)
-            for (int64_t i = 0; i < L; i++)
-                sum += wl_layer_params_per_rank(&p->wl, &p->par, (c * p->par.pp + st) * L + i);
+        for (int64_t c = 0; c < p->par.vp; c++) {
+            int64_t first, count;
+            wl_chunk_layers(&p->wl, &p->par, c * p->par.pp + st, &first, &count);
+            for (int64_t i = 0; i < count; i++)
+                sum += wl_layer_params_per_rank(&p->wl, &p->par, first + i);
+        }
         F->stage_param_bytes[st] = sum * 2.0;
     }
 }
@@ -880,8 +900,7 @@ static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
 {
     x->ps = sched_at(&c->sc, c->pass);
     x->g = x->ps.chunk * p->par.pp + c->stage;
-    x->L = p->wl.layers / (p->par.pp * p->par.vp);
-    x->first_layer = x->g * x->L;
+    wl_chunk_layers(&p->wl, &p->par, x->g, &x->first_layer, &x->L);
     x->last_g = p->par.pp * p->par.vp - 1;
     x->last_bwd_of_chunk = x->ps.backward && x->ps.mb == p->microbatches - 1;
 }

@@ -11,6 +11,8 @@
  *     dp: 8                           # default: the chips used / (tp pp cp)
  *     chips: 64                       # chips used, from chip 0 (default: all)
  *     virtual_stages: 1               # model chunks per pipeline rank (interleaved)
+ *     first_stage_layers: 7           # uneven pipelines: layers of the first and last
+ *     last_stage_layers: 7            # stages, the rest shared equally (no virtual stages)
  *     schedule: 1f1b                  # gpipe | 1f1b | interleaved
  *     zero: 1                         # 0..3; or fsdp: true (= ZeRO-3)
  *     sequence_parallel: true
