@@ -1411,7 +1411,8 @@ typedef struct bad_gen {
 static const bad_gen bad_gens[] = {
     {"gen-unknown-chip.yaml",
      "2:7: error: key 'chip': unknown chip 'h100-smx' (did you mean 'h100-sxm'?); expected one "
-     "of: a100-sxm-80gb, b200, gaudi3, h100-sxm, h200-sxm, mi300x, tpu-v4, tpu-v5e, tpu-v5p, "
+     "of: a100-sxm-80gb, b200, gaudi3, h100-sxm, h200-sxm, mi300x, next-gen, tpu-v4, "
+     "tpu-v5e, tpu-v5p, "
      "or a path to a chip file"},
     {"gen-chip-file-missing.yaml",
      "2:7: error: key 'chip': cannot read chip file "
