@@ -172,4 +172,43 @@ void db_insert_finish(db_stmt *s);
  */
 sim_code db_exec(db *d, const char *sql, sim_status *st);
 
+/*
+ * Runs sql (borrowed), one read-only statement that yields at least one column (a SELECT, a
+ * read-only PRAGMA), and sets *out to the first column of every row, in the order SQLite
+ * yields them, converted to text: *out is a malloc'ed array of *n malloc'ed strings, owned by
+ * the caller until db_free_texts; a NULL value is a NULL entry; no row gives *out NULL and
+ * *n 0. On failure *out is NULL, *n is 0 and nothing is left allocated.
+ * Errors: SIM_ERR_INPUT for SQL that SQLite refuses (with its reason), more than one
+ * statement, a statement that is not read-only (INSERT, BEGIN, ATTACH, ...) or yields no
+ * column; SIM_ERR_IO (a read failed, or the lock stayed busy: db_last_busy is 1);
+ * SIM_ERR_NOMEM.
+ */
+sim_code db_query_texts(db *d, const char *sql, char ***out, size_t *n, sim_status *st);
+
+/* Frees the n strings of v and v itself, as db_query_texts returned them; accepts NULL. */
+void db_free_texts(char **v, size_t n);
+
+/*
+ * Copies every run of the results database at src_path (borrowed; attached read-only, so
+ * it is never written and never created) into d, each under a new run_id above d's largest,
+ * with its rows in every table of the source that has a run_id column (found in the
+ * schema, so a table added later is merged too; d must have each such table). A source run
+ * is skipped when d already holds the same point: when the run has a sweep_param row with
+ * key '_point', a run of d with an equal '_point' value; otherwise a run of d with equal
+ * created_utc, config_path, seed and config_yaml (NULL equal to NULL). Source runs are
+ * compared with d as it was before the call, not with each other. Sets *merged and
+ * *skipped (either may be NULL) to the runs copied and skipped; 0 on failure.
+ * Everything happens in one transaction (BEGIN IMMEDIATE): on failure d is unchanged. No
+ * transaction may be open on d; none is, and nothing is attached, afterwards.
+ * Errors, with st's file the source path unless said otherwise: SIM_ERR_INPUT when src_path
+ * cannot be opened or is not an SQLite database, is another program's database, has a
+ * schema version other than d's (the message names the file and both versions), has a
+ * table with a run_id column that d lacks, or holds rows d's schema refuses (a foreign key
+ * to no row); SIM_ERR_IO for an i/o error, or when another writer held d's lock past the
+ * busy timeout (st's file is d's path, db_last_busy is 1); SIM_ERR_INTERNAL when a
+ * transaction is open on d; SIM_ERR_NOMEM.
+ */
+sim_code db_merge_from(db *d, const char *src_path, size_t *merged, size_t *skipped,
+                       sim_status *st);
+
 #endif

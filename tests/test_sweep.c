@@ -1,0 +1,184 @@
+/*
+ * test_sweep.c: `clustersim sweep` and the what-if scale knobs.
+ *
+ * tests/fixtures/good/sweep-tiny.yaml sweeps parallelism.tp over [2, 3] (with dp 4 and pp 2,
+ * tp 3 asks for 24 of the 16 chips: those points fail) and scale.scale_out_bw over [0.5, 1, 2]: a product of
+ * 6 points, the last key varying fastest. sweep-zip.yaml zips three lists of 3.
+ * - grid expansion: the points of product and zip, in order, and their shards;
+ * - nested keys reach the runs (sweep_param rows, and the replay sees them);
+ * - failed points are recorded with their reason;
+ * - a second sweep into the same database skips every point (resume);
+ * - two shards partition the grid exactly, and merging them keeps every run once;
+ * - scale multiplies the chip and link figures it names, and only those.
+ */
+#include <check.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLUSTERSIM_TEST_CLI
+#define CLUSTERSIM_TEST_PLANS
+#include "helpers.h"
+
+#define TINY "tests/fixtures/good/sweep-tiny.yaml"
+#define ZIP "tests/fixtures/good/sweep-zip.yaml"
+
+static double q1(const char *db_path, const char *sql)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    double v = sqlite3_column_double(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+START_TEST(grid_expansion)
+{
+    char *out;
+    ck_assert_int_eq(th_run("sweep --list --shard 1/4 " TINY, &out, NULL), 0);
+    ck_assert_str_eq(out,
+                     "0 1/4 " TINY "|parallelism.tp=2|scale.scale_out_bw=0.5\n"
+                     "1 2/4 " TINY "|parallelism.tp=2|scale.scale_out_bw=1\n"
+                     "2 3/4 " TINY "|parallelism.tp=2|scale.scale_out_bw=2\n"
+                     "3 4/4 " TINY "|parallelism.tp=3|scale.scale_out_bw=0.5\n"
+                     "4 1/4 " TINY "|parallelism.tp=3|scale.scale_out_bw=1\n"
+                     "5 2/4 " TINY "|parallelism.tp=3|scale.scale_out_bw=2\n");
+    free(out);
+    ck_assert_int_eq(th_run("sweep --list " ZIP, &out, NULL), 0);
+    ck_assert_str_eq(out,
+                     "0 1/1 " ZIP "|parallelism.tp=1|parallelism.dp=8|parallelism.placement=[tp, "
+                     "cp, dp, pp]\n"
+                     "1 1/1 " ZIP "|parallelism.tp=2|parallelism.dp=4|parallelism.placement=[dp, "
+                     "tp, cp, pp]\n"
+                     "2 1/1 " ZIP "|parallelism.tp=4|parallelism.dp=2|parallelism.placement=[tp, "
+                     "cp, dp, pp]\n");
+    free(out);
+    char *err;
+    ck_assert_int_eq(th_run("sweep --shard 3/2 " TINY, NULL, &err), 2);
+    ck_assert_str_eq(err, "clustersim sweep: --shard expects I/N with 1 <= I <= N, found '3/2'\n");
+    free(err);
+}
+END_TEST
+
+START_TEST(runs_resume_shards_and_merge)
+{
+    char dir[] = "/tmp/clustersim-sweep-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char all[256], s1[256], s2[256], merged[256], args[1200], sql[512], *out;
+    snprintf(all, sizeof all, "%s/all.db", dir);
+    snprintf(s1, sizeof s1, "%s/s1.db", dir);
+    snprintf(s2, sizeof s2, "%s/s2.db", dir);
+    snprintf(merged, sizeof merged, "%s/merged.db", dir);
+
+    snprintf(args, sizeof args, "sweep --quiet --jobs 2 --db %s " TINY, all);
+    ck_assert_int_eq(th_run(args, &out, NULL), 0);
+    char want[512];
+    snprintf(want, sizeof want, "sweep " TINY ": 6 points in this shard, 6 run (3 failed), 0 "
+             "already in %s\n", all);
+    ck_assert_str_eq(out, want);
+    free(out);
+    /* every point once, three done, three failed with their reason */
+    ck_assert_double_eq(q1(all, "SELECT count(*) FROM run"), 6);
+    ck_assert_double_eq(q1(all, "SELECT count(DISTINCT value) FROM sweep_param WHERE key = "
+                                "'_point'"), 6);
+    ck_assert_double_eq(q1(all, "SELECT count(*) FROM run WHERE status = 'ok' AND command = "
+                                "'sweep'"), 3);
+    ck_assert_double_eq(q1(all, "SELECT count(*) FROM run r JOIN sweep_param p USING (run_id) "
+                                "WHERE r.status = 'failed' AND p.key = 'parallelism.tp' AND "
+                                "p.value = '3' AND r.status_reason LIKE '%dp x tp x pp x cp = 4 "
+                                "x 3 x 2 x 1 = 24, but the job uses 16 chips'"), 3);
+    /* the nested key reached the replay: a faster scale-out fabric, a shorter step */
+    double slow = q1(all, "SELECT r.step_time_s FROM run r JOIN sweep_param p USING (run_id) "
+                          "WHERE r.status = 'ok' AND p.key = 'scale.scale_out_bw' AND p.value "
+                          "= '0.5'");
+    double fast = q1(all, "SELECT r.step_time_s FROM run r JOIN sweep_param p USING (run_id) "
+                          "WHERE r.status = 'ok' AND p.key = 'scale.scale_out_bw' AND p.value "
+                          "= '2'");
+    ck_assert_msg(fast < slow, "scale_out_bw 2: %.9g s, 0.5: %.9g s", fast, slow);
+
+    /* resume: nothing left to run */
+    snprintf(args, sizeof args, "sweep --quiet --db %s " TINY, all);
+    ck_assert_int_eq(th_run(args, &out, NULL), 0);
+    snprintf(want, sizeof want, "sweep " TINY ": 6 points in this shard, 0 run (0 failed), 6 "
+             "already in %s\n", all);
+    ck_assert_str_eq(out, want);
+    free(out);
+    ck_assert_double_eq(q1(all, "SELECT count(*) FROM run"), 6);
+
+    /* shards partition the grid, and merging them keeps every run once */
+    snprintf(args, sizeof args, "sweep --quiet --shard 1/2 --db %s " TINY, s1);
+    ck_assert_int_eq(th_run(args, NULL, NULL), 0);
+    snprintf(args, sizeof args, "sweep --quiet --shard 2/2 --db %s " TINY, s2);
+    ck_assert_int_eq(th_run(args, NULL, NULL), 0);
+    ck_assert_double_eq(q1(s1, "SELECT count(*) FROM run"), 3);
+    ck_assert_double_eq(q1(s2, "SELECT count(*) FROM run"), 3);
+    snprintf(args, sizeof args, "merge %s %s %s %s", merged, s1, s2, s1);
+    ck_assert_int_eq(th_run(args, NULL, NULL), 0);
+    ck_assert_double_eq(q1(merged, "SELECT count(*) FROM run"), 6);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM sweep_param WHERE key = '_point' AND value "
+             "IN (SELECT value FROM sweep_param WHERE key = '_point')");
+    ck_assert_double_eq(q1(merged, "SELECT count(DISTINCT value) FROM sweep_param WHERE key = "
+                                   "'_point'"), 6);
+    ck_assert_double_eq(q1(merged, sql), 6);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
+/* scale multiplies what it names: chip peak and HBM bandwidth, NVLink, fabric and NIC links,
+ * latencies; 1 leaves a figure as it is. */
+START_TEST(scale_knobs)
+{
+    plan *a = th_load("configs/quickstart.yaml", NULL);
+    static const char *const sets[] = {"scale.flops=3", "scale.hbm_bw=1.5",
+                                       "scale.scale_up_bw=2", "scale.scale_out_bw=0.5",
+                                       "scale.latency=4", NULL};
+    plan *b = th_load("configs/quickstart.yaml", sets);
+    const hw_chip *ca = topo_chip_hw(a->topo, 0), *cb = topo_chip_hw(b->topo, 0);
+    ck_assert_double_eq(cb->peak_bf16_flops, 3 * ca->peak_bf16_flops);
+    ck_assert_double_eq(cb->peak_fp8_flops, 3 * ca->peak_fp8_flops);
+    ck_assert_double_eq(cb->hbm_Bps, 1.5 * ca->hbm_Bps);
+    ck_assert_double_eq(cb->hbm_bytes, ca->hbm_bytes);
+    const net_graph *ga = topo_graph(a->topo), *gb = topo_graph(b->topo);
+    for (size_t l = 0; l < net_graph_link_count(ga); l++) {
+        const net_link *x = net_graph_link(ga, (net_link_id)l), *y = net_graph_link(gb, (net_link_id)l);
+        double k = x->kind == NET_LINK_NVLINK ? 2 : 0.5;
+        ck_assert_double_eq(y->bw_Bps, k * x->bw_Bps);
+        ck_assert_int_eq(y->lat_ps, 4 * x->lat_ps);
+    }
+    plan_destroy(a);
+    plan_destroy(b);
+    /* a multiplier must be positive */
+    plan *p = NULL;
+    sim_status st;
+    ydoc_override ov = {"scale.flops", "0", "--set scale.flops=0"};
+    ck_assert_int_eq(plan_load("configs/quickstart.yaml", &ov, 1, &p, &st), SIM_ERR_INPUT);
+    char msg[512];
+    sim_status_format(&st, msg, sizeof msg);
+    ck_assert_str_eq(msg, "--set scale.flops=0: error: key 'flops': expected a multiplier above "
+                          "0 (1 leaves it as it is), found 0");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sweep");
+    TCase *tc = tcase_create("sweep");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, grid_expansion);
+    tcase_add_test(tc, runs_resume_shards_and_merge);
+    tcase_add_test(tc, scale_knobs);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
