@@ -84,6 +84,15 @@ START_TEST(runs_resume_shards_and_merge)
              "already in %s\n", all);
     ck_assert_str_eq(out, want);
     free(out);
+    /* two workers wrote at once: the database is whole */
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(all, &db), SQLITE_OK);
+    sqlite3_stmt *ic;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &ic, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(ic), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(ic, 0), "ok");
+    sqlite3_finalize(ic);
+    sqlite3_close(db);
     /* every point once, three done, three failed with their reason */
     ck_assert_double_eq(q1(all, "SELECT count(*) FROM run"), 6);
     ck_assert_double_eq(q1(all, "SELECT count(DISTINCT value) FROM sweep_param WHERE key = "
