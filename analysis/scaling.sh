@@ -1,0 +1,29 @@
+#!/bin/sh
+# The scaling table of the scale issue: one step of Llama 3 405B (TP 8, PP 16 with 7 + 14 x 8
+# + 7 layers, 16 micro-batches per pipeline, full recomputation) from 1,024 to 98,304 H100,
+# replayed whole, single-threaded. Prints GPUs, wall time, peak memory, events, events/s.
+# 1k-16k run on topologies/h100-superpod-16k.yaml (the first N chips), 98k on h100-100k.yaml
+# (configs/bench/h100-100k.yaml). Usage: analysis/scaling.sh [BIN]   (from the repository
+# root; about 5 minutes).
+set -eu
+bin=${1:-build/clustersim}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf '%8s %10s %12s %14s %12s\n' GPUs "wall s" "peak RSS MB" events "events/s"
+point() { # gpus config [overrides...]
+    n=$1
+    cfg=$2
+    shift 2
+    /usr/bin/time -f '%e %M' -o "$tmp/time" "$bin" run --no-db --quiet "$@" "$cfg" \
+        > "$tmp/out"
+    ev=$(sed -n 's/^simulated in .* wall, \([0-9]*\) events$/\1/p' "$tmp/out")
+    read -r wall rss < "$tmp/time"
+    awk -v n="$n" -v w="$wall" -v r="$rss" -v e="$ev" \
+        'BEGIN { printf "%8d %10.2f %12.0f %14d %12.0f\n", n, w, r / 1024, e, e / w }'
+}
+for n in 1024 2048 4096 8192 16384; do
+    dp=$((n / 128))
+    point "$n" configs/bench/llama3-405b-16k.yaml --set "parallelism.chips=$n" \
+        --set "parallelism.dp=$dp" --set "parallelism.global_batch=$((dp * 16))"
+done
+point 98304 configs/bench/h100-100k.yaml
