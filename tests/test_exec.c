@@ -214,6 +214,28 @@ START_TEST(overlap_slowdown)
 }
 END_TEST
 
+/* A replay that would not fit is refused before anything is allocated, with the estimate. */
+START_TEST(too_large_is_refused)
+{
+    plan *p = th_load("configs/quickstart.yaml", NULL);
+    double need = exec_memory_estimate(p);
+    /* 64 ranks x 4 KiB + 384 links x 512 B + 88 nodes x 64 B */
+    ck_assert_double_eq(need, 64 * 4096.0 + 384 * 512.0 + 88 * 64.0);
+    exec_opts opts = {.mem_limit_bytes = need / 2};
+    exec_result r;
+    sim_status st;
+    ck_assert_int_eq(exec_run(p, &opts, &r, &st), SIM_ERR_LIMIT);
+    char msg[512];
+    sim_status_format(&st, msg, sizeof msg);
+    ck_assert_str_eq(msg, "configs/quickstart.yaml: error: the replay needs about 0.0 GiB (64 "
+                          "ranks, 384 links), more than the 0.0 GiB available");
+    opts.mem_limit_bytes = need;
+    ck_assert_int_eq(exec_run(p, &opts, &r, &st), SIM_OK);
+    exec_result_free(&r);
+    plan_destroy(p);
+}
+END_TEST
+
 START_TEST(reruns_are_identical)
 {
     plan *p = th_load("configs/quickstart.yaml", NULL);
@@ -261,6 +283,7 @@ int main(void)
     tcase_add_test(tc, data_parallel_pair);
     tcase_add_test(tc, one_f_one_b_of_equal_stages);
     tcase_add_test(tc, overlap_slowdown);
+    tcase_add_test(tc, too_large_is_refused);
     tcase_add_test(tc, reruns_are_identical);
     tcase_add_test(tc, bounded_runs_stop);
     suite_add_tcase(s, tc);

@@ -112,6 +112,30 @@ START_TEST(runs_resume_shards_and_merge)
                           "= '2'");
     ck_assert_msg(fast < slow, "scale_out_bw 2: %.9g s, 0.5: %.9g s", fast, slow);
 
+    /* the same points with one worker give the same rows (wall-clock columns aside) */
+    char one[256];
+    snprintf(one, sizeof one, "%s/one.db", dir);
+    snprintf(args, sizeof args, "sweep --quiet --jobs 1 --db %s " TINY, one);
+    ck_assert_int_eq(th_run(args, NULL, NULL), 0);
+    {
+        sqlite3 *a;
+        ck_assert_int_eq(sqlite3_open(all, &a), SQLITE_OK);
+        snprintf(sql, sizeof sql, "ATTACH '%s' AS one", one);
+        ck_assert_int_eq(sqlite3_exec(a, sql, NULL, NULL, NULL), SQLITE_OK);
+        static const char *const same =
+            "SELECT count(*) FROM (SELECT p.value, r.status, r.status_reason, r.step_time_s, "
+            "r.mfu, r.hfu, r.tokens_per_s FROM main.run r JOIN main.sweep_param p ON "
+            "p.run_id = r.run_id AND p.key = '_point' EXCEPT SELECT p.value, r.status, "
+            "r.status_reason, r.step_time_s, r.mfu, r.hfu, r.tokens_per_s FROM one.run r JOIN "
+            "one.sweep_param p ON p.run_id = r.run_id AND p.key = '_point')";
+        sqlite3_stmt *q;
+        ck_assert_int_eq(sqlite3_prepare_v2(a, same, -1, &q, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+        ck_assert_int_eq(sqlite3_column_int(q, 0), 0);
+        sqlite3_finalize(q);
+        sqlite3_close(a);
+    }
+
     /* resume: nothing left to run */
     snprintf(args, sizeof args, "sweep --quiet --db %s " TINY, all);
     ck_assert_int_eq(th_run(args, &out, NULL), 0);

@@ -620,11 +620,36 @@ static void step_done(ex *x)
 
 /* ---- run ---- */
 
+/* Bytes per rank (its state, rendezvous and channel slots, its share of collectives in
+ * flight) and per directed link (the network model's link state and user arrays). */
+#define EST_RANK_BYTES 4096.0
+#define EST_LINK_BYTES 512.0
+
+double exec_memory_estimate(const plan *p)
+{
+    const net_graph *g = topo_graph(p->topo);
+    return (double)p->ranks * EST_RANK_BYTES +
+           (double)net_graph_link_count(g) * EST_LINK_BYTES +
+           (double)net_graph_node_count(g) * 64.0;
+}
+
 sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *st)
 {
     ex x;
     memset(&x, 0, sizeof x);
     memset(res, 0, sizeof *res);
+    double limit = opts && opts->mem_limit_bytes > 0 ? opts->mem_limit_bytes : 0;
+    if (limit <= 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+        limit = pages > 0 && psize > 0 ? (double)pages * (double)psize : 16e9;
+    }
+    double need = exec_memory_estimate(p);
+    if (need > limit)
+        return sim_status_set(st, SIM_ERR_LIMIT, p->config_path, 0, 0,
+                              "the replay needs about %.1f GiB (%lld ranks, %zu links), more "
+                              "than the %.1f GiB available", need / 1073741824.0,
+                              (long long)p->ranks, net_graph_link_count(topo_graph(p->topo)),
+                              limit / 1073741824.0);
     x.p = p;
     x.res = res;
     x.opts = opts;

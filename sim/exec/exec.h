@@ -70,14 +70,20 @@ typedef struct exec_opts {
     int progress;        /* print a progress line on stderr */
     const hw_chip *chip; /* replaces the topology's chip model (calibration); NULL = none */
     struct trace *trace; /* out/trace.h: events of the selected ranks; NULL = none */
+    double mem_limit_bytes; /* refuse a replay whose estimate exceeds it; 0 = physical memory */
 } exec_opts;
+
+/* Estimated bytes a replay of p needs (ranks' state, the network model's per-link state,
+ * collectives and messages in flight): what exec_run compares with the memory limit. */
+double exec_memory_estimate(const plan *p);
 
 /* Seconds a compute op takes on chip alone (the formula above, launch included). */
 double exec_op_seconds(const hw_chip *chip, const wl_op *op, int fp8);
 
 /* Replays p (borrowed; its topology is used). *out is filled and owned by the caller
- * (exec_result_free). Errors: SIM_ERR_NOMEM, SIM_ERR_INTERNAL (a deadlock: ranks left
- * waiting with no event pending, named in the message). */
+ * (exec_result_free). Errors: SIM_ERR_LIMIT, before anything is allocated, when
+ * exec_memory_estimate exceeds the limit (the message gives the estimate); SIM_ERR_NOMEM;
+ * SIM_ERR_INTERNAL (a deadlock: ranks left waiting with no event pending). */
 sim_code exec_run(plan *p, const exec_opts *opts, exec_result *out, sim_status *st);
 void exec_result_free(exec_result *r);
 
