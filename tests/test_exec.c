@@ -236,6 +236,32 @@ START_TEST(too_large_is_refused)
 }
 END_TEST
 
+/* The incremental solver (component re-solves, lazy progress) gives the reference solver's
+ * replay: same step, same per-rank figures, same link bytes, to rounding. */
+START_TEST(incremental_equals_reference_solver)
+{
+    static const char *const sets[] = {"parallelism.global_batch=8", NULL};
+    plan *p = th_load("tests/fixtures/good/cfg-tiny.yaml", sets);
+    exec_result a, b;
+    exec_opts naive = {.naive_solver = 1};
+    sim_status st;
+    ck_assert_int_eq(exec_run(p, NULL, &a, &st), SIM_OK);
+    ck_assert_int_eq(exec_run(p, &naive, &b, &st), SIM_OK);
+    ck_assert_double_eq_tol(a.step_time_s, b.step_time_s, 1e-9 * a.step_time_s);
+    for (int64_t i = 0; i < p->ranks; i++)
+        for (int d = 0; d < PLAN_DIM_COUNT; d++)
+            ck_assert_double_eq_tol(a.ranks[i].exposed_s[d], b.ranks[i].exposed_s[d],
+                                    1e-9 * a.step_time_s);
+    size_t nl = net_graph_link_count(topo_graph(p->topo));
+    for (size_t l = 0; l < nl; l++)
+        ck_assert_double_eq_tol(a.link_bytes[l], b.link_bytes[l], 1e-6 * (a.link_bytes[l] + 1));
+    ck_assert_uint_eq(a.n_colls, b.n_colls);
+    exec_result_free(&a);
+    exec_result_free(&b);
+    plan_destroy(p);
+}
+END_TEST
+
 START_TEST(reruns_are_identical)
 {
     plan *p = th_load("configs/quickstart.yaml", NULL);
@@ -284,6 +310,7 @@ int main(void)
     tcase_add_test(tc, one_f_one_b_of_equal_stages);
     tcase_add_test(tc, overlap_slowdown);
     tcase_add_test(tc, too_large_is_refused);
+    tcase_add_test(tc, incremental_equals_reference_solver);
     tcase_add_test(tc, reruns_are_identical);
     tcase_add_test(tc, bounded_runs_stop);
     suite_add_tcase(s, tc);

@@ -674,7 +674,7 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
     size_t nl = net_graph_link_count(g);
     sim_code rc = ev_engine_create(&x.eng, st);
     if (rc == SIM_OK)
-        rc = net_sim_create(x.eng, g, 0, &x.ns, st);
+        rc = net_sim_create(x.eng, g, opts ? opts->naive_solver : 0, &x.ns, st);
     if (rc == SIM_OK)
         rc = coll_engine_create(x.ns, p->topo, &x.ce, st);
     if (rc == SIM_OK && (!(x.msgs = sim_pool_create(sizeof(msg), 256)) ||

@@ -71,6 +71,7 @@ typedef struct exec_opts {
     const hw_chip *chip; /* replaces the topology's chip model (calibration); NULL = none */
     struct trace *trace; /* out/trace.h: events of the selected ranks; NULL = none */
     double mem_limit_bytes; /* refuse a replay whose estimate exceeds it; 0 = physical memory */
+    int naive_solver;       /* every network solve by the reference solver (tests) */
 } exec_opts;
 
 /* Estimated bytes a replay of p needs (ranks' state, the network model's per-link state,
