@@ -16,29 +16,14 @@ usage() {
     echo "usage: $0 DB OUTSTEM [KEY]" >&2
     exit 2
 }
-die() {
-    echo "$me: $*" >&2
-    exit 2
-}
+. "$(dirname -- "$0")/plot-lib.sh"
 [ $# -eq 2 ] || [ $# -eq 3 ] || usage
 db=$1 out=$2 key=${3-}
 if [ -z "$db" ] || [ -z "$out" ]; then usage; fi
 [ $# -eq 2 ] || [ -n "$key" ] || usage
 [ -f "$db" ] || die "no such database: $db"
 [ -d "$(dirname -- "$out")" ] || die "no such directory: $(dirname -- "$out")"
-command -v sqlite3 > /dev/null || { echo "$me: sqlite3 not found" >&2; exit 1; }
-command -v gnuplot > /dev/null || { echo "$me: gnuplot not found" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-# sq S: S as the body of an SQL string literal; gq S: S as a gnuplot string literal
-sq() { printf '%s' "$1" | sed "s/'/''/g"; }
-gq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/''/g")"; }
-query() {
-    sqlite3 -init /dev/null -readonly -batch -bail -noheader -tabs "$db" "$1" ||
-        die "cannot read $db (sqlite3 failed; is it a clustersim database?)"
-}
+plot_setup
 
 from="FROM v_exposed_comm AS e JOIN run AS r ON r.run_id = e.run_id"
 if [ -n "$key" ]; then
@@ -85,12 +70,8 @@ sed 's/"/'"''"'/g' "$tmp/rows" >> "$tmp/data"
 rotate=$(awk -F '\t' 'length($1) > w { w = length($1) } END { print (NR * (w + 2) > 90) }' "$tmp/rows")
 
 {
+    gp_begin
     cat << 'EOF'
-if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
-    set terminal pngcairo size 900,560 noenhanced font 'sans,10'
-} else {
-    set terminal png size 900,560 noenhanced
-}
 set datafile separator "\t"
 set style data histograms
 set style histogram rowstacked
@@ -105,14 +86,6 @@ EOF
     echo "set title $(gq "$title")"
     echo "set xlabel $(gq "$xlabel")"
     [ "$rotate" -eq 1 ] && echo "set xtics rotate by 45 right"
-    echo "set output $(gq "$tmp/out.png")"
     echo "plot for [i=2:8] $(gq "$tmp/data") using i:xtic(1) title columnheader(i) lc rgb word(colors, i - 1)"
-    echo "set terminal svg size 900,560 noenhanced font 'sans,10' background rgb 'white'"
-    echo "set output $(gq "$tmp/out.svg")"
-    echo "replot"
-    echo "set output"
 } > "$tmp/plot.gp"
-gnuplot "$tmp/plot.gp"
-mv "$tmp/out.png" "$out.png"
-mv "$tmp/out.svg" "$out.svg"
-echo "wrote $out.png and $out.svg"
+gp_render

@@ -14,29 +14,14 @@ usage() {
     echo "usage: $0 DB KEY OUTSTEM [GROUP_KEY]" >&2
     exit 2
 }
-die() {
-    echo "$me: $*" >&2
-    exit 2
-}
+. "$(dirname -- "$0")/plot-lib.sh"
 [ $# -eq 3 ] || [ $# -eq 4 ] || usage
 db=$1 key=$2 out=$3 group=${4-}
 if [ -z "$db" ] || [ -z "$key" ] || [ -z "$out" ]; then usage; fi
 [ $# -eq 3 ] || [ -n "$group" ] || usage
 [ -f "$db" ] || die "no such database: $db"
 [ -d "$(dirname -- "$out")" ] || die "no such directory: $(dirname -- "$out")"
-command -v sqlite3 > /dev/null || { echo "$me: sqlite3 not found" >&2; exit 1; }
-command -v gnuplot > /dev/null || { echo "$me: gnuplot not found" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-# sq S: S as the body of an SQL string literal; gq S: S as a gnuplot string literal
-sq() { printf '%s' "$1" | sed "s/'/''/g"; }
-gq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/''/g")"; }
-query() {
-    sqlite3 -init /dev/null -readonly -batch -bail -noheader -tabs "$db" "$1" ||
-        die "cannot read $db (sqlite3 failed; is it a clustersim database?)"
-}
+plot_setup
 
 if [ -n "$group" ]; then
     gcol="g.value"
@@ -111,18 +96,13 @@ if [ "$xnum" -eq 0 ] || [ "$nx" -le 12 ]; then using="1:2:xtic(3)"; else using="
 # slanted when they would not fit side by side (about 90 characters across)
 rotate=$((nx * (wx + 2) > 90))
 {
+    gp_begin
     cat << 'EOF'
-if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
-    set terminal pngcairo size 900,560 noenhanced font 'sans,10'
-} else {
-    set terminal png size 900,560 noenhanced
-}
 set datafile separator "\t"
 set ylabel 'MFU (%)'
 set grid
 set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.1
 EOF
-    echo "set output $(gq "$tmp/out.png")"
     echo "set title $(gq "$title")"
     echo "set xlabel $(gq "$key")"
     if [ "$rotate" -eq 1 ] && [ "$using" = "1:2:xtic(3)" ]; then
@@ -149,12 +129,5 @@ EOF
         i=$((i + 1))
     done
     echo
-    echo "set terminal svg size 900,560 noenhanced font 'sans,10' background rgb 'white'"
-    echo "set output $(gq "$tmp/out.svg")"
-    echo "replot"
-    echo "set output"
 } > "$tmp/plot.gp"
-gnuplot "$tmp/plot.gp"
-mv "$tmp/out.png" "$out.png"
-mv "$tmp/out.svg" "$out.svg"
-echo "wrote $out.png and $out.svg"
+gp_render

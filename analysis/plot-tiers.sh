@@ -14,10 +14,7 @@ usage() {
     echo "usage: $0 DB OUTSTEM [RUN_ID]" >&2
     exit 2
 }
-die() {
-    echo "$me: $*" >&2
-    exit 2
-}
+. "$(dirname -- "$0")/plot-lib.sh"
 [ $# -eq 2 ] || [ $# -eq 3 ] || usage
 db=$1 out=$2
 if [ -z "$db" ] || [ -z "$out" ]; then usage; fi
@@ -26,18 +23,7 @@ if [ $# -eq 3 ]; then
 fi
 [ -f "$db" ] || die "no such database: $db"
 [ -d "$(dirname -- "$out")" ] || die "no such directory: $(dirname -- "$out")"
-command -v sqlite3 > /dev/null || { echo "$me: sqlite3 not found" >&2; exit 1; }
-command -v gnuplot > /dev/null || { echo "$me: gnuplot not found" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-# gq S: S as a gnuplot string literal
-gq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/''/g")"; }
-query() {
-    sqlite3 -init /dev/null -readonly -batch -bail -noheader -tabs "$db" "$1" ||
-        die "cannot read $db (sqlite3 failed; is it a clustersim database?)"
-}
+plot_setup
 
 if [ $# -eq 3 ]; then
     run=$3
@@ -57,12 +43,8 @@ what=$(query "SELECT coalesce(workload, '?') || ' on ' || coalesce(topology, '?'
 FROM run WHERE run_id = $run;")
 
 {
+    gp_begin
     cat << 'EOF'
-if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
-    set terminal pngcairo size 900,560 noenhanced font 'sans,10'
-} else {
-    set terminal png size 900,560 noenhanced
-}
 set datafile separator "\t"
 set style data histograms
 set style histogram clustered gap 1
@@ -74,15 +56,7 @@ set grid ytics
 set key inside right top Left reverse
 EOF
     echo "set title $(gq "Link utilization per kind, run $run ($what)")"
-    echo "set output $(gq "$tmp/out.png")"
     echo "plot $(gq "$tmp/data") using 2:xtic(1) title 'mean over the links of the kind' lc rgb '#4878d0', \\"
     echo "     '' using 3 title 'max (its busiest link)' lc rgb '#d65f5f'"
-    echo "set terminal svg size 900,560 noenhanced font 'sans,10' background rgb 'white'"
-    echo "set output $(gq "$tmp/out.svg")"
-    echo "replot"
-    echo "set output"
 } > "$tmp/plot.gp"
-gnuplot "$tmp/plot.gp"
-mv "$tmp/out.png" "$out.png"
-mv "$tmp/out.svg" "$out.svg"
-echo "wrote $out.png and $out.svg"
+gp_render
