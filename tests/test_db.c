@@ -2,9 +2,10 @@
  * test_db.c: the results database recorder (out/db.h).
  *
  * Every test works on a fresh directory made by mkdtemp under /tmp and removes it at the
- * end (a fixture sweeps up after tests that fail). What the recorder wrote is read back over a second, plain SQLite connection (this
- * test, unlike the rest of clustersim, may include <sqlite3.h>), so a check never trusts the
- * code under test to read its own writes.
+ * end (a fixture sweeps up after tests that fail). What the recorder wrote is read back
+ * over a second, plain SQLite connection (db_helpers.h; this test, unlike the rest of
+ * clustersim, may include <sqlite3.h>), so a check never trusts the code under test to
+ * read its own writes.
  *
  * Checked: opening creates every table, index and view of sim/out/schema.sql with
  * schema_version 1, in WAL mode, with foreign keys enforced; a rolled-back transaction leaves
@@ -34,152 +35,8 @@
 
 #include "out/db.h"
 
-/*
- * Root of this process's scratch directories, made by the unchecked fixture in the runner
- * process before the tests fork, and removed with whatever is left in it (the directories of
- * failed tests, which end without cleaning up) after them. The only mutable static here.
- */
-static char scratch_root[64];
-
-/* A scratch directory of one test and the database path inside it. */
-typedef struct scratch {
-    char dir[128];
-    char path[192];
-} scratch;
-
-static void scratch_make(scratch *s)
-{
-    snprintf(s->dir, sizeof s->dir, "%s/t.XXXXXX", scratch_root);
-    ck_assert_ptr_nonnull(mkdtemp(s->dir));
-    snprintf(s->path, sizeof s->path, "%s/results.db", s->dir);
-}
-
-/* Removes dir and everything below it; returns 0 on success. */
-static int remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    int rc = 0;
-    struct dirent *e;
-    char p[512];
-    struct stat sb;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (lstat(p, &sb) != 0)
-            rc = -1;
-        else if (S_ISDIR(sb.st_mode) ? remove_tree(p) != 0 : unlink(p) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    return rmdir(dir) != 0 ? -1 : rc;
-}
-
-/* Removes the test's directory: the database, its -wal and -shm, any other file. */
-static void scratch_remove(const scratch *s)
-{
-    ck_assert_int_eq(remove_tree(s->dir), 0);
-}
-
-static void root_make(void)
-{
-    snprintf(scratch_root, sizeof scratch_root, "/tmp/test_db.XXXXXX");
-    if (!mkdtemp(scratch_root)) {
-        perror("test_db: mkdtemp");
-        exit(EXIT_FAILURE);
-    }
-}
-
-static void root_remove(void)
-{
-    if (remove_tree(scratch_root) != 0)
-        fprintf(stderr, "test_db: cannot remove %s\n", scratch_root);
-}
-
-/* Fails the test with the formatted status unless rc is SIM_OK. */
-#define CK_OK(rc, st)                                                                          \
-    do {                                                                                       \
-        sim_code rc_ = (rc);                                                                   \
-        char msg_[2048];                                                                       \
-        sim_status_format(&(st), msg_, sizeof msg_);                                           \
-        ck_assert_msg(rc_ == SIM_OK, "%s: %s", #rc, msg_);                                     \
-    } while (0)
-
-static db *open_ok(const char *path)
-{
-    db *d = NULL;
-    sim_status st;
-    sim_status_clear(&st);
-    CK_OK(db_open(path, &d, &st), st);
-    ck_assert_ptr_nonnull(d);
-    return d;
-}
-
-/* A plain SQLite connection for reading back. */
-static sqlite3 *raw_open(const char *path)
-{
-    sqlite3 *c = NULL;
-    int rc = sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, NULL);
-    ck_assert_msg(rc == SQLITE_OK, "raw open %s: %s", path, sqlite3_errstr(rc));
-    return c;
-}
-
-static sqlite3_stmt *raw_prepare(sqlite3 *c, const char *sql)
-{
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(c, sql, -1, &q, NULL);
-    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(c));
-    return q;
-}
-
-/* The single integer sql yields. */
-static int64_t raw_int(sqlite3 *c, const char *sql)
-{
-    sqlite3_stmt *q = raw_prepare(c, sql);
-    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return v;
-}
-
-/* The single text sql yields, copied into buf ("(null)" for NULL). */
-static const char *raw_text(sqlite3 *c, const char *sql, char *buf, size_t n)
-{
-    sqlite3_stmt *q = raw_prepare(c, sql);
-    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-    const unsigned char *t = sqlite3_column_text(q, 0);
-    snprintf(buf, n, "%s", t ? (const char *)t : "(null)");
-    sqlite3_finalize(q);
-    return buf;
-}
-
-/* Column 0 of every row sql yields, in the order it yields them, joined by ';' into buf. */
-static const char *raw_rows(sqlite3 *c, const char *sql, char *buf, size_t n)
-{
-    sqlite3_stmt *q = raw_prepare(c, sql);
-    size_t len = 0;
-    buf[0] = '\0';
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const unsigned char *t = sqlite3_column_text(q, 0);
-        int w = snprintf(buf + len, n - len, "%s%s", len ? ";" : "",
-                         t ? (const char *)t : "(null)");
-        ck_assert(w >= 0 && (size_t)w < n - len);
-        len += (size_t)w;
-    }
-    ck_assert_int_eq(rc, SQLITE_DONE);
-    sqlite3_finalize(q);
-    return buf;
-}
-
-static void raw_exec(sqlite3 *c, const char *sql)
-{
-    char *err = NULL;
-    int rc = sqlite3_exec(c, sql, NULL, NULL, &err);
-    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, err ? err : "?");
-}
+#define TH_SUITE "test_db"
+#include "db_helpers.h"
 
 /* Inserts a minimal run (command 'run', seed 7) and returns its id. */
 static int64_t insert_run(db *d, const char *topology)

@@ -44,9 +44,11 @@ for t in $targets; do
     *) echo "unknown target '$t'" >&2; exit 2 ;; esac
     build "$t" "$k"
     seed "$t"
-    (cd "$work" && ASAN_OPTIONS=detect_leaks=1 ./fuzz_"$t" -max_total_time="$secs" \
-        -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$t-" \
-        "corpus_$t" > "log_$t.txt" 2>&1; echo "$t exit $?" >> "log_$t.txt") &
+    # from the repository root: the targets write their inputs under $work and read
+    # topologies/dumbbell.yaml
+    (ASAN_OPTIONS=detect_leaks=1 "$work/fuzz_$t" -max_total_time="$secs" \
+        -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/$t-" \
+        "$work/corpus_$t" > "$work/log_$t.txt" 2>&1; echo "$t exit $?" >> "$work/log_$t.txt") &
     n=$((n + 1))
     [ $((n % 2)) -eq 0 ] && wait
 done
