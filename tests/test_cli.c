@@ -149,6 +149,39 @@ static const bad_case bad_cases[] = {
     {"frobnicate", 2, "clustersim: unknown command 'frobnicate'\n\n"},
     {"bench --transfers x", 2,
      "clustersim bench: option '--transfers': expected a positive integer, found 'x'\n"},
+    {"bench --seed -3", 2,
+     "clustersim bench: option '--seed': expected a non-negative integer, found '-3'\n"},
+    /* an option without its value, or with an empty one, names what it expects */
+    {"run configs/quickstart.yaml --db", 2,
+     "clustersim run: option '--db' expects FILE, found nothing\n"},
+    {"run --db '' configs/quickstart.yaml", 2,
+     "clustersim run: option '--db' expects FILE, found an empty string\n"},
+    {"sweep --set", 2, "clustersim sweep: option '--set' expects KEY=VALUE, found nothing\n"},
+    {"topo --db '' topologies/dumbbell.yaml", 2,
+     "clustersim topo: option '--db' expects FILE, found an empty string\n"},
+    {"plan --set", 2, "clustersim plan: option '--set' expects KEY=VALUE, found nothing\n"},
+    /* numbers: no sign, no overflow */
+    {"run --no-db --max-events -1 configs/quickstart.yaml", 2,
+     "clustersim run: option '--max-events': expected a positive integer, found '-1'\n"},
+    {"run --no-db --max-events 99999999999999999999999 configs/quickstart.yaml", 2,
+     "clustersim run: option '--max-events': expected a positive integer, found "
+     "'99999999999999999999999'\n"},
+    {"run --no-db --max-wall inf configs/quickstart.yaml", 2,
+     "clustersim run: option '--max-wall': expected a positive number of seconds, found "
+     "'inf'\n"},
+    {"sweep --jobs 0 tests/fixtures/good/sweep-tiny.yaml", 2,
+     "clustersim sweep: option '--jobs': expected a number of processes from 1 to 4096, "
+     "found '0'\n"},
+    {"calibrate --iterations abc analysis/targets.csv", 2,
+     "clustersim calibrate: option '--iterations': expected a number of iterations from 1 to "
+     "1000, found 'abc'\n"},
+    /* --trace-ranks without a trace is an error, not ignored */
+    {"run --no-db --trace-ranks 0 configs/quickstart.yaml", 2,
+     "clustersim run: --trace-ranks needs a trace (--trace FILE or the config's "
+     "output.trace)\n"},
+    /* a database that cannot be opened is found before the replay: nothing printed */
+    {"run --db /nonexistent/x.db configs/quickstart.yaml", 1,
+     "clustersim: /nonexistent/x.db: error: cannot open results database '/nonexistent/x.db'"},
 };
 
 START_TEST(bad_input_gets_its_message_and_status_2)
@@ -318,7 +351,27 @@ START_TEST(run_writes_a_trace)
     ck_assert_str_eq(err, "clustersim: error: --trace-ranks: expected ranks from 0 to 63, "
                           "found '60-70'\n");
     free(err);
+    /* the failed run left the first trace as it was, and no PATH.part */
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(buf, 1, sizeof buf - 1, f), n);
+    fclose(f);
+    char part[64];
+    snprintf(part, sizeof part, "%s.part", path);
+    ck_assert_int_ne(access(part, F_OK), 0);
     unlink(path);
+}
+END_TEST
+
+/* plan --json escapes the names it prints (a config's name is any YAML string) */
+START_TEST(plan_json_escapes_names)
+{
+    char *out;
+    ck_assert_int_eq(th_run("plan --json --set 'name=a\"b\\c' configs/quickstart.yaml", &out,
+                            NULL), 0);
+    const char *want = "{\"name\": \"a\\\"b\\\\c\", \"ranks\": 64, ";
+    ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "got: %.60s", out);
+    free(out);
 }
 END_TEST
 
@@ -407,11 +460,13 @@ START_TEST(calibrate_recovers_a_known_efficiency)
           "fabric: {kind: fat-tree, tiers: 1, radix: 64}\n", g);
     fclose(g);
     const char *par[2] = {"tp: 2, pp: 1, dp: 8", "tp: 8, pp: 2, dp: 1"};
+    char cwd[256]; /* not $PWD: ctest changes the directory, not the variable */
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
     for (int i = 0; i < 2; i++) {
         snprintf(cfg[i], sizeof cfg[i], "%s/c%d.yaml", dir, i);
         g = fopen(cfg[i], "w");
         fprintf(g, "name: c%d\ntopology: topo.yaml\nworkload: %s/workloads/llama3-8b.yaml\n"
-                   "parallelism: {%s, global_batch: 16}\n", i, getenv("PWD"), par[i]);
+                   "parallelism: {%s, global_batch: 16}\n", i, cwd, par[i]);
         fclose(g);
     }
     /* the MFU each config reaches at gemm 0.5 */
@@ -554,6 +609,7 @@ int main(void)
     tcase_add_test(tc, topo_writes_the_link_table);
     tcase_add_test(tc, flows_on_a_generated_cluster);
     tcase_add_test(tc, run_writes_a_trace);
+    tcase_add_test(tc, plan_json_escapes_names);
     tcase_add_test(tc, run_writes_the_database);
     tcase_add_test(tc, calibrate_recovers_a_known_efficiency);
     tcase_add_test(tc, run_across_datacenters);

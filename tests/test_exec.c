@@ -19,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exec/exec.h"
+#include "out/trace.h"
 #include "workload/plan.h"
 
 #define TINY "tests/fixtures/good/cfg-tiny.yaml"
@@ -299,6 +301,46 @@ START_TEST(bounded_runs_stop)
 }
 END_TEST
 
+/* A trace goes to PATH.part and becomes PATH only when kept: a discarded one (a failed run)
+ * leaves an earlier PATH as it was and no PATH.part. */
+START_TEST(traces_are_renamed_or_discarded)
+{
+    char path[] = "/tmp/clustersim-trace-XXXXXX", part[64], buf[64];
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "earlier", 7), 7);
+    close(fd);
+    snprintf(part, sizeof part, "%s.part", path);
+    sim_status st;
+    sim_status_clear(&st);
+    trace *t = NULL;
+    ck_assert_int_eq(trace_open(path, "all", 2, &t, &st), SIM_OK);
+    trace_event(t, "gemm", "compute", 1, TRACE_COMPUTE, 0, 1e-6);
+    ck_assert_int_eq(access(part, F_OK), 0);
+    ck_assert_int_eq(trace_close(t, 0, &st), SIM_OK);
+    ck_assert_int_ne(access(part, F_OK), 0);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    ck_assert_str_eq(buf, "earlier");
+    /* kept: PATH is the trace */
+    ck_assert_int_eq(trace_open(path, "all", 2, &t, &st), SIM_OK);
+    trace_event(t, "gemm", "compute", 1, TRACE_COMPUTE, 0, 1e-6);
+    ck_assert_int_eq(trace_close(t, 1, &st), SIM_OK);
+    ck_assert_int_ne(access(part, F_OK), 0);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *want = "[\n{\"name\":\"gemm\",\"cat\":\"compute\",\"ph\":\"X\",\"pid\":1,";
+    ck_assert_msg(strncmp(buf, want, strlen(want)) == 0, "got: %s", buf);
+    unlink(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("exec");
@@ -313,6 +355,7 @@ int main(void)
     tcase_add_test(tc, incremental_equals_reference_solver);
     tcase_add_test(tc, reruns_are_identical);
     tcase_add_test(tc, bounded_runs_stop);
+    tcase_add_test(tc, traces_are_renamed_or_discarded);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CLUSTERSIM_TEST_CLI
 #define CLUSTERSIM_TEST_PLANS
@@ -62,8 +63,76 @@ START_TEST(grid_expansion)
     free(out);
     char *err;
     ck_assert_int_eq(th_run("sweep --shard 3/2 " TINY, NULL, &err), 2);
-    ck_assert_str_eq(err, "clustersim sweep: --shard expects I/N with 1 <= I <= N, found '3/2'\n");
+    ck_assert_str_eq(err, "clustersim sweep: option '--shard': expected I/N with 1 <= I <= N "
+                          "<= 1000000, found '3/2'\n");
     free(err);
+}
+END_TEST
+
+/* A sweep section's bad shapes, each with its exact message and status 2. */
+static const char *const bad_sweeps[][2] = {
+    {"sweep-key-list", "7:5: error: key 'sweep': expected dotted keys such as parallelism.tp, "
+                       "found a list"},
+    {"sweep-value-map", "7:20: error: key 'parallelism.tp': expected a value or a list of "
+                        "values, found a mapping"},
+    {"sweep-too-many", "7:3: error: key 'sweep': expected at most 10000000 points, found a grid "
+                       "of more (split it, or sweep fewer values)"},
+};
+
+START_TEST(bad_sweep_sections)
+{
+    char args[256], want[512], *out, *err;
+    snprintf(args, sizeof args, "sweep --list tests/fixtures/bad/%s.yaml", bad_sweeps[_i][0]);
+    ck_assert_int_eq(th_run(args, &out, &err), 2);
+    ck_assert_str_eq(out, "");
+    snprintf(want, sizeof want, "clustersim: tests/fixtures/bad/%s.yaml:%s\n", bad_sweeps[_i][0],
+             bad_sweeps[_i][1]);
+    ck_assert_str_eq(err, want);
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* The sweep-wide --set overrides are part of a point's name: a sweep with other --set
+ * values is other points, not the same ones resumed. */
+START_TEST(set_values_name_the_points)
+{
+    char *out;
+    ck_assert_int_eq(th_run("sweep --list --set run.seed=5 --shard 1/3 " TINY, &out, NULL), 0);
+    ck_assert_str_eq(out,
+                     "0 1/3 " TINY "|run.seed=5|parallelism.tp=2|scale.scale_out_bw=0.5\n"
+                     "1 2/3 " TINY "|run.seed=5|parallelism.tp=2|scale.scale_out_bw=1\n"
+                     "2 3/3 " TINY "|run.seed=5|parallelism.tp=2|scale.scale_out_bw=2\n"
+                     "3 1/3 " TINY "|run.seed=5|parallelism.tp=3|scale.scale_out_bw=0.5\n"
+                     "4 2/3 " TINY "|run.seed=5|parallelism.tp=3|scale.scale_out_bw=1\n"
+                     "5 3/3 " TINY "|run.seed=5|parallelism.tp=3|scale.scale_out_bw=2\n");
+    free(out);
+}
+END_TEST
+
+/* Sweep points write no trace, although the config asks for one: every worker would write
+ * the same file. */
+START_TEST(points_write_no_trace)
+{
+    char dir[] = "/tmp/clustersim-sweep-trace-XXXXXX", cwd[256], cfg[320], args[400], path[320];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(cfg, sizeof cfg, "%s/c.yaml", dir);
+    FILE *f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "name: traced\ntopology: %s/topologies/two-nodes.yaml\n"
+               "workload: %s/tests/fixtures/good/cfg-tiny-wl.yaml\n"
+               "parallelism: {tp: 2, pp: 2, dp: 4}\nsweep: {scale.flops: [1, 2]}\n"
+               "run: {steps: 1, warmup: 0}\noutput: {db: s.db, trace: t.json}\n", cwd, cwd);
+    fclose(f);
+    snprintf(args, sizeof args, "sweep --quiet --jobs 2 %s", cfg);
+    ck_assert_int_eq(th_run(args, NULL, NULL), 0);
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    ck_assert_double_eq(q1(path, "SELECT count(*) FROM run WHERE status = 'ok'"), 2);
+    snprintf(path, sizeof path, "%s/t.json", dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
 }
 END_TEST
 
@@ -206,6 +275,10 @@ int main(void)
     TCase *tc = tcase_create("sweep");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, grid_expansion);
+    tcase_add_loop_test(tc, bad_sweep_sections, 0,
+                        (int)(sizeof bad_sweeps / sizeof bad_sweeps[0]));
+    tcase_add_test(tc, set_values_name_the_points);
+    tcase_add_test(tc, points_write_no_trace);
     tcase_add_test(tc, runs_resume_shards_and_merge);
     tcase_add_test(tc, scale_knobs);
     suite_add_tcase(s, tc);

@@ -32,6 +32,8 @@ typedef struct cli_run_opts {
     int print;               /* print the summary to stdout */
     int progress;            /* progress line on stderr */
     const char *trace_path, *trace_ranks;
+    int no_trace;            /* ignore the config's output.trace (sweep points: every point
+                                would write the same file) */
     uint64_t max_events;
     double max_wall_s;
     const char *command;     /* run.command: "run" or "sweep" */
@@ -54,5 +56,22 @@ sim_code cli_record_failure(const char *path, const char *config, const ydoc_ove
 
 /* Prints "clustersim: <formatted status>" to stderr and returns the exit status. */
 int cli_report(const sim_status *st);
+
+/* Checks, before the options are parsed, that each option of opts ("--db FILE", the name
+ * and what its value is; NULL-terminated) in argv is followed by a non-empty value (which
+ * may start with '-'). Returns 0, or 2 after printing "clustersim CMD: option '--db'
+ * expects FILE, found nothing" (or "an empty string") and usage. */
+int cli_check_values(int argc, char **argv, const char *cmd, const char *const *opts,
+                     const char *usage);
+
+/* Parses s, decimal digits only (no sign, no space), as an integer from lo to hi (lo >= 0).
+ * Returns 0, or -1 when s is not one or lies outside (overflow included). */
+int cli_parse_int(const char *s, long long lo, long long hi, long long *out);
+
+/* Prints "clustersim CMD: option 'OPT': expected EXPECTED, found 'FOUND'"; returns 2. */
+int cli_bad_value(const char *cmd, const char *opt, const char *expected, const char *found);
+
+/* Seconds on the monotonic clock. */
+double cli_now_s(void);
 
 #endif

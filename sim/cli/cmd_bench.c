@@ -13,10 +13,10 @@
  *             at each of 16,384 departures.
  * Prints one line per case with wall time, events, events per second and solver time.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "core/evq.h"
@@ -55,13 +55,6 @@ typedef struct bench_run {
     sim_status st;
     int failed;
 } bench_run;
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static sim_code add_switches(net_graph *g, const char *prefix, int n, net_node_id *first,
                              sim_status *st)
@@ -222,12 +215,12 @@ static sim_code bench_tree(const bench_opts *o, sim_status *st)
         b.to_start = o->transfers;
         b.mean_log = log(1e6) - 0.5;
         b.sigma_log = 1.0;
-        double t0 = wall_now();
+        double t0 = cli_now_s();
         long k = o->concurrency < o->transfers ? o->concurrency : o->transfers;
         for (long i = 0; i < k && !b.failed; i++)
             tree_start_random(&b);
         ev_run(b.e, INT64_MAX);
-        double wall = wall_now() - t0;
+        double wall = cli_now_s() - t0;
         if (b.failed || net_sim_error(b.ns)) {
             *st = b.failed ? b.st : *net_sim_error(b.ns);
             rc = st->code;
@@ -250,7 +243,7 @@ static sim_code bench_alltoall(const bench_opts *o, sim_status *st)
     if (rc == SIM_OK)
         rc = ev_reserve(b.e, 4 * HOSTS * HOSTS, st);
     if (rc == SIM_OK) {
-        double t0 = wall_now();
+        double t0 = cli_now_s();
         const double mib = 1048576.0;
         for (size_t s = 0; s < HOSTS && rc == SIM_OK; s++)
             for (size_t k = 1; k <= HOSTS && rc == SIM_OK; k++) {
@@ -266,7 +259,7 @@ static sim_code bench_alltoall(const bench_opts *o, sim_status *st)
                 *st = *net_sim_error(b.ns);
                 rc = st->code;
             } else {
-                print_line("alltoall", &b, wall_now() - t0);
+                print_line("alltoall", &b, cli_now_s() - t0);
             }
         }
     }
@@ -274,39 +267,31 @@ static sim_code bench_alltoall(const bench_opts *o, sim_status *st)
     return rc;
 }
 
-static int parse_long(const char *s, long lo, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int cli_bench_main(int argc, char **argv)
 {
     bench_opts o = {.transfers = 1000000, .concurrency = 128, .seed = 1, .naive = 0};
     int do_tree = 0, do_a2a = 0;
+    static const char *const valued[] = {"--transfers N", "--concurrency N", "--seed N", NULL};
+    if (cli_check_values(argc, argv, "bench", valued, bench_usage) != 0)
+        return 2;
     for (int i = 1; i < argc; i++) {
-        long v;
+        long long v;
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(bench_usage, stdout);
             return 0;
         } else if (!strcmp(a, "--naive")) {
             o.naive = 1;
-        } else if ((!strcmp(a, "--transfers") || !strcmp(a, "--concurrency") ||
-                    !strcmp(a, "--seed")) && i + 1 < argc) {
-            if (parse_long(argv[i + 1], 1, &v) != 0) {
-                fprintf(stderr, "clustersim bench: option '%s': expected a positive integer, "
-                                "found '%s'\n", a, argv[i + 1]);
-                return 2;
-            }
+        } else if (!strcmp(a, "--transfers") || !strcmp(a, "--concurrency") ||
+                   !strcmp(a, "--seed")) {
+            int seed = !strcmp(a, "--seed");
+            if (cli_parse_int(argv[i + 1], seed ? 0 : 1, LONG_MAX, &v) != 0)
+                return cli_bad_value("bench", a, seed ? "a non-negative integer"
+                                                      : "a positive integer", argv[i + 1]);
             if (!strcmp(a, "--transfers"))
-                o.transfers = v;
+                o.transfers = (long)v;
             else if (!strcmp(a, "--concurrency"))
-                o.concurrency = v;
+                o.concurrency = (long)v;
             else
                 o.seed = (unsigned long)v;
             i++;

@@ -140,13 +140,21 @@ int cli_calibrate_main(int argc, char **argv)
     const char *file = NULL;
     int iters = 15;
     double start[2] = {0.7, 100};
+    static const char *const valued[] = {"--iterations N", "--start GEMM,HALF_DIM", NULL};
+    if (cli_check_values(argc, argv, "calibrate", valued, cal_usage) != 0)
+        return 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(cal_usage, stdout);
             return 0;
-        } else if (!strcmp(argv[i], "--iterations") && i + 1 < argc) {
-            iters = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--start") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--iterations")) {
+            long long v;
+            if (cli_parse_int(argv[i + 1], 1, 1000, &v) != 0)
+                return cli_bad_value("calibrate", argv[i], "a number of iterations from 1 to "
+                                     "1000", argv[i + 1]);
+            iters = (int)v;
+            i++;
+        } else if (!strcmp(argv[i], "--start")) {
             if (sscanf(argv[++i], "%lf,%lf", &start[0], &start[1]) != 2 || !(start[0] > 0) ||
                 !(start[0] < 1) || !(start[1] > 0)) {
                 fprintf(stderr, "clustersim calibrate: --start expects GEMM,HALF_DIM with "
@@ -164,7 +172,7 @@ int cli_calibrate_main(int argc, char **argv)
             return 2;
         }
     }
-    if (!file || iters < 1) {
+    if (!file) {
         fprintf(stderr, "clustersim calibrate: expected TARGETS\n%s", cal_usage);
         return 2;
     }

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/units.h"
+#include "out/trace.h"
 #include "workload/plan.h"
 
 static const char plan_usage[] =
@@ -24,45 +25,6 @@ static const char plan_usage[] =
     "                     bubble_fraction, bytes_per_step, microbatches, ranks, tokens_per_step)\n"
     "  --set KEY=VALUE    override a config key (parallelism.tp=4); topology.* and workload.*\n"
     "                     keys reach the topology and workload files (topology.fabric.radix=128)\n";
-
-/* Parses repeated --set KEY=VALUE into ov (caller frees ov and the strings with
- * cli_overrides_free). Returns 0, or 2 after printing a usage error. */
-int cli_overrides_add(const char *arg, ydoc_override **ov, size_t *n, const char *cmd)
-{
-    const char *eq = strchr(arg, '=');
-    if (!eq || eq == arg) {
-        fprintf(stderr, "clustersim %s: --set expects KEY=VALUE, found '%s'\n", cmd, arg);
-        return 2;
-    }
-    ydoc_override *p = realloc(*ov, (*n + 1) * sizeof *p);
-    char *key = malloc((size_t)(eq - arg) + 1), *origin = malloc(strlen(arg) + 8);
-    if (!p || !key || !origin) {
-        free(key);
-        free(origin);
-        if (p)
-            *ov = p;
-        fprintf(stderr, "clustersim %s: out of memory\n", cmd);
-        return 1;
-    }
-    memcpy(key, arg, (size_t)(eq - arg));
-    key[eq - arg] = 0;
-    snprintf(origin, strlen(arg) + 8, "--set %s", arg);
-    p[*n].path = key;
-    p[*n].value = eq + 1;
-    p[*n].origin = origin;
-    *ov = p;
-    (*n)++;
-    return 0;
-}
-
-void cli_overrides_free(ydoc_override *ov, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free((char *)(uintptr_t)ov[i].path);
-        free((char *)(uintptr_t)ov[i].origin);
-    }
-    free(ov);
-}
 
 static const char *gib(double b, char *buf, size_t n)
 {
@@ -110,10 +72,11 @@ static void print_text(const plan *p, const plan_totals *t)
 static void print_json(const plan *p, const plan_totals *t)
 {
     const wl_memory *m = &t->memory;
-    printf("{\"name\": \"%s\", \"ranks\": %lld, \"params\": %.17g, \"model_flops_per_step\": "
-           "%.17g, \"hardware_flops_per_step\": %.17g, \"tokens_per_step\": %.17g",
-           p->name, (long long)p->ranks, t->params, t->model_flops, t->hardware_flops,
-           t->tokens);
+    fputs("{\"name\": ", stdout);
+    trace_json_str(stdout, p->name);
+    printf(", \"ranks\": %lld, \"params\": %.17g, \"model_flops_per_step\": %.17g, "
+           "\"hardware_flops_per_step\": %.17g, \"tokens_per_step\": %.17g",
+           (long long)p->ranks, t->params, t->model_flops, t->hardware_flops, t->tokens);
     printf(", \"memory_bytes_per_rank\": {\"stage\": %lld, \"weights\": %.17g, \"gradients\": "
            "%.17g, \"optimizer\": %.17g, \"activations\": %.17g, \"comm_buffers\": %.17g, "
            "\"total\": %.17g}",
@@ -134,6 +97,9 @@ int cli_plan_main(int argc, char **argv)
     const char *file = NULL;
     ydoc_override *ov = NULL;
     size_t n_ov = 0;
+    static const char *const valued[] = {"--set KEY=VALUE", NULL};
+    if ((rc = cli_check_values(argc, argv, "plan", valued, plan_usage)) != 0)
+        return rc;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(plan_usage, stdout);
@@ -141,7 +107,7 @@ int cli_plan_main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
-        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--set")) {
             if ((rc = cli_overrides_add(argv[++i], &ov, &n_ov, "plan")) != 0) {
                 cli_overrides_free(ov, n_ov);
                 return rc;

@@ -6,6 +6,7 @@
  * link_stats, collective rows), so an interrupted run leaves nothing behind. The summary
  * goes to stdout; a progress line goes to stderr when it is a terminal and the run is long.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -415,12 +416,12 @@ sim_code cli_record_failure(const char *path, const char *config, const ydoc_ove
     return rc;
 }
 
-static sim_code write_db(const char *path, const plan *p, const exec_result *r,
-                         const mdc_result *m, const ydoc_override *ov, size_t n_ov,
-                         const char *point, const char *command, int64_t *run_id,
-                         sim_status *st)
+/* The run and all its rows in one transaction of d (opened before the replay, so that a
+ * database that cannot be opened is found before the replay's time is spent). */
+static sim_code write_db(db *d, const plan *p, const exec_result *r, const mdc_result *m,
+                         const ydoc_override *ov, size_t n_ov, const char *point,
+                         const char *command, int64_t *run_id, sim_status *st)
 {
-    db *d = NULL;
     db_run row;
     db_run_init(&row);
     char *text = config_text(p->config_path, ov, n_ov);
@@ -458,9 +459,7 @@ static sim_code write_db(const char *path, const plan *p, const exec_result *r,
     for (int64_t i = 0; i < p->ranks; i++)
         peak = r->ranks[i].peak_memory_bytes > peak ? r->ranks[i].peak_memory_bytes : peak;
     row.peak_memory_bytes = peak;
-    sim_code rc = db_open(path, &d, st);
-    if (rc == SIM_OK)
-        rc = db_begin(d, st);
+    sim_code rc = db_begin(d, st);
     if (rc == SIM_OK)
         rc = db_run_insert(d, &row, run_id, st);
     if (rc == SIM_OK && !r->stopped)
@@ -471,7 +470,8 @@ static sim_code write_db(const char *path, const plan *p, const exec_result *r,
         rc = write_sweep_params(d, *run_id, ov, n_ov, point, st);
     if (rc == SIM_OK)
         rc = db_commit(d, st);
-    db_close(d); /* rolls back an open transaction */
+    else
+        db_rollback(d, NULL);
     free(text);
     return rc;
 }
@@ -483,45 +483,49 @@ int cli_run_main(int argc, char **argv)
     ydoc_override *ov = NULL;
     size_t n_ov = 0;
     exec_opts opts = {0};
+    static const char *const valued[] = {"--db FILE",       "--trace FILE",
+                                         "--trace-ranks LIST", "--set KEY=VALUE",
+                                         "--max-events N",  "--max-wall SECONDS", NULL};
+    if ((rc = cli_check_values(argc, argv, "run", valued, run_usage)) != 0)
+        return rc;
     for (int i = 1; i < argc; i++) {
         char *end = NULL;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(run_usage, stdout);
             cli_overrides_free(ov, n_ov);
             return 0;
-        } else if (!strcmp(argv[i], "--db") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--db")) {
             db_path = argv[++i];
-        } else if (!strcmp(argv[i], "--trace") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--trace")) {
             trace_path = argv[++i];
-        } else if (!strcmp(argv[i], "--trace-ranks") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--trace-ranks")) {
             trace_ranks = argv[++i];
         } else if (!strcmp(argv[i], "--no-db")) {
             no_db = 1;
         } else if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
-        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--set")) {
             if ((rc = cli_overrides_add(argv[++i], &ov, &n_ov, "run")) != 0) {
                 cli_overrides_free(ov, n_ov);
                 return rc;
             }
-        } else if (!strcmp(argv[i], "--max-events") && i + 1 < argc) {
-            unsigned long long v = strtoull(argv[++i], &end, 10);
-            if (!*argv[i] || *end || v == 0) {
-                fprintf(stderr, "clustersim run: --max-events expects a positive integer, "
-                                "found '%s'\n", argv[i]);
+        } else if (!strcmp(argv[i], "--max-events")) {
+            long long v;
+            if (cli_parse_int(argv[i + 1], 1, LLONG_MAX, &v) != 0) {
                 cli_overrides_free(ov, n_ov);
-                return 2;
+                return cli_bad_value("run", argv[i], "a positive integer", argv[i + 1]);
             }
-            opts.max_events = v;
-        } else if (!strcmp(argv[i], "--max-wall") && i + 1 < argc) {
-            double v = strtod(argv[++i], &end);
-            if (!*argv[i] || *end || !(v > 0)) {
-                fprintf(stderr, "clustersim run: --max-wall expects a positive number of "
-                                "seconds, found '%s'\n", argv[i]);
+            opts.max_events = (uint64_t)v;
+            i++;
+        } else if (!strcmp(argv[i], "--max-wall")) {
+            double v = strtod(argv[i + 1], &end);
+            if (*end || !(v > 0) || isinf(v)) {
                 cli_overrides_free(ov, n_ov);
-                return 2;
+                return cli_bad_value("run", argv[i], "a positive number of seconds",
+                                     argv[i + 1]);
             }
             opts.max_wall_s = v;
+            i++;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "clustersim run: unknown option '%s'\n%s", argv[i], run_usage);
             cli_overrides_free(ov, n_ov);
@@ -562,6 +566,8 @@ int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const
     mdc_result m;
     memset(&m, 0, sizeof m);
     trace *tr = NULL;
+    db *d = NULL;
+    const char *db_path = NULL; /* where the run goes; NULL: nowhere */
     char reason[SIM_STATUS_MSG_MAX + SIM_STATUS_FILE_MAX + 64];
     if (plan_load(file, ov, n_ov, &p, &st) != SIM_OK) {
         if (o->record_failures && st.code == SIM_ERR_INPUT) {
@@ -594,8 +600,21 @@ int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const
             goto done;
         }
     }
-    if (!trace_path && p->trace_path[0])
+    if (!trace_path && p->trace_path[0] && !o->no_trace)
         trace_path = p->trace_path;
+    if (trace_ranks && !trace_path) {
+        fprintf(stderr, "clustersim %s: --trace-ranks needs a trace (--trace FILE or the "
+                        "config's output.trace)\n", o->command);
+        rc = 2;
+        goto done;
+    }
+    if (!o->db_path || o->db_path[0]) {
+        db_path = o->db_path ? o->db_path : p->db_path[0] ? p->db_path : "results.db";
+        if (db_open(db_path, &d, &st) != SIM_OK) {
+            rc = cli_report(&st);
+            goto done;
+        }
+    }
     if (trace_path) {
         const char *sel = trace_ranks ? trace_ranks : p->ranks <= 64 ? "all" : "0-7";
         if (trace_open(trace_path, sel, p->ranks, &tr, &st) != SIM_OK) {
@@ -607,7 +626,7 @@ int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const
     int xdc = p->xdc.scheme != PLAN_XDC_NONE;
     sim_code erc = xdc ? mdc_run(p, &opts, &r, &m, &st) : exec_run(p, &opts, &r, &st);
     sim_status tst;
-    if (trace_close(tr, &tst) != SIM_OK && erc == SIM_OK) {
+    if (trace_close(tr, erc == SIM_OK, &tst) != SIM_OK && erc == SIM_OK) {
         st = tst;
         erc = tst.code;
     }
@@ -629,18 +648,18 @@ int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const
         if (xdc && !r.stopped)
             print_multidc(p, &m);
     }
-    if (!o->db_path || o->db_path[0]) {
-        const char *path = o->db_path ? o->db_path : p->db_path[0] ? p->db_path : "results.db";
+    if (d) {
         int64_t run_id = 0;
-        if (write_db(path, p, &r, xdc ? &m : NULL, ov, n_ov, o->point, o->command, &run_id,
+        if (write_db(d, p, &r, xdc ? &m : NULL, ov, n_ov, o->point, o->command, &run_id,
                      &st) != SIM_OK) {
             rc = cli_report(&st);
             goto done;
         }
         if (o->print)
-            printf("wrote run %lld to %s\n", (long long)run_id, path);
+            printf("wrote run %lld to %s\n", (long long)run_id, db_path);
     }
 done:
+    db_close(d);
     mdc_result_free(&m);
     exec_result_free(&r);
     plan_destroy(p);

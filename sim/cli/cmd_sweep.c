@@ -13,8 +13,10 @@
  * Points run in worker processes, one process per point, at most --jobs at once: a crash or
  * an abort in one point cannot take the sweep down, and every worker writes its run into the
  * database in one transaction (WAL, busy timeout), so parallel writers never corrupt it.
- * A point is named by its config and overrides ('_point' in sweep_param); points already in
- * the database are skipped, so a sweep that was interrupted resumes where it stopped.
+ * A point is named by its config (the path as given), the sweep-wide --set overrides and its
+ * values ('_point' in sweep_param); points already in the database are skipped, so a sweep
+ * that was interrupted resumes where it stopped. Points write no trace (output.trace is
+ * ignored: every worker would write the same file).
  * Points that fail (bad values, a job that does not fit in HBM) are recorded with status
  * 'failed' and the reason; a worker that crashes is recorded by the parent.
  * --shard i/N runs the points whose index is i - 1 modulo N: N shards partition the grid
@@ -26,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -41,7 +42,8 @@ static const char sweep_usage[] =
     "Runs every point of the config's sweep section (a grid: product or zip of lists of\n"
     "values for dotted keys) into one database, one worker process per point. Points already\n"
     "in the database are skipped (an interrupted sweep resumes); points that fail are\n"
-    "recorded with their reason.\n"
+    "recorded with their reason. A point is named by the config path as given, the --set\n"
+    "overrides and its values. Points write no trace.\n"
     "\n"
     "  --jobs N     worker processes at once (default: the number of cores)\n"
     "  --shard I/N  run only the I-th of N slices of the grid (1 <= I <= N)\n"
@@ -49,6 +51,9 @@ static const char sweep_usage[] =
     "  --list       print the points (index, shard of --shard's N, overrides) and exit\n"
     "  --set K=V    an override applied to every point\n"
     "  --quiet      no progress line\n";
+
+/* A grid's size at most: one byte of bookkeeping per point, a run row per point. */
+#define SWEEP_MAX_POINTS 10000000
 
 typedef struct grid {
     char **keys;   /* swept keys */
@@ -82,11 +87,14 @@ static char *copy_str(const char *s)
     return p;
 }
 
-/* A swept value as override text: a scalar as it is, a list as "[a, b]". */
+/* A swept value as override text: a scalar as it is, a list of scalars as "[a, b]"; NULL
+ * for anything else (a mapping, a list holding one) or when out of memory. */
 static char *value_text(const ydoc *d, ynode v)
 {
     if (ydoc_node_kind(d, v) == YDOC_SCALAR)
         return copy_str(ydoc_scalar(d, v));
+    if (ydoc_node_kind(d, v) != YDOC_SEQ)
+        return NULL;
     size_t n = ydoc_seq_len(d, v), len = 3;
     for (size_t i = 0; i < n; i++) {
         const char *s = ydoc_scalar(d, ydoc_seq_at(d, v, i));
@@ -139,8 +147,16 @@ static sim_code grid_load(const char *config, const ydoc_override *ov, size_t n_
             rc = sim_status_set(st, SIM_ERR_NOMEM, config, 0, 0, "out of memory");
     }
     for (size_t i = 0; rc == SIM_OK && i < n; i++) {
-        const char *key = ydoc_scalar(d, ydoc_map_key_at(d, sw, i));
+        ynode kn = ydoc_map_key_at(d, sw, i);
+        const char *key = ydoc_scalar(d, kn);
         ynode v = ydoc_map_value_at(d, sw, i);
+        if (!key) {
+            char found[96];
+            ydoc_describe(d, kn, found, sizeof found);
+            rc = ydoc_error(d, kn, st, "key 'sweep': expected dotted keys such as "
+                            "parallelism.tp, found %s", found);
+            break;
+        }
         if (!strcmp(key, "mode"))
             continue;
         size_t m = ydoc_seq_len(d, v);
@@ -184,13 +200,39 @@ static sim_code grid_load(const char *config, const ydoc_override *ov, size_t n_
                         "values");
     if (rc == SIM_OK) {
         g->npoints = g->zip ? g->nvals[0] : 1;
-        for (size_t k = 0; !g->zip && k < g->nkeys; k++)
+        for (size_t k = 0; !g->zip && k < g->nkeys; k++) {
+            if (g->npoints > SWEEP_MAX_POINTS / g->nvals[k]) {
+                rc = ydoc_error(d, sw, st, "key 'sweep': expected at most %d points, found a "
+                                "grid of more (split it, or sweep fewer values)",
+                                SWEEP_MAX_POINTS);
+                break;
+            }
             g->npoints *= g->nvals[k];
+        }
     }
     ydoc_destroy(d);
     if (rc != SIM_OK)
         grid_free(g);
     return rc;
+}
+
+/* Bytes point_of needs for the origins of any point: "sweep key=value" for each key. */
+static size_t origins_len(const grid *g)
+{
+    size_t len = 1;
+    for (size_t k = 0; k < g->nkeys; k++) {
+        size_t longest = 0;
+        for (size_t i = 0; i < g->nvals[k]; i++)
+            longest = strlen(g->vals[k][i]) > longest ? strlen(g->vals[k][i]) : longest;
+        len += strlen("sweep =") + strlen(g->keys[k]) + longest + 1;
+    }
+    return len;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    return strcmp(x ? x : "", y ? y : "");
 }
 
 /* The value index of key k in point p. */
@@ -204,13 +246,17 @@ static size_t value_of(const grid *g, size_t p, size_t k)
 }
 
 /* The overrides of point p after the sweep-wide ones: base[0..nb) then the point's; and the
- * point's name "config|key=value|...". Strings are the grid's (borrowed). */
+ * point's name "config|key=value|..." (the sweep-wide overrides first, then the swept keys),
+ * malloc'ed. Strings are the grid's and base's (borrowed); origins (orig_len bytes, see
+ * origins_len) holds the "sweep key=value" origins of the point's overrides. */
 static char *point_of(const grid *g, const char *config, size_t p, const ydoc_override *base,
                       size_t nb, ydoc_override *out, char *origins, size_t orig_len)
 {
     size_t len = strlen(config) + 1;
-    for (size_t i = 0; i < nb; i++)
+    for (size_t i = 0; i < nb; i++) {
         out[i] = base[i];
+        len += strlen(base[i].path) + strlen(base[i].value) + 2;
+    }
     size_t used = 0;
     for (size_t k = 0; k < g->nkeys; k++) {
         const char *v = g->vals[k][value_of(g, p, k)];
@@ -225,6 +271,12 @@ static char *point_of(const grid *g, const char *config, size_t p, const ydoc_ov
     if (!name)
         return NULL;
     strcpy(name, config);
+    for (size_t i = 0; i < nb; i++) {
+        strcat(name, "|");
+        strcat(name, base[i].path);
+        strcat(name, "=");
+        strcat(name, base[i].value);
+    }
     for (size_t k = 0; k < g->nkeys; k++) {
         strcat(name, "|");
         strcat(name, g->keys[k]);
@@ -232,13 +284,6 @@ static char *point_of(const grid *g, const char *config, size_t p, const ydoc_ov
         strcat(name, g->vals[k][value_of(g, p, k)]);
     }
     return name;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 typedef struct worker {
@@ -250,41 +295,52 @@ int cli_sweep_main(int argc, char **argv)
 {
     const char *file = NULL, *db_path = NULL;
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    jobs = jobs < 1 ? 1 : jobs > 4096 ? 4096 : jobs;
     long shard_i = 1, shard_n = 1;
     int list = 0, quiet = 0, rc = 0;
     ydoc_override *ov = NULL;
     size_t n_ov = 0;
+    static const char *const valued[] = {"--jobs N", "--shard I/N", "--db FILE",
+                                         "--set KEY=VALUE", NULL};
+    if ((rc = cli_check_values(argc, argv, "sweep", valued, sweep_usage)) != 0)
+        return rc;
     for (int i = 1; i < argc; i++) {
-        char *end = NULL;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(sweep_usage, stdout);
             cli_overrides_free(ov, n_ov);
             return 0;
-        } else if (!strcmp(argv[i], "--jobs") && i + 1 < argc) {
-            jobs = strtol(argv[++i], &end, 10);
-            if (*end || jobs < 1 || jobs > 4096) {
-                fprintf(stderr, "clustersim sweep: --jobs expects a number of processes from "
-                                "1 to 4096, found '%s'\n", argv[i]);
+        } else if (!strcmp(argv[i], "--jobs")) {
+            long long v;
+            if (cli_parse_int(argv[i + 1], 1, 4096, &v) != 0) {
                 cli_overrides_free(ov, n_ov);
-                return 2;
+                return cli_bad_value("sweep", argv[i], "a number of processes from 1 to 4096",
+                                     argv[i + 1]);
             }
-        } else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
-            shard_i = strtol(argv[++i], &end, 10);
-            if (*end == '/')
-                shard_n = strtol(end + 1, &end, 10);
-            if (*end || shard_n < 1 || shard_i < 1 || shard_i > shard_n) {
-                fprintf(stderr, "clustersim sweep: --shard expects I/N with 1 <= I <= N, found "
-                                "'%s'\n", argv[i]);
+            jobs = (long)v;
+            i++;
+        } else if (!strcmp(argv[i], "--shard")) {
+            char num[32];
+            const char *slash = strchr(argv[i + 1], '/');
+            long long a = 0, b = 0;
+            size_t la = slash ? (size_t)(slash - argv[i + 1]) : 0;
+            if (slash && la < sizeof num)
+                snprintf(num, sizeof num, "%.*s", (int)la, argv[i + 1]);
+            if (!slash || la >= sizeof num || cli_parse_int(num, 1, 1000000, &a) != 0 ||
+                cli_parse_int(slash + 1, 1, 1000000, &b) != 0 || a > b) {
                 cli_overrides_free(ov, n_ov);
-                return 2;
+                return cli_bad_value("sweep", argv[i], "I/N with 1 <= I <= N <= 1000000",
+                                     argv[i + 1]);
             }
-        } else if (!strcmp(argv[i], "--db") && i + 1 < argc) {
+            shard_i = (long)a;
+            shard_n = (long)b;
+            i++;
+        } else if (!strcmp(argv[i], "--db")) {
             db_path = argv[++i];
         } else if (!strcmp(argv[i], "--list")) {
             list = 1;
         } else if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
-        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--set")) {
             if ((rc = cli_overrides_add(argv[++i], &ov, &n_ov, "sweep")) != 0) {
                 cli_overrides_free(ov, n_ov);
                 return rc;
@@ -317,7 +373,8 @@ int cli_sweep_main(int argc, char **argv)
     }
     size_t nk = n_ov + g.nkeys;
     ydoc_override *pov = malloc(nk * sizeof *pov);
-    char origins[4096];
+    size_t orig_len = origins_len(&g);
+    char *origins = malloc(orig_len);
     worker *w = calloc((size_t)jobs, sizeof *w);
     unsigned char *todo = calloc(g.npoints ? g.npoints : 1, 1);
     char **done_names = NULL;
@@ -325,7 +382,7 @@ int cli_sweep_main(int argc, char **argv)
     db *d = NULL;
     const char *path = db_path ? db_path : g.db[0] ? g.db : "results.db";
     size_t total = 0, skipped = 0, finished = 0, failed = 0, crashed = 0, running = 0;
-    if (!pov || !w || !todo) {
+    if (!pov || !origins || !w || !todo) {
         sim_status_set(&st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
         rc = cli_report(&st);
         goto out;
@@ -335,7 +392,7 @@ int cli_sweep_main(int argc, char **argv)
         todo[p] = (long)(p % (size_t)shard_n) == shard_i - 1;
     if (list) {
         for (size_t p = 0; p < g.npoints; p++) {
-            char *name = point_of(&g, file, p, ov, n_ov, pov, origins, sizeof origins);
+            char *name = point_of(&g, file, p, ov, n_ov, pov, origins, orig_len);
             printf("%zu %zu/%ld %s\n", p, p % (size_t)shard_n + 1, shard_n, name ? name : "?");
             free(name);
         }
@@ -350,21 +407,22 @@ int cli_sweep_main(int argc, char **argv)
     }
     db_close(d);
     d = NULL;
+    if (n_done_names) /* qsort and bsearch take no NULL array, even empty */
+        qsort(done_names, n_done_names, sizeof *done_names, cmp_str);
     for (size_t p = 0; p < g.npoints; p++) {
         if (!todo[p])
             continue;
-        char *name = point_of(&g, file, p, ov, n_ov, pov, origins, sizeof origins);
-        for (size_t j = 0; name && j < n_done_names; j++)
-            if (done_names[j] && !strcmp(done_names[j], name)) {
-                todo[p] = 0;
-                skipped++;
-                break;
-            }
+        char *name = point_of(&g, file, p, ov, n_ov, pov, origins, orig_len);
+        if (name && n_done_names &&
+            bsearch(&name, done_names, n_done_names, sizeof *done_names, cmp_str)) {
+            todo[p] = 0;
+            skipped++;
+        }
         total += todo[p];
         free(name);
     }
     int tty = !quiet && isatty(STDERR_FILENO);
-    double t0 = now_s();
+    double t0 = cli_now_s();
     size_t next = 0;
     fflush(NULL); /* workers must not repeat buffered output */
     while (finished < total) {
@@ -378,12 +436,14 @@ int cli_sweep_main(int argc, char **argv)
                 sim_status_set(&st, SIM_ERR_IO, NULL, 0, 0, "cannot start a worker: %s",
                                strerror(errno));
                 rc = cli_report(&st);
+                while (running > 0 && wait(NULL) > 0) /* their points resume next time */
+                    running--;
                 goto out;
             }
             if (pid == 0) {
-                char *name = point_of(&g, file, next, ov, n_ov, pov, origins, sizeof origins);
-                cli_run_opts o = {.db_path = path, .command = "sweep", .point = name,
-                                  .record_failures = 1};
+                char *name = point_of(&g, file, next, ov, n_ov, pov, origins, orig_len);
+                cli_run_opts o = {.db_path = path, .no_trace = 1, .command = "sweep",
+                                  .point = name, .record_failures = 1};
                 int code = name ? cli_run_config(file, pov, nk, &o) : 1;
                 fflush(NULL);
                 _exit(code);
@@ -417,7 +477,7 @@ int cli_sweep_main(int argc, char **argv)
                 else
                     snprintf(reason, sizeof reason, "worker exited with status %d", code);
                 char *name = point_of(&g, file, w[k].point, ov, n_ov, pov, origins,
-                                      sizeof origins);
+                                      orig_len);
                 sim_status fst;
                 if (name && cli_record_failure(path, file, pov, nk, name, "sweep", reason,
                                                &fst) == SIM_OK)
@@ -432,7 +492,7 @@ int cli_sweep_main(int argc, char **argv)
             break;
         }
         if (tty) {
-            double el = now_s() - t0, eta = el / (double)finished * (double)(total - finished);
+            double el = cli_now_s() - t0, eta = el / (double)finished * (double)(total - finished);
             fprintf(stderr, "\rclustersim sweep: %zu/%zu done (%zu failed), %zu running, "
                             "%.0f s elapsed, ETA %.0f s   ",
                     finished, total, failed, running, el, eta);
@@ -451,6 +511,7 @@ out:
     db_free_texts(done_names, n_done_names);
     free(todo);
     free(w);
+    free(origins);
     free(pov);
     grid_free(&g);
     cli_overrides_free(ov, n_ov);

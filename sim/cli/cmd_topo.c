@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "core/units.h"
 #include "out/db_topo.h"
+#include "out/trace.h"
 #include "topo/topo.h"
 
 static const char topo_usage[] =
@@ -57,22 +57,6 @@ static const char *bytes_str(double b, char *buf, size_t n)
 {
     sim_units_fmt_bytes(b, buf, n);
     return buf;
-}
-
-/* JSON string body: the names here come from YAML scalars, so escape what JSON requires. */
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
 }
 
 static void print_text(topo *t, const topo_summary *s, double build_s, long rss_kb)
@@ -156,7 +140,7 @@ static void print_text(topo *t, const topo_summary *s, double build_s, long rss_
 static void print_json(topo *t, const topo_summary *s, double build_s, long rss_kb)
 {
     printf("{\"name\": ");
-    json_str(topo_name(t));
+    trace_json_str(stdout, topo_name(t));
     printf(", \"chips\": %zu, \"switches\": %zu, \"links\": %zu", s->chips, s->switches,
            s->links);
     size_t tiers[TOPO_MAX_TIERS] = {0};
@@ -179,9 +163,9 @@ static void print_json(topo *t, const topo_summary *s, double build_s, long rss_
         topo_site_summary ss;
         topo_site_summarize(t, i, &ss);
         printf("%s{\"name\": ", i ? ", " : "");
-        json_str(ss.name);
+        trace_json_str(stdout, ss.name);
         printf(", \"chip\": ");
-        json_str(ss.chip);
+        trace_json_str(stdout, ss.chip);
         printf(", \"chips\": %zu, \"nodes\": %zu, \"scale_up_domains\": %zu, \"tiers\": %d",
                ss.chips, ss.nodes, ss.domains, ss.tiers);
         printf(", \"scale_up\": \"%s\", \"fabric\": \"%s\", \"nics\": %zu", ss.scale_up,
@@ -202,9 +186,9 @@ static void print_json(topo *t, const topo_summary *s, double build_s, long rss_
         if (k->kind != NET_LINK_WAN)
             continue;
         printf("%s{\"ends\": [", first ? "" : ", ");
-        json_str(net_graph_node_name(g, k->src));
+        trace_json_str(stdout, net_graph_node_name(g, k->src));
         printf(", ");
-        json_str(net_graph_node_name(g, k->dst));
+        trace_json_str(stdout, net_graph_node_name(g, k->dst));
         printf("], \"bandwidth_Bps\": %.17g, \"latency_s\": %.17g}", k->bw_Bps,
                (double)k->lat_ps * 1e-12);
         first = 0;
@@ -247,24 +231,20 @@ static sim_code write_db(const topo *t, const char *file, const char *path, doub
     return rc;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int cli_topo_main(int argc, char **argv)
 {
     int json = 0;
     const char *file = NULL, *db_path = NULL;
+    static const char *const valued[] = {"--db FILE", NULL};
+    if (cli_check_values(argc, argv, "topo", valued, topo_usage) != 0)
+        return 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(topo_usage, stdout);
             return 0;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
-        } else if (!strcmp(argv[i], "--db") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--db")) {
             db_path = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "clustersim topo: unknown option '%s'\n%s", argv[i], topo_usage);
@@ -283,10 +263,10 @@ int cli_topo_main(int argc, char **argv)
     sim_status st;
     sim_status_clear(&st);
     topo *t = NULL;
-    double t0 = now_s();
+    double t0 = cli_now_s();
     if (topo_load(file, NULL, &t, &st) != SIM_OK)
         return cli_report(&st);
-    double build_s = now_s() - t0;
+    double build_s = cli_now_s() - t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     int rc = 0;

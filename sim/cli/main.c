@@ -36,7 +36,8 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'clustersim COMMAND --help' describes a command.\n"
-                 "Exit status: 0 success, 1 failure, 2 bad input or usage.\n");
+                 "Exit status: 0 success, 1 failure, 2 bad input or usage, 3 the job does not\n"
+                 "fit (plan).\n");
 }
 
 int main(int argc, char **argv)

@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS run (
     tool_version            TEXT NOT NULL,       -- clustersim version that wrote the run
     command                 TEXT NOT NULL,       -- subcommand: 'run', 'topo', 'sweep', ...
     config_path             TEXT,                -- configuration file as given on the command line
-    config_yaml             TEXT,                -- the full resolved configuration, as YAML
+    config_yaml             TEXT,                -- the config file's text, then its overrides as comments
     topology                TEXT,                -- topology name
     workload                TEXT,                -- workload name
     seed                    INTEGER NOT NULL,    -- run seed (a uint64 stored as its int64 bits)
@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS step (
 CREATE TABLE IF NOT EXISTS rank (
     run_id            INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
     rank              INTEGER NOT NULL, -- global rank, 0-based
-    chip              TEXT,             -- chip type name ('h100-sxm', ...)
+    chip              TEXT,             -- the chip's name in the topology ('dc0/n0/c0')
     site              TEXT,             -- datacenter (site) name
     node              INTEGER,          -- node (host) index within the topology
     tp_idx            INTEGER,          -- index along the tensor-parallel dimension

@@ -1,6 +1,7 @@
 /*
- * trace.c: trace-event JSON writer (see trace.h). Events stream to the file as they come;
- * the rank selection is a bitmap. Metadata events naming processes and threads are written
+ * trace.c: trace-event JSON writer (see trace.h). Events stream to PATH.part as they come
+ * and a kept close renames it to PATH, so a failed or killed run never leaves a truncated
+ * trace under the name asked for; the rank selection is a bitmap. Metadata events naming processes and threads are written
  * at close, for every selected rank that had an event.
  */
 #include "out/trace.h"
@@ -15,7 +16,7 @@ struct trace {
     unsigned char *want, *seen; /* [n_ranks] */
     int64_t n_ranks;
     int first;
-    char path[512];
+    char path[512], part[520]; /* written as part, renamed to path by a kept close */
 };
 
 static const char *const thread_names[] = {"compute", "collectives (blocking)",
@@ -71,10 +72,15 @@ sim_code trace_open(const char *path, const char *ranks, int64_t n_ranks, trace 
     }
     t->n_ranks = n_ranks;
     t->first = 1;
+    sim_code rc = SIM_OK;
+    if (strlen(path) >= sizeof t->path)
+        rc = sim_status_set(st, SIM_ERR_INPUT, NULL, 0, 0, "trace path too long: '%s'", path);
     snprintf(t->path, sizeof t->path, "%s", path);
-    sim_code rc = parse_ranks(t, ranks, st);
-    if (rc == SIM_OK && !(t->f = fopen(path, "w")))
-        rc = sim_status_set(st, SIM_ERR_IO, path, 0, 0, "cannot write '%s': %s", path,
+    snprintf(t->part, sizeof t->part, "%s.part", t->path);
+    if (rc == SIM_OK)
+        rc = parse_ranks(t, ranks, st);
+    if (rc == SIM_OK && !(t->f = fopen(t->part, "w")))
+        rc = sim_status_set(st, SIM_ERR_IO, path, 0, 0, "cannot write '%s': %s", t->part,
                             strerror(errno));
     if (rc != SIM_OK) {
         free(t->want);
@@ -92,7 +98,7 @@ int trace_wants(const trace *t, int64_t rank)
     return t && rank >= 0 && rank < t->n_ranks && t->want[rank];
 }
 
-static void put_str(FILE *f, const char *s)
+void trace_json_str(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -116,17 +122,25 @@ void trace_event(trace *t, const char *name, const char *cat, int64_t rank, int 
     fputs(t->first ? "" : ",\n", t->f);
     t->first = 0;
     fputs("{\"name\":", t->f);
-    put_str(t->f, name);
+    trace_json_str(t->f, name);
     fputs(",\"cat\":", t->f);
-    put_str(t->f, cat);
+    trace_json_str(t->f, cat);
     fprintf(t->f, ",\"ph\":\"X\",\"pid\":%lld,\"tid\":%d,\"ts\":%.6f,\"dur\":%.6f}",
             (long long)rank, tid, start_s * 1e6, dur_s * 1e6);
 }
 
-sim_code trace_close(trace *t, sim_status *st)
+sim_code trace_close(trace *t, int keep, sim_status *st)
 {
     if (!t)
         return SIM_OK;
+    if (!keep) {
+        fclose(t->f);
+        remove(t->part);
+        free(t->want);
+        free(t->seen);
+        free(t);
+        return SIM_OK;
+    }
     for (int64_t r = 0; r < t->n_ranks; r++) {
         if (!t->seen[r])
             continue;
@@ -143,8 +157,14 @@ sim_code trace_close(trace *t, sim_status *st)
     int bad = ferror(t->f);
     bad |= fclose(t->f) != 0;
     sim_code rc = SIM_OK;
-    if (bad)
-        rc = sim_status_set(st, SIM_ERR_IO, t->path, 0, 0, "cannot write '%s'", t->path);
+    if (bad) {
+        rc = sim_status_set(st, SIM_ERR_IO, t->path, 0, 0, "cannot write '%s'", t->part);
+        remove(t->part);
+    } else if (rename(t->part, t->path) != 0) {
+        rc = sim_status_set(st, SIM_ERR_IO, t->path, 0, 0, "cannot rename '%s' to '%s': %s",
+                            t->part, t->path, strerror(errno));
+        remove(t->part);
+    }
     free(t->want);
     free(t->seen);
     free(t);
