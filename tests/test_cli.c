@@ -179,6 +179,11 @@ static const bad_case bad_cases[] = {
     {"run --no-db --trace-ranks 0 configs/quickstart.yaml", 2,
      "clustersim run: --trace-ranks needs a trace (--trace FILE or the config's "
      "output.trace)\n"},
+    /* a directory where a file is expected is bad input */
+    {"run --no-db configs", 2,
+     "clustersim: configs: error: cannot open 'configs': expected a file, found a directory\n"},
+    {"flows topologies/dumbbell.yaml configs", 2,
+     "clustersim: configs: error: cannot open 'configs': expected a file, found a directory\n"},
     /* a database that cannot be opened is found before the replay: nothing printed */
     {"run --db /nonexistent/x.db configs/quickstart.yaml", 1,
      "clustersim: /nonexistent/x.db: error: cannot open results database '/nonexistent/x.db'"},

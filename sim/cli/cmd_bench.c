@@ -82,7 +82,7 @@ static sim_code build_tree(bench_run *b, sim_status *st)
     sim_code rc = net_graph_create(&b->g, st);
     b->endpoints = malloc(HOSTS * sizeof *b->endpoints);
     if (rc != SIM_OK || !b->endpoints)
-        return rc != SIM_OK ? rc : SIM_ERR_NOMEM;
+        return rc != SIM_OK ? rc : sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
     for (int i = 0; i < HOSTS; i++) {
         snprintf(name, sizeof name, "h%d", i);
         if ((rc = net_graph_add_node(b->g, name, NET_NODE_ENDPOINT, &b->endpoints[i], st)))
@@ -112,7 +112,7 @@ static sim_code build_star(bench_run *b, size_t hosts, sim_status *st)
     sim_code rc = net_graph_create(&b->g, st);
     b->endpoints = malloc(hosts * sizeof *b->endpoints);
     if (rc != SIM_OK || !b->endpoints)
-        return rc != SIM_OK ? rc : SIM_ERR_NOMEM;
+        return rc != SIM_OK ? rc : sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
     for (size_t i = 0; i < hosts && rc == SIM_OK; i++) {
         snprintf(name, sizeof name, "h%zu", i);
         rc = net_graph_add_node(b->g, name, NET_NODE_ENDPOINT, &b->endpoints[i], st);

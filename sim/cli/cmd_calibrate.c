@@ -181,28 +181,31 @@ int cli_calibrate_main(int argc, char **argv)
     sim_status st;
     sim_status_clear(&st);
     int rc = 0;
-    double x[2] = {log(start[0] / (1 - start[0])), log(start[1])}, chisq = 0;
+    double x[2] = {log(start[0] / (1 - start[0])), log(start[1])}, chisq = 0, *r = NULL;
     int it = 0;
     if (load_targets(file, &c, &st) != SIM_OK ||
         sim_fit_nls(residuals, &c, c.n, 2, x, iters, &chisq, &it, &st) != SIM_OK) {
         if (st.code == SIM_ERR_INTERNAL && c.st.code != SIM_OK)
             st = c.st;
         rc = cli_report(&st);
+    } else if (!(r = malloc(c.n * sizeof *r)) || residuals(x, 2, r, c.n, &c) != 0) {
+        /* the predictions at the fitted point */
+        if (!r)
+            sim_status_set(&c.st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        rc = cli_report(&c.st);
     } else {
-        double r[256];
-        size_t n = c.n < 256 ? c.n : 256;
-        residuals(x, 2, r, n, &c); /* the predictions at the fitted point */
         double eff, half;
         params_of(x, &eff, &half);
         printf("chip %s: %zu measurements, %d iterations, %d evaluations, rms relative error "
                "%.2f%%\n", c.chip.name, c.n, it, c.evals, 100 * sqrt(chisq / (double)c.n));
         printf("efficiency:\n  gemm: %.4f\n  gemm_half_dim: %.1f\n", eff, half);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < c.n; i++)
             printf("  %-50s published %8.2f predicted %8.2f error %+6.2f%%\n", c.t[i].name,
                    c.t[i].value, c.t[i].pred, 100 * r[i]);
     }
     for (size_t i = 0; i < c.n; i++)
         plan_destroy(c.t[i].p);
     free(c.t);
+    free(r);
     return rc;
 }

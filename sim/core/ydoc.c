@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "core/units.h"
@@ -403,9 +404,15 @@ sim_code ydoc_load_file(const char *path, ydoc **out, sim_status *st)
     size_t len = 0, cap = 0;
     *out = NULL;
     FILE *f = fopen(path, "rb");
+    struct stat sb;
     if (!f) {
         rc = sim_status_set(st, SIM_ERR_INPUT, path, 0, 0, "cannot open '%s': %s", path,
                             strerror(errno));
+        goto done;
+    }
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        rc = sim_status_set(st, SIM_ERR_INPUT, path, 0, 0,
+                            "cannot open '%s': expected a file, found a directory", path);
         goto done;
     }
     for (;;) {

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/arena.h"
 #include "core/hash.h"
@@ -260,9 +261,15 @@ sim_code net_flowfile_load(const char *path, const net_graph *g, net_flowfile **
         goto done;
     }
     in = fopen(path, "r");
+    struct stat sb;
     if (!in) {
         rc = sim_status_set(st, SIM_ERR_INPUT, path, 0, 0, "cannot open '%s': %s", path,
                             strerror(errno));
+        goto done;
+    }
+    if (fstat(fileno(in), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        rc = sim_status_set(st, SIM_ERR_INPUT, path, 0, 0,
+                            "cannot open '%s': expected a file, found a directory", path);
         goto done;
     }
     ssize_t got;
