@@ -75,7 +75,7 @@ static const char *const bad_sweeps[][2] = {
                        "found a list"},
     {"sweep-value-map", "7:20: error: key 'parallelism.tp': expected a value or a list of "
                         "values, found a mapping"},
-    {"sweep-too-many", "7:3: error: key 'sweep': expected at most 10000000 points, found a grid "
+    {"sweep-too-many", "7:3: error: key 'sweep': expected at most 1000000 points, found a grid "
                        "of more (split it, or sweep fewer values)"},
 };
 

@@ -52,8 +52,9 @@ static const char sweep_usage[] =
     "  --set K=V    an override applied to every point\n"
     "  --quiet      no progress line\n";
 
-/* A grid's size at most: one byte of bookkeeping per point, a run row per point. */
-#define SWEEP_MAX_POINTS 10000000
+/* A grid's size at most: each point is a replay of seconds to minutes; a million of them
+ * is years of machine time, and listing more would take the parser itself minutes. */
+#define SWEEP_MAX_POINTS 1000000
 
 typedef struct grid {
     char **keys;   /* swept keys */

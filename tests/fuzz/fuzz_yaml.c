@@ -1,9 +1,10 @@
 /*
  * fuzz_yaml.c: libFuzzer targets for clustersim's input parsers. Built four times by
- * tests/fuzz/run.sh with -DFUZZ_TARGET=1..4 (clang -fsanitize=fuzzer,address,undefined):
+ * tests/fuzz/run.sh with -DFUZZ_TARGET=1..5 (clang -fsanitize=fuzzer,address,undefined):
  *   1 topology YAML (topo_load), 2 workload YAML (wl_workload_load_file),
  *   3 experiment config YAML (plan_load, with the shipped topologies and workloads on
- *     relative paths), 4 flows CSV (net_flowfile_load on the dumbbell topology).
+ *     relative paths), 4 flows CSV (net_flowfile_load on the dumbbell topology), 5 a
+ *     config's sweep section (`clustersim sweep --list`).
  * Every input goes through a file, as the parsers read files: the fuzzer's data is written
  * to a scratch file under tests/fuzz/work/ (so a config's relative paths resolve), parsed,
  * and everything is freed. A parser must never crash, leak or hang on any input; its
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "net/flowfile.h"
 #include "topo/topo.h"
 #include "workload/model.h"
@@ -70,6 +72,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         plan_totals_compute(p, &t, &st);
     }
     plan_destroy(p);
+#elif FUZZ_TARGET == 5
+    /* a sweep section, through `clustersim sweep --list` (grid parsing and point names; it
+     * starts no worker); run.sh closes its stdout and stderr (-close_fd_mask=3) */
+    write_input(data, size, "yaml");
+    char *argv[] = {"sweep", "--list", path, NULL};
+    cli_sweep_main(3, argv);
 #else
     if (!dumbbell && topo_load_file("topologies/dumbbell.yaml", &dumbbell, &st) != SIM_OK)
         abort();
