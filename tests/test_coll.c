@@ -126,6 +126,29 @@ START_TEST(hierarchical_allreduce_over_two_nodes)
     double intra = 7.0 / 8 * S / NV_BW + 7 * (NV_LAT + STEP);
     double inter = S / 8 / NIC_BW + 2 * (NIC_LAT + STEP);
     ck_assert_double_eq_tol(t, 2 * intra + inter, 1e-12);
+    /* bytes of the same all-reduce: every NVLink up and down link carries 7/8 S in the
+     * reduce-scatter and in the all-gather; each of the 8 rails' two paths (2 links each)
+     * carries S/8 */
+    fixture f;
+    sim_status st;
+    setup(&f);
+    result r = {0};
+    coll_req rq = {.kind = COLL_ALLREDUCE, .chips = chips, .n = 16, .bytes = S, .id = 7,
+                   .done = on_done, .user = &r};
+    ck_assert_int_eq(coll_start(f.ce, &rq, NULL, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    size_t n_nv = 0, n_nic = 0, nl = net_graph_link_count(topo_graph(f.t));
+    double total = 0;
+    for (size_t l = 0; l < nl; l++) {
+        double b = net_sim_link_bytes(f.ns, (net_link_id)l);
+        total += b;
+        n_nv += fabs(b - 1.75 * S) < 1;
+        n_nic += fabs(b - S / 8) < 1;
+    }
+    ck_assert_uint_eq(n_nv, 32);
+    ck_assert_uint_eq(n_nic, 32);
+    ck_assert_double_eq_tol(total, 32 * 1.75 * S + 32 * S / 8, 1);
+    teardown(&f);
     /* reduce-scatter: intra RS then the per-rail RS of S/8 over 2 (1/2 of it, 1 step) */
     double rs = intra + S / 16 / NIC_BW + (NIC_LAT + STEP);
     ck_assert_double_eq_tol(run_coll(COLL_REDUCE_SCATTER, chips, 16, S, NULL), rs, 1e-12);
@@ -323,6 +346,20 @@ START_TEST(torus_rings)
     ck_assert_int_eq(algo, COLL_ALGO_TORUS);
     double want = 2 * (0.75 * S / B + 3 * step) + 2 * (0.75 * S / 4 / B + 3 * step);
     ck_assert_double_eq_tol(r.end - r.start, want, 1e-11);
+    /* bytes: each of the 16 x+ links carries 3/4 S in the reduce-scatter and again in the
+     * all-gather, each of the 16 y+ links 3/4 S/4 twice; no other link is used */
+    size_t nx = 0, ny = 0, nl = net_graph_link_count(topo_graph(f.t));
+    for (size_t l = 0; l < nl; l++) {
+        double b = net_sim_link_bytes(f.ns, (net_link_id)l);
+        if (fabs(b - 1.5 * S) < 1)
+            nx++;
+        else if (fabs(b - 0.375 * S) < 1)
+            ny++;
+        else
+            ck_assert_double_eq(b, 0);
+    }
+    ck_assert_uint_eq(nx, 16);
+    ck_assert_uint_eq(ny, 16);
     /* a row of the torus (4 members along x): one dimension */
     result r2 = {0};
     int32_t row[4] = {4, 5, 6, 7};

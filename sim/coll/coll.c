@@ -319,29 +319,27 @@ static void ring_cost(int op, size_t m, double S, double *bytes, int *steps)
 
 
 /* Torus rings along box dimension j: members grouped by their other coordinates, each ring
- * ordered along dimension j; one coupled transfer per ring. */
+ * ordered along dimension j; the dimension's rings move in lock step, so they form one
+ * coupled transfer. One pass places every member at ring_buf[key * m + pos] (key: the rank
+ * of its other coordinates, pos: its rank along j; the box makes this a bijection onto
+ * 0..n-1), then the rings are walked in key order. */
 static int start_torus_rings(coll_inst *in, int j, double bytes, int steps)
 {
     coll_engine *ce = in->ce;
     size_t m = (size_t)in->tsize[j], rings = in->n / m;
-    gather g = {0}; /* the dimension's rings move in lock step: one coupled transfer */
+    int32_t *buf = ce->ring_buf;
+    for (size_t i = 0; i < in->n; i++) {
+        size_t key = 0;
+        for (int q = in->nd - 1; q >= 0; q--)
+            if (q != j)
+                key = key * (size_t)in->tsize[q] + (size_t)in->rank_of[i * 3 + (size_t)q];
+        buf[key * m + (size_t)in->rank_of[i * 3 + (size_t)j]] = in->chips[i];
+    }
+    gather g = {0};
     for (size_t r = 0; r < rings; r++) {
-        /* ring r: the members whose coordinates other than tdim[j] have rank r, in order */
-        int32_t *ring = ce->ring_buf;
-        size_t k = 0;
-        for (size_t i = 0; i < in->n; i++) {
-            size_t key = 0, pos = 0;
-            for (int q = in->nd - 1; q >= 0; q--)
-                if (q != j)
-                    key = key * (size_t)in->tsize[q] + (size_t)in->rank_of[i * 3 + (size_t)q];
-            if (key == r) {
-                pos = (size_t)in->rank_of[i * 3 + (size_t)j];
-                ring[pos] = in->chips[i];
-                k++;
-            }
-        }
-        for (size_t a = 0; a < k; a++)
-            if (!add_route(in, ring[a], ring[(a + 1) % k],
+        const int32_t *ring = buf + r * m;
+        for (size_t a = 0; a < m; a++)
+            if (!add_route(in, ring[a], ring[(a + 1) % m],
                            edge_hash(in, (uint64_t)in->phase << 40 | r << 16 | a), &g))
                 return 0;
     }
