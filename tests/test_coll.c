@@ -381,6 +381,41 @@ START_TEST(torus_rings)
 }
 END_TEST
 
+/* A phase after the first that cannot be routed (islands.yaml: h0, h2 | h1, h3): the
+ * halving at distance 2 starts, the one at distance 1 finds no path. The engine stops with
+ * that error, and the collective is not reported done. */
+START_TEST(a_failing_later_phase_is_an_error)
+{
+    fixture f;
+    sim_status st;
+    ck_assert_int_eq(topo_load_file("tests/fixtures/good/islands.yaml", &f.t, &st), SIM_OK);
+    ck_assert_int_eq(ev_engine_create(&f.e, &st), SIM_OK);
+    ck_assert_int_eq(net_sim_create(f.e, topo_graph(f.t), 0, &f.ns, &st), SIM_OK);
+    ck_assert_int_eq(coll_engine_create(f.ns, f.t, &f.ce, &st), SIM_OK);
+    int32_t chips[4] = {0, 1, 2, 3};
+    result r = {0};
+    int algo;
+    coll_req rq = {.kind = COLL_REDUCE_SCATTER, .chips = chips, .n = 4, .bytes = 1e6, .id = 1,
+                   .done = on_done, .user = &r};
+    ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
+    ck_assert_int_eq(algo, COLL_ALGO_RHD);
+    ck_assert_ptr_null(coll_engine_error(f.ce));
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(r.done, 0);
+    ck_assert_uint_eq(coll_live(f.ce), 1);
+    const sim_status *err = coll_engine_error(f.ce);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_int_eq(err->code, SIM_ERR_INPUT);
+    ck_assert_str_eq(err->msg, "no path from 'h0' to 'h1'");
+    /* the engine stays failed: a later start is refused with the same error */
+    ck_assert_int_eq(coll_send(f.ce, 0, 2, 1e6, 2, on_done, &r, &st), SIM_ERR_INPUT);
+    ck_assert_str_eq(st.msg, "no path from 'h0' to 'h1'");
+    ck_assert_uint_eq(coll_live(f.ce), 1);
+    ev_clear(f.e); /* a stopped run leaves events */
+    teardown(&f);
+}
+END_TEST
+
 /* Broadcast from GPU 0 down a chain of the node's 8 GPUs, pipelined: S at 450 GB/s after
  * 7 step latencies. */
 START_TEST(broadcast_chain)
@@ -419,6 +454,7 @@ int main(void)
     tcase_add_test(tc, halving_doubling);
     tcase_add_test(tc, tree_for_small_allreduce);
     tcase_add_test(tc, torus_rings);
+    tcase_add_test(tc, a_failing_later_phase_is_an_error);
     tcase_add_test(tc, broadcast_chain);
     tcase_add_test(tc, busbw_factors);
     suite_add_tcase(s, tc);

@@ -55,9 +55,10 @@ struct coll_engine {
     net_usage *route;
     size_t live;
     coll_inst *head; /* live instances, so that destroy can free their member lists */
-    int32_t *ring_buf; /* scratch: one torus ring */
+    int32_t *ring_buf; /* scratch: the rings of one torus or hierarchy phase */
     size_t ring_cap;
-    sim_status err;
+    sim_status err;  /* the first failure (coll_engine_error) */
+    sim_status last; /* scratch: the failure of the phase being started */
     int failed;
 };
 
@@ -119,6 +120,11 @@ void coll_engine_destroy(coll_engine *ce)
 size_t coll_live(const coll_engine *ce)
 {
     return ce->live;
+}
+
+const sim_status *coll_engine_error(const coll_engine *ce)
+{
+    return ce->failed ? &ce->err : NULL;
 }
 
 static double now_s(const coll_engine *ce)
@@ -209,9 +215,13 @@ static int add_route(coll_inst *in, int32_t a, int32_t b, uint64_t h, gather *g)
 {
     coll_engine *ce = in->ce;
     topo_route_info info;
-    if (topo_route(ce->t, a, b, h, ce->route, ce->route_cap, &info, &ce->err) != SIM_OK ||
-        !reserve(ce, g->n_uses + info.n_uses))
+    if (topo_route(ce->t, a, b, h, ce->route, ce->route_cap, &info, &ce->last) != SIM_OK)
         return 0;
+    if (!reserve(ce, g->n_uses + info.n_uses)) {
+        sim_status_set(&ce->last, SIM_ERR_NOMEM, NULL, 0, 0,
+                       "out of memory for the links of a collective");
+        return 0;
+    }
     memcpy(ce->uses + g->n_uses, ce->route, info.n_uses * sizeof *ce->route);
     g->n_uses += info.n_uses;
     if (info.lat_ps > g->max_lat)
@@ -235,7 +245,7 @@ static int launch(coll_inst *in, const gather *g, double bytes, int steps)
         .user = in,
     };
     in->outstanding++;
-    return net_transfer_start(in->ce->ns, &spec, NULL, &in->ce->err) == SIM_OK;
+    return net_transfer_start(in->ce->ns, &spec, NULL, &in->ce->last) == SIM_OK;
 }
 
 static uint64_t edge_hash(const coll_inst *in, uint64_t salt)
@@ -411,9 +421,18 @@ static void phase_start(coll_inst *in)
         ring_cost(op, in->n, in->bytes, &bytes, &steps);
         ok = start_ring(in, 0, 1, in->n, bytes, steps, 0);
     }
-    if (!ok && !ce->failed) {
-        ce->failed = 1;
-        ev_stop(net_sim_engine(ce->ns));
+    if (!ok) {
+        /* Keep the hold: the instance never finishes (its callback never runs) and stays
+         * live until the engine is destroyed; the run stops with the first error. */
+        if (!ce->failed) {
+            ce->failed = 1;
+            ce->err = ce->last;
+            if (!ce->err.code)
+                sim_status_set(&ce->err, SIM_ERR_INTERNAL, NULL, 0, 0,
+                               "a collective failed to start a phase");
+            ev_stop(net_sim_engine(ce->ns));
+        }
+        return;
     }
     /* Release the hold: the phase ends when its last transfer does. */
     on_transfer_done(ce->ns, NULL, in);
@@ -562,8 +581,19 @@ static int make_torus(coll_inst *in)
     return ok;
 }
 
+/* A failed engine starts nothing more: the run is being stopped. */
+static sim_code refuse_if_failed(const coll_engine *ce, sim_status *st)
+{
+    if (!ce->failed)
+        return SIM_OK;
+    *st = ce->err;
+    return st->code;
+}
+
 sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_status *st)
 {
+    if (refuse_if_failed(ce, st) != SIM_OK)
+        return st->code;
     coll_inst *in = sim_pool_get(ce->insts);
     if (!in)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a collective");
@@ -640,6 +670,8 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_sta
 sim_code coll_send(coll_engine *ce, int32_t src, int32_t dst, double bytes, uint64_t id,
                    coll_done_fn done, void *user, sim_status *st)
 {
+    if (refuse_if_failed(ce, st) != SIM_OK)
+        return st->code;
     int32_t chips[2] = {src, dst};
     coll_req rq = {.kind = COLL_ALLGATHER, .algo = COLL_ALGO_P2P, .chips = chips, .n = 2,
                    .bytes = bytes, .id = id, .done = done, .user = user};

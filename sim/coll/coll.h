@@ -123,4 +123,12 @@ sim_code coll_send(coll_engine *ce, int32_t src, int32_t dst, double bytes, uint
 /* Collectives and messages started and not yet done. */
 size_t coll_live(const coll_engine *ce);
 
+/* The first error met starting a phase (a route that fails, SIM_ERR_NOMEM), or NULL.
+ * Phases after the first start inside the event loop: a failure there stops the engine
+ * (ev_stop), and the collective never finishes: its callback never runs and it stays live
+ * until coll_engine_destroy. Callers check this (and net_sim_error) after ev_run, before
+ * concluding that something never finished. After a failure coll_start and coll_send
+ * start nothing and return this error. */
+const sim_status *coll_engine_error(const coll_engine *ce);
+
 #endif

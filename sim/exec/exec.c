@@ -704,7 +704,25 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
     }
     begin_step(&x);
     ev_run(x.eng, INT64_MAX);
-    if (!x.failed && !x.stopped && x.step < x.total_steps) {
+    res->stopped = x.stopped;
+    /* Errors first: a failure inside the loop stops it with ranks still waiting, which
+     * must not read as a deadlock. */
+    if (x.failed) {
+        *st = x.err;
+        rc = st->code ? st->code : SIM_ERR_INTERNAL;
+        goto done;
+    }
+    if (net_sim_error(x.ns)) {
+        *st = *net_sim_error(x.ns);
+        rc = st->code;
+        goto done;
+    }
+    if (coll_engine_error(x.ce)) {
+        *st = *coll_engine_error(x.ce);
+        rc = st->code;
+        goto done;
+    }
+    if (!x.stopped && x.step < x.total_steps) {
         /* Nothing left to run but ranks still wait: a deadlock in the programs. */
         int64_t stuck = -1;
         for (int64_t i = 0; i < x.n_ranks && stuck < 0; i++)
@@ -714,17 +732,6 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
                             "deadlock in step %lld: rank %lld waits (state %d) with no event "
                             "pending", (long long)x.step, (long long)stuck,
                             stuck >= 0 ? x.ranks[stuck].state : -1);
-        goto done;
-    }
-    res->stopped = x.stopped;
-    if (x.failed) {
-        *st = x.err;
-        rc = st->code ? st->code : SIM_ERR_INTERNAL;
-        goto done;
-    }
-    if (net_sim_error(x.ns)) {
-        *st = *net_sim_error(x.ns);
-        rc = st->code;
         goto done;
     }
     res->events = ev_count(x.eng);
