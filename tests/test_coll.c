@@ -181,7 +181,7 @@ START_TEST(alltoall_in_a_node)
 }
 END_TEST
 
-/* A message between nodes; a group of one and zero bytes finish at once. */
+/* A message between nodes; groups of one or no member, and zero bytes, finish at once. */
 START_TEST(messages_and_trivial_groups)
 {
     fixture f;
@@ -202,6 +202,19 @@ START_TEST(messages_and_trivial_groups)
     ck_assert_double_eq_tol(r.end - r.start, 5e9 / NIC_BW + NIC_LAT + STEP, 1e-12);
     ck_assert_double_eq(r1.end, 0);
     ck_assert_double_eq(r0.end, 0);
+    /* no member at all: done at once too, through an event (never inside the call) */
+    result rn = {0};
+    int algo = -1;
+    coll_req rq0 = {.kind = COLL_ALLREDUCE, .chips = NULL, .n = 0, .bytes = 1e9, .id = 4,
+                    .done = on_done, .user = &rn};
+    ck_assert_int_eq(coll_start(f.ce, &rq0, &algo, &st), SIM_OK);
+    ck_assert_int_eq(algo, COLL_ALGO_RING);
+    ck_assert_int_eq(rn.done, 0);
+    ck_assert_uint_eq(coll_live(f.ce), 1);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(rn.done, 1);
+    ck_assert_double_eq(rn.end, rn.start);
+    ck_assert_uint_eq(coll_live(f.ce), 0);
     teardown(&f);
 }
 END_TEST
@@ -377,6 +390,17 @@ START_TEST(torus_rings)
     ck_assert_int_eq(coll_start(f.ce, &rl, &algo, &st), SIM_OK);
     ev_run(f.e, INT64_MAX);
     ck_assert_int_eq(algo, COLL_ALGO_RING);
+    /* torus asked for a group that is not a box ((0,0) (1,0) (2,0) (0,1) (1,1) (3,1): its x
+     * and y values span 4 x 2 = 8 > 6): falls back to a ring of the 6, 5 steps of 1/6 S */
+    int32_t odd[6] = {0, 1, 2, 4, 5, 7};
+    result r4 = {0};
+    coll_req ro = {.kind = COLL_ALLGATHER, .algo = COLL_ALGO_TORUS, .chips = odd, .n = 6,
+                   .bytes = S, .id = 6, .done = on_done, .user = &r4};
+    ck_assert_int_eq(coll_start(f.ce, &ro, &algo, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(algo, COLL_ALGO_RING);
+    ck_assert_int_eq(r4.done, 1);
+    ck_assert_double_gt(r4.end - r4.start, 5.0 / 6 * S / B);
     teardown(&f);
 }
 END_TEST

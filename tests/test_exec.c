@@ -246,6 +246,11 @@ START_TEST(a_failing_phase_is_reported)
     sim_status_clear(&st);
     ck_assert_int_eq(exec_run(p, NULL, &r, &st), SIM_ERR_INPUT);
     ck_assert_str_eq(st.msg, "no path from 'h0' to 'h1'");
+    /* nothing stays allocated on error (the ASan build would report a leak) */
+    ck_assert_ptr_null(r.ranks);
+    ck_assert_ptr_null(r.step_rows);
+    ck_assert_ptr_null(r.link_bytes);
+    ck_assert_ptr_null(r.colls);
     exec_result_free(&r);
     plan_destroy(p);
 }

@@ -6,7 +6,10 @@
  * of pipeline channels keyed by (sender, receiver). Both tables are open-addressing hashes
  * of 64-bit keys. Rendezvous come from a pool (a running collective holds a pointer to its
  * own, so they must never move) and go back to it when their collective ends; channels live
- * in an array that grows by doubling (nothing holds their address across events).
+ * in an array that grows by doubling (nothing holds their address across events). A third
+ * table keeps each (dimension, group)'s collective group (coll/coll.h), made on its first
+ * collective from a member list in a scratch buffer: later collectives of the group
+ * allocate nothing and analyse nothing.
  * Ranks never recurse into each other: whatever wakes a rank schedules its event at the
  * current instant, and the rank advances from its own event.
  * Invariant: a rank's event is scheduled iff it is computing or about to advance; a waiting
@@ -78,7 +81,9 @@ typedef struct ex {
     int64_t n_ranks, done_ranks, step, total_steps;
     double step_start_s;
     sim_pool *rdvs; /* rendezvous: stable addresses, since running collectives point at them */
-    hmap rmap, cmap;
+    hmap rmap, cmap, gmap; /* rendezvous, channels, collective groups */
+    int32_t *members;      /* scratch: a group's member list */
+    size_t cap_members;
     chan *chans;
     size_t n_chans, cap_chans;
     exec_result *res;
@@ -295,6 +300,39 @@ static void on_coll_done(void *user, double start_s, double end_s)
 static const int coll_of_plan[PLAN_COLL_COUNT] = {COLL_ALLREDUCE, COLL_REDUCE_SCATTER,
                                                   COLL_ALLGATHER, COLL_ALLTOALL};
 
+/* The collective group of group gid of dimension dim (size members), made on first use. */
+static coll_group *group_of(ex *x, int dim, int64_t gid, int64_t size)
+{
+    uint64_t key = (uint64_t)gid * PLAN_DIM_COUNT + (uint64_t)dim;
+    int64_t found = hmap_get(&x->gmap, key);
+    if (found >= 0)
+        return (coll_group *)(intptr_t)found;
+    if ((size_t)size > x->cap_members) {
+        int32_t *m = realloc(x->members, (size_t)size * sizeof *m);
+        if (!m) {
+            fail(x, SIM_ERR_NOMEM, "out of memory starting a collective");
+            return NULL;
+        }
+        x->members = m;
+        x->cap_members = (size_t)size;
+    }
+    /* Members are the group in coordinate order: ranks run on chips of the same number. */
+    for (int64_t i = 0; i < size; i++)
+        x->members[i] = (int32_t)plan_group_member(x->p, gid, dim, i);
+    coll_group *g;
+    sim_status st;
+    if (coll_group_create(x->ce, x->members, (size_t)size, &g, &st) != SIM_OK) {
+        x->err = st;
+        fail(x, SIM_OK, NULL);
+        return NULL;
+    }
+    if (!hmap_put(&x->gmap, key, (int64_t)(intptr_t)g)) {
+        fail(x, SIM_ERR_NOMEM, "out of memory for collective groups");
+        return NULL;
+    }
+    return g;
+}
+
 static void arrive(ex *x, rank_st *r, const plan_item *it)
 {
     int dim = it->dim;
@@ -327,26 +365,18 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
     }
     if (++v->arrived < v->size)
         return;
-    /* Everyone is here: start it. Members are the group in coordinate order: ranks run on
-     * chips of the same number. */
-    int32_t stack[256], *chips = v->size <= 256 ? stack : malloc((size_t)v->size * sizeof *chips);
-    if (!chips) {
-        fail(x, SIM_ERR_NOMEM, "out of memory starting a collective");
+    /* Everyone is here: start it. */
+    coll_group *g = group_of(x, dim, gid, v->size);
+    if (!g)
         return;
-    }
-    for (int64_t i = 0; i < v->size; i++)
-        chips[i] = (int32_t)plan_group_member(x->p, gid, dim, i);
     v->start_s = now_s(x);
-    coll_req rq = {.kind = v->kind, .algo = COLL_ALGO_AUTO, .chips = chips,
-                   .n = (size_t)v->size, .bytes = v->bytes, .id = key, .done = on_coll_done,
-                   .user = v};
+    coll_req rq = {.kind = v->kind, .algo = COLL_ALGO_AUTO, .group = g, .bytes = v->bytes,
+                   .id = key, .done = on_coll_done, .user = v};
     sim_status st;
     if (coll_start(x->ce, &rq, &v->algo, &st) != SIM_OK && !x->failed) {
         x->err = st;
         fail(x, SIM_OK, NULL);
     }
-    if (chips != stack)
-        free(chips);
 }
 
 /* ---- pipeline messages ---- */
@@ -762,11 +792,16 @@ done:
     free(x.rmap.vals);
     free(x.cmap.keys);
     free(x.cmap.vals);
+    free(x.gmap.keys);
+    free(x.gmap.vals);
+    free(x.members);
     free(x.ranks);
     coll_engine_destroy(x.ce);
     sim_pool_destroy(x.msgs);
     net_sim_destroy(x.ns);
     ev_engine_destroy(x.eng);
+    if (rc != SIM_OK)
+        exec_result_free(res); /* nothing stays allocated on error */
     return rc;
 }
 
