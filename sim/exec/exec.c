@@ -52,7 +52,7 @@ typedef struct rank_st {
 typedef struct rdv {
     uint64_t key;
     struct ex *x;
-    int dim, kind, async, used;
+    int dim, kind, async;
     int64_t gid, size, arrived, step;
     double bytes, start_s;
     int algo;
@@ -258,33 +258,37 @@ static void record_coll(ex *x, const rdv *v, int dim, double end_s)
                                                  v->bytes, v->start_s, end_s};
 }
 
+/* One of r's asynchronous collectives is done (*out counts those left): when it was the last
+ * and r waits for them in state `state`, the wait is exposed time of dim and r goes on past
+ * the item it waited on (a WAIT item; a join has no item left: have_item is already 0). */
+static void async_done(ex *x, rank_st *r, int64_t *out, int state, int dim, double end_s)
+{
+    if (--*out > 0 || r->state != state)
+        return;
+    r->acc.exposed_s[dim] += end_s - r->block_s;
+    r->have_item = 0;
+    r->state = R_READY;
+    wake(x, r);
+}
+
 static void on_coll_done(void *user, double start_s, double end_s)
 {
     rdv *v = user;
     ex *x = v->x;
     (void)start_s;
     record_coll(x, v, v->dim, end_s);
+    char name[64];
+    if (x->tr)
+        snprintf(name, sizeof name, "%s %s", plan_dim_name(v->dim), coll_kind_name(v->kind));
     for (int64_t i = 0; i < v->size; i++) {
         rank_st *r = &x->ranks[plan_group_member(x->p, v->gid, v->dim, i)];
-        if (x->tr && trace_wants(x->tr, r->id)) {
-            char name[64];
-            snprintf(name, sizeof name, "%s %s", plan_dim_name(v->dim), coll_kind_name(v->kind));
+        if (x->tr && trace_wants(x->tr, r->id))
             trace_event(x->tr, name, coll_algo_name(v->algo), r->id,
                         v->async ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
-        }
         if (v->async == 2) {
-            if (--r->overlap_out == 0 && r->state == R_JOIN) {
-                r->acc.exposed_s[v->dim] += end_s - r->block_s;
-                r->state = R_READY;
-                wake(x, r);
-            }
+            async_done(x, r, &r->overlap_out, R_JOIN, v->dim, end_s);
         } else if (v->async) {
-            if (--r->async_out == 0 && r->state == R_WAIT) {
-                r->acc.exposed_s[PLAN_DP] += end_s - r->block_s;
-                r->have_item = 0;
-                r->state = R_READY;
-                wake(x, r);
-            }
+            async_done(x, r, &r->async_out, R_WAIT, PLAN_DP, end_s);
         } else {
             r->acc.idle_s += v->start_s - r->block_s;
             r->acc.exposed_s[v->dim] += end_s - v->start_s;
@@ -293,7 +297,6 @@ static void on_coll_done(void *user, double start_s, double end_s)
         }
     }
     hmap_del(&x->rmap, v->key);
-    v->used = 0;
     sim_pool_put(x->rdvs, v);
 }
 
@@ -357,7 +360,6 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         v->size = plan_dim_size(x->p, dim);
         v->bytes = it->bytes;
         v->step = x->step;
-        v->used = 1;
         if (!hmap_put(&x->rmap, key, (int64_t)(intptr_t)v)) {
             fail(x, SIM_ERR_NOMEM, "out of memory for collectives");
             return;
