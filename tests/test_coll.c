@@ -126,6 +126,29 @@ START_TEST(hierarchical_allreduce_over_two_nodes)
     double intra = 7.0 / 8 * S / NV_BW + 7 * (NV_LAT + STEP);
     double inter = S / 8 / NIC_BW + 2 * (NIC_LAT + STEP);
     ck_assert_double_eq_tol(t, 2 * intra + inter, 1e-12);
+    /* bytes of the same all-reduce: every NVLink up and down link carries 7/8 S in the
+     * reduce-scatter and in the all-gather; each of the 8 rails' two paths (2 links each)
+     * carries S/8 */
+    fixture f;
+    sim_status st;
+    setup(&f);
+    result r = {0};
+    coll_req rq = {.kind = COLL_ALLREDUCE, .chips = chips, .n = 16, .bytes = S, .id = 7,
+                   .done = on_done, .user = &r};
+    ck_assert_int_eq(coll_start(f.ce, &rq, NULL, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    size_t n_nv = 0, n_nic = 0, nl = net_graph_link_count(topo_graph(f.t));
+    double total = 0;
+    for (size_t l = 0; l < nl; l++) {
+        double b = net_sim_link_bytes(f.ns, (net_link_id)l);
+        total += b;
+        n_nv += fabs(b - 1.75 * S) < 1;
+        n_nic += fabs(b - S / 8) < 1;
+    }
+    ck_assert_uint_eq(n_nv, 32);
+    ck_assert_uint_eq(n_nic, 32);
+    ck_assert_double_eq_tol(total, 32 * 1.75 * S + 32 * S / 8, 1);
+    teardown(&f);
     /* reduce-scatter: intra RS then the per-rail RS of S/8 over 2 (1/2 of it, 1 step) */
     double rs = intra + S / 16 / NIC_BW + (NIC_LAT + STEP);
     ck_assert_double_eq_tol(run_coll(COLL_REDUCE_SCATTER, chips, 16, S, NULL), rs, 1e-12);
@@ -158,7 +181,7 @@ START_TEST(alltoall_in_a_node)
 }
 END_TEST
 
-/* A message between nodes; a group of one and zero bytes finish at once. */
+/* A message between nodes; groups of one or no member, and zero bytes, finish at once. */
 START_TEST(messages_and_trivial_groups)
 {
     fixture f;
@@ -179,6 +202,19 @@ START_TEST(messages_and_trivial_groups)
     ck_assert_double_eq_tol(r.end - r.start, 5e9 / NIC_BW + NIC_LAT + STEP, 1e-12);
     ck_assert_double_eq(r1.end, 0);
     ck_assert_double_eq(r0.end, 0);
+    /* no member at all: done at once too, through an event (never inside the call) */
+    result rn = {0};
+    int algo = -1;
+    coll_req rq0 = {.kind = COLL_ALLREDUCE, .chips = NULL, .n = 0, .bytes = 1e9, .id = 4,
+                    .done = on_done, .user = &rn};
+    ck_assert_int_eq(coll_start(f.ce, &rq0, &algo, &st), SIM_OK);
+    ck_assert_int_eq(algo, COLL_ALGO_RING);
+    ck_assert_int_eq(rn.done, 0);
+    ck_assert_uint_eq(coll_live(f.ce), 1);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(rn.done, 1);
+    ck_assert_double_eq(rn.end, rn.start);
+    ck_assert_uint_eq(coll_live(f.ce), 0);
     teardown(&f);
 }
 END_TEST
@@ -323,6 +359,20 @@ START_TEST(torus_rings)
     ck_assert_int_eq(algo, COLL_ALGO_TORUS);
     double want = 2 * (0.75 * S / B + 3 * step) + 2 * (0.75 * S / 4 / B + 3 * step);
     ck_assert_double_eq_tol(r.end - r.start, want, 1e-11);
+    /* bytes: each of the 16 x+ links carries 3/4 S in the reduce-scatter and again in the
+     * all-gather, each of the 16 y+ links 3/4 S/4 twice; no other link is used */
+    size_t nx = 0, ny = 0, nl = net_graph_link_count(topo_graph(f.t));
+    for (size_t l = 0; l < nl; l++) {
+        double b = net_sim_link_bytes(f.ns, (net_link_id)l);
+        if (fabs(b - 1.5 * S) < 1)
+            nx++;
+        else if (fabs(b - 0.375 * S) < 1)
+            ny++;
+        else
+            ck_assert_double_eq(b, 0);
+    }
+    ck_assert_uint_eq(nx, 16);
+    ck_assert_uint_eq(ny, 16);
     /* a row of the torus (4 members along x): one dimension */
     result r2 = {0};
     int32_t row[4] = {4, 5, 6, 7};
@@ -340,6 +390,52 @@ START_TEST(torus_rings)
     ck_assert_int_eq(coll_start(f.ce, &rl, &algo, &st), SIM_OK);
     ev_run(f.e, INT64_MAX);
     ck_assert_int_eq(algo, COLL_ALGO_RING);
+    /* torus asked for a group that is not a box ((0,0) (1,0) (2,0) (0,1) (1,1) (3,1): its x
+     * and y values span 4 x 2 = 8 > 6): falls back to a ring of the 6, 5 steps of 1/6 S */
+    int32_t odd[6] = {0, 1, 2, 4, 5, 7};
+    result r4 = {0};
+    coll_req ro = {.kind = COLL_ALLGATHER, .algo = COLL_ALGO_TORUS, .chips = odd, .n = 6,
+                   .bytes = S, .id = 6, .done = on_done, .user = &r4};
+    ck_assert_int_eq(coll_start(f.ce, &ro, &algo, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(algo, COLL_ALGO_RING);
+    ck_assert_int_eq(r4.done, 1);
+    ck_assert_double_gt(r4.end - r4.start, 5.0 / 6 * S / B);
+    teardown(&f);
+}
+END_TEST
+
+/* A phase after the first that cannot be routed (islands.yaml: h0, h2 | h1, h3): the
+ * halving at distance 2 starts, the one at distance 1 finds no path. The engine stops with
+ * that error, and the collective is not reported done. */
+START_TEST(a_failing_later_phase_is_an_error)
+{
+    fixture f;
+    sim_status st;
+    ck_assert_int_eq(topo_load_file("tests/fixtures/good/islands.yaml", &f.t, &st), SIM_OK);
+    ck_assert_int_eq(ev_engine_create(&f.e, &st), SIM_OK);
+    ck_assert_int_eq(net_sim_create(f.e, topo_graph(f.t), 0, &f.ns, &st), SIM_OK);
+    ck_assert_int_eq(coll_engine_create(f.ns, f.t, &f.ce, &st), SIM_OK);
+    int32_t chips[4] = {0, 1, 2, 3};
+    result r = {0};
+    int algo;
+    coll_req rq = {.kind = COLL_REDUCE_SCATTER, .chips = chips, .n = 4, .bytes = 1e6, .id = 1,
+                   .done = on_done, .user = &r};
+    ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
+    ck_assert_int_eq(algo, COLL_ALGO_RHD);
+    ck_assert_ptr_null(coll_engine_error(f.ce));
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(r.done, 0);
+    ck_assert_uint_eq(coll_live(f.ce), 1);
+    const sim_status *err = coll_engine_error(f.ce);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_int_eq(err->code, SIM_ERR_INPUT);
+    ck_assert_str_eq(err->msg, "no path from 'h0' to 'h1'");
+    /* the engine stays failed: a later start is refused with the same error */
+    ck_assert_int_eq(coll_send(f.ce, 0, 2, 1e6, 2, on_done, &r, &st), SIM_ERR_INPUT);
+    ck_assert_str_eq(st.msg, "no path from 'h0' to 'h1'");
+    ck_assert_uint_eq(coll_live(f.ce), 1);
+    ev_clear(f.e); /* a stopped run leaves events */
     teardown(&f);
 }
 END_TEST
@@ -382,6 +478,7 @@ int main(void)
     tcase_add_test(tc, halving_doubling);
     tcase_add_test(tc, tree_for_small_allreduce);
     tcase_add_test(tc, torus_rings);
+    tcase_add_test(tc, a_failing_later_phase_is_an_error);
     tcase_add_test(tc, broadcast_chain);
     tcase_add_test(tc, busbw_factors);
     suite_add_tcase(s, tc);

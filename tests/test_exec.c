@@ -238,6 +238,26 @@ START_TEST(too_large_is_refused)
 }
 END_TEST
 
+/* A collective whose later phase cannot be routed stops the replay with the route's own
+ * error: not reported as a deadlock, the collective not finished as if done. */
+START_TEST(a_failing_phase_is_reported)
+{
+    plan *p = th_load("tests/fixtures/good/cfg-islands.yaml", NULL);
+    exec_result r;
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_int_eq(exec_run(p, NULL, &r, &st), SIM_ERR_INPUT);
+    ck_assert_str_eq(st.msg, "no path from 'h0' to 'h1'");
+    /* nothing stays allocated on error (the ASan build would report a leak) */
+    ck_assert_ptr_null(r.ranks);
+    ck_assert_ptr_null(r.step_rows);
+    ck_assert_ptr_null(r.link_bytes);
+    ck_assert_ptr_null(r.colls);
+    exec_result_free(&r);
+    plan_destroy(p);
+}
+END_TEST
+
 /* The incremental solver (component re-solves, lazy progress) gives the reference solver's
  * replay: same step, same per-rank figures, same link bytes, to rounding. */
 START_TEST(incremental_equals_reference_solver)
@@ -352,6 +372,7 @@ int main(void)
     tcase_add_test(tc, one_f_one_b_of_equal_stages);
     tcase_add_test(tc, overlap_slowdown);
     tcase_add_test(tc, too_large_is_refused);
+    tcase_add_test(tc, a_failing_phase_is_reported);
     tcase_add_test(tc, incremental_equals_reference_solver);
     tcase_add_test(tc, reruns_are_identical);
     tcase_add_test(tc, bounded_runs_stop);

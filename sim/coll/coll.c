@@ -1,13 +1,21 @@
 /*
  * coll.c: collectives as phases of transfers (see coll.h).
  *
- * An instance holds its members, its algorithm and its phase index. A phase's transfers are
- * built when the phase starts (routes are taken then), so nothing but the member list is
- * stored per collective. Instances come from a pool and go back to it when done; the
- * usage scratch buffer grows to the largest ring seen and is then reused.
+ * A group holds what its membership alone decides: the member list, whether it lies in one
+ * domain with in-switch reduction, its torus box and its hierarchy (each a "box": sizes and
+ * every member's rank along each dimension). Groups are computed once and kept by the engine
+ * (callers that replay the same groups over and over pass them in coll_req.group); a request
+ * without one gets a private group, freed when the collective ends.
+ *
+ * An instance points at its group's members and box and holds its algorithm and phase
+ * index. A phase's transfers are built when the phase starts (routes are taken then), so
+ * nothing else is stored per collective; a message keeps its two chips inline. Instances
+ * come from a pool and go back to it when done; the usage and ring scratch buffers grow to
+ * the largest seen and are then reused. So a replay allocates only on a group's first use.
  *
  * Phases per (kind, algorithm), with D domains of g members (hierarchical) or n members:
- *   all-reduce     ring: [ring AR]; hierarchical: [RS in domains] [AR per rail] [AG in domains]
+ *   all-reduce     ring: [ring AR]; hierarchical: [RS in domains] [RS per rail]
+ *                  [AG per rail] [AG in domains] (with sites: a third level in between)
  *   reduce-scatter ring: [ring RS]; hierarchical: [RS in domains] [RS per rail]
  *   all-gather     ring: [ring AG]; hierarchical: [AG per rail] [AG in domains]
  *   all-to-all     direct: [n (n-1) messages of S / n]
@@ -25,16 +33,36 @@
 
 typedef enum step_op { OP_AR = 0, OP_RS, OP_AG } step_op;
 
+/* Members seen as a box: its dimensions with more than one member. */
+typedef struct box {
+    int nd;       /* 0: the members are no such box */
+    int tdim[3];  /* the torus dimension (or level) of each of them */
+    int tsize[3]; /* members along each of them */
+    int *rank_of; /* [n * 3] each member's rank along each box dimension */
+} box;
+
+struct coll_group {
+    int32_t *chips; /* [n] */
+    size_t n;
+    int one_domain, sharp; /* all in one scale-up domain; it reduces in the switch */
+    box torus;             /* the members fill a box of one torus */
+    box levels;            /* [member in domain][domain in site][site] (hierarchical) */
+    int levels_known;      /* levels has been computed */
+    struct coll_group *next; /* the engine's groups */
+};
+
 typedef struct coll_inst {
     ev_node done_ev; /* first member: zero-phase collectives finish through an event */
     coll_engine *ce;
     int kind, algo;
-    int32_t *chips;
+    const int32_t *chips; /* the group's, or pair for a message */
+    int32_t pair[2];      /* a message's two chips */
+    coll_group *own;      /* a private group, freed at the end */
     size_t n;       /* members */
-    int nd;         /* torus, hierarchical: dimensions of the box with more than one member */
-    int tdim[3];    /* the torus dimension (or level) of each of them */
-    int tsize[3];   /* members along each of them */
-    int *rank_of;   /* [n * 3] each member's rank along each box dimension */
+    int nd;         /* torus, hierarchical: the box used (copied from the group) */
+    int tdim[3];
+    int tsize[3];
+    const int *rank_of;
     double bytes;
     uint64_t id;
     int phase, n_phases;
@@ -55,9 +83,11 @@ struct coll_engine {
     net_usage *route;
     size_t live;
     coll_inst *head; /* live instances, so that destroy can free their member lists */
-    int32_t *ring_buf; /* scratch: one torus ring */
+    int32_t *ring_buf; /* scratch: the rings of one torus or hierarchy phase */
     size_t ring_cap;
-    sim_status err;
+    coll_group *groups; /* kept until destroy */
+    sim_status err;  /* the first failure (coll_engine_error) */
+    sim_status last; /* scratch: the failure of the phase being started */
     int failed;
 };
 
@@ -101,13 +131,25 @@ sim_code coll_engine_create(net_sim *ns, topo *t, coll_engine **out, sim_status 
     return SIM_OK;
 }
 
+static void group_free(coll_group *g)
+{
+    if (!g)
+        return;
+    free(g->chips);
+    free(g->torus.rank_of);
+    free(g->levels.rank_of);
+    free(g);
+}
+
 void coll_engine_destroy(coll_engine *ce)
 {
     if (!ce)
         return;
-    for (coll_inst *in = ce->head; in; in = in->next) {
-        free(in->chips);
-        free(in->rank_of);
+    for (coll_inst *in = ce->head; in; in = in->next)
+        group_free(in->own);
+    for (coll_group *g = ce->groups, *next; g; g = next) {
+        next = g->next;
+        group_free(g);
     }
     free(ce->ring_buf);
     sim_pool_destroy(ce->insts);
@@ -119,6 +161,11 @@ void coll_engine_destroy(coll_engine *ce)
 size_t coll_live(const coll_engine *ce)
 {
     return ce->live;
+}
+
+const sim_status *coll_engine_error(const coll_engine *ce)
+{
+    return ce->failed ? &ce->err : NULL;
 }
 
 static double now_s(const coll_engine *ce)
@@ -164,8 +211,7 @@ static void finish(coll_inst *in)
     coll_done_fn done = in->done;
     void *user = in->user;
     double start = in->start_s;
-    free(in->chips);
-    free(in->rank_of);
+    group_free(in->own);
     if (in->prev)
         in->prev->next = in->next;
     else
@@ -209,9 +255,13 @@ static int add_route(coll_inst *in, int32_t a, int32_t b, uint64_t h, gather *g)
 {
     coll_engine *ce = in->ce;
     topo_route_info info;
-    if (topo_route(ce->t, a, b, h, ce->route, ce->route_cap, &info, &ce->err) != SIM_OK ||
-        !reserve(ce, g->n_uses + info.n_uses))
+    if (topo_route(ce->t, a, b, h, ce->route, ce->route_cap, &info, &ce->last) != SIM_OK)
         return 0;
+    if (!reserve(ce, g->n_uses + info.n_uses)) {
+        sim_status_set(&ce->last, SIM_ERR_NOMEM, NULL, 0, 0,
+                       "out of memory for the links of a collective");
+        return 0;
+    }
     memcpy(ce->uses + g->n_uses, ce->route, info.n_uses * sizeof *ce->route);
     g->n_uses += info.n_uses;
     if (info.lat_ps > g->max_lat)
@@ -235,7 +285,7 @@ static int launch(coll_inst *in, const gather *g, double bytes, int steps)
         .user = in,
     };
     in->outstanding++;
-    return net_transfer_start(in->ce->ns, &spec, NULL, &in->ce->err) == SIM_OK;
+    return net_transfer_start(in->ce->ns, &spec, NULL, &in->ce->last) == SIM_OK;
 }
 
 static uint64_t edge_hash(const coll_inst *in, uint64_t salt)
@@ -243,8 +293,6 @@ static uint64_t edge_hash(const coll_inst *in, uint64_t salt)
     return sim_hash_mix(in->id ^ sim_hash_mix(salt));
 }
 
-/* One coupled transfer for a ring over members chips[first + k * stride], k = 0..m-1:
- * every neighbour pair's route, bytes per member, one step latency per step. */
 /* Appends the neighbour paths of the ring over chips[first + k * stride], k = 0..m-1. */
 static int add_ring(coll_inst *in, size_t first, size_t stride, size_t m, uint64_t salt,
                     gather *g)
@@ -257,6 +305,8 @@ static int add_ring(coll_inst *in, size_t first, size_t stride, size_t m, uint64
     return 1;
 }
 
+/* One coupled transfer for a ring over members chips[first + k * stride], k = 0..m-1:
+ * every neighbour pair's route, bytes per member, one step latency per step. */
 static int start_ring(coll_inst *in, size_t first, size_t stride, size_t m, double bytes,
                       int steps, uint64_t salt)
 {
@@ -319,29 +369,27 @@ static void ring_cost(int op, size_t m, double S, double *bytes, int *steps)
 
 
 /* Torus rings along box dimension j: members grouped by their other coordinates, each ring
- * ordered along dimension j; one coupled transfer per ring. */
+ * ordered along dimension j; the dimension's rings move in lock step, so they form one
+ * coupled transfer. One pass places every member at ring_buf[key * m + pos] (key: the rank
+ * of its other coordinates, pos: its rank along j; the box makes this a bijection onto
+ * 0..n-1), then the rings are walked in key order. */
 static int start_torus_rings(coll_inst *in, int j, double bytes, int steps)
 {
     coll_engine *ce = in->ce;
     size_t m = (size_t)in->tsize[j], rings = in->n / m;
-    gather g = {0}; /* the dimension's rings move in lock step: one coupled transfer */
+    int32_t *buf = ce->ring_buf;
+    for (size_t i = 0; i < in->n; i++) {
+        size_t key = 0;
+        for (int q = in->nd - 1; q >= 0; q--)
+            if (q != j)
+                key = key * (size_t)in->tsize[q] + (size_t)in->rank_of[i * 3 + (size_t)q];
+        buf[key * m + (size_t)in->rank_of[i * 3 + (size_t)j]] = in->chips[i];
+    }
+    gather g = {0};
     for (size_t r = 0; r < rings; r++) {
-        /* ring r: the members whose coordinates other than tdim[j] have rank r, in order */
-        int32_t *ring = ce->ring_buf;
-        size_t k = 0;
-        for (size_t i = 0; i < in->n; i++) {
-            size_t key = 0, pos = 0;
-            for (int q = in->nd - 1; q >= 0; q--)
-                if (q != j)
-                    key = key * (size_t)in->tsize[q] + (size_t)in->rank_of[i * 3 + (size_t)q];
-            if (key == r) {
-                pos = (size_t)in->rank_of[i * 3 + (size_t)j];
-                ring[pos] = in->chips[i];
-                k++;
-            }
-        }
-        for (size_t a = 0; a < k; a++)
-            if (!add_route(in, ring[a], ring[(a + 1) % k],
+        const int32_t *ring = buf + r * m;
+        for (size_t a = 0; a < m; a++)
+            if (!add_route(in, ring[a], ring[(a + 1) % m],
                            edge_hash(in, (uint64_t)in->phase << 40 | r << 16 | a), &g))
                 return 0;
     }
@@ -413,9 +461,18 @@ static void phase_start(coll_inst *in)
         ring_cost(op, in->n, in->bytes, &bytes, &steps);
         ok = start_ring(in, 0, 1, in->n, bytes, steps, 0);
     }
-    if (!ok && !ce->failed) {
-        ce->failed = 1;
-        ev_stop(net_sim_engine(ce->ns));
+    if (!ok) {
+        /* Keep the hold: the instance never finishes (its callback never runs) and stays
+         * live until the engine is destroyed; the run stops with the first error. */
+        if (!ce->failed) {
+            ce->failed = 1;
+            ce->err = ce->last;
+            if (!ce->err.code)
+                sim_status_set(&ce->err, SIM_ERR_INTERNAL, NULL, 0, 0,
+                               "a collective failed to start a phase");
+            ev_stop(net_sim_engine(ce->ns));
+        }
+        return;
     }
     /* Release the hold: the phase ends when its last transfer does. */
     on_transfer_done(ce->ns, NULL, in);
@@ -438,22 +495,23 @@ static int by_level(const void *a, const void *b)
 }
 
 /*
- * Hierarchical decomposition: members as a box [member in domain][domain in site][site]
- * when every site holds the same number of domains of the group and every domain the same
- * number of members, and at least two of the three sizes exceed one. On success sets nd,
- * tsize and rank_of as make_torus does; the phases are then those of the box.
+ * Hierarchical decomposition of g's members (n >= 2): a box [member in domain][domain in
+ * site][site] when every site holds the same number of domains of the group and every
+ * domain the same number of members, and at least two of the three sizes exceed one. Sets
+ * g->levels (nd = 0 unless it applies). 1: it applies; 0: it does not; -1: no memory.
  */
-static int make_levels(coll_inst *in)
+static int make_levels(coll_engine *ce, coll_group *grp)
 {
-    coll_engine *ce = in->ce;
-    size_t n = in->n;
+    size_t n = grp->n;
+    box *bx = &grp->levels;
+    bx->nd = 0;
     level_key *k = malloc(n * sizeof *k);
     if (!k)
-        return 0;
+        return -1;
     for (size_t i = 0; i < n; i++) {
-        int32_t dom = topo_chip_domain(ce->t, in->chips[i]);
-        k[i] = (level_key){(int64_t)topo_chip_site(ce->t, in->chips[i]),
-                           dom >= 0 ? dom : -1 - (int64_t)in->chips[i], in->chips[i], i};
+        int32_t dom = topo_chip_domain(ce->t, grp->chips[i]);
+        k[i] = (level_key){(int64_t)topo_chip_site(ce->t, grp->chips[i]),
+                           dom >= 0 ? dom : -1 - (int64_t)grp->chips[i], grp->chips[i], i};
     }
     qsort(k, n, sizeof *k, by_level);
     /* ranks along the three levels, and the sizes they must share */
@@ -461,7 +519,7 @@ static int make_levels(coll_inst *in)
     int ok = 1, *rank = malloc(n * 3 * sizeof *rank);
     if (!rank) {
         free(k);
-        return 0;
+        return -1;
     }
     for (size_t a = 0; a < n && ok; a++) {
         int new_site = a == 0 || k[a].site != k[a - 1].site;
@@ -486,54 +544,54 @@ static int make_levels(coll_inst *in)
     D = d;
     S = s;
     int sizes[3] = {(int)G, (int)D, (int)S};
-    in->nd = 0;
     for (int q = 0; ok && q < 3; q++)
         if (sizes[q] > 1) {
-            in->tdim[in->nd] = q;
-            in->tsize[in->nd++] = sizes[q];
+            bx->tdim[bx->nd] = q;
+            bx->tsize[bx->nd++] = sizes[q];
         }
-    ok = ok && in->nd >= 2 && (size_t)(G * D * S) == n && reserve_ring(ce, n);
-    if (ok) {
-        free(in->rank_of);
-        in->rank_of = malloc(n * 3 * sizeof *in->rank_of);
-        ok = in->rank_of != NULL;
+    int rc = ok && bx->nd >= 2 && (size_t)(G * D * S) == n;
+    if (rc) {
+        free(bx->rank_of);
+        bx->rank_of = malloc(n * 3 * sizeof *bx->rank_of);
+        rc = bx->rank_of ? 1 : -1;
     }
-    for (size_t i = 0; ok && i < n; i++)
-        for (int j = 0; j < in->nd; j++)
-            in->rank_of[i * 3 + (size_t)j] = rank[i * 3 + (size_t)in->tdim[j]];
-    if (!ok)
-        in->nd = 0;
+    for (size_t i = 0; rc == 1 && i < n; i++)
+        for (int j = 0; j < bx->nd; j++)
+            bx->rank_of[i * 3 + (size_t)j] = rank[i * 3 + (size_t)bx->tdim[j]];
+    if (rc != 1)
+        bx->nd = 0;
     free(rank);
     free(k);
-    return ok;
+    return rc;
 }
 
 /*
- * Whether the members fill a box of one torus: every combination of their per-dimension
- * coordinate values is a member. On success sets nd, tdim, tsize and rank_of (each member's
- * rank along each box dimension).
+ * Whether g's members fill a box of one torus: every combination of their per-dimension
+ * coordinate values is a member. Sets g->torus (nd = 0 when they do not, or memory ran out).
  */
-static int make_torus(coll_inst *in)
+static void make_torus(coll_engine *ce, coll_group *grp)
 {
-    coll_engine *ce = in->ce;
-    int coords[3], dims[3], nd0 = topo_chip_torus_coord(ce->t, in->chips[0], coords, dims);
-    if (nd0 == 0 || in->n < 4)
-        return 0;
-    int32_t dom = topo_chip_domain(ce->t, in->chips[0]);
+    box *bx = &grp->torus;
+    bx->nd = 0;
+    if (grp->n < 4)
+        return;
+    int coords[3], dims[3], nd0 = topo_chip_torus_coord(ce->t, grp->chips[0], coords, dims);
+    if (nd0 == 0)
+        return;
+    int32_t dom = topo_chip_domain(ce->t, grp->chips[0]);
     unsigned char *seen[3] = {NULL, NULL, NULL};
     int ok = 1;
     for (int q = 0; q < nd0 && ok; q++)
         ok = (seen[q] = calloc((size_t)dims[q], 1)) != NULL;
-    for (size_t i = 0; ok && i < in->n; i++) {
-        ok = topo_chip_domain(ce->t, in->chips[i]) == dom &&
-             topo_chip_torus_coord(ce->t, in->chips[i], coords, dims) == nd0;
+    for (size_t i = 0; ok && i < grp->n; i++) {
+        ok = topo_chip_domain(ce->t, grp->chips[i]) == dom &&
+             topo_chip_torus_coord(ce->t, grp->chips[i], coords, dims) == nd0;
         for (int q = 0; ok && q < nd0; q++)
             seen[q][coords[q]] = 1;
     }
     /* rank of each value along each dimension; box size */
     int *rank[3] = {NULL, NULL, NULL};
-    size_t box = 1;
-    in->nd = 0;
+    size_t box_n = 1;
     for (int q = 0; ok && q < nd0; q++) {
         rank[q] = malloc((size_t)dims[q] * sizeof *rank[q]);
         ok = rank[q] != NULL;
@@ -541,145 +599,219 @@ static int make_torus(coll_inst *in)
         for (int v = 0; ok && v < dims[q]; v++)
             rank[q][v] = seen[q][v] ? c++ : -1;
         if (ok && c > 1) {
-            in->tdim[in->nd] = q;
-            in->tsize[in->nd++] = c;
+            bx->tdim[bx->nd] = q;
+            bx->tsize[bx->nd++] = c;
         }
-        box *= (size_t)(c ? c : 1);
+        box_n *= (size_t)(c ? c : 1);
     }
-    ok = ok && box == in->n && in->nd > 0;
+    ok = ok && box_n == grp->n && bx->nd > 0;
     if (ok) {
-        free(in->rank_of);
-        in->rank_of = malloc(in->n * 3 * sizeof *in->rank_of);
-        ok = in->rank_of != NULL && reserve_ring(ce, in->n);
+        free(bx->rank_of);
+        bx->rank_of = malloc(grp->n * 3 * sizeof *bx->rank_of);
+        ok = bx->rank_of != NULL;
     }
-    for (size_t i = 0; ok && i < in->n; i++) {
-        topo_chip_torus_coord(ce->t, in->chips[i], coords, dims);
-        for (int j = 0; j < in->nd; j++)
-            in->rank_of[i * 3 + (size_t)j] = rank[in->tdim[j]][coords[in->tdim[j]]];
+    for (size_t i = 0; ok && i < grp->n; i++) {
+        topo_chip_torus_coord(ce->t, grp->chips[i], coords, dims);
+        for (int j = 0; j < bx->nd; j++)
+            bx->rank_of[i * 3 + (size_t)j] = rank[bx->tdim[j]][coords[bx->tdim[j]]];
     }
+    if (!ok) /* not a box: no torus, whatever was filled in on the way */
+        bx->nd = 0;
     for (int q = 0; q < 3; q++) {
         free(seen[q]);
         free(rank[q]);
     }
-    return ok;
 }
 
-sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_status *st)
+/* A group of chips[0..n) (copied), not yet on the engine's list. */
+static sim_code group_new(coll_engine *ce, const int32_t *chips, size_t n, coll_group **out,
+                          sim_status *st)
 {
-    coll_inst *in = sim_pool_get(ce->insts);
-    if (!in)
-        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a collective");
-    memset(in, 0, sizeof *in);
-    in->ce = ce;
-    in->kind = rq->kind;
-    in->n = rq->n;
-    in->bytes = rq->bytes;
-    in->id = rq->id;
-    in->done = rq->done;
-    in->user = rq->user;
-    in->start_s = now_s(ce);
-    in->chips = malloc((rq->n ? rq->n : 1) * sizeof *in->chips);
-    if (!in->chips) {
-        sim_pool_put(ce->insts, in);
-        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a collective");
+    coll_group *g = calloc(1, sizeof *g);
+    if (g)
+        g->chips = malloc((n ? n : 1) * sizeof *g->chips);
+    if (!g || !g->chips || !reserve_ring(ce, n)) {
+        group_free(g);
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a group");
     }
-    memcpy(in->chips, rq->chips, rq->n * sizeof *in->chips);
-    ce->live++;
-    in->next = ce->head;
-    if (ce->head)
-        ce->head->prev = in;
-    ce->head = in;
-    int algo = rq->algo;
-    int one_domain = 1, sharp = rq->n > 0 && topo_chip_in_switch_reduction(ce->t, rq->chips[0]);
-    for (size_t i = 1; i < rq->n; i++)
-        one_domain &= topo_chip_domain(ce->t, rq->chips[i]) == topo_chip_domain(ce->t, rq->chips[0]) &&
-                      topo_chip_domain(ce->t, rq->chips[0]) >= 0;
-    if (rq->kind == COLL_ALLTOALL) {
-        algo = COLL_ALGO_DIRECT;
-    } else if (rq->kind == COLL_BROADCAST) {
-        algo = COLL_ALGO_CHAIN;
-    } else if ((algo == COLL_ALGO_AUTO || algo == COLL_ALGO_TORUS) && make_torus(in)) {
-        algo = COLL_ALGO_TORUS;
-    } else if (algo == COLL_ALGO_AUTO) {
-        if (rq->kind == COLL_ALLREDUCE && one_domain && sharp)
-            algo = COLL_ALGO_NVLS;
-        else if (rq->kind == COLL_ALLREDUCE && !one_domain && rq->n >= 4 &&
-                 rq->bytes <= COLL_SMALL_BYTES)
-            algo = COLL_ALGO_TREE;
-        else if (rq->kind != COLL_ALLREDUCE && rq->n >= 4 && log2_exact(rq->n) > 0 &&
-                 rq->bytes <= COLL_SMALL_BYTES)
-            algo = COLL_ALGO_RHD;
-    }
-    if ((algo == COLL_ALGO_NVLS && (rq->kind != COLL_ALLREDUCE || !one_domain || !sharp)) ||
-        (algo == COLL_ALGO_TREE && rq->kind != COLL_ALLREDUCE) ||
-        (algo == COLL_ALGO_RHD && log2_exact(rq->n) < 1) ||
-        (algo == COLL_ALGO_TORUS && in->nd == 0))
-        algo = COLL_ALGO_AUTO; /* not applicable: fall back */
-    if (algo == COLL_ALGO_AUTO || algo == COLL_ALGO_HIERARCHICAL)
-        algo = make_levels(in) ? COLL_ALGO_HIERARCHICAL : COLL_ALGO_RING;
-    in->algo = algo;
-    if (algo_used)
-        *algo_used = algo;
-    if (rq->n < 2 || rq->bytes <= 0) {
-        in->n_phases = 0;
-        ev_node_init(&in->done_ev, on_done_event);
-        return ev_schedule(net_sim_engine(ce->ns), &in->done_ev,
-                           ev_now(net_sim_engine(ce->ns)), EV_CLASS_NORMAL);
-    }
-    in->n_phases = algo == COLL_ALGO_RHD
-                       ? log2_exact(rq->n) * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
-                   : algo == COLL_ALGO_TORUS || algo == COLL_ALGO_HIERARCHICAL
-                       ? in->nd * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
-                                             : 1;
-    phase_start(in);
-    if (ce->failed) {
-        *st = ce->err;
-        return st->code ? st->code : SIM_ERR_INTERNAL;
-    }
+    if (n)
+        memcpy(g->chips, chips, n * sizeof *chips);
+    g->n = n;
+    g->one_domain = 1;
+    g->sharp = n > 0 && topo_chip_in_switch_reduction(ce->t, chips[0]);
+    for (size_t i = 1; i < n; i++)
+        g->one_domain &= topo_chip_domain(ce->t, chips[i]) == topo_chip_domain(ce->t, chips[0]) &&
+                         topo_chip_domain(ce->t, chips[0]) >= 0;
+    make_torus(ce, g);
+    *out = g;
     return SIM_OK;
 }
 
-sim_code coll_send(coll_engine *ce, int32_t src, int32_t dst, double bytes, uint64_t id,
-                   coll_done_fn done, void *user, sim_status *st)
+sim_code coll_group_create(coll_engine *ce, const int32_t *chips, size_t n, coll_group **out,
+                           sim_status *st)
 {
-    int32_t chips[2] = {src, dst};
-    coll_req rq = {.kind = COLL_ALLGATHER, .algo = COLL_ALGO_P2P, .chips = chips, .n = 2,
-                   .bytes = bytes, .id = id, .done = done, .user = user};
+    coll_group *g;
+    sim_code rc = group_new(ce, chips, n, &g, st);
+    if (rc != SIM_OK)
+        return rc;
+    g->next = ce->groups;
+    ce->groups = g;
+    *out = g;
+    return SIM_OK;
+}
+
+/* The hierarchy of g, computed on first use (again next time when memory ran out: the
+ * collective then runs as a ring, as it would have). */
+static const box *group_levels(coll_engine *ce, coll_group *g)
+{
+    if (!g->levels_known && make_levels(ce, g) >= 0)
+        g->levels_known = 1;
+    return &g->levels;
+}
+
+/* The algorithm for kind over g (n >= 2) when want is asked for (AUTO: choose); sets *bx to
+ * the box the phases walk (NULL for algorithms without one). */
+static int choose_algo(coll_engine *ce, coll_group *g, int kind, int want, double bytes,
+                       const box **bx)
+{
+    int algo = want;
+    *bx = NULL;
+    if (kind == COLL_ALLTOALL) {
+        algo = COLL_ALGO_DIRECT;
+    } else if (kind == COLL_BROADCAST) {
+        algo = COLL_ALGO_CHAIN;
+    } else if ((algo == COLL_ALGO_AUTO || algo == COLL_ALGO_TORUS) && g->torus.nd > 0) {
+        algo = COLL_ALGO_TORUS;
+        *bx = &g->torus;
+    } else if (algo == COLL_ALGO_AUTO) {
+        if (kind == COLL_ALLREDUCE && g->one_domain && g->sharp)
+            algo = COLL_ALGO_NVLS;
+        else if (kind == COLL_ALLREDUCE && !g->one_domain && g->n >= 4 &&
+                 bytes <= COLL_SMALL_BYTES)
+            algo = COLL_ALGO_TREE;
+        else if (kind != COLL_ALLREDUCE && g->n >= 4 && log2_exact(g->n) > 0 &&
+                 bytes <= COLL_SMALL_BYTES)
+            algo = COLL_ALGO_RHD;
+    }
+    if ((algo == COLL_ALGO_NVLS && (kind != COLL_ALLREDUCE || !g->one_domain || !g->sharp)) ||
+        (algo == COLL_ALGO_TREE && kind != COLL_ALLREDUCE) ||
+        (algo == COLL_ALGO_RHD && log2_exact(g->n) < 1) ||
+        (algo == COLL_ALGO_TORUS && !*bx))
+        algo = COLL_ALGO_AUTO; /* not applicable: fall back */
+    if (algo == COLL_ALGO_AUTO || algo == COLL_ALGO_HIERARCHICAL) {
+        const box *lv = group_levels(ce, g);
+        algo = lv->nd > 0 ? COLL_ALGO_HIERARCHICAL : COLL_ALGO_RING;
+        *bx = lv->nd > 0 ? lv : NULL;
+    }
+    return algo;
+}
+
+/* A failed engine starts nothing more: the run is being stopped. */
+static sim_code refuse_if_failed(const coll_engine *ce, sim_status *st)
+{
+    if (!ce->failed)
+        return SIM_OK;
+    *st = ce->err;
+    return st->code;
+}
+
+/* An instance from the pool with its common fields, on the live list. NULL: no memory. */
+static coll_inst *inst_new(coll_engine *ce, int kind, int algo, size_t n, double bytes,
+                           uint64_t id, coll_done_fn done, void *user)
+{
     coll_inst *in = sim_pool_get(ce->insts);
     if (!in)
-        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a message");
+        return NULL;
     memset(in, 0, sizeof *in);
     in->ce = ce;
-    in->kind = rq.kind;
-    in->algo = COLL_ALGO_P2P;
-    in->n = 2;
+    in->kind = kind;
+    in->algo = algo;
+    in->n = n;
     in->bytes = bytes;
     in->id = id;
     in->done = done;
     in->user = user;
     in->start_s = now_s(ce);
-    in->chips = malloc(2 * sizeof *in->chips);
-    if (!in->chips) {
-        sim_pool_put(ce->insts, in);
-        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a message");
-    }
-    memcpy(in->chips, chips, sizeof chips);
     ce->live++;
     in->next = ce->head;
     if (ce->head)
         ce->head->prev = in;
     ce->head = in;
-    in->n_phases = 1;
-    if (src == dst) {
-        in->n_phases = 0;
+    return in;
+}
+
+/* Starts in's first phase, or with no phase finishes it at the current instant through an
+ * event (never inside the call). */
+static sim_code inst_go(coll_inst *in, sim_status *st)
+{
+    coll_engine *ce = in->ce;
+    if (in->n_phases == 0) {
         ev_node_init(&in->done_ev, on_done_event);
-        return ev_schedule(net_sim_engine(ce->ns), &in->done_ev,
-                           ev_now(net_sim_engine(ce->ns)), EV_CLASS_NORMAL);
+        sim_code rc = ev_schedule(net_sim_engine(ce->ns), &in->done_ev,
+                                  ev_now(net_sim_engine(ce->ns)), EV_CLASS_NORMAL);
+        return rc == SIM_OK ? SIM_OK
+                            : sim_status_set(st, rc, NULL, 0, 0, "out of memory for events");
     }
     phase_start(in);
-    if (ce->failed) {
-        *st = ce->err;
-        return st->code ? st->code : SIM_ERR_INTERNAL;
+    return refuse_if_failed(ce, st);
+}
+
+sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_status *st)
+{
+    if (refuse_if_failed(ce, st) != SIM_OK)
+        return st->code;
+    coll_group *g = rq->group, *own = NULL;
+    size_t n = g ? g->n : rq->n;
+    int algo;
+    const box *bx = NULL;
+    if (n < 2) { /* nothing to move: no algorithm applies, report the plain one */
+        algo = rq->kind == COLL_ALLTOALL    ? COLL_ALGO_DIRECT
+               : rq->kind == COLL_BROADCAST ? COLL_ALGO_CHAIN
+                                            : COLL_ALGO_RING;
+    } else {
+        if (!g) {
+            sim_code rc = group_new(ce, rq->chips, rq->n, &own, st);
+            if (rc != SIM_OK)
+                return rc;
+            g = own;
+        }
+        algo = choose_algo(ce, g, rq->kind, rq->algo, rq->bytes, &bx);
     }
-    return SIM_OK;
+    coll_inst *in = inst_new(ce, rq->kind, algo, n, rq->bytes, rq->id, rq->done, rq->user);
+    if (!in) {
+        group_free(own);
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a collective");
+    }
+    in->own = own;
+    in->chips = g ? g->chips : NULL;
+    if (bx) {
+        in->nd = bx->nd;
+        memcpy(in->tdim, bx->tdim, sizeof in->tdim);
+        memcpy(in->tsize, bx->tsize, sizeof in->tsize);
+        in->rank_of = bx->rank_of;
+    }
+    if (algo_used)
+        *algo_used = algo;
+    in->n_phases = n < 2 || rq->bytes <= 0 ? 0
+                   : algo == COLL_ALGO_RHD
+                       ? log2_exact(n) * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
+                   : algo == COLL_ALGO_TORUS || algo == COLL_ALGO_HIERARCHICAL
+                       ? in->nd * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
+                       : 1;
+    return inst_go(in, st);
+}
+
+sim_code coll_send(coll_engine *ce, int32_t src, int32_t dst, double bytes, uint64_t id,
+                   coll_done_fn done, void *user, sim_status *st)
+{
+    if (refuse_if_failed(ce, st) != SIM_OK)
+        return st->code;
+    coll_inst *in = inst_new(ce, COLL_ALLGATHER, COLL_ALGO_P2P, 2, bytes, id, done, user);
+    if (!in)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a message");
+    in->pair[0] = src;
+    in->pair[1] = dst;
+    in->chips = in->pair;
+    in->n_phases = src == dst ? 0 : 1;
+    return inst_go(in, st);
 }

@@ -36,11 +36,12 @@
  *                 dimensional rings of TPU collectives), each dimension's rings in parallel.
  *   chain         broadcast: the data flows down the members in order, pipelined: one
  *                 coupled transfer over the n - 1 hops carrying S, n - 1 step latencies.
- * `auto`, as NCCL's tuner would at the sizes where each wins: nvls for an all-reduce inside
- * one in-switch-reduction domain; for messages up to COLL_SMALL_BYTES, tree (all-reduce over
- * several domains) or rhd (reduce-scatter and all-gather over a power of two); otherwise
- * torus for a box of a torus, hierarchical when it applies, else ring (direct for all-to-all,
- * chain for broadcast).
+ * `auto`: direct for all-to-all and chain for broadcast; otherwise torus for a box of a
+ * torus, whatever the size (the torus rings are tried first); else as NCCL's tuner would at
+ * the sizes where each wins: nvls for an all-reduce inside one in-switch-reduction domain;
+ * for messages up to COLL_SMALL_BYTES, tree (all-reduce over several domains) or rhd
+ * (reduce-scatter and all-gather over a power of two); otherwise hierarchical when it
+ * applies, else ring.
  * Each ring step waits its path latency plus COLL_STEP_OVERHEAD_PS (software and protocol
  * overhead per step; a calibration parameter).
  *
@@ -57,7 +58,8 @@
 #include "net/netsim.h"
 #include "topo/topo.h"
 
-/* Messages up to this size are latency-bound: auto prefers tree and rhd (bytes). */
+/* Messages up to this size are latency-bound: auto prefers tree and rhd, where a torus box
+ * does not apply (bytes). */
 #define COLL_SMALL_BYTES 1048576.0
 
 /* Per-step software overhead of a ring or tree step (ps). */
@@ -92,6 +94,7 @@ const char *coll_algo_name(int algo);
 double coll_busbw_factor(int kind, size_t n);
 
 typedef struct coll_engine coll_engine;
+typedef struct coll_group coll_group;
 
 /* Called when a collective or message is done; start_s/end_s are its simulated times. */
 typedef void (*coll_done_fn)(void *user, double start_s, double end_s);
@@ -99,7 +102,8 @@ typedef void (*coll_done_fn)(void *user, double start_s, double end_s);
 typedef struct coll_req {
     int kind;             /* coll_kind */
     int algo;             /* coll_algo; AUTO chooses */
-    const int32_t *chips; /* the members, in ring order; copied */
+    coll_group *group;    /* the members as a group (coll_group_create); NULL: chips, n */
+    const int32_t *chips; /* the members, in ring order; copied (ignored with a group) */
     size_t n;
     double bytes;         /* each member's buffer (nccl-tests size) */
     uint64_t id;          /* seeds the flow hashes */
@@ -111,9 +115,19 @@ typedef struct coll_req {
 sim_code coll_engine_create(net_sim *ns, topo *t, coll_engine **out, sim_status *st);
 void coll_engine_destroy(coll_engine *ce); /* accepts NULL */
 
+/* What a group's membership decides (the member list, its torus box, its hierarchy, its
+ * scale-up domain), computed once for chips[0..n) (copied, in ring order) so that
+ * collectives over the same members, passed the group in coll_req.group, cost no
+ * allocation and no analysis. Owned by ce: freed by coll_engine_destroy. Errors:
+ * SIM_ERR_NOMEM. */
+sim_code coll_group_create(coll_engine *ce, const int32_t *chips, size_t n, coll_group **out,
+                           sim_status *st);
+
 /* Starts a collective now. The algorithm actually used is written to *algo_used (may be
- * NULL). A group of one member, or zero bytes, is done at once (the callback runs inside the
- * call). Errors: SIM_ERR_NOMEM, routing errors. */
+ * NULL). A group of fewer than two members, or zero bytes, is done at the current instant:
+ * the callback runs from an event scheduled now, never inside the call (for fewer than two
+ * members the algorithm reported is ring, direct for all-to-all, chain for broadcast).
+ * Errors: SIM_ERR_NOMEM, routing errors; on an error the callback never runs. */
 sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_status *st);
 
 /* Starts a point-to-point message src -> dst of bytes now. */
@@ -122,5 +136,13 @@ sim_code coll_send(coll_engine *ce, int32_t src, int32_t dst, double bytes, uint
 
 /* Collectives and messages started and not yet done. */
 size_t coll_live(const coll_engine *ce);
+
+/* The first error met starting a phase (a route that fails, SIM_ERR_NOMEM), or NULL.
+ * Phases after the first start inside the event loop: a failure there stops the engine
+ * (ev_stop), and the collective never finishes: its callback never runs and it stays live
+ * until coll_engine_destroy. Callers check this (and net_sim_error) after ev_run, before
+ * concluding that something never finished. After a failure coll_start and coll_send
+ * start nothing and return this error. */
+const sim_status *coll_engine_error(const coll_engine *ce);
 
 #endif

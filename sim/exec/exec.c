@@ -6,7 +6,10 @@
  * of pipeline channels keyed by (sender, receiver). Both tables are open-addressing hashes
  * of 64-bit keys. Rendezvous come from a pool (a running collective holds a pointer to its
  * own, so they must never move) and go back to it when their collective ends; channels live
- * in an array that grows by doubling (nothing holds their address across events).
+ * in an array that grows by doubling (nothing holds their address across events). A third
+ * table keeps each (dimension, group)'s collective group (coll/coll.h), made on its first
+ * collective from a member list in a scratch buffer: later collectives of the group
+ * allocate nothing and analyse nothing.
  * Ranks never recurse into each other: whatever wakes a rank schedules its event at the
  * current instant, and the rank advances from its own event.
  * Invariant: a rank's event is scheduled iff it is computing or about to advance; a waiting
@@ -49,7 +52,7 @@ typedef struct rank_st {
 typedef struct rdv {
     uint64_t key;
     struct ex *x;
-    int dim, kind, async, used;
+    int dim, kind, async;
     int64_t gid, size, arrived, step;
     double bytes, start_s;
     int algo;
@@ -78,7 +81,9 @@ typedef struct ex {
     int64_t n_ranks, done_ranks, step, total_steps;
     double step_start_s;
     sim_pool *rdvs; /* rendezvous: stable addresses, since running collectives point at them */
-    hmap rmap, cmap;
+    hmap rmap, cmap, gmap; /* rendezvous, channels, collective groups */
+    int32_t *members;      /* scratch: a group's member list */
+    size_t cap_members;
     chan *chans;
     size_t n_chans, cap_chans;
     exec_result *res;
@@ -253,33 +258,37 @@ static void record_coll(ex *x, const rdv *v, int dim, double end_s)
                                                  v->bytes, v->start_s, end_s};
 }
 
+/* One of r's asynchronous collectives is done (*out counts those left): when it was the last
+ * and r waits for them in state `state`, the wait is exposed time of dim and r goes on past
+ * the item it waited on (a WAIT item; a join has no item left: have_item is already 0). */
+static void async_done(ex *x, rank_st *r, int64_t *out, int state, int dim, double end_s)
+{
+    if (--*out > 0 || r->state != state)
+        return;
+    r->acc.exposed_s[dim] += end_s - r->block_s;
+    r->have_item = 0;
+    r->state = R_READY;
+    wake(x, r);
+}
+
 static void on_coll_done(void *user, double start_s, double end_s)
 {
     rdv *v = user;
     ex *x = v->x;
     (void)start_s;
     record_coll(x, v, v->dim, end_s);
+    char name[64];
+    if (x->tr)
+        snprintf(name, sizeof name, "%s %s", plan_dim_name(v->dim), coll_kind_name(v->kind));
     for (int64_t i = 0; i < v->size; i++) {
         rank_st *r = &x->ranks[plan_group_member(x->p, v->gid, v->dim, i)];
-        if (x->tr && trace_wants(x->tr, r->id)) {
-            char name[64];
-            snprintf(name, sizeof name, "%s %s", plan_dim_name(v->dim), coll_kind_name(v->kind));
+        if (x->tr && trace_wants(x->tr, r->id))
             trace_event(x->tr, name, coll_algo_name(v->algo), r->id,
                         v->async ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
-        }
         if (v->async == 2) {
-            if (--r->overlap_out == 0 && r->state == R_JOIN) {
-                r->acc.exposed_s[v->dim] += end_s - r->block_s;
-                r->state = R_READY;
-                wake(x, r);
-            }
+            async_done(x, r, &r->overlap_out, R_JOIN, v->dim, end_s);
         } else if (v->async) {
-            if (--r->async_out == 0 && r->state == R_WAIT) {
-                r->acc.exposed_s[PLAN_DP] += end_s - r->block_s;
-                r->have_item = 0;
-                r->state = R_READY;
-                wake(x, r);
-            }
+            async_done(x, r, &r->async_out, R_WAIT, PLAN_DP, end_s);
         } else {
             r->acc.idle_s += v->start_s - r->block_s;
             r->acc.exposed_s[v->dim] += end_s - v->start_s;
@@ -288,12 +297,44 @@ static void on_coll_done(void *user, double start_s, double end_s)
         }
     }
     hmap_del(&x->rmap, v->key);
-    v->used = 0;
     sim_pool_put(x->rdvs, v);
 }
 
 static const int coll_of_plan[PLAN_COLL_COUNT] = {COLL_ALLREDUCE, COLL_REDUCE_SCATTER,
                                                   COLL_ALLGATHER, COLL_ALLTOALL};
+
+/* The collective group of group gid of dimension dim (size members), made on first use. */
+static coll_group *group_of(ex *x, int dim, int64_t gid, int64_t size)
+{
+    uint64_t key = (uint64_t)gid * PLAN_DIM_COUNT + (uint64_t)dim;
+    int64_t found = hmap_get(&x->gmap, key);
+    if (found >= 0)
+        return (coll_group *)(intptr_t)found;
+    if ((size_t)size > x->cap_members) {
+        int32_t *m = realloc(x->members, (size_t)size * sizeof *m);
+        if (!m) {
+            fail(x, SIM_ERR_NOMEM, "out of memory starting a collective");
+            return NULL;
+        }
+        x->members = m;
+        x->cap_members = (size_t)size;
+    }
+    /* Members are the group in coordinate order: ranks run on chips of the same number. */
+    for (int64_t i = 0; i < size; i++)
+        x->members[i] = (int32_t)plan_group_member(x->p, gid, dim, i);
+    coll_group *g;
+    sim_status st;
+    if (coll_group_create(x->ce, x->members, (size_t)size, &g, &st) != SIM_OK) {
+        x->err = st;
+        fail(x, SIM_OK, NULL);
+        return NULL;
+    }
+    if (!hmap_put(&x->gmap, key, (int64_t)(intptr_t)g)) {
+        fail(x, SIM_ERR_NOMEM, "out of memory for collective groups");
+        return NULL;
+    }
+    return g;
+}
 
 static void arrive(ex *x, rank_st *r, const plan_item *it)
 {
@@ -319,7 +360,6 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         v->size = plan_dim_size(x->p, dim);
         v->bytes = it->bytes;
         v->step = x->step;
-        v->used = 1;
         if (!hmap_put(&x->rmap, key, (int64_t)(intptr_t)v)) {
             fail(x, SIM_ERR_NOMEM, "out of memory for collectives");
             return;
@@ -327,26 +367,18 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
     }
     if (++v->arrived < v->size)
         return;
-    /* Everyone is here: start it. Members are the group in coordinate order: ranks run on
-     * chips of the same number. */
-    int32_t stack[256], *chips = v->size <= 256 ? stack : malloc((size_t)v->size * sizeof *chips);
-    if (!chips) {
-        fail(x, SIM_ERR_NOMEM, "out of memory starting a collective");
+    /* Everyone is here: start it. */
+    coll_group *g = group_of(x, dim, gid, v->size);
+    if (!g)
         return;
-    }
-    for (int64_t i = 0; i < v->size; i++)
-        chips[i] = (int32_t)plan_group_member(x->p, gid, dim, i);
     v->start_s = now_s(x);
-    coll_req rq = {.kind = v->kind, .algo = COLL_ALGO_AUTO, .chips = chips,
-                   .n = (size_t)v->size, .bytes = v->bytes, .id = key, .done = on_coll_done,
-                   .user = v};
+    coll_req rq = {.kind = v->kind, .algo = COLL_ALGO_AUTO, .group = g, .bytes = v->bytes,
+                   .id = key, .done = on_coll_done, .user = v};
     sim_status st;
     if (coll_start(x->ce, &rq, &v->algo, &st) != SIM_OK && !x->failed) {
         x->err = st;
         fail(x, SIM_OK, NULL);
     }
-    if (chips != stack)
-        free(chips);
 }
 
 /* ---- pipeline messages ---- */
@@ -704,7 +736,25 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
     }
     begin_step(&x);
     ev_run(x.eng, INT64_MAX);
-    if (!x.failed && !x.stopped && x.step < x.total_steps) {
+    res->stopped = x.stopped;
+    /* Errors first: a failure inside the loop stops it with ranks still waiting, which
+     * must not read as a deadlock. */
+    if (x.failed) {
+        *st = x.err;
+        rc = st->code ? st->code : SIM_ERR_INTERNAL;
+        goto done;
+    }
+    if (net_sim_error(x.ns)) {
+        *st = *net_sim_error(x.ns);
+        rc = st->code;
+        goto done;
+    }
+    if (coll_engine_error(x.ce)) {
+        *st = *coll_engine_error(x.ce);
+        rc = st->code;
+        goto done;
+    }
+    if (!x.stopped && x.step < x.total_steps) {
         /* Nothing left to run but ranks still wait: a deadlock in the programs. */
         int64_t stuck = -1;
         for (int64_t i = 0; i < x.n_ranks && stuck < 0; i++)
@@ -714,17 +764,6 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
                             "deadlock in step %lld: rank %lld waits (state %d) with no event "
                             "pending", (long long)x.step, (long long)stuck,
                             stuck >= 0 ? x.ranks[stuck].state : -1);
-        goto done;
-    }
-    res->stopped = x.stopped;
-    if (x.failed) {
-        *st = x.err;
-        rc = st->code ? st->code : SIM_ERR_INTERNAL;
-        goto done;
-    }
-    if (net_sim_error(x.ns)) {
-        *st = *net_sim_error(x.ns);
-        rc = st->code;
         goto done;
     }
     res->events = ev_count(x.eng);
@@ -755,11 +794,16 @@ done:
     free(x.rmap.vals);
     free(x.cmap.keys);
     free(x.cmap.vals);
+    free(x.gmap.keys);
+    free(x.gmap.vals);
+    free(x.members);
     free(x.ranks);
     coll_engine_destroy(x.ce);
     sim_pool_destroy(x.msgs);
     net_sim_destroy(x.ns);
     ev_engine_destroy(x.eng);
+    if (rc != SIM_OK)
+        exec_result_free(res); /* nothing stays allocated on error */
     return rc;
 }
 

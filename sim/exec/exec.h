@@ -81,11 +81,14 @@ double exec_memory_estimate(const plan *p);
 /* Seconds a compute op takes on chip alone (the formula above, launch included). */
 double exec_op_seconds(const hw_chip *chip, const wl_op *op, int fp8);
 
-/* Replays p (borrowed; its topology is used). *out is filled and owned by the caller
- * (exec_result_free). Errors: SIM_ERR_LIMIT, before anything is allocated, when
- * exec_memory_estimate exceeds the limit (the message gives the estimate); SIM_ERR_NOMEM;
- * SIM_ERR_INTERNAL (a deadlock: ranks left waiting with no event pending). */
+/* Replays p (borrowed; its topology is used). On SIM_OK (a stopped run included) *out is
+ * filled and owned by the caller (exec_result_free). On an error *out holds nothing: it is
+ * left zeroed, with nothing allocated (calling exec_result_free on it is harmless). Errors:
+ * SIM_ERR_LIMIT, before anything is allocated, when exec_memory_estimate exceeds the limit
+ * (the message gives the estimate); SIM_ERR_NOMEM; a collective's routing error (a phase
+ * that cannot be routed stops the run with it); SIM_ERR_INTERNAL (a deadlock: ranks left
+ * waiting with no event pending). */
 sim_code exec_run(plan *p, const exec_opts *opts, exec_result *out, sim_status *st);
-void exec_result_free(exec_result *r);
+void exec_result_free(exec_result *r); /* accepts NULL; zeroes *r */
 
 #endif

@@ -66,6 +66,9 @@ sim_code mdc_outer_sync(plan *p, double fraction, double *sync_s, double *link_b
         if (net_sim_error(ns)) {
             *st = *net_sim_error(ns);
             rc = st->code;
+        } else if (coll_engine_error(ce)) {
+            *st = *coll_engine_error(ce);
+            rc = st->code;
         } else if (ctx.live) {
             rc = sim_status_set(st, SIM_ERR_INTERNAL, NULL, 0, 0,
                                 "%zu outer-sync collectives never finished", ctx.live);

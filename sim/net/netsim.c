@@ -185,14 +185,19 @@ static void on_component(void *ctx, net_mm_var *const *vars, size_t n)
             t->t_last_ps = now;
             t->finish_ps = now + duration_ps(t->remaining, vars[i]->rate);
         }
-        if (ev_node_scheduled(&t->node))
-            ev_cancel(ns->e, &t->node);
         if (t->finish_ps < best)
             best = t->finish_ps;
     }
+    /* Only the earliest are in the queue; one already there at that time stays put. */
     for (size_t i = 0; i < n; i++) {
         net_transfer *t = xf_of_var(vars[i]);
-        if (t->finish_ps == best)
+        int want = t->finish_ps == best;
+        if (ev_node_scheduled(&t->node)) {
+            if (want && t->node.t_ps == best)
+                continue;
+            ev_cancel(ns->e, &t->node);
+        }
+        if (want)
             ev_schedule(ns->e, &t->node, best, EV_CLASS_NORMAL);
     }
 }
