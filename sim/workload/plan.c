@@ -63,7 +63,7 @@ static const char *const dim_names[] = {"tp", "cp", "dp", "pp", "ep", NULL};
 typedef struct tmpl {
     plan_item items[TMPL_MAX];
     size_t n;
-    double grad_bytes; /* the layer's gradient bytes reduced over dp (bf16) */
+    double grad_bytes; /* the layer's gradient bytes reduced over dp (wl_grad_bytes each) */
 } tmpl;
 
 typedef struct plan_full {
@@ -631,7 +631,7 @@ static void build_layer(plan_full *F, int moe, int backward)
     /* Everything the rank holds of the layer is reduced: its tp share of the split weights,
      * the replicated norms, biases and router, its tp x ep share of the experts. */
     double shard = wl_layer_params_per_rank(w, par, layer);
-    t->grad_bytes = shard * ab;
+    t->grad_bytes = shard * wl_grad_bytes(w);
     if (par->zero == 3 || par->fsdp)
         push(t, coll_item(PLAN_ALLGATHER, PLAN_DP, shard * ab, backward));
     for (size_t i = 0; i < n; i++) {
@@ -737,8 +737,9 @@ static void build_templates(plan_full *F)
             edge_items(F->head[b], &F->n_head[b], ops, n, b, "logits",
                        sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, NULL, -1, act, tp);
     }
-    F->emb_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, 0, 0) * 2.0;
-    F->head_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, p->par.pp - 1, 1) * 2.0;
+    double gb = wl_grad_bytes(&p->wl);
+    F->emb_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, 0, 0) * gb;
+    F->head_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, p->par.pp - 1, 1) * gb;
     F->act_bytes = act / (sp ? (double)p->par.tp : 1.0);
     /* Per stage: the bytes of every parameter its ranks hold (ZeRO-1/2 gather them back
      * after the optimizer step). */
