@@ -755,12 +755,13 @@ static const sig_case sig_cases[] = {
      "mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj attention "
      "qkv AR:tp attn_norm"},
     /* SP: all-gather before qkv and mlp_up, reduce-scatter after attn_proj and mlp_down;
-     * backward the conjugates: 2 AG + 2 RS each way */
+     * backward the conjugates, and the inputs of qkv and mlp_up gathered again for their
+     * weight gradients (Megatron-LM keeps only the sequence shard): 4 AG + 2 RS backward */
     {{"parallelism.sequence_parallel=true", NULL},
      "attn_norm AG:tp qkv attention attn_proj RS:tp attn_residual mlp_norm AG:tp mlp_up "
      "mlp_act mlp_down RS:tp mlp_residual",
-     "mlp_residual AG:tp mlp_down mlp_act mlp_up RS:tp mlp_norm attn_residual AG:tp attn_proj "
-     "attention qkv RS:tp attn_norm"},
+     "mlp_residual AG:tp mlp_down mlp_act AG:tp mlp_up RS:tp mlp_norm attn_residual AG:tp "
+     "attn_proj attention AG:tp qkv RS:tp attn_norm"},
     /* full recomputation: the recomputed forward brings its 2 all-reduces again: 4 */
     {{"parallelism.recompute=full", NULL},
      "attn_norm qkv attention attn_proj AR:tp attn_residual mlp_norm mlp_up mlp_act mlp_down "
@@ -769,14 +770,14 @@ static const sig_case sig_cases[] = {
      "mlp_down* AR:tp mlp_residual* "
      "mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj attention "
      "qkv AR:tp attn_norm"},
-    /* full recomputation with SP: 4 AG + 4 RS backward */
+    /* full recomputation with SP: 6 AG + 4 RS backward */
     {{"parallelism.recompute=full", "parallelism.sequence_parallel=true", NULL},
      "attn_norm AG:tp qkv attention attn_proj RS:tp attn_residual mlp_norm AG:tp mlp_up "
      "mlp_act mlp_down RS:tp mlp_residual",
      "attn_norm* AG:tp qkv* attention* attn_proj* RS:tp attn_residual* mlp_norm* AG:tp mlp_up* "
      "mlp_act* mlp_down* RS:tp mlp_residual* "
-     "mlp_residual AG:tp mlp_down mlp_act mlp_up RS:tp mlp_norm attn_residual AG:tp attn_proj "
-     "attention qkv RS:tp attn_norm"},
+     "mlp_residual AG:tp mlp_down mlp_act AG:tp mlp_up RS:tp mlp_norm attn_residual AG:tp "
+     "attn_proj attention AG:tp qkv RS:tp attn_norm"},
     /* selective: the attention core is recomputed, no TP collective comes with it */
     {{"parallelism.recompute=selective", NULL},
      "attn_norm qkv attention attn_proj AR:tp attn_residual mlp_norm mlp_up mlp_act mlp_down "
@@ -795,12 +796,13 @@ static const sig_case sig_cases[] = {
      "mlp_down AR:tp mlp_residual",
      "AG:dp mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj "
      "attention qkv AR:tp attn_norm"},
-    /* cp 2: K and V all-gathered before attention, their gradients reduce-scattered after */
+    /* cp 2: K and V all-gathered before attention; backward, ring attention circulates them
+     * again before attention and reduce-scatters their gradients after */
     {{"parallelism.cp=2", "parallelism.dp=2", NULL},
      "attn_norm qkv AG:cp attention attn_proj AR:tp attn_residual mlp_norm mlp_up mlp_act "
      "mlp_down AR:tp mlp_residual",
-     "mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj attention "
-     "RS:cp qkv AR:tp attn_norm"},
+     "mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj AG:cp "
+     "attention RS:cp qkv AR:tp attn_norm"},
 };
 
 START_TEST(test_layer_collectives)
@@ -870,6 +872,23 @@ START_TEST(test_moe_collectives)
             a2a++;
         }
     ck_assert_uint_eq(a2a, 4 * 4); /* one MoE layer on stage 0, 4 micro-batches, 2 + 2 */
+    prog_free(&pr);
+    plan_destroy(p);
+    /* With SP each tp rank dispatches its own 1/tp of the tokens: 131,072 / 2 bytes; the
+     * router's input is gathered again backward for its weight gradient */
+    ydoc_override sp = {"parallelism.sequence_parallel", "true", "test"};
+    p = load(MOE, &sp, 1);
+    ck_assert_int_eq(p->par.tp, 2);
+    prog_collect(p, 0, &pr);
+    a2a = 0;
+    for (size_t i = 0; i < pr.n; i++)
+        if (pr.it[i].kind == PLAN_ITEM_COLL && pr.it[i].coll == PLAN_ALLTOALL) {
+            ck_assert_double_eq(pr.it[i].bytes, 131072.0 / 2);
+            a2a++;
+        }
+    ck_assert_uint_eq(a2a, 4 * 4);
+    layer_sig(&pr, 1, 0, 1, got, sizeof got);
+    ck_assert_ptr_nonnull(strstr(got, "moe_dispatch AG:tp router RS:tp"));
     prog_free(&pr);
     plan_destroy(p);
 }
@@ -1343,9 +1362,18 @@ START_TEST(test_embedding_head_tp_collectives)
         prog first, last;
         prog_collect(p, 0, &first);
         prog_collect(p, 8, &last);
-        size_t emb_fwd = 0, head_fwd = 0, head_bwd = 0;
+        size_t emb_fwd = 0, head_fwd = 0, head_bwd = 0, emb_bwd_ag = 0, head_bwd_ag = 0;
         for (size_t i = 0; i < first.n; i++) {
             const plan_item *it = &first.it[i];
+            /* backward with SP: the embedding output gradient gathered (the conjugate of the
+             * forward reduce-scatter) right before the embedding's backward op */
+            if (it->mb == 0 && it->layer < 0 && it->kind == PLAN_ITEM_COLL &&
+                it->dim == PLAN_TP && it->backward && it->coll == PLAN_ALLGATHER) {
+                ck_assert(i + 1 < first.n);
+                ck_assert_str_eq(first.it[i + 1].op.name, "embedding");
+                ck_assert_double_eq(it->bytes, 65536.0);
+                emb_bwd_ag++;
+            }
             if (it->mb == 0 && it->layer < 0 && it->kind == PLAN_ITEM_COLL &&
                 it->dim == PLAN_TP && !it->backward &&
                 it->coll == (sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE))
@@ -1360,7 +1388,16 @@ START_TEST(test_embedding_head_tp_collectives)
                 head_fwd++;
             if (it->backward && it->coll == (sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE))
                 head_bwd++;
+            /* backward with SP: the logits input gathered again for the weight gradient */
+            if (it->backward && it->coll == PLAN_ALLGATHER) {
+                ck_assert_str_eq(last.it[i + 1].op.name, "logits");
+                head_bwd_ag++;
+            }
         }
+        ck_assert_msg(emb_bwd_ag == (size_t)sp, "sp %d: %zu TP all-gathers before the "
+                      "embedding's backward", sp, emb_bwd_ag);
+        ck_assert_msg(head_bwd_ag == (size_t)sp, "sp %d: %zu TP all-gathers before the "
+                      "logits' backward", sp, head_bwd_ag);
         ck_assert_msg(emb_fwd == 1, "sp %d: %zu TP reductions after the embedding, want 1", sp,
                       emb_fwd);
         ck_assert_msg(head_fwd == (size_t)sp, "sp %d: %zu TP all-gathers before the logits",
@@ -1380,9 +1417,10 @@ END_TEST
  * configs/quickstart.yaml: Llama 3 8B (32 layers, hidden 4096, sequence 8192, micro-batch
  * 1), tp 4, pp 2, dp 8, global batch 64, SP, selective recomputation, ZeRO 1.
  * m = 64 / (1 x 8) = 8 micro-batches; 32 / 2 = 16 layers per stage; per layer and
- * micro-batch 2 AG + 2 RS forward and 2 AG + 2 RS backward (the recomputed attention core
- * carries none), each of b s h 2 = 8192 x 4096 x 2 = 67,108,864 bytes:
- *   layers' TP bytes = 16 x 8 x 8 x 67,108,864 = 68,719,476,736 (2^36).
+ * micro-batch 2 AG + 2 RS forward and 4 AG + 2 RS backward (the inputs of qkv and mlp_up
+ * gathered again for their weight gradients; the recomputed attention core carries none),
+ * each of b s h 2 = 8192 x 4096 x 2 = 67,108,864 bytes:
+ *   layers' TP bytes = 16 x 8 x 10 x 67,108,864 = 85,899,345,920 (5 x 2^34).
  * bytes_per_dim[TP] is that plus whatever TP traffic the walked rank has outside its
  * layers (see test_embedding_head_tp_collectives). PP: the last stage sends each
  * micro-batch's input gradient back, sequence-sharded: 8 x 67,108,864 / 4 = 134,217,728.
@@ -1402,8 +1440,8 @@ START_TEST(test_totals_quickstart)
     sim_status_clear(&st);
     ck_assert_int_eq(plan_totals_compute(p, &t, &st), SIM_OK);
     double act = 1.0 * 8192 * 4096 * 2;
-    double layers_tp = 16.0 * 8 * 8 * act;
-    ck_assert_double_eq(layers_tp, 68719476736.0);
+    double layers_tp = 16.0 * 8 * 10 * act;
+    ck_assert_double_eq(layers_tp, 85899345920.0);
     /* the last stage's first rank, as plan_totals_compute walks it */
     int64_t rank = plan_group_member(p, 0, PLAN_PP, 1);
     ck_assert_int_eq(rank, 32);

@@ -19,9 +19,15 @@
  *              backward: all-reduce after qkv and after the MLP's first op (mlp_up, router)
  *   tp, SP:    all-gather before qkv and before the MLP, reduce-scatter after attn_proj and
  *              after the MLP; backward: the reverse (reduce-scatter where forward gathered)
- *   cp:        all-gather of K and V before attention; backward: reduce-scatter of their
- *              gradients after it (ring attention moves the same bytes)
- *   ep:        all-to-all after moe_dispatch and before moe_combine, both ways
+ *              and the input all-gathered again before qkv, mlp_up and router, whose weight
+ *              gradients need the whole input (only its sequence shard is kept); the same
+ *              for the logits GEMM; the embedding's forward reduce-scatter has its
+ *              all-gather backward
+ *   cp:        all-gather of K and V before attention; backward: K and V all-gathered again
+ *              before it (ring attention circulates them again) and their gradients
+ *              reduce-scattered after it
+ *   ep:        all-to-all after moe_dispatch and before moe_combine, both ways (with SP of
+ *              the rank's 1/tp of the tokens)
  * Recomputed forward ops carry their forward collectives again. Byte counts follow the
  * nccl-tests convention: the size of the full (gathered or reduced) buffer of one member.
  * A layer's items depend only on whether it is an MoE layer and on the direction, so they are
@@ -624,8 +630,9 @@ static void build_layer(plan_full *F, int moe, int backward)
     double act = tokens * (double)w->hidden * ab;
     double kv = 2.0 * tokens * (double)(w->kv_heads * w->head_dim) / (double)par->tp * ab *
                 (double)par->cp;
+    /* With SP each tp rank routes its own 1/tp of the tokens. */
     double a2a = tokens * (double)w->experts_per_token * w->capacity_factor *
-                 (double)w->hidden * ab;
+                 (double)w->hidden * ab / (par->sequence_parallel ? (double)par->tp : 1.0);
     int tp = par->tp > 1, sp = par->sequence_parallel, cp = par->cp > 1, ep = par->ep > 1;
     t->n = 0;
     /* Everything the rank holds of the layer is reduced: its tp share of the split weights,
@@ -653,6 +660,14 @@ static void build_layer(plan_full *F, int moe, int backward)
         } else {
             if (tp && sp && (is(op, "attn_proj") || is(op, "mlp_down") || is(op, "moe_combine")))
                 push(t, coll_item(PLAN_ALLGATHER, PLAN_TP, act, backward));
+            /* The weight gradient of a column-parallel GEMM needs its whole input, of which
+             * only the sequence shard was kept: gathered again (Megatron-LM's
+             * LinearWithGradAccumulationAndAsyncCommunication). */
+            if (tp && sp && (is(op, "qkv") || is(op, "mlp_up") || is(op, "router")))
+                push(t, coll_item(PLAN_ALLGATHER, PLAN_TP, act, backward));
+            /* Ring attention's backward circulates K and V again. */
+            if (cp && is(op, "attention"))
+                push(t, coll_item(PLAN_ALLGATHER, PLAN_CP, kv, backward));
             if (ep && is(op, "moe_dispatch"))
                 push(t, coll_item(PLAN_ALLTOALL, PLAN_EP, a2a, backward));
             push(t, op_item(op, backward));
@@ -727,7 +742,8 @@ static void build_templates(plan_full *F)
         size_t n = wl_embedding_ops(&p->wl, &p->par, b, ops, 8);
         F->n_emb[b] = 0;
         edge_items(F->emb[b], &F->n_emb[b], ops, n, b, "embedding",
-                   b ? -1 : sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, NULL, -1, act, tp);
+                   b ? -1 : sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, "embedding",
+                   b && sp ? PLAN_ALLGATHER : -1, act, tp);
         n = wl_head_ops(&p->wl, &p->par, b, ops, 8);
         F->n_head[b] = 0;
         if (!b)
@@ -735,7 +751,8 @@ static void build_templates(plan_full *F)
                        sp ? PLAN_ALLGATHER : -1, act, tp);
         else
             edge_items(F->head[b], &F->n_head[b], ops, n, b, "logits",
-                       sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, NULL, -1, act, tp);
+                       sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, "logits",
+                       sp ? PLAN_ALLGATHER : -1, act, tp);
     }
     double gb = wl_grad_bytes(&p->wl);
     F->emb_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, 0, 0) * gb;
