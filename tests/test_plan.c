@@ -1052,8 +1052,10 @@ static int is_grad(const plan_item *it)
 
 /*
  * Gradient reductions of cfg-tiny (dp 4, m 4) on both stages, ZeRO 0 to 3: over dp,
- * asynchronous, only in the last backward pass of the chunk (mb = 3), all-reduce with
- * ZeRO 0 and reduce-scatter from ZeRO 1 on; one reduction per chunk here (a layer's
+ * asynchronous, all-reduce with ZeRO 0 and reduce-scatter from ZeRO 1 on; ZeRO 0/1 reduce
+ * only in the last backward pass of the chunk (mb = 3), ZeRO 2/3 (sharded gradients, no
+ * full buffer to accumulate into) after every micro-batch's backward (mb 0..3); one
+ * reduction per pass here (a layer's
  * gradients, 786,944 bytes, are far below a 25 MiB bucket), issued at the end of that
  * pass (after the last layer, or after the embedding on stage 0). The program ends with
  * WAIT_DP and the optimizer op, then for ZeRO-1/2 the parameter all-gather over dp
@@ -1083,19 +1085,19 @@ START_TEST(test_dp_structure)
                 }
                 if (!is_grad(it))
                     continue;
-                grads++;
                 ck_assert_int_eq(it->coll, zero ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE);
                 ck_assert_int_eq(it->backward, 1);
-                ck_assert_int_eq(it->mb, 3);
+                ck_assert_int_eq(it->mb, zero >= 2 ? (int64_t)grads : 3);
                 ck_assert_int_eq(it->chunk, 0);
                 ck_assert_double_gt(it->bytes, 0);
+                grads++;
             }
-            ck_assert_uint_eq(grads, 1);
+            ck_assert_uint_eq(grads, zero >= 2 ? 4 : 1);
             ck_assert_uint_eq(gathers, zero == 3 ? 16 : 0);
-            /* the reduction comes after the chunk's last compute op */
-            size_t g = 0;
+            /* the last reduction comes after the chunk's last compute op */
+            size_t g = pr.n - 1;
             while (!is_grad(&pr.it[g]))
-                g++;
+                g--;
             ck_assert_uint_gt(g, last_compute);
             /* the tail */
             size_t tail = zero == 1 || zero == 2 ? 3 : 2;
@@ -1271,10 +1273,11 @@ START_TEST(test_dp_bytes_rank_gradients)
             ck_assert_double_eq(mem.grads, stage == 0 ? 3661824.0 : 3662848.0);
             prog pr;
             prog_collect(p, plan_group_member(p, 0, PLAN_PP, stage), &pr);
-            double got = grad_sum(&pr);
-            ck_assert_msg(got == mem.grads, "zero %d stage %lld: reduced %.17g bytes of "
-                          "gradients, the rank holds %.17g", zero, (long long)stage, got,
-                          mem.grads);
+            /* ZeRO-2/3 reduce-scatter each of the m = 4 micro-batches' gradients: 4 x the
+             * single reduction of ZeRO 0/1 */
+            double got = grad_sum(&pr), want_grads = (zero >= 2 ? 4 : 1) * mem.grads;
+            ck_assert_msg(got == want_grads, "zero %d stage %lld: reduced %.17g bytes of "
+                          "gradients, want %.17g", zero, (long long)stage, got, want_grads);
             for (size_t i = 0; i < pr.n; i++) {
                 const plan_item *it = &pr.it[i];
                 if (it->kind != PLAN_ITEM_COLL || it->dim != PLAN_DP || it->coll !=

@@ -9,8 +9,10 @@
  *       with the collectives of tensor, context and expert parallelism placed between them
  *     send activation to stage g + 1 | head ops (last virtual stage)
  *   backward: the mirror image, with recomputed forward ops first (model.c decides which),
- *     and on the chunk's last backward pass, gradient buckets of WL_DP_BUCKET_BYTES reduced
- *     over dp asynchronously as soon as they fill (and the rest at the chunk's end)
+ *     and on the chunk's last backward pass (on every backward pass with ZeRO-2/3 or FSDP,
+ *     whose sharded gradients leave no room to accumulate), gradient buckets of
+ *     WL_DP_BUCKET_BYTES reduced over dp asynchronously as soon as they fill (and the rest
+ *     at the chunk's end)
  *   tail: wait for the asynchronous gradient reductions, optimizer step, and with a
  *     sharded optimizer (ZeRO-1/2) the all-gather of the updated parameters.
  * Collectives inside a layer, per Megatron-LM (Shoeybi et al. 2019; Korthikanti et al.
@@ -911,7 +913,7 @@ void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c)
 typedef struct pass_ctx {
     sched_pass ps;
     int64_t g, L, first_layer, last_g;
-    int last_bwd_of_chunk;
+    int reduce_grads; /* this backward pass reduces its gradients over the replicas */
 } pass_ctx;
 
 static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
@@ -920,7 +922,12 @@ static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
     x->g = x->ps.chunk * p->par.pp + c->stage;
     wl_chunk_layers(&p->wl, &p->par, x->g, &x->first_layer, &x->L);
     x->last_g = p->par.pp * p->par.vp - 1;
-    x->last_bwd_of_chunk = x->ps.backward && x->ps.mb == p->microbatches - 1;
+    /* ZeRO 0/1 accumulate a full gradient buffer and reduce it in the chunk's last backward
+     * pass; with sharded gradients (ZeRO-2/3, FSDP) no full buffer is kept, so every
+     * micro-batch's gradients are reduce-scattered after its backward (DeepSpeed ZeRO-2,
+     * PyTorch FSDP). */
+    int sharded = p->par.zero >= 2 || p->par.fsdp;
+    x->reduce_grads = x->ps.backward && (sharded || x->ps.mb == p->microbatches - 1);
 }
 
 static void stamp(plan_item *it, const pass_ctx *x, int64_t layer)
@@ -1002,7 +1009,7 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
             }
             c->tail = 1; /* on to the layers */
             c->step = 0;
-            c->buckets_done = x.last_bwd_of_chunk && x.g == x.last_g
+            c->buckets_done = x.reduce_grads && x.g == x.last_g
                                   ? (int64_t)llround(F->head_grad_bytes)
                                   : 0;
         }
@@ -1021,7 +1028,7 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
                 /* End of the layer: on the chunk's last backward, its gradients join the
                  * bucket, reduced over dp when it is full (and at the chunk's end). */
                 c->step = (li + 1) * TMPL_MAX;
-                if (x.last_bwd_of_chunk && (p->par.dp > 1 || p->par.cp > 1)) {
+                if (x.reduce_grads && (p->par.dp > 1 || p->par.cp > 1)) {
                     c->buckets_done += (int64_t)llround(t->grad_bytes);
                     int last_layer = li + 1 == x.L && x.g != 0; /* embedding flushes later */
                     if (c->buckets_done >= (int64_t)WL_DP_BUCKET_BYTES || last_layer) {
@@ -1056,7 +1063,7 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
             stamp(out, &x, -1);
             return 1;
         }
-        if (b && x.g == 0 && k == (int64_t)F->n_emb[1] && x.last_bwd_of_chunk) {
+        if (b && x.g == 0 && k == (int64_t)F->n_emb[1] && x.reduce_grads) {
             double bytes = (double)c->buckets_done + F->emb_grad_bytes;
             c->buckets_done = 0;
             if (reduce_bucket(p, c, bytes, &x, -1, out))
