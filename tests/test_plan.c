@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec/exec.h"
 #include "workload/plan.h"
 
 #define TINY "tests/fixtures/good/cfg-tiny.yaml"
@@ -1414,6 +1415,159 @@ START_TEST(test_embedding_head_tp_collectives)
 }
 END_TEST
 
+/* Collectives of pr over group (plan_group) with coll; their bytes summed into *bytes. */
+static size_t count_group(const prog *pr, int group, int coll, double *bytes)
+{
+    size_t n = 0;
+    *bytes = 0;
+    for (size_t i = 0; i < pr->n; i++)
+        if (pr->it[i].kind == PLAN_ITEM_COLL && pr->it[i].group == group &&
+            pr->it[i].coll == coll) {
+            *bytes += pr->it[i].bytes;
+            n++;
+        }
+    return n;
+}
+
+/* The plan replays to its end (every rendezvous completes). */
+static void replays(plan *p)
+{
+    exec_result r;
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_msg(exec_run(p, NULL, &r, &st) == SIM_OK, "%s", st.msg);
+    ck_assert_double_gt(r.step_time_s, 0);
+    exec_result_free(&r);
+}
+
+/*
+ * Context parallelism with ZeRO-1 (cfg-tiny, tp 2, pp 2, cp 2, dp 2): Megatron-LM reduces
+ * gradients in one reduce-scatter and gathers parameters in one all-gather over the dp x cp
+ * replicas (its data-parallel group with context parallelism), not an all-reduce over cp
+ * then a reduce-scatter over dp. Strides tp 1, cp 2, dp 4, pp 8: rank 0's group is ranks
+ * 0, 2, 4, 6 (cp fastest). Rank 0 reduces its 3,661,824 gradient bytes (test_dp_bytes_
+ * layer_share: the shard does not depend on cp) in one bucket, and gathers its stage's
+ * 1,830,912 parameter bytes (bf16) once.
+ */
+START_TEST(test_dp_cp_one_group)
+{
+    static const char *const sets[] = {"parallelism.cp=2", "parallelism.dp=2",
+                                       "parallelism.zero=1", NULL};
+    plan *p = load_tiny(sets);
+    int slot = plan_slot(PLAN_DP, PLAN_GROUP_DP_CP);
+    ck_assert_int_eq(plan_slot_size(p, slot), 4);
+    static const int64_t want[4] = {0, 2, 4, 6};
+    for (int64_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(plan_slot_member(p, 0, slot, i), want[i]);
+        ck_assert_int_eq(plan_slot_id(p, want[i], slot), 0);
+    }
+    prog pr;
+    prog_collect(p, 0, &pr);
+    double rs, ag;
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_REDUCE_SCATTER, &rs), 1);
+    ck_assert_double_eq(rs, 3661824.0);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_ALLGATHER, &ag), 1);
+    ck_assert_double_eq(ag, 1830912.0);
+    /* nothing over cp outside the layers' K/V traffic */
+    for (size_t i = 0; i < pr.n; i++)
+        if (pr.it[i].kind == PLAN_ITEM_COLL && pr.it[i].dim == PLAN_CP)
+            ck_assert_int_ge(pr.it[i].layer, 0);
+    prog_free(&pr);
+    replays(p);
+    plan_destroy(p);
+}
+END_TEST
+
+/*
+ * Expert parameters are reduced over the ranks that hold the same experts (cfg-moe: tp 2,
+ * pp 2, dp 4, ep 2: ep coordinate = dp index mod 2, so rank 0's expert data-parallel group
+ * is dp indices 0 and 2, ranks 0 and 4). Stage 0 holds layers 0 (dense) and 1 (MoE): its
+ * experts are 4 / ep = 2 plain MLPs of 2 h ffn = 524,288 weights / tp 2 each, 524,288
+ * parameters, 2,097,152 fp32 gradient bytes over the expert group; the rest, layer 0
+ * (393,728), layer 1's attention, norms and router (131,072 + 512 + 1,024 = 132,608) and
+ * the embedding shard (128,000), 654,336 parameters = 2,617,344 bytes over dp x cp.
+ */
+START_TEST(test_expert_dp_group)
+{
+    plan *p = load(MOE, NULL, 0);
+    int slot = plan_slot(PLAN_DP, PLAN_GROUP_EXPERT_DP);
+    ck_assert_int_eq(plan_slot_size(p, slot), 2);
+    ck_assert_int_eq(plan_slot_member(p, 0, slot, 0), 0);
+    ck_assert_int_eq(plan_slot_member(p, 0, slot, 1), 4);
+    ck_assert_int_eq(plan_slot_member(p, 2, slot, 0), 2);
+    ck_assert_int_eq(plan_slot_member(p, 2, slot, 1), 6);
+    prog pr;
+    prog_collect(p, 0, &pr);
+    double ex, dense;
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EXPERT_DP, PLAN_ALLREDUCE, &ex), 1);
+    ck_assert_double_eq(ex, 2097152.0);
+    ck_assert_uint_ge(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_ALLREDUCE, &dense), 1);
+    ck_assert_double_eq(dense, 2617344.0);
+    prog_free(&pr);
+    replays(p);
+    /* ZeRO-1: the parameters gathered back the same way, bf16 */
+    plan_destroy(p);
+    ydoc_override z = {"parallelism.zero", "1", "test"};
+    p = load(MOE, &z, 1);
+    prog_collect(p, 0, &pr);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EXPERT_DP, PLAN_ALLGATHER, &ex), 1);
+    ck_assert_double_eq(ex, 524288.0 * 2);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_ALLGATHER, &dense), 1);
+    ck_assert_double_eq(dense, 654336.0 * 2);
+    prog_free(&pr);
+    replays(p);
+    plan_destroy(p);
+}
+END_TEST
+
+/*
+ * Tied embeddings over two stages (cfg-tiny, tied): the first stage's embedding and the last
+ * stage's copy sum their gradients once per step, an all-reduce over those two ranks of
+ * V h / tp = 1000 x 256 / 2 = 128,000 fp32 gradients = 512,000 bytes, after the gradient
+ * wait and before the optimizer; untied or with pp 1 there is none.
+ */
+START_TEST(test_tied_embedding_sync)
+{
+    static const char *const sets[] = {"workload.model.tied_embeddings=true", NULL};
+    plan *p = load_tiny(sets);
+    int slot = plan_slot(PLAN_PP, PLAN_GROUP_EMBEDDING);
+    ck_assert_int_eq(plan_slot_size(p, slot), 2);
+    ck_assert_int_eq(plan_slot_member(p, 3, slot, 0), 3);
+    ck_assert_int_eq(plan_slot_member(p, 3, slot, 1), 11);
+    ck_assert_int_eq(plan_slot_id(p, 11, slot), 3);
+    for (int64_t rank = 0; rank < 16; rank += 8) {
+        prog pr;
+        prog_collect(p, rank, &pr);
+        double bytes;
+        ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EMBEDDING, PLAN_ALLREDUCE, &bytes), 1);
+        ck_assert_double_eq(bytes, 512000.0);
+        /* the tail: WAIT_DP, the embedding all-reduce over pp, the optimizer */
+        ck_assert_int_eq(pr.it[pr.n - 3].kind, PLAN_ITEM_WAIT_DP);
+        ck_assert_int_eq(pr.it[pr.n - 2].group, PLAN_GROUP_EMBEDDING);
+        ck_assert_int_eq(pr.it[pr.n - 2].dim, PLAN_PP);
+        ck_assert_int_eq(pr.it[pr.n - 1].op.kind, WL_OP_OPTIMIZER);
+        prog_free(&pr);
+    }
+    plan_totals t;
+    sim_status st;
+    ck_assert_int_eq(plan_totals_compute(p, &t, &st), SIM_OK);
+    /* pp bytes of the last stage: its sends (4 micro-batches of b s h 2 = 65,536) and the
+     * embedding all-reduce */
+    ck_assert_double_eq(t.bytes_per_dim[PLAN_PP], 4 * 65536.0 + 512000.0);
+    replays(p);
+    plan_destroy(p);
+    static const char *const pp1[] = {"workload.model.tied_embeddings=true", "parallelism.pp=1",
+                                      "parallelism.dp=8", NULL};
+    p = load_tiny(pp1);
+    prog pr;
+    prog_collect(p, 0, &pr);
+    double bytes;
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EMBEDDING, PLAN_ALLREDUCE, &bytes), 0);
+    prog_free(&pr);
+    plan_destroy(p);
+}
+END_TEST
+
 /* ==== step totals ======================================================================= */
 
 /*
@@ -1844,6 +1998,9 @@ int main(void)
     tcase_add_test(tr, test_determinism);
     tcase_add_test(tr, test_dp_structure);
     tcase_add_test(tr, test_dp_buckets);
+    tcase_add_test(tr, test_dp_cp_one_group);
+    tcase_add_test(tr, test_expert_dp_group);
+    tcase_add_test(tr, test_tied_embedding_sync);
     tcase_add_test(tr, test_dp_bytes_layer_share);
     tcase_add_test(tr, test_dp_bytes_rank_gradients);
     tcase_add_test(tr, test_zero3_prefetch_async);

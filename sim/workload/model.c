@@ -920,6 +920,15 @@ double wl_layer_params_per_rank(const wl_workload *w, const wl_parallel *p, int6
     return sp.dense + sp.experts;
 }
 
+double wl_layer_expert_params_per_rank(const wl_workload *w, const wl_parallel *p,
+                                       int64_t layer)
+{
+    stage_params sp;
+    memset(&sp, 0, sizeof sp);
+    add_layer_params(w, p, layer, &sp);
+    return sp.experts;
+}
+
 typedef struct act_sum {
     double total, largest_unrecomputed;
 } act_sum;

@@ -298,6 +298,9 @@ typedef struct wl_memory {
 /* Parameters one rank holds of layer (its tp share of split weights, replicated norms,
  * row-parallel biases and router, its tp x ep share of the experts). */
 double wl_layer_params_per_rank(const wl_workload *w, const wl_parallel *p, int64_t layer);
+/* Of those, the expert parameters (its tp x ep share of the experts; 0 for a dense layer). */
+double wl_layer_expert_params_per_rank(const wl_workload *w, const wl_parallel *p,
+                                       int64_t layer);
 /* Parameters one rank of stage holds outside the layers: the embedding (head = 0; stage 0
  * only: vocabulary shard and learned positions) or the head (head = 1; last stage only:
  * final norm and output shard, unless tied on a single stage). */
