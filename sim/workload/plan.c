@@ -11,10 +11,13 @@
  *   backward: the mirror image, with recomputed forward ops first (model.c decides which),
  *     and on the chunk's last backward pass (on every backward pass with ZeRO-2/3 or FSDP,
  *     whose sharded gradients leave no room to accumulate), gradient buckets of
- *     WL_DP_BUCKET_BYTES reduced over dp asynchronously as soon as they fill (and the rest
- *     at the chunk's end)
- *   tail: wait for the asynchronous gradient reductions, optimizer step, and with a
- *     sharded optimizer (ZeRO-1/2) the all-gather of the updated parameters.
+ *     WL_DP_BUCKET_BYTES reduced asynchronously as soon as they fill (and the rest at the
+ *     chunk's end): in one collective over the dp x cp replicas (PLAN_GROUP_DP_CP), expert
+ *     gradients over the expert data-parallel group (PLAN_GROUP_EXPERT_DP)
+ *   tail: wait for the asynchronous gradient reductions, with tied embeddings over several
+ *     stages the all-reduce of the word-embedding gradient between the first and last
+ *     stage (PLAN_GROUP_EMBEDDING), optimizer step, and with a sharded optimizer (ZeRO-1/2)
+ *     the all-gathers of the updated parameters over the same groups.
  * Collectives inside a layer, per Megatron-LM (Shoeybi et al. 2019; Korthikanti et al.
  * 2022 for sequence parallelism):
  *   tp, no SP: all-reduce after attn_proj and after the MLP (mlp_down or moe_combine);
