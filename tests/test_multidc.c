@@ -76,7 +76,10 @@ END_TEST
 
 START_TEST(diloco_every_step_moves_what_sync_moves)
 {
-    static const char *const sets[] = {"parallelism.zero=0", NULL};
+    /* bf16 gradients: the sync reduction then carries 2 bytes per parameter, as the bf16
+     * outer payload does */
+    static const char *const sets[] = {"parallelism.zero=0", "workload.training.grad_dtype=bf16",
+                                       NULL};
     plan *s = th_load(GOOD "mdc-sync.yaml", sets);
     static const char *const dsets[] = {"cross_dc.inner_steps=1", NULL};
     plan *d = th_load(GOOD "mdc-diloco.yaml", dsets);

@@ -26,11 +26,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec/exec.h"
 #include "workload/plan.h"
 
 #define TINY "tests/fixtures/good/cfg-tiny.yaml"
 #define MOE "tests/fixtures/good/cfg-moe.yaml"
 #define QUICKSTART "configs/quickstart.yaml"
+
+/* |got - want| <= tol * |want|, with both values in the message. */
+#define CK_REL(got, want, tol)                                                                \
+    do {                                                                                      \
+        double g_ = (got), w_ = (want);                                                       \
+        ck_assert_msg(fabs(g_ - w_) <= (tol) * fabs(w_), "%s = %.17g, want %.17g (rel %.3g)", \
+                      #got, g_, w_, fabs(g_ - w_) / fabs(w_));                                \
+    } while (0)
 
 /* ==== schedules ========================================================================= */
 
@@ -747,12 +756,13 @@ static const sig_case sig_cases[] = {
      "mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj attention "
      "qkv AR:tp attn_norm"},
     /* SP: all-gather before qkv and mlp_up, reduce-scatter after attn_proj and mlp_down;
-     * backward the conjugates: 2 AG + 2 RS each way */
+     * backward the conjugates, and the inputs of qkv and mlp_up gathered again for their
+     * weight gradients (Megatron-LM keeps only the sequence shard): 4 AG + 2 RS backward */
     {{"parallelism.sequence_parallel=true", NULL},
      "attn_norm AG:tp qkv attention attn_proj RS:tp attn_residual mlp_norm AG:tp mlp_up "
      "mlp_act mlp_down RS:tp mlp_residual",
-     "mlp_residual AG:tp mlp_down mlp_act mlp_up RS:tp mlp_norm attn_residual AG:tp attn_proj "
-     "attention qkv RS:tp attn_norm"},
+     "mlp_residual AG:tp mlp_down mlp_act AG:tp mlp_up RS:tp mlp_norm attn_residual AG:tp "
+     "attn_proj attention AG:tp qkv RS:tp attn_norm"},
     /* full recomputation: the recomputed forward brings its 2 all-reduces again: 4 */
     {{"parallelism.recompute=full", NULL},
      "attn_norm qkv attention attn_proj AR:tp attn_residual mlp_norm mlp_up mlp_act mlp_down "
@@ -761,14 +771,14 @@ static const sig_case sig_cases[] = {
      "mlp_down* AR:tp mlp_residual* "
      "mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj attention "
      "qkv AR:tp attn_norm"},
-    /* full recomputation with SP: 4 AG + 4 RS backward */
+    /* full recomputation with SP: 6 AG + 4 RS backward */
     {{"parallelism.recompute=full", "parallelism.sequence_parallel=true", NULL},
      "attn_norm AG:tp qkv attention attn_proj RS:tp attn_residual mlp_norm AG:tp mlp_up "
      "mlp_act mlp_down RS:tp mlp_residual",
      "attn_norm* AG:tp qkv* attention* attn_proj* RS:tp attn_residual* mlp_norm* AG:tp mlp_up* "
      "mlp_act* mlp_down* RS:tp mlp_residual* "
-     "mlp_residual AG:tp mlp_down mlp_act mlp_up RS:tp mlp_norm attn_residual AG:tp attn_proj "
-     "attention qkv RS:tp attn_norm"},
+     "mlp_residual AG:tp mlp_down mlp_act AG:tp mlp_up RS:tp mlp_norm attn_residual AG:tp "
+     "attn_proj attention AG:tp qkv RS:tp attn_norm"},
     /* selective: the attention core is recomputed, no TP collective comes with it */
     {{"parallelism.recompute=selective", NULL},
      "attn_norm qkv attention attn_proj AR:tp attn_residual mlp_norm mlp_up mlp_act mlp_down "
@@ -787,12 +797,13 @@ static const sig_case sig_cases[] = {
      "mlp_down AR:tp mlp_residual",
      "AG:dp mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj "
      "attention qkv AR:tp attn_norm"},
-    /* cp 2: K and V all-gathered before attention, their gradients reduce-scattered after */
+    /* cp 2: K and V all-gathered before attention; backward, ring attention circulates them
+     * again before attention and reduce-scatters their gradients after */
     {{"parallelism.cp=2", "parallelism.dp=2", NULL},
      "attn_norm qkv AG:cp attention attn_proj AR:tp attn_residual mlp_norm mlp_up mlp_act "
      "mlp_down AR:tp mlp_residual",
-     "mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj attention "
-     "RS:cp qkv AR:tp attn_norm"},
+     "mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj AG:cp "
+     "attention RS:cp qkv AR:tp attn_norm"},
 };
 
 START_TEST(test_layer_collectives)
@@ -862,6 +873,23 @@ START_TEST(test_moe_collectives)
             a2a++;
         }
     ck_assert_uint_eq(a2a, 4 * 4); /* one MoE layer on stage 0, 4 micro-batches, 2 + 2 */
+    prog_free(&pr);
+    plan_destroy(p);
+    /* With SP each tp rank dispatches its own 1/tp of the tokens: 131,072 / 2 bytes; the
+     * router's input is gathered again backward for its weight gradient */
+    ydoc_override sp = {"parallelism.sequence_parallel", "true", "test"};
+    p = load(MOE, &sp, 1);
+    ck_assert_int_eq(p->par.tp, 2);
+    prog_collect(p, 0, &pr);
+    a2a = 0;
+    for (size_t i = 0; i < pr.n; i++)
+        if (pr.it[i].kind == PLAN_ITEM_COLL && pr.it[i].coll == PLAN_ALLTOALL) {
+            ck_assert_double_eq(pr.it[i].bytes, 131072.0 / 2);
+            a2a++;
+        }
+    ck_assert_uint_eq(a2a, 4 * 4);
+    layer_sig(&pr, 1, 0, 1, got, sizeof got);
+    ck_assert_ptr_nonnull(strstr(got, "moe_dispatch AG:tp router RS:tp"));
     prog_free(&pr);
     plan_destroy(p);
 }
@@ -1025,8 +1053,10 @@ static int is_grad(const plan_item *it)
 
 /*
  * Gradient reductions of cfg-tiny (dp 4, m 4) on both stages, ZeRO 0 to 3: over dp,
- * asynchronous, only in the last backward pass of the chunk (mb = 3), all-reduce with
- * ZeRO 0 and reduce-scatter from ZeRO 1 on; one reduction per chunk here (a layer's
+ * asynchronous, all-reduce with ZeRO 0 and reduce-scatter from ZeRO 1 on; ZeRO 0/1 reduce
+ * only in the last backward pass of the chunk (mb = 3), ZeRO 2/3 (sharded gradients, no
+ * full buffer to accumulate into) after every micro-batch's backward (mb 0..3); one
+ * reduction per pass here (a layer's
  * gradients, 786,944 bytes, are far below a 25 MiB bucket), issued at the end of that
  * pass (after the last layer, or after the embedding on stage 0). The program ends with
  * WAIT_DP and the optimizer op, then for ZeRO-1/2 the parameter all-gather over dp
@@ -1056,19 +1086,19 @@ START_TEST(test_dp_structure)
                 }
                 if (!is_grad(it))
                     continue;
-                grads++;
                 ck_assert_int_eq(it->coll, zero ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE);
                 ck_assert_int_eq(it->backward, 1);
-                ck_assert_int_eq(it->mb, 3);
+                ck_assert_int_eq(it->mb, zero >= 2 ? (int64_t)grads : 3);
                 ck_assert_int_eq(it->chunk, 0);
                 ck_assert_double_gt(it->bytes, 0);
+                grads++;
             }
-            ck_assert_uint_eq(grads, 1);
+            ck_assert_uint_eq(grads, zero >= 2 ? 4 : 1);
             ck_assert_uint_eq(gathers, zero == 3 ? 16 : 0);
-            /* the reduction comes after the chunk's last compute op */
-            size_t g = 0;
+            /* the last reduction comes after the chunk's last compute op */
+            size_t g = pr.n - 1;
             while (!is_grad(&pr.it[g]))
-                g++;
+                g--;
             ck_assert_uint_gt(g, last_compute);
             /* the tail */
             size_t tail = zero == 1 || zero == 2 ? 3 : 2;
@@ -1096,8 +1126,8 @@ START_TEST(test_dp_structure)
 END_TEST
 
 /*
- * Buckets: with hidden 1024 and 16 layers a layer's gradient on a rank is about 12.6 MB
- * (12 h^2 / tp x 2 bytes), so a 25 MiB bucket (26,214,400 bytes) fills after 3 layers
+ * Buckets: with hidden 1024 and 16 layers and bf16 gradients (grad_dtype: bf16) a layer's
+ * gradient on a rank is about 12.6 MB (12 h^2 / tp x 2 bytes), so a 25 MiB bucket (26,214,400 bytes) fills after 3 layers
  * (2 layers: 25.2 MB, 3: 37.8 MB). Stage 0 (layers 0-7, walked backward 7..0) flushes after
  * layer 5, after layer 2, and the rest (layers 1, 0 and the embedding) after the embedding.
  * Interleaved with v 2 (chunks of 4 layers): every chunk's last backward pass flushes on
@@ -1107,7 +1137,8 @@ END_TEST
 START_TEST(test_dp_buckets)
 {
     static const char *const sets[] = {"workload.model.hidden=1024",
-                                       "workload.model.layers=16", NULL};
+                                       "workload.model.layers=16",
+                                       "workload.training.grad_dtype=bf16", NULL};
     plan *p = load_tiny(sets);
     prog pr;
     prog_collect(p, 0, &pr);
@@ -1131,6 +1162,7 @@ START_TEST(test_dp_buckets)
     plan_destroy(p);
 
     static const char *const il[] = {"workload.model.hidden=1024", "workload.model.layers=16",
+                                     "workload.training.grad_dtype=bf16",
                                      "parallelism.virtual_stages=2",
                                      "parallelism.schedule=interleaved", NULL};
     p = load_tiny(il);
@@ -1174,7 +1206,9 @@ static double grad_sum(const prog *pr)
  * rank and 786,432 split: 393,216 + 512 = 393,728 x 2 bytes = 787,456 bytes per layer; the
  * embedding V h / tp x 2 = 256,000 bytes on stage 0; the head, output / tp and the replicated
  * final norm, (128,000 + 256) x 2 = 256,512 bytes on stage 1. Stage 0: 2 x 787,456 + 256,000
- * = 1,830,912; stage 1: 2 x 787,456 + 256,512 = 1,831,424.
+ * = 1,830,912; stage 1: 2 x 787,456 + 256,512 = 1,831,424. Gradients are fp32 (grad_dtype's
+ * default with bf16, Megatron-LM's accumulate_allreduce_grads_in_fp32), twice those bytes:
+ * 3,661,824 and 3,662,848.
  * It pins down the bucket plumbing (every layer counted once, the edges on the right stage).
  */
 START_TEST(test_dp_bytes_layer_share)
@@ -1188,14 +1222,21 @@ START_TEST(test_dp_bytes_layer_share)
     ck_assert_double_eq(pc.final_norm, 256.0);
     prog pr;
     prog_collect(p, 0, &pr);
-    ck_assert_double_eq(grad_sum(&pr), 2 * ((pc.dense_layer - 512) / 2 + 512) * 2 +
-                                           pc.embedding / 2 * 2);
-    ck_assert_double_eq(grad_sum(&pr), 1830912.0);
+    ck_assert_double_eq(grad_sum(&pr), 2 * ((pc.dense_layer - 512) / 2 + 512) * 4 +
+                                           pc.embedding / 2 * 4);
+    ck_assert_double_eq(grad_sum(&pr), 2 * 1830912.0);
     prog_free(&pr);
     prog_collect(p, 8, &pr);
-    ck_assert_double_eq(grad_sum(&pr), 2 * ((pc.dense_layer - 512) / 2 + 512) * 2 +
-                                           (pc.output / 2 + pc.final_norm) * 2);
-    ck_assert_double_eq(grad_sum(&pr), 1831424.0);
+    ck_assert_double_eq(grad_sum(&pr), 2 * ((pc.dense_layer - 512) / 2 + 512) * 4 +
+                                           (pc.output / 2 + pc.final_norm) * 4);
+    ck_assert_double_eq(grad_sum(&pr), 2 * 1831424.0);
+    prog_free(&pr);
+    plan_destroy(p);
+    /* grad_dtype bf16: 2 bytes per gradient, the figures above */
+    static const char *const bf16[] = {"workload.training.grad_dtype=bf16", NULL};
+    p = load_tiny(bf16);
+    prog_collect(p, 0, &pr);
+    ck_assert_double_eq(grad_sum(&pr), 1830912.0);
     prog_free(&pr);
     plan_destroy(p);
 }
@@ -1229,13 +1270,15 @@ START_TEST(test_dp_bytes_rank_gradients)
             wl_memory mem;
             sim_status st;
             ck_assert_int_eq(wl_memory_stage(&p->wl, &unsharded, stage, &mem, &st), SIM_OK);
-            ck_assert_double_eq(mem.grads, stage == 0 ? 1830912.0 : 1831424.0);
+            /* fp32 gradients: 4 bytes each (test_dp_bytes_layer_share) */
+            ck_assert_double_eq(mem.grads, stage == 0 ? 3661824.0 : 3662848.0);
             prog pr;
             prog_collect(p, plan_group_member(p, 0, PLAN_PP, stage), &pr);
-            double got = grad_sum(&pr);
-            ck_assert_msg(got == mem.grads, "zero %d stage %lld: reduced %.17g bytes of "
-                          "gradients, the rank holds %.17g", zero, (long long)stage, got,
-                          mem.grads);
+            /* ZeRO-2/3 reduce-scatter each of the m = 4 micro-batches' gradients: 4 x the
+             * single reduction of ZeRO 0/1 */
+            double got = grad_sum(&pr), want_grads = (zero >= 2 ? 4 : 1) * mem.grads;
+            ck_assert_msg(got == want_grads, "zero %d stage %lld: reduced %.17g bytes of "
+                          "gradients, want %.17g", zero, (long long)stage, got, want_grads);
             for (size_t i = 0; i < pr.n; i++) {
                 const plan_item *it = &pr.it[i];
                 if (it->kind != PLAN_ITEM_COLL || it->dim != PLAN_DP || it->coll !=
@@ -1323,9 +1366,18 @@ START_TEST(test_embedding_head_tp_collectives)
         prog first, last;
         prog_collect(p, 0, &first);
         prog_collect(p, 8, &last);
-        size_t emb_fwd = 0, head_fwd = 0, head_bwd = 0;
+        size_t emb_fwd = 0, head_fwd = 0, head_bwd = 0, emb_bwd_ag = 0, head_bwd_ag = 0;
         for (size_t i = 0; i < first.n; i++) {
             const plan_item *it = &first.it[i];
+            /* backward with SP: the embedding output gradient gathered (the conjugate of the
+             * forward reduce-scatter) right before the embedding's backward op */
+            if (it->mb == 0 && it->layer < 0 && it->kind == PLAN_ITEM_COLL &&
+                it->dim == PLAN_TP && it->backward && it->coll == PLAN_ALLGATHER) {
+                ck_assert(i + 1 < first.n);
+                ck_assert_str_eq(first.it[i + 1].op.name, "embedding");
+                ck_assert_double_eq(it->bytes, 65536.0);
+                emb_bwd_ag++;
+            }
             if (it->mb == 0 && it->layer < 0 && it->kind == PLAN_ITEM_COLL &&
                 it->dim == PLAN_TP && !it->backward &&
                 it->coll == (sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE))
@@ -1340,7 +1392,16 @@ START_TEST(test_embedding_head_tp_collectives)
                 head_fwd++;
             if (it->backward && it->coll == (sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE))
                 head_bwd++;
+            /* backward with SP: the logits input gathered again for the weight gradient */
+            if (it->backward && it->coll == PLAN_ALLGATHER) {
+                ck_assert_str_eq(last.it[i + 1].op.name, "logits");
+                head_bwd_ag++;
+            }
         }
+        ck_assert_msg(emb_bwd_ag == (size_t)sp, "sp %d: %zu TP all-gathers before the "
+                      "embedding's backward", sp, emb_bwd_ag);
+        ck_assert_msg(head_bwd_ag == (size_t)sp, "sp %d: %zu TP all-gathers before the "
+                      "logits' backward", sp, head_bwd_ag);
         ck_assert_msg(emb_fwd == 1, "sp %d: %zu TP reductions after the embedding, want 1", sp,
                       emb_fwd);
         ck_assert_msg(head_fwd == (size_t)sp, "sp %d: %zu TP all-gathers before the logits",
@@ -1354,15 +1415,169 @@ START_TEST(test_embedding_head_tp_collectives)
 }
 END_TEST
 
+/* Collectives of pr over group (plan_group) with coll; their bytes summed into *bytes. */
+static size_t count_group(const prog *pr, int group, int coll, double *bytes)
+{
+    size_t n = 0;
+    *bytes = 0;
+    for (size_t i = 0; i < pr->n; i++)
+        if (pr->it[i].kind == PLAN_ITEM_COLL && pr->it[i].group == group &&
+            pr->it[i].coll == coll) {
+            *bytes += pr->it[i].bytes;
+            n++;
+        }
+    return n;
+}
+
+/* The plan replays to its end (every rendezvous completes). */
+static void replays(plan *p)
+{
+    exec_result r;
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_msg(exec_run(p, NULL, &r, &st) == SIM_OK, "%s", st.msg);
+    ck_assert_double_gt(r.step_time_s, 0);
+    exec_result_free(&r);
+}
+
+/*
+ * Context parallelism with ZeRO-1 (cfg-tiny, tp 2, pp 2, cp 2, dp 2): Megatron-LM reduces
+ * gradients in one reduce-scatter and gathers parameters in one all-gather over the dp x cp
+ * replicas (its data-parallel group with context parallelism), not an all-reduce over cp
+ * then a reduce-scatter over dp. Strides tp 1, cp 2, dp 4, pp 8: rank 0's group is ranks
+ * 0, 2, 4, 6 (cp fastest). Rank 0 reduces its 3,661,824 gradient bytes (test_dp_bytes_
+ * layer_share: the shard does not depend on cp) in one bucket, and gathers its stage's
+ * 1,830,912 parameter bytes (bf16) once.
+ */
+START_TEST(test_dp_cp_one_group)
+{
+    static const char *const sets[] = {"parallelism.cp=2", "parallelism.dp=2",
+                                       "parallelism.zero=1", NULL};
+    plan *p = load_tiny(sets);
+    int slot = plan_slot(PLAN_DP, PLAN_GROUP_DP_CP);
+    ck_assert_int_eq(plan_slot_size(p, slot), 4);
+    static const int64_t want[4] = {0, 2, 4, 6};
+    for (int64_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(plan_slot_member(p, 0, slot, i), want[i]);
+        ck_assert_int_eq(plan_slot_id(p, want[i], slot), 0);
+    }
+    prog pr;
+    prog_collect(p, 0, &pr);
+    double rs, ag;
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_REDUCE_SCATTER, &rs), 1);
+    ck_assert_double_eq(rs, 3661824.0);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_ALLGATHER, &ag), 1);
+    ck_assert_double_eq(ag, 1830912.0);
+    /* nothing over cp outside the layers' K/V traffic */
+    for (size_t i = 0; i < pr.n; i++)
+        if (pr.it[i].kind == PLAN_ITEM_COLL && pr.it[i].dim == PLAN_CP)
+            ck_assert_int_ge(pr.it[i].layer, 0);
+    prog_free(&pr);
+    replays(p);
+    plan_destroy(p);
+}
+END_TEST
+
+/*
+ * Expert parameters are reduced over the ranks that hold the same experts (cfg-moe: tp 2,
+ * pp 2, dp 4, ep 2: ep coordinate = dp index mod 2, so rank 0's expert data-parallel group
+ * is dp indices 0 and 2, ranks 0 and 4). Stage 0 holds layers 0 (dense) and 1 (MoE): its
+ * experts are 4 / ep = 2 plain MLPs of 2 h ffn = 524,288 weights / tp 2 each, 524,288
+ * parameters, 2,097,152 fp32 gradient bytes over the expert group; the rest, layer 0
+ * (393,728), layer 1's attention, norms and router (131,072 + 512 + 1,024 = 132,608) and
+ * the embedding shard (128,000), 654,336 parameters = 2,617,344 bytes over dp x cp.
+ */
+START_TEST(test_expert_dp_group)
+{
+    plan *p = load(MOE, NULL, 0);
+    int slot = plan_slot(PLAN_DP, PLAN_GROUP_EXPERT_DP);
+    ck_assert_int_eq(plan_slot_size(p, slot), 2);
+    ck_assert_int_eq(plan_slot_member(p, 0, slot, 0), 0);
+    ck_assert_int_eq(plan_slot_member(p, 0, slot, 1), 4);
+    ck_assert_int_eq(plan_slot_member(p, 2, slot, 0), 2);
+    ck_assert_int_eq(plan_slot_member(p, 2, slot, 1), 6);
+    prog pr;
+    prog_collect(p, 0, &pr);
+    double ex, dense;
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EXPERT_DP, PLAN_ALLREDUCE, &ex), 1);
+    ck_assert_double_eq(ex, 2097152.0);
+    ck_assert_uint_ge(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_ALLREDUCE, &dense), 1);
+    ck_assert_double_eq(dense, 2617344.0);
+    prog_free(&pr);
+    replays(p);
+    /* ZeRO-1: the parameters gathered back the same way, bf16 */
+    plan_destroy(p);
+    ydoc_override z = {"parallelism.zero", "1", "test"};
+    p = load(MOE, &z, 1);
+    prog_collect(p, 0, &pr);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EXPERT_DP, PLAN_ALLGATHER, &ex), 1);
+    ck_assert_double_eq(ex, 524288.0 * 2);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_ALLGATHER, &dense), 1);
+    ck_assert_double_eq(dense, 654336.0 * 2);
+    prog_free(&pr);
+    replays(p);
+    plan_destroy(p);
+}
+END_TEST
+
+/*
+ * Tied embeddings over two stages (cfg-tiny, tied): the first stage's embedding and the last
+ * stage's copy sum their gradients once per step, an all-reduce over those two ranks of
+ * V h / tp = 1000 x 256 / 2 = 128,000 fp32 gradients = 512,000 bytes, after the gradient
+ * wait and before the optimizer; untied or with pp 1 there is none.
+ */
+START_TEST(test_tied_embedding_sync)
+{
+    static const char *const sets[] = {"workload.model.tied_embeddings=true", NULL};
+    plan *p = load_tiny(sets);
+    int slot = plan_slot(PLAN_PP, PLAN_GROUP_EMBEDDING);
+    ck_assert_int_eq(plan_slot_size(p, slot), 2);
+    ck_assert_int_eq(plan_slot_member(p, 3, slot, 0), 3);
+    ck_assert_int_eq(plan_slot_member(p, 3, slot, 1), 11);
+    ck_assert_int_eq(plan_slot_id(p, 11, slot), 3);
+    for (int64_t rank = 0; rank < 16; rank += 8) {
+        prog pr;
+        prog_collect(p, rank, &pr);
+        double bytes;
+        ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EMBEDDING, PLAN_ALLREDUCE, &bytes), 1);
+        ck_assert_double_eq(bytes, 512000.0);
+        /* the tail: WAIT_DP, the embedding all-reduce over pp, the optimizer */
+        ck_assert_int_eq(pr.it[pr.n - 3].kind, PLAN_ITEM_WAIT_DP);
+        ck_assert_int_eq(pr.it[pr.n - 2].group, PLAN_GROUP_EMBEDDING);
+        ck_assert_int_eq(pr.it[pr.n - 2].dim, PLAN_PP);
+        ck_assert_int_eq(pr.it[pr.n - 1].op.kind, WL_OP_OPTIMIZER);
+        prog_free(&pr);
+    }
+    plan_totals t;
+    sim_status st;
+    ck_assert_int_eq(plan_totals_compute(p, &t, &st), SIM_OK);
+    /* pp bytes of the last stage: its sends (4 micro-batches of b s h 2 = 65,536) and the
+     * embedding all-reduce */
+    ck_assert_double_eq(t.bytes_per_dim[PLAN_PP], 4 * 65536.0 + 512000.0);
+    replays(p);
+    plan_destroy(p);
+    static const char *const pp1[] = {"workload.model.tied_embeddings=true", "parallelism.pp=1",
+                                      "parallelism.dp=8", NULL};
+    p = load_tiny(pp1);
+    prog pr;
+    prog_collect(p, 0, &pr);
+    double bytes;
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EMBEDDING, PLAN_ALLREDUCE, &bytes), 0);
+    prog_free(&pr);
+    plan_destroy(p);
+}
+END_TEST
+
 /* ==== step totals ======================================================================= */
 
 /*
  * configs/quickstart.yaml: Llama 3 8B (32 layers, hidden 4096, sequence 8192, micro-batch
  * 1), tp 4, pp 2, dp 8, global batch 64, SP, selective recomputation, ZeRO 1.
  * m = 64 / (1 x 8) = 8 micro-batches; 32 / 2 = 16 layers per stage; per layer and
- * micro-batch 2 AG + 2 RS forward and 2 AG + 2 RS backward (the recomputed attention core
- * carries none), each of b s h 2 = 8192 x 4096 x 2 = 67,108,864 bytes:
- *   layers' TP bytes = 16 x 8 x 8 x 67,108,864 = 68,719,476,736 (2^36).
+ * micro-batch 2 AG + 2 RS forward and 4 AG + 2 RS backward (the inputs of qkv and mlp_up
+ * gathered again for their weight gradients; the recomputed attention core carries none),
+ * each of b s h 2 = 8192 x 4096 x 2 = 67,108,864 bytes:
+ *   layers' TP bytes = 16 x 8 x 10 x 67,108,864 = 85,899,345,920 (5 x 2^34).
  * bytes_per_dim[TP] is that plus whatever TP traffic the walked rank has outside its
  * layers (see test_embedding_head_tp_collectives). PP: the last stage sends each
  * micro-batch's input gradient back, sequence-sharded: 8 x 67,108,864 / 4 = 134,217,728.
@@ -1382,8 +1597,8 @@ START_TEST(test_totals_quickstart)
     sim_status_clear(&st);
     ck_assert_int_eq(plan_totals_compute(p, &t, &st), SIM_OK);
     double act = 1.0 * 8192 * 4096 * 2;
-    double layers_tp = 16.0 * 8 * 8 * act;
-    ck_assert_double_eq(layers_tp, 68719476736.0);
+    double layers_tp = 16.0 * 8 * 10 * act;
+    ck_assert_double_eq(layers_tp, 85899345920.0);
     /* the last stage's first rank, as plan_totals_compute walks it */
     int64_t rank = plan_group_member(p, 0, PLAN_PP, 1);
     ck_assert_int_eq(rank, 32);
@@ -1413,7 +1628,10 @@ START_TEST(test_totals_quickstart)
     ck_assert_double_eq(t.params, 8030261248.0); /* the workload file's figure */
     ck_assert_double_eq(t.model_flops, wl_model_flops_per_step(&p->wl));
     ck_assert_double_eq(t.hardware_flops, wl_hardware_flops_per_step(&p->wl, &p->par));
-    ck_assert_double_gt(t.hardware_flops, t.model_flops); /* selective recomputation */
+    /* Flash attention, causal: the attention core executes 2 s h per token and layer
+     * forward, 5 s h backward and 2 s h recomputed (selective): 9 s h against the model
+     * FLOPs' 12 s h, so hardware = model - 3 L s h per token. */
+    CK_REL(t.hardware_flops, t.model_flops - 64.0 * 8192 * 3 * 32 * 4096 * 8192, 1e-12);
     prog_free(&pr);
     plan_destroy(p);
 }
@@ -1780,6 +1998,9 @@ int main(void)
     tcase_add_test(tr, test_determinism);
     tcase_add_test(tr, test_dp_structure);
     tcase_add_test(tr, test_dp_buckets);
+    tcase_add_test(tr, test_dp_cp_one_group);
+    tcase_add_test(tr, test_expert_dp_group);
+    tcase_add_test(tr, test_tied_embedding_sync);
     tcase_add_test(tr, test_dp_bytes_layer_share);
     tcase_add_test(tr, test_dp_bytes_rank_gradients);
     tcase_add_test(tr, test_zero3_prefetch_async);

@@ -369,12 +369,25 @@ START_TEST(test_flops_gqa_moe)
     tokens = 128.0 * 32768.0;
     double model = tokens * (6 * pc.matmul_active + 12.0 * 32 * 4096 * 32768);
     CK_EQ_D(wl_model_flops_per_step(&w), model);
-    CK_REL(wl_hardware_flops_per_step(&w, &p), model, 1e-15);
+    /* Hardware FLOPs with flash attention: the attention core per token and layer is the
+     * causal half forward (2 s h) and 2.5 x that backward (5 s h): 7 s h executed against
+     * the model FLOPs' 12 s h. */
+    double hw = tokens * (6 * pc.matmul_active + 7.0 * 32 * 4096 * 32768);
+    CK_REL(wl_hardware_flops_per_step(&w, &p), hw, 1e-15);
     w.capacity_factor = 1.25;
     double expert_mlp = 3.0 * 4096 * 14336;
-    CK_REL(wl_hardware_flops_per_step(&w, &p), model + tokens * 6 * 32 * 2 * 0.25 * expert_mlp,
+    CK_REL(wl_hardware_flops_per_step(&w, &p), hw + tokens * 6 * 32 * 2 * 0.25 * expert_mlp,
            1e-14);
     CK_EQ_D(wl_model_flops_per_step(&w), model);
+    /* Unfused kernels execute the whole score matrix: 4 s h forward, 8 s h backward. */
+    w.capacity_factor = 1.0;
+    w.attention = WL_ATTENTION_UNFUSED;
+    CK_REL(wl_hardware_flops_per_step(&w, &p), model, 1e-15);
+    /* Selective recomputation re-runs the core forward once more: + 2 s h (flash). */
+    w.attention = WL_ATTENTION_FLASH;
+    p.recompute = WL_RECOMPUTE_SELECTIVE;
+    CK_REL(wl_hardware_flops_per_step(&w, &p),
+           tokens * (6 * pc.matmul_active + 9.0 * 32 * 4096 * 32768), 1e-15);
 }
 END_TEST
 
@@ -408,7 +421,8 @@ START_TEST(test_layer_ops_dense)
     /* bf16: input, weight shard, output, 2 bytes each */
     CK_EQ_D(ops[1].hbm_bytes, 2 * (T * h + h * (h + 2048) / 8 + T * (h + 2048) / 8));
     ck_assert_int_eq(ops[2].kind, WL_OP_ATTENTION);
-    CK_EQ_D(ops[2].flops, 4 * T * T * h / 8);
+    /* flash, causal: half of the 4 T T h / t of the whole score matrix */
+    CK_EQ_D(ops[2].flops, 2 * T * T * h / 8);
     /* Q and O (T h / 8 each), K and V (T x 1024 / 8 each) */
     CK_EQ_D(ops[2].hbm_bytes, 2 * (2 * T * h / 8 + 2 * T * 1024 / 8));
     CK_EQ_D(ops[6].flops, 2 * T * h * 2 * 28672 / 8);
@@ -417,13 +431,16 @@ START_TEST(test_layer_ops_dense)
     ck_assert_int_eq(ops[0].kind, WL_OP_ELEMENTWISE);
     CK_EQ_D(ops[0].hbm_bytes, 2 * 2 * T / 8 * h);
 
-    /* Backward: reverse order, GEMMs and attention 2 x forward. */
+    /* Backward: reverse order, GEMMs 2 x forward, flash attention 2.5 x (it recomputes the
+     * scores). */
     size_t nb = wl_layer_ops(&w, &p, 1, back, WL_OPS_MAX);
     ck_assert_uint_eq(nb, 10);
     for (size_t i = 0; i < nb; i++) {
         ck_assert_str_eq(back[i].name, fwd[n - 1 - i]);
-        if (back[i].kind == WL_OP_GEMM || back[i].kind == WL_OP_ATTENTION)
+        if (back[i].kind == WL_OP_GEMM)
             CK_EQ_D(back[i].flops, 2 * ops[n - 1 - i].flops);
+        if (back[i].kind == WL_OP_ATTENTION)
+            CK_EQ_D(back[i].flops, 2.5 * 2 * T * T * h / 8);
     }
     /* attention backward reads Q, O, dO and writes dQ; reads K, V and writes dK, dV */
     ck_assert_str_eq(back[7].name, "attention");
@@ -454,7 +471,15 @@ START_TEST(test_layer_ops_dense)
     p.recompute = WL_RECOMPUTE_NONE;
     p.cp = 2;
     n = wl_layer_ops(&w, &p, 0, ops, WL_OPS_MAX);
+    CK_EQ_D(ops[2].flops, 2 * (T / 2) * T * h / 8);
+    /* Unfused: the whole score matrix, backward 2 x forward. */
+    w.attention = WL_ATTENTION_UNFUSED;
+    n = wl_layer_ops(&w, &p, 0, ops, WL_OPS_MAX);
     CK_EQ_D(ops[2].flops, 4 * (T / 2) * T * h / 8);
+    nb = wl_layer_ops(&w, &p, 1, back, WL_OPS_MAX);
+    ck_assert_str_eq(back[nb - 3].name, "attention");
+    CK_EQ_D(back[nb - 3].flops, 2 * 4 * (T / 2) * T * h / 8);
+    w.attention = WL_ATTENTION_FLASH;
     CK_EQ_D(ops[1].m, T / 2);
 
     /* Edges: logits vocab-parallel, loss in fp32. */
@@ -557,10 +582,17 @@ START_TEST(test_optimizer_op)
     wl_optimizer_op(&w, &p, 0, &op);
     ck_assert_int_eq(op.kind, WL_OP_OPTIMIZER);
     ck_assert_str_eq(op.name, "adam");
-    CK_EQ_D(op.hbm_bytes, 28 * pc.total);
+    /* fp32 gradients (the bf16 default): reads master, m, v (12) and the gradient (4),
+     * writes master, m, v (12) and the bf16 weight (2): 30 bytes */
+    ck_assert_int_eq(w.grad_dtype, WL_GRAD_FP32);
+    CK_EQ_D(op.hbm_bytes, 30 * pc.total);
     CK_EQ_D(op.flops, 12 * pc.total);
     p.dp = 8;
     p.zero = 1;
+    wl_optimizer_op(&w, &p, 0, &op);
+    CK_EQ_D(op.hbm_bytes, 30 * pc.total / 8);
+    /* bf16 gradients: 28 */
+    w.grad_dtype = WL_GRAD_BF16;
     wl_optimizer_op(&w, &p, 0, &op);
     CK_EQ_D(op.hbm_bytes, 28 * pc.total / 8);
     w.optimizer = WL_OPT_SGD;
@@ -604,16 +636,44 @@ END_TEST
 
 START_TEST(test_activations_gated_gqa)
 {
-    /* Llama 2 70B per tensor: 10 s b h replicated; Q, O input 2 s b h, K and V 2 s b 1024
-     * each, SwiGLU input 4 s b ffn (gate and up), down input 2 s b ffn; scores 5 a s^2 b */
+    /* Llama 2 70B (no dropout, flash) per tensor: 8 s b h replicated (two norm inputs, qkv
+     * and MLP inputs; no dropout masks); Q, O input 2 s b h, K and V 2 s b 1024 each, SwiGLU
+     * input 4 s b ffn (gate and up), down input 2 s b ffn; no scores, only the fp32
+     * logsumexp of each query and head, 4 a s b */
     wl_workload w = shipped("llama2-70b");
     double s = 4096, b = 1, h = 8192, a = 64, f = 28672, kvw = 1024;
     wl_parallel p;
     wl_parallel_default(&p);
     p.tp = 8;
     double split = 4 * s * b * h + 4 * s * b * kvw + 6 * s * b * f;
+    CK_EQ_D(w.dropout, 0);
+    CK_REL(wl_activation_bytes_per_layer(&w, &p, 0),
+           8 * s * b * h + split / 8 + 4 * a * s * b / 8, 1e-15);
+    /* With dropout the two residual masks (s b h each) come back; flash regenerates the
+     * attention dropout mask, so still no scores. */
+    w.dropout = 0.1;
+    CK_REL(wl_activation_bytes_per_layer(&w, &p, 0),
+           10 * s * b * h + split / 8 + 4 * a * s * b / 8, 1e-15);
+    /* Unfused: the scores, 5 a s^2 b with dropout (probabilities, mask, output), 2 a s^2 b
+     * without (probabilities only). */
+    w.attention = WL_ATTENTION_UNFUSED;
     CK_REL(wl_activation_bytes_per_layer(&w, &p, 0),
            10 * s * b * h + split / 8 + 5 * a * s * s * b / 8, 1e-15);
+    w.dropout = 0;
+    CK_REL(wl_activation_bytes_per_layer(&w, &p, 0),
+           8 * s * b * h + split / 8 + 2 * a * s * s * b / 8, 1e-15);
+    /* Full recomputation: the layer input plus, once per stage, the largest layer with
+     * nothing recomputed, which under flash holds no scores either. */
+    w = shipped("llama2-70b");
+    p.pp = 4;
+    p.sequence_parallel = 1;
+    p.recompute = WL_RECOMPUTE_FULL;
+    wl_memory mf;
+    ck_assert_int_eq(wl_memory_stage(&w, &p, 3, &mf, NULL), SIM_OK);
+    double unrec = 8 * s * b * h / 8 + split / 8 + 4 * a * s * b / 8;
+    /* last stage: one micro-batch in flight of 20 layer inputs and the output layer */
+    CK_REL(mf.activations, 20 * 2 * s * b * h / 8 + 4 * s * b * h / 8 + 4 * s * b * 32000 / 8 +
+           unrec, 1e-15);
     /* MoE layer: replicated also the k x capacity dispatched copies, experts split */
     w = shipped("mixtral-8x7b");
     w.capacity_factor = 1.5;
@@ -623,6 +683,8 @@ START_TEST(test_activations_gated_gqa)
     f = 14336;
     double rep = 10 * s * h + 3.0 * 2 * s * h;
     split = 4 * s * h + 4 * s * kvw + 3.0 * 6 * s * f;
+    w.attention = WL_ATTENTION_UNFUSED;
+    w.dropout = 0.1;
     CK_REL(wl_activation_bytes_per_layer(&w, &p, 0), rep + split + 5 * 32 * s * s, 1e-15);
 }
 END_TEST
@@ -660,15 +722,25 @@ START_TEST(test_memory_zero)
     sim_status st;
     sim_status_clear(&st);
     ck_assert_int_eq(wl_memory_per_rank(&w, &p, &m0, &st), SIM_OK);
-    /* 16 bytes per parameter: 2 weight, 2 gradient, 12 Adam */
+    /* 18 bytes per parameter: 2 weight, 4 gradient (fp32, Megatron-LM's default with bf16),
+     * 12 Adam */
     CK_EQ_D(m0.weights, 2 * pc.total);
-    CK_EQ_D(m0.grads, 2 * pc.total);
+    CK_EQ_D(m0.grads, 4 * pc.total);
     CK_EQ_D(m0.optimizer, 12 * pc.total);
     CK_EQ_D(m0.comm_buffers, 0);
-    /* 1F1B, pp 1: one micro-batch (b 1, s 8192) of 32 layers, embedding mask, logits */
+    /* 1F1B, pp 1: one micro-batch (b 1, s 8192) of 32 layers, logits (no dropout: no
+     * embedding mask) */
     double s = 8192, h = 4096, sbh = s * h;
     double layer = wl_activation_bytes_per_layer(&w, &p, 0);
-    CK_EQ_D(m0.activations, 32 * layer + sbh + 4 * sbh + 4 * s * 128256);
+    CK_EQ_D(m0.activations, 32 * layer + 4 * sbh + 4 * s * 128256);
+    /* grad_dtype bf16: 2 bytes per gradient; dropout: the embedding mask per micro-batch */
+    w.grad_dtype = WL_GRAD_BF16;
+    w.dropout = 0.1;
+    ck_assert_int_eq(wl_memory_per_rank(&w, &p, &m, &st), SIM_OK);
+    CK_EQ_D(m.grads, 2 * pc.total);
+    CK_EQ_D(m.activations, 32 * wl_activation_bytes_per_layer(&w, &p, 0) + sbh + 4 * sbh +
+                               4 * s * 128256);
+    w = shipped("llama3-8b");
     CK_EQ_D(m0.total, m0.weights + m0.grads + m0.optimizer + m0.activations);
 
     p.dp = 8;
@@ -727,7 +799,7 @@ START_TEST(test_memory_tp_pp_ep)
     wl_memory first, last;
     ck_assert_int_eq(wl_memory_stage(&w, &p, 0, &first, &st), SIM_OK);
     ck_assert_int_eq(wl_memory_stage(&w, &p, 3, &last, &st), SIM_OK);
-    CK_EQ_D(first.activations, 4 * 20 * layer + 4 * sbh / 8);
+    CK_EQ_D(first.activations, 4 * 20 * layer); /* no dropout: no embedding mask */
     CK_EQ_D(last.activations, 20 * layer + 4 * sbh / 8 + 4 * s * 32000 / 8);
     CK_EQ_D(first.comm_buffers, 2 * 2 * sbh / 8);
     double layer_rank = (2 * 8192.0 * 8192 + 2 * 8192.0 * 1024 + 3 * 8192.0 * 28672) / 8 +
@@ -741,13 +813,13 @@ START_TEST(test_memory_tp_pp_ep)
     p.schedule = WL_SCHED_INTERLEAVED;
     p.vp = 2;
     ck_assert_int_eq(wl_memory_stage(&w, &p, 0, &first, &st), SIM_OK);
-    CK_EQ_D(first.activations, 5.5 * (20 * layer + sbh / 8));
+    CK_EQ_D(first.activations, 5.5 * 20 * layer);
     /* Full recomputation: layer inputs, plus one layer recomputed in full. */
     p.schedule = WL_SCHED_1F1B;
     p.vp = 1;
     p.recompute = WL_RECOMPUTE_FULL;
     ck_assert_int_eq(wl_memory_stage(&w, &p, 0, &first, &st), SIM_OK);
-    CK_EQ_D(first.activations, 4 * (20 * 2 * sbh / 8 + sbh / 8) + layer);
+    CK_EQ_D(first.activations, 4 * 20 * 2 * sbh / 8 + layer);
 
     /* Mixtral: experts over ep 8, ZeRO-1 shards them over dp / ep = 1 replica. */
     w = shipped("mixtral-8x7b");
@@ -917,6 +989,11 @@ static const bad_workload bad_workloads[] = {
      "of: plain, gated"},
     {"wl-unknown-dtype.yaml",
      "15:10: error: key 'dtype': unknown data type 'int4'; expected one of: bf16, fp16, fp8"},
+    {"wl-grad-dtype.yaml",
+     "17:15: error: key 'grad_dtype': unknown gradient data type 'fp64' (did you mean "
+     "'fp32'?); expected one of: fp32, bf16, fp16"},
+    {"wl-dropout.yaml",
+     "17:12: error: key 'dropout': expected a probability in [0, 1), found '1.5'"},
     {"wl-empty.yaml", "1:1: error: empty document: expected a mapping"},
     {"wl-tokens-sequence.yaml",
      "13:24: error: key 'global_batch_tokens': expected a multiple of sequence = 1024, found "

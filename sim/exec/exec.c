@@ -2,7 +2,7 @@
  * exec.c: the replay executor (see exec.h).
  *
  * State: one rank_st per rank (its program cursor, the item it is on, why it waits), a
- * table of collective rendezvous keyed by (dimension, group, sequence number) and a table
+ * table of collective rendezvous keyed by (group slot, group, sequence number) and a table
  * of pipeline channels keyed by (sender, receiver). Both tables are open-addressing hashes
  * of 64-bit keys. Rendezvous come from a pool (a running collective holds a pointer to its
  * own, so they must never move) and go back to it when their collective ends; channels live
@@ -45,14 +45,14 @@ typedef struct rank_st {
     int64_t async_out;
     int64_t overlap_out;        /* async = 2 collectives not yet done */
     int join_pending, join_after; /* an overlapped collective waits for the next op's end */
-    int64_t seq[PLAN_DIM_COUNT];
+    int64_t seq[PLAN_SLOT_COUNT]; /* collectives met per group slot */
     exec_rank_stats acc; /* this step */
 } rank_st;
 
 typedef struct rdv {
     uint64_t key;
     struct ex *x;
-    int dim, kind, async;
+    int dim, slot, kind, async; /* dim: reported under; slot: the group */
     int64_t gid, size, arrived, step;
     double bytes, start_s;
     int algo;
@@ -242,7 +242,7 @@ static void wake(ex *x, rank_st *r)
 static void record_coll(ex *x, const rdv *v, int dim, double end_s)
 {
     exec_result *res = x->res;
-    if (plan_group_id(x->p, 0, dim) != v->gid)
+    if (plan_slot_id(x->p, 0, v->slot) != v->gid)
         return;
     if (res->n_colls == x->cap_colls) {
         size_t cap = x->cap_colls ? x->cap_colls * 2 : 1024;
@@ -281,7 +281,7 @@ static void on_coll_done(void *user, double start_s, double end_s)
     if (x->tr)
         snprintf(name, sizeof name, "%s %s", plan_dim_name(v->dim), coll_kind_name(v->kind));
     for (int64_t i = 0; i < v->size; i++) {
-        rank_st *r = &x->ranks[plan_group_member(x->p, v->gid, v->dim, i)];
+        rank_st *r = &x->ranks[plan_slot_member(x->p, v->gid, v->slot, i)];
         if (x->tr && trace_wants(x->tr, r->id))
             trace_event(x->tr, name, coll_algo_name(v->algo), r->id,
                         v->async ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
@@ -303,10 +303,10 @@ static void on_coll_done(void *user, double start_s, double end_s)
 static const int coll_of_plan[PLAN_COLL_COUNT] = {COLL_ALLREDUCE, COLL_REDUCE_SCATTER,
                                                   COLL_ALLGATHER, COLL_ALLTOALL};
 
-/* The collective group of group gid of dimension dim (size members), made on first use. */
-static coll_group *group_of(ex *x, int dim, int64_t gid, int64_t size)
+/* The collective group gid of slot (size members; plan_slot), made on first use. */
+static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size)
 {
-    uint64_t key = (uint64_t)gid * PLAN_DIM_COUNT + (uint64_t)dim;
+    uint64_t key = (uint64_t)gid * PLAN_SLOT_COUNT + (uint64_t)slot;
     int64_t found = hmap_get(&x->gmap, key);
     if (found >= 0)
         return (coll_group *)(intptr_t)found;
@@ -321,7 +321,7 @@ static coll_group *group_of(ex *x, int dim, int64_t gid, int64_t size)
     }
     /* Members are the group in coordinate order: ranks run on chips of the same number. */
     for (int64_t i = 0; i < size; i++)
-        x->members[i] = (int32_t)plan_group_member(x->p, gid, dim, i);
+        x->members[i] = (int32_t)plan_slot_member(x->p, gid, slot, i);
     coll_group *g;
     sim_status st;
     if (coll_group_create(x->ce, x->members, (size_t)size, &g, &st) != SIM_OK) {
@@ -338,9 +338,9 @@ static coll_group *group_of(ex *x, int dim, int64_t gid, int64_t size)
 
 static void arrive(ex *x, rank_st *r, const plan_item *it)
 {
-    int dim = it->dim;
-    int64_t gid = plan_group_id(x->p, r->id, dim), seq = r->seq[dim]++;
-    uint64_t key = sim_hash_mix(((uint64_t)dim << 56) ^ ((uint64_t)gid << 24) ^ (uint64_t)seq) ^
+    int dim = it->dim, slot = plan_slot(dim, it->group);
+    int64_t gid = plan_slot_id(x->p, r->id, slot), seq = r->seq[slot]++;
+    uint64_t key = sim_hash_mix(((uint64_t)slot << 56) ^ ((uint64_t)gid << 24) ^ (uint64_t)seq) ^
                    (uint64_t)seq;
     int64_t found = hmap_get(&x->rmap, key);
     rdv *v = found >= 0 ? (rdv *)(intptr_t)found : NULL;
@@ -354,10 +354,11 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         v->key = key;
         v->x = x;
         v->dim = dim;
+        v->slot = slot;
         v->kind = coll_of_plan[it->coll];
         v->async = it->async;
         v->gid = gid;
-        v->size = plan_dim_size(x->p, dim);
+        v->size = plan_slot_size(x->p, slot);
         v->bytes = it->bytes;
         v->step = x->step;
         if (!hmap_put(&x->rmap, key, (int64_t)(intptr_t)v)) {
@@ -368,7 +369,7 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
     if (++v->arrived < v->size)
         return;
     /* Everyone is here: start it. */
-    coll_group *g = group_of(x, dim, gid, v->size);
+    coll_group *g = group_of(x, slot, gid, v->size);
     if (!g)
         return;
     v->start_s = now_s(x);
@@ -519,7 +520,7 @@ static void advance(rank_st *r)
         }
         case PLAN_ITEM_COLL:
             r->have_item = 0;
-            if (plan_dim_size(p, it->dim) < 2)
+            if (plan_slot_size(p, plan_slot(it->dim, it->group)) < 2)
                 continue;
             if (it->async == 2) {
                 r->overlap_out++;

@@ -32,7 +32,7 @@ static const char *const moe_keys[] = {"experts", "experts_per_token", "expert_f
                                        "capacity_factor", NULL};
 static const char *const training_keys[] = {"sequence", "global_batch", "global_batch_tokens",
                                             "micro_batch", "dtype", "optimizer", "attention",
-                                            NULL};
+                                            "grad_dtype", "dropout", NULL};
 static const char *const attention_names[] = {"flash", "unfused", NULL};
 
 /* Indexed by the enums of model.h. */
@@ -41,6 +41,7 @@ static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
 static const char *const position_names[] = {"none", "rotary", "learned", NULL};
 static const char *const dtype_names[] = {"bf16", "fp16", "fp8", NULL};
 static const char *const optimizer_names[] = {"adam", "sgd", NULL};
+static const char *const grad_dtype_names[] = {"fp32", "bf16", "fp16", NULL};
 
 /* Global batch in tokens may exceed WL_SIZE_MAX sequences' worth of a short sequence. */
 #define WL_TOKENS_MAX 1000000000000LL
@@ -60,6 +61,17 @@ const char *wl_mlp_name(int mlp)
 const char *wl_dtype_name(int dtype)
 {
     return name_of(dtype_names, sizeof dtype_names / sizeof dtype_names[0], dtype);
+}
+
+const char *wl_grad_dtype_name(int grad_dtype)
+{
+    return name_of(grad_dtype_names, sizeof grad_dtype_names / sizeof grad_dtype_names[0],
+                   grad_dtype);
+}
+
+double wl_grad_bytes(const wl_workload *w)
+{
+    return w->grad_dtype == WL_GRAD_FP32 ? 4.0 : 2.0;
 }
 
 const char *wl_optimizer_name(int optimizer)
@@ -234,6 +246,21 @@ static sim_code read_training(const ydoc *d, ynode tr, wl_workload *w, sim_statu
     if (rc == SIM_OK)
         rc = ydoc_get_enum(d, tr, "optimizer", 0, "optimizer", optimizer_names, &w->optimizer,
                            st);
+    /* Megatron-LM accumulates and reduces gradients in fp32 when training in bf16
+     * (accumulate_allreduce_grads_in_fp32), in the 16-bit type with fp16. */
+    w->grad_dtype = w->dtype == WL_DTYPE_FP16 ? WL_GRAD_FP16 : WL_GRAD_FP32;
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, tr, "grad_dtype", 0, "gradient data type", grad_dtype_names,
+                           &w->grad_dtype, st);
+    w->dropout = 0.0;
+    if (rc == SIM_OK)
+        rc = ydoc_get_double(d, tr, "dropout", 0, &w->dropout, st);
+    if (rc == SIM_OK && !(w->dropout >= 0 && w->dropout < 1)) {
+        ynode v = ydoc_map_get(d, tr, "dropout");
+        ydoc_describe(d, v, found, sizeof found);
+        rc = ydoc_error(d, v, st, "key 'dropout': expected a probability in [0, 1), found %s",
+                        found);
+    }
     return rc;
 }
 
@@ -290,6 +317,8 @@ typedef struct dims {
                                              batch on a rank, the same / tp with SP */
     double ab, wb;                        /* activation and GEMM operand bytes */
     int sp, gated;
+    int flash;                            /* fused (flash) attention: no score matrix */
+    int drop;                             /* dropout > 0: masks are kept */
 } dims;
 
 static void dims_of(const wl_workload *w, const wl_parallel *p, dims *x)
@@ -317,6 +346,8 @@ static void dims_of(const wl_workload *w, const wl_parallel *p, dims *x)
     x->ab = 2.0;
     x->wb = w->dtype == WL_DTYPE_FP8 ? 1.0 : 2.0;
     x->gated = w->mlp == WL_MLP_GATED;
+    x->flash = w->attention == WL_ATTENTION_FLASH;
+    x->drop = w->dropout > 0;
 }
 
 int wl_layer_is_moe(const wl_workload *w, int64_t layer)
@@ -533,6 +564,20 @@ double wl_model_flops_per_step(const wl_workload *w)
     return wl_tokens_per_step(w) * (6.0 * pc.matmul_active + attention);
 }
 
+/*
+ * Attention core FLOPs per token and layer as executed: forward *fwd, backward *bwd. Unfused
+ * kernels multiply the whole s x s score matrix (4 s h forward, 2x backward); flash kernels
+ * skip the masked half of a causal score matrix (2 s h forward) and recompute the scores in
+ * the backward pass (2.5x forward: FlashAttention-2, Dao 2023, section 3.1).
+ */
+static void attention_core_flops(const wl_workload *w, double *fwd, double *bwd)
+{
+    double full = 4.0 * (double)w->hidden * (double)w->sequence;
+    int flash = w->attention == WL_ATTENTION_FLASH;
+    *fwd = flash ? 0.5 * full : full;
+    *bwd = (flash ? 2.5 : 2.0) * *fwd;
+}
+
 double wl_hardware_flops_per_step(const wl_workload *w, const wl_parallel *p)
 {
     layer_params dl, ml;
@@ -542,8 +587,11 @@ double wl_hardware_flops_per_step(const wl_workload *w, const wl_parallel *p)
     wl_params_count(w, &pc);
     double layers_hw = (double)pc.dense_layers * dl.matmul_hw +
                        (double)pc.moe_layers * ml.matmul_hw;
-    double core = 4.0 * (double)w->layers * (double)w->hidden * (double)w->sequence;
-    double per_token = 6.0 * (layers_hw + (double)w->vocab * (double)w->hidden) + 3.0 * core;
+    double core_fwd, core_bwd;
+    attention_core_flops(w, &core_fwd, &core_bwd);
+    double core = (double)w->layers * core_fwd;
+    double per_token = 6.0 * (layers_hw + (double)w->vocab * (double)w->hidden) +
+                       (double)w->layers * (core_fwd + core_bwd);
     if (p && p->recompute == WL_RECOMPUTE_SELECTIVE)
         per_token += core;
     else if (p && p->recompute == WL_RECOMPUTE_FULL)
@@ -566,6 +614,7 @@ typedef struct op_spec {
     double flops_fwd, q_elems, kv_elems;
     double elems, bpe, fpe;
     double bpe_bwd;    /* elementwise: bytes per element backward; 0 = bpe + the gradient */
+    double bwd_factor; /* attention: backward FLOPs over forward */
     int core_attention; /* recomputed with the attention core (selective recomputation) */
 } op_spec;
 
@@ -606,7 +655,7 @@ static void emit(op_list *l, const op_spec *sp, const dims *x, int backward, int
         op.m = sp->m;
         op.n = sp->n;
         op.k = sp->k;
-        op.flops = pass * sp->flops_fwd;
+        op.flops = (backward ? sp->bwd_factor : 1.0) * sp->flops_fwd;
         /* forward reads Q, K, V and writes O; backward reads Q, K, V, O, dO and writes
          * dQ, dK, dV */
         op.hbm_bytes = x->ab * (backward ? 4 * sp->q_elems + 2 * sp->kv_elems
@@ -678,7 +727,10 @@ static size_t layer_specs(const wl_workload *w, const dims *x, int moe, const wl
     at.m = x->sl;
     at.n = x->s;
     at.k = x->hd;
-    at.flops_fwd = 4.0 * x->b * x->sl * x->s * h / t; /* QK^T and AV, non-causal */
+    /* QK^T and AV: the whole score matrix unfused, its causal half with flash, which also
+     * recomputes the scores backward (attention_core_flops) */
+    at.flops_fwd = (x->flash ? 2.0 : 4.0) * x->b * x->sl * x->s * h / t;
+    at.bwd_factor = x->flash ? 2.5 : 2.0;
     at.q_elems = T * h / t;
     at.kv_elems = 2 * x->b * x->s * x->kvw / t;
     specs[n++] = at;
@@ -868,6 +920,15 @@ double wl_layer_params_per_rank(const wl_workload *w, const wl_parallel *p, int6
     return sp.dense + sp.experts;
 }
 
+double wl_layer_expert_params_per_rank(const wl_workload *w, const wl_parallel *p,
+                                       int64_t layer)
+{
+    stage_params sp;
+    memset(&sp, 0, sizeof sp);
+    add_layer_params(w, p, layer, &sp);
+    return sp.experts;
+}
+
 typedef struct act_sum {
     double total, largest_unrecomputed;
 } act_sum;
@@ -922,20 +983,26 @@ double wl_activation_bytes_per_layer(const wl_workload *w, const wl_parallel *p,
     double sbh = s * b * h;
     if (p->recompute == WL_RECOMPUTE_FULL)
         return 2 * sbh / rep_div;
+    double mask = x.drop ? sbh : 0.0; /* a residual dropout mask, 1 byte per element */
     /* attention: norm input, qkv input, dropout mask | Q, K, V, projection input */
-    double rep = 2 * sbh + 2 * sbh + sbh;
+    double rep = 2 * sbh + 2 * sbh + mask;
     double split = 2 * sbh + 4 * s * b * x.kvw + 2 * sbh;
-    double scores = 5.0 * x.a * s * x.s * b; /* softmax, dropout mask, dropout output */
-    double act_in = x.gated ? 4.0 : 2.0;     /* gated keeps gate and up */
+    /* Unfused: the score matrix (s queries by all x.s keys) as softmax output, and with
+     * dropout its mask and output. Flash keeps no scores (the backward recomputes them, and
+     * regenerates the dropout mask from the RNG state), only the softmax statistics: one fp32
+     * logsumexp per query and head. */
+    double scores = x.flash ? 4.0 * x.a * s * b
+                            : (x.drop ? 5.0 : 2.0) * x.a * s * x.s * b;
+    double act_in = x.gated ? 4.0 : 2.0; /* gated keeps gate and up */
     if (!wl_layer_is_moe(w, layer)) {
         /* norm input, up input, dropout mask | activation input, down input */
-        rep += 2 * sbh + 2 * sbh + sbh;
+        rep += 2 * sbh + 2 * sbh + mask;
         split += act_in * s * b * x.f + 2 * s * b * x.f;
     } else {
         /* norm input, router input, dropout mask, dispatched copies | per routed copy:
          * expert activation input, expert down input */
         double slots = x.k * x.cf;
-        rep += 2 * sbh + 2 * sbh + sbh + slots * 2 * sbh;
+        rep += 2 * sbh + 2 * sbh + mask + slots * 2 * sbh;
         split += slots * (act_in * s * b * x.fe + 2 * s * b * x.fe);
     }
     double bytes = rep / rep_div + split / t;
@@ -991,7 +1058,7 @@ sim_code wl_memory_stage(const wl_workload *w, const wl_parallel *p, int64_t sta
     memset(&mem, 0, sizeof mem);
     mem.stage = stage;
     mem.weights = 2.0 * (sp.dense / (shard_w ? dpc : 1.0) + sp.experts / (shard_w ? edp : 1.0));
-    mem.grads = 2.0 * (sp.dense / (shard_g ? dpc : 1.0) + sp.experts / (shard_g ? edp : 1.0));
+    mem.grads = wl_grad_bytes(w) * (sp.dense / (shard_g ? dpc : 1.0) + sp.experts / (shard_g ? edp : 1.0));
     mem.optimizer = optimizer_bytes(w) * (sp.dense / (shard_o ? dpc : 1.0) +
                                           sp.experts / (shard_o ? edp : 1.0));
 
@@ -1001,7 +1068,7 @@ sim_code wl_memory_stage(const wl_workload *w, const wl_parallel *p, int64_t sta
     double rep_div = x.sp ? x.t : 1.0;
     double sbh = x.sl * x.b * x.h;
     mem.activations = acts.total * inflight;
-    if (stage == 0) /* embedding dropout mask */
+    if (stage == 0 && x.drop) /* embedding dropout mask */
         mem.activations += inflight * sbh / rep_div;
     if (stage == p->pp - 1) /* final norm and logits inputs, fp32 logits */
         mem.activations += inflight * (4 * sbh / rep_div + 4 * x.sl * x.b * x.V / x.t);
@@ -1048,5 +1115,6 @@ void wl_optimizer_op(const wl_workload *w, const wl_parallel *p, int64_t stage, 
     out->kind = WL_OP_OPTIMIZER;
     out->name = adam ? "adam" : "sgd";
     out->flops = params * (adam ? 12.0 : 4.0);
-    out->hbm_bytes = params * (adam ? 28.0 : 20.0);
+    /* reads master (and m, v) and the gradient, writes them back and the 16-bit weight */
+    out->hbm_bytes = params * ((adam ? 26.0 : 18.0) + wl_grad_bytes(w));
 }

@@ -15,7 +15,10 @@
  *                          every (default 1), capacity_factor (default 1.0)
  *   training: sequence, global_batch (sequences) or global_batch_tokens (exactly one),
  *             micro_batch (default 1), dtype (bf16 | fp16 | fp8, default bf16),
- *             optimizer (adam | sgd, default adam)
+ *             optimizer (adam | sgd, default adam), attention (flash | unfused, default
+ *             flash), grad_dtype (fp32 | bf16 | fp16: gradients as accumulated, stored and
+ *             reduced over data parallelism; default fp32, fp16 when dtype is fp16, as
+ *             Megatron-LM), dropout (probability in [0, 1), default 0: no dropout masks)
  * Unknown keys are refused with a did-you-mean hint; sizes are integers in [1, 1e9]
  * (global_batch_tokens up to 1e12).
  *
@@ -28,9 +31,11 @@
  *   layer: experts * expert MLP + router h * experts (no router bias). Embedding V*h, plus
  *   sequence*h learned positions; the output projection V*h unless tied.
  * - MoE layers are those with 0-based index i where i % every == every - 1 (every = 1: all).
- * - FLOPs follow PaLM appendix B / Megatron: 2 FLOPs per multiply-add of every matrix
+ * - Model FLOPs follow PaLM appendix B / Megatron: 2 FLOPs per multiply-add of every matrix
  *   multiply, backward = 2 x forward, attention counted non-causal (the full s x s score
- *   matrix), elementwise work (norms, activations, softmax) left out of model and hardware
+ *   matrix). Hardware FLOPs (and op time) count what the kernels execute: the same, except
+ *   that flash attention computes only the causal half of the scores and its backward
+ *   costs 2.5 x its forward (it recomputes them); elementwise work (norms, activations, softmax) left out of model and hardware
  *   FLOPs (the elementwise ops below carry their own arithmetic for the compute model).
  * - Sizes in bytes. Activations and stored weights are 16-bit (fp8 training keeps 16-bit
  *   weights and activations and casts in the GEMMs, as Transformer Engine does); dtype fp8
@@ -58,6 +63,7 @@ typedef enum wl_position {
 typedef enum wl_dtype { WL_DTYPE_BF16 = 0, WL_DTYPE_FP16, WL_DTYPE_FP8 } wl_dtype;
 typedef enum wl_attention { WL_ATTENTION_FLASH = 0, WL_ATTENTION_UNFUSED } wl_attention;
 typedef enum wl_optimizer { WL_OPT_ADAM = 0, WL_OPT_SGD } wl_optimizer;
+typedef enum wl_grad_dtype { WL_GRAD_FP32 = 0, WL_GRAD_BF16, WL_GRAD_FP16 } wl_grad_dtype;
 
 #define WL_NAME_MAX 64
 #define WL_SIZE_MAX 1000000000 /* largest accepted layers, hidden, vocab, batch, ... */
@@ -81,6 +87,8 @@ typedef struct wl_workload {
     int dtype;            /* wl_dtype */
     int attention;        /* wl_attention: flash (default) or unfused (scores in HBM) */
     int optimizer;        /* wl_optimizer */
+    int grad_dtype;       /* wl_grad_dtype: gradient buffers and their DP reduction */
+    double dropout;       /* in [0, 1); 0: no dropout, no masks kept */
 } wl_workload;
 
 /*
@@ -101,6 +109,10 @@ sim_code wl_workload_from_node(const ydoc *d, ynode map, wl_workload *out, sim_s
 const char *wl_mlp_name(int mlp);
 const char *wl_dtype_name(int dtype);
 const char *wl_optimizer_name(int optimizer);
+const char *wl_grad_dtype_name(int grad_dtype);
+
+/* Bytes per gradient element: 4 (fp32) or 2 (bf16, fp16). */
+double wl_grad_bytes(const wl_workload *w);
 
 /* 1 when 0-based layer i is an MoE layer (see the convention above). */
 int wl_layer_is_moe(const wl_workload *w, int64_t layer);
@@ -174,14 +186,14 @@ sim_code wl_parallel_check(const wl_workload *w, const wl_parallel *p, sim_statu
 sim_code wl_microbatches(const wl_workload *w, const wl_parallel *p, int64_t *m,
                          sim_status *st);
 
-/*
- * Pipeline bubble over ideal time, Narayanan et al. 2021 (arXiv 2104.04473) section 2.2:
- * (pp - 1) / (m * vp). 0 for pp = 1.
- */
 /* The layers of virtual stage g (chunk * pp + stage): *first and *count. */
 void wl_chunk_layers(const wl_workload *w, const wl_parallel *p, int64_t g, int64_t *first,
                      int64_t *count);
 
+/*
+ * Pipeline bubble over ideal time, Narayanan et al. 2021 (arXiv 2104.04473) section 2.2:
+ * (pp - 1) / (m * vp). 0 for pp = 1.
+ */
 double wl_bubble_fraction(int64_t pp, int64_t m, int64_t vp);
 
 /* ---- FLOPs ------------------------------------------------------------------------- */
@@ -241,9 +253,10 @@ typedef struct wl_op {
  * tp, cp and sequence parallelism (elementwise work on sequence / tp tokens with it, on the
  * whole sequence without). backward = 0: forward; 1: backward, led by the recomputed forward
  * ops (recompute = 1) when p->recompute asks for them. GEMMs: backward 2 x forward FLOPs
- * (input gradient and weight gradient). Attention: flash attention, FLOPs 4 b s_q s h / tp
- * forward (non-causal, as the model FLOPs), 2 x that backward; bytes of Q, K, V, O (the
- * score matrix stays on chip). With cp, s_q = sequence / cp queries attend to all keys.
+ * (input gradient and weight gradient). Attention, flash: FLOPs 2 b s_q s h / tp forward
+ * (the causal half of the scores), 2.5 x that backward (scores recomputed); bytes of Q, K,
+ * V, O (the score matrix stays on chip); unfused: 4 b s_q s h / tp forward (the whole
+ * matrix), 2 x backward, plus an attn_softmax op for the scores' HBM traffic. With cp, s_q = sequence / cp queries attend to all keys.
  * MoE layers: router GEMM, dispatch, expert GEMMs on micro_batch * s_q * k * capacity
  * tokens (balanced over the ep ranks) with the rank's experts / ep weights, combine.
  * Writes at most cap ops and returns how many there are (so cap 0 counts them).
@@ -266,8 +279,9 @@ size_t wl_head_ops(const wl_workload *w, const wl_parallel *p, int backward, wl_
 /*
  * The optimizer step of one rank of pipeline stage stage (0-based): one WL_OP_OPTIMIZER op
  * over the parameters that rank updates (its ZeRO shard from stage 1 on). Bytes per
- * parameter: Adam reads fp32 master, m, v and the 16-bit gradient and writes master, m, v
- * and the 16-bit weight (28 bytes); SGD with momentum 20 bytes. FLOPs: 12 (Adam), 4 (SGD).
+ * parameter: Adam reads fp32 master, m, v and the gradient (wl_grad_bytes) and writes
+ * master, m, v and the 16-bit weight (26 bytes plus the gradient's); SGD with momentum 18
+ * plus the gradient's. FLOPs: 12 (Adam), 4 (SGD).
  */
 void wl_optimizer_op(const wl_workload *w, const wl_parallel *p, int64_t stage, wl_op *out);
 
@@ -281,30 +295,36 @@ typedef struct wl_memory {
     int64_t stage; /* the pipeline stage described (the worst one for wl_memory_per_rank) */
 } wl_memory;
 
-/*
- * Activation bytes that one transformer layer keeps for one micro-batch on one rank,
- * Korthikanti et al. 2022 (arXiv 2205.05198) section 4, 16-bit activations and 1-byte
- * dropout masks, per tensor: replicated over tp unless sequence parallel: the two norm
- * inputs, the qkv and MLP inputs (2 s b h each), the two dropout masks (s b h each); split
- * over tp: Q, O-projection input (2 s b h each), K and V (2 s b kv_width each), MLP
- * activation input (2 s b ffn, or 4 s b ffn gated: gate and up) and down input (2 s b ffn),
- * and the attention scores (softmax output 2, dropout mask 1, dropout output 2: 5 a s^2 b).
- * For ffn = 4h, plain, kv_heads = heads this is the paper's sbh(34 + 5as/h) (no parallelism),
- * sbh(10 + 24/t + 5as/(ht)) (TP), sbh/t (34 + 5as/h) (TP + SP); selective drops the scores
- * term; full keeps only the layer input 2 s b h (/t with SP). With cp, s is sequence / cp
- * (scores: s/cp queries by s keys). An MoE layer keeps k * capacity copies of the
- * dispatched input (2 s b h, replicated) and the expert activations instead of the MLP's.
- * layer: 0-based index (dense or MoE).
- */
 /* Parameters one rank holds of layer (its tp share of split weights, replicated norms,
  * row-parallel biases and router, its tp x ep share of the experts). */
 double wl_layer_params_per_rank(const wl_workload *w, const wl_parallel *p, int64_t layer);
+/* Of those, the expert parameters (its tp x ep share of the experts; 0 for a dense layer). */
+double wl_layer_expert_params_per_rank(const wl_workload *w, const wl_parallel *p,
+                                       int64_t layer);
 /* Parameters one rank of stage holds outside the layers: the embedding (head = 0; stage 0
  * only: vocabulary shard and learned positions) or the head (head = 1; last stage only:
  * final norm and output shard, unless tied on a single stage). */
 double wl_edge_params_per_rank(const wl_workload *w, const wl_parallel *p, int64_t stage,
                                int head);
 
+
+/*
+ * Activation bytes that one transformer layer keeps for one micro-batch on one rank,
+ * Korthikanti et al. 2022 (arXiv 2205.05198) section 4, 16-bit activations and 1-byte
+ * dropout masks, per tensor: replicated over tp unless sequence parallel: the two norm
+ * inputs, the qkv and MLP inputs (2 s b h each), with dropout > 0 the two dropout masks
+ * (s b h each); split over tp: Q, O-projection input (2 s b h each), K and V (2 s b kv_width
+ * each), MLP activation input (2 s b ffn, or 4 s b ffn gated: gate and up) and down input
+ * (2 s b ffn), and the attention core's state: unfused, the scores (softmax output 2, with
+ * dropout also mask 1 and dropout output 2: 5 a s^2 b, else 2 a s^2 b); flash, the fp32
+ * softmax statistics only (logsumexp, 4 a s b).
+ * For ffn = 4h, plain, kv_heads = heads, unfused, dropout > 0 this is the paper's
+ * sbh(34 + 5as/h) (no parallelism), sbh(10 + 24/t + 5as/(ht)) (TP), sbh/t (34 + 5as/h)
+ * (TP + SP); selective drops the scores (or statistics) term; full keeps only the layer
+ * input 2 s b h (/t with SP). With cp, s is sequence / cp (scores: s/cp queries by s keys).
+ * An MoE layer keeps k * capacity copies of the dispatched input (2 s b h, replicated) and
+ * the expert activations instead of the MLP's. layer: 0-based index (dense or MoE).
+ */
 double wl_activation_bytes_per_layer(const wl_workload *w, const wl_parallel *p,
                                      int64_t layer);
 
@@ -318,15 +338,15 @@ double wl_inflight_microbatches(const wl_parallel *p, int64_t m, int64_t stage);
 
 /*
  * Memory of one rank of pipeline stage stage (0-based). Model states: 2 bytes per weight,
- * 2 per gradient, optimizer 12 (Adam: fp32 master, m, v; 16 in all, ZeRO paper) or 8 (SGD:
+ * wl_grad_bytes per gradient (4 by default: fp32 gradient buffers), optimizer 12 (Adam: fp32 master, m, v; 16 in all, ZeRO paper) or 8 (SGD:
  * master, momentum), over the stage's layers (layers / pp, chunks of layers / (pp vp) when
  * interleaved), split over tp (norms, row-parallel biases, router and positions replicated),
  * experts over ep; the first stage also holds the embedding, the last the final norm and the
  * output projection (a copy of the embedding when tied and pp > 1). ZeRO over dp * cp
  * (experts: dp * cp / ep): 1 shards optimizer state, 2 also gradients, 3 or fsdp also
  * weights. Activations: wl_activation_bytes_per_layer over the stage's layers times
- * wl_inflight_microbatches; first stage adds the embedding dropout mask (s b h, /t with SP),
- * last stage the output layer (4 s b h, /t with SP, plus fp32 logits 4 s b V / t), each per
+ * wl_inflight_microbatches; first stage adds the embedding dropout mask (s b h, /t with SP;
+ * with dropout > 0), last stage the output layer (4 s b h, /t with SP, plus fp32 logits 4 s b V / t), each per
  * in-flight micro-batch; full recomputation adds one layer's unrecomputed activations (the
  * layer being recomputed). Communication buffers: two DP buckets (WL_DP_BUCKET_BYTES) when
  * dp * cp > 1 without weight sharding; with ZeRO-3/fsdp two unsharded layers of weights

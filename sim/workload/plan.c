@@ -9,19 +9,30 @@
  *       with the collectives of tensor, context and expert parallelism placed between them
  *     send activation to stage g + 1 | head ops (last virtual stage)
  *   backward: the mirror image, with recomputed forward ops first (model.c decides which),
- *     and on the chunk's last backward pass, gradient buckets of WL_DP_BUCKET_BYTES reduced
- *     over dp asynchronously as soon as they fill (and the rest at the chunk's end)
- *   tail: wait for the asynchronous gradient reductions, optimizer step, and with a
- *     sharded optimizer (ZeRO-1/2) the all-gather of the updated parameters.
+ *     and on the chunk's last backward pass (on every backward pass with ZeRO-2/3 or FSDP,
+ *     whose sharded gradients leave no room to accumulate), gradient buckets of
+ *     WL_DP_BUCKET_BYTES reduced asynchronously as soon as they fill (and the rest at the
+ *     chunk's end): in one collective over the dp x cp replicas (PLAN_GROUP_DP_CP), expert
+ *     gradients over the expert data-parallel group (PLAN_GROUP_EXPERT_DP)
+ *   tail: wait for the asynchronous gradient reductions, with tied embeddings over several
+ *     stages the all-reduce of the word-embedding gradient between the first and last
+ *     stage (PLAN_GROUP_EMBEDDING), optimizer step, and with a sharded optimizer (ZeRO-1/2)
+ *     the all-gathers of the updated parameters over the same groups.
  * Collectives inside a layer, per Megatron-LM (Shoeybi et al. 2019; Korthikanti et al.
  * 2022 for sequence parallelism):
  *   tp, no SP: all-reduce after attn_proj and after the MLP (mlp_down or moe_combine);
  *              backward: all-reduce after qkv and after the MLP's first op (mlp_up, router)
  *   tp, SP:    all-gather before qkv and before the MLP, reduce-scatter after attn_proj and
  *              after the MLP; backward: the reverse (reduce-scatter where forward gathered)
- *   cp:        all-gather of K and V before attention; backward: reduce-scatter of their
- *              gradients after it (ring attention moves the same bytes)
- *   ep:        all-to-all after moe_dispatch and before moe_combine, both ways
+ *              and the input all-gathered again before qkv, mlp_up and router, whose weight
+ *              gradients need the whole input (only its sequence shard is kept); the same
+ *              for the logits GEMM; the embedding's forward reduce-scatter has its
+ *              all-gather backward
+ *   cp:        all-gather of K and V before attention; backward: K and V all-gathered again
+ *              before it (ring attention circulates them again) and their gradients
+ *              reduce-scattered after it
+ *   ep:        all-to-all after moe_dispatch and before moe_combine, both ways (with SP of
+ *              the rank's 1/tp of the tokens)
  * Recomputed forward ops carry their forward collectives again. Byte counts follow the
  * nccl-tests convention: the size of the full (gathered or reduced) buffer of one member.
  * A layer's items depend only on whether it is an MoE layer and on the direction, so they are
@@ -63,7 +74,9 @@ static const char *const dim_names[] = {"tp", "cp", "dp", "pp", "ep", NULL};
 typedef struct tmpl {
     plan_item items[TMPL_MAX];
     size_t n;
-    double grad_bytes; /* the layer's gradient bytes reduced over dp (bf16) */
+    double grad_bytes; /* the layer's gradient bytes reduced over dp x cp (wl_grad_bytes
+                          each), its experts' excepted */
+    double expert_grad_bytes; /* its experts' gradient bytes, reduced over the expert dp */
 } tmpl;
 
 typedef struct plan_full {
@@ -73,7 +86,9 @@ typedef struct plan_full {
     size_t n_emb[2], n_head[2];
     double emb_grad_bytes, head_grad_bytes;
     double act_bytes;          /* pipeline send/recv payload */
+    double emb_sync_bytes;     /* tied embeddings with pp > 1: the word embedding gradient */
     double *stage_param_bytes; /* [pp]: bytes of the parameters each stage's ranks hold */
+    double *stage_expert_bytes; /* [pp]: of those, the experts' */
 } plan_full;
 
 static const plan_full *full(const plan *p)
@@ -585,6 +600,14 @@ static plan_item coll_item(int coll, int dim, double bytes, int backward)
     return it;
 }
 
+/* A collective over group (plan_group), reported under dim. */
+static plan_item group_item(int coll, int dim, int group, double bytes, int backward)
+{
+    plan_item it = coll_item(coll, dim, bytes, backward);
+    it.group = group;
+    return it;
+}
+
 static plan_item op_item(const wl_op *op, int backward)
 {
     plan_item it;
@@ -624,16 +647,26 @@ static void build_layer(plan_full *F, int moe, int backward)
     double act = tokens * (double)w->hidden * ab;
     double kv = 2.0 * tokens * (double)(w->kv_heads * w->head_dim) / (double)par->tp * ab *
                 (double)par->cp;
+    /* With SP each tp rank routes its own 1/tp of the tokens. */
     double a2a = tokens * (double)w->experts_per_token * w->capacity_factor *
-                 (double)w->hidden * ab;
+                 (double)w->hidden * ab / (par->sequence_parallel ? (double)par->tp : 1.0);
     int tp = par->tp > 1, sp = par->sequence_parallel, cp = par->cp > 1, ep = par->ep > 1;
     t->n = 0;
     /* Everything the rank holds of the layer is reduced: its tp share of the split weights,
      * the replicated norms, biases and router, its tp x ep share of the experts. */
     double shard = wl_layer_params_per_rank(w, par, layer);
-    t->grad_bytes = shard * ab;
-    if (par->zero == 3 || par->fsdp)
-        push(t, coll_item(PLAN_ALLGATHER, PLAN_DP, shard * ab, backward));
+    double experts = wl_layer_expert_params_per_rank(w, par, layer);
+    t->grad_bytes = (shard - experts) * wl_grad_bytes(w);
+    t->expert_grad_bytes = experts * wl_grad_bytes(w);
+    /* ZeRO-3: the layer's parameters gathered from the replicas that shard them: dp x cp
+     * for the dense part, the expert data-parallel group for the experts */
+    if (par->zero == 3 || par->fsdp) {
+        push(t, group_item(PLAN_ALLGATHER, PLAN_DP, PLAN_GROUP_DP_CP, (shard - experts) * ab,
+                           backward));
+        if (experts > 0)
+            push(t, group_item(PLAN_ALLGATHER, PLAN_DP, PLAN_GROUP_EXPERT_DP, experts * ab,
+                               backward));
+    }
     for (size_t i = 0; i < n; i++) {
         const wl_op *op = &ops[i];
         int fwd = !backward || op->recompute; /* a forward op, possibly recomputed */
@@ -653,6 +686,14 @@ static void build_layer(plan_full *F, int moe, int backward)
         } else {
             if (tp && sp && (is(op, "attn_proj") || is(op, "mlp_down") || is(op, "moe_combine")))
                 push(t, coll_item(PLAN_ALLGATHER, PLAN_TP, act, backward));
+            /* The weight gradient of a column-parallel GEMM needs its whole input, of which
+             * only the sequence shard was kept: gathered again (Megatron-LM's
+             * LinearWithGradAccumulationAndAsyncCommunication). */
+            if (tp && sp && (is(op, "qkv") || is(op, "mlp_up") || is(op, "router")))
+                push(t, coll_item(PLAN_ALLGATHER, PLAN_TP, act, backward));
+            /* Ring attention's backward circulates K and V again. */
+            if (cp && is(op, "attention"))
+                push(t, coll_item(PLAN_ALLGATHER, PLAN_CP, kv, backward));
             if (ep && is(op, "moe_dispatch"))
                 push(t, coll_item(PLAN_ALLTOALL, PLAN_EP, a2a, backward));
             push(t, op_item(op, backward));
@@ -727,7 +768,8 @@ static void build_templates(plan_full *F)
         size_t n = wl_embedding_ops(&p->wl, &p->par, b, ops, 8);
         F->n_emb[b] = 0;
         edge_items(F->emb[b], &F->n_emb[b], ops, n, b, "embedding",
-                   b ? -1 : sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, NULL, -1, act, tp);
+                   b ? -1 : sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, "embedding",
+                   b && sp ? PLAN_ALLGATHER : -1, act, tp);
         n = wl_head_ops(&p->wl, &p->par, b, ops, 8);
         F->n_head[b] = 0;
         if (!b)
@@ -735,23 +777,34 @@ static void build_templates(plan_full *F)
                        sp ? PLAN_ALLGATHER : -1, act, tp);
         else
             edge_items(F->head[b], &F->n_head[b], ops, n, b, "logits",
-                       sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, NULL, -1, act, tp);
+                       sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, "logits",
+                       sp ? PLAN_ALLGATHER : -1, act, tp);
     }
-    F->emb_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, 0, 0) * 2.0;
-    F->head_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, p->par.pp - 1, 1) * 2.0;
+    double gb = wl_grad_bytes(&p->wl);
+    F->emb_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, 0, 0) * gb;
+    F->head_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, p->par.pp - 1, 1) * gb;
     F->act_bytes = act / (sp ? (double)p->par.tp : 1.0);
+    /* Tied embeddings over several stages: the first stage's embedding and the last stage's
+     * output copy sum their word-embedding gradients every step (Megatron-LM's
+     * _allreduce_word_embedding_grads), V h / tp gradients. */
+    F->emb_sync_bytes = p->wl.tied_embeddings && p->par.pp > 1
+                            ? (double)p->wl.vocab * (double)p->wl.hidden / (double)p->par.tp * gb
+                            : 0.0;
     /* Per stage: the bytes of every parameter its ranks hold (ZeRO-1/2 gather them back
      * after the optimizer step). */
-    for (int64_t st = 0; F->stage_param_bytes && st < p->par.pp; st++) {
+    for (int64_t st = 0; F->stage_param_bytes && F->stage_expert_bytes && st < p->par.pp; st++) {
         double sum = wl_edge_params_per_rank(&p->wl, &p->par, st, 0) +
-                     wl_edge_params_per_rank(&p->wl, &p->par, st, 1);
+                     wl_edge_params_per_rank(&p->wl, &p->par, st, 1), ex = 0;
         for (int64_t c = 0; c < p->par.vp; c++) {
             int64_t first, count;
             wl_chunk_layers(&p->wl, &p->par, c * p->par.pp + st, &first, &count);
-            for (int64_t i = 0; i < count; i++)
+            for (int64_t i = 0; i < count; i++) {
                 sum += wl_layer_params_per_rank(&p->wl, &p->par, first + i);
+                ex += wl_layer_expert_params_per_rank(&p->wl, &p->par, first + i);
+            }
         }
         F->stage_param_bytes[st] = sum * 2.0;
+        F->stage_expert_bytes[st] = ex * 2.0;
     }
 }
 
@@ -807,7 +860,8 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
         rc = load_run(p, d, root, st);
     if (rc == SIM_OK) {
         F->stage_param_bytes = calloc((size_t)p->par.pp, sizeof *F->stage_param_bytes);
-        if (!F->stage_param_bytes)
+        F->stage_expert_bytes = calloc((size_t)p->par.pp, sizeof *F->stage_expert_bytes);
+        if (!F->stage_param_bytes || !F->stage_expert_bytes)
             rc = sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
     }
     if (rc == SIM_OK)
@@ -828,6 +882,7 @@ void plan_destroy(plan *p)
         return;
     topo_destroy(p->topo);
     free(((plan_full *)(void *)p)->stage_param_bytes);
+    free(((plan_full *)(void *)p)->stage_expert_bytes);
     free(p); /* the plan is the first member of its plan_full */
 }
 
@@ -867,6 +922,51 @@ int64_t plan_group_id(const plan *p, int64_t rank, int dim)
     return plan_group_member(p, rank, dim, 0);
 }
 
+int plan_slot(int dim, int group)
+{
+    return group == PLAN_GROUP_DIM ? dim : PLAN_DIM_COUNT + group - 1;
+}
+
+int64_t plan_slot_size(const plan *p, int slot)
+{
+    if (slot < PLAN_DIM_COUNT)
+        return plan_dim_size(p, slot);
+    switch (slot - PLAN_DIM_COUNT + 1) {
+    case PLAN_GROUP_DP_CP: return p->par.dp * p->par.cp;
+    case PLAN_GROUP_EXPERT_DP: return p->par.dp / p->par.ep * p->par.cp;
+    case PLAN_GROUP_EMBEDDING: return p->par.pp > 1 ? 2 : 1;
+    default: return 1;
+    }
+}
+
+int64_t plan_slot_member(const plan *p, int64_t rank, int slot, int64_t i)
+{
+    if (slot < PLAN_DIM_COUNT)
+        return plan_group_member(p, rank, slot, i);
+    int64_t cp = p->par.cp, ep = p->par.ep;
+    /* rank moved to cp index ci and dp index di, its other coordinates kept */
+    int64_t ci = i % cp, j = i / cp, di;
+    switch (slot - PLAN_DIM_COUNT + 1) {
+    case PLAN_GROUP_DP_CP:
+        di = j;
+        break;
+    case PLAN_GROUP_EXPERT_DP:
+        di = plan_coord(p, rank, PLAN_DP) % ep + j * ep;
+        break;
+    case PLAN_GROUP_EMBEDDING:
+        return plan_group_member(p, rank, PLAN_PP, i == 0 ? 0 : p->par.pp - 1);
+    default:
+        return rank;
+    }
+    return rank + (ci - plan_coord(p, rank, PLAN_CP)) * p->stride[PLAN_CP] +
+           (di - plan_coord(p, rank, PLAN_DP)) * p->stride[PLAN_DP];
+}
+
+int64_t plan_slot_id(const plan *p, int64_t rank, int slot)
+{
+    return plan_slot_member(p, rank, slot, 0);
+}
+
 /* ---- programs ---- */
 
 /* The rank of virtual stage g (chunk g / pp on stage g mod pp) in rank's pipeline. */
@@ -893,7 +993,7 @@ void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c)
 typedef struct pass_ctx {
     sched_pass ps;
     int64_t g, L, first_layer, last_g;
-    int last_bwd_of_chunk;
+    int reduce_grads; /* this backward pass reduces its gradients over the replicas */
 } pass_ctx;
 
 static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
@@ -902,7 +1002,12 @@ static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
     x->g = x->ps.chunk * p->par.pp + c->stage;
     wl_chunk_layers(&p->wl, &p->par, x->g, &x->first_layer, &x->L);
     x->last_g = p->par.pp * p->par.vp - 1;
-    x->last_bwd_of_chunk = x->ps.backward && x->ps.mb == p->microbatches - 1;
+    /* ZeRO 0/1 accumulate a full gradient buffer and reduce it in the chunk's last backward
+     * pass; with sharded gradients (ZeRO-2/3, FSDP) no full buffer is kept, so every
+     * micro-batch's gradients are reduce-scattered after its backward (DeepSpeed ZeRO-2,
+     * PyTorch FSDP). */
+    int sharded = p->par.zero >= 2 || p->par.fsdp;
+    x->reduce_grads = x->ps.backward && (sharded || x->ps.mb == p->microbatches - 1);
 }
 
 static void stamp(plan_item *it, const pass_ctx *x, int64_t layer)
@@ -912,20 +1017,23 @@ static void stamp(plan_item *it, const pass_ctx *x, int64_t layer)
     it->layer = layer;
 }
 
-/* A gradient bucket of bytes: reduced over cp (all-reduce: the cp ranks of a replica hold
- * the same weights) and over dp (reduce-scatter with a sharded optimizer). Emits the first
- * into out and keeps the second pending. Returns 1 when it emitted anything. */
-static int reduce_bucket(const plan *p, plan_cursor *c, double bytes, const pass_ctx *x,
-                         int64_t layer, plan_item *out)
+/*
+ * Flushes the gradient buckets: the dense bytes reduced over the dp x cp replicas in one
+ * collective (Megatron-LM's data-parallel group with context parallelism), the expert bytes
+ * over the expert data-parallel group; all-reduce, or reduce-scatter with a sharded
+ * optimizer. Emits the first into out and keeps the second pending. Returns 1 when it
+ * emitted anything.
+ */
+static int reduce_bucket(const plan *p, plan_cursor *c, double bytes, double expert_bytes,
+                         const pass_ctx *x, int64_t layer, plan_item *out)
 {
     plan_item items[2];
     int n = 0;
-    if (p->par.cp > 1)
-        items[n++] = coll_item(PLAN_ALLREDUCE, PLAN_CP, bytes, 1);
-    if (p->par.dp > 1)
-        items[n++] = coll_item(p->par.zero >= 1 || p->par.fsdp ? PLAN_REDUCE_SCATTER
-                                                               : PLAN_ALLREDUCE,
-                               PLAN_DP, bytes, 1);
+    int coll = p->par.zero >= 1 || p->par.fsdp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE;
+    if (bytes > 0 && plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_DP_CP)) > 1)
+        items[n++] = group_item(coll, PLAN_DP, PLAN_GROUP_DP_CP, bytes, 1);
+    if (expert_bytes > 0 && plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_EXPERT_DP)) > 1)
+        items[n++] = group_item(coll, PLAN_DP, PLAN_GROUP_EXPERT_DP, expert_bytes, 1);
     for (int i = 0; i < n; i++) {
         items[i].async = 1;
         stamp(&items[i], x, layer);
@@ -984,7 +1092,7 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
             }
             c->tail = 1; /* on to the layers */
             c->step = 0;
-            c->buckets_done = x.last_bwd_of_chunk && x.g == x.last_g
+            c->buckets_done = x.reduce_grads && x.g == x.last_g
                                   ? (int64_t)llround(F->head_grad_bytes)
                                   : 0;
         }
@@ -1003,13 +1111,16 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
                 /* End of the layer: on the chunk's last backward, its gradients join the
                  * bucket, reduced over dp when it is full (and at the chunk's end). */
                 c->step = (li + 1) * TMPL_MAX;
-                if (x.last_bwd_of_chunk && (p->par.dp > 1 || p->par.cp > 1)) {
+                if (x.reduce_grads && (p->par.dp > 1 || p->par.cp > 1)) {
                     c->buckets_done += (int64_t)llround(t->grad_bytes);
+                    c->expert_buckets_done += (int64_t)llround(t->expert_grad_bytes);
                     int last_layer = li + 1 == x.L && x.g != 0; /* embedding flushes later */
-                    if (c->buckets_done >= (int64_t)WL_DP_BUCKET_BYTES || last_layer) {
+                    if (c->buckets_done + c->expert_buckets_done >=
+                            (int64_t)WL_DP_BUCKET_BYTES || last_layer) {
                         double bytes = (double)c->buckets_done;
-                        c->buckets_done = 0;
-                        if (reduce_bucket(p, c, bytes, &x, layer, out))
+                        double ex = (double)c->expert_buckets_done;
+                        c->buckets_done = c->expert_buckets_done = 0;
+                        if (reduce_bucket(p, c, bytes, ex, &x, layer, out))
                             return 1;
                     }
                 }
@@ -1038,10 +1149,11 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
             stamp(out, &x, -1);
             return 1;
         }
-        if (b && x.g == 0 && k == (int64_t)F->n_emb[1] && x.last_bwd_of_chunk) {
+        if (b && x.g == 0 && k == (int64_t)F->n_emb[1] && x.reduce_grads) {
             double bytes = (double)c->buckets_done + F->emb_grad_bytes;
-            c->buckets_done = 0;
-            if (reduce_bucket(p, c, bytes, &x, -1, out))
+            double ex = (double)c->expert_buckets_done;
+            c->buckets_done = c->expert_buckets_done = 0;
+            if (reduce_bucket(p, c, bytes, ex, &x, -1, out))
                 return 1;
         }
         if (b && x.g > 0 && k == 0) {
@@ -1059,38 +1171,56 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
         c->tail = 0;
         c->step = 0;
     }
-    /* The step's tail: wait for the gradients, optimizer, parameter all-gather. */
-    int64_t k = c->step++;
-    if (k == 0) {
-        memset(out, 0, sizeof *out);
-        out->kind = PLAN_ITEM_WAIT_DP;
-        out->mb = out->chunk = out->layer = -1;
-        return 1;
+    /* The step's tail: wait for the gradients, the tied embeddings' gradient sum, the
+     * optimizer, the parameter all-gathers. */
+    for (;;) {
+        int64_t k = c->step++;
+        /* A sharded optimizer (ZeRO-1/2) updated a shard: gather the parameters back, over
+         * the same replicas whose gradients were reduced. With overlap_param_gather the
+         * gathers run behind the next step's forward: asynchronous, and the next step's
+         * gradient wait covers them. */
+        int gather = (p->par.zero == 1 || p->par.zero == 2) && !p->par.fsdp;
+        int async = p->overlap_param_gather ? 1 : 0;
+        double experts = F->stage_expert_bytes[c->stage];
+        switch (k) {
+        case 0:
+            memset(out, 0, sizeof *out);
+            out->kind = PLAN_ITEM_WAIT_DP;
+            out->mb = out->chunk = out->layer = -1;
+            return 1;
+        case 1: /* the first and last stages hold the two copies of tied embeddings */
+            if (F->emb_sync_bytes > 0 && (c->stage == 0 || c->stage == p->par.pp - 1)) {
+                *out = group_item(PLAN_ALLREDUCE, PLAN_PP, PLAN_GROUP_EMBEDDING,
+                                  F->emb_sync_bytes, 1);
+                return 1;
+            }
+            break;
+        case 2: {
+            wl_op op;
+            wl_optimizer_op(&p->wl, &p->par, c->stage, &op);
+            *out = op_item(&op, 0);
+            return 1;
+        }
+        case 3:
+            if (gather && plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_DP_CP)) > 1) {
+                *out = group_item(PLAN_ALLGATHER, PLAN_DP, PLAN_GROUP_DP_CP,
+                                  F->stage_param_bytes[c->stage] - experts, 0);
+                out->async = async;
+                return 1;
+            }
+            break;
+        case 4:
+            if (gather && experts > 0 &&
+                plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_EXPERT_DP)) > 1) {
+                *out = group_item(PLAN_ALLGATHER, PLAN_DP, PLAN_GROUP_EXPERT_DP, experts, 0);
+                out->async = async;
+                return 1;
+            }
+            break;
+        default:
+            return 0;
+        }
     }
-    if (k == 1) {
-        wl_op op;
-        wl_optimizer_op(&p->wl, &p->par, c->stage, &op);
-        *out = op_item(&op, 0);
-        return 1;
-    }
-    /* A sharded optimizer (ZeRO-1/2) updated a shard: gather the parameters back, over the
-     * same replicas whose gradients were reduced. */
-    int gather = (p->par.zero == 1 || p->par.zero == 2) && !p->par.fsdp;
-    /* With overlap_param_gather the gathers run behind the next step's forward: they are
-     * asynchronous, and the next step's gradient wait covers them. */
-    int async = p->overlap_param_gather ? 1 : 0;
-    if (gather && k == 2 && p->par.dp > 1) {
-        *out = coll_item(PLAN_ALLGATHER, PLAN_DP, F->stage_param_bytes[c->stage], 0);
-        out->async = async;
-        return 1;
-    }
-    if (gather && k <= 3 && p->par.cp > 1) {
-        c->step = 4;
-        *out = coll_item(PLAN_ALLGATHER, PLAN_CP, F->stage_param_bytes[c->stage], 0);
-        out->async = async;
-        return 1;
-    }
-    return 0;
 }
 
 /* ---- totals ---- */
@@ -1119,7 +1249,7 @@ sim_code plan_totals_compute(const plan *p, plan_totals *o, sim_status *st)
     plan_prog_begin(p, rank, &c);
     while (plan_prog_next(p, &c, &it)) {
         o->items_per_rank += 1;
-        if (it.kind == PLAN_ITEM_COLL && plan_dim_size(p, it.dim) > 1)
+        if (it.kind == PLAN_ITEM_COLL && plan_slot_size(p, plan_slot(it.dim, it.group)) > 1)
             o->bytes_per_dim[it.dim] += it.bytes;
         else if (it.kind == PLAN_ITEM_SEND || it.kind == PLAN_ITEM_RECV)
             o->bytes_per_dim[PLAN_PP] += it.kind == PLAN_ITEM_SEND ? it.bytes : 0;

@@ -135,6 +135,31 @@ int64_t plan_group_member(const plan *p, int64_t rank, int dim, int64_t i);
 /* A number naming rank r's group along dim: equal for ranks of the same group. */
 int64_t plan_group_id(const plan *p, int64_t rank, int dim);
 
+/*
+ * Groups that are not one dimension's, for collectives (plan_item.group); an item still
+ * names the dimension its traffic and exposed time are reported under (plan_item.dim).
+ */
+typedef enum plan_group {
+    PLAN_GROUP_DIM = 0,   /* the group of the item's dimension */
+    PLAN_GROUP_DP_CP,     /* the dp x cp replicas of a model shard (cp fastest): gradient
+                             reduction and ZeRO gathers, Megatron-LM's data-parallel group
+                             with context parallelism */
+    PLAN_GROUP_EXPERT_DP, /* the dp x cp / ep replicas of an expert shard: the ranks of the
+                             same ep coordinate (dp index mod ep), over cp and dp / ep */
+    PLAN_GROUP_EMBEDDING, /* the first and the last pipeline stage (2 ranks; 1 with pp 1):
+                             the two copies of tied embeddings */
+    PLAN_GROUP_COUNT
+} plan_group;
+
+/* Group slots: the dimensions' groups (slot = dim), then the other groups. */
+#define PLAN_SLOT_COUNT (PLAN_DIM_COUNT + PLAN_GROUP_COUNT - 1)
+/* The slot of a collective over group (plan_group) of dimension dim. */
+int plan_slot(int dim, int group);
+/* As plan_dim_size, plan_group_member and plan_group_id, for a slot. */
+int64_t plan_slot_size(const plan *p, int slot);
+int64_t plan_slot_member(const plan *p, int64_t rank, int slot, int64_t i);
+int64_t plan_slot_id(const plan *p, int64_t rank, int slot);
+
 /* ---- rank programs ---- */
 
 typedef enum plan_coll {
@@ -158,7 +183,8 @@ typedef struct plan_item {
     int kind;        /* plan_item_kind */
     wl_op op;        /* compute */
     int coll;        /* plan_coll */
-    int dim;         /* the group's dimension (plan_dim) */
+    int dim;         /* the group's dimension (plan_dim): traffic and exposure are its */
+    int group;       /* coll: plan_group (PLAN_GROUP_DIM: dim's own group) */
     double bytes;    /* coll: each member's buffer (nccl-tests "size"); send/recv: payload */
     int async;       /* coll: 1 overlaps the compute stream (gradient reductions, waited
                         for at the end of the step); 2 runs beside the next compute op and
@@ -177,6 +203,7 @@ typedef struct plan_cursor {
     int64_t step;     /* position inside the current pass */
     int64_t tail;     /* position inside the tail */
     int64_t buckets_done; /* gradient bytes waiting in the current bucket */
+    int64_t expert_buckets_done; /* expert gradient bytes waiting (reduced over expert dp) */
     plan_item pending;    /* an item owed before anything else (pending_n = 1) */
     int pending_n;
     wl_op ops[WL_OPS_MAX];
