@@ -42,6 +42,8 @@ static double op_s(const hw_chip *c, const wl_op *op)
     if (op->kind == WL_OP_GEMM || op->kind == WL_OP_ATTENTION) {
         double d = fmin(op->m, fmin(op->n, op->k));
         eff = c->eff_gemm / (1 + c->gemm_half_dim / d);
+        if (op->kind == WL_OP_ATTENTION && op->fused && c->eff_attention > 0)
+            eff = c->eff_attention;
     }
     double t = fmax(op->flops / (c->peak_bf16_flops * eff), op->hbm_bytes / (c->hbm_Bps * c->eff_mem));
     return round(t * 1e12) * 1e-12 + EXEC_LAUNCH_PS * 1e-12;
@@ -325,6 +327,30 @@ START_TEST(bounded_runs_stop)
 }
 END_TEST
 
+/* Fused (flash) attention runs at the chip's efficiency.attention of peak: on the H100
+ * (0.45), 0.45 x 989.4e12 x 0.01 s = 4.4523e12 FLOPs take 10 ms plus the launch; the same
+ * op unfused is a GEMM of the head dimension: gemm / (1 + gemm_half_dim / 128). */
+START_TEST(fused_attention_efficiency)
+{
+    hw_chip h;
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_int_eq(hw_chip_load_file("topologies/chips/h100-sxm.yaml", &h, &st), SIM_OK);
+    wl_op op = {.kind = WL_OP_ATTENTION, .name = "attention", .flops = 0.45 * 989.4e12 * 0.01,
+                .m = 8192, .n = 8192, .k = 128, .fused = 1};
+    ck_assert_double_eq_tol(exec_op_seconds(&h, &op, 0), 0.01 + EXEC_LAUNCH_PS * 1e-12, 1e-12);
+    op.fused = 0;
+    double eff = h.eff_gemm / (1 + h.gemm_half_dim / 128);
+    ck_assert_double_eq_tol(exec_op_seconds(&h, &op, 0),
+                            op.flops / (989.4e12 * eff) + EXEC_LAUNCH_PS * 1e-12, 1e-12);
+    /* a chip without the key times fused attention as a GEMM too */
+    h.eff_attention = 0;
+    op.fused = 1;
+    ck_assert_double_eq_tol(exec_op_seconds(&h, &op, 0),
+                            op.flops / (989.4e12 * eff) + EXEC_LAUNCH_PS * 1e-12, 1e-12);
+}
+END_TEST
+
 /* A trace goes to PATH.part and becomes PATH only when kept: a discarded one (a failed run)
  * leaves an earlier PATH as it was and no PATH.part. */
 START_TEST(traces_are_renamed_or_discarded)
@@ -381,6 +407,7 @@ int main(void)
     tcase_add_test(tc, reruns_are_identical);
     tcase_add_test(tc, bounded_runs_stop);
     tcase_add_test(tc, traces_are_renamed_or_discarded);
+    tcase_add_test(tc, fused_attention_efficiency);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

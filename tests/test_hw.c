@@ -78,6 +78,9 @@ START_TEST(test_shipped_chip)
     CK_EQ_D(chip.eff_gemm, a100 ? 0.6882 : h100 ? 0.7340 : 0.7); /* analysis/calibrate.sh */
     CK_EQ_D(chip.gemm_half_dim, h100 ? 432.0 : a100 ? 0.9 : 0.0);
     CK_EQ_D(chip.eff_mem, 0.8);
+    /* fused attention: published kernel figures for the two calibrated chips, none (attention
+     * as a GEMM of the head dimension) for the others */
+    CK_EQ_D(chip.eff_attention, a100 ? 0.6 : h100 ? 0.45 : 0.0);
 }
 END_TEST
 
@@ -102,6 +105,8 @@ static const bad_chip bad_chips[] = {
      "16:9: error: key 'gemm': expected a number in (0, 1], found '1.5'"},
     {"chip-efficiency-zero.yaml",
      "17:11: error: key 'memory': expected a number in (0, 1], found '0'"},
+    {"chip-attention-range.yaml",
+     "18:14: error: key 'attention': expected a number in (0, 1], found '1.2'"},
     {"chip-efficiency-text.yaml",
      "16:9: error: key 'gemm': expected a number, found 'fast'"},
     {"chip-missing-unit.yaml",

@@ -205,7 +205,10 @@ static int64_t op_ps(const ex *x, const wl_op *op)
         if (op->k > 0 && (d <= 0 || op->k < d))
             d = op->k;
         double peak = op->kind == WL_OP_GEMM ? x->peak_gemm : x->peak;
-        t_flops = op->flops / (peak * hw_chip_gemm_eff(x->chip, d));
+        double eff = op->kind == WL_OP_ATTENTION && op->fused && x->chip->eff_attention > 0
+                         ? x->chip->eff_attention
+                         : hw_chip_gemm_eff(x->chip, d);
+        t_flops = op->flops / (peak * eff);
     } else {
         t_flops = op->flops / (x->peak * x->eff_gemm);
     }

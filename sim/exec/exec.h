@@ -4,8 +4,9 @@
  * Each rank executes its program (workload/plan.h) in order on one compute stream. Compute
  * ops take the chip model's time: max(FLOPs / (peak x eff), HBM bytes / (HBM bandwidth x
  * eff_mem)) + EXEC_LAUNCH_PS, with the fp8 peak for GEMMs of fp8 workloads; eff is
- * hw_chip_gemm_eff of the op's smallest dimension for GEMMs and attention, eff_gemm for the
- * arithmetic of other ops. A collective
+ * hw_chip_gemm_eff of the op's smallest dimension for GEMMs and unfused attention, the
+ * chip's eff_attention for fused (flash) attention when it has one (else as a GEMM), and
+ * eff_gemm for the arithmetic of other ops. A collective
  * starts when every member of its group has reached it (the slowest member gates the group)
  * and runs on the network (coll/coll.h); synchronous collectives (tp, cp, ep, ZeRO-3
  * parameter gathers) hold the compute stream until they end; data-parallel gradient

@@ -20,7 +20,7 @@ static const char *const peak_keys[] = {"bf16", "fp8", NULL};
 static const char *const hbm_keys[] = {"capacity", "bandwidth", NULL};
 static const char *const scale_up_keys[] = {"kind", "bandwidth", NULL};
 static const char *const nic_keys[] = {"bandwidth", NULL};
-static const char *const efficiency_keys[] = {"gemm", "memory", "gemm_half_dim",
+static const char *const efficiency_keys[] = {"gemm", "memory", "gemm_half_dim", "attention",
                                               "overlap_slowdown", NULL};
 
 /* Indexed by hw_scale_up_kind. */
@@ -142,6 +142,8 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
         rc = get_efficiency(d, eff, "memory", &c.eff_mem, st);
     if (rc == SIM_OK && eff)
         rc = ydoc_get_double(d, eff, "gemm_half_dim", 0, &c.gemm_half_dim, st);
+    if (rc == SIM_OK && eff && ydoc_map_get(d, eff, "attention"))
+        rc = get_efficiency(d, eff, "attention", &c.eff_attention, st);
     if (rc == SIM_OK && eff)
         rc = ydoc_get_double(d, eff, "overlap_slowdown", 0, &c.overlap_slowdown, st);
     if (rc == SIM_OK && eff && !(c.overlap_slowdown >= 0 && c.overlap_slowdown <= 10))

@@ -8,13 +8,17 @@
  *   hbm: {capacity, bandwidth}
  *   scale_up: {kind (optional, default nvlink), bandwidth}   per direction, per chip
  *   nic: {bandwidth}                    default scale-out bandwidth per chip
- *   efficiency: {gemm, memory, gemm_half_dim, overlap_slowdown}   optional; gemm and memory
- *                                       in (0, 1], defaults 0.7 and 0.8; gemm_half_dim >= 0,
- *                                       default 0; overlap_slowdown >= 0, default 0: compute
- *                                       ops take 1 + overlap_slowdown times longer while a
- *                                       collective of the same rank runs beside them
+ *   efficiency: {gemm, memory, gemm_half_dim, attention, overlap_slowdown}   optional; gemm
+ *                                       and memory in (0, 1], defaults 0.7 and 0.8;
+ *                                       gemm_half_dim >= 0, default 0; attention in (0, 1],
+ *                                       default: none; overlap_slowdown >= 0, default 0:
+ *                                       compute ops take 1 + overlap_slowdown times longer
+ *                                       while a collective of the same rank runs beside them
  * A GEMM whose smallest dimension is n runs at gemm / (1 + gemm_half_dim / n) of peak: small
- * matrices use the tensor cores less well (the calibration fits both per chip type).
+ * matrices use the tensor cores less well (the calibration fits both per chip type). Fused
+ * (flash) attention runs at `attention` of peak on the FLOPs it executes, a figure of the
+ * kernel (FlashAttention-2, -3, cuDNN) rather than of a matrix size; a chip without it
+ * times attention as a GEMM of the head dimension.
  * Every figure carries its unit (core/units.h). Unknown keys are refused with a did-you-mean
  * hint, so a misspelt optional key cannot silently fall back to its default.
  *
@@ -55,6 +59,7 @@ typedef struct hw_chip {
     double eff_gemm;                 /* in (0, 1] */
     double eff_mem;                  /* in (0, 1] */
     double gemm_half_dim;            /* >= 0: GEMM size at which efficiency halves */
+    double eff_attention;            /* in (0, 1]; 0: none (attention as a GEMM) */
     double overlap_slowdown;         /* >= 0: compute slowdown beside own communication */
 } hw_chip;
 

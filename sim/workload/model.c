@@ -616,6 +616,7 @@ typedef struct op_spec {
     double bpe_bwd;    /* elementwise: bytes per element backward; 0 = bpe + the gradient */
     double bwd_factor; /* attention: backward FLOPs over forward */
     int core_attention; /* recomputed with the attention core (selective recomputation) */
+    int fused;          /* attention: a flash kernel */
 } op_spec;
 
 typedef struct op_list {
@@ -638,6 +639,7 @@ static void emit(op_list *l, const op_spec *sp, const dims *x, int backward, int
     op.kind = sp->kind;
     op.name = sp->name;
     op.recompute = recompute;
+    op.fused = sp->fused;
     double pass = backward ? 2.0 : 1.0;
     switch (sp->kind) {
     case WL_OP_GEMM:
@@ -731,6 +733,7 @@ static size_t layer_specs(const wl_workload *w, const dims *x, int moe, const wl
      * recomputes the scores backward (attention_core_flops) */
     at.flops_fwd = (x->flash ? 2.0 : 4.0) * x->b * x->sl * x->s * h / t;
     at.bwd_factor = x->flash ? 2.5 : 2.0;
+    at.fused = x->flash;
     at.q_elems = T * h / t;
     at.kv_elems = 2 * x->b * x->s * x->kvw / t;
     specs[n++] = at;

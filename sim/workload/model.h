@@ -243,6 +243,8 @@ typedef struct wl_op {
      * positions, n = key positions, k = head_dim. 0 for other kinds. */
     double m, n, k;
     int recompute; /* 1: a forward op re-run in the backward pass for recomputation */
+    int fused;     /* attention: 1 for a fused (flash) kernel, timed at the chip's
+                      efficiency.attention when it has one */
 } wl_op;
 
 /* Enough room for any list below. */

@@ -47,8 +47,9 @@ seed() { # name: a corpus of shipped files
             done ;;
     sweep) cp tests/fixtures/good/sweep-*.yaml tests/fixtures/bad/sweep-*.yaml \
               configs/studies/*.yaml "$work/corpus_$1/" ;;
-    flows) cp -f configs/flows/*.csv tests/fixtures/good/*.csv tests/fixtures/bad/flows-*.csv \
-              "$work/corpus_$1/" ;;
+    flows) for f in configs/flows/*.csv tests/fixtures/good/*.csv tests/fixtures/bad/flows-*.csv; do
+               cp "$f" "$work/corpus_$1/$(printf '%s' "$f" | tr / _)" # names repeat across folders
+           done ;;
     esac
 }
 n=0
