@@ -1,6 +1,7 @@
 #!/bin/sh
-# Fits each chip type's efficiency parameters (efficiency.gemm, efficiency.gemm_half_dim) to
-# the published measurements of ../shared/validation, once per chip type, never per row:
+# Fits each chip type's efficiency parameters (efficiency.gemm, efficiency.gemm_half_dim, and
+# for the H100, whose rows ran flash attention, efficiency.attention) to the published
+# measurements of ../shared/validation, once per chip type, never per row:
 #   a100-sxm-80gb: the 2021 table (Narayanan et al.) without its three largest rows (whose
 #                  replays are the slowest: they stay out of the fit and check it) and the
 #                  four Korthikanti et al. 2022 rows;
@@ -22,7 +23,7 @@ awk -F, 'NR > 1 && $1 != "gpt-462b" { print "configs/validation/megatron2024-" $
     "$data/megatron-2024-h100.csv" > "$tmp/h100"
 "$bin" calibrate "$tmp/a100" > "$tmp/a100.out" &
 a=$!
-"$bin" calibrate "$tmp/h100" > "$tmp/h100.out" &
+"$bin" calibrate --attention "$tmp/h100" > "$tmp/h100.out" &
 h=$!
 wait $a
 wait $h

@@ -1,6 +1,7 @@
 /*
  * cmd_calibrate.c: `clustersim calibrate TARGETS`: fits a chip type's efficiency parameters
- * (efficiency.gemm and efficiency.gemm_half_dim) to published measurements by replaying
+ * (efficiency.gemm and efficiency.gemm_half_dim, and with --attention efficiency.attention,
+ * the fused attention kernel's) to published measurements by replaying
  * their configs, with nonlinear least squares on the relative errors (core/fit.h).
  *
  * TARGETS has one measurement per line, "CONFIG METRIC VALUE" ('#' starts a comment): the
@@ -21,12 +22,16 @@
 #include "workload/plan.h"
 
 static const char cal_usage[] =
-    "usage: clustersim calibrate [--iterations N] [--start GEMM,HALF_DIM] TARGETS\n"
+    "usage: clustersim calibrate [--iterations N] [--start GEMM,HALF_DIM] [--attention]\n"
+    "                            TARGETS\n"
     "\n"
     "Fits efficiency.gemm and efficiency.gemm_half_dim of the chip type used by every config\n"
     "listed in TARGETS (lines 'CONFIG METRIC VALUE', metric mfu | hfu | tflops) by replaying\n"
     "them and minimizing the squared relative errors (GSL, Levenberg-Marquardt). Prints the\n"
-    "fitted values and each row's error.\n";
+    "fitted values and each row's error.\n"
+    "\n"
+    "  --attention   also fit efficiency.attention (fused attention), starting from the chip\n"
+    "                file's value (0.5 without one); the configs must use flash attention\n";
 
 typedef struct target {
     plan *p;
@@ -43,18 +48,20 @@ typedef struct cal {
     sim_status st;
 } cal;
 
-static void params_of(const double *x, double *eff, double *half)
+/* x: logit of gemm, log of gemm_half_dim, and with np == 3 the logit of attention */
+static void params_of(const double *x, size_t np, hw_chip *c)
 {
-    *eff = 1.0 / (1.0 + exp(-x[0]));
-    *half = exp(x[1]);
+    c->eff_gemm = 1.0 / (1.0 + exp(-x[0]));
+    c->gemm_half_dim = exp(x[1]);
+    if (np == 3)
+        c->eff_attention = 1.0 / (1.0 + exp(-x[2]));
 }
 
 static int residuals(const double *x, size_t np, double *r, size_t n, void *user)
 {
     cal *c = user;
-    (void)np;
     hw_chip chip = c->chip;
-    params_of(x, &chip.eff_gemm, &chip.gemm_half_dim);
+    params_of(x, np, &chip);
     exec_opts opts = {.chip = &chip};
     for (size_t i = 0; i < n; i++) {
         target *t = &c->t[i];
@@ -70,8 +77,9 @@ static int residuals(const double *x, size_t np, double *r, size_t n, void *user
         r[i] = (v - t->value) / t->value;
     }
     c->evals++;
-    fprintf(stderr, "clustersim calibrate: evaluation %d: gemm %.4f, gemm_half_dim %.1f\n",
-            c->evals, chip.eff_gemm, chip.gemm_half_dim);
+    fprintf(stderr, "clustersim calibrate: evaluation %d: gemm %.4f, gemm_half_dim %.1f, "
+                    "attention %.4f\n", c->evals, chip.eff_gemm, chip.gemm_half_dim,
+            chip.eff_attention);
     return 0;
 }
 
@@ -138,7 +146,7 @@ static sim_code load_targets(const char *path, cal *c, sim_status *st)
 int cli_calibrate_main(int argc, char **argv)
 {
     const char *file = NULL;
-    int iters = 15;
+    int iters = 15, fit_attention = 0;
     double start[2] = {0.7, 100};
     static const char *const valued[] = {"--iterations N", "--start GEMM,HALF_DIM", NULL};
     if (cli_check_values(argc, argv, "calibrate", valued, cal_usage) != 0)
@@ -161,6 +169,8 @@ int cli_calibrate_main(int argc, char **argv)
                                 "0 < GEMM < 1 and HALF_DIM > 0\n");
                 return 2;
             }
+        } else if (!strcmp(argv[i], "--attention")) {
+            fit_attention = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "clustersim calibrate: unknown option '%s'\n%s", argv[i], cal_usage);
             return 2;
@@ -181,24 +191,33 @@ int cli_calibrate_main(int argc, char **argv)
     sim_status st;
     sim_status_clear(&st);
     int rc = 0;
-    double x[2] = {log(start[0] / (1 - start[0])), log(start[1])}, chisq = 0, *r = NULL;
+    double x[3] = {log(start[0] / (1 - start[0])), log(start[1]), 0}, chisq = 0, *r = NULL;
+    size_t np = fit_attention ? 3 : 2;
     int it = 0;
-    if (load_targets(file, &c, &st) != SIM_OK ||
-        sim_fit_nls(residuals, &c, c.n, 2, x, iters, &chisq, &it, &st) != SIM_OK) {
+    sim_code lrc = load_targets(file, &c, &st);
+    if (lrc == SIM_OK && fit_attention) {
+        double a = c.chip.eff_attention > 0 && c.chip.eff_attention < 1 ? c.chip.eff_attention
+                                                                        : 0.5;
+        x[2] = log(a / (1 - a));
+    }
+    if (lrc != SIM_OK || sim_fit_nls(residuals, &c, c.n, np, x, iters, &chisq, &it, &st) != SIM_OK) {
         if (st.code == SIM_ERR_INTERNAL && c.st.code != SIM_OK)
             st = c.st;
         rc = cli_report(&st);
-    } else if (!(r = malloc(c.n * sizeof *r)) || residuals(x, 2, r, c.n, &c) != 0) {
+    } else if (!(r = malloc(c.n * sizeof *r)) || residuals(x, np, r, c.n, &c) != 0) {
         /* the predictions at the fitted point */
         if (!r)
             sim_status_set(&c.st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
         rc = cli_report(&c.st);
     } else {
-        double eff, half;
-        params_of(x, &eff, &half);
+        hw_chip fit = c.chip;
+        params_of(x, np, &fit);
         printf("chip %s: %zu measurements, %d iterations, %d evaluations, rms relative error "
                "%.2f%%\n", c.chip.name, c.n, it, c.evals, 100 * sqrt(chisq / (double)c.n));
-        printf("efficiency:\n  gemm: %.4f\n  gemm_half_dim: %.1f\n", eff, half);
+        printf("efficiency:\n  gemm: %.4f\n  gemm_half_dim: %.1f\n", fit.eff_gemm,
+               fit.gemm_half_dim);
+        if (fit_attention)
+            printf("  attention: %.4f\n", fit.eff_attention);
         for (size_t i = 0; i < c.n; i++)
             printf("  %-50s published %8.2f predicted %8.2f error %+6.2f%%\n", c.t[i].name,
                    c.t[i].value, c.t[i].pred, 100 * r[i]);

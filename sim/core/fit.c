@@ -40,6 +40,11 @@ sim_code sim_fit_nls(sim_fit_fn fn, void *user, size_t n, size_t p, double *x, i
                               "found %zu", p, n);
     fit_ctx c = {fn, user, malloc(p * sizeof(double)), malloc(n * sizeof(double)), 0};
     gsl_multifit_nlinear_parameters fp = gsl_multifit_nlinear_default_parameters();
+    /* Finite differences of 1e-4 relative, not GSL's sqrt(DBL_EPSILON): a simulator's
+     * answer is a step function at the resolution of its clock (integer picoseconds per
+     * op), so a step of 1e-8 moves a short op by less than a picosecond and its derivative
+     * reads 0. */
+    fp.h_df = 1e-4;
     gsl_multifit_nlinear_workspace *w =
         c.xbuf && c.rbuf ? gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &fp, n, p)
                          : NULL;
