@@ -222,6 +222,28 @@ START_TEST(overlap_slowdown)
 }
 END_TEST
 
+/* An efficiency so low that an op would outlast EXEC_MAX_OP_S is an input error naming the
+ * op, never a clock that overflows into the past (calibrate's fit once proposed one). */
+START_TEST(an_endless_op_is_refused)
+{
+    plan *p = th_load(TINY, NULL);
+    hw_chip stuck = *topo_chip_hw(p->topo, 0);
+    stuck.eff_gemm = 1e-15;
+    exec_opts opts = {.chip = &stuck};
+    exec_result r;
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_int_eq(exec_run(p, &opts, &r, &st), SIM_ERR_INPUT);
+    ck_assert_msg(strstr(st.msg, "would take") &&
+                      strstr(st.msg, "over the 86400 s an op may take: the chip's efficiency "
+                                     "or peak is too low"),
+                  "%s", st.msg);
+    ck_assert_ptr_null(r.ranks);
+    exec_result_free(&r);
+    plan_destroy(p);
+}
+END_TEST
+
 /* A replay that would not fit is refused before anything is allocated, with the estimate. */
 START_TEST(too_large_is_refused)
 {
@@ -403,6 +425,7 @@ int main(void)
     tcase_add_test(tc, data_parallel_pair);
     tcase_add_test(tc, one_f_one_b_of_equal_stages);
     tcase_add_test(tc, overlap_slowdown);
+    tcase_add_test(tc, an_endless_op_is_refused);
     tcase_add_test(tc, too_large_is_refused);
     tcase_add_test(tc, a_failing_phase_is_reported);
     tcase_add_test(tc, incremental_equals_reference_solver);

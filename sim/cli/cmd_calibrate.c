@@ -48,13 +48,21 @@ typedef struct cal {
     sim_status st;
 } cal;
 
-/* x: logit of gemm, log of gemm_half_dim, and with np == 3 the logit of attention */
+static double clamp(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v; /* a NaN stays NaN and fails the run */
+}
+
+/* x: logit of gemm, log of gemm_half_dim, and with np == 3 the logit of attention. A long
+ * Levenberg-Marquardt step can throw x far out; the clamps keep every efficiency within
+ * [4.5e-5, 0.99995] and gemm_half_dim within [4.5e-5, 1.2e6], where the replay's op times
+ * stay finite, instead of asking it for an op at an efficiency of zero. */
 static void params_of(const double *x, size_t np, hw_chip *c)
 {
-    c->eff_gemm = 1.0 / (1.0 + exp(-x[0]));
-    c->gemm_half_dim = exp(x[1]);
+    c->eff_gemm = 1.0 / (1.0 + exp(-clamp(x[0], -10, 10)));
+    c->gemm_half_dim = exp(clamp(x[1], -10, 14));
     if (np == 3)
-        c->eff_attention = 1.0 / (1.0 + exp(-x[2]));
+        c->eff_attention = 1.0 / (1.0 + exp(-clamp(x[2], -10, 10)));
 }
 
 static int residuals(const double *x, size_t np, double *r, size_t n, void *user)

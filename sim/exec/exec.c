@@ -195,7 +195,8 @@ static void hmap_del(hmap *m, uint64_t key)
 
 /* ---- compute ---- */
 
-static int64_t op_ps(const ex *x, const wl_op *op)
+/* Seconds one op takes, launch overhead excluded. */
+static double op_seconds(const ex *x, const wl_op *op)
 {
     double t_flops;
     if (op->kind == WL_OP_GEMM || op->kind == WL_OP_ATTENTION) {
@@ -213,7 +214,16 @@ static int64_t op_ps(const ex *x, const wl_op *op)
         t_flops = op->flops / (x->peak * x->eff_gemm);
     }
     double t_mem = op->hbm_bytes / (x->hbm * x->eff_mem);
-    double t = t_flops > t_mem ? t_flops : t_mem;
+    return t_flops > t_mem ? t_flops : t_mem;
+}
+
+/* The op's duration in ps, or -1 when it is not finite or over EXEC_MAX_OP_S (an efficiency
+ * or peak so low that the clock would overflow). */
+static int64_t op_ps(const ex *x, const wl_op *op)
+{
+    double t = op_seconds(x, op);
+    if (!(t <= EXEC_MAX_OP_S))
+        return -1;
     return (int64_t)llround(t * 1e12) + EXEC_LAUNCH_PS;
 }
 
@@ -227,7 +237,8 @@ double exec_op_seconds(const hw_chip *chip, const wl_op *op, int fp8)
     x.hbm = chip->hbm_Bps;
     x.eff_gemm = chip->eff_gemm;
     x.eff_mem = chip->eff_mem;
-    return (double)op_ps(&x, op) * 1e-12;
+    int64_t ps = op_ps(&x, op);
+    return ps >= 0 ? (double)ps * 1e-12 : op_seconds(&x, op) + (double)EXEC_LAUNCH_PS * 1e-12;
 }
 
 /* ---- waking ---- */
@@ -502,6 +513,15 @@ static void advance(rank_st *r)
         switch (it->kind) {
         case PLAN_ITEM_COMPUTE: {
             int64_t ps = op_ps(x, &it->op);
+            if (ps < 0) {
+                char why[200];
+                snprintf(why, sizeof why, "op '%s' would take %.3g s, over the %.0f s an op "
+                         "may take: the chip's efficiency or peak is too low",
+                         it->op.name ? it->op.name : "op", op_seconds(x, &it->op),
+                         EXEC_MAX_OP_S);
+                fail(x, SIM_ERR_INPUT, why);
+                return;
+            }
             /* Communication of this rank running beside the op shares its SMs and HBM. */
             if ((r->async_out > 0 || r->overlap_out > 0 || r->join_pending) &&
                 x->chip->overlap_slowdown > 0)

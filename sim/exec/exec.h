@@ -32,6 +32,8 @@
 
 /* Launch overhead added to every compute op. */
 #define EXEC_LAUNCH_PS 2000000
+/* The longest one op may take (a day): longer means an efficiency or peak near zero. */
+#define EXEC_MAX_OP_S 86400.0
 
 typedef struct exec_rank_stats {
     double compute_s, idle_s, bubble_s, exposed_s[PLAN_DIM_COUNT]; /* per measured step */
