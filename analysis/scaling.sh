@@ -4,7 +4,7 @@
 # replayed whole, single-threaded. Prints GPUs, wall time, peak memory, events, events/s.
 # 1k-16k run on topologies/h100-superpod-16k.yaml (the first N chips), 98k on h100-100k.yaml
 # (configs/bench/h100-100k.yaml). Usage: analysis/scaling.sh [BIN]   (from the repository
-# root; about 5 minutes).
+# root; about 6 minutes on 2 cores).
 set -eu
 bin=${1:-build/clustersim}
 tmp=$(mktemp -d)
