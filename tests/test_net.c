@@ -557,16 +557,20 @@ START_TEST(event_heap_stays_sorted_under_random_churn)
         recs[i].id = i;
         recs[i].log = log;
         recs[i].n = &n;
-        ev_schedule(e, &recs[i].node, (int64_t)sim_rng_below(r, 1000), EV_CLASS_NORMAL);
+        ev_schedule(e, &recs[i].node, (int64_t)sim_rng_below(r, 1000),
+                    (int)sim_rng_below(r, 2));
     }
     for (int i = 0; i < N; i += 3)
         ev_cancel(e, &recs[i].node);
-    for (int i = 1; i < N; i += 7)
-        ev_schedule(e, &recs[i].node, (int64_t)sim_rng_below(r, 1000), EV_CLASS_NORMAL);
+    for (int i = 1; i < N; i += 7) /* moves, earlier or later */
+        ev_schedule(e, &recs[i].node, (int64_t)sim_rng_below(r, 1000),
+                    (int)sim_rng_below(r, 2));
     ev_run(e, INT64_MAX);
     for (int i = 1; i < n; i++) {
         const ev_node *a = &recs[log[i - 1]].node, *b = &recs[log[i]].node;
-        ck_assert(a->t_ps < b->t_ps || (a->t_ps == b->t_ps && a->seq < b->seq));
+        ck_assert(a->t_ps < b->t_ps ||
+                  (a->t_ps == b->t_ps &&
+                   (a->klass < b->klass || (a->klass == b->klass && a->seq < b->seq))));
     }
     int expect = 0;
     for (int i = 0; i < N; i++)

@@ -3,7 +3,7 @@
  *
  * Events are intrusive: an ev_node is embedded in the object it concerns (a transfer, a
  * rank) and handed back to its callback, so scheduling never allocates. The queue is a
- * binary min-heap of node pointers ordered by (t_ps, klass, seq): seq is an ever-increasing
+ * 4-ary min-heap ordered by (t_ps, klass, seq): seq is an ever-increasing
  * insertion counter, so ties break identically on every run and machine. klass orders work
  * inside one instant: EV_CLASS_NORMAL events run before EV_CLASS_LATE ones scheduled for the
  * same time (the network re-solves once, after every start and end of that instant).
