@@ -38,13 +38,13 @@ typedef struct rank_st {
     ev_node ev; /* first member */
     struct ex *x;
     int64_t id;
-    plan_cursor cur;
-    plan_item item;
     int have_item, state;
+    int join_pending, join_after; /* an overlapped collective waits for the next op's end */
     double block_s;
     int64_t async_out;
-    int64_t overlap_out;        /* async = 2 collectives not yet done */
-    int join_pending, join_after; /* an overlapped collective waits for the next op's end */
+    int64_t overlap_out; /* async = 2 collectives not yet done */
+    plan_cursor cur;
+    plan_item item;
     int64_t seq[PLAN_SLOT_COUNT]; /* collectives met per group slot */
     exec_rank_stats acc; /* this step */
 } rank_st;

@@ -981,7 +981,6 @@ void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c)
     c->rank = rank;
     c->stage = plan_coord(p, rank, PLAN_PP);
     sched_init(&c->sc, p->par.schedule, p->par.pp, p->microbatches, p->par.vp, c->stage);
-    c->ops_layer = -1;
 }
 
 /*

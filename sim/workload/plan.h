@@ -197,19 +197,16 @@ typedef struct plan_item {
 
 /* Cursor over one rank's program; plan_prog_begin sets it to the first item. */
 typedef struct plan_cursor {
+    /* the scalars every item reads first, the pending item last */
     int64_t rank, stage;
-    sched sc;
     int64_t pass;     /* schedule index; sched_len = the tail (DP wait, optimizer) */
     int64_t step;     /* position inside the current pass */
     int64_t tail;     /* position inside the tail */
+    int pending_n;
     int64_t buckets_done; /* gradient bytes waiting in the current bucket */
     int64_t expert_buckets_done; /* expert gradient bytes waiting (reduced over expert dp) */
+    sched sc;
     plan_item pending;    /* an item owed before anything else (pending_n = 1) */
-    int pending_n;
-    wl_op ops[WL_OPS_MAX];
-    size_t n_ops;
-    int64_t ops_layer; /* layer whose ops are in ops, -1 none */
-    int ops_backward;
 } plan_cursor;
 
 void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c);
