@@ -581,6 +581,97 @@ START_TEST(event_heap_stays_sorted_under_random_churn)
 }
 END_TEST
 
+/* The queue against a reference: callbacks schedule, move and cancel nodes at random, many
+ * in the running instant and both classes, with few distinct times (the instants' FIFOs and
+ * their hash map do the work); every node run must be the least (t_ps, klass, seq) of what
+ * is scheduled, found by a scan, and scheduled/pending must agree with the reference. */
+enum { CHURN_N = 300 };
+typedef struct churn {
+    ev_node node[CHURN_N];
+    int sched[CHURN_N];
+    sim_rng *r;
+    long ran, budget;
+    int bad;
+} churn;
+
+static int churn_less(const ev_node *a, const ev_node *b)
+{
+    if (a->t_ps != b->t_ps)
+        return a->t_ps < b->t_ps;
+    if (a->klass != b->klass)
+        return a->klass < b->klass;
+    return a->seq < b->seq;
+}
+
+static churn *churn_of; /* the callback's state: one churn test at a time */
+
+static void churn_touch(ev_engine *e, churn *c)
+{
+    int i = (int)sim_rng_below(c->r, CHURN_N);
+    if (sim_rng_below(c->r, 4) == 0) {
+        ev_cancel(e, &c->node[i]);
+        c->sched[i] = 0;
+    } else {
+        int64_t t = ev_now(e) + (int64_t)sim_rng_below(c->r, 4);
+        ck_assert_int_eq(ev_schedule(e, &c->node[i], t, (int)sim_rng_below(c->r, 2)), SIM_OK);
+        c->sched[i] = 1;
+    }
+}
+
+static void churn_fn(ev_engine *e, ev_node *n)
+{
+    churn *c = churn_of;
+    int id = (int)(n - c->node);
+    if (!c->sched[id] || ev_node_scheduled(n))
+        c->bad++;
+    c->sched[id] = 0;
+    for (int i = 0; i < CHURN_N; i++)
+        if (c->sched[i] && churn_less(&c->node[i], n))
+            c->bad++; /* something earlier was still waiting */
+    size_t pending = 0;
+    for (int i = 0; i < CHURN_N; i++) {
+        pending += (size_t)c->sched[i];
+        if (c->sched[i] != ev_node_scheduled(&c->node[i]))
+            c->bad++;
+    }
+    if (pending != ev_pending(e))
+        c->bad++;
+    if (++c->ran < c->budget)
+        for (int k = 1 + (int)sim_rng_below(c->r, 3); k > 0; k--)
+            churn_touch(e, c);
+}
+
+START_TEST(event_queue_matches_a_reference_under_churn)
+{
+    sim_status st;
+    ev_engine *e;
+    static churn c;
+    memset(&c, 0, sizeof c);
+    churn_of = &c;
+    ck_assert_int_eq(ev_engine_create(&e, &st), SIM_OK);
+    ck_assert_int_eq(sim_rng_create(11, 3, &c.r, &st), SIM_OK);
+    c.budget = 200000;
+    for (int i = 0; i < CHURN_N; i++)
+        ev_node_init(&c.node[i], churn_fn);
+    for (int i = 0; i < CHURN_N; i++)
+        churn_touch(e, &c);
+    /* in slices, so that runs resume where a bound stopped them */
+    while (ev_pending(e) > 0)
+        ev_run(e, ev_now(e) + 50);
+    ck_assert_int_eq(c.bad, 0);
+    ck_assert_int_ge(c.ran, c.budget);
+    /* clear unschedules every node */
+    for (int i = 0; i < 50; i++)
+        churn_touch(e, &c);
+    ev_clear(e);
+    ck_assert_uint_eq(ev_pending(e), 0);
+    for (int i = 0; i < CHURN_N; i++)
+        ck_assert(!ev_node_scheduled(&c.node[i]));
+    sim_rng_destroy(c.r);
+    ev_engine_destroy(e);
+}
+END_TEST
+
 /* ---- routing ---- */
 
 START_TEST(ecmp_spreads_flows_over_equal_cost_paths)
@@ -670,6 +761,7 @@ static Suite *net_suite(void)
     TCase *te = tcase_create("engine");
     tcase_add_test(te, events_order_by_time_class_then_insertion);
     tcase_add_test(te, event_heap_stays_sorted_under_random_churn);
+    tcase_add_test(te, event_queue_matches_a_reference_under_churn);
     tcase_add_test(te, ecmp_spreads_flows_over_equal_cost_paths);
     tcase_add_test(te, unreachable_destination_is_an_input_error);
     suite_add_tcase(s, te);

@@ -2,9 +2,10 @@
  * evq.h: the discrete-event engine: simulated clock and event queue.
  *
  * Events are intrusive: an ev_node is embedded in the object it concerns (a transfer, a
- * rank) and handed back to its callback, so scheduling never allocates. The queue is a
- * 4-ary min-heap ordered by (t_ps, klass, seq): seq is an ever-increasing
- * insertion counter, so ties break identically on every run and machine. klass orders work
+ * rank) and handed back to its callback; scheduling allocates only while the queue grows
+ * past its peak. Events run in the order (t_ps, klass, seq): seq is an ever-increasing
+ * insertion counter, so ties break identically on every run and machine (evq.c keeps one
+ * FIFO per instant and a heap of instants). klass orders work
  * inside one instant: EV_CLASS_NORMAL events run before EV_CLASS_LATE ones scheduled for the
  * same time (the network re-solves once, after every start and end of that instant).
  * Time never goes backwards: scheduling before now is an internal error (asserted).
@@ -27,7 +28,8 @@ enum { EV_CLASS_NORMAL = 0, EV_CLASS_LATE = 1 };
 struct ev_node {
     int64_t t_ps;
     uint64_t seq;
-    uint32_t heap_idx; /* position + 1 in the heap; 0 = not scheduled */
+    ev_node *prev, *next; /* in the FIFO of its instant */
+    uint32_t where;       /* bucket + 1; 0 = not scheduled */
     uint8_t klass;
     ev_fn fn;
 };
@@ -47,7 +49,7 @@ size_t ev_pending(const ev_engine *e);
 
 /* Prepares n to call fn; n is not scheduled. */
 void ev_node_init(ev_node *n, ev_fn fn);
-static inline int ev_node_scheduled(const ev_node *n) { return n->heap_idx != 0; }
+static inline int ev_node_scheduled(const ev_node *n) { return n->where != 0; }
 
 /*
  * Schedules n at t_ps (>= now) in klass. If n is already scheduled it is moved (keeping
