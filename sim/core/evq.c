@@ -27,6 +27,12 @@ typedef struct bucket {
     uint8_t klass;
 } bucket;
 
+/* A hash map entry: the instant's key (t_ps << 1 | klass) beside its bucket (NONE: empty). */
+typedef struct hentry {
+    uint64_t key;
+    uint32_t b;
+} hentry;
+
 typedef struct slot {
     int64_t t_ps;
     uint32_t klass;
@@ -41,7 +47,7 @@ struct ev_engine {
     size_t n; /* buckets in the heap */
     bucket *bk;
     uint32_t n_bk, cap_bk, free_bk;
-    uint32_t *hash; /* bucket index or NONE; linear probing */
+    hentry *hash; /* linear probing, keys held inline */
     size_t hash_cap; /* a power of two, at least twice the buckets in use */
     size_t pending;
     int64_t now_ps;
@@ -110,25 +116,27 @@ static void heap_remove(ev_engine *e, size_t i)
 
 /* ---- hash map (t_ps, klass) -> bucket ---- */
 
-static inline size_t hash_of(int64_t t_ps, int klass, size_t mask)
+static inline uint64_t key_of(int64_t t_ps, int klass)
 {
-    uint64_t z = ((uint64_t)t_ps << 1 | (uint64_t)klass) + UINT64_C(0x9e3779b97f4a7c15);
+    return (uint64_t)t_ps << 1 | (uint64_t)klass;
+}
+
+static inline size_t hash_of(uint64_t key, size_t mask)
+{
+    uint64_t z = key + UINT64_C(0x9e3779b97f4a7c15);
     z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
     return (size_t)(z ^ (z >> 31)) & mask;
 }
 
 /* The slot of (t_ps, klass): its bucket's, or the empty one where it would go. */
-static size_t hash_find(const ev_engine *e, int64_t t_ps, int klass)
+static size_t hash_find(const ev_engine *e, uint64_t key)
 {
     size_t mask = e->hash_cap - 1;
-    size_t i = hash_of(t_ps, klass, mask);
-    for (;;) {
-        uint32_t b = e->hash[i];
-        if (b == NONE || (e->bk[b].t_ps == t_ps && e->bk[b].klass == klass))
-            return i;
+    size_t i = hash_of(key, mask);
+    while (e->hash[i].b != NONE && e->hash[i].key != key)
         i = (i + 1) & mask;
-    }
+    return i;
 }
 
 /* Deletes slot i, shifting later entries of its probe run back (no tombstones). */
@@ -137,13 +145,12 @@ static void hash_delete(ev_engine *e, size_t i)
     size_t mask = e->hash_cap - 1;
     size_t j = i;
     for (;;) {
-        e->hash[i] = NONE;
+        e->hash[i].b = NONE;
         for (;;) {
             j = (j + 1) & mask;
-            uint32_t b = e->hash[j];
-            if (b == NONE)
+            if (e->hash[j].b == NONE)
                 return;
-            size_t home = hash_of(e->bk[b].t_ps, e->bk[b].klass, mask);
+            size_t home = hash_of(e->hash[j].key, mask);
             /* b may move back to i unless its home lies cyclically in (i, j] */
             if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
                 break;
@@ -160,17 +167,18 @@ static int hash_grow(ev_engine *e, size_t want_buckets)
     size_t cap = e->hash_cap ? e->hash_cap : 512;
     while (cap < 2 * want_buckets)
         cap *= 2;
-    uint32_t *h = malloc(cap * sizeof *h);
+    hentry *h = malloc(cap * sizeof *h);
     if (!h)
         return -1;
     for (size_t i = 0; i < cap; i++)
-        h[i] = NONE;
-    uint32_t *old = e->hash;
+        h[i].b = NONE;
+    hentry *old = e->hash;
     e->hash = h;
     e->hash_cap = cap;
     for (size_t i = 0; i < e->n; i++) {
         uint32_t b = e->heap[i].b;
-        e->hash[hash_find(e, e->bk[b].t_ps, e->bk[b].klass)] = b;
+        uint64_t key = key_of(e->bk[b].t_ps, e->bk[b].klass);
+        e->hash[hash_find(e, key)] = (hentry){key, b};
     }
     free(old);
     return 0;
@@ -208,13 +216,14 @@ static uint32_t bucket_get(ev_engine *e, int64_t t_ps, int klass)
 {
     if (!e->hash_cap && grow(e, 1) != 0)
         return NONE;
-    size_t h = hash_find(e, t_ps, klass);
-    if (e->hash[h] != NONE)
-        return e->hash[h];
+    uint64_t key = key_of(t_ps, klass);
+    size_t h = hash_find(e, key);
+    if (e->hash[h].b != NONE)
+        return e->hash[h].b;
     if (e->n + 1 > e->cap_bk || 2 * (e->n + 1) > e->hash_cap) {
         if (grow(e, e->n + 1) != 0)
             return NONE;
-        h = hash_find(e, t_ps, klass);
+        h = hash_find(e, key);
     }
     uint32_t b;
     if (e->free_bk != NONE) {
@@ -227,7 +236,7 @@ static uint32_t bucket_get(ev_engine *e, int64_t t_ps, int klass)
     k->t_ps = t_ps;
     k->klass = (uint8_t)klass;
     k->head = k->tail = NULL;
-    e->hash[h] = b;
+    e->hash[h] = (hentry){key, b};
     e->heap[e->n] = (slot){t_ps, (uint32_t)klass, b};
     sift_up(e, e->n++);
     return b;
@@ -237,7 +246,7 @@ static uint32_t bucket_get(ev_engine *e, int64_t t_ps, int klass)
 static void bucket_drop(ev_engine *e, uint32_t b)
 {
     bucket *k = &e->bk[b];
-    hash_delete(e, hash_find(e, k->t_ps, k->klass));
+    hash_delete(e, hash_find(e, key_of(k->t_ps, k->klass)));
     heap_remove(e, k->heap_idx - 1);
     k->heap_idx = 0;
     k->next_free = e->free_bk;
@@ -283,7 +292,7 @@ void ev_clear(ev_engine *e)
             n->where = 0;
     }
     for (size_t i = 0; i < e->hash_cap; i++)
-        e->hash[i] = NONE;
+        e->hash[i].b = NONE;
     e->n = 0;
     e->n_bk = 0;
     e->free_bk = NONE;
