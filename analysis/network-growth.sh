@@ -4,7 +4,7 @@
 # database lacks points, then prints MFU, step time and where the step goes per generation,
 # and plots MFU and the exposed communication per generation (OUTSTEM.png and .svg).
 # Usage: analysis/network-growth.sh [DB] [OUTSTEM] [BIN]   (from the repository root;
-# defaults: results-network-growth.db, network-growth, build/clustersim). About 5 minutes on
+# defaults: results-network-growth.db, network-growth, build/clustersim). About 6 minutes on
 # 2 cores for the four replays.
 set -eu
 db=${1:-results-network-growth.db}
