@@ -55,12 +55,13 @@ static double clamp(double v, double lo, double hi)
 
 /* x: logit of gemm, log of gemm_half_dim, and with np == 3 the logit of attention. A long
  * Levenberg-Marquardt step can throw x far out; the clamps keep every efficiency within
- * [4.5e-5, 0.99995] and gemm_half_dim within [4.5e-5, 1.2e6], where the replay's op times
- * stay finite, instead of asking it for an op at an efficiency of zero. */
+ * [4.5e-5, 0.99995] and gemm_half_dim within [4.5e-5, 1e6] (what a chip file accepts), where
+ * the replay's op times stay finite, instead of asking it for an op at an efficiency of
+ * zero. */
 static void params_of(const double *x, size_t np, hw_chip *c)
 {
     c->eff_gemm = 1.0 / (1.0 + exp(-clamp(x[0], -10, 10)));
-    c->gemm_half_dim = exp(clamp(x[1], -10, 14));
+    c->gemm_half_dim = fmin(exp(clamp(x[1], -10, log(1e6))), 1e6);
     if (np == 3)
         c->eff_attention = 1.0 / (1.0 + exp(-clamp(x[2], -10, 10)));
 }
