@@ -151,7 +151,7 @@ static void hash_delete(ev_engine *e, size_t i)
             if (e->hash[j].b == NONE)
                 return;
             size_t home = hash_of(e->hash[j].key, mask);
-            /* b may move back to i unless its home lies cyclically in (i, j] */
+            /* the entry at j may move back to i unless its home lies cyclically in (i, j] */
             if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
                 break;
         }
