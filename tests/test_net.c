@@ -541,6 +541,16 @@ START_TEST(events_order_by_time_class_then_insertion)
 }
 END_TEST
 
+/* The order evq.h promises: (t_ps, klass, seq). */
+static int ev_before(const ev_node *a, const ev_node *b)
+{
+    if (a->t_ps != b->t_ps)
+        return a->t_ps < b->t_ps;
+    if (a->klass != b->klass)
+        return a->klass < b->klass;
+    return a->seq < b->seq;
+}
+
 START_TEST(event_heap_stays_sorted_under_random_churn)
 {
     sim_status st;
@@ -568,9 +578,7 @@ START_TEST(event_heap_stays_sorted_under_random_churn)
     ev_run(e, INT64_MAX);
     for (int i = 1; i < n; i++) {
         const ev_node *a = &recs[log[i - 1]].node, *b = &recs[log[i]].node;
-        ck_assert(a->t_ps < b->t_ps ||
-                  (a->t_ps == b->t_ps &&
-                   (a->klass < b->klass || (a->klass == b->klass && a->seq < b->seq))));
+        ck_assert(ev_before(a, b));
     }
     int expect = 0;
     for (int i = 0; i < N; i++)
@@ -593,15 +601,6 @@ typedef struct churn {
     long ran, budget;
     int bad;
 } churn;
-
-static int churn_less(const ev_node *a, const ev_node *b)
-{
-    if (a->t_ps != b->t_ps)
-        return a->t_ps < b->t_ps;
-    if (a->klass != b->klass)
-        return a->klass < b->klass;
-    return a->seq < b->seq;
-}
 
 static churn *churn_of; /* the callback's state: one churn test at a time */
 
@@ -626,7 +625,7 @@ static void churn_fn(ev_engine *e, ev_node *n)
         c->bad++;
     c->sched[id] = 0;
     for (int i = 0; i < CHURN_N; i++)
-        if (c->sched[i] && churn_less(&c->node[i], n))
+        if (c->sched[i] && ev_before(&c->node[i], n))
             c->bad++; /* something earlier was still waiting */
     size_t pending = 0;
     for (int i = 0; i < CHURN_N; i++) {
