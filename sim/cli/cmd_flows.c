@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "core/evq.h"
 #include "core/hash.h"
+#include "core/vec.h"
 #include "net/flowfile.h"
 #include "net/netsim.h"
 #include "topo/topo.h"
@@ -42,7 +43,7 @@ typedef struct flow_run {
 
 typedef struct flows_ctx {
     net_sim *ns;
-    net_usage *uses; /* every flow's usages, one after the other */
+    SIM_VEC(net_usage) uses; /* every flow's usages, one after the other */
     sim_status st;
     int failed;
 } flows_ctx;
@@ -70,7 +71,7 @@ static void on_flow_start(ev_engine *e, ev_node *n)
     if (c->failed)
         return;
     net_transfer_spec spec = {
-        .uses = c->uses + r->use_off,
+        .uses = c->uses.v + r->use_off,
         .n_uses = r->n_uses,
         .bytes = r->spec->bytes,
         .lat_ps = r->lat_ps,
@@ -144,7 +145,7 @@ static void flows_job_free(flows_job *j)
 {
     net_sim_destroy(j->ns);
     ev_engine_destroy(j->eng);
-    free(j->ctx.uses);
+    sim_vec_free(&j->ctx.uses);
     free(j->runs);
     free(j->starts);
     net_flowfile_destroy(j->ff);
@@ -174,24 +175,15 @@ static sim_code load(const flows_args *a, flows_job *j, sim_status *st)
 static sim_code route_all(flows_job *j, const char *flows_path, sim_status *st)
 {
     size_t max_uses = topo_route_max_uses(j->tp);
-    size_t uses_cap = 0, uses_len = 0;
     for (size_t i = 0; i < j->n; i++) {
         const net_flow_spec *f = net_flowfile_at(j->ff, i);
         j->runs[i].spec = f;
-        if (uses_cap - uses_len < max_uses) {
-            size_t cap = uses_cap ? uses_cap * 2 : 4096;
-            while (cap - uses_len < max_uses)
-                cap *= 2;
-            net_usage *p = realloc(j->ctx.uses, cap * sizeof *p);
-            if (!p)
-                return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for routes");
-            j->ctx.uses = p;
-            uses_cap = cap;
-        }
+        if (sim_vec_reserve(&j->ctx.uses, j->ctx.uses.n + max_uses) != 0)
+            return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for routes");
         uint64_t h = sim_hash_str(f->id, ((uint64_t)(uint32_t)f->src << 32) | (uint32_t)f->dst);
         topo_route_info info;
-        if (topo_route(j->tp, f->src, f->dst, h, j->ctx.uses + uses_len, max_uses, &info, st) !=
-            SIM_OK) {
+        if (topo_route(j->tp, f->src, f->dst, h, j->ctx.uses.v + j->ctx.uses.n, max_uses, &info,
+                       st) != SIM_OK) {
             if (st->code == SIM_ERR_INPUT) {
                 char msg[SIM_STATUS_MSG_MAX];
                 snprintf(msg, sizeof msg, "%s", st->msg);
@@ -200,11 +192,11 @@ static sim_code route_all(flows_job *j, const char *flows_path, sim_status *st)
             }
             return st->code;
         }
-        j->runs[i].use_off = uses_len;
+        j->runs[i].use_off = j->ctx.uses.n;
         j->runs[i].n_uses = info.n_uses;
         j->runs[i].lat_ps = info.lat_ps;
         j->runs[i].cap_Bps = info.rate_cap_Bps;
-        uses_len += info.n_uses;
+        j->ctx.uses.n += info.n_uses;
     }
     return SIM_OK;
 }

@@ -51,21 +51,13 @@ void db__sbuf_add_n(sbuf *b, const char *s, size_t n)
 {
     if (b->oom)
         return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
+    if (sim_vec_reserve(&b->text, b->text.n + n + 1) != 0) {
+        b->oom = 1;
+        return;
     }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    memcpy(b->text.v + b->text.n, s, n);
+    b->text.n += n;
+    b->text.v[b->text.n] = '\0';
 }
 
 void db__sbuf_add(sbuf *b, const char *s)
@@ -111,7 +103,7 @@ void db__sbuf_add_uri(sbuf *b, const char *path)
 /* The text of b, "" when empty or out of memory. */
 const char *db__sbuf_str(const sbuf *b)
 {
-    return b->p && !b->oom ? b->p : "";
+    return b->text.v && !b->oom ? b->text.v : "";
 }
 
 /* The sim_code for SQLite result rc; sql_code is what a plain SQLITE_ERROR means here. */
@@ -153,7 +145,7 @@ sim_code db__fail(db *d, int rc, sim_code sql_code, sim_status *st, const char *
 
 /* Runs sql; failures are reported as "<what>: <reason>" with what = "%s" of ctx and path. */
 sim_code db__exec_sql(db *d, const char *sql, sim_code sql_code, const char *ctx,
-                         sim_status *st)
+                      sim_status *st)
 {
     int rc = sqlite3_exec(d->conn, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
@@ -247,7 +239,7 @@ static sim_code schema_create(db *d, sim_status *st)
     }
     if (rc == SIM_OK)
         rc = db__exec_sql(d, (const char *)db_schema_sql, SIM_ERR_INTERNAL,
-                      "cannot create the schema in results database", st);
+                          "cannot create the schema in results database", st);
     if (rc == SIM_OK)
         rc = version_read(d, have, sizeof have, &state, st);
     if (rc == SIM_OK && (state != 2 || strcmp(have, DB_SCHEMA_VERSION_TEXT) != 0))
@@ -315,7 +307,7 @@ sim_code db_open(const char *path, db **out, sim_status *st)
                             "out of memory opening results database '%s'", path);
         goto done;
     }
-    int src = sqlite3_open_v2(uri.p, &d->conn,
+    int src = sqlite3_open_v2(uri.text.v, &d->conn,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, NULL);
     if (!d->conn) {
         rc = sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0,
@@ -334,16 +326,16 @@ sim_code db_open(const char *path, db **out, sim_status *st)
     }
     sqlite3_busy_timeout(d->conn, d->busy_ms);
     rc = db__exec_sql(d, "PRAGMA foreign_keys = ON", SIM_ERR_IO, "cannot open results database",
-                  st);
+                      st);
     if (rc == SIM_OK)
         rc = wal_enable(d, st);
     if (rc == SIM_OK)
         rc = db__exec_sql(d, "PRAGMA synchronous = NORMAL", SIM_ERR_IO,
-                      "cannot open results database", st);
+                          "cannot open results database", st);
     if (rc == SIM_OK)
         rc = schema_create(d, st);
 done:
-    free(uri.p);
+    sim_vec_free(&uri.text);
     if (rc == SIM_OK)
         *out = d;
     else
@@ -379,7 +371,7 @@ sim_code db_begin(db *d, sim_status *st)
                               "cannot begin a transaction in '%s': one is already open",
                               d->path);
     return db__exec_sql(d, "BEGIN IMMEDIATE", SIM_ERR_INTERNAL, "cannot begin a transaction in",
-                    st);
+                        st);
 }
 
 sim_code db_commit(db *d, sim_status *st)
@@ -485,7 +477,7 @@ sim_code db_run_update_results(db *d, int64_t run_id, const db_run *row, sim_sta
         rc = sqlite3_step(q);
     if (rc != SQLITE_DONE)
         code = db__fail(d, rc, SIM_ERR_INTERNAL, st, "cannot update run %" PRId64 " in '%s'",
-                       run_id, d->path);
+                        run_id, d->path);
     else if (sqlite3_changes(d->conn) == 0)
         code = sim_status_set(st, SIM_ERR_INTERNAL, d->path, 0, 0,
                               "cannot update run %" PRId64 " in '%s': no such run", run_id,

@@ -82,7 +82,7 @@ static sim_code insert_check(db *d, const char *table, const char *const *column
         rc = sim_status_set(st, SIM_ERR_INPUT, d->path, 0, 0,
                             "an insert into table '%s' names no column", table);
     for (size_t i = 0; rc == SIM_OK && i < n; i++) {
-        list.len = 0;
+        list.text.n = 0;
         rc = names_find(d, "SELECT name FROM pragma_table_info(?1) ORDER BY cid", table,
                         columns[i], &list, &hit, st);
         if (rc == SIM_OK && hit < 0)
@@ -96,7 +96,7 @@ static sim_code insert_check(db *d, const char *table, const char *const *column
                                     "column '%s' is named twice in an insert into table '%s'",
                                     columns[i], table);
     }
-    free(list.p);
+    sim_vec_free(&list.text);
     return rc;
 }
 
@@ -129,10 +129,10 @@ sim_code db_insert_prepare(db *d, const char *table, const char *const *columns,
     s->d = d;
     s->n = n;
     s->bind_rc = SQLITE_OK;
-    int src = sqlite3_prepare_v2(d->conn, sql.p, -1, &s->stmt, NULL);
+    int src = sqlite3_prepare_v2(d->conn, sql.text.v, -1, &s->stmt, NULL);
     if (src != SQLITE_OK) {
         rc = db__fail(d, src, SIM_ERR_INTERNAL, st, "cannot prepare an insert into table '%s'",
-                     table);
+                      table);
         goto done;
     }
     d->open_stmts++;
@@ -143,7 +143,7 @@ done:
         sqlite3_finalize(s->stmt);
         free(s);
     }
-    free(sql.p);
+    sim_vec_free(&sql.text);
     return rc;
 }
 
@@ -214,7 +214,7 @@ sim_code db_insert_exec(db_stmt *s, sim_status *st)
         int src = sqlite3_step(s->stmt);
         if (src != SQLITE_DONE)
             rc = db__fail(d, src, SIM_ERR_INTERNAL, st, "cannot insert into table '%s'",
-                         s->table);
+                          s->table);
     }
     sqlite3_reset(s->stmt);
     sqlite3_clear_bindings(s->stmt);

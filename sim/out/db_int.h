@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/status.h"
+#include "core/vec.h"
 #include "out/db.h"
 
 #define DB_STR2(x) #x
@@ -30,10 +31,10 @@ struct db {
     size_t open_stmts; /* db_stmts not yet finished */
 };
 
-/* Growable text for generated SQL and name lists; oom is sticky. */
+/* Growable text for generated SQL and name lists; oom is sticky. text.v is NUL-terminated
+ * once anything was added (NULL before); free it with sim_vec_free(&b.text). */
 typedef struct sbuf {
-    char *p;
-    size_t len, cap;
+    SIM_VEC(char) text;
     int oom;
 } sbuf;
 

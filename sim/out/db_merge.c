@@ -45,7 +45,7 @@ static sim_code merge_fail(db *d, int rc, const char *src, int opening, sim_stat
     int prim = rc & 0xff;
     if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
         return db__fail(d, rc, SIM_ERR_IO, st, "cannot merge results database '%s' into '%s'",
-                       src, d->path);
+                        src, d->path);
     sim_code code = SIM_ERR_INPUT;
     if (prim == SQLITE_NOMEM)
         code = SIM_ERR_NOMEM;
@@ -126,7 +126,7 @@ static sim_code merge_attach(db *d, const char *src, int *attached, sim_status *
     }
     int rc = sqlite3_prepare_v2(d->conn, "ATTACH DATABASE ?1 AS " MERGE_SRC, -1, &q, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_text(q, 1, uri.p, -1, SQLITE_STATIC);
+        rc = sqlite3_bind_text(q, 1, uri.text.v, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(q);
     if (rc == SQLITE_DONE)
@@ -135,7 +135,7 @@ static sim_code merge_attach(db *d, const char *src, int *attached, sim_status *
         code = merge_fail(d, rc, src, 1, st);
 done:
     sqlite3_finalize(q);
-    free(uri.p);
+    sim_vec_free(&uri.text);
     return code;
 }
 
@@ -208,7 +208,7 @@ static sim_code merge_table(db *d, const char *table, const char *src, sim_statu
         code = merge_fail(d, rc, src, 0, st);
         goto done;
     }
-    if (cols.len == 0 && !cols.oom) {
+    if (cols.text.n == 0 && !cols.oom) {
         code = sim_status_set(st, SIM_ERR_INPUT, src, 0, 0,
                               "cannot merge results database '%s': its table '%s' has a "
                               "run_id column but '%s' has no such table",
@@ -229,12 +229,12 @@ static sim_code merge_table(db *d, const char *table, const char *src, sim_statu
                               "out of memory merging results database '%s'", src);
         goto done;
     }
-    code = merge_exec(d, sql.p, src, st);
+    code = merge_exec(d, sql.text.v, src, st);
 done:
     sqlite3_finalize(q);
-    free(cols.p);
-    free(sel.p);
-    free(sql.p);
+    sim_vec_free(&cols.text);
+    sim_vec_free(&sel.text);
+    sim_vec_free(&sql.text);
     return code;
 }
 
@@ -292,7 +292,7 @@ sim_code db_merge_from(db *d, const char *src_path, size_t *merged, size_t *skip
     began = rc == SIM_OK;
     if (rc == SIM_OK)
         rc = db__exec_sql(d, "PRAGMA defer_foreign_keys = ON", SIM_ERR_INTERNAL,
-                      "cannot merge into", st);
+                          "cannot merge into", st);
     if (rc == SIM_OK)
         rc = merge_exec(d, merge_map_sql, src_path, st);
     if (rc == SIM_OK)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
 #include "out/db.h"
 #include "out/db_int.h"
 
@@ -24,8 +25,7 @@ sim_code db_query_texts(db *d, const char *sql, char ***out, size_t *n, sim_stat
 {
     sqlite3_stmt *q = NULL, *extra = NULL;
     const char *tail = NULL;
-    char **v = NULL;
-    size_t len = 0, cap = 0;
+    SIM_VEC(char *) v = {0};
     sim_code code = SIM_OK;
     *out = NULL;
     *n = 0;
@@ -34,7 +34,7 @@ sim_code db_query_texts(db *d, const char *sql, char ***out, size_t *n, sim_stat
         rc = sqlite3_prepare_v2(d->conn, tail, -1, &extra, NULL);
     if (rc != SQLITE_OK) {
         code = db__fail(d, rc, SIM_ERR_INPUT, st, "query failed in results database '%s'",
-                       d->path);
+                        d->path);
         goto done;
     }
     if (!q || extra || !sqlite3_stmt_readonly(q) || sqlite3_column_count(q) < 1) {
@@ -57,33 +57,26 @@ sim_code db_query_texts(db *d, const char *sql, char ***out, size_t *n, sim_stat
             memcpy(t, c, bytes);
             t[bytes] = '\0';
         }
-        if (len == cap) {
-            size_t ncap = cap ? 2 * cap : 16;
-            char **nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                free(t);
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
+        if (sim_vec_push(&v, t) != 0) {
+            free(t);
+            rc = SQLITE_NOMEM;
+            break;
         }
-        v[len++] = t;
     }
     if (rc == SQLITE_NOMEM)
         code = sim_status_set(st, SIM_ERR_NOMEM, d->path, 0, 0,
                               "out of memory reading a query's rows from '%s'", d->path);
     else if (rc != SQLITE_DONE)
         code = db__fail(d, rc, SIM_ERR_INPUT, st, "query failed in results database '%s'",
-                       d->path);
+                        d->path);
 done:
     sqlite3_finalize(extra);
     sqlite3_finalize(q);
     if (code == SIM_OK) {
-        *out = v;
-        *n = len;
+        *out = v.v; /* NULL when there was no row */
+        *n = v.n;
     } else {
-        texts_free(v, len);
+        texts_free(v.v, v.n);
     }
     return code;
 }

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 
 #include "coll/coll.h"
+#include "core/vec.h"
 #include "out/db_topo.h"
 #include "topo/topo.h"
 
@@ -113,6 +114,18 @@ static void rec_done(rec_insert *in)
     in->n = 0;
 }
 
+typedef SIM_VEC(char) text_vec;
+
+/* Appends the n bytes of s to t; 0, or -1 when memory runs out. */
+static int text_add(text_vec *t, const char *s, size_t n)
+{
+    if (sim_vec_reserve(t, t->n + n) != 0)
+        return -1;
+    memcpy(t->v + t->n, s, n);
+    t->n += n;
+    return 0;
+}
+
 /* The config file's text with the overrides appended, for run.config_yaml; NULL when the file
  * cannot be read or memory runs out. Malloc'ed, owned by the caller. */
 static char *config_text(const char *path, const ydoc_override *ov, size_t n)
@@ -120,35 +133,23 @@ static char *config_text(const char *path, const ydoc_override *ov, size_t n)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    size_t cap = 4096, len = 0, got;
-    char *buf = malloc(cap);
-    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (cap - len < 1024) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = nb;
-        }
-    }
+    text_vec t = {0};
+    char chunk[4096];
+    size_t got;
+    int rc = 0;
+    while (rc == 0 && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rc = text_add(&t, chunk, got);
     fclose(f);
-    for (size_t i = 0; buf && i < n; i++) {
-        size_t need = len + strlen(ov[i].origin) + 8;
-        if (need >= cap) {
-            char *nb = realloc(buf, cap = need * 2);
-            if (!nb) {
-                free(buf);
-                return NULL;
-            }
-            buf = nb;
-        }
-        len += (size_t)snprintf(buf + len, cap - len, "\n# %s", ov[i].origin);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = text_add(&t, "\n# ", 3);
+        if (rc == 0)
+            rc = text_add(&t, ov[i].origin, strlen(ov[i].origin));
     }
-    if (buf)
-        buf[len] = 0;
-    return buf;
+    if (rc == 0)
+        rc = sim_vec_push(&t, '\0');
+    if (rc != 0)
+        sim_vec_free(&t);
+    return t.v;
 }
 
 /* A step row per measured step, with the step's MFU. */

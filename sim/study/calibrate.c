@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/fit.h"
+#include "core/vec.h"
 #include "exec/exec.h"
 #include "workload/plan.h"
 
@@ -31,8 +32,7 @@ typedef struct target {
 } target;
 
 struct study_cal {
-    target *t;
-    size_t n;
+    SIM_VEC(target) t; /* the measurements whose configs loaded */
     hw_chip chip;
     int evals;
     const study_cal_opts *o; /* during study_cal_run */
@@ -64,7 +64,7 @@ static int residuals(const double *x, size_t np, double *r, size_t n, void *user
     params_of(x, np, &chip);
     exec_opts opts = {.chip = &chip};
     for (size_t i = 0; i < n; i++) {
-        target *t = &c->t[i];
+        target *t = &c->t.v[i];
         exec_result res;
         if (exec_run(t->p, &opts, &res, &c->st) != SIM_OK)
             return 1;
@@ -86,11 +86,9 @@ static int residuals(const double *x, size_t np, double *r, size_t n, void *user
 static sim_code add_target(study_cal *c, const char *path, int lineno, const char *cfg,
                            cal_metric m, double value, sim_status *st)
 {
-    target *nt = realloc(c->t, (c->n + 1) * sizeof *nt);
-    if (!nt)
+    if (sim_vec_reserve(&c->t, c->t.n + 1) != 0)
         return sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
-    c->t = nt;
-    target *t = &c->t[c->n];
+    target *t = &c->t.v[c->t.n]; /* counted once its plan is loaded */
     memset(t, 0, sizeof *t);
     t->metric = m;
     t->value = value;
@@ -98,13 +96,13 @@ static sim_code add_target(study_cal *c, const char *path, int lineno, const cha
     sim_code rc = plan_load(cfg, NULL, 0, &t->p, st);
     if (rc != SIM_OK)
         return rc;
-    c->n++;
+    c->t.n++;
     t->p->warmup_steps = 0;
     t->p->steps = 1;
     const hw_chip *chip = topo_chip_hw(t->p->topo, 0);
     if (!chip)
         return sim_status_set(st, SIM_ERR_INPUT, path, lineno, 0, "'%s' names no chip", cfg);
-    if (c->n == 1)
+    if (c->t.n == 1)
         c->chip = *chip;
     else if (strcmp(chip->name, c->chip.name))
         return sim_status_set(st, SIM_ERR_INPUT, path, lineno, 0,
@@ -141,7 +139,7 @@ static sim_code load_targets(const char *path, study_cal *c, sim_status *st)
             rc = add_target(c, path, lineno, cfg, (cal_metric)m, value, st);
     }
     fclose(f);
-    if (rc == SIM_OK && c->n == 0)
+    if (rc == SIM_OK && c->t.n == 0)
         rc = sim_status_set(st, SIM_ERR_INPUT, path, 0, 0, "no measurements in '%s'", path);
     return rc;
 }
@@ -164,9 +162,9 @@ void study_cal_destroy(study_cal *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n; i++)
-        plan_destroy(c->t[i].p);
-    free(c->t);
+    for (size_t i = 0; i < c->t.n; i++)
+        plan_destroy(c->t.v[i].p);
+    sim_vec_free(&c->t);
     free(c);
 }
 
@@ -177,12 +175,12 @@ const hw_chip *study_cal_chip(const study_cal *c)
 
 size_t study_cal_rows(const study_cal *c)
 {
-    return c->n;
+    return c->t.n;
 }
 
 study_cal_row study_cal_row_at(const study_cal *c, size_t i)
 {
-    const target *t = &c->t[i];
+    const target *t = &c->t.v[i];
     return (study_cal_row){t->name, t->value, t->pred, t->err};
 }
 
@@ -201,7 +199,7 @@ sim_code study_cal_run(study_cal *c, const study_cal_opts *o, study_cal_fit *fit
                                                                           : 0.5;
         x[2] = log(a / (1 - a));
     }
-    sim_code rc = sim_fit_nls(residuals, c, c->n, np, x, o->iterations, &fit->chisq,
+    sim_code rc = sim_fit_nls(residuals, c, c->t.n, np, x, o->iterations, &fit->chisq,
                               &fit->iterations, st);
     if (rc != SIM_OK) {
         if (st->code == SIM_ERR_INTERNAL && c->st.code != SIM_OK)
@@ -209,17 +207,17 @@ sim_code study_cal_run(study_cal *c, const study_cal_opts *o, study_cal_fit *fit
         goto done;
     }
     /* the predictions at the fitted point */
-    if (!(r = malloc(c->n * sizeof *r))) {
+    if (!(r = malloc(c->t.n * sizeof *r))) {
         rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
         goto done;
     }
-    if (residuals(x, np, r, c->n, c) != 0) {
+    if (residuals(x, np, r, c->t.n, c) != 0) {
         *st = c->st;
         rc = st->code;
         goto done;
     }
-    for (size_t i = 0; i < c->n; i++)
-        c->t[i].err = r[i];
+    for (size_t i = 0; i < c->t.n; i++)
+        c->t.v[i].err = r[i];
     fit->chip = c->chip;
     params_of(x, np, &fit->chip);
     fit->evaluations = c->evals;
