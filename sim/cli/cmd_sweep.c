@@ -16,6 +16,11 @@
  * 'failed' and the reason; a worker that crashes is recorded by the parent.
  * --shard i/N runs the points whose index is i - 1 modulo N: N shards partition the grid
  * exactly, for job arrays; `clustersim merge` combines their databases.
+ *
+ * The workers stay here rather than in study/: fork, wait and _exit are process control,
+ * which only the executable does, and each worker runs the CLI's own replay of a config
+ * (cli_run_config: its summary, its errors on stderr, its exit status), which the parent reads
+ * to count and record the point.
  */
 #include <errno.h>
 #include <signal.h>
