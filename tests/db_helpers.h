@@ -143,6 +143,16 @@ static inline int64_t raw_int(sqlite3 *c, const char *sql)
     return v;
 }
 
+/* The single double sql yields (0 for NULL: test for NULL with raw_int on "IS NULL"). */
+static inline double raw_double(sqlite3 *c, const char *sql)
+{
+    sqlite3_stmt *q = raw_prepare(c, sql);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    double v = sqlite3_column_double(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
 /* The single text sql yields, copied into buf ("(null)" for NULL). */
 static inline const char *raw_text(sqlite3 *c, const char *sql, char *buf, size_t n)
 {

@@ -18,6 +18,13 @@
  * process killed by SIGKILL in the middle of a transaction whose pages already reached the
  * WAL leaves an intact database without any of its rows; the views compute the expected
  * aggregates on a tiny hand-made pair of runs.
+ *
+ * The recorder of replays (out/record.h), on replays of small fixtures: a replay with a
+ * warm-up step and a sweep point gives the expected count of rows in every table, its
+ * figures bit for bit, steps and collectives numbered from 0 after the warm-up, each
+ * dimension's exposed time under its own column and each rank's coordinates; a DiLoCo replay
+ * gives the round figures, the multidc row and a row per WAN direction; a stopped replay, a
+ * failed one and rows of a run that does not exist.
  */
 #include <check.h>
 #include <dirent.h>
@@ -33,7 +40,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec/exec.h"
+#include "exec/multidc.h"
 #include "out/db.h"
+#include "out/record.h"
+#include "topo/topo.h"
+#include "workload/plan.h"
 
 #define TH_SUITE "test_db"
 #include "db_helpers.h"
@@ -863,6 +875,275 @@ START_TEST(test_views)
 }
 END_TEST
 
+/* ---- out/record.h: a replay as rows ---- */
+
+#define TINY "tests/fixtures/good/cfg-tiny.yaml"
+#define DILOCO "tests/fixtures/good/mdc-diloco.yaml"
+
+/* Loads config with the overrides and replays it (mdc_run for a cross-datacenter plan). */
+static plan *replay_ok(const char *config, const ydoc_override *ov, size_t n_ov,
+                       const exec_opts *opts, exec_result *r, mdc_result *m)
+{
+    plan *p = NULL;
+    sim_status st;
+    sim_status_clear(&st);
+    memset(r, 0, sizeof *r);
+    memset(m, 0, sizeof *m);
+    CK_OK(plan_load(config, ov, n_ov, &p, &st), st);
+    if (p->xdc.scheme != PLAN_XDC_NONE)
+        CK_OK(mdc_run(p, opts, r, m, &st), st);
+    else
+        CK_OK(exec_run(p, opts, r, &st), st);
+    return p;
+}
+
+/* "SELECT <what> FROM <rest>" with run_id = id, into buf. */
+static const char *sqlf(char *buf, size_t n, const char *fmt, int64_t id, long long k)
+{
+    snprintf(buf, n, fmt, (long long)id, k);
+    return buf;
+}
+
+/*
+ * Two measured steps after one warm-up step of the tiny config, recorded through
+ * db_record_run as a sweep point: one run row with the replay's figures, a step row per
+ * measured step numbered from 0 (the warm-up left out) with the exposed time of each
+ * dimension under its own column, a rank row per rank with its coordinates, every link, a
+ * link_stats row per link that carried bytes, the measured collectives numbered from 0, the
+ * sweep_param rows, and no multidc row.
+ */
+START_TEST(test_record_replay)
+{
+    scratch t;
+    scratch_make(&t);
+    ydoc_override ov[] = {{"run.warmup", "1", "test warmup"}, {"run.steps", "2", "test steps"}};
+    exec_opts opts = {0};
+    exec_result r;
+    mdc_result m;
+    plan *p = replay_ok(TINY, ov, 2, &opts, &r, &m);
+    db *d = open_ok(t.path);
+    sim_status st;
+    sim_status_clear(&st);
+    int64_t id = 0;
+    db_record_src src = {"sweep", p->config_path, ov, 2, "tiny|run.warmup=1|run.steps=2"};
+    CK_OK(db_record_run(d, p, &r, NULL, &src, &id, &st), st);
+    ck_assert_int_gt(id, 0);
+    db_close(d);
+
+    sqlite3 *c = raw_open(t.path);
+    char q[512], buf[512];
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM run"), 1);
+    ck_assert_str_eq(raw_text(c, sqlf(q, sizeof q, "SELECT status || ' ' || command || ' ' || "
+                                      "topology || ' ' || steps || ' ' || chips FROM run "
+                                      "WHERE run_id = %lld", id, 0), buf, sizeof buf),
+                     "ok sweep two-nodes 2 16");
+    ck_assert_int_eq(raw_int(c, "SELECT config_yaml LIKE '%name: tiny%# test warmup\n# test "
+                                "steps' FROM run"), 1);
+    ck_assert(raw_double(c, "SELECT mfu FROM run") == r.mfu);
+    ck_assert(raw_double(c, "SELECT step_time_s FROM run") == r.step_time_s);
+
+    /* steps: the two measured ones, from 0, the warm-up row left out */
+    ck_assert_int_eq(r.n_step_rows, 3);
+    ck_assert_str_eq(raw_rows(c, "SELECT step FROM step ORDER BY step", buf, sizeof buf),
+                     "0;1");
+    double peak = topo_chip_hw(p->topo, 0)->peak_bf16_flops * 16;
+    static const char *const dims[] = {"tp", "pp", "dp", "cp", "ep"};
+    static const int dim_of[] = {PLAN_TP, PLAN_PP, PLAN_DP, PLAN_CP, PLAN_EP};
+    for (int k = 0; k < 2; k++) {
+        const exec_step *row = &r.step_rows[k + 1];
+        double t_s = row->end_s - row->start_s;
+        ck_assert(raw_double(c, sqlf(q, sizeof q, "SELECT start_s FROM step WHERE run_id = %lld "
+                                     "AND step = %lld", id, k)) == row->start_s);
+        ck_assert(raw_double(c, sqlf(q, sizeof q, "SELECT time_s FROM step WHERE run_id = %lld "
+                                     "AND step = %lld", id, k)) == t_s);
+        double mfu = raw_double(c, sqlf(q, sizeof q, "SELECT mfu FROM step WHERE run_id = "
+                                         "%lld AND step = %lld", id, k));
+        ck_assert_double_eq_tol(mfu, wl_model_flops_per_step(&p->wl) / (t_s * peak), 1e-15);
+        ck_assert(mfu > 0 && mfu < 1);
+        for (int dd = 0; dd < 5; dd++) {
+            char col[160];
+            snprintf(col, sizeof col, "SELECT exposed_%s_s FROM step WHERE run_id = %%lld AND "
+                     "step = %%lld", dims[dd]);
+            ck_assert_msg(raw_double(c, sqlf(q, sizeof q, col, id, k)) ==
+                              row->exposed_s[dim_of[dd]],
+                          "step %d exposed_%s_s", k, dims[dd]);
+        }
+    }
+    /* tp, pp and dp expose different times here, so a swapped column would show */
+    ck_assert(r.step_rows[1].exposed_s[PLAN_TP] != r.step_rows[1].exposed_s[PLAN_DP]);
+
+    /* ranks: one each, with the plan's coordinates */
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM rank"), 16);
+    for (int64_t i = 0; i < 16; i++) {
+        snprintf(q, sizeof q, "SELECT tp_idx || ',' || pp_idx || ',' || dp_idx || ',' || "
+                 "cp_idx || ',' || ep_idx FROM rank WHERE rank = %lld", (long long)i);
+        char want[64];
+        snprintf(want, sizeof want, "%lld,%lld,%lld,%lld,%lld",
+                 (long long)plan_coord(p, i, PLAN_TP), (long long)plan_coord(p, i, PLAN_PP),
+                 (long long)plan_coord(p, i, PLAN_DP), (long long)plan_coord(p, i, PLAN_CP),
+                 (long long)plan_coord(p, i, PLAN_EP));
+        ck_assert_str_eq(raw_text(c, q, buf, sizeof buf), want);
+        snprintf(q, sizeof q, "SELECT compute_s FROM rank WHERE rank = %lld", (long long)i);
+        ck_assert(raw_double(c, q) == r.ranks[i].compute_s);
+    }
+
+    /* links, and stats of those that carried bytes */
+    const net_graph *g = topo_graph(p->topo);
+    size_t busy = 0;
+    for (size_t l = 0; l < net_graph_link_count(g); l++)
+        busy += r.link_bytes[l] > 0;
+    ck_assert_uint_gt(busy, 0);
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM link"), (int64_t)net_graph_link_count(g));
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM link_stats"), (int64_t)busy);
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM link_stats WHERE mean_util IS NULL OR "
+                                "busy_s IS NOT NULL"), 0);
+
+    /* collectives of the measured steps, numbered from 0 */
+    int64_t measured = 0;
+    for (size_t i = 0; i < r.n_colls; i++)
+        measured += r.colls[i].step >= 1;
+    ck_assert_int_gt(measured, 0);
+    ck_assert_int_lt(measured, (int64_t)r.n_colls);
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM collective"), measured);
+    ck_assert_int_eq(raw_int(c, "SELECT max(coll_id) - min(coll_id) + 1 FROM collective"),
+                     measured);
+    ck_assert_str_eq(raw_rows(c, "SELECT DISTINCT step FROM collective ORDER BY step", buf,
+                              sizeof buf), "0;1");
+
+    /* the sweep point, and nothing cross-datacenter */
+    ck_assert_str_eq(raw_rows(c, "SELECT key || '=' || value FROM sweep_param ORDER BY key",
+                              buf, sizeof buf),
+                     "_point=tiny|run.warmup=1|run.steps=2;run.steps=2;run.warmup=1");
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM multidc"), 0);
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM wan"), 0);
+    sqlite3_close(c);
+    exec_result_free(&r);
+    plan_destroy(p);
+    scratch_remove(&t);
+}
+END_TEST
+
+/*
+ * A DiLoCo replay: the run row's figures are over whole rounds (the mdc result's), and it has
+ * the multidc row and a wan row per directed WAN link with that link's bytes.
+ */
+START_TEST(test_record_multidc)
+{
+    scratch t;
+    scratch_make(&t);
+    exec_opts opts = {0};
+    exec_result r;
+    mdc_result m;
+    plan *p = replay_ok(DILOCO, NULL, 0, &opts, &r, &m);
+    db *d = open_ok(t.path);
+    sim_status st;
+    sim_status_clear(&st);
+    int64_t id = 0;
+    db_record_src src = {"run", p->config_path, NULL, 0, NULL};
+    CK_OK(db_record_run(d, p, &r, &m, &src, &id, &st), st);
+    db_close(d);
+
+    sqlite3 *c = raw_open(t.path);
+    char buf[512];
+    ck_assert(raw_double(c, "SELECT mfu FROM run") == m.mfu);
+    ck_assert(raw_double(c, "SELECT step_time_s FROM run") == m.round_s / 10);
+    ck_assert_int_eq(raw_int(c, "SELECT chips FROM run"), p->xdc.total_ranks);
+    ck_assert_str_eq(raw_text(c, "SELECT scheme || ' ' || sites || ' ' || inner_steps || ' ' || "
+                                 "payload || ' ' || (fragments IS NULL) || (max_delay IS NULL) "
+                                 "FROM multidc", buf, sizeof buf),
+                     "diloco 2 10 bf16 11");
+    ck_assert(raw_double(c, "SELECT round_s FROM multidc") == m.round_s);
+    const net_graph *g = topo_graph(p->topo);
+    int64_t wans = 0;
+    double wan_bytes = 0;
+    for (size_t l = 0; l < m.n_links; l++)
+        if (net_graph_link(g, (net_link_id)l)->kind == NET_LINK_WAN) {
+            char q[128];
+            snprintf(q, sizeof q, "SELECT bytes FROM wan WHERE link_id = %zu", l);
+            ck_assert(raw_double(c, q) == m.wan_bytes[l]);
+            wan_bytes += m.wan_bytes[l];
+            wans++;
+        }
+    ck_assert_int_eq(wans, 2);
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM wan"), wans);
+    ck_assert(wan_bytes > 0);
+    ck_assert(raw_double(c, "SELECT wan_bytes FROM multidc") == wan_bytes);
+    ck_assert_str_eq(raw_rows(c, "SELECT src_site || '>' || dst_site FROM wan ORDER BY link_id",
+                              buf, sizeof buf), "a>b;b>a");
+    sqlite3_close(c);
+    mdc_result_free(&m);
+    exec_result_free(&r);
+    plan_destroy(p);
+    scratch_remove(&t);
+}
+END_TEST
+
+/*
+ * A replay stopped at a bound is a run row with status 'stopped' and no figures; a failure
+ * is a run row with status 'failed', its reason and the point's parameters; rows of a run
+ * that does not exist are refused; a database that cannot be opened is an i/o error.
+ */
+START_TEST(test_record_stopped_failed_refused)
+{
+    scratch t;
+    scratch_make(&t);
+    exec_opts opts = {.max_events = 10000}; /* bounds are checked every 4,096 advances */
+    exec_result r;
+    mdc_result m;
+    plan *p = replay_ok("configs/quickstart.yaml", NULL, 0, &opts, &r, &m);
+    ck_assert(r.stopped);
+    db *d = open_ok(t.path);
+    sim_status st;
+    sim_status_clear(&st);
+    int64_t id = 0;
+    db_record_src src = {"run", p->config_path, NULL, 0, NULL};
+    CK_OK(db_record_run(d, p, &r, NULL, &src, &id, &st), st);
+    exec_result_free(&r);
+
+    /* rows under a run id with no run row break the foreign key, and are rolled back */
+    opts.max_events = 0;
+    plan_destroy(p);
+    p = replay_ok(TINY, NULL, 0, &opts, &r, &m);
+    CK_OK(db_begin(d, &st), st);
+    ck_assert_int_eq(db_record_replay(d, id + 100, p, &r, NULL, &st), SIM_ERR_INTERNAL);
+    ck_assert_ptr_nonnull(strstr(st.msg, "table 'step'"));
+    CK_OK(db_rollback(d, &st), st);
+    db_close(d);
+
+    ydoc_override ov[] = {{"parallelism.tp", "3", "sweep parallelism.tp=3"}};
+    db_record_src fsrc = {"sweep", TINY, ov, 1, "tiny|parallelism.tp=3"};
+    int64_t fid = 0;
+    CK_OK(db_record_failure(t.path, &fsrc, "does not fit", &fid, &st), st);
+    ck_assert_int_eq(fid, id + 1);
+
+    sqlite3 *c = raw_open(t.path);
+    char buf[512];
+    ck_assert_str_eq(raw_rows(c, "SELECT status || ',' || steps || ',' || (mfu IS NULL) || ',' "
+                                 "|| status_reason FROM run WHERE status = 'stopped'", buf,
+                              sizeof buf),
+                     "stopped,0,1,a bound (--max-events or --max-wall) was reached");
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM step"), 0);
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM rank"), 0);
+    ck_assert_str_eq(raw_rows(c, "SELECT command || ',' || status || ',' || status_reason || ','"
+                                 " || (steps IS NULL) FROM run WHERE status = 'failed'", buf,
+                              sizeof buf),
+                     "sweep,failed,does not fit,1");
+    ck_assert_int_eq(raw_int(c, "SELECT config_yaml LIKE '%name: tiny%\n# sweep "
+                                "parallelism.tp=3' FROM run WHERE status = 'failed'"), 1);
+    ck_assert_str_eq(raw_rows(c, "SELECT key || '=' || value FROM sweep_param ORDER BY key",
+                              buf, sizeof buf),
+                     "_point=tiny|parallelism.tp=3;parallelism.tp=3");
+    sqlite3_close(c);
+
+    char bad[256];
+    scratch_path(&t, "no/such/dir/r.db", bad, sizeof bad);
+    ck_assert_int_eq(db_record_failure(bad, &fsrc, "x", NULL, &st), SIM_ERR_IO);
+    exec_result_free(&r);
+    plan_destroy(p);
+    scratch_remove(&t);
+}
+END_TEST
+
 static Suite *db_suite(void)
 {
     Suite *s = suite_create("db");
@@ -891,6 +1172,12 @@ static Suite *db_suite(void)
     tcase_add_test(tv, test_views);
     tcase_add_unchecked_fixture(tv, root_make, root_remove);
     suite_add_tcase(s, tv);
+    TCase *tr = tcase_create("record");
+    tcase_add_test(tr, test_record_replay);
+    tcase_add_test(tr, test_record_multidc);
+    tcase_add_test(tr, test_record_stopped_failed_refused);
+    tcase_add_unchecked_fixture(tr, root_make, root_remove);
+    suite_add_tcase(s, tr);
     return s;
 }
 

@@ -48,12 +48,6 @@ typedef struct cli_run_opts {
 int cli_run_config(const char *config, const ydoc_override *ov, size_t n_ov,
                    const cli_run_opts *o);
 
-/* A run row with status 'failed' and reason (and the sweep point's parameters when point is
- * not NULL), in one transaction of database path. */
-sim_code cli_record_failure(const char *path, const char *config, const ydoc_override *ov,
-                            size_t n_ov, const char *point, const char *command,
-                            const char *reason, sim_status *st);
-
 /* Prints "clustersim: <formatted status>" to stderr and returns the exit status. */
 int cli_report(const sim_status *st);
 

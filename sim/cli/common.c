@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "core/vec.h"
 
 int cli_report(const sim_status *st)
 {
@@ -27,24 +28,22 @@ int cli_overrides_add(const char *arg, ydoc_override **ov, size_t *n, const char
         fprintf(stderr, "clustersim %s: --set expects KEY=VALUE, found '%s'\n", cmd, arg);
         return 2;
     }
-    ydoc_override *p = realloc(*ov, (*n + 1) * sizeof *p);
+    /* The caller keeps the array as a pointer and a count, so its capacity is taken to be
+     * the count (the block holds at least that many): each call grows it. */
+    SIM_VEC(ydoc_override) v = {*ov, *n, *n};
     char *key = malloc((size_t)(eq - arg) + 1), *origin = malloc(strlen(arg) + 8);
-    if (!p || !key || !origin) {
+    if (!key || !origin || sim_vec_reserve(&v, v.n + 1) != 0) {
         free(key);
         free(origin);
-        if (p)
-            *ov = p;
         fprintf(stderr, "clustersim %s: out of memory\n", cmd);
         return 1;
     }
     memcpy(key, arg, (size_t)(eq - arg));
     key[eq - arg] = 0;
     snprintf(origin, strlen(arg) + 8, "--set %s", arg);
-    p[*n].path = key;
-    p[*n].value = eq + 1;
-    p[*n].origin = origin;
-    *ov = p;
-    (*n)++;
+    v.v[v.n++] = (ydoc_override){key, eq + 1, origin};
+    *ov = v.v;
+    *n = v.n;
     return 0;
 }
 

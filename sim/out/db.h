@@ -1,5 +1,6 @@
 /*
- * db.h: the results database recorder (SQLite), the only module that sees <sqlite3.h>.
+ * db.h: the results database recorder (SQLite), the only module that sees <sqlite3.h>
+ * (db.c, db_insert.c, db_query.c, db_merge.c, sharing the private db_int.h).
  *
  * One database file holds many runs; sim/out/schema.sql is its schema and
  * analysis/SCHEMA.md documents it. A db handle is one connection: opening creates the
