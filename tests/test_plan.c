@@ -7,7 +7,7 @@
  * forward, the warm-up length, the peak of held activations, and that the stages together
  * never deadlock on their data dependencies.
  * Plans: rank coordinates and groups under two placements, the items of rank programs
- * against the ops of model.h and the collective layout of plan.c's file comment (TP with and
+ * against the ops of model.h and the collective layout of plan_prog.h's file comment (TP with and
  * without sequence parallelism, recomputation, CP, EP, ZeRO-3), pipeline sends against
  * receives over a whole job, data-parallel gradient reductions and the step's tail, step
  * totals of the quick start, every bad config with its complete message, and the CLI.
@@ -743,7 +743,7 @@ typedef struct sig_case {
 } sig_case;
 
 /*
- * The items of layer 0, micro-batch 0 on rank 0, per plan.c's file comment (Megatron-LM:
+ * The items of layer 0, micro-batch 0 on rank 0, per plan_prog.h's file comment (Megatron-LM:
  * Shoeybi et al. 2019 f/g operators; Korthikanti et al. 2022 for SP). act = b s h 2 =
  * 1 x 128 x 256 x 2 = 65,536 bytes per TP collective.
  */
@@ -1201,7 +1201,7 @@ static double grad_sum(const prog *pr)
 }
 
 /*
- * What plan.c reduces, from wl_params_count (hand figures for cfg-tiny, tp 2): a layer is
+ * What the plan reduces, from wl_params_count (hand figures for cfg-tiny, tp 2): a layer is
  * dense_layer = 786,944 parameters, of which 512 norm weights are replicated on every tp
  * rank and 786,432 split: 393,216 + 512 = 393,728 x 2 bytes = 787,456 bytes per layer; the
  * embedding V h / tp x 2 = 256,000 bytes on stage 0; the head, output / tp and the replicated
@@ -1246,13 +1246,13 @@ END_TEST
  * Regression (found by this suite, now fixed): the gradient a rank reduces over dp is every parameter it holds (Megatron-LM's DDP
  * buckets all local parameters, replicated ones included), 2 bytes each: the memory model's
  * gradient figure with ZeRO 0 (model.h: "split over tp (norms, row-parallel biases, router
- * and positions replicated)"). plan.c divides the whole layer, norms included, by tp
+ * and positions replicated)"). plan_tmpl.c divides the whole layer, norms included, by tp
  * (build_layer: shard = layer_params / tp; head_grad_bytes: final norm / tp; emb_grad_bytes:
  * learned positions / tp). cfg-tiny, tp 2: per layer 786,432 split / 2 + 512 norm weights =
- * 393,728 parameters = 787,456 bytes (plan.c: 786,944). Stage 0: 2 x 787,456 + 256,000 =
- * 1,830,912 (plan.c 1,829,888); stage 1: 2 x 787,456 + 512 + 256,000 = 1,831,424 (plan.c
+ * 393,728 parameters = 787,456 bytes (plan_tmpl.c: 786,944). Stage 0: 2 x 787,456 + 256,000 =
+ * 1,830,912 (plan_tmpl.c 1,829,888); stage 1: 2 x 787,456 + 512 + 256,000 = 1,831,424 (plan_tmpl.c
  * 1,830,144). The same holds for the ZeRO-1 parameter all-gather (the same buffer as the
- * reduce-scatter, Megatron's distributed optimizer), which plan.c sizes as total params /
+ * reduce-scatter, Megatron's distributed optimizer), which plan_tmpl.c sizes as total params /
  * (pp tp) x 2 = 3,660,032 / 4 x 2 = 1,830,016 on every stage, and for ZeRO-3's per-layer
  * all-gather (787,456 bytes per layer).
  */
@@ -1323,8 +1323,8 @@ END_TEST
  * Regression (found by this suite, now fixed): with context parallelism the CP ranks of a DP replica hold the same weights and see
  * different tokens, so their gradients must be reduced too: model.h says ZeRO runs "over
  * the dp * cp replicas (the data-parallel group with context parallelism, as Megatron's
- * distributed optimizer)", and wl_optimizer_op shards the optimizer over dp x cp. plan.c
- * only reduces over PLAN_DP and only when dp > 1, so with cp 2, dp 1 the program has no
+ * distributed optimizer)", and wl_optimizer_op shards the optimizer over dp x cp. The plan
+ * only reduced over PLAN_DP and only when dp > 1, so with cp 2, dp 1 the program has no
  * gradient reduction at all (and a ZeRO-1 optimizer op updating half of the parameters).
  */
 START_TEST(test_cp_gradients_reduced)
@@ -1354,7 +1354,7 @@ END_TEST
  * logits GEMM (ColumnParallelLinear with sequence_parallel), reduce-scattering its gradient
  * backward; without SP the logits input gradient is all-reduced backward (the g operator).
  * model.c itself runs the embedding on b s tokens and attn_norm on b s / tp with SP, and
- * final_norm on b s / tp but logits on b s, which needs those collectives. plan.c emits
+ * final_norm on b s / tp but logits on b s, which needs those collectives. The plan emitted
  * no TP collective on the first or last stage outside the layers.
  */
 START_TEST(test_embedding_head_tp_collectives)

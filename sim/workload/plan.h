@@ -44,10 +44,9 @@
  * replica (dp, chips and batch divided by the sites), which the executor runs for the inner
  * steps, and cross_dc.total_ranks the whole job for the outer syncs.
  *
- * Ranks: rank r runs on chip r. Its coordinates come from r by the placement order, the
- * first dimension varying fastest; with the default, TP groups are consecutive chips (one
- * NVSwitch domain), then CP, DP, and PP outermost. EP groups are ep consecutive DP indices
- * (experts are spread over data-parallel ranks, as Megatron-LM's expert parallelism does).
+ * The plan's parts have their own headers, included here so that one include serves a
+ * caller of the whole plan: plan_place.h (rank placement and groups), plan_prog.h (rank
+ * programs) and plan_totals.h (step totals).
  */
 #ifndef SIM_WORKLOAD_PLAN_H
 #define SIM_WORKLOAD_PLAN_H
@@ -59,7 +58,9 @@
 #include "core/ydoc.h"
 #include "topo/topo.h"
 #include "workload/model.h"
-#include "workload/sched.h"
+#include "workload/plan_place.h"
+#include "workload/plan_prog.h"
+#include "workload/plan_totals.h"
 
 /* Cross-datacenter schemes (a config's cross_dc section). */
 typedef enum plan_xdc {
@@ -84,11 +85,6 @@ typedef struct plan_cross_dc {
 
 const char *plan_xdc_name(int scheme);
 const char *plan_payload_name(int payload);
-
-typedef enum plan_dim { PLAN_TP = 0, PLAN_CP, PLAN_DP, PLAN_PP, PLAN_EP, PLAN_DIM_COUNT } plan_dim;
-
-/* Short name of a dimension: "tp", "cp", "dp", "pp", "ep". */
-const char *plan_dim_name(int dim);
 
 #define PLAN_PATH_MAX 1024
 
@@ -122,112 +118,5 @@ typedef struct plan {
 sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **out,
                    sim_status *st);
 void plan_destroy(plan *p); /* accepts NULL */
-
-/* Parameters rank r holds (its stage's layers, embedding or head, its tp / ep share). */
-double plan_rank_params(const plan *p, int64_t rank);
-
-/* Coordinate of rank r along dim (ep: dp index mod ep). */
-int64_t plan_coord(const plan *p, int64_t rank, int dim);
-/* Size of dim's groups. */
-int64_t plan_dim_size(const plan *p, int dim);
-/* The i-th member of rank r's group along dim (i in [0, plan_dim_size)). */
-int64_t plan_group_member(const plan *p, int64_t rank, int dim, int64_t i);
-/* A number naming rank r's group along dim: equal for ranks of the same group. */
-int64_t plan_group_id(const plan *p, int64_t rank, int dim);
-
-/*
- * Groups that are not one dimension's, for collectives (plan_item.group); an item still
- * names the dimension its traffic and exposed time are reported under (plan_item.dim).
- */
-typedef enum plan_group {
-    PLAN_GROUP_DIM = 0,   /* the group of the item's dimension */
-    PLAN_GROUP_DP_CP,     /* the dp x cp replicas of a model shard (cp fastest): gradient
-                             reduction and ZeRO gathers, Megatron-LM's data-parallel group
-                             with context parallelism */
-    PLAN_GROUP_EXPERT_DP, /* the dp x cp / ep replicas of an expert shard: the ranks of the
-                             same ep coordinate (dp index mod ep), over cp and dp / ep */
-    PLAN_GROUP_EMBEDDING, /* the first and the last pipeline stage (2 ranks; 1 with pp 1):
-                             the two copies of tied embeddings */
-    PLAN_GROUP_COUNT
-} plan_group;
-
-/* Group slots: the dimensions' groups (slot = dim), then the other groups. */
-#define PLAN_SLOT_COUNT (PLAN_DIM_COUNT + PLAN_GROUP_COUNT - 1)
-/* The slot of a collective over group (plan_group) of dimension dim. */
-int plan_slot(int dim, int group);
-/* As plan_dim_size, plan_group_member and plan_group_id, for a slot. */
-int64_t plan_slot_size(const plan *p, int slot);
-int64_t plan_slot_member(const plan *p, int64_t rank, int slot, int64_t i);
-int64_t plan_slot_id(const plan *p, int64_t rank, int slot);
-
-/* ---- rank programs ---- */
-
-typedef enum plan_coll {
-    PLAN_ALLREDUCE = 0,
-    PLAN_REDUCE_SCATTER,
-    PLAN_ALLGATHER,
-    PLAN_ALLTOALL,
-    PLAN_COLL_COUNT
-} plan_coll;
-const char *plan_coll_name(int coll);
-
-typedef enum plan_item_kind {
-    PLAN_ITEM_COMPUTE = 0, /* an op on the compute stream */
-    PLAN_ITEM_COLL,        /* a collective over a group */
-    PLAN_ITEM_SEND,        /* pipeline send to peer */
-    PLAN_ITEM_RECV,        /* pipeline receive from peer */
-    PLAN_ITEM_WAIT_DP      /* wait for every asynchronous collective issued so far */
-} plan_item_kind;
-
-typedef struct plan_item {
-    int kind;        /* plan_item_kind */
-    wl_op op;        /* compute */
-    int coll;        /* plan_coll */
-    int dim;         /* the group's dimension (plan_dim): traffic and exposure are its */
-    int group;       /* coll: plan_group (PLAN_GROUP_DIM: dim's own group) */
-    double bytes;    /* coll: each member's buffer (nccl-tests "size"); send/recv: payload */
-    int async;       /* coll: 1 overlaps the compute stream (gradient reductions, waited
-                        for at the end of the step); 2 runs beside the next compute op and
-                        is waited for right after it (TP overlap with its GEMM); ZeRO-3
-                        parameter gathers are synchronous (no prefetch is modelled) */
-    int64_t peer;    /* send/recv: the other rank */
-    int backward;    /* part of a backward pass */
-    int64_t mb, chunk, layer; /* where in the step (-1 when not applicable) */
-} plan_item;
-
-/* Cursor over one rank's program; plan_prog_begin sets it to the first item. */
-typedef struct plan_cursor {
-    /* the scalars every item reads first, the pending item last */
-    int64_t rank, stage;
-    int64_t pass;     /* schedule index; sched_len = the tail (DP wait, optimizer) */
-    int64_t step;     /* position inside the current pass */
-    int64_t tail;     /* position inside the tail */
-    int pending_n;
-    int64_t buckets_done; /* gradient bytes waiting in the current bucket */
-    int64_t expert_buckets_done; /* expert gradient bytes waiting (reduced over expert dp) */
-    sched sc;
-    plan_item pending;    /* an item owed before anything else (pending_n = 1) */
-} plan_cursor;
-
-void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c);
-/* Next item of the program into *out; 0 when the program is over. */
-int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out);
-
-/* ---- step totals ---- */
-
-typedef struct plan_totals {
-    double params, model_flops, hardware_flops, tokens;
-    wl_memory memory; /* worst rank */
-    double hbm_bytes; /* of the chip */
-    int fits;
-    double bubble_fraction;
-    /* Bytes each rank sends per step on each dimension (its buffers, summed over the step's
-     * collectives and sends, per nccl-tests size convention). */
-    double bytes_per_dim[PLAN_DIM_COUNT];
-    double items_per_rank; /* program length of the last stage's first rank */
-} plan_totals;
-
-/* Walks rank 0's program (and the last stage's) to total its traffic; memory from the model. */
-sim_code plan_totals_compute(const plan *p, plan_totals *out, sim_status *st);
 
 #endif

@@ -1,0 +1,62 @@
+/*
+ * plan_int.h: the plan's private layout, shared by the files of the plan module:
+ * plan_config.c (loading), plan_place.c (placement and groups), plan_tmpl.c (layer
+ * templates and item constructors), plan_prog.c (rank programs) and plan_totals.c.
+ *
+ * A plan is allocated as a plan_full: the public plan first, then what the program
+ * generator precomputes at load time and every rank shares: the items of one layer for
+ * each (dense or MoE) x (forward or backward), the embedding's and the head's items, the
+ * byte counts of gradients and activations, and the parameter bytes of each stage. The
+ * templates are filled once by plan_tmpl_build and read-only afterwards, so any number of
+ * cursors may walk one plan at the same time.
+ */
+#ifndef SIM_WORKLOAD_PLAN_INT_H
+#define SIM_WORKLOAD_PLAN_INT_H
+
+#include <stddef.h>
+
+#include "workload/plan.h"
+
+/* Per-plan templates: items of one layer (dense/MoE x forward/backward). Stored beside the
+ * plan so that plan.h stays free of them. */
+#define TMPL_MAX (WL_OPS_MAX * 3)
+typedef struct tmpl {
+    plan_item items[TMPL_MAX];
+    size_t n;
+    double grad_bytes; /* the layer's gradient bytes reduced over dp x cp (wl_grad_bytes
+                          each), its experts' excepted */
+    double expert_grad_bytes; /* its experts' gradient bytes, reduced over the expert dp */
+} tmpl;
+
+typedef struct plan_full {
+    plan pub;
+    tmpl layer[2][2]; /* [moe][backward] */
+    plan_item emb[2][12], head[2][12];
+    size_t n_emb[2], n_head[2];
+    double emb_grad_bytes, head_grad_bytes;
+    double act_bytes;          /* pipeline send/recv payload */
+    double emb_sync_bytes;     /* tied embeddings with pp > 1: the word embedding gradient */
+    double *stage_param_bytes; /* [pp]: bytes of the parameters each stage's ranks hold */
+    double *stage_expert_bytes; /* [pp]: of those, the experts' */
+} plan_full;
+
+/* The plan_full that p is the first member of. */
+static inline const plan_full *plan_full_of(const plan *p)
+{
+    return (const plan_full *)(const void *)p;
+}
+
+/*
+ * Fills F's templates, edge items and byte counts from F->pub, which plan_load has read and
+ * checked; F->stage_param_bytes and F->stage_expert_bytes must be allocated ([pp]).
+ */
+void plan_tmpl_build(plan_full *F);
+
+/* Items with mb, chunk and layer -1 (the program generator stamps them). A collective of
+ * dimension dim's own group; over group (plan_group), reported under dim; a compute op
+ * (copied). */
+plan_item plan_coll_item(int coll, int dim, double bytes, int backward);
+plan_item plan_group_item(int coll, int dim, int group, double bytes, int backward);
+plan_item plan_op_item(const wl_op *op, int backward);
+
+#endif

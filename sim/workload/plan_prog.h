@@ -1,0 +1,104 @@
+/*
+ * plan_prog.h: rank programs: what each rank of a plan (workload/plan.h) does in one
+ * training step, as a sequence of items (compute ops, collectives, pipeline sends and
+ * receives, waits) read one at a time through a cursor.
+ *
+ * Programs are generated on the fly. A rank's program is its stage's pipeline schedule
+ * (workload/sched.h); each pass expands into items in a fixed order:
+ *   forward (mb, chunk), virtual stage g = chunk p + s, layers [g L, (g + 1) L):
+ *     recv activation from stage g - 1 (g > 0) | embedding ops (g = 0)
+ *     per layer: [ZeRO-3 all-gather of the layer's parameters over dp] then the layer's ops
+ *       with the collectives of tensor, context and expert parallelism placed between them
+ *     send activation to stage g + 1 | head ops (last virtual stage)
+ *   backward: the mirror image, with recomputed forward ops first (model.c decides which),
+ *     and on the chunk's last backward pass (on every backward pass with ZeRO-2/3 or FSDP,
+ *     whose sharded gradients leave no room to accumulate), gradient buckets of
+ *     WL_DP_BUCKET_BYTES reduced asynchronously as soon as they fill (and the rest at the
+ *     chunk's end): in one collective over the dp x cp replicas (PLAN_GROUP_DP_CP), expert
+ *     gradients over the expert data-parallel group (PLAN_GROUP_EXPERT_DP)
+ *   tail: wait for the asynchronous gradient reductions, with tied embeddings over several
+ *     stages the all-reduce of the word-embedding gradient between the first and last
+ *     stage (PLAN_GROUP_EMBEDDING), optimizer step, and with a sharded optimizer (ZeRO-1/2)
+ *     the all-gathers of the updated parameters over the same groups.
+ * Collectives inside a layer, per Megatron-LM (Shoeybi et al. 2019; Korthikanti et al.
+ * 2022 for sequence parallelism):
+ *   tp, no SP: all-reduce after attn_proj and after the MLP (mlp_down or moe_combine);
+ *              backward: all-reduce after qkv and after the MLP's first op (mlp_up, router)
+ *   tp, SP:    all-gather before qkv and before the MLP, reduce-scatter after attn_proj and
+ *              after the MLP; backward: the reverse (reduce-scatter where forward gathered)
+ *              and the input all-gathered again before qkv, mlp_up and router, whose weight
+ *              gradients need the whole input (only its sequence shard is kept); the same
+ *              for the logits GEMM; the embedding's forward reduce-scatter has its
+ *              all-gather backward
+ *   cp:        all-gather of K and V before attention; backward: K and V all-gathered again
+ *              before it (ring attention circulates them again) and their gradients
+ *              reduce-scattered after it
+ *   ep:        all-to-all after moe_dispatch and before moe_combine, both ways (with SP of
+ *              the rank's 1/tp of the tokens)
+ * Recomputed forward ops carry their forward collectives again. Byte counts follow the
+ * nccl-tests convention: the size of the full (gathered or reduced) buffer of one member.
+ * A layer's items depend only on whether it is an MoE layer and on the direction, so they are
+ * built once per plan (templates, plan_tmpl.c) and shared by every rank.
+ */
+#ifndef SIM_WORKLOAD_PLAN_PROG_H
+#define SIM_WORKLOAD_PLAN_PROG_H
+
+#include <stdint.h>
+
+#include "workload/model.h"
+#include "workload/plan_place.h"
+#include "workload/sched.h"
+
+typedef enum plan_coll {
+    PLAN_ALLREDUCE = 0,
+    PLAN_REDUCE_SCATTER,
+    PLAN_ALLGATHER,
+    PLAN_ALLTOALL,
+    PLAN_COLL_COUNT
+} plan_coll;
+const char *plan_coll_name(int coll);
+
+typedef enum plan_item_kind {
+    PLAN_ITEM_COMPUTE = 0, /* an op on the compute stream */
+    PLAN_ITEM_COLL,        /* a collective over a group */
+    PLAN_ITEM_SEND,        /* pipeline send to peer */
+    PLAN_ITEM_RECV,        /* pipeline receive from peer */
+    PLAN_ITEM_WAIT_DP      /* wait for every asynchronous collective issued so far */
+} plan_item_kind;
+
+typedef struct plan_item {
+    int kind;        /* plan_item_kind */
+    wl_op op;        /* compute */
+    int coll;        /* plan_coll */
+    int dim;         /* the group's dimension (plan_dim): traffic and exposure are its */
+    int group;       /* coll: plan_group (PLAN_GROUP_DIM: dim's own group) */
+    double bytes;    /* coll: each member's buffer (nccl-tests "size"); send/recv: payload */
+    int async;       /* coll: 1 overlaps the compute stream (gradient reductions, waited
+                        for at the end of the step); 2 runs beside the next compute op and
+                        is waited for right after it (TP overlap with its GEMM); ZeRO-3
+                        parameter gathers are synchronous (no prefetch is modelled) */
+    int64_t peer;    /* send/recv: the other rank */
+    int backward;    /* part of a backward pass */
+    int64_t mb, chunk, layer; /* where in the step (-1 when not applicable) */
+} plan_item;
+
+/* Cursor over one rank's program; plan_prog_begin sets it to the first item. */
+typedef struct plan_cursor {
+    /* the scalars every item reads first, the pending item last */
+    int64_t rank, stage;
+    int64_t pass;     /* schedule index; sched_len = the tail (DP wait, optimizer) */
+    int64_t step;     /* position inside the current pass */
+    int64_t tail;     /* position inside the tail */
+    int pending_n;
+    int64_t buckets_done; /* gradient bytes waiting in the current bucket */
+    int64_t expert_buckets_done; /* expert gradient bytes waiting (reduced over expert dp) */
+    sched sc;
+    plan_item pending;    /* an item owed before anything else (pending_n = 1) */
+} plan_cursor;
+
+/* Sets *c (the caller's) to the start of rank's program; p is borrowed and must outlive it. */
+void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c);
+/* Next item of the program into *out; 0 when the program is over. Never fails. */
+int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out);
+
+#endif
