@@ -7,10 +7,11 @@
  * forward, the warm-up length, the peak of held activations, and that the stages together
  * never deadlock on their data dependencies.
  * Plans: rank coordinates and groups under two placements, the items of rank programs
- * against the ops of model.h and the collective layout of plan_prog.h's file comment (TP with and
- * without sequence parallelism, recomputation, CP, EP, ZeRO-3), pipeline sends against
- * receives over a whole job, data-parallel gradient reductions and the step's tail, step
- * totals of the quick start, every bad config with its complete message, and the CLI.
+ * against the ops of model.h and the collective layout of plan_prog.h's file comment (TP
+ * with and without sequence parallelism, recomputation, CP, EP, ZeRO-3), pipeline sends
+ * against receives over a whole job, whole programs pass by pass as counted by hand (1F1B
+ * and interleaved), data-parallel gradient reductions and the step's tail, step totals of
+ * the quick start, every bad config with its complete message, and the CLI.
  *
  * Tests marked Regression assert the value the spec or the published definition calls for where
  * the implementation disagrees; they fail until sim/ is fixed (see each comment).
@@ -734,6 +735,136 @@ START_TEST(test_compute_items)
         }
         plan_destroy(p);
     }
+}
+END_TEST
+
+/* One pass of a program as counted by hand: direction, micro-batch, chunk, its items, and
+ * where its DP gradient reduction sits (counted from the pass's last item; -1: none). */
+typedef struct pass_shape {
+    int b;
+    int64_t mb, chunk;
+    size_t n;
+    int dp_at;
+} pass_shape;
+
+/* Items of a program by kind: compute, TP collectives, DP collectives, sends, receives, waits. */
+enum { SH_COMPUTE, SH_TP, SH_DP, SH_SEND, SH_RECV, SH_WAIT, SH_KINDS };
+
+/*
+ * Checks rank's program pass by pass (a pass: the longest run of items of one direction,
+ * micro-batch and chunk) against want[0..n_pass), then the tail (the wait, the optimizer)
+ * and the count of each kind of item.
+ */
+static void check_shape(const plan *p, int64_t rank, const pass_shape *want, size_t n_pass,
+                        const size_t kinds[SH_KINDS])
+{
+    prog pr;
+    size_t got[SH_KINDS] = {0}, i = 0, k = 0;
+    prog_collect(p, rank, &pr);
+    while (i < pr.n && pr.it[i].mb >= 0) {
+        const plan_item *a = &pr.it[i];
+        size_t j = i, dp = 0, dp_at = 0;
+        for (; j < pr.n && pr.it[j].mb == a->mb && pr.it[j].chunk == a->chunk &&
+               pr.it[j].backward == a->backward;
+             j++)
+            if (pr.it[j].kind == PLAN_ITEM_COLL && pr.it[j].dim == PLAN_DP) {
+                dp++;
+                dp_at = j;
+            }
+        ck_assert_uint_lt(k, n_pass);
+        ck_assert_msg(a->backward == want[k].b && a->mb == want[k].mb &&
+                          a->chunk == want[k].chunk && j - i == want[k].n,
+                      "rank %lld pass %zu: %s mb %lld chunk %lld, %zu items; want %s %lld %lld, "
+                      "%zu", (long long)rank, k, a->backward ? "B" : "F", (long long)a->mb,
+                      (long long)a->chunk, j - i, want[k].b ? "B" : "F",
+                      (long long)want[k].mb, (long long)want[k].chunk, want[k].n);
+        ck_assert_uint_eq(dp, want[k].dp_at >= 0 ? 1 : 0);
+        if (dp)
+            ck_assert_uint_eq(j - 1 - dp_at, (size_t)want[k].dp_at);
+        k++;
+        i = j;
+    }
+    ck_assert_uint_eq(k, n_pass);
+    ck_assert_uint_eq(pr.n - i, 2);
+    ck_assert_int_eq(pr.it[i].kind, PLAN_ITEM_WAIT_DP);
+    ck_assert_int_eq(pr.it[i + 1].kind, PLAN_ITEM_COMPUTE);
+    ck_assert_int_eq(pr.it[i + 1].op.kind, WL_OP_OPTIMIZER);
+    for (i = 0; i < pr.n; i++) {
+        const plan_item *it = &pr.it[i];
+        switch (it->kind) {
+        case PLAN_ITEM_COMPUTE: got[SH_COMPUTE]++; break;
+        case PLAN_ITEM_COLL: got[it->dim == PLAN_TP ? SH_TP : SH_DP]++; break;
+        case PLAN_ITEM_SEND: got[SH_SEND]++; break;
+        case PLAN_ITEM_RECV: got[SH_RECV]++; break;
+        case PLAN_ITEM_WAIT_DP: got[SH_WAIT]++; break;
+        default: ck_abort_msg("item kind %d", (int)it->kind);
+        }
+        ck_assert(it->kind != PLAN_ITEM_COLL || it->dim == PLAN_TP || it->dim == PLAN_DP);
+    }
+    for (int d = 0; d < SH_KINDS; d++)
+        ck_assert_msg(got[d] == kinds[d], "rank %lld: %zu items of kind %d, want %zu",
+                      (long long)rank, got[d], d, kinds[d]);
+    prog_free(&pr);
+}
+
+/*
+ * Whole programs, counted by hand. cfg-tiny: tp 2, pp 2, dp 4, m = 4, 2 layers per stage,
+ * no SP, ZeRO or recomputation. A layer has 10 ops and 2 TP all-reduces each way (after
+ * attn_proj and mlp_down forward, after qkv and mlp_up backward): 12 items. Embedding:
+ * forward the lookup and its TP all-reduce (2), backward the lookup (1). Head: forward
+ * final_norm, logits, loss (3); backward loss, logits, the logits' TP all-reduce,
+ * final_norm (4). The DP gradients of a stage (2 layers, 3.1 MB, plus its embedding or
+ * head) fill less than one 25 MiB bucket: one all-reduce in the last backward pass, after
+ * the embedding on stage 0, after the last layer (before the send) on stage 1.
+ * 1F1B (warm-up p - s - 1 forwards):
+ *   stage 0 (rank 0): F0 F1 B0 F2 B1 F3 B2 B3; forward = embedding 2 + 24 + send = 27,
+ *     backward = recv + 24 + embedding 1 = 26 (B3: + the reduction); tail wait, optimizer:
+ *     4 x 27 + 4 x 26 + 1 + 2 = 215 = compute 4 x 21 + 4 x 21 + 1 = 169, TP 4 x 5 + 4 x 4 = 36,
+ *     DP 1, send 4, recv 4, wait 1.
+ *   stage 1 (rank 8): F0 B0 F1 B1 F2 B2 F3 B3; forward = recv + 24 + head 3 = 28, backward =
+ *     head 4 + 24 + send = 29 (B3: + the reduction): 231 = compute 4 x 23 + 4 x 23 + 1 = 185,
+ *     TP 4 x 4 + 4 x 5 = 36, DP 1, send 4, recv 4, wait 1.
+ * Interleaved (v = 2, one layer per chunk; stage 0 holds virtual stages 0 and 2, stage 1
+ * holds 1 and 3; pass orders of test_interleaved_p2_m4_v2), the reduction in each chunk's
+ * last backward pass:
+ *   stage 0: F on g 0 = 2 + 12 + send = 15, on g 2 = recv + 12 + send = 14; B on g 0 =
+ *     recv + 12 + 1 = 14, on g 2 = recv + 12 + send = 14: 4 x 57 + 2 + 2 = 232 = compute
+ *     4 x (11 + 10 + 11 + 10) + 1 = 169, TP 4 x (3 + 2 + 2 + 2) = 36, DP 2, send 12,
+ *     recv 12, wait 1.
+ *   stage 1: F on g 1 = recv + 12 + send = 14, on g 3 = recv + 12 + 3 = 16; B on g 1 = 14,
+ *     on g 3 = 4 + 12 + send = 17: 4 x 61 + 2 + 2 = 248 = compute 4 x (10 + 13 + 10 + 13)
+ *     + 1 = 185, TP 4 x (2 + 2 + 2 + 3) = 36, DP 2, send 12, recv 12, wait 1.
+ */
+START_TEST(test_program_shape)
+{
+    static const pass_shape f1b_s0[] = {
+        {0, 0, 0, 27, -1}, {0, 1, 0, 27, -1}, {1, 0, 0, 26, -1}, {0, 2, 0, 27, -1},
+        {1, 1, 0, 26, -1}, {0, 3, 0, 27, -1}, {1, 2, 0, 26, -1}, {1, 3, 0, 27, 0}};
+    static const pass_shape f1b_s1[] = {
+        {0, 0, 0, 28, -1}, {1, 0, 0, 29, -1}, {0, 1, 0, 28, -1}, {1, 1, 0, 29, -1},
+        {0, 2, 0, 28, -1}, {1, 2, 0, 29, -1}, {0, 3, 0, 28, -1}, {1, 3, 0, 30, 1}};
+    static const pass_shape il_s0[] = {
+        {0, 0, 0, 15, -1}, {0, 1, 0, 15, -1}, {0, 0, 1, 14, -1}, {0, 1, 1, 14, -1},
+        {0, 2, 0, 15, -1}, {1, 0, 1, 14, -1}, {0, 3, 0, 15, -1}, {1, 1, 1, 14, -1},
+        {0, 2, 1, 14, -1}, {1, 0, 0, 14, -1}, {0, 3, 1, 14, -1}, {1, 1, 0, 14, -1},
+        {1, 2, 1, 14, -1}, {1, 3, 1, 15, 1},  {1, 2, 0, 14, -1}, {1, 3, 0, 15, 0}};
+    static const pass_shape il_s1[] = {
+        {0, 0, 0, 14, -1}, {0, 1, 0, 14, -1}, {0, 0, 1, 16, -1}, {1, 0, 1, 17, -1},
+        {0, 1, 1, 16, -1}, {1, 1, 1, 17, -1}, {0, 2, 0, 14, -1}, {1, 0, 0, 14, -1},
+        {0, 3, 0, 14, -1}, {1, 1, 0, 14, -1}, {0, 2, 1, 16, -1}, {1, 2, 1, 17, -1},
+        {0, 3, 1, 16, -1}, {1, 3, 1, 18, 1},  {1, 2, 0, 14, -1}, {1, 3, 0, 15, 1}};
+    static const size_t f1b_k[2][SH_KINDS] = {{169, 36, 1, 4, 4, 1}, {185, 36, 1, 4, 4, 1}};
+    static const size_t il_k[2][SH_KINDS] = {{169, 36, 2, 12, 12, 1}, {185, 36, 2, 12, 12, 1}};
+    static const char *const il[] = {"parallelism.virtual_stages=2",
+                                     "parallelism.schedule=interleaved", NULL};
+    plan *p = load_tiny(NULL);
+    check_shape(p, 0, f1b_s0, 8, f1b_k[0]);
+    check_shape(p, 8, f1b_s1, 8, f1b_k[1]);
+    plan_destroy(p);
+    p = load_tiny(il);
+    check_shape(p, 0, il_s0, 16, il_k[0]);
+    check_shape(p, 8, il_s1, 16, il_k[1]);
+    plan_destroy(p);
 }
 END_TEST
 
@@ -1991,6 +2122,7 @@ int main(void)
     TCase *tr = tcase_create("programs");
     tcase_set_timeout(tr, 120);
     tcase_add_test(tr, test_compute_items);
+    tcase_add_test(tr, test_program_shape);
     tcase_add_loop_test(tr, test_layer_collectives, 0,
                         (int)(sizeof sig_cases / sizeof sig_cases[0]));
     tcase_add_test(tr, test_moe_collectives);

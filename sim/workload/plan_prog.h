@@ -82,13 +82,37 @@ typedef struct plan_item {
     int64_t mb, chunk, layer; /* where in the step (-1 when not applicable) */
 } plan_item;
 
+/*
+ * Where a cursor is in its program (plan_prog.c reads and writes it; callers only allocate
+ * the cursor). A pass goes through the first six states in order, each emitting nothing
+ * when it has nothing for that pass; after the last pass come the step's tail states.
+ */
+typedef enum plan_prog_state {
+    PLAN_PROG_RECV = 0,       /* the activation (forward, from g - 1) or its gradient
+                                 (backward, from g + 1) */
+    PLAN_PROG_EDGE_IN,        /* the embedding's forward items (g = 0) or the head's backward
+                                 items (last virtual stage) */
+    PLAN_PROG_LAYERS,         /* the chunk's layers, gradient buckets flushed as they fill */
+    PLAN_PROG_EDGE_OUT,       /* the head's forward items or the embedding's backward items */
+    PLAN_PROG_FLUSH,          /* backward on g = 0: the last bucket, the embedding's included */
+    PLAN_PROG_SEND,           /* the activation (forward, to g + 1) or its gradient (backward,
+                                 to g - 1); then the next pass, or the tail */
+    PLAN_PROG_WAIT,           /* the tail: wait for the asynchronous gradient reductions */
+    PLAN_PROG_EMBEDDING_SYNC, /* tied embeddings over several stages: their gradient sum */
+    PLAN_PROG_OPTIMIZER,      /* the optimizer step */
+    PLAN_PROG_GATHER,         /* ZeRO-1/2: the updated parameters gathered back */
+    PLAN_PROG_GATHER_EXPERTS, /* ZeRO-1/2: the same for the experts, over the expert dp */
+    PLAN_PROG_DONE            /* the program is over */
+} plan_prog_state;
+
 /* Cursor over one rank's program; plan_prog_begin sets it to the first item. */
 typedef struct plan_cursor {
     /* the scalars every item reads first, the pending item last */
     int64_t rank, stage;
-    int64_t pass;     /* schedule index; sched_len = the tail (DP wait, optimizer) */
-    int64_t step;     /* position inside the current pass */
-    int64_t tail;     /* position inside the tail */
+    int64_t pass;          /* schedule index; sched_len = the tail (DP wait, optimizer) */
+    int64_t step;          /* position inside the current state; PLAN_PROG_LAYERS: layer
+                              index * TMPL_MAX (plan_int.h) + item */
+    plan_prog_state state;
     int pending_n;
     int64_t buckets_done; /* gradient bytes waiting in the current bucket */
     int64_t expert_buckets_done; /* expert gradient bytes waiting (reduced over expert dp) */
