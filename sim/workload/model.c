@@ -609,6 +609,7 @@ double wl_hardware_flops_per_step(const wl_workload *w, const wl_parallel *p)
  */
 typedef struct op_spec {
     wl_op_kind kind;
+    wl_op_role role;
     const char *name;
     double m, n, k, weights;
     double flops_fwd, q_elems, kv_elems;
@@ -637,6 +638,7 @@ static void emit(op_list *l, const op_spec *sp, const dims *x, int backward, int
     wl_op op;
     memset(&op, 0, sizeof op);
     op.kind = sp->kind;
+    op.role = sp->role;
     op.name = sp->name;
     op.recompute = recompute;
     op.fused = sp->fused;
@@ -673,12 +675,40 @@ static void emit(op_list *l, const op_spec *sp, const dims *x, int backward, int
     push(l, &op);
 }
 
-static op_spec gemm(const char *name, double m, double n, double k, double weights)
+/* Op names by role; the optimizer's is its algorithm's (wl_optimizer_op). */
+static const char *const role_names[] = {
+    [WL_ROLE_ATTN_NORM] = "attn_norm",
+    [WL_ROLE_QKV] = "qkv",
+    [WL_ROLE_ATTENTION] = "attention",
+    [WL_ROLE_ATTN_SOFTMAX] = "attn_softmax",
+    [WL_ROLE_ATTN_PROJ] = "attn_proj",
+    [WL_ROLE_ATTN_RESIDUAL] = "attn_residual",
+    [WL_ROLE_MLP_NORM] = "mlp_norm",
+    [WL_ROLE_MLP_UP] = "mlp_up",
+    [WL_ROLE_MLP_ACT] = "mlp_act",
+    [WL_ROLE_MLP_DOWN] = "mlp_down",
+    [WL_ROLE_ROUTER] = "router",
+    [WL_ROLE_MOE_DISPATCH] = "moe_dispatch",
+    [WL_ROLE_EXPERT_UP] = "expert_up",
+    [WL_ROLE_EXPERT_ACT] = "expert_act",
+    [WL_ROLE_EXPERT_DOWN] = "expert_down",
+    [WL_ROLE_MOE_COMBINE] = "moe_combine",
+    [WL_ROLE_MLP_RESIDUAL] = "mlp_residual",
+    [WL_ROLE_EMBEDDING] = "embedding",
+    [WL_ROLE_POSITION_EMBEDDING] = "position_embedding",
+    [WL_ROLE_FINAL_NORM] = "final_norm",
+    [WL_ROLE_LOGITS] = "logits",
+    [WL_ROLE_LOSS] = "loss",
+    [WL_ROLE_OPTIMIZER] = "optimizer",
+};
+
+static op_spec gemm(wl_op_role role, double m, double n, double k, double weights)
 {
     op_spec s;
     memset(&s, 0, sizeof s);
     s.kind = WL_OP_GEMM;
-    s.name = name;
+    s.role = role;
+    s.name = role_names[role];
     s.m = m;
     s.n = n;
     s.k = k;
@@ -686,12 +716,13 @@ static op_spec gemm(const char *name, double m, double n, double k, double weigh
     return s;
 }
 
-static op_spec elementwise(const char *name, double elems, double bpe, double fpe)
+static op_spec elementwise(wl_op_role role, double elems, double bpe, double fpe)
 {
     op_spec s;
     memset(&s, 0, sizeof s);
     s.kind = WL_OP_ELEMENTWISE;
-    s.name = name;
+    s.role = role;
+    s.name = role_names[role];
     s.elems = elems;
     s.bpe = bpe;
     s.fpe = fpe;
@@ -719,13 +750,14 @@ static size_t layer_specs(const wl_workload *w, const dims *x, int moe, const wl
     double act_bpe = (x->gated ? 3.0 : 2.0) * x->ab; /* gated reads gate and up */
     double up = x->gated ? 2.0 : 1.0;
 
-    specs[n++] = elementwise("attn_norm", x->Tn * h, 2 * x->ab, norm_fpe);
+    specs[n++] = elementwise(WL_ROLE_ATTN_NORM, x->Tn * h, 2 * x->ab, norm_fpe);
     double qkv_n = (h + 2 * x->kvw) / t;
-    specs[n++] = gemm("qkv", T, qkv_n, h, h * qkv_n);
+    specs[n++] = gemm(WL_ROLE_QKV, T, qkv_n, h, h * qkv_n);
     op_spec at;
     memset(&at, 0, sizeof at);
     at.kind = WL_OP_ATTENTION;
-    at.name = "attention";
+    at.role = WL_ROLE_ATTENTION;
+    at.name = role_names[WL_ROLE_ATTENTION];
     at.m = x->sl;
     at.n = x->s;
     at.k = x->hd;
@@ -742,31 +774,31 @@ static size_t layer_specs(const wl_workload *w, const dims *x, int moe, const wl
          * writes it, the fused scale-mask-softmax kernel reads it and writes probabilities,
          * dropout reads those and writes its output and mask, the AV GEMM reads that: 13
          * bytes per score element forward (16-bit values, 8-bit mask), twice backward. */
-        op_spec sm = elementwise("attn_softmax", x->b * (x->a / t) * x->sl * x->s, 13.0,
+        op_spec sm = elementwise(WL_ROLE_ATTN_SOFTMAX, x->b * (x->a / t) * x->sl * x->s, 13.0,
                                  FPE_SOFTMAX);
         sm.bpe_bwd = 26.0;
         sm.core_attention = 1;
         specs[n++] = sm;
     }
-    specs[n++] = gemm("attn_proj", T, h, h / t, h * h / t);
-    specs[n++] = elementwise("attn_residual", x->Tn * h, 3 * x->ab, 2);
-    specs[n++] = elementwise("mlp_norm", x->Tn * h, 2 * x->ab, norm_fpe);
+    specs[n++] = gemm(WL_ROLE_ATTN_PROJ, T, h, h / t, h * h / t);
+    specs[n++] = elementwise(WL_ROLE_ATTN_RESIDUAL, x->Tn * h, 3 * x->ab, 2);
+    specs[n++] = elementwise(WL_ROLE_MLP_NORM, x->Tn * h, 2 * x->ab, norm_fpe);
     if (!moe) {
-        specs[n++] = gemm("mlp_up", T, up * x->f / t, h, h * up * x->f / t);
-        specs[n++] = elementwise("mlp_act", T * x->f / t, act_bpe, act_fpe);
-        specs[n++] = gemm("mlp_down", T, h, x->f / t, x->f / t * h);
+        specs[n++] = gemm(WL_ROLE_MLP_UP, T, up * x->f / t, h, h * up * x->f / t);
+        specs[n++] = elementwise(WL_ROLE_MLP_ACT, T * x->f / t, act_bpe, act_fpe);
+        specs[n++] = gemm(WL_ROLE_MLP_DOWN, T, h, x->f / t, x->f / t * h);
     } else {
         /* Routed slots on this rank: balanced over the ep ranks, which exchange tokens. */
         double R = T * x->k * x->cf;
         double local = x->E / (double)p->ep;
-        specs[n++] = gemm("router", x->Tn, x->E, h, h * x->E);
-        specs[n++] = elementwise("moe_dispatch", R * h, 2 * x->ab, 0);
-        specs[n++] = gemm("expert_up", R, up * x->fe / t, h, local * h * up * x->fe / t);
-        specs[n++] = elementwise("expert_act", R * x->fe / t, act_bpe, act_fpe);
-        specs[n++] = gemm("expert_down", R, h, x->fe / t, local * x->fe / t * h);
-        specs[n++] = elementwise("moe_combine", R * h, 2 * x->ab, 2);
+        specs[n++] = gemm(WL_ROLE_ROUTER, x->Tn, x->E, h, h * x->E);
+        specs[n++] = elementwise(WL_ROLE_MOE_DISPATCH, R * h, 2 * x->ab, 0);
+        specs[n++] = gemm(WL_ROLE_EXPERT_UP, R, up * x->fe / t, h, local * h * up * x->fe / t);
+        specs[n++] = elementwise(WL_ROLE_EXPERT_ACT, R * x->fe / t, act_bpe, act_fpe);
+        specs[n++] = gemm(WL_ROLE_EXPERT_DOWN, R, h, x->fe / t, local * x->fe / t * h);
+        specs[n++] = elementwise(WL_ROLE_MOE_COMBINE, R * h, 2 * x->ab, 2);
     }
-    specs[n++] = elementwise("mlp_residual", x->Tn * h, 3 * x->ab, 2);
+    specs[n++] = elementwise(WL_ROLE_MLP_RESIDUAL, x->Tn * h, 3 * x->ab, 2);
     return n;
 }
 
@@ -810,8 +842,8 @@ size_t wl_embedding_ops(const wl_workload *w, const wl_parallel *p, int backward
     op_list l = {ops, cap, 0};
     /* Each tp rank looks up the rows of its vocabulary shard into a full-size partial
      * output (reduced over tp afterwards); backward scatter-adds into the rows. */
-    op_spec emb = elementwise("embedding", x.T * x.h, 2 * x.ab, 0);
-    op_spec pos = elementwise("position_embedding", x.Tn * x.h, 3 * x.ab, 1);
+    op_spec emb = elementwise(WL_ROLE_EMBEDDING, x.T * x.h, 2 * x.ab, 0);
+    op_spec pos = elementwise(WL_ROLE_POSITION_EMBEDDING, x.Tn * x.h, 3 * x.ab, 1);
     int learned = w->position == WL_POSITION_LEARNED;
     if (!backward) {
         emit(&l, &emb, &x, 0, 0);
@@ -833,10 +865,10 @@ size_t wl_head_ops(const wl_workload *w, const wl_parallel *p, int backward, wl_
     op_list l = {ops, cap, 0};
     double norm_fpe = w->norm == WL_NORM_LAYERNORM ? FPE_LAYERNORM : FPE_RMSNORM;
     op_spec specs[3];
-    specs[0] = elementwise("final_norm", x.Tn * x.h, 2 * x.ab, norm_fpe);
-    specs[1] = gemm("logits", x.T, x.V / x.t, x.h, x.h * x.V / x.t);
+    specs[0] = elementwise(WL_ROLE_FINAL_NORM, x.Tn * x.h, 2 * x.ab, norm_fpe);
+    specs[1] = gemm(WL_ROLE_LOGITS, x.T, x.V / x.t, x.h, x.h * x.V / x.t);
     /* reads 16-bit logits, keeps fp32 softmax for the backward pass */
-    specs[2] = elementwise("loss", x.T * x.V / x.t, x.ab + 4.0, FPE_SOFTMAX_XENT);
+    specs[2] = elementwise(WL_ROLE_LOSS, x.T * x.V / x.t, x.ab + 4.0, FPE_SOFTMAX_XENT);
     if (!backward)
         for (size_t i = 0; i < 3; i++)
             emit(&l, &specs[i], &x, 0, 0);
@@ -1116,6 +1148,7 @@ void wl_optimizer_op(const wl_workload *w, const wl_parallel *p, int64_t stage, 
     int adam = w->optimizer == WL_OPT_ADAM;
     memset(out, 0, sizeof *out);
     out->kind = WL_OP_OPTIMIZER;
+    out->role = WL_ROLE_OPTIMIZER;
     out->name = adam ? "adam" : "sgd";
     out->flops = params * (adam ? 12.0 : 4.0);
     /* reads master (and m, v) and the gradient, writes them back and the 16-bit weight */

@@ -234,8 +234,42 @@ typedef enum wl_op_kind {
     WL_OP_OPTIMIZER
 } wl_op_kind;
 
+/*
+ * What an op is: one role per op that the functions below create, its name the role's
+ * (the optimizer's: its algorithm's). The program generator (plan_tmpl.c) places the
+ * collectives of tensor, context and expert parallelism by role, in a switch that lists
+ * every role (a missing one is a compile error there), so a new op decides its collectives
+ * and renaming an op changes none.
+ */
+typedef enum wl_op_role {
+    WL_ROLE_ATTN_NORM = 0,      /* "attn_norm" */
+    WL_ROLE_QKV,                /* "qkv": column-parallel */
+    WL_ROLE_ATTENTION,          /* "attention": the core, over all keys with cp */
+    WL_ROLE_ATTN_SOFTMAX,       /* "attn_softmax": unfused attention's score traffic */
+    WL_ROLE_ATTN_PROJ,          /* "attn_proj": row-parallel, partial sums over tp */
+    WL_ROLE_ATTN_RESIDUAL,      /* "attn_residual" */
+    WL_ROLE_MLP_NORM,           /* "mlp_norm" */
+    WL_ROLE_MLP_UP,             /* "mlp_up": column-parallel */
+    WL_ROLE_MLP_ACT,            /* "mlp_act" */
+    WL_ROLE_MLP_DOWN,           /* "mlp_down": row-parallel, partial sums over tp */
+    WL_ROLE_ROUTER,             /* "router": reads the whole (gathered) input */
+    WL_ROLE_MOE_DISPATCH,       /* "moe_dispatch": tokens to their experts' ranks */
+    WL_ROLE_EXPERT_UP,          /* "expert_up" */
+    WL_ROLE_EXPERT_ACT,         /* "expert_act" */
+    WL_ROLE_EXPERT_DOWN,        /* "expert_down": partial sums over tp */
+    WL_ROLE_MOE_COMBINE,        /* "moe_combine": tokens back, the MoE block's output */
+    WL_ROLE_MLP_RESIDUAL,       /* "mlp_residual" */
+    WL_ROLE_EMBEDDING,          /* "embedding": vocabulary-parallel, partial sums over tp */
+    WL_ROLE_POSITION_EMBEDDING, /* "position_embedding" (learned) */
+    WL_ROLE_FINAL_NORM,         /* "final_norm" */
+    WL_ROLE_LOGITS,             /* "logits": column-parallel (vocabulary) */
+    WL_ROLE_LOSS,               /* "loss" */
+    WL_ROLE_OPTIMIZER           /* "adam" or "sgd" */
+} wl_op_role;
+
 typedef struct wl_op {
     wl_op_kind kind;
+    wl_op_role role;
     const char *name; /* static string: "qkv", "attention", "mlp_down", ... */
     double flops;     /* per the conventions above; elementwise ops count their arithmetic */
     double hbm_bytes; /* bytes read plus written in HBM */

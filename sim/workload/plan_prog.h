@@ -35,6 +35,8 @@
  *              reduce-scattered after it
  *   ep:        all-to-all after moe_dispatch and before moe_combine, both ways (with SP of
  *              the rank's 1/tp of the tokens)
+ * The logits GEMM is column-parallel like qkv, the embedding leaves partial sums like
+ * attn_proj; ops are told apart by role (wl_op_role), not by name.
  * Recomputed forward ops carry their forward collectives again. Byte counts follow the
  * nccl-tests convention: the size of the full (gathered or reduced) buffer of one member.
  * A layer's items depend only on whether it is an MoE layer and on the direction, so they are
