@@ -441,10 +441,10 @@ static void prog_free(prog *pr)
     pr->it = NULL;
 }
 
-static const char *coll_abbrev(int coll)
+static const char *coll_abbrev(coll_kind coll)
 {
-    static const char *const a[] = {"AR", "RS", "AG", "A2A"};
-    return coll >= 0 && coll < PLAN_COLL_COUNT ? a[coll] : "?";
+    static const char *const a[] = {"AR", "RS", "AG", "A2A", "BC"};
+    return (size_t)coll < sizeof a / sizeof a[0] ? a[coll] : "?";
 }
 
 /*
@@ -666,7 +666,7 @@ static size_t want_compute(const plan *p, int64_t stage)
     return per_mb * (size_t)p->microbatches + 1;
 }
 
-static size_t count_kind(const prog *pr, int kind)
+static size_t count_kind(const prog *pr, plan_item_kind kind)
 {
     size_t n = 0;
     for (size_t i = 0; i < pr->n; i++)
@@ -998,7 +998,7 @@ START_TEST(test_moe_collectives)
     ck_assert_ptr_null(strstr(got, "A2A"));
     size_t a2a = 0;
     for (size_t i = 0; i < pr.n; i++)
-        if (pr.it[i].kind == PLAN_ITEM_COLL && pr.it[i].coll == PLAN_ALLTOALL) {
+        if (pr.it[i].kind == PLAN_ITEM_COLL && pr.it[i].coll == COLL_ALLTOALL) {
             ck_assert_int_eq(pr.it[i].dim, PLAN_EP);
             ck_assert_double_eq(pr.it[i].bytes, 131072.0);
             a2a++;
@@ -1014,7 +1014,7 @@ START_TEST(test_moe_collectives)
     prog_collect(p, 0, &pr);
     a2a = 0;
     for (size_t i = 0; i < pr.n; i++)
-        if (pr.it[i].kind == PLAN_ITEM_COLL && pr.it[i].coll == PLAN_ALLTOALL) {
+        if (pr.it[i].kind == PLAN_ITEM_COLL && pr.it[i].coll == COLL_ALLTOALL) {
             ck_assert_double_eq(pr.it[i].bytes, 131072.0 / 2);
             a2a++;
         }
@@ -1212,12 +1212,12 @@ START_TEST(test_dp_structure)
                 if (it->kind == PLAN_ITEM_COLL && it->dim == PLAN_DP && !it->async &&
                     it->layer >= 0) {
                     ck_assert_int_eq(zero, 3);
-                    ck_assert_int_eq(it->coll, PLAN_ALLGATHER);
+                    ck_assert_int_eq(it->coll, COLL_ALLGATHER);
                     gathers++;
                 }
                 if (!is_grad(it))
                     continue;
-                ck_assert_int_eq(it->coll, zero ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE);
+                ck_assert_int_eq(it->coll, zero ? COLL_REDUCE_SCATTER : COLL_ALLREDUCE);
                 ck_assert_int_eq(it->backward, 1);
                 ck_assert_int_eq(it->mb, zero >= 2 ? (int64_t)grads : 3);
                 ck_assert_int_eq(it->chunk, 0);
@@ -1244,7 +1244,7 @@ START_TEST(test_dp_structure)
             ck_assert_double_eq(t[1].op.hbm_bytes, opt.hbm_bytes);
             if (tail == 3) {
                 ck_assert_int_eq(t[2].kind, PLAN_ITEM_COLL);
-                ck_assert_int_eq(t[2].coll, PLAN_ALLGATHER);
+                ck_assert_int_eq(t[2].coll, COLL_ALLGATHER);
                 ck_assert_int_eq(t[2].dim, PLAN_DP);
                 ck_assert_int_eq(t[2].async, 0);
             }
@@ -1413,7 +1413,7 @@ START_TEST(test_dp_bytes_rank_gradients)
             for (size_t i = 0; i < pr.n; i++) {
                 const plan_item *it = &pr.it[i];
                 if (it->kind != PLAN_ITEM_COLL || it->dim != PLAN_DP || it->coll !=
-                    PLAN_ALLGATHER)
+                    COLL_ALLGATHER)
                     continue;
                 double want = it->layer >= 0 ? 787456.0 : mem.weights;
                 ck_assert_msg(it->bytes == want, "zero %d stage %lld: all-gather of %.17g "
@@ -1439,7 +1439,7 @@ START_TEST(test_zero3_prefetch_async)
     prog_collect(p, 0, &pr);
     size_t n = 0;
     for (size_t i = 0; i < pr.n; i++)
-        if (pr.it[i].kind == PLAN_ITEM_COLL && pr.it[i].coll == PLAN_ALLGATHER &&
+        if (pr.it[i].kind == PLAN_ITEM_COLL && pr.it[i].coll == COLL_ALLGATHER &&
             pr.it[i].dim == PLAN_DP && pr.it[i].layer >= 0) {
             ck_assert_msg(pr.it[i].async == 0, "ZeRO-3 all-gather is asynchronous");
             n++;
@@ -1503,7 +1503,7 @@ START_TEST(test_embedding_head_tp_collectives)
             /* backward with SP: the embedding output gradient gathered (the conjugate of the
              * forward reduce-scatter) right before the embedding's backward op */
             if (it->mb == 0 && it->layer < 0 && it->kind == PLAN_ITEM_COLL &&
-                it->dim == PLAN_TP && it->backward && it->coll == PLAN_ALLGATHER) {
+                it->dim == PLAN_TP && it->backward && it->coll == COLL_ALLGATHER) {
                 ck_assert(i + 1 < first.n);
                 ck_assert_str_eq(first.it[i + 1].op.name, "embedding");
                 ck_assert_double_eq(it->bytes, 65536.0);
@@ -1511,7 +1511,7 @@ START_TEST(test_embedding_head_tp_collectives)
             }
             if (it->mb == 0 && it->layer < 0 && it->kind == PLAN_ITEM_COLL &&
                 it->dim == PLAN_TP && !it->backward &&
-                it->coll == (sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE))
+                it->coll == (sp ? COLL_REDUCE_SCATTER : COLL_ALLREDUCE))
                 emb_fwd++;
         }
         for (size_t i = 0; i < last.n; i++) {
@@ -1519,12 +1519,12 @@ START_TEST(test_embedding_head_tp_collectives)
             if (it->mb != 0 || it->layer >= 0 || it->kind != PLAN_ITEM_COLL ||
                 it->dim != PLAN_TP)
                 continue;
-            if (!it->backward && sp && it->coll == PLAN_ALLGATHER)
+            if (!it->backward && sp && it->coll == COLL_ALLGATHER)
                 head_fwd++;
-            if (it->backward && it->coll == (sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE))
+            if (it->backward && it->coll == (sp ? COLL_REDUCE_SCATTER : COLL_ALLREDUCE))
                 head_bwd++;
             /* backward with SP: the logits input gathered again for the weight gradient */
-            if (it->backward && it->coll == PLAN_ALLGATHER) {
+            if (it->backward && it->coll == COLL_ALLGATHER) {
                 ck_assert_str_eq(last.it[i + 1].op.name, "logits");
                 head_bwd_ag++;
             }
@@ -1547,7 +1547,7 @@ START_TEST(test_embedding_head_tp_collectives)
 END_TEST
 
 /* Collectives of pr over group (plan_group) with coll; their bytes summed into *bytes. */
-static size_t count_group(const prog *pr, int group, int coll, double *bytes)
+static size_t count_group(const prog *pr, plan_group group, coll_kind coll, double *bytes)
 {
     size_t n = 0;
     *bytes = 0;
@@ -1595,9 +1595,9 @@ START_TEST(test_dp_cp_one_group)
     prog pr;
     prog_collect(p, 0, &pr);
     double rs, ag;
-    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_REDUCE_SCATTER, &rs), 1);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, COLL_REDUCE_SCATTER, &rs), 1);
     ck_assert_double_eq(rs, 3661824.0);
-    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_ALLGATHER, &ag), 1);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, COLL_ALLGATHER, &ag), 1);
     ck_assert_double_eq(ag, 1830912.0);
     /* nothing over cp outside the layers' K/V traffic */
     for (size_t i = 0; i < pr.n; i++)
@@ -1630,9 +1630,9 @@ START_TEST(test_expert_dp_group)
     prog pr;
     prog_collect(p, 0, &pr);
     double ex, dense;
-    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EXPERT_DP, PLAN_ALLREDUCE, &ex), 1);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EXPERT_DP, COLL_ALLREDUCE, &ex), 1);
     ck_assert_double_eq(ex, 2097152.0);
-    ck_assert_uint_ge(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_ALLREDUCE, &dense), 1);
+    ck_assert_uint_ge(count_group(&pr, PLAN_GROUP_DP_CP, COLL_ALLREDUCE, &dense), 1);
     ck_assert_double_eq(dense, 2617344.0);
     prog_free(&pr);
     replays(p);
@@ -1641,9 +1641,9 @@ START_TEST(test_expert_dp_group)
     ydoc_override z = {"parallelism.zero", "1", "test"};
     p = load(MOE, &z, 1);
     prog_collect(p, 0, &pr);
-    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EXPERT_DP, PLAN_ALLGATHER, &ex), 1);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EXPERT_DP, COLL_ALLGATHER, &ex), 1);
     ck_assert_double_eq(ex, 524288.0 * 2);
-    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, PLAN_ALLGATHER, &dense), 1);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_DP_CP, COLL_ALLGATHER, &dense), 1);
     ck_assert_double_eq(dense, 654336.0 * 2);
     prog_free(&pr);
     replays(p);
@@ -1670,7 +1670,7 @@ START_TEST(test_tied_embedding_sync)
         prog pr;
         prog_collect(p, rank, &pr);
         double bytes;
-        ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EMBEDDING, PLAN_ALLREDUCE, &bytes), 1);
+        ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EMBEDDING, COLL_ALLREDUCE, &bytes), 1);
         ck_assert_double_eq(bytes, 512000.0);
         /* the tail: WAIT_DP, the embedding all-reduce over pp, the optimizer */
         ck_assert_int_eq(pr.it[pr.n - 3].kind, PLAN_ITEM_WAIT_DP);
@@ -1693,7 +1693,7 @@ START_TEST(test_tied_embedding_sync)
     prog pr;
     prog_collect(p, 0, &pr);
     double bytes;
-    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EMBEDDING, PLAN_ALLREDUCE, &bytes), 0);
+    ck_assert_uint_eq(count_group(&pr, PLAN_GROUP_EMBEDDING, COLL_ALLREDUCE, &bytes), 0);
     prog_free(&pr);
     plan_destroy(p);
 }

@@ -314,9 +314,6 @@ static void on_coll_done(void *user, double start_s, double end_s)
     sim_pool_put(x->rdvs, v);
 }
 
-static const int coll_of_plan[PLAN_COLL_COUNT] = {COLL_ALLREDUCE, COLL_REDUCE_SCATTER,
-                                                  COLL_ALLGATHER, COLL_ALLTOALL};
-
 /* The collective group gid of slot (size members; plan_slot), made on first use. */
 static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size)
 {
@@ -369,7 +366,7 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         v->x = x;
         v->dim = dim;
         v->slot = slot;
-        v->kind = coll_of_plan[it->coll];
+        v->kind = it->coll;
         v->async = it->async;
         v->gid = gid;
         v->size = plan_slot_size(x->p, slot);

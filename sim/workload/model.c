@@ -53,20 +53,20 @@ static const char *name_of(const char *const *names, size_t n, int i)
     return names[i];
 }
 
-const char *wl_mlp_name(int mlp)
+const char *wl_mlp_name(wl_mlp mlp)
 {
-    return name_of(mlp_names, sizeof mlp_names / sizeof mlp_names[0], mlp);
+    return name_of(mlp_names, sizeof mlp_names / sizeof mlp_names[0], (int)mlp);
 }
 
-const char *wl_dtype_name(int dtype)
+const char *wl_dtype_name(wl_dtype dtype)
 {
-    return name_of(dtype_names, sizeof dtype_names / sizeof dtype_names[0], dtype);
+    return name_of(dtype_names, sizeof dtype_names / sizeof dtype_names[0], (int)dtype);
 }
 
-const char *wl_grad_dtype_name(int grad_dtype)
+const char *wl_grad_dtype_name(wl_grad_dtype grad_dtype)
 {
     return name_of(grad_dtype_names, sizeof grad_dtype_names / sizeof grad_dtype_names[0],
-                   grad_dtype);
+                   (int)grad_dtype);
 }
 
 double wl_grad_bytes(const wl_workload *w)
@@ -74,10 +74,10 @@ double wl_grad_bytes(const wl_workload *w)
     return w->grad_dtype == WL_GRAD_FP32 ? 4.0 : 2.0;
 }
 
-const char *wl_optimizer_name(int optimizer)
+const char *wl_optimizer_name(wl_optimizer optimizer)
 {
     return name_of(optimizer_names, sizeof optimizer_names / sizeof optimizer_names[0],
-                   optimizer);
+                   (int)optimizer);
 }
 
 /* ---- loading ------------------------------------------------------------------------- */
@@ -180,19 +180,25 @@ static sim_code read_model(const ydoc *d, ynode model, wl_workload *w, sim_statu
     w->ffn = 4 * w->hidden;
     if (rc == SIM_OK)
         rc = get_size(d, model, "ffn", 0, &w->ffn, st);
+    int mlp = w->mlp, norm = w->norm, position = w->position, bias = 0, tied = 0;
     if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, model, "mlp", 0, "MLP kind", mlp_names, &w->mlp, st);
+        rc = ydoc_get_enum(d, model, "mlp", 0, "MLP kind", mlp_names, &mlp, st);
     if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, model, "norm", 0, "norm kind", norm_names, &w->norm, st);
+        rc = ydoc_get_enum(d, model, "norm", 0, "norm kind", norm_names, &norm, st);
     if (rc == SIM_OK)
-        rc = ydoc_get_bool(d, model, "bias", 0, &w->bias, st);
+        rc = ydoc_get_bool(d, model, "bias", 0, &bias, st);
     if (rc == SIM_OK)
         rc = ydoc_get_enum(d, model, "position_embedding", 0, "position embedding",
-                           position_names, &w->position, st);
+                           position_names, &position, st);
     if (rc == SIM_OK)
         rc = get_size(d, model, "vocab", 1, &w->vocab, st);
     if (rc == SIM_OK)
-        rc = ydoc_get_bool(d, model, "tied_embeddings", 0, &w->tied_embeddings, st);
+        rc = ydoc_get_bool(d, model, "tied_embeddings", 0, &tied, st);
+    w->mlp = (wl_mlp)mlp;
+    w->norm = (wl_norm)norm;
+    w->position = (wl_position)position;
+    w->bias = bias;
+    w->tied_embeddings = tied;
     ynode moe = 0;
     if (rc == SIM_OK)
         rc = ydoc_get_section(d, model, "moe", 0, moe_keys, &moe, st);
@@ -238,20 +244,25 @@ static sim_code read_training(const ydoc *d, ynode tr, wl_workload *w, sim_statu
         return ydoc_error(d, v, st, "key 'micro_batch': expected a divisor of the global "
                           "batch (%lld sequences), found %s", (long long)w->global_batch, found);
     }
+    int dtype = w->dtype, attention = w->attention, optimizer = w->optimizer, grad_dtype;
     if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, tr, "dtype", 0, "data type", dtype_names, &w->dtype, st);
+        rc = ydoc_get_enum(d, tr, "dtype", 0, "data type", dtype_names, &dtype, st);
     if (rc == SIM_OK)
         rc = ydoc_get_enum(d, tr, "attention", 0, "attention kernel", attention_names,
-                           &w->attention, st);
+                           &attention, st);
     if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, tr, "optimizer", 0, "optimizer", optimizer_names, &w->optimizer,
+        rc = ydoc_get_enum(d, tr, "optimizer", 0, "optimizer", optimizer_names, &optimizer,
                            st);
     /* Megatron-LM accumulates and reduces gradients in fp32 when training in bf16
      * (accumulate_allreduce_grads_in_fp32), in the 16-bit type with fp16. */
-    w->grad_dtype = w->dtype == WL_DTYPE_FP16 ? WL_GRAD_FP16 : WL_GRAD_FP32;
+    grad_dtype = dtype == WL_DTYPE_FP16 ? WL_GRAD_FP16 : WL_GRAD_FP32;
     if (rc == SIM_OK)
         rc = ydoc_get_enum(d, tr, "grad_dtype", 0, "gradient data type", grad_dtype_names,
-                           &w->grad_dtype, st);
+                           &grad_dtype, st);
+    w->dtype = (wl_dtype)dtype;
+    w->attention = (wl_attention)attention;
+    w->optimizer = (wl_optimizer)optimizer;
+    w->grad_dtype = (wl_grad_dtype)grad_dtype;
     w->dropout = 0.0;
     if (rc == SIM_OK)
         rc = ydoc_get_double(d, tr, "dropout", 0, &w->dropout, st);
@@ -350,7 +361,7 @@ static void dims_of(const wl_workload *w, const wl_parallel *p, dims *x)
     x->drop = w->dropout > 0;
 }
 
-int wl_layer_is_moe(const wl_workload *w, int64_t layer)
+bool wl_layer_is_moe(const wl_workload *w, int64_t layer)
 {
     return w->experts > 0 && layer % w->moe_every == w->moe_every - 1;
 }
@@ -616,8 +627,8 @@ typedef struct op_spec {
     double elems, bpe, fpe;
     double bpe_bwd;    /* elementwise: bytes per element backward; 0 = bpe + the gradient */
     double bwd_factor; /* attention: backward FLOPs over forward */
-    int core_attention; /* recomputed with the attention core (selective recomputation) */
-    int fused;          /* attention: a flash kernel */
+    bool core_attention; /* recomputed with the attention core (selective recomputation) */
+    bool fused;          /* attention: a flash kernel */
 } op_spec;
 
 typedef struct op_list {
@@ -777,7 +788,7 @@ static size_t layer_specs(const wl_workload *w, const dims *x, int moe, const wl
         op_spec sm = elementwise(WL_ROLE_ATTN_SOFTMAX, x->b * (x->a / t) * x->sl * x->s, 13.0,
                                  FPE_SOFTMAX);
         sm.bpe_bwd = 26.0;
-        sm.core_attention = 1;
+        sm.core_attention = true;
         specs[n++] = sm;
     }
     specs[n++] = gemm(WL_ROLE_ATTN_PROJ, T, h, h / t, h * h / t);

@@ -51,6 +51,7 @@
 #ifndef SIM_WORKLOAD_PLAN_H
 #define SIM_WORKLOAD_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,11 +72,19 @@ typedef enum plan_xdc {
     PLAN_XDC_STREAMING  /* DiLoCo with F fragments synced in turn, overlapped */
 } plan_xdc;
 
+/* The type of DiLoCo's outer sync payload (a config's cross_dc.payload). */
+typedef enum plan_payload {
+    PLAN_PAYLOAD_FP32 = 0,
+    PLAN_PAYLOAD_BF16,
+    PLAN_PAYLOAD_INT8,
+    PLAN_PAYLOAD_FP4
+} plan_payload;
+
 typedef struct plan_cross_dc {
-    int scheme;            /* plan_xdc */
+    plan_xdc scheme;
     int64_t sites;         /* sites of the topology */
     int64_t inner_steps;   /* H */
-    int payload;           /* 0 fp32, 1 bf16, 2 int8, 3 fp4 */
+    plan_payload payload;
     double payload_bytes;  /* per parameter: 4, 2, 1, 0.5 */
     int64_t fragments;     /* F (streaming) */
     int64_t max_delay;     /* inner steps a fragment's sync may overlap (streaming) */
@@ -83,8 +92,9 @@ typedef struct plan_cross_dc {
     int64_t total_ranks;   /* DiLoCo: ranks of all sites */
 } plan_cross_dc;
 
-const char *plan_xdc_name(int scheme);
-const char *plan_payload_name(int payload);
+/* YAML spellings ("streaming-diloco", "int8"); "?" for a value outside the enum. */
+const char *plan_xdc_name(plan_xdc scheme);
+const char *plan_payload_name(plan_payload payload);
 
 #define PLAN_PATH_MAX 1024
 
@@ -98,9 +108,9 @@ typedef struct plan {
     wl_parallel par;
     int64_t ranks;       /* tp pp dp cp */
     int64_t microbatches;
-    int placement[4];    /* PLAN_TP.. PLAN_PP, innermost first */
+    plan_dim placement[4]; /* PLAN_TP.. PLAN_PP, innermost first */
     int64_t stride[PLAN_DIM_COUNT]; /* rank distance between neighbours of a dimension */
-    int tp_comm_overlap, overlap_param_gather;
+    bool tp_comm_overlap, overlap_param_gather;
     plan_cross_dc xdc;
     int64_t steps, warmup_steps;
     uint64_t seed;

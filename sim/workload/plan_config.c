@@ -37,14 +37,14 @@ static const char *const out_keys[] = {"db", "trace", NULL};
 static const char *const sched_names[] = {"gpipe", "1f1b", "interleaved", NULL};
 static const char *const recompute_names[] = {"none", "selective", "full", NULL};
 
-const char *plan_xdc_name(int scheme)
+const char *plan_xdc_name(plan_xdc scheme)
 {
-    return scheme >= 0 && scheme <= PLAN_XDC_STREAMING ? xdc_names[scheme] : "?";
+    return (int)scheme >= 0 && scheme <= PLAN_XDC_STREAMING ? xdc_names[scheme] : "?";
 }
 
-const char *plan_payload_name(int payload)
+const char *plan_payload_name(plan_payload payload)
 {
-    return payload >= 0 && payload <= 3 ? payload_names[payload] : "?";
+    return (int)payload >= 0 && payload <= PLAN_PAYLOAD_FP4 ? payload_names[payload] : "?";
 }
 
 /* ---- loading ---- */
@@ -149,8 +149,8 @@ static sim_code par_err(const ydoc *d, ynode par, const char *key, sim_status *s
 
 static sim_code load_placement(plan *p, const ydoc *d, ynode par, sim_status *st)
 {
-    static const int def[4] = {PLAN_TP, PLAN_CP, PLAN_DP, PLAN_PP};
-    static const int dp_out[4] = {PLAN_TP, PLAN_CP, PLAN_PP, PLAN_DP};
+    static const plan_dim def[4] = {PLAN_TP, PLAN_CP, PLAN_DP, PLAN_PP};
+    static const plan_dim dp_out[4] = {PLAN_TP, PLAN_CP, PLAN_PP, PLAN_DP};
     memcpy(p->placement, p->xdc.scheme == PLAN_XDC_SYNC ? dp_out : def, sizeof def);
     ynode v = ydoc_map_get(d, par, "placement");
     if (!v)
@@ -167,7 +167,7 @@ static sim_code load_placement(plan *p, const ydoc *d, ynode par, sim_status *st
         const char *s = ydoc_scalar(d, item);
         int k = -1;
         for (int j = 0; j < 4 && s; j++)
-            if (!strcmp(s, plan_dim_name(j)))
+            if (!strcmp(s, plan_dim_name((plan_dim)j)))
                 k = j;
         if (k < 0 || seen[k]) {
             ydoc_describe(d, item, found, sizeof found);
@@ -176,7 +176,7 @@ static sim_code load_placement(plan *p, const ydoc *d, ynode par, sim_status *st
                               "found %s%s", found, k >= 0 ? " twice" : "");
         }
         seen[k] = 1;
-        p->placement[i] = k;
+        p->placement[i] = (plan_dim)k;
     }
     return SIM_OK;
 }
@@ -205,7 +205,8 @@ static sim_code read_parallelism(plan *p, const ydoc *d, ynode par, int64_t *chi
 {
     wl_parallel *w = &p->par;
     int64_t zero = 0, mb = 0, gb = 0;
-    int fsdp = 0, sp = 0, sched_kind = WL_SCHED_1F1B, rec = WL_RECOMPUTE_NONE;
+    int fsdp = 0, sp = 0, overlap = 0, gather = 0, sched_kind = WL_SCHED_1F1B,
+        rec = WL_RECOMPUTE_NONE;
     int64_t lim = INT32_MAX;
     sim_code rc = ydoc_get_int(d, par, "tp", 0, 1, lim, &w->tp, st);
     if (rc == SIM_OK)
@@ -233,9 +234,9 @@ static sim_code read_parallelism(plan *p, const ydoc *d, ynode par, int64_t *chi
     if (rc == SIM_OK)
         rc = ydoc_get_bool(d, par, "sequence_parallel", 0, &sp, st);
     if (rc == SIM_OK)
-        rc = ydoc_get_bool(d, par, "tp_comm_overlap", 0, &p->tp_comm_overlap, st);
+        rc = ydoc_get_bool(d, par, "tp_comm_overlap", 0, &overlap, st);
     if (rc == SIM_OK)
-        rc = ydoc_get_bool(d, par, "overlap_param_gather", 0, &p->overlap_param_gather, st);
+        rc = ydoc_get_bool(d, par, "overlap_param_gather", 0, &gather, st);
     if (rc == SIM_OK)
         rc = ydoc_get_enum(d, par, "recompute", 0, "recompute mode", recompute_names, &rec, st);
     if (rc == SIM_OK)
@@ -251,6 +252,8 @@ static sim_code read_parallelism(plan *p, const ydoc *d, ynode par, int64_t *chi
     w->zero = (int)zero;
     w->fsdp = fsdp;
     w->sequence_parallel = sp;
+    p->tp_comm_overlap = overlap;
+    p->overlap_param_gather = gather;
     if (mb)
         p->wl.micro_batch = mb;
     if (gb)
@@ -291,7 +294,7 @@ static sim_code check_fit(plan *p, const ydoc *d, ynode par, sim_status *st)
 {
     const wl_parallel *w = &p->par;
     int64_t dp = w->dp;
-    int sp = w->sequence_parallel;
+    bool sp = w->sequence_parallel;
     const wl_workload *wl = &p->wl;
     if (wl->heads % w->tp != 0 || wl->kv_heads % w->tp != 0)
         return par_err(d, par, "tp", st,
@@ -416,17 +419,18 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
     sim_code rc = ydoc_get_section(d, root, "cross_dc", 0, xdc_keys, &x, st);
     if (rc != SIM_OK || !x)
         return rc;
-    int scheme = PLAN_XDC_NONE;
+    int scheme = PLAN_XDC_NONE, payload = PLAN_PAYLOAD_FP32;
     rc = ydoc_get_enum(d, x, "scheme", 1, "cross-datacenter scheme", xdc_names, &scheme, st);
     if (rc == SIM_OK)
         rc = ydoc_get_int(d, x, "inner_steps", 0, 1, 1000000, &c->inner_steps, st);
     if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, x, "payload", 0, "payload type", payload_names, &c->payload, st);
+        rc = ydoc_get_enum(d, x, "payload", 0, "payload type", payload_names, &payload, st);
     if (rc == SIM_OK)
         rc = ydoc_get_int(d, x, "fragments", 0, 1, 1000000, &c->fragments, st);
     if (rc != SIM_OK)
         return rc;
-    c->scheme = scheme;
+    c->scheme = (plan_xdc)scheme;
+    c->payload = (plan_payload)payload;
     c->max_delay = c->inner_steps / c->fragments;
     rc = ydoc_get_int(d, x, "max_delay", 0, 0, 1000000, &c->max_delay, st);
     if (rc != SIM_OK)

@@ -13,6 +13,7 @@
 #ifndef SIM_WORKLOAD_PLAN_INT_H
 #define SIM_WORKLOAD_PLAN_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "workload/plan.h"
@@ -52,11 +53,11 @@ static inline const plan_full *plan_full_of(const plan *p)
  */
 void plan_tmpl_build(plan_full *F);
 
-/* Items with mb, chunk and layer -1 (the program generator stamps them). A collective of
- * dimension dim's own group; over group (plan_group), reported under dim; a compute op
- * (copied). */
-plan_item plan_coll_item(int coll, int dim, double bytes, int backward);
-plan_item plan_group_item(int coll, int dim, int group, double bytes, int backward);
-plan_item plan_op_item(const wl_op *op, int backward);
+/* Items with mb, chunk and layer -1 (the program generator stamps them): a collective over
+ * dimension dim's own group; one over group, reported under dim; a compute op (copied). */
+plan_item plan_coll_item(coll_kind coll, plan_dim dim, double bytes, bool backward);
+plan_item plan_group_item(coll_kind coll, plan_dim dim, plan_group group, double bytes,
+                          bool backward);
+plan_item plan_op_item(const wl_op *op, bool backward);
 
 #endif

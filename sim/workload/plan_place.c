@@ -10,9 +10,9 @@
 
 static const char *const dim_names[] = {"tp", "cp", "dp", "pp", "ep", NULL};
 
-const char *plan_dim_name(int dim)
+const char *plan_dim_name(plan_dim dim)
 {
-    return dim >= 0 && dim < PLAN_DIM_COUNT ? dim_names[dim] : "?";
+    return (int)dim >= 0 && dim < PLAN_DIM_COUNT ? dim_names[dim] : "?";
 }
 
 double plan_rank_params(const plan *p, int64_t rank)
@@ -20,7 +20,7 @@ double plan_rank_params(const plan *p, int64_t rank)
     return plan_full_of(p)->stage_param_bytes[plan_coord(p, rank, PLAN_PP)] / 2.0;
 }
 
-int64_t plan_dim_size(const plan *p, int dim)
+int64_t plan_dim_size(const plan *p, plan_dim dim)
 {
     switch (dim) {
     case PLAN_TP: return p->par.tp;
@@ -32,32 +32,32 @@ int64_t plan_dim_size(const plan *p, int dim)
     }
 }
 
-int64_t plan_coord(const plan *p, int64_t rank, int dim)
+int64_t plan_coord(const plan *p, int64_t rank, plan_dim dim)
 {
     if (dim == PLAN_EP)
         return plan_coord(p, rank, PLAN_DP) % p->par.ep;
     return rank / p->stride[dim] % plan_dim_size(p, dim);
 }
 
-int64_t plan_group_member(const plan *p, int64_t rank, int dim, int64_t i)
+int64_t plan_group_member(const plan *p, int64_t rank, plan_dim dim, int64_t i)
 {
     return rank + (i - plan_coord(p, rank, dim)) * p->stride[dim];
 }
 
-int64_t plan_group_id(const plan *p, int64_t rank, int dim)
+int64_t plan_group_id(const plan *p, int64_t rank, plan_dim dim)
 {
     return plan_group_member(p, rank, dim, 0);
 }
 
-int plan_slot(int dim, int group)
+int plan_slot(plan_dim dim, plan_group group)
 {
-    return group == PLAN_GROUP_DIM ? dim : PLAN_DIM_COUNT + group - 1;
+    return group == PLAN_GROUP_DIM ? (int)dim : PLAN_DIM_COUNT + (int)group - 1;
 }
 
 int64_t plan_slot_size(const plan *p, int slot)
 {
     if (slot < PLAN_DIM_COUNT)
-        return plan_dim_size(p, slot);
+        return plan_dim_size(p, (plan_dim)slot);
     switch (slot - PLAN_DIM_COUNT + 1) {
     case PLAN_GROUP_DP_CP: return p->par.dp * p->par.cp;
     case PLAN_GROUP_EXPERT_DP: return p->par.dp / p->par.ep * p->par.cp;
@@ -69,7 +69,7 @@ int64_t plan_slot_size(const plan *p, int slot)
 int64_t plan_slot_member(const plan *p, int64_t rank, int slot, int64_t i)
 {
     if (slot < PLAN_DIM_COUNT)
-        return plan_group_member(p, rank, slot, i);
+        return plan_group_member(p, rank, (plan_dim)slot, i);
     int64_t cp = p->par.cp, ep = p->par.ep;
     /* rank moved to cp index ci and dp index di, its other coordinates kept */
     int64_t ci = i % cp, j = i / cp, di;

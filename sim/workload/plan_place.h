@@ -21,19 +21,19 @@ typedef struct plan plan;
 typedef enum plan_dim { PLAN_TP = 0, PLAN_CP, PLAN_DP, PLAN_PP, PLAN_EP, PLAN_DIM_COUNT } plan_dim;
 
 /* Short name of a dimension: "tp", "cp", "dp", "pp", "ep". */
-const char *plan_dim_name(int dim);
+const char *plan_dim_name(plan_dim dim);
 
 /* Parameters rank r holds (its stage's layers, embedding or head, its tp / ep share). */
 double plan_rank_params(const plan *p, int64_t rank);
 
 /* Coordinate of rank r along dim (ep: dp index mod ep). */
-int64_t plan_coord(const plan *p, int64_t rank, int dim);
+int64_t plan_coord(const plan *p, int64_t rank, plan_dim dim);
 /* Size of dim's groups. */
-int64_t plan_dim_size(const plan *p, int dim);
+int64_t plan_dim_size(const plan *p, plan_dim dim);
 /* The i-th member of rank r's group along dim (i in [0, plan_dim_size)). */
-int64_t plan_group_member(const plan *p, int64_t rank, int dim, int64_t i);
+int64_t plan_group_member(const plan *p, int64_t rank, plan_dim dim, int64_t i);
 /* A number naming rank r's group along dim: equal for ranks of the same group. */
-int64_t plan_group_id(const plan *p, int64_t rank, int dim);
+int64_t plan_group_id(const plan *p, int64_t rank, plan_dim dim);
 
 /*
  * Groups that are not one dimension's, for collectives (plan_item.group); an item still
@@ -53,8 +53,8 @@ typedef enum plan_group {
 
 /* Group slots: the dimensions' groups (slot = dim), then the other groups. */
 #define PLAN_SLOT_COUNT (PLAN_DIM_COUNT + PLAN_GROUP_COUNT - 1)
-/* The slot of a collective over group (plan_group) of dimension dim. */
-int plan_slot(int dim, int group);
+/* The slot of a collective over group of dimension dim. */
+int plan_slot(plan_dim dim, plan_group group);
 /* As plan_dim_size, plan_group_member and plan_group_id, for a slot. */
 int64_t plan_slot_size(const plan *p, int slot);
 int64_t plan_slot_member(const plan *p, int64_t rank, int slot, int64_t i);

@@ -54,7 +54,7 @@ static void go(plan_cursor *c, plan_prog_state s)
 typedef struct pass_ctx {
     sched_pass ps;
     int64_t g, L, first_layer, last_g;
-    int reduce_grads; /* this backward pass reduces its gradients over the replicas */
+    bool reduce_grads; /* this backward pass reduces its gradients over the replicas */
 } pass_ctx;
 
 static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
@@ -67,7 +67,7 @@ static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
      * pass; with sharded gradients (ZeRO-2/3, FSDP) no full buffer is kept, so every
      * micro-batch's gradients are reduce-scattered after its backward (DeepSpeed ZeRO-2,
      * PyTorch FSDP). */
-    int sharded = p->par.zero >= 2 || p->par.fsdp;
+    bool sharded = p->par.zero >= 2 || p->par.fsdp;
     x->reduce_grads = x->ps.backward && (sharded || x->ps.mb == p->microbatches - 1);
 }
 
@@ -90,13 +90,13 @@ static bool reduce_bucket(const plan *p, plan_cursor *c, double bytes, double ex
 {
     plan_item items[2];
     int n = 0;
-    int coll = p->par.zero >= 1 || p->par.fsdp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE;
+    coll_kind coll = p->par.zero >= 1 || p->par.fsdp ? COLL_REDUCE_SCATTER : COLL_ALLREDUCE;
     if (bytes > 0 && plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_DP_CP)) > 1)
         items[n++] = plan_group_item(coll, PLAN_DP, PLAN_GROUP_DP_CP, bytes, 1);
     if (expert_bytes > 0 && plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_EXPERT_DP)) > 1)
         items[n++] = plan_group_item(coll, PLAN_DP, PLAN_GROUP_EXPERT_DP, expert_bytes, 1);
     for (int i = 0; i < n; i++) {
-        items[i].async = 1;
+        items[i].async = PLAN_ASYNC_STEP;
         stamp(&items[i], x, layer);
     }
     if (n == 2) {
@@ -124,7 +124,7 @@ static void p2p_item(const plan *p, const plan_cursor *c, const pass_ctx *x,
  * on the first virtual stage, the head on the last; *n = 0 when the pass has none. */
 static const plan_item *edge_of(const plan_full *F, const pass_ctx *x, bool in, size_t *n)
 {
-    bool b = x->ps.backward != 0;
+    bool b = x->ps.backward;
     if (b != in && x->g == 0) { /* forward in, backward out */
         *n = F->n_emb[b];
         return F->emb[b];
@@ -263,7 +263,7 @@ static bool st_embedding_sync(const plan *p, plan_cursor *c, plan_item *out)
     go(c, PLAN_PROG_OPTIMIZER);
     if (!(F->emb_sync_bytes > 0 && (c->stage == 0 || c->stage == p->par.pp - 1)))
         return false;
-    *out = plan_group_item(PLAN_ALLREDUCE, PLAN_PP, PLAN_GROUP_EMBEDDING, F->emb_sync_bytes, 1);
+    *out = plan_group_item(COLL_ALLREDUCE, PLAN_PP, PLAN_GROUP_EMBEDDING, F->emb_sync_bytes, 1);
     return true;
 }
 
@@ -287,14 +287,14 @@ static bool st_gather(const plan *p, plan_cursor *c, bool experts_only, plan_ite
     const plan_full *F = plan_full_of(p);
     double experts = F->stage_expert_bytes[c->stage];
     bool gather = (p->par.zero == 1 || p->par.zero == 2) && !p->par.fsdp;
-    int group = experts_only ? PLAN_GROUP_EXPERT_DP : PLAN_GROUP_DP_CP;
+    plan_group group = experts_only ? PLAN_GROUP_EXPERT_DP : PLAN_GROUP_DP_CP;
     go(c, experts_only ? PLAN_PROG_DONE : PLAN_PROG_GATHER_EXPERTS);
     if (!gather || (experts_only && !(experts > 0)) ||
         plan_slot_size(p, plan_slot(PLAN_DP, group)) <= 1)
         return false;
     double bytes = experts_only ? experts : F->stage_param_bytes[c->stage] - experts;
-    *out = plan_group_item(PLAN_ALLGATHER, PLAN_DP, group, bytes, 0);
-    out->async = p->overlap_param_gather ? 1 : 0;
+    *out = plan_group_item(COLL_ALLGATHER, PLAN_DP, group, bytes, 0);
+    out->async = p->overlap_param_gather ? PLAN_ASYNC_STEP : PLAN_SYNC;
     return true;
 }
 

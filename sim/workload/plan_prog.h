@@ -45,20 +45,13 @@
 #ifndef SIM_WORKLOAD_PLAN_PROG_H
 #define SIM_WORKLOAD_PLAN_PROG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "coll/coll_kind.h"
 #include "workload/model.h"
 #include "workload/plan_place.h"
 #include "workload/sched.h"
-
-typedef enum plan_coll {
-    PLAN_ALLREDUCE = 0,
-    PLAN_REDUCE_SCATTER,
-    PLAN_ALLGATHER,
-    PLAN_ALLTOALL,
-    PLAN_COLL_COUNT
-} plan_coll;
-const char *plan_coll_name(int coll);
 
 typedef enum plan_item_kind {
     PLAN_ITEM_COMPUTE = 0, /* an op on the compute stream */
@@ -68,19 +61,26 @@ typedef enum plan_item_kind {
     PLAN_ITEM_WAIT_DP      /* wait for every asynchronous collective issued so far */
 } plan_item_kind;
 
+/* How a collective runs beside the compute stream (plan_item.async). */
+typedef enum plan_async {
+    PLAN_SYNC = 0,     /* the compute stream waits for it; ZeRO-3 parameter gathers too
+                          (no prefetch is modelled) */
+    PLAN_ASYNC_STEP,   /* overlaps the compute stream (gradient reductions), waited for by
+                          the next PLAN_ITEM_WAIT_DP at the end of the step */
+    PLAN_ASYNC_NEXT_OP /* runs beside the next compute op and is waited for right after it
+                          (TP overlap with its GEMM) */
+} plan_async;
+
 typedef struct plan_item {
-    int kind;        /* plan_item_kind */
-    wl_op op;        /* compute */
-    int coll;        /* plan_coll */
-    int dim;         /* the group's dimension (plan_dim): traffic and exposure are its */
-    int group;       /* coll: plan_group (PLAN_GROUP_DIM: dim's own group) */
-    double bytes;    /* coll: each member's buffer (nccl-tests "size"); send/recv: payload */
-    int async;       /* coll: 1 overlaps the compute stream (gradient reductions, waited
-                        for at the end of the step); 2 runs beside the next compute op and
-                        is waited for right after it (TP overlap with its GEMM); ZeRO-3
-                        parameter gathers are synchronous (no prefetch is modelled) */
-    int64_t peer;    /* send/recv: the other rank */
-    int backward;    /* part of a backward pass */
+    plan_item_kind kind;
+    wl_op op;         /* compute */
+    coll_kind coll;   /* coll */
+    plan_dim dim;     /* the group's dimension: traffic and exposure are its */
+    plan_group group; /* coll: PLAN_GROUP_DIM for dim's own group */
+    double bytes;     /* coll: each member's buffer (nccl-tests "size"); send/recv: payload */
+    plan_async async; /* coll */
+    int64_t peer;     /* send/recv: the other rank */
+    bool backward;    /* part of a backward pass */
     int64_t mb, chunk, layer; /* where in the step (-1 when not applicable) */
 } plan_item;
 

@@ -23,14 +23,7 @@
 #pragma GCC diagnostic error "-Wswitch-enum"
 #endif
 
-const char *plan_coll_name(int coll)
-{
-    static const char *const names[] = {"all-reduce", "reduce-scatter", "all-gather",
-                                        "all-to-all"};
-    return coll >= 0 && coll < PLAN_COLL_COUNT ? names[coll] : "?";
-}
-
-plan_item plan_coll_item(int coll, int dim, double bytes, int backward)
+plan_item plan_coll_item(coll_kind coll, plan_dim dim, double bytes, bool backward)
 {
     plan_item it;
     memset(&it, 0, sizeof it);
@@ -43,14 +36,15 @@ plan_item plan_coll_item(int coll, int dim, double bytes, int backward)
     return it;
 }
 
-plan_item plan_group_item(int coll, int dim, int group, double bytes, int backward)
+plan_item plan_group_item(coll_kind coll, plan_dim dim, plan_group group, double bytes,
+                          bool backward)
 {
     plan_item it = plan_coll_item(coll, dim, bytes, backward);
     it.group = group;
     return it;
 }
 
-plan_item plan_op_item(const wl_op *op, int backward)
+plan_item plan_op_item(const wl_op *op, bool backward)
 {
     plan_item it;
     memset(&it, 0, sizeof it);
@@ -159,17 +153,17 @@ static void place_forward(item_list *l, const wl_op *op, int backward, const col
 {
     op_colls c = colls_of(op->role);
     if (k->tp && k->sp && c.tp_in)
-        push(l, plan_coll_item(PLAN_ALLGATHER, PLAN_TP, k->act, backward));
+        push(l, plan_coll_item(COLL_ALLGATHER, PLAN_TP, k->act, backward));
     if (k->cp && c.cp_kv)
-        push(l, plan_coll_item(PLAN_ALLGATHER, PLAN_CP, k->kv, backward));
+        push(l, plan_coll_item(COLL_ALLGATHER, PLAN_CP, k->kv, backward));
     if (k->ep && c.ep_combine)
-        push(l, plan_coll_item(PLAN_ALLTOALL, PLAN_EP, k->a2a, backward));
+        push(l, plan_coll_item(COLL_ALLTOALL, PLAN_EP, k->a2a, backward));
     push(l, plan_op_item(op, backward));
     if (k->tp && c.tp_out)
-        push(l, plan_coll_item(k->sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, PLAN_TP, k->act,
+        push(l, plan_coll_item(k->sp ? COLL_REDUCE_SCATTER : COLL_ALLREDUCE, PLAN_TP, k->act,
                                backward));
     if (k->ep && c.ep_dispatch)
-        push(l, plan_coll_item(PLAN_ALLTOALL, PLAN_EP, k->a2a, backward));
+        push(l, plan_coll_item(COLL_ALLTOALL, PLAN_EP, k->a2a, backward));
 }
 
 /* A backward op and its collectives. */
@@ -177,25 +171,25 @@ static void place_backward(item_list *l, const wl_op *op, const coll_ctx *k)
 {
     op_colls c = colls_of(op->role);
     if (k->tp && k->sp && c.tp_out)
-        push(l, plan_coll_item(PLAN_ALLGATHER, PLAN_TP, k->act, 1));
+        push(l, plan_coll_item(COLL_ALLGATHER, PLAN_TP, k->act, 1));
     /* The weight gradient of a column-parallel GEMM needs its whole input, of which
      * only the sequence shard was kept: gathered again (Megatron-LM's
      * LinearWithGradAccumulationAndAsyncCommunication). */
     if (k->tp && k->sp && c.tp_in)
-        push(l, plan_coll_item(PLAN_ALLGATHER, PLAN_TP, k->act, 1));
+        push(l, plan_coll_item(COLL_ALLGATHER, PLAN_TP, k->act, 1));
     /* Ring attention's backward circulates K and V again. */
     if (k->cp && c.cp_kv)
-        push(l, plan_coll_item(PLAN_ALLGATHER, PLAN_CP, k->kv, 1));
+        push(l, plan_coll_item(COLL_ALLGATHER, PLAN_CP, k->kv, 1));
     if (k->ep && c.ep_dispatch)
-        push(l, plan_coll_item(PLAN_ALLTOALL, PLAN_EP, k->a2a, 1));
+        push(l, plan_coll_item(COLL_ALLTOALL, PLAN_EP, k->a2a, 1));
     push(l, plan_op_item(op, 1));
     if (k->tp && c.tp_in)
-        push(l, plan_coll_item(k->sp ? PLAN_REDUCE_SCATTER : PLAN_ALLREDUCE, PLAN_TP, k->act,
+        push(l, plan_coll_item(k->sp ? COLL_REDUCE_SCATTER : COLL_ALLREDUCE, PLAN_TP, k->act,
                                1));
     if (k->cp && c.cp_kv)
-        push(l, plan_coll_item(PLAN_REDUCE_SCATTER, PLAN_CP, k->kv, 1));
+        push(l, plan_coll_item(COLL_REDUCE_SCATTER, PLAN_CP, k->kv, 1));
     if (k->ep && c.ep_combine)
-        push(l, plan_coll_item(PLAN_ALLTOALL, PLAN_EP, k->a2a, 1));
+        push(l, plan_coll_item(COLL_ALLTOALL, PLAN_EP, k->a2a, 1));
 }
 
 /* Appends ops[0..n) of a pass in direction backward with their collectives. */
@@ -233,10 +227,10 @@ static void build_layer(plan_full *F, int moe, int backward, const coll_ctx *k)
     /* ZeRO-3: the layer's parameters gathered from the replicas that shard them: dp x cp
      * for the dense part, the expert data-parallel group for the experts */
     if (par->zero == 3 || par->fsdp) {
-        push(&l, plan_group_item(PLAN_ALLGATHER, PLAN_DP, PLAN_GROUP_DP_CP,
+        push(&l, plan_group_item(COLL_ALLGATHER, PLAN_DP, PLAN_GROUP_DP_CP,
                                  (shard - experts) * ab, backward));
         if (experts > 0)
-            push(&l, plan_group_item(PLAN_ALLGATHER, PLAN_DP, PLAN_GROUP_EXPERT_DP,
+            push(&l, plan_group_item(COLL_ALLGATHER, PLAN_DP, PLAN_GROUP_EXPERT_DP,
                                      experts * ab, backward));
     }
     place_ops(&l, ops, n, backward, k);
@@ -246,17 +240,18 @@ static void build_layer(plan_full *F, int moe, int backward, const coll_ctx *k)
 /*
  * TP communication overlap: every TP all-gather or reduce-scatter runs beside the GEMM it
  * feeds or follows (pipelined in chunks, as Transformer Engine's userbuffers do), so it is
- * issued just before that GEMM with async = 2 and joined right after it. A gather already
- * precedes its GEMM; a reduce-scatter that follows its GEMM moves in front of it.
+ * issued just before that GEMM with async = PLAN_ASYNC_NEXT_OP and joined right after it. A
+ * gather already precedes its GEMM; a reduce-scatter that follows its GEMM moves in front of
+ * it.
  */
 static void overlap_tp(tmpl *t)
 {
     for (size_t i = 0; i < t->n; i++) {
         plan_item *it = &t->items[i];
         if (it->kind != PLAN_ITEM_COLL || it->dim != PLAN_TP ||
-            (it->coll != PLAN_ALLGATHER && it->coll != PLAN_REDUCE_SCATTER))
+            (it->coll != COLL_ALLGATHER && it->coll != COLL_REDUCE_SCATTER))
             continue;
-        it->async = 2;
+        it->async = PLAN_ASYNC_NEXT_OP;
         if (i > 0 && t->items[i - 1].kind == PLAN_ITEM_COMPUTE &&
             t->items[i - 1].op.kind == WL_OP_GEMM &&
             (i + 1 >= t->n || t->items[i + 1].kind != PLAN_ITEM_COMPUTE ||

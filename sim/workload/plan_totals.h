@@ -7,6 +7,8 @@
 #ifndef SIM_WORKLOAD_PLAN_TOTALS_H
 #define SIM_WORKLOAD_PLAN_TOTALS_H
 
+#include <stdbool.h>
+
 #include "core/status.h"
 #include "workload/model.h"
 #include "workload/plan_place.h"
@@ -15,7 +17,7 @@ typedef struct plan_totals {
     double params, model_flops, hardware_flops, tokens;
     wl_memory memory; /* worst rank */
     double hbm_bytes; /* of the chip */
-    int fits;
+    bool fits; /* the worst rank's memory fits the chip's HBM (or the chip is unknown) */
     double bubble_fraction;
     /* Bytes each rank sends per step on each dimension (its buffers, summed over the step's
      * collectives and sends, per nccl-tests size convention). */
