@@ -1484,7 +1484,7 @@ END_TEST
  * with SP) and, with SP, all-gathers the final norm's sequence-sharded output before the
  * logits GEMM (ColumnParallelLinear with sequence_parallel), reduce-scattering its gradient
  * backward; without SP the logits input gradient is all-reduced backward (the g operator).
- * model.c itself runs the embedding on b s tokens and attn_norm on b s / tp with SP, and
+ * model_ops.c itself runs the embedding on b s tokens and attn_norm on b s / tp with SP, and
  * final_norm on b s / tp but logits on b s, which needs those collectives. The plan emitted
  * no TP collective on the first or last stage outside the layers.
  */

@@ -10,7 +10,7 @@
  *     per layer: [ZeRO-3 all-gather of the layer's parameters over dp] then the layer's ops
  *       with the collectives of tensor, context and expert parallelism placed between them
  *     send activation to stage g + 1 | head ops (last virtual stage)
- *   backward: the mirror image, with recomputed forward ops first (model.c decides which),
+ *   backward: the mirror image, with recomputed forward ops first (model_ops.c decides which),
  *     and on the chunk's last backward pass (on every backward pass with ZeRO-2/3 or FSDP,
  *     whose sharded gradients leave no room to accumulate), gradient buckets of
  *     WL_DP_BUCKET_BYTES reduced asynchronously as soon as they fill (and the rest at the
