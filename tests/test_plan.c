@@ -493,8 +493,8 @@ static const int all_pp[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
 static void check_group_ids(const plan *p)
 {
     static const int dims[4] = {PLAN_TP, PLAN_CP, PLAN_DP, PLAN_PP};
-    for (int64_t r = 0; r < p->ranks; r++)
-        for (int64_t q = 0; q < p->ranks; q++)
+    for (int64_t r = 0; r < plan_ranks(p); r++)
+        for (int64_t q = 0; q < plan_ranks(p); q++)
             for (int d = 0; d < 4; d++) {
                 int same = 1;
                 for (int e = 0; e < 4; e++)
@@ -508,21 +508,29 @@ static void check_group_ids(const plan *p)
 START_TEST(test_placement_default)
 {
     plan *p = load(TINY, NULL, 0);
-    ck_assert_int_eq(p->ranks, 16);
-    ck_assert_int_eq(p->par.tp, 2);
-    ck_assert_int_eq(p->par.pp, 2);
-    ck_assert_int_eq(p->par.dp, 4);
-    ck_assert_int_eq(p->par.cp, 1);
-    ck_assert_int_eq(p->microbatches, 4); /* 16 / (1 x 4) */
-    ck_assert_str_eq(p->name, "tiny");
-    ck_assert_int_eq(p->steps, 1);
-    ck_assert_int_eq(p->warmup_steps, 0);
-    ck_assert_int_eq((long long)p->seed, 7);
-    ck_assert_str_eq(p->topology_path, "topologies/two-nodes.yaml");
-    ck_assert_str_eq(p->workload_path, "tests/fixtures/good/cfg-tiny-wl.yaml");
-    ck_assert_str_eq(p->db_path, "");
+    ck_assert_int_eq(plan_ranks(p), 16);
+    ck_assert_int_eq(plan_parallel(p)->tp, 2);
+    ck_assert_int_eq(plan_parallel(p)->pp, 2);
+    ck_assert_int_eq(plan_parallel(p)->dp, 4);
+    ck_assert_int_eq(plan_parallel(p)->cp, 1);
+    ck_assert_int_eq(plan_microbatches(p), 4); /* 16 / (1 x 4) */
+    ck_assert_str_eq(plan_name(p), "tiny");
+    ck_assert_int_eq(plan_steps(p), 1);
+    ck_assert_int_eq(plan_warmup_steps(p), 0);
+    ck_assert_int_eq((long long)plan_seed(p), 7);
+    ck_assert_str_eq(plan_topology_path(p), "topologies/two-nodes.yaml");
+    ck_assert_str_eq(plan_workload_path(p), "tests/fixtures/good/cfg-tiny-wl.yaml");
+    ck_assert_str_eq(plan_db_path(p), "");
+    ck_assert_str_eq(plan_trace_path(p), "");
+    ck_assert_str_eq(plan_config_path(p), TINY);
+    ck_assert_int_eq(plan_cross_dc_of(p)->scheme, PLAN_XDC_NONE);
+    ck_assert_int_eq(plan_workload(p)->layers, 4);
+    plan_set_steps(p, 2, 3);
+    ck_assert_int_eq(plan_warmup_steps(p), 2);
+    ck_assert_int_eq(plan_steps(p), 3);
     static const int want[4] = {PLAN_TP, PLAN_CP, PLAN_DP, PLAN_PP};
-    ck_assert(memcmp(p->placement, want, sizeof want) == 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(plan_placement(p, i), want[i]);
     for (int64_t r = 0; r < 16; r++) {
         ck_assert_int_eq(plan_coord(p, r, PLAN_TP), def_tp[r]);
         ck_assert_int_eq(plan_coord(p, r, PLAN_DP), def_dp[r]);
@@ -559,14 +567,14 @@ START_TEST(test_placement_default)
     /* TP groups are consecutive chips of one NVSwitch domain (a DGX node of 8); DP peers
      * 2 apart share it too inside a pipeline stage, PP peers (8 apart) do not. */
     for (int64_t r = 0; r < 16; r++) {
-        int32_t dom = topo_chip_domain(p->topo, (int32_t)r);
+        int32_t dom = topo_chip_domain(plan_topo(p), (int32_t)r);
         ck_assert_int_ge(dom, 0);
         for (int64_t i = 0; i < 2; i++) {
             int64_t q = plan_group_member(p, r, PLAN_TP, i);
             ck_assert_int_eq(q, r - def_tp[r] + i);
-            ck_assert_int_eq(topo_chip_domain(p->topo, (int32_t)q), dom);
+            ck_assert_int_eq(topo_chip_domain(plan_topo(p), (int32_t)q), dom);
         }
-        ck_assert_int_ne(topo_chip_domain(p->topo, (int32_t)plan_group_member(p, r, PLAN_PP,
+        ck_assert_int_ne(topo_chip_domain(plan_topo(p), (int32_t)plan_group_member(p, r, PLAN_PP,
                                                                       1 - all_pp[r])), dom);
     }
     plan_destroy(p);
@@ -579,7 +587,8 @@ START_TEST(test_placement_override)
         {"parallelism.placement", "[dp, tp, cp, pp]", "--set parallelism.placement=..."}};
     plan *p = load(TINY, ov, 1);
     static const int want[4] = {PLAN_DP, PLAN_TP, PLAN_CP, PLAN_PP};
-    ck_assert(memcmp(p->placement, want, sizeof want) == 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(plan_placement(p, i), want[i]);
     for (int64_t r = 0; r < 16; r++) {
         ck_assert_int_eq(plan_coord(p, r, PLAN_TP), alt_tp[r]);
         ck_assert_int_eq(plan_coord(p, r, PLAN_DP), alt_dp[r]);
@@ -612,11 +621,12 @@ START_TEST(test_placement_tp8_domains)
         for (int64_t i = 0; i < 8; i++) {
             int64_t q = plan_group_member(p, r, PLAN_TP, i);
             ck_assert_int_eq(q, r / 8 * 8 + i);
-            ck_assert_int_eq(topo_chip_domain(p->topo, (int32_t)q),
-                             topo_chip_domain(p->topo, (int32_t)r));
+            ck_assert_int_eq(topo_chip_domain(plan_topo(p), (int32_t)q),
+                             topo_chip_domain(plan_topo(p), (int32_t)r));
         }
-        ck_assert_int_ne(topo_chip_domain(p->topo, (int32_t)plan_group_member(p, r, PLAN_DP, 0)),
-                         topo_chip_domain(p->topo, (int32_t)plan_group_member(p, r, PLAN_DP, 1)));
+        const topo *t = plan_topo(p);
+        ck_assert_int_ne(topo_chip_domain(t, (int32_t)plan_group_member(p, r, PLAN_DP, 0)),
+                         topo_chip_domain(t, (int32_t)plan_group_member(p, r, PLAN_DP, 1)));
     }
     plan_destroy(p);
 }
@@ -649,8 +659,8 @@ END_TEST
  * one optimizer op. */
 static size_t want_compute(const plan *p, int64_t stage)
 {
-    const wl_workload *w = &p->wl;
-    const wl_parallel *par = &p->par;
+    const wl_workload *w = plan_workload(p);
+    const wl_parallel *par = plan_parallel(p);
     int64_t L = w->layers / (par->pp * par->vp), last = par->pp * par->vp - 1;
     size_t per_mb = 0;
     for (int64_t c = 0; c < par->vp; c++) {
@@ -663,7 +673,7 @@ static size_t want_compute(const plan *p, int64_t stage)
         if (g == last)
             per_mb += wl_head_ops(w, par, 0, NULL, 0) + wl_head_ops(w, par, 1, NULL, 0);
     }
-    return per_mb * (size_t)p->microbatches + 1;
+    return per_mb * (size_t)plan_microbatches(p) + 1;
 }
 
 static size_t count_kind(const prog *pr, plan_item_kind kind)
@@ -713,8 +723,8 @@ START_TEST(test_compute_items)
                     continue;
                 }
                 wl_op ops[WL_OPS_MAX];
-                size_t n = wl_layer_ops_at(&p->wl, &p->par, it->layer, it->backward, ops,
-                                           WL_OPS_MAX);
+                size_t n = wl_layer_ops_at(plan_workload(p), plan_parallel(p), it->layer,
+                                           it->backward, ops, WL_OPS_MAX);
                 int64_t layer = it->layer, mb = it->mb;
                 int b = it->backward;
                 size_t k = 0;
@@ -953,7 +963,7 @@ START_TEST(test_layer_collectives)
      * 65,536 / cp bytes; a CP all-gather holds K and V of the whole sequence on this rank's
      * heads: 2 x 128 x 256 / 2 x 2 = 65,536 bytes */
     char again[4096];
-    for (int64_t mb = 0; mb < p->microbatches; mb++)
+    for (int64_t mb = 0; mb < plan_microbatches(p); mb++)
         for (int64_t layer = 0; layer < 2; layer++)
             for (int b = 0; b < 2; b++) {
                 layer_sig(&pr, layer, mb, b, again, sizeof again);
@@ -964,7 +974,7 @@ START_TEST(test_layer_collectives)
             (pr.it[i].dim == PLAN_TP || pr.it[i].dim == PLAN_CP)) {
             ck_assert_double_eq(pr.it[i].bytes, pr.it[i].dim == PLAN_CP
                                                     ? 65536.0
-                                                    : 65536.0 / (double)p->par.cp);
+                                                    : 65536.0 / (double)plan_parallel(p)->cp);
             ck_assert_int_eq(pr.it[i].async, 0);
         }
     prog_free(&pr);
@@ -1010,7 +1020,7 @@ START_TEST(test_moe_collectives)
      * router's input is gathered again backward for its weight gradient */
     ydoc_override sp = {"parallelism.sequence_parallel", "true", "test"};
     p = load(MOE, &sp, 1);
-    ck_assert_int_eq(p->par.tp, 2);
+    ck_assert_int_eq(plan_parallel(p)->tp, 2);
     prog_collect(p, 0, &pr);
     a2a = 0;
     for (size_t i = 0; i < pr.n; i++)
@@ -1055,11 +1065,11 @@ static int edge_cmp(const void *a, const void *b)
 static void check_pipeline(const char *const *sets, double act_bytes)
 {
     plan *p = load_tiny(sets);
-    int64_t pp = p->par.pp, G = pp * p->par.vp, m = p->microbatches;
+    int64_t pp = plan_parallel(p)->pp, G = pp * plan_parallel(p)->vp, m = plan_microbatches(p);
     size_t cap = 1 << 16, ns = 0, nr = 0;
     edge *snd = malloc(cap * sizeof *snd), *rcv = malloc(cap * sizeof *rcv);
     ck_assert(snd && rcv);
-    for (int64_t r = 0; r < p->ranks; r++) {
+    for (int64_t r = 0; r < plan_ranks(p); r++) {
         prog pr;
         prog_collect(p, r, &pr);
         int64_t s = plan_coord(p, r, PLAN_PP);
@@ -1085,7 +1095,7 @@ static void check_pipeline(const char *const *sets, double act_bytes)
         }
         prog_free(&pr);
     }
-    size_t want = (size_t)(m * (G - 1) * 2 * p->par.tp * p->par.dp);
+    size_t want = (size_t)(m * (G - 1) * 2 * plan_parallel(p)->tp * plan_parallel(p)->dp);
     ck_assert_uint_eq(ns, want);
     ck_assert_uint_eq(nr, want);
     qsort(snd, ns, sizeof *snd, edge_cmp);
@@ -1132,7 +1142,7 @@ START_TEST(test_determinism)
                                        "parallelism.sequence_parallel=true", NULL};
     plan *p = load_tiny(sets);
     plan *q = load_tiny(sets);
-    for (int64_t r = 0; r < p->ranks; r += 5) {
+    for (int64_t r = 0; r < plan_ranks(p); r += 5) {
         plan_cursor a, b, c;
         plan_item x, y, z;
         plan_prog_begin(p, r, &a);
@@ -1239,7 +1249,7 @@ START_TEST(test_dp_structure)
             ck_assert_int_eq(t[1].kind, PLAN_ITEM_COMPUTE);
             ck_assert_int_eq(t[1].op.kind, WL_OP_OPTIMIZER);
             wl_op opt;
-            wl_optimizer_op(&p->wl, &p->par, stage, &opt);
+            wl_optimizer_op(plan_workload(p), plan_parallel(p), stage, &opt);
             ck_assert_double_eq(t[1].op.flops, opt.flops);
             ck_assert_double_eq(t[1].op.hbm_bytes, opt.hbm_bytes);
             if (tail == 3) {
@@ -1303,7 +1313,7 @@ START_TEST(test_dp_buckets)
     for (size_t i = 0; i < pr.n; i++)
         if (is_grad(&pr.it[i])) {
             ck_assert_uint_lt(n, 8);
-            ck_assert_int_eq(pr.it[i].mb, p->microbatches - 1);
+            ck_assert_int_eq(pr.it[i].mb, plan_microbatches(p) - 1);
             chunks[n] = pr.it[i].chunk;
             layers[n++] = pr.it[i].layer;
         }
@@ -1346,7 +1356,7 @@ START_TEST(test_dp_bytes_layer_share)
 {
     plan *p = load(TINY, NULL, 0);
     wl_params pc;
-    wl_params_count(&p->wl, &pc);
+    wl_params_count(plan_workload(p), &pc);
     ck_assert_double_eq(pc.dense_layer, 786944.0);
     ck_assert_double_eq(pc.embedding, 256000.0);
     ck_assert_double_eq(pc.output, 256000.0);
@@ -1394,13 +1404,14 @@ START_TEST(test_dp_bytes_rank_gradients)
         snprintf(set, sizeof set, "parallelism.zero=%d", zero);
         const char *const sets[] = {set, NULL};
         plan *p = load_tiny(sets);
-        wl_parallel unsharded = p->par;
+        wl_parallel unsharded = *plan_parallel(p);
         unsharded.zero = 0;
         unsharded.fsdp = 0;
         for (int64_t stage = 0; stage < 2; stage++) {
             wl_memory mem;
             sim_status st;
-            ck_assert_int_eq(wl_memory_stage(&p->wl, &unsharded, stage, &mem, &st), SIM_OK);
+            ck_assert_int_eq(wl_memory_stage(plan_workload(p), &unsharded, stage, &mem, &st),
+                             SIM_OK);
             /* fp32 gradients: 4 bytes each (test_dp_bytes_layer_share) */
             ck_assert_double_eq(mem.grads, stage == 0 ? 3661824.0 : 3662848.0);
             prog pr;
@@ -1463,7 +1474,7 @@ START_TEST(test_cp_gradients_reduced)
     static const char *const sets[] = {"parallelism.chips=8", "parallelism.cp=2",
                                        "parallelism.dp=1", "parallelism.zero=1", NULL};
     plan *p = load_tiny(sets);
-    ck_assert_int_eq(p->ranks, 8);
+    ck_assert_int_eq(plan_ranks(p), 8);
     prog pr;
     prog_collect(p, 0, &pr);
     size_t reductions = 0;
@@ -1717,12 +1728,12 @@ END_TEST
 START_TEST(test_totals_quickstart)
 {
     plan *p = load(QUICKSTART, NULL, 0);
-    ck_assert_int_eq(p->microbatches, 8);
-    ck_assert_int_eq(p->par.tp, 4);
-    ck_assert_int_eq(p->par.pp, 2);
-    ck_assert_int_eq(p->par.dp, 8);
-    ck_assert_int_eq(p->wl.micro_batch, 1);
-    ck_assert_int_eq(p->wl.global_batch, 64);
+    ck_assert_int_eq(plan_microbatches(p), 8);
+    ck_assert_int_eq(plan_parallel(p)->tp, 4);
+    ck_assert_int_eq(plan_parallel(p)->pp, 2);
+    ck_assert_int_eq(plan_parallel(p)->dp, 8);
+    ck_assert_int_eq(plan_workload(p)->micro_batch, 1);
+    ck_assert_int_eq(plan_workload(p)->global_batch, 64);
     plan_totals t;
     sim_status st;
     sim_status_clear(&st);
@@ -1757,8 +1768,9 @@ START_TEST(test_totals_quickstart)
     ck_assert_double_eq(t.bubble_fraction, 0.125);
     ck_assert_double_eq(t.tokens, 64.0 * 8192);
     ck_assert_double_eq(t.params, 8030261248.0); /* the workload file's figure */
-    ck_assert_double_eq(t.model_flops, wl_model_flops_per_step(&p->wl));
-    ck_assert_double_eq(t.hardware_flops, wl_hardware_flops_per_step(&p->wl, &p->par));
+    ck_assert_double_eq(t.model_flops, wl_model_flops_per_step(plan_workload(p)));
+    ck_assert_double_eq(t.hardware_flops,
+                        wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p)));
     /* Flash attention, causal: the attention core executes 2 s h per token and layer
      * forward, 5 s h backward and 2 s h recomputed (selective): 9 s h against the model
      * FLOPs' 12 s h, so hardware = model - 3 L s h per token. */
@@ -1777,7 +1789,7 @@ START_TEST(test_totals_items_rank0)
     sim_status st;
     ck_assert_int_eq(plan_totals_compute(p, &t, &st), SIM_OK);
     prog pr;
-    prog_collect(p, plan_group_member(p, 0, PLAN_PP, p->par.pp - 1), &pr);
+    prog_collect(p, plan_group_member(p, 0, PLAN_PP, plan_parallel(p)->pp - 1), &pr);
     ck_assert_msg(t.items_per_rank == (double)pr.n, "items_per_rank %.0f, the rank runs %zu",
                   t.items_per_rank, pr.n);
     prog_free(&pr);
@@ -1943,15 +1955,15 @@ START_TEST(test_null_status_and_override_order)
     /* an override fixes the bad file: dp 2 -> 4 */
     const ydoc_override ov[] = {{"parallelism.dp", "4", "--set parallelism.dp=4"}};
     p = load(BAD "cfg-product.yaml", ov, 1);
-    ck_assert_int_eq(p->par.dp, 4);
+    ck_assert_int_eq(plan_parallel(p)->dp, 4);
     plan_destroy(p);
     /* later overrides win */
     const ydoc_override two[] = {{"parallelism.tp", "8", "--set parallelism.tp=8"},
                                  {"parallelism.tp", "4", "--set parallelism.tp=4"},
                                  {"parallelism.dp", "2", "--set parallelism.dp=2"}};
     p = load(TINY, two, 3);
-    ck_assert_int_eq(p->par.tp, 4);
-    ck_assert_int_eq(p->microbatches, 8);
+    ck_assert_int_eq(plan_parallel(p)->tp, 4);
+    ck_assert_int_eq(plan_microbatches(p), 8);
     plan_destroy(p);
 }
 END_TEST
@@ -1971,7 +1983,7 @@ START_TEST(test_uneven_stages)
     int64_t total = 0;
     for (int64_t g = 0; g < 4; g++) {
         int64_t first, count;
-        wl_chunk_layers(&p->wl, &p->par, g, &first, &count);
+        wl_chunk_layers(plan_workload(p), plan_parallel(p), g, &first, &count);
         ck_assert_int_eq(first, want_first[g]);
         ck_assert_int_eq(count, want_count[g]);
         total += count;
@@ -1989,7 +2001,7 @@ START_TEST(test_uneven_stages)
             }
         ck_assert_int_eq(seen_lo, want_first[g]);
         ck_assert_int_eq(seen_hi, want_first[g] + want_count[g] - 1);
-        ck_assert_int_eq(n, want_count[g] * p->microbatches * 2);
+        ck_assert_int_eq(n, want_count[g] * plan_microbatches(p) * 2);
     }
     ck_assert_int_eq(total, 32);
     plan_destroy(p);

@@ -129,4 +129,32 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
                    sim_status *st);
 void plan_destroy(plan *p); /* accepts NULL */
 
+/*
+ * Getters. Everything returned is borrowed from the plan, valid until plan_destroy: the
+ * strings and the structures are the plan's own (not copies). The topology is returned
+ * without const because the collective engine keeps its route caches in it; the plan still
+ * owns it.
+ */
+const char *plan_name(const plan *p);
+const char *plan_config_path(const plan *p);
+const char *plan_topology_path(const plan *p);
+const char *plan_workload_path(const plan *p); /* the config's own path when inline */
+const char *plan_db_path(const plan *p);       /* output.db resolved; "" when not set */
+const char *plan_trace_path(const plan *p);    /* output.trace resolved; "" when not set */
+topo *plan_topo(const plan *p);
+/* The workload with the config's batch overrides; a DiLoCo plan's is one site's share. */
+const wl_workload *plan_workload(const plan *p);
+const wl_parallel *plan_parallel(const plan *p);
+int64_t plan_ranks(const plan *p);        /* tp pp dp cp: the ranks the executor runs */
+int64_t plan_microbatches(const plan *p); /* per pipeline and step */
+/* The i-th dimension of the placement, innermost first (i in [0, 4)). */
+plan_dim plan_placement(const plan *p, int i);
+const plan_cross_dc *plan_cross_dc_of(const plan *p); /* scheme PLAN_XDC_NONE: none */
+int64_t plan_steps(const plan *p);        /* measured steps (run.steps) */
+int64_t plan_warmup_steps(const plan *p); /* steps run before them (run.warmup) */
+uint64_t plan_seed(const plan *p);
+
+/* Replaces the run's step counts (calibration runs a plan for one step, no warm-up). */
+void plan_set_steps(plan *p, int64_t warmup_steps, int64_t steps);
+
 #endif

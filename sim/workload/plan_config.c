@@ -635,3 +635,91 @@ void plan_destroy(plan *p)
     free(((plan_full *)(void *)p)->stage_expert_bytes);
     free(p); /* the plan is the first member of its plan_full */
 }
+
+/* ---- getters ---- */
+
+const char *plan_name(const plan *p)
+{
+    return p->name;
+}
+
+const char *plan_config_path(const plan *p)
+{
+    return p->config_path;
+}
+
+const char *plan_topology_path(const plan *p)
+{
+    return p->topology_path;
+}
+
+const char *plan_workload_path(const plan *p)
+{
+    return p->workload_path;
+}
+
+const char *plan_db_path(const plan *p)
+{
+    return p->db_path;
+}
+
+const char *plan_trace_path(const plan *p)
+{
+    return p->trace_path;
+}
+
+topo *plan_topo(const plan *p)
+{
+    return p->topo;
+}
+
+const wl_workload *plan_workload(const plan *p)
+{
+    return &p->wl;
+}
+
+const wl_parallel *plan_parallel(const plan *p)
+{
+    return &p->par;
+}
+
+int64_t plan_ranks(const plan *p)
+{
+    return p->ranks;
+}
+
+int64_t plan_microbatches(const plan *p)
+{
+    return p->microbatches;
+}
+
+plan_dim plan_placement(const plan *p, int i)
+{
+    return p->placement[i];
+}
+
+const plan_cross_dc *plan_cross_dc_of(const plan *p)
+{
+    return &p->xdc;
+}
+
+int64_t plan_steps(const plan *p)
+{
+    return p->steps;
+}
+
+int64_t plan_warmup_steps(const plan *p)
+{
+    return p->warmup_steps;
+}
+
+uint64_t plan_seed(const plan *p)
+{
+    return p->seed;
+}
+
+void plan_set_steps(plan *p, int64_t warmup_steps, int64_t steps)
+{
+    p->warmup_steps = warmup_steps;
+    p->steps = steps;
+}
