@@ -21,6 +21,7 @@
 #define CLUSTERSIM_TEST_CLI
 #include "helpers.h"
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1932,8 +1933,8 @@ START_TEST(test_bad_config)
         ov[0].origin = origin;
         n = 1;
     }
-    static plan dummy;
-    plan *p = &dummy; /* plan_load must reset it on failure */
+    static max_align_t dummy; /* a plan is opaque: any address will do */
+    plan *p = (plan *)(void *)&dummy; /* plan_load must reset it on failure */
     sim_status st;
     sim_status_clear(&st);
     ck_assert_int_eq(plan_load(c->file, ov, n, &p, &st), SIM_ERR_INPUT);

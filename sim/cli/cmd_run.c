@@ -61,7 +61,7 @@ static int by_util(const void *a, const void *b)
 /* The busiest links of the measured steps (mean utilization), the top n into top. */
 static size_t busiest(const plan *p, const exec_result *r, busy *top, size_t n)
 {
-    const net_graph *g = topo_graph(p->topo);
+    const net_graph *g = topo_graph(plan_topo(p));
     size_t nl = net_graph_link_count(g), k = 0;
     for (size_t l = 0; l < nl; l++) {
         double u = r->measured_s > 0
@@ -82,8 +82,8 @@ static size_t busiest(const plan *p, const exec_result *r, busy *top, size_t n)
 
 static void print_multidc(const plan *p, const mdc_result *m)
 {
-    const plan_cross_dc *x = &p->xdc;
-    const net_graph *g = topo_graph(p->topo);
+    const plan_cross_dc *x = plan_cross_dc_of(p);
+    const net_graph *g = topo_graph(plan_topo(p));
     char a[64], b[64];
     printf("cross-datacenter: %s over %lld sites", plan_xdc_name(x->scheme),
            (long long)x->sites);
@@ -118,23 +118,24 @@ static void print_multidc(const plan *p, const mdc_result *m)
 
 static void print_summary(const plan *p, const exec_result *r)
 {
-    const net_graph *g = topo_graph(p->topo);
+    const net_graph *g = topo_graph(plan_topo(p));
     char a[64], b[64];
     printf("run %s: %s on %s, %lld ranks (tp %lld, pp %lld, dp %lld, cp %lld, ep %lld), "
            "%lld warm-up + %lld measured step%s\n",
-           p->name, p->wl.name, topo_name(p->topo), (long long)p->ranks, (long long)p->par.tp,
-           (long long)p->par.pp, (long long)p->par.dp, (long long)p->par.cp,
-           (long long)p->par.ep, (long long)p->warmup_steps, (long long)p->steps,
-           p->steps == 1 ? "" : "s");
+           plan_name(p), plan_workload(p)->name, topo_name(plan_topo(p)), (long long)plan_ranks(p),
+           (long long)plan_parallel(p)->tp, (long long)plan_parallel(p)->pp,
+           (long long)plan_parallel(p)->dp, (long long)plan_parallel(p)->cp,
+           (long long)plan_parallel(p)->ep, (long long)plan_warmup_steps(p),
+           (long long)plan_steps(p), plan_steps(p) == 1 ? "" : "s");
     printf("step time %.4f s, %.4g tokens/s, MFU %.1f%%, HFU %.1f%%\n", r->step_time_s,
            r->tokens_per_s, 100 * r->mfu, 100 * r->hfu);
     double exp[PLAN_DIM_COUNT] = {0}, bubble = 0, compute = 0, idle = 0;
-    for (int64_t i = 0; i < p->ranks; i++) {
+    for (int64_t i = 0; i < plan_ranks(p); i++) {
         for (int d = 0; d < PLAN_DIM_COUNT; d++)
-            exp[d] += r->ranks[i].exposed_s[d] / (double)p->ranks;
-        bubble += r->ranks[i].bubble_s / (double)p->ranks;
-        compute += r->ranks[i].compute_s / (double)p->ranks;
-        idle += r->ranks[i].idle_s / (double)p->ranks;
+            exp[d] += r->ranks[i].exposed_s[d] / (double)plan_ranks(p);
+        bubble += r->ranks[i].bubble_s / (double)plan_ranks(p);
+        compute += r->ranks[i].compute_s / (double)plan_ranks(p);
+        idle += r->ranks[i].idle_s / (double)plan_ranks(p);
     }
     printf("per step, mean over ranks: compute %.4f s; exposed communication", compute);
     for (int d = 0; d < PLAN_DIM_COUNT; d++)
@@ -152,12 +153,12 @@ static void print_summary(const plan *p, const exec_result *r)
     }
     double peak = 0;
     int64_t at = 0;
-    for (int64_t i = 0; i < p->ranks; i++)
+    for (int64_t i = 0; i < plan_ranks(p); i++)
         if (r->ranks[i].peak_memory_bytes > peak) {
             peak = r->ranks[i].peak_memory_bytes;
             at = i;
         }
-    const hw_chip *chip = topo_chip_hw(p->topo, 0);
+    const hw_chip *chip = topo_chip_hw(plan_topo(p), 0);
     sim_units_fmt_bytes(peak, a, sizeof a);
     sim_units_fmt_bytes(chip ? chip->hbm_bytes : 0, b, sizeof b);
     printf("peak memory per rank: %s of %s HBM (rank %lld, pipeline stage %lld)\n", a, b,
@@ -220,19 +221,19 @@ static sim_code write_rows(db *d, int64_t run_id, const plan *p, const exec_resu
                                             "group_size", "bytes", "algorithm", "start_s",
                                             "end_s", "algbw_Bps", "busbw_Bps"};
     db_stmt *s = NULL;
-    const net_graph *g = topo_graph(p->topo);
-    double model_flops = wl_model_flops_per_step(&p->wl);
-    double peak = topo_chip_hw(p->topo, 0)->peak_bf16_flops * (double)p->ranks;
+    const net_graph *g = topo_graph(plan_topo(p));
+    double model_flops = wl_model_flops_per_step(plan_workload(p));
+    double peak = topo_chip_hw(plan_topo(p), 0)->peak_bf16_flops * (double)plan_ranks(p);
     sim_code rc = db_insert_prepare(d, "step", step_cols, 13, &s, st);
-    for (int64_t k = p->warmup_steps; rc == SIM_OK && k < r->n_step_rows; k++) {
+    for (int64_t k = plan_warmup_steps(p); rc == SIM_OK && k < r->n_step_rows; k++) {
         const exec_step *row = &r->step_rows[k];
         double t = row->end_s - row->start_s;
         db_insert_bind_int(s, 0, run_id);
-        db_insert_bind_int(s, 1, k - p->warmup_steps);
+        db_insert_bind_int(s, 1, k - plan_warmup_steps(p));
         db_insert_bind_double(s, 2, row->start_s);
         db_insert_bind_double(s, 3, row->end_s);
         db_insert_bind_double(s, 4, t);
-        db_insert_bind_int(s, 5, (int64_t)wl_tokens_per_step(&p->wl));
+        db_insert_bind_int(s, 5, (int64_t)wl_tokens_per_step(plan_workload(p)));
         db_insert_bind_double(s, 6, model_flops / (t * peak));
         for (int dd = 0; dd < 5; dd++) {
             static const int order[5] = {PLAN_TP, PLAN_PP, PLAN_DP, PLAN_CP, PLAN_EP};
@@ -245,7 +246,7 @@ static sim_code write_rows(db *d, int64_t run_id, const plan *p, const exec_resu
     s = NULL;
     if (rc == SIM_OK)
         rc = db_insert_prepare(d, "rank", rank_cols, 15, &s, st);
-    for (int64_t i = 0; rc == SIM_OK && i < p->ranks; i++) {
+    for (int64_t i = 0; rc == SIM_OK && i < plan_ranks(p); i++) {
         const exec_rank_stats *a = &r->ranks[i];
         double exposed = 0;
         for (int dd = 0; dd < PLAN_DIM_COUNT; dd++)
@@ -253,8 +254,9 @@ static sim_code write_rows(db *d, int64_t run_id, const plan *p, const exec_resu
         db_insert_bind_int(s, 0, run_id);
         db_insert_bind_int(s, 1, i);
         db_insert_bind_text(s, 2, net_graph_node_name(g, (net_node_id)i));
-        db_insert_bind_text(s, 3, topo_site_name(p->topo, topo_chip_site(p->topo, (int32_t)i)));
-        db_insert_bind_int(s, 4, topo_chip_node(p->topo, (int32_t)i));
+        db_insert_bind_text(s, 3, topo_site_name(plan_topo(p),
+                                                 topo_chip_site(plan_topo(p), (int32_t)i)));
+        db_insert_bind_int(s, 4, topo_chip_node(plan_topo(p), (int32_t)i));
         db_insert_bind_int(s, 5, plan_coord(p, i, PLAN_TP));
         db_insert_bind_int(s, 6, plan_coord(p, i, PLAN_PP));
         db_insert_bind_int(s, 7, plan_coord(p, i, PLAN_DP));
@@ -270,7 +272,7 @@ static sim_code write_rows(db *d, int64_t run_id, const plan *p, const exec_resu
     db_insert_finish(s);
     s = NULL;
     if (rc == SIM_OK)
-        rc = db_links_write(d, run_id, p->topo, st);
+        rc = db_links_write(d, run_id, plan_topo(p), st);
     if (rc == SIM_OK)
         rc = db_insert_prepare(d, "link_stats", ls_cols, 6, &s, st);
     for (size_t l = 0; rc == SIM_OK && l < net_graph_link_count(g); l++) {
@@ -291,12 +293,12 @@ static sim_code write_rows(db *d, int64_t run_id, const plan *p, const exec_resu
         rc = db_insert_prepare(d, "collective", coll_cols, 12, &s, st);
     for (size_t i = 0, id = 0; rc == SIM_OK && i < r->n_colls; i++) {
         const exec_coll_rec *c = &r->colls[i];
-        if (c->step < p->warmup_steps)
+        if (c->step < plan_warmup_steps(p))
             continue;
         double t = c->end_s - c->start_s, algbw = t > 0 ? c->bytes / t : 0;
         db_insert_bind_int(s, 0, run_id);
         db_insert_bind_int(s, 1, (int64_t)id++);
-        db_insert_bind_int(s, 2, c->step - p->warmup_steps);
+        db_insert_bind_int(s, 2, c->step - plan_warmup_steps(p));
         db_insert_bind_text(s, 3, coll_kind_name(c->kind));
         db_insert_bind_text(s, 4, plan_dim_name(c->dim));
         db_insert_bind_int(s, 5, c->group_size);
@@ -323,8 +325,8 @@ static sim_code write_multidc(db *d, int64_t run_id, const plan *p, const mdc_re
                                        "wan_bytes"};
     static const char *const wcols[] = {"run_id", "link_id", "src_site", "dst_site", "bytes",
                                         "mean_util"};
-    const plan_cross_dc *x = &p->xdc;
-    const net_graph *g = topo_graph(p->topo);
+    const plan_cross_dc *x = plan_cross_dc_of(p);
+    const net_graph *g = topo_graph(plan_topo(p));
     int diloco = x->scheme == PLAN_XDC_DILOCO || x->scheme == PLAN_XDC_STREAMING;
     double wan = 0;
     for (size_t l = 0; l < m->n_links; l++)
@@ -361,8 +363,10 @@ static sim_code write_multidc(db *d, int64_t run_id, const plan *p, const mdc_re
             continue;
         db_insert_bind_int(s, 0, run_id);
         db_insert_bind_int(s, 1, (int64_t)l);
-        db_insert_bind_text(s, 2, topo_site_name(p->topo, (size_t)topo_node_site(p->topo, k->src)));
-        db_insert_bind_text(s, 3, topo_site_name(p->topo, (size_t)topo_node_site(p->topo, k->dst)));
+        db_insert_bind_text(s, 2, topo_site_name(plan_topo(p),
+                                                 (size_t)topo_node_site(plan_topo(p), k->src)));
+        db_insert_bind_text(s, 3, topo_site_name(plan_topo(p),
+                                                 (size_t)topo_node_site(plan_topo(p), k->dst)));
         db_insert_bind_double(s, 4, m->wan_bytes[l]);
         db_insert_bind_double(s, 5, m->wan_bytes[l] / (k->bw_Bps * m->round_s));
         rc = db_insert_exec(s, st);
@@ -424,39 +428,40 @@ static sim_code write_db(db *d, const plan *p, const exec_result *r, const mdc_r
 {
     db_run row;
     db_run_init(&row);
-    char *text = config_text(p->config_path, ov, n_ov);
+    char *text = config_text(plan_config_path(p), ov, n_ov);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     row.command = command;
-    row.config_path = p->config_path;
+    row.config_path = plan_config_path(p);
     row.config_yaml = text;
-    row.topology = topo_name(p->topo);
-    row.workload = p->wl.name;
-    row.seed = p->seed;
+    row.topology = topo_name(plan_topo(p));
+    row.workload = plan_workload(p)->name;
+    row.seed = plan_seed(p);
     row.status = r->stopped ? "stopped" : "ok";
     row.status_reason = r->stopped ? "a bound (--max-events or --max-wall) was reached" : NULL;
     row.wall_s = r->wall_s;
     row.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024;
-    row.steps = r->stopped ? 0 : p->steps;
+    row.steps = r->stopped ? 0 : plan_steps(p);
     if (!r->stopped) {
         row.step_time_s = r->step_time_s;
         row.tokens_per_s = r->tokens_per_s;
         row.mfu = r->mfu;
         row.hfu = r->hfu;
     }
-    int diloco = m && (p->xdc.scheme == PLAN_XDC_DILOCO || p->xdc.scheme == PLAN_XDC_STREAMING);
+    int diloco = m && (plan_cross_dc_of(p)->scheme == PLAN_XDC_DILOCO ||
+                       plan_cross_dc_of(p)->scheme == PLAN_XDC_STREAMING);
     if (diloco && !r->stopped) { /* over whole rounds: the outer syncs count */
-        double H = (double)p->xdc.inner_steps;
+        double H = (double)plan_cross_dc_of(p)->inner_steps;
         row.step_time_s = m->round_s / H;
         row.tokens_per_s = m->tokens_per_s;
         row.mfu = m->mfu;
         row.hfu = r->hfu * m->mfu / r->mfu;
     }
-    row.model_flops_per_step = wl_model_flops_per_step(&p->wl);
-    row.hardware_flops_per_step = wl_hardware_flops_per_step(&p->wl, &p->par);
-    row.chips = diloco ? p->xdc.total_ranks : p->ranks;
+    row.model_flops_per_step = wl_model_flops_per_step(plan_workload(p));
+    row.hardware_flops_per_step = wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p));
+    row.chips = diloco ? plan_cross_dc_of(p)->total_ranks : plan_ranks(p);
     double peak = 0;
-    for (int64_t i = 0; i < p->ranks; i++)
+    for (int64_t i = 0; i < plan_ranks(p); i++)
         peak = r->ranks[i].peak_memory_bytes > peak ? r->ranks[i].peak_memory_bytes : peak;
     row.peak_memory_bytes = peak;
     sim_code rc = db_begin(d, st);
@@ -600,8 +605,8 @@ int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const
             goto done;
         }
     }
-    if (!trace_path && p->trace_path[0] && !o->no_trace)
-        trace_path = p->trace_path;
+    if (!trace_path && plan_trace_path(p)[0] && !o->no_trace)
+        trace_path = plan_trace_path(p);
     if (trace_ranks && !trace_path) {
         fprintf(stderr, "clustersim %s: --trace-ranks needs a trace (--trace FILE or the "
                         "config's output.trace)\n", o->command);
@@ -609,21 +614,21 @@ int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const
         goto done;
     }
     if (!o->db_path || o->db_path[0]) {
-        db_path = o->db_path ? o->db_path : p->db_path[0] ? p->db_path : "results.db";
+        db_path = o->db_path ? o->db_path : plan_db_path(p)[0] ? plan_db_path(p) : "results.db";
         if (db_open(db_path, &d, &st) != SIM_OK) {
             rc = cli_report(&st);
             goto done;
         }
     }
     if (trace_path) {
-        const char *sel = trace_ranks ? trace_ranks : p->ranks <= 64 ? "all" : "0-7";
-        if (trace_open(trace_path, sel, p->ranks, &tr, &st) != SIM_OK) {
+        const char *sel = trace_ranks ? trace_ranks : plan_ranks(p) <= 64 ? "all" : "0-7";
+        if (trace_open(trace_path, sel, plan_ranks(p), &tr, &st) != SIM_OK) {
             rc = cli_report(&st);
             goto done;
         }
         opts.trace = tr;
     }
-    int xdc = p->xdc.scheme != PLAN_XDC_NONE;
+    int xdc = plan_cross_dc_of(p)->scheme != PLAN_XDC_NONE;
     sim_code erc = xdc ? mdc_run(p, &opts, &r, &m, &st) : exec_run(p, &opts, &r, &st);
     sim_status tst;
     if (trace_close(tr, erc == SIM_OK, &tst) != SIM_OK && erc == SIM_OK) {
@@ -637,12 +642,12 @@ int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const
     if (o->print) {
         if (trace_path)
             printf("wrote trace of %s to %s\n", trace_ranks ? trace_ranks
-                                                            : p->ranks <= 64 ? "all ranks"
+                                                            : plan_ranks(p) <= 64 ? "all ranks"
                                                                              : "ranks 0-7",
                    trace_path);
         if (r.stopped)
             printf("run %s stopped at a bound after %llu events and %.2f s wall: no step "
-                   "figures\n", p->name, (unsigned long long)r.events, r.wall_s);
+                   "figures\n", plan_name(p), (unsigned long long)r.events, r.wall_s);
         else
             print_summary(p, &r);
         if (xdc && !r.stopped)

@@ -44,9 +44,10 @@
  * replica (dp, chips and batch divided by the sites), which the executor runs for the inner
  * steps, and cross_dc.total_ranks the whole job for the outer syncs.
  *
- * The plan's parts have their own headers, included here so that one include serves a
- * caller of the whole plan: plan_place.h (rank placement and groups), plan_prog.h (rank
- * programs) and plan_totals.h (step totals).
+ * A plan is opaque: callers read it through the getters below. Its parts have their own
+ * headers, included here so that one include serves a caller of the whole plan:
+ * plan_place.h (rank placement and groups), plan_prog.h (rank programs) and plan_totals.h
+ * (step totals); its layout is private to sim/workload (plan_int.h).
  */
 #ifndef SIM_WORKLOAD_PLAN_H
 #define SIM_WORKLOAD_PLAN_H
@@ -96,26 +97,6 @@ typedef struct plan_cross_dc {
 const char *plan_xdc_name(plan_xdc scheme);
 const char *plan_payload_name(plan_payload payload);
 
-#define PLAN_PATH_MAX 1024
-
-typedef struct plan {
-    char name[64];
-    char config_path[PLAN_PATH_MAX], topology_path[PLAN_PATH_MAX],
-        workload_path[PLAN_PATH_MAX];
-    char db_path[PLAN_PATH_MAX], trace_path[PLAN_PATH_MAX]; /* "" when not set */
-    topo *topo;                                             /* owned */
-    wl_workload wl;
-    wl_parallel par;
-    int64_t ranks;       /* tp pp dp cp */
-    int64_t microbatches;
-    plan_dim placement[4]; /* PLAN_TP.. PLAN_PP, innermost first */
-    int64_t stride[PLAN_DIM_COUNT]; /* rank distance between neighbours of a dimension */
-    bool tp_comm_overlap, overlap_param_gather;
-    plan_cross_dc xdc;
-    int64_t steps, warmup_steps;
-    uint64_t seed;
-} plan;
-
 /*
  * Loads config path with overrides ov[0..n) ("parallelism.tp" = "4", origin for messages).
  * *out owned by the caller (plan_destroy). Errors: SIM_ERR_INPUT with file:line:col for
@@ -132,8 +113,8 @@ void plan_destroy(plan *p); /* accepts NULL */
 /*
  * Getters. Everything returned is borrowed from the plan, valid until plan_destroy: the
  * strings and the structures are the plan's own (not copies). The topology is returned
- * without const because the collective engine keeps its route caches in it; the plan still
- * owns it.
+ * without const because the collective engine routes through it (topo_route takes it
+ * mutable); the plan still owns it.
  */
 const char *plan_name(const plan *p);
 const char *plan_config_path(const plan *p);

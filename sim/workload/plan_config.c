@@ -562,11 +562,10 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
                    sim_status *st)
 {
     ydoc *d = NULL;
-    plan_full *F = calloc(1, sizeof *F);
-    plan *p = F ? &F->pub : NULL;
+    plan *p = calloc(1, sizeof *p);
     const char *name = NULL;
     *out = NULL;
-    if (!F)
+    if (!p)
         return sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
     snprintf(p->config_path, sizeof p->config_path, "%s", path);
     ydoc_override *own = malloc((n ? n : 1) * sizeof *own);
@@ -609,13 +608,13 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
     if (rc == SIM_OK)
         rc = load_run(p, d, root, st);
     if (rc == SIM_OK) {
-        F->stage_param_bytes = calloc((size_t)p->par.pp, sizeof *F->stage_param_bytes);
-        F->stage_expert_bytes = calloc((size_t)p->par.pp, sizeof *F->stage_expert_bytes);
-        if (!F->stage_param_bytes || !F->stage_expert_bytes)
+        p->stage_param_bytes = calloc((size_t)p->par.pp, sizeof *p->stage_param_bytes);
+        p->stage_expert_bytes = calloc((size_t)p->par.pp, sizeof *p->stage_expert_bytes);
+        if (!p->stage_param_bytes || !p->stage_expert_bytes)
             rc = sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
     }
     if (rc == SIM_OK)
-        plan_tmpl_build(F);
+        plan_tmpl_build(p);
     free(own);
     ydoc_destroy(d);
     if (rc != SIM_OK) {
@@ -631,9 +630,9 @@ void plan_destroy(plan *p)
     if (!p)
         return;
     topo_destroy(p->topo);
-    free(((plan_full *)(void *)p)->stage_param_bytes);
-    free(((plan_full *)(void *)p)->stage_expert_bytes);
-    free(p); /* the plan is the first member of its plan_full */
+    free(p->stage_param_bytes);
+    free(p->stage_expert_bytes);
+    free(p);
 }
 
 /* ---- getters ---- */

@@ -17,7 +17,7 @@ const char *plan_dim_name(plan_dim dim)
 
 double plan_rank_params(const plan *p, int64_t rank)
 {
-    return plan_full_of(p)->stage_param_bytes[plan_coord(p, rank, PLAN_PP)] / 2.0;
+    return p->stage_param_bytes[plan_coord(p, rank, PLAN_PP)] / 2.0;
 }
 
 int64_t plan_dim_size(const plan *p, plan_dim dim)

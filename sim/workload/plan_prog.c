@@ -116,22 +116,22 @@ static void p2p_item(const plan *p, const plan_cursor *c, const pass_ctx *x,
     out->kind = kind;
     out->backward = x->ps.backward;
     out->peer = stage_rank(p, c->rank, g);
-    out->bytes = plan_full_of(p)->act_bytes;
+    out->bytes = p->act_bytes;
     stamp(out, x, -1);
 }
 
 /* The items of the pass's edge before the layers (in) or after them (!in): the embedding
  * on the first virtual stage, the head on the last; *n = 0 when the pass has none. */
-static const plan_item *edge_of(const plan_full *F, const pass_ctx *x, bool in, size_t *n)
+static const plan_item *edge_of(const plan *p, const pass_ctx *x, bool in, size_t *n)
 {
     bool b = x->ps.backward;
     if (b != in && x->g == 0) { /* forward in, backward out */
-        *n = F->n_emb[b];
-        return F->emb[b];
+        *n = p->n_emb[b];
+        return p->emb[b];
     }
     if (b == in && x->g == x->last_g) { /* backward in, forward out */
-        *n = F->n_head[b];
-        return F->head[b];
+        *n = p->n_head[b];
+        return p->head[b];
     }
     *n = 0;
     return NULL;
@@ -142,7 +142,7 @@ static bool edge_next(const plan *p, plan_cursor *c, const pass_ctx *x, bool in,
                       plan_item *out)
 {
     size_t n;
-    const plan_item *items = edge_of(plan_full_of(p), x, in, &n);
+    const plan_item *items = edge_of(p, x, in, &n);
     if (c->step >= (int64_t)n)
         return false;
     *out = items[c->step++];
@@ -167,7 +167,7 @@ static bool st_edge_in(const plan *p, plan_cursor *c, const pass_ctx *x, plan_it
     /* The last stage's backward starts its first bucket with the head's gradients. */
     go(c, PLAN_PROG_LAYERS);
     c->buckets_done = x->reduce_grads && x->g == x->last_g
-                          ? (int64_t)llround(plan_full_of(p)->head_grad_bytes)
+                          ? (int64_t)llround(p->head_grad_bytes)
                           : 0;
     return false;
 }
@@ -203,7 +203,7 @@ static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_ite
         return false;
     }
     int64_t layer = b ? x->first_layer + x->L - 1 - li : x->first_layer + li;
-    const tmpl *t = &plan_full_of(p)->layer[wl_layer_is_moe(&p->wl, layer)][b];
+    const tmpl *t = &p->layer[wl_layer_is_moe(&p->wl, layer)][b];
     if (item < (int64_t)t->n) {
         c->step++;
         *out = t->items[item];
@@ -227,7 +227,7 @@ static bool st_flush(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item
     go(c, PLAN_PROG_SEND);
     if (!x->ps.backward || x->g != 0 || !x->reduce_grads)
         return false;
-    double bytes = (double)c->buckets_done + plan_full_of(p)->emb_grad_bytes;
+    double bytes = (double)c->buckets_done + p->emb_grad_bytes;
     double ex = (double)c->expert_buckets_done;
     c->buckets_done = c->expert_buckets_done = 0;
     return reduce_bucket(p, c, bytes, ex, x, -1, out);
@@ -259,11 +259,10 @@ static bool st_wait(plan_cursor *c, plan_item *out)
 /* The first and last stages hold the two copies of tied embeddings. */
 static bool st_embedding_sync(const plan *p, plan_cursor *c, plan_item *out)
 {
-    const plan_full *F = plan_full_of(p);
     go(c, PLAN_PROG_OPTIMIZER);
-    if (!(F->emb_sync_bytes > 0 && (c->stage == 0 || c->stage == p->par.pp - 1)))
+    if (!(p->emb_sync_bytes > 0 && (c->stage == 0 || c->stage == p->par.pp - 1)))
         return false;
-    *out = plan_group_item(COLL_ALLREDUCE, PLAN_PP, PLAN_GROUP_EMBEDDING, F->emb_sync_bytes, 1);
+    *out = plan_group_item(COLL_ALLREDUCE, PLAN_PP, PLAN_GROUP_EMBEDDING, p->emb_sync_bytes, 1);
     return true;
 }
 
@@ -284,15 +283,14 @@ static bool st_optimizer(const plan *p, plan_cursor *c, plan_item *out)
  */
 static bool st_gather(const plan *p, plan_cursor *c, bool experts_only, plan_item *out)
 {
-    const plan_full *F = plan_full_of(p);
-    double experts = F->stage_expert_bytes[c->stage];
+    double experts = p->stage_expert_bytes[c->stage];
     bool gather = (p->par.zero == 1 || p->par.zero == 2) && !p->par.fsdp;
     plan_group group = experts_only ? PLAN_GROUP_EXPERT_DP : PLAN_GROUP_DP_CP;
     go(c, experts_only ? PLAN_PROG_DONE : PLAN_PROG_GATHER_EXPERTS);
     if (!gather || (experts_only && !(experts > 0)) ||
         plan_slot_size(p, plan_slot(PLAN_DP, group)) <= 1)
         return false;
-    double bytes = experts_only ? experts : F->stage_param_bytes[c->stage] - experts;
+    double bytes = experts_only ? experts : p->stage_param_bytes[c->stage] - experts;
     *out = plan_group_item(COLL_ALLGATHER, PLAN_DP, group, bytes, 0);
     out->async = p->overlap_param_gather ? PLAN_ASYNC_STEP : PLAN_SYNC;
     return true;

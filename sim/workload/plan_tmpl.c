@@ -205,12 +205,11 @@ static void place_ops(item_list *l, const wl_op *ops, size_t n, int backward,
 }
 
 /* The layer's items, collectives placed per the rules in plan_prog.h's file comment. */
-static void build_layer(plan_full *F, int moe, int backward, const coll_ctx *k)
+static void build_layer(plan *p, int moe, int backward, const coll_ctx *k)
 {
-    const plan *p = &F->pub;
     const wl_workload *w = &p->wl;
     const wl_parallel *par = &p->par;
-    tmpl *t = &F->layer[moe][backward];
+    tmpl *t = &p->layer[moe][backward];
     item_list l = {t->items, 0, TMPL_MAX};
     wl_op ops[WL_OPS_MAX];
     int64_t layer = 0;
@@ -263,44 +262,43 @@ static void overlap_tp(tmpl *t)
     }
 }
 
-void plan_tmpl_build(plan_full *F)
+void plan_tmpl_build(plan *p)
 {
-    plan *p = &F->pub;
     coll_ctx k;
     coll_ctx_of(p, &k);
     for (int moe = 0; moe < 2; moe++)
         for (int b = 0; b < 2; b++) {
-            build_layer(F, moe, b, &k);
+            build_layer(p, moe, b, &k);
             if (p->tp_comm_overlap && p->par.tp > 1)
-                overlap_tp(&F->layer[moe][b]);
+                overlap_tp(&p->layer[moe][b]);
         }
     wl_op ops[8];
     /* Vocabulary-parallel embedding: its partial output is reduced over tp (reduce-scattered
      * with SP). The logits GEMM is column-parallel: with SP its input is gathered over tp and
      * its input gradient reduce-scattered back; without SP the gradient is all-reduced. */
     for (int b = 0; b < 2; b++) {
-        item_list emb = {F->emb[b], 0, sizeof F->emb[b] / sizeof F->emb[b][0]};
-        item_list head = {F->head[b], 0, sizeof F->head[b] / sizeof F->head[b][0]};
+        item_list emb = {p->emb[b], 0, sizeof p->emb[b] / sizeof p->emb[b][0]};
+        item_list head = {p->head[b], 0, sizeof p->head[b] / sizeof p->head[b][0]};
         place_ops(&emb, ops, wl_embedding_ops(&p->wl, &p->par, b, ops, 8), b, &k);
-        F->n_emb[b] = emb.n;
+        p->n_emb[b] = emb.n;
         place_ops(&head, ops, wl_head_ops(&p->wl, &p->par, b, ops, 8), b, &k);
-        F->n_head[b] = head.n;
+        p->n_head[b] = head.n;
     }
     bool sp = p->par.sequence_parallel;
     double act = k.act;
     double gb = wl_grad_bytes(&p->wl);
-    F->emb_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, 0, 0) * gb;
-    F->head_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, p->par.pp - 1, 1) * gb;
-    F->act_bytes = act / (sp ? (double)p->par.tp : 1.0);
+    p->emb_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, 0, 0) * gb;
+    p->head_grad_bytes = wl_edge_params_per_rank(&p->wl, &p->par, p->par.pp - 1, 1) * gb;
+    p->act_bytes = act / (sp ? (double)p->par.tp : 1.0);
     /* Tied embeddings over several stages: the first stage's embedding and the last stage's
      * output copy sum their word-embedding gradients every step (Megatron-LM's
      * _allreduce_word_embedding_grads), V h / tp gradients. */
-    F->emb_sync_bytes = p->wl.tied_embeddings && p->par.pp > 1
+    p->emb_sync_bytes = p->wl.tied_embeddings && p->par.pp > 1
                             ? (double)p->wl.vocab * (double)p->wl.hidden / (double)p->par.tp * gb
                             : 0.0;
     /* Per stage: the bytes of every parameter its ranks hold (ZeRO-1/2 gather them back
      * after the optimizer step). */
-    for (int64_t st = 0; F->stage_param_bytes && F->stage_expert_bytes && st < p->par.pp; st++) {
+    for (int64_t st = 0; p->stage_param_bytes && p->stage_expert_bytes && st < p->par.pp; st++) {
         double sum = wl_edge_params_per_rank(&p->wl, &p->par, st, 0) +
                      wl_edge_params_per_rank(&p->wl, &p->par, st, 1), ex = 0;
         for (int64_t c = 0; c < p->par.vp; c++) {
@@ -311,7 +309,7 @@ void plan_tmpl_build(plan_full *F)
                 ex += wl_layer_expert_params_per_rank(&p->wl, &p->par, first + i);
             }
         }
-        F->stage_param_bytes[st] = sum * 2.0;
-        F->stage_expert_bytes[st] = ex * 2.0;
+        p->stage_param_bytes[st] = sum * 2.0;
+        p->stage_expert_bytes[st] = ex * 2.0;
     }
 }
