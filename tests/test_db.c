@@ -890,7 +890,7 @@ static plan *replay_ok(const char *config, const ydoc_override *ov, size_t n_ov,
     memset(r, 0, sizeof *r);
     memset(m, 0, sizeof *m);
     CK_OK(plan_load(config, ov, n_ov, &p, &st), st);
-    if (p->xdc.scheme != PLAN_XDC_NONE)
+    if (plan_cross_dc_of(p)->scheme != PLAN_XDC_NONE)
         CK_OK(mdc_run(p, opts, r, m, &st), st);
     else
         CK_OK(exec_run(p, opts, r, &st), st);
@@ -925,7 +925,7 @@ START_TEST(test_record_replay)
     sim_status st;
     sim_status_clear(&st);
     int64_t id = 0;
-    db_record_src src = {"sweep", p->config_path, ov, 2, "tiny|run.warmup=1|run.steps=2"};
+    db_record_src src = {"sweep", plan_config_path(p), ov, 2, "tiny|run.warmup=1|run.steps=2"};
     CK_OK(db_record_run(d, p, &r, NULL, &src, &id, &st), st);
     ck_assert_int_gt(id, 0);
     db_close(d);
@@ -946,7 +946,7 @@ START_TEST(test_record_replay)
     ck_assert_int_eq(r.n_step_rows, 3);
     ck_assert_str_eq(raw_rows(c, "SELECT step FROM step ORDER BY step", buf, sizeof buf),
                      "0;1");
-    double peak = topo_chip_hw(p->topo, 0)->peak_bf16_flops * 16;
+    double peak = topo_chip_hw(plan_topo(p), 0)->peak_bf16_flops * 16;
     static const char *const dims[] = {"tp", "pp", "dp", "cp", "ep"};
     static const int dim_of[] = {PLAN_TP, PLAN_PP, PLAN_DP, PLAN_CP, PLAN_EP};
     for (int k = 0; k < 2; k++) {
@@ -958,7 +958,7 @@ START_TEST(test_record_replay)
                                      "AND step = %lld", id, k)) == t_s);
         double mfu = raw_double(c, sqlf(q, sizeof q, "SELECT mfu FROM step WHERE run_id = "
                                          "%lld AND step = %lld", id, k));
-        ck_assert_double_eq_tol(mfu, wl_model_flops_per_step(&p->wl) / (t_s * peak), 1e-15);
+        ck_assert_double_eq_tol(mfu, wl_model_flops_per_step(plan_workload(p)) / (t_s * peak), 1e-15);
         ck_assert(mfu > 0 && mfu < 1);
         for (int dd = 0; dd < 5; dd++) {
             char col[160];
@@ -988,7 +988,7 @@ START_TEST(test_record_replay)
     }
 
     /* links, and stats of those that carried bytes */
-    const net_graph *g = topo_graph(p->topo);
+    const net_graph *g = topo_graph(plan_topo(p));
     size_t busy = 0;
     for (size_t l = 0; l < net_graph_link_count(g); l++)
         busy += r.link_bytes[l] > 0;
@@ -1039,7 +1039,7 @@ START_TEST(test_record_multidc)
     sim_status st;
     sim_status_clear(&st);
     int64_t id = 0;
-    db_record_src src = {"run", p->config_path, NULL, 0, NULL};
+    db_record_src src = {"run", plan_config_path(p), NULL, 0, NULL};
     CK_OK(db_record_run(d, p, &r, &m, &src, &id, &st), st);
     db_close(d);
 
@@ -1047,13 +1047,13 @@ START_TEST(test_record_multidc)
     char buf[512];
     ck_assert(raw_double(c, "SELECT mfu FROM run") == m.mfu);
     ck_assert(raw_double(c, "SELECT step_time_s FROM run") == m.round_s / 10);
-    ck_assert_int_eq(raw_int(c, "SELECT chips FROM run"), p->xdc.total_ranks);
+    ck_assert_int_eq(raw_int(c, "SELECT chips FROM run"), plan_cross_dc_of(p)->total_ranks);
     ck_assert_str_eq(raw_text(c, "SELECT scheme || ' ' || sites || ' ' || inner_steps || ' ' || "
                                  "payload || ' ' || (fragments IS NULL) || (max_delay IS NULL) "
                                  "FROM multidc", buf, sizeof buf),
                      "diloco 2 10 bf16 11");
     ck_assert(raw_double(c, "SELECT round_s FROM multidc") == m.round_s);
-    const net_graph *g = topo_graph(p->topo);
+    const net_graph *g = topo_graph(plan_topo(p));
     int64_t wans = 0;
     double wan_bytes = 0;
     for (size_t l = 0; l < m.n_links; l++)
@@ -1096,7 +1096,7 @@ START_TEST(test_record_stopped_failed_refused)
     sim_status st;
     sim_status_clear(&st);
     int64_t id = 0;
-    db_record_src src = {"run", p->config_path, NULL, 0, NULL};
+    db_record_src src = {"run", plan_config_path(p), NULL, 0, NULL};
     CK_OK(db_record_run(d, p, &r, NULL, &src, &id, &st), st);
     exec_result_free(&r);
 

@@ -54,7 +54,7 @@ START_TEST(one_rank_is_its_compute)
     static const char *const sets[] = {"parallelism.chips=1", "parallelism.tp=1",
                                        "parallelism.pp=1", "parallelism.dp=1", NULL};
     plan *p = th_load(TINY, sets);
-    const hw_chip *chip = topo_chip_hw(p->topo, 0);
+    const hw_chip *chip = topo_chip_hw(plan_topo(p), 0);
     plan_cursor c;
     plan_item it;
     double want = 0;
@@ -73,7 +73,7 @@ START_TEST(one_rank_is_its_compute)
     for (int d = 0; d < PLAN_DIM_COUNT; d++)
         ck_assert_double_eq(r.ranks[0].exposed_s[d], 0);
     /* MFU = model FLOPs / (step x peak) */
-    ck_assert_double_eq_tol(r.mfu, wl_model_flops_per_step(&p->wl) /
+    ck_assert_double_eq_tol(r.mfu, wl_model_flops_per_step(plan_workload(p)) /
                                        (want * chip->peak_bf16_flops), 1e-12);
     exec_result_free(&r);
     plan_destroy(p);
@@ -85,7 +85,7 @@ static void check_accounting(plan *p)
     exec_result r;
     run(p, &r);
     double most = 0;
-    for (int64_t i = 0; i < p->ranks; i++) {
+    for (int64_t i = 0; i < plan_ranks(p); i++) {
         const exec_rank_stats *a = &r.ranks[i];
         double sum = a->compute_s + a->idle_s + a->bubble_s;
         for (int d = 0; d < PLAN_DIM_COUNT; d++) {
@@ -164,8 +164,8 @@ START_TEST(one_f_one_b_of_equal_stages)
                                        "workload.training.sequence=2048",
                                        "parallelism.global_batch=8", NULL};
     plan *p = th_load(TINY, sets);
-    ck_assert_int_eq(p->microbatches, 8);
-    const hw_chip *chip = topo_chip_hw(p->topo, 0);
+    ck_assert_int_eq(plan_microbatches(p), 8);
+    const hw_chip *chip = topo_chip_hw(plan_topo(p), 0);
     double tf = 0, tb = 0, opt = 0;
     plan_cursor c;
     plan_item it;
@@ -206,7 +206,7 @@ START_TEST(overlap_slowdown)
     plan *p = th_load(TINY, sets);
     exec_result a, b;
     run(p, &a);
-    hw_chip slow = *topo_chip_hw(p->topo, 0);
+    hw_chip slow = *topo_chip_hw(plan_topo(p), 0);
     slow.overlap_slowdown = 0.5;
     exec_opts opts = {.chip = &slow};
     sim_status st;
@@ -227,7 +227,7 @@ END_TEST
 START_TEST(an_endless_op_is_refused)
 {
     plan *p = th_load(TINY, NULL);
-    hw_chip stuck = *topo_chip_hw(p->topo, 0);
+    hw_chip stuck = *topo_chip_hw(plan_topo(p), 0);
     stuck.eff_gemm = 1e-15;
     exec_opts opts = {.chip = &stuck};
     exec_result r;
@@ -298,11 +298,11 @@ START_TEST(incremental_equals_reference_solver)
     ck_assert_int_eq(exec_run(p, NULL, &a, &st), SIM_OK);
     ck_assert_int_eq(exec_run(p, &naive, &b, &st), SIM_OK);
     ck_assert_double_eq_tol(a.step_time_s, b.step_time_s, 1e-9 * a.step_time_s);
-    for (int64_t i = 0; i < p->ranks; i++)
+    for (int64_t i = 0; i < plan_ranks(p); i++)
         for (int d = 0; d < PLAN_DIM_COUNT; d++)
             ck_assert_double_eq_tol(a.ranks[i].exposed_s[d], b.ranks[i].exposed_s[d],
                                     1e-9 * a.step_time_s);
-    size_t nl = net_graph_link_count(topo_graph(p->topo));
+    size_t nl = net_graph_link_count(topo_graph(plan_topo(p)));
     for (size_t l = 0; l < nl; l++)
         ck_assert_double_eq_tol(a.link_bytes[l], b.link_bytes[l], 1e-6 * (a.link_bytes[l] + 1));
     ck_assert_uint_eq(a.n_colls, b.n_colls);
@@ -321,13 +321,13 @@ START_TEST(reruns_are_identical)
     ck_assert_double_eq(a.step_time_s, b.step_time_s);
     ck_assert_uint_eq(a.events, b.events);
     ck_assert_uint_eq(a.n_colls, b.n_colls);
-    size_t nl = net_graph_link_count(topo_graph(p->topo));
+    size_t nl = net_graph_link_count(topo_graph(plan_topo(p)));
     ck_assert_int_eq(memcmp(a.link_bytes, b.link_bytes, nl * sizeof *a.link_bytes), 0);
     for (size_t i = 0; i < a.n_colls; i++) {
         ck_assert_double_eq(a.colls[i].start_s, b.colls[i].start_s);
         ck_assert_double_eq(a.colls[i].end_s, b.colls[i].end_s);
     }
-    for (int64_t i = 0; i < p->ranks; i++)
+    for (int64_t i = 0; i < plan_ranks(p); i++)
         ck_assert_int_eq(memcmp(&a.ranks[i], &b.ranks[i], sizeof a.ranks[i]), 0);
     exec_result_free(&a);
     exec_result_free(&b);

@@ -35,7 +35,7 @@ static void run(plan *p, exec_result *r, mdc_result *m)
 /* Bytes over the WAN links in a round. */
 static double wan_bytes(const plan *p, const mdc_result *m)
 {
-    const net_graph *g = topo_graph(p->topo);
+    const net_graph *g = topo_graph(plan_topo(p));
     double b = 0;
     for (size_t l = 0; l < m->n_links; l++)
         if (net_graph_link(g, (net_link_id)l)->kind == NET_LINK_WAN)
@@ -50,9 +50,9 @@ static const char *const fast_wan[] = {"topology.wan.0.bandwidth=1 Pb/s",
 START_TEST(sync_with_an_infinite_wan_is_one_site)
 {
     plan *two = th_load(GOOD "mdc-sync.yaml", fast_wan);
-    ck_assert_int_eq(two->xdc.scheme, PLAN_XDC_SYNC);
+    ck_assert_int_eq(plan_cross_dc_of(two)->scheme, PLAN_XDC_SYNC);
     /* dp outermost: a DP group holds 8 ranks of each site */
-    ck_assert_int_eq(two->placement[3], PLAN_DP);
+    ck_assert_int_eq(plan_placement(two, 3), PLAN_DP);
     exec_result r2;
     mdc_result m2;
     run(two, &r2, &m2);
@@ -83,12 +83,12 @@ START_TEST(diloco_every_step_moves_what_sync_moves)
     plan *s = th_load(GOOD "mdc-sync.yaml", sets);
     static const char *const dsets[] = {"cross_dc.inner_steps=1", NULL};
     plan *d = th_load(GOOD "mdc-diloco.yaml", dsets);
-    ck_assert_int_eq(d->xdc.scheme, PLAN_XDC_DILOCO);
-    ck_assert_double_eq(d->xdc.payload_bytes, 2);
+    ck_assert_int_eq(plan_cross_dc_of(d)->scheme, PLAN_XDC_DILOCO);
+    ck_assert_double_eq(plan_cross_dc_of(d)->payload_bytes, 2);
     /* the replica: one site's 16 ranks, dp 8, half the batch */
-    ck_assert_int_eq(d->ranks, 16);
-    ck_assert_int_eq(d->par.dp, 8);
-    ck_assert_int_eq(d->xdc.total_ranks, 32);
+    ck_assert_int_eq(plan_ranks(d), 16);
+    ck_assert_int_eq(plan_parallel(d)->dp, 8);
+    ck_assert_int_eq(plan_cross_dc_of(d)->total_ranks, 32);
     exec_result rs, rd;
     mdc_result ms, md;
     run(s, &rs, &ms);
@@ -117,18 +117,18 @@ START_TEST(outer_sync_bytes_follow_the_ring)
         snprintf(dp, sizeof dp, "parallelism.dp=%d", 8 * sites);
         const char *const sets[] = {tset, dp, "parallelism.global_batch=48", NULL};
         plan *p = th_load(GOOD "mdc-diloco.yaml", sets);
-        ck_assert_int_eq(p->xdc.sites, sites);
+        ck_assert_int_eq(plan_cross_dc_of(p)->sites, sites);
         double sync_s, S = 0;
-        size_t nl = net_graph_link_count(topo_graph(p->topo));
+        size_t nl = net_graph_link_count(topo_graph(plan_topo(p)));
         double *bytes = calloc(nl, sizeof *bytes);
         sim_status st;
         ck_assert_int_eq(mdc_outer_sync(p, 1.0, &sync_s, bytes, &st), SIM_OK);
-        for (int64_t r = 0; r < p->ranks; r++)
+        for (int64_t r = 0; r < plan_ranks(p); r++)
             if (plan_coord(p, r, PLAN_DP) == 0)
-                S += plan_rank_params(p, r) * p->xdc.payload_bytes;
+                S += plan_rank_params(p, r) * plan_cross_dc_of(p)->payload_bytes;
         double wan = 0;
         for (size_t l = 0; l < nl; l++)
-            if (net_graph_link(topo_graph(p->topo), (net_link_id)l)->kind == NET_LINK_WAN)
+            if (net_graph_link(topo_graph(plan_topo(p)), (net_link_id)l)->kind == NET_LINK_WAN)
                 wan += bytes[l];
         double want = 2.0 * (sites - 1) * S;
         ck_assert_msg(fabs(wan - want) <= 1e-9 * want, "%d sites: %.17g B over the WAN, want "
@@ -223,7 +223,7 @@ START_TEST(background_load)
 {
     static const char *const half[] = {"topology.wan.0.background=0.5", NULL};
     plan *p = th_load(GOOD "mdc-diloco.yaml", NULL), *q = th_load(GOOD "mdc-diloco.yaml", half);
-    const net_graph *g = topo_graph(q->topo);
+    const net_graph *g = topo_graph(plan_topo(q));
     for (size_t l = 0; l < net_graph_link_count(g); l++)
         if (net_graph_link(g, (net_link_id)l)->kind == NET_LINK_WAN)
             ck_assert_double_eq(net_graph_link(g, (net_link_id)l)->bw_Bps, 100e9 / 8 / 2);

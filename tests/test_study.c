@@ -216,14 +216,13 @@ static void measure(const char *config, double *mfu, double *tflops)
     sim_status st;
     sim_status_clear(&st);
     CK_OK(plan_load(config, NULL, 0, &p, &st), st);
-    p->warmup_steps = 0;
-    p->steps = 1;
+    plan_set_steps(p, 0, 1);
     exec_opts opts = {0};
     exec_result r;
     CK_OK(exec_run(p, &opts, &r, &st), st);
     *mfu = 100 * r.mfu;
-    *tflops = wl_hardware_flops_per_step(&p->wl, &p->par) / r.step_time_s / (double)p->ranks /
-              1e12;
+    *tflops = wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p)) / r.step_time_s /
+              (double)plan_ranks(p) / 1e12;
     exec_result_free(&r);
     plan_destroy(p);
 }

@@ -243,12 +243,12 @@ START_TEST(scale_knobs)
                                        "scale.scale_up_bw=2", "scale.scale_out_bw=0.5",
                                        "scale.latency=4", NULL};
     plan *b = th_load("configs/quickstart.yaml", sets);
-    const hw_chip *ca = topo_chip_hw(a->topo, 0), *cb = topo_chip_hw(b->topo, 0);
+    const hw_chip *ca = topo_chip_hw(plan_topo(a), 0), *cb = topo_chip_hw(plan_topo(b), 0);
     ck_assert_double_eq(cb->peak_bf16_flops, 3 * ca->peak_bf16_flops);
     ck_assert_double_eq(cb->peak_fp8_flops, 3 * ca->peak_fp8_flops);
     ck_assert_double_eq(cb->hbm_Bps, 1.5 * ca->hbm_Bps);
     ck_assert_double_eq(cb->hbm_bytes, ca->hbm_bytes);
-    const net_graph *ga = topo_graph(a->topo), *gb = topo_graph(b->topo);
+    const net_graph *ga = topo_graph(plan_topo(a)), *gb = topo_graph(plan_topo(b));
     for (size_t l = 0; l < net_graph_link_count(ga); l++) {
         const net_link *x = net_graph_link(ga, (net_link_id)l), *y = net_graph_link(gb, (net_link_id)l);
         double k = x->kind == NET_LINK_NVLINK ? 2 : 0.5;

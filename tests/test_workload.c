@@ -8,9 +8,9 @@
  * 2021 eq. (3) and model FLOPs against Korthikanti et al. 2022, including the measured MFU
  * of the latter's runs; activation memory against the Korthikanti formulas in every
  * recomputation and sequence-parallel mode; pipeline bubble and in-flight micro-batches;
- * ZeRO sharding; the ops of a layer summing to the hardware FLOPs. Every shipped file under
- * workloads/ loads; every bad fixture tests/fixtures/bad/wl-*.yaml fails with its exact,
- * complete message.
+ * ZeRO sharding; the ops of a layer summing to the hardware FLOPs, and each op's role.
+ * Every shipped file under workloads/ loads; every bad fixture tests/fixtures/bad/wl-*.yaml
+ * fails with its exact, complete message.
  */
 #include <check.h>
 #include <dirent.h>
@@ -530,6 +530,64 @@ START_TEST(test_layer_ops_moe)
     n = wl_layer_ops_at(&w, &p, 0, 0, ops, WL_OPS_MAX);
     double Tm = 4 * 128;
     CK_EQ_D(ops[3].hbm_bytes, Tm * 256 + 256 * 256 + 2 * Tm * 256);
+}
+END_TEST
+
+/*
+ * Every op carries the role the program generator places collectives by (model.h): the
+ * roles in issue order, against the names, for an unfused dense layer (with attn_softmax),
+ * an MoE layer, the embedding with learned positions, the head, and the optimizer; the
+ * backward lists carry the same roles in reverse.
+ */
+START_TEST(test_op_roles)
+{
+    static const wl_op_role dense[] = {
+        WL_ROLE_ATTN_NORM, WL_ROLE_QKV,       WL_ROLE_ATTENTION, WL_ROLE_ATTN_SOFTMAX,
+        WL_ROLE_ATTN_PROJ, WL_ROLE_ATTN_RESIDUAL, WL_ROLE_MLP_NORM, WL_ROLE_MLP_UP,
+        WL_ROLE_MLP_ACT,   WL_ROLE_MLP_DOWN,  WL_ROLE_MLP_RESIDUAL};
+    static const char *const dense_names[] = {
+        "attn_norm", "qkv", "attention", "attn_softmax", "attn_proj", "attn_residual",
+        "mlp_norm", "mlp_up", "mlp_act", "mlp_down", "mlp_residual"};
+    static const wl_op_role moe[] = {
+        WL_ROLE_ATTN_NORM,    WL_ROLE_QKV,        WL_ROLE_ATTENTION,   WL_ROLE_ATTN_PROJ,
+        WL_ROLE_ATTN_RESIDUAL, WL_ROLE_MLP_NORM,  WL_ROLE_ROUTER,      WL_ROLE_MOE_DISPATCH,
+        WL_ROLE_EXPERT_UP,    WL_ROLE_EXPERT_ACT, WL_ROLE_EXPERT_DOWN, WL_ROLE_MOE_COMBINE,
+        WL_ROLE_MLP_RESIDUAL};
+    static const char *const moe_names[] = {
+        "attn_norm", "qkv", "attention", "attn_proj", "attn_residual", "mlp_norm", "router",
+        "moe_dispatch", "expert_up", "expert_act", "expert_down", "moe_combine",
+        "mlp_residual"};
+    wl_workload w = shipped("gpt3-175b"); /* learned positions */
+    wl_parallel p;
+    wl_parallel_default(&p);
+    w.attention = WL_ATTENTION_UNFUSED;
+    wl_op ops[WL_OPS_MAX];
+    for (int b = 0; b < 2; b++) {
+        size_t n = wl_layer_ops(&w, &p, b, ops, WL_OPS_MAX);
+        ck_assert_uint_eq(n, 11);
+        for (size_t i = 0; i < n; i++) {
+            size_t k = b ? n - 1 - i : i;
+            ck_assert_int_eq(ops[i].role, dense[k]);
+            ck_assert_str_eq(ops[i].name, dense_names[k]);
+        }
+    }
+    ck_assert_uint_eq(wl_embedding_ops(&w, &p, 0, ops, WL_OPS_MAX), 2);
+    ck_assert_int_eq(ops[0].role, WL_ROLE_EMBEDDING);
+    ck_assert_int_eq(ops[1].role, WL_ROLE_POSITION_EMBEDDING);
+    ck_assert_uint_eq(wl_head_ops(&w, &p, 1, ops, WL_OPS_MAX), 3);
+    ck_assert_int_eq(ops[0].role, WL_ROLE_LOSS);
+    ck_assert_int_eq(ops[1].role, WL_ROLE_LOGITS);
+    ck_assert_int_eq(ops[2].role, WL_ROLE_FINAL_NORM);
+    wl_optimizer_op(&w, &p, 0, &ops[0]);
+    ck_assert_int_eq(ops[0].role, WL_ROLE_OPTIMIZER);
+    ck_assert_str_eq(ops[0].name, "adam");
+    w = shipped("mixtral-8x7b");
+    size_t n = wl_layer_ops(&w, &p, 0, ops, WL_OPS_MAX);
+    ck_assert_uint_eq(n, 13);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(ops[i].role, moe[i]);
+        ck_assert_str_eq(ops[i].name, moe_names[i]);
+    }
 }
 END_TEST
 
@@ -1114,6 +1172,7 @@ static Suite *workload_suite(void)
     tcase_add_test(tc, test_flops_gqa_moe);
     tcase_add_test(tc, test_layer_ops_dense);
     tcase_add_test(tc, test_layer_ops_moe);
+    tcase_add_test(tc, test_op_roles);
     tcase_add_test(tc, test_ops_sum_to_hardware_flops);
     tcase_add_test(tc, test_optimizer_op);
     suite_add_tcase(s, tc);

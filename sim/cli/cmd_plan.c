@@ -34,13 +34,13 @@ static const char *gib(double b, char *buf, size_t n)
 
 static void print_text(const plan *p, const plan_totals *t)
 {
-    const wl_parallel *w = &p->par;
-    const hw_chip *chip = topo_chip_hw(p->topo, 0);
+    const wl_parallel *w = plan_parallel(p);
+    const hw_chip *chip = topo_chip_hw(plan_topo(p), 0);
     char a[64], b[64];
     static const char *const sched_names[] = {"gpipe", "1f1b", "interleaved"};
     static const char *const rec[] = {"none", "selective", "full"};
-    printf("plan %s: %s on %s (%lld ranks of %s)\n", p->name, p->wl.name, topo_name(p->topo),
-           (long long)p->ranks, chip ? chip->name : "chip");
+    printf("plan %s: %s on %s (%lld ranks of %s)\n", plan_name(p), plan_workload(p)->name,
+           topo_name(plan_topo(p)), (long long)plan_ranks(p), chip ? chip->name : "chip");
     printf("parallelism: tp %lld, pp %lld, dp %lld, cp %lld, ep %lld, virtual stages %lld, "
            "schedule %s, zero %d%s, sequence parallel %s, recompute %s\n",
            (long long)w->tp, (long long)w->pp, (long long)w->dp, (long long)w->cp,
@@ -48,8 +48,8 @@ static void print_text(const plan *p, const plan_totals *t)
            w->fsdp ? " (fsdp)" : "", w->sequence_parallel ? "on" : "off", rec[w->recompute]);
     printf("batch: %lld sequences of %lld tokens (%.4g tokens), micro-batch %lld, %lld "
            "micro-batches per pipeline\n",
-           (long long)p->wl.global_batch, (long long)p->wl.sequence, t->tokens,
-           (long long)p->wl.micro_batch, (long long)p->microbatches);
+           (long long)plan_workload(p)->global_batch, (long long)plan_workload(p)->sequence,
+           t->tokens, (long long)plan_workload(p)->micro_batch, (long long)plan_microbatches(p));
     printf("parameters: %.4g\n", t->params);
     printf("FLOPs per step: model %.4g, hardware %.4g\n", t->model_flops, t->hardware_flops);
     const wl_memory *m = &t->memory;
@@ -73,10 +73,10 @@ static void print_json(const plan *p, const plan_totals *t)
 {
     const wl_memory *m = &t->memory;
     fputs("{\"name\": ", stdout);
-    trace_json_str(stdout, p->name);
+    trace_json_str(stdout, plan_name(p));
     printf(", \"ranks\": %lld, \"params\": %.17g, \"model_flops_per_step\": %.17g, "
            "\"hardware_flops_per_step\": %.17g, \"tokens_per_step\": %.17g",
-           (long long)p->ranks, t->params, t->model_flops, t->hardware_flops, t->tokens);
+           (long long)plan_ranks(p), t->params, t->model_flops, t->hardware_flops, t->tokens);
     printf(", \"memory_bytes_per_rank\": {\"stage\": %lld, \"weights\": %.17g, \"gradients\": "
            "%.17g, \"optimizer\": %.17g, \"activations\": %.17g, \"comm_buffers\": %.17g, "
            "\"total\": %.17g}",
@@ -85,7 +85,7 @@ static void print_json(const plan *p, const plan_totals *t)
     printf(", \"hbm_bytes\": %.17g, \"fits\": %s, \"bubble_fraction\": %.17g, \"microbatches\": "
            "%lld, \"bytes_per_step\": {",
            t->hbm_bytes, t->fits ? "true" : "false", t->bubble_fraction,
-           (long long)p->microbatches);
+           (long long)plan_microbatches(p));
     for (int d = 0; d < PLAN_DIM_COUNT; d++)
         printf("%s\"%s\": %.17g", d ? ", " : "", plan_dim_name(d), t->bytes_per_dim[d]);
     printf("}}\n");

@@ -61,7 +61,7 @@ static int by_util(const void *a, const void *b)
 /* The busiest links of the measured steps (mean utilization), the top n into top. */
 static size_t busiest(const plan *p, const exec_result *r, busy *top, size_t n)
 {
-    const net_graph *g = topo_graph(p->topo);
+    const net_graph *g = topo_graph(plan_topo(p));
     size_t nl = net_graph_link_count(g), k = 0;
     for (size_t l = 0; l < nl; l++) {
         double u = r->measured_s > 0
@@ -82,8 +82,8 @@ static size_t busiest(const plan *p, const exec_result *r, busy *top, size_t n)
 
 static void print_multidc(const plan *p, const mdc_result *m)
 {
-    const plan_cross_dc *x = &p->xdc;
-    const net_graph *g = topo_graph(p->topo);
+    const plan_cross_dc *x = plan_cross_dc_of(p);
+    const net_graph *g = topo_graph(plan_topo(p));
     char a[64], b[64];
     printf("cross-datacenter: %s over %lld sites", plan_xdc_name(x->scheme),
            (long long)x->sites);
@@ -118,23 +118,23 @@ static void print_multidc(const plan *p, const mdc_result *m)
 
 static void print_summary(const plan *p, const exec_result *r)
 {
-    const net_graph *g = topo_graph(p->topo);
+    const net_graph *g = topo_graph(plan_topo(p));
     char a[64], b[64];
     printf("run %s: %s on %s, %lld ranks (tp %lld, pp %lld, dp %lld, cp %lld, ep %lld), "
            "%lld warm-up + %lld measured step%s\n",
-           p->name, p->wl.name, topo_name(p->topo), (long long)p->ranks, (long long)p->par.tp,
-           (long long)p->par.pp, (long long)p->par.dp, (long long)p->par.cp,
-           (long long)p->par.ep, (long long)p->warmup_steps, (long long)p->steps,
-           p->steps == 1 ? "" : "s");
+           plan_name(p), plan_workload(p)->name, topo_name(plan_topo(p)), (long long)plan_ranks(p), (long long)plan_parallel(p)->tp,
+           (long long)plan_parallel(p)->pp, (long long)plan_parallel(p)->dp, (long long)plan_parallel(p)->cp,
+           (long long)plan_parallel(p)->ep, (long long)plan_warmup_steps(p), (long long)plan_steps(p),
+           plan_steps(p) == 1 ? "" : "s");
     printf("step time %.4f s, %.4g tokens/s, MFU %.1f%%, HFU %.1f%%\n", r->step_time_s,
            r->tokens_per_s, 100 * r->mfu, 100 * r->hfu);
     double exp[PLAN_DIM_COUNT] = {0}, bubble = 0, compute = 0, idle = 0;
-    for (int64_t i = 0; i < p->ranks; i++) {
+    for (int64_t i = 0; i < plan_ranks(p); i++) {
         for (int d = 0; d < PLAN_DIM_COUNT; d++)
-            exp[d] += r->ranks[i].exposed_s[d] / (double)p->ranks;
-        bubble += r->ranks[i].bubble_s / (double)p->ranks;
-        compute += r->ranks[i].compute_s / (double)p->ranks;
-        idle += r->ranks[i].idle_s / (double)p->ranks;
+            exp[d] += r->ranks[i].exposed_s[d] / (double)plan_ranks(p);
+        bubble += r->ranks[i].bubble_s / (double)plan_ranks(p);
+        compute += r->ranks[i].compute_s / (double)plan_ranks(p);
+        idle += r->ranks[i].idle_s / (double)plan_ranks(p);
     }
     printf("per step, mean over ranks: compute %.4f s; exposed communication", compute);
     for (int d = 0; d < PLAN_DIM_COUNT; d++)
@@ -152,12 +152,12 @@ static void print_summary(const plan *p, const exec_result *r)
     }
     double peak = 0;
     int64_t at = 0;
-    for (int64_t i = 0; i < p->ranks; i++)
+    for (int64_t i = 0; i < plan_ranks(p); i++)
         if (r->ranks[i].peak_memory_bytes > peak) {
             peak = r->ranks[i].peak_memory_bytes;
             at = i;
         }
-    const hw_chip *chip = topo_chip_hw(p->topo, 0);
+    const hw_chip *chip = topo_chip_hw(plan_topo(p), 0);
     sim_units_fmt_bytes(peak, a, sizeof a);
     sim_units_fmt_bytes(chip ? chip->hbm_bytes : 0, b, sizeof b);
     printf("peak memory per rank: %s of %s HBM (rank %lld, pipeline stage %lld)\n", a, b,
@@ -311,11 +311,11 @@ static sim_code replay(plan *p, exec_opts *opts, const char *trace_path, const c
 {
     trace *tr = NULL;
     if (trace_path) {
-        if (trace_open(trace_path, sel, p->ranks, &tr, st) != SIM_OK)
+        if (trace_open(trace_path, sel, plan_ranks(p), &tr, st) != SIM_OK)
             return st->code;
         opts->trace = tr;
     }
-    sim_code erc = p->xdc.scheme != PLAN_XDC_NONE ? mdc_run(p, opts, r, m, st)
+    sim_code erc = plan_cross_dc_of(p)->scheme != PLAN_XDC_NONE ? mdc_run(p, opts, r, m, st)
                                                  : exec_run(p, opts, r, st);
     sim_status tst;
     if (trace_close(tr, erc == SIM_OK, &tst) != SIM_OK && erc == SIM_OK) {
@@ -331,15 +331,15 @@ static void print_run(const plan *p, const exec_result *r, const mdc_result *m,
 {
     if (trace_path)
         printf("wrote trace of %s to %s\n", trace_ranks ? trace_ranks
-                                                        : p->ranks <= 64 ? "all ranks"
+                                                        : plan_ranks(p) <= 64 ? "all ranks"
                                                                          : "ranks 0-7",
                trace_path);
     if (r->stopped)
         printf("run %s stopped at a bound after %llu events and %.2f s wall: no step "
-               "figures\n", p->name, (unsigned long long)r->events, r->wall_s);
+               "figures\n", plan_name(p), (unsigned long long)r->events, r->wall_s);
     else
         print_summary(p, r);
-    if (p->xdc.scheme != PLAN_XDC_NONE && !r->stopped)
+    if (plan_cross_dc_of(p)->scheme != PLAN_XDC_NONE && !r->stopped)
         print_multidc(p, m);
 }
 
@@ -360,8 +360,8 @@ int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const
     int rc = load_plan(file, ov, n_ov, o, &p);
     if (rc != 0)
         goto done;
-    if (!trace_path && p->trace_path[0] && !o->no_trace)
-        trace_path = p->trace_path;
+    if (!trace_path && plan_trace_path(p)[0] && !o->no_trace)
+        trace_path = plan_trace_path(p);
     if (trace_ranks && !trace_path) {
         fprintf(stderr, "clustersim %s: --trace-ranks needs a trace (--trace FILE or the "
                         "config's output.trace)\n", o->command);
@@ -371,19 +371,19 @@ int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const
     /* The database is opened before the replay, so that one that cannot be opened is found
      * before the replay's time is spent. */
     if (!o->db_path || o->db_path[0]) {
-        db_path = o->db_path ? o->db_path : p->db_path[0] ? p->db_path : "results.db";
+        db_path = o->db_path ? o->db_path : plan_db_path(p)[0] ? plan_db_path(p) : "results.db";
         if (db_open(db_path, &d, &st) != SIM_OK)
             goto fail;
     }
-    const char *sel = trace_ranks ? trace_ranks : p->ranks <= 64 ? "all" : "0-7";
+    const char *sel = trace_ranks ? trace_ranks : plan_ranks(p) <= 64 ? "all" : "0-7";
     if (replay(p, &opts, trace_path, sel, &r, &m, &st) != SIM_OK)
         goto fail;
     if (o->print)
         print_run(p, &r, &m, trace_path, trace_ranks);
     if (d) {
         int64_t run_id = 0;
-        db_record_src src = {o->command, p->config_path, ov, n_ov, o->point};
-        if (db_record_run(d, p, &r, p->xdc.scheme != PLAN_XDC_NONE ? &m : NULL, &src, &run_id,
+        db_record_src src = {o->command, plan_config_path(p), ov, n_ov, o->point};
+        if (db_record_run(d, p, &r, plan_cross_dc_of(p)->scheme != PLAN_XDC_NONE ? &m : NULL, &src, &run_id,
                           &st) != SIM_OK)
             goto fail;
         if (o->print)

@@ -54,6 +54,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coll/coll_kind.h"
 #include "core/status.h"
 #include "net/netsim.h"
 #include "topo/topo.h"
@@ -64,15 +65,6 @@
 
 /* Per-step software overhead of a ring or tree step (ps). */
 #define COLL_STEP_OVERHEAD_PS 2000000
-
-typedef enum coll_kind {
-    COLL_ALLREDUCE = 0,
-    COLL_REDUCE_SCATTER,
-    COLL_ALLGATHER,
-    COLL_ALLTOALL,
-    COLL_BROADCAST, /* from the first member to the others */
-    COLL_KIND_COUNT
-} coll_kind;
 
 typedef enum coll_algo {
     COLL_ALGO_AUTO = 0,
@@ -88,7 +80,6 @@ typedef enum coll_algo {
     COLL_ALGO_COUNT
 } coll_algo;
 
-const char *coll_kind_name(int kind);
 const char *coll_algo_name(int algo);
 /* nccl-tests bus bandwidth factor: 2(n-1)/n all-reduce, 1 broadcast, (n-1)/n the others. */
 double coll_busbw_factor(int kind, size_t n);

@@ -314,9 +314,6 @@ static void on_coll_done(void *user, double start_s, double end_s)
     sim_pool_put(x->rdvs, v);
 }
 
-static const int coll_of_plan[PLAN_COLL_COUNT] = {COLL_ALLREDUCE, COLL_REDUCE_SCATTER,
-                                                  COLL_ALLGATHER, COLL_ALLTOALL};
-
 /* The collective group gid of slot (size members; plan_slot), made on first use. */
 static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size)
 {
@@ -369,7 +366,7 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         v->x = x;
         v->dim = dim;
         v->slot = slot;
-        v->kind = coll_of_plan[it->coll];
+        v->kind = it->coll;
         v->async = it->async;
         v->gid = gid;
         v->size = plan_slot_size(x->p, slot);
@@ -648,25 +645,25 @@ static void step_done(ex *x)
     exec_step *row = &res->step_rows[x->step];
     row->start_s = x->step_start_s;
     row->end_s = now_s(x);
-    int measured = x->step >= x->p->warmup_steps;
+    int measured = x->step >= plan_warmup_steps(x->p);
     for (int64_t i = 0; i < x->n_ranks; i++) {
         const exec_rank_stats *a = &x->ranks[i].acc;
         exec_rank_stats *tot = &res->ranks[i];
         for (int d = 0; d < PLAN_DIM_COUNT; d++) {
             row->exposed_s[d] += a->exposed_s[d] / (double)x->n_ranks;
             if (measured)
-                tot->exposed_s[d] += a->exposed_s[d] / (double)x->p->steps;
+                tot->exposed_s[d] += a->exposed_s[d] / (double)plan_steps(x->p);
         }
         row->bubble_s += a->bubble_s / (double)x->n_ranks;
         if (measured) {
-            tot->compute_s += a->compute_s / (double)x->p->steps;
-            tot->idle_s += a->idle_s / (double)x->p->steps;
-            tot->bubble_s += a->bubble_s / (double)x->p->steps;
+            tot->compute_s += a->compute_s / (double)plan_steps(x->p);
+            tot->idle_s += a->idle_s / (double)plan_steps(x->p);
+            tot->bubble_s += a->bubble_s / (double)plan_steps(x->p);
         }
     }
-    const net_graph *g = topo_graph(x->p->topo);
+    const net_graph *g = topo_graph(plan_topo(x->p));
     size_t nl = net_graph_link_count(g);
-    if (x->step == x->p->warmup_steps - 1) /* measurement starts: snapshot */
+    if (x->step == plan_warmup_steps(x->p) - 1) /* measurement starts: snapshot */
         for (size_t l = 0; l < nl; l++)
             res->link_bytes[l] = -net_sim_link_bytes(x->ns, (net_link_id)l);
     x->step++;
@@ -683,8 +680,8 @@ static void step_done(ex *x)
 
 double exec_memory_estimate(const plan *p)
 {
-    const net_graph *g = topo_graph(p->topo);
-    return (double)p->ranks * EST_RANK_BYTES +
+    const net_graph *g = topo_graph(plan_topo(p));
+    return (double)plan_ranks(p) * EST_RANK_BYTES +
            (double)net_graph_link_count(g) * EST_LINK_BYTES +
            (double)net_graph_node_count(g) * 64.0;
 }
@@ -701,38 +698,40 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
     }
     double need = exec_memory_estimate(p);
     if (need > limit)
-        return sim_status_set(st, SIM_ERR_LIMIT, p->config_path, 0, 0,
+        return sim_status_set(st, SIM_ERR_LIMIT, plan_config_path(p), 0, 0,
                               "the replay needs about %.1f GiB (%lld ranks, %zu links), more "
                               "than the %.1f GiB available", need / 1073741824.0,
-                              (long long)p->ranks, net_graph_link_count(topo_graph(p->topo)),
+                              (long long)plan_ranks(p),
+                              net_graph_link_count(topo_graph(plan_topo(p))),
                               limit / 1073741824.0);
     x.p = p;
     x.res = res;
     x.opts = opts;
-    x.n_ranks = p->ranks;
-    x.total_steps = p->warmup_steps + p->steps;
+    x.n_ranks = plan_ranks(p);
+    x.total_steps = plan_warmup_steps(p) + plan_steps(p);
     x.wall0 = wall_now();
     x.last_progress = x.wall0 + 0.5; /* a progress line only for runs over a second */
-    const hw_chip *chip = opts && opts->chip ? opts->chip : topo_chip_hw(p->topo, 0);
+    const hw_chip *chip = opts && opts->chip ? opts->chip : topo_chip_hw(plan_topo(p), 0);
     x.chip = chip;
     x.tr = opts ? opts->trace : NULL;
     if (!chip)
-        return sim_status_set(st, SIM_ERR_INPUT, p->topology_path, 0, 0,
+        return sim_status_set(st, SIM_ERR_INPUT, plan_topology_path(p), 0, 0,
                               "topology '%s' names no chip: the replay needs one (add 'chip:')",
-                              topo_name(p->topo));
+                              topo_name(plan_topo(p)));
     x.peak = chip->peak_bf16_flops;
-    x.peak_gemm = p->wl.dtype == WL_DTYPE_FP8 && chip->peak_fp8_flops > 0 ? chip->peak_fp8_flops
-                                                                          : x.peak;
+    x.peak_gemm = plan_workload(p)->dtype == WL_DTYPE_FP8 && chip->peak_fp8_flops > 0
+                      ? chip->peak_fp8_flops
+                      : x.peak;
     x.hbm = chip->hbm_Bps;
     x.eff_gemm = chip->eff_gemm;
     x.eff_mem = chip->eff_mem;
-    const net_graph *g = topo_graph(p->topo);
+    const net_graph *g = topo_graph(plan_topo(p));
     size_t nl = net_graph_link_count(g);
     sim_code rc = ev_engine_create(&x.eng, st);
     if (rc == SIM_OK)
         rc = net_sim_create(x.eng, g, opts ? opts->naive_solver : 0, &x.ns, st);
     if (rc == SIM_OK)
-        rc = coll_engine_create(x.ns, p->topo, &x.ce, st);
+        rc = coll_engine_create(x.ns, plan_topo(p), &x.ce, st);
     if (rc == SIM_OK && (!(x.msgs = sim_pool_create(sizeof(msg), 256)) ||
                          !(x.rdvs = sim_pool_create(sizeof(rdv), 1024))))
         rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
@@ -748,14 +747,15 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
         goto done;
     }
     res->n_step_rows = x.total_steps;
-    res->steps = p->steps;
+    res->steps = plan_steps(p);
     for (int64_t i = 0; i < x.n_ranks; i++) {
         ev_node_init(&x.ranks[i].ev, on_rank_event);
         x.ranks[i].x = &x;
         x.ranks[i].id = i;
         wl_memory m;
         sim_status ms;
-        if (wl_memory_stage(&p->wl, &p->par, plan_coord(p, i, PLAN_PP), &m, &ms) == SIM_OK)
+        if (wl_memory_stage(plan_workload(p), plan_parallel(p), plan_coord(p, i, PLAN_PP), &m,
+                            &ms) == SIM_OK)
             res->ranks[i].peak_memory_bytes = m.total;
     }
     begin_step(&x);
@@ -794,14 +794,14 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
     if (!res->stopped) {
         for (size_t l = 0; l < nl; l++)
             res->link_bytes[l] += net_sim_link_bytes(x.ns, (net_link_id)l);
-        const exec_step *first = &res->step_rows[p->warmup_steps];
+        const exec_step *first = &res->step_rows[plan_warmup_steps(p)];
         const exec_step *last = &res->step_rows[x.total_steps - 1];
         res->measured_s = last->end_s - first->start_s;
-        res->step_time_s = res->measured_s / (double)p->steps;
-        double chips = (double)p->ranks;
-        res->tokens_per_s = wl_tokens_per_step(&p->wl) / res->step_time_s;
-        res->mfu = wl_model_flops_per_step(&p->wl) / (res->step_time_s * chips * x.peak);
-        res->hfu = wl_hardware_flops_per_step(&p->wl, &p->par) /
+        res->step_time_s = res->measured_s / (double)plan_steps(p);
+        double chips = (double)plan_ranks(p);
+        res->tokens_per_s = wl_tokens_per_step(plan_workload(p)) / res->step_time_s;
+        res->mfu = wl_model_flops_per_step(plan_workload(p)) / (res->step_time_s * chips * x.peak);
+        res->hfu = wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p)) /
                    (res->step_time_s * chips * x.peak);
     }
 done:

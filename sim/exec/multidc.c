@@ -30,28 +30,28 @@ static void on_group_done(void *user, double start_s, double end_s)
 sim_code mdc_outer_sync(plan *p, double fraction, double *sync_s, double *link_bytes,
                         sim_status *st)
 {
-    const plan_cross_dc *x = &p->xdc;
-    const net_graph *g = topo_graph(p->topo);
+    const plan_cross_dc *x = plan_cross_dc_of(p);
+    const net_graph *g = topo_graph(plan_topo(p));
     ev_engine *e = NULL;
     net_sim *ns = NULL;
     coll_engine *ce = NULL;
     sync_ctx ctx = {0, 0};
-    int64_t members = p->par.dp * x->sites;
+    int64_t members = plan_parallel(p)->dp * x->sites;
     int32_t *chips = malloc((size_t)members * sizeof *chips);
     sim_code rc = chips ? ev_engine_create(&e, st)
                         : sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
     if (rc == SIM_OK)
         rc = net_sim_create(e, g, 0, &ns, st);
     if (rc == SIM_OK)
-        rc = coll_engine_create(ns, p->topo, &ce, st);
+        rc = coll_engine_create(ns, plan_topo(p), &ce, st);
     /* One group per rank of a site's replica with dp coordinate 0: the ranks holding the same
      * parameters in every dp replica of every site, site by site (hierarchical by site). */
-    for (int64_t r = 0; rc == SIM_OK && r < p->ranks; r++) {
+    for (int64_t r = 0; rc == SIM_OK && r < plan_ranks(p); r++) {
         if (plan_coord(p, r, PLAN_DP) != 0)
             continue;
         int64_t k = 0;
         for (int64_t s = 0; s < x->sites; s++)
-            for (int64_t d = 0; d < p->par.dp; d++)
+            for (int64_t d = 0; d < plan_parallel(p)->dp; d++)
                 chips[k++] = (int32_t)(s * x->site_ranks + plan_group_member(p, r, PLAN_DP, d));
         coll_req rq = {.kind = COLL_ALLREDUCE, .algo = COLL_ALGO_AUTO, .chips = chips,
                        .n = (size_t)members,
@@ -92,17 +92,17 @@ sim_code mdc_outer_sync(plan *p, double fraction, double *sync_s, double *link_b
 static double mean_compute(const plan *p, const exec_result *r)
 {
     double c = 0;
-    for (int64_t i = 0; i < p->ranks; i++)
+    for (int64_t i = 0; i < plan_ranks(p); i++)
         c += r->ranks[i].compute_s;
-    return c / (double)p->ranks;
+    return c / (double)plan_ranks(p);
 }
 
 sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, sim_status *st)
 {
-    const plan_cross_dc *x = &p->xdc;
+    const plan_cross_dc *x = plan_cross_dc_of(p);
     memset(m, 0, sizeof *m);
     m->scheme = x->scheme;
-    m->n_links = net_graph_link_count(topo_graph(p->topo));
+    m->n_links = net_graph_link_count(topo_graph(plan_topo(p)));
     m->wan_bytes = calloc(m->n_links ? m->n_links : 1, sizeof *m->wan_bytes);
     if (!m->wan_bytes)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
@@ -111,11 +111,11 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
         return rc;
     m->inner_step_s = r->step_time_s;
     m->compute_s = mean_compute(p, r);
-    const hw_chip *chip = opts && opts->chip ? opts->chip : topo_chip_hw(p->topo, 0);
+    const hw_chip *chip = opts && opts->chip ? opts->chip : topo_chip_hw(plan_topo(p), 0);
     if (x->scheme == PLAN_XDC_SYNC || x->scheme == PLAN_XDC_PIPELINE) {
         m->round_s = r->step_time_s;
         for (size_t l = 0; l < m->n_links; l++)
-            m->wan_bytes[l] = r->link_bytes[l] / (double)p->steps;
+            m->wan_bytes[l] = r->link_bytes[l] / (double)plan_steps(p);
         m->compute_util = m->compute_s / m->round_s;
         m->mfu = r->mfu;
         m->tokens_per_s = r->tokens_per_s;
@@ -129,10 +129,10 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     for (size_t l = 0; l < m->n_links; l++)
         m->wan_bytes[l] *= (double)F;
     /* The outer optimizer (SGD with Nesterov momentum) over each rank's parameters. */
-    wl_workload w = p->wl;
+    wl_workload w = *plan_workload(p);
     w.optimizer = WL_OPT_SGD;
     wl_op op;
-    wl_optimizer_op(&w, &p->par, 0, &op);
+    wl_optimizer_op(&w, plan_parallel(p), 0, &op);
     m->outer_opt_s = exec_op_seconds(chip, &op, 0);
     double H = (double)x->inner_steps;
     if (x->scheme == PLAN_XDC_DILOCO) {
@@ -146,9 +146,9 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     m->round_s = H * m->inner_step_s + m->exposed_s + m->outer_opt_s;
     m->compute_util = H * m->compute_s / m->round_s;
     double sites = (double)x->sites;
-    m->mfu = H * wl_model_flops_per_step(&p->wl) * sites /
+    m->mfu = H * wl_model_flops_per_step(plan_workload(p)) * sites /
              (m->round_s * (double)x->total_ranks * chip->peak_bf16_flops);
-    m->tokens_per_s = H * wl_tokens_per_step(&p->wl) * sites / m->round_s;
+    m->tokens_per_s = H * wl_tokens_per_step(plan_workload(p)) * sites / m->round_s;
     return SIM_OK;
 }
 

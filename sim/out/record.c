@@ -157,19 +157,19 @@ static sim_code write_steps(db *d, int64_t run_id, const plan *p, const exec_res
                             sim_status *st)
 {
     rec_insert in = REC_INSERT(d, "step");
-    double model_flops = wl_model_flops_per_step(&p->wl);
-    double peak = topo_chip_hw(p->topo, 0)->peak_bf16_flops * (double)p->ranks;
+    double model_flops = wl_model_flops_per_step(plan_workload(p));
+    double peak = topo_chip_hw(plan_topo(p), 0)->peak_bf16_flops * (double)plan_ranks(p);
     sim_code rc = SIM_OK;
-    for (int64_t k = p->warmup_steps; rc == SIM_OK && k < r->n_step_rows; k++) {
+    for (int64_t k = plan_warmup_steps(p); rc == SIM_OK && k < r->n_step_rows; k++) {
         const exec_step *row = &r->step_rows[k];
         double t = row->end_s - row->start_s;
         const rec_field f[] = {
             F_INT("run_id", run_id),
-            F_INT("step", k - p->warmup_steps),
+            F_INT("step", k - plan_warmup_steps(p)),
             F_REAL("start_s", row->start_s),
             F_REAL("end_s", row->end_s),
             F_REAL("time_s", t),
-            F_INT("tokens", (int64_t)wl_tokens_per_step(&p->wl)),
+            F_INT("tokens", (int64_t)wl_tokens_per_step(plan_workload(p))),
             F_REAL("mfu", model_flops / (t * peak)),
             F_REAL("exposed_tp_s", row->exposed_s[PLAN_TP]),
             F_REAL("exposed_pp_s", row->exposed_s[PLAN_PP]),
@@ -189,9 +189,9 @@ static sim_code write_ranks(db *d, int64_t run_id, const plan *p, const exec_res
                             sim_status *st)
 {
     rec_insert in = REC_INSERT(d, "rank");
-    const net_graph *g = topo_graph(p->topo);
+    const net_graph *g = topo_graph(plan_topo(p));
     sim_code rc = SIM_OK;
-    for (int64_t i = 0; rc == SIM_OK && i < p->ranks; i++) {
+    for (int64_t i = 0; rc == SIM_OK && i < plan_ranks(p); i++) {
         const exec_rank_stats *a = &r->ranks[i];
         double exposed = 0;
         for (int dd = 0; dd < PLAN_DIM_COUNT; dd++)
@@ -200,8 +200,8 @@ static sim_code write_ranks(db *d, int64_t run_id, const plan *p, const exec_res
             F_INT("run_id", run_id),
             F_INT("rank", i),
             F_TEXT("chip", net_graph_node_name(g, (net_node_id)i)),
-            F_TEXT("site", topo_site_name(p->topo, topo_chip_site(p->topo, (int32_t)i))),
-            F_INT("node", topo_chip_node(p->topo, (int32_t)i)),
+            F_TEXT("site", topo_site_name(plan_topo(p), topo_chip_site(plan_topo(p), (int32_t)i))),
+            F_INT("node", topo_chip_node(plan_topo(p), (int32_t)i)),
             F_INT("tp_idx", plan_coord(p, i, PLAN_TP)),
             F_INT("pp_idx", plan_coord(p, i, PLAN_PP)),
             F_INT("dp_idx", plan_coord(p, i, PLAN_DP)),
@@ -224,7 +224,7 @@ static sim_code write_link_stats(db *d, int64_t run_id, const plan *p, const exe
                                  sim_status *st)
 {
     rec_insert in = REC_INSERT(d, "link_stats");
-    const net_graph *g = topo_graph(p->topo);
+    const net_graph *g = topo_graph(plan_topo(p));
     sim_code rc = SIM_OK;
     for (size_t l = 0; rc == SIM_OK && l < net_graph_link_count(g); l++) {
         if (r->link_bytes[l] <= 0)
@@ -252,13 +252,13 @@ static sim_code write_colls(db *d, int64_t run_id, const plan *p, const exec_res
     sim_code rc = SIM_OK;
     for (size_t i = 0, id = 0; rc == SIM_OK && i < r->n_colls; i++) {
         const exec_coll_rec *c = &r->colls[i];
-        if (c->step < p->warmup_steps)
+        if (c->step < plan_warmup_steps(p))
             continue;
         double t = c->end_s - c->start_s, algbw = t > 0 ? c->bytes / t : 0;
         const rec_field f[] = {
             F_INT("run_id", run_id),
             F_INT("coll_id", (int64_t)id++),
-            F_INT("step", c->step - p->warmup_steps),
+            F_INT("step", c->step - plan_warmup_steps(p)),
             F_TEXT("kind", coll_kind_name(c->kind)),
             F_TEXT("dim", plan_dim_name(c->dim)),
             F_INT("group_size", c->group_size),
@@ -284,8 +284,8 @@ static int is_diloco(int scheme)
 static sim_code write_multidc(db *d, int64_t run_id, const plan *p, const mdc_result *m,
                               sim_status *st)
 {
-    const plan_cross_dc *x = &p->xdc;
-    const net_graph *g = topo_graph(p->topo);
+    const plan_cross_dc *x = plan_cross_dc_of(p);
+    const net_graph *g = topo_graph(plan_topo(p));
     int diloco = is_diloco(x->scheme), streaming = x->scheme == PLAN_XDC_STREAMING;
     double wan = 0;
     for (size_t l = 0; l < m->n_links; l++)
@@ -320,7 +320,7 @@ static sim_code write_multidc(db *d, int64_t run_id, const plan *p, const mdc_re
 static sim_code write_wan(db *d, int64_t run_id, const plan *p, const mdc_result *m,
                           sim_status *st)
 {
-    const net_graph *g = topo_graph(p->topo);
+    const net_graph *g = topo_graph(plan_topo(p));
     rec_insert in = REC_INSERT(d, "wan");
     sim_code rc = SIM_OK;
     for (size_t l = 0; rc == SIM_OK && l < m->n_links; l++) {
@@ -330,8 +330,8 @@ static sim_code write_wan(db *d, int64_t run_id, const plan *p, const mdc_result
         const rec_field f[] = {
             F_INT("run_id", run_id),
             F_INT("link_id", (int64_t)l),
-            F_TEXT("src_site", topo_site_name(p->topo, (size_t)topo_node_site(p->topo, k->src))),
-            F_TEXT("dst_site", topo_site_name(p->topo, (size_t)topo_node_site(p->topo, k->dst))),
+            F_TEXT("src_site", topo_site_name(plan_topo(p), (size_t)topo_node_site(plan_topo(p), k->src))),
+            F_TEXT("dst_site", topo_site_name(plan_topo(p), (size_t)topo_node_site(plan_topo(p), k->dst))),
             F_REAL("bytes", m->wan_bytes[l]),
             F_REAL("mean_util", m->wan_bytes[l] / (k->bw_Bps * m->round_s)),
         };
@@ -348,7 +348,7 @@ sim_code db_record_replay(db *d, int64_t run_id, const plan *p, const exec_resul
     if (rc == SIM_OK)
         rc = write_ranks(d, run_id, p, r, st);
     if (rc == SIM_OK)
-        rc = db_links_write(d, run_id, p->topo, st);
+        rc = db_links_write(d, run_id, plan_topo(p), st);
     if (rc == SIM_OK)
         rc = write_link_stats(d, run_id, p, r, st);
     if (rc == SIM_OK)
@@ -385,26 +385,26 @@ static void run_results(db_run *row, const plan *p, const exec_result *r, const 
     row->status = r->stopped ? "stopped" : "ok";
     row->status_reason = r->stopped ? "a bound (--max-events or --max-wall) was reached" : NULL;
     row->wall_s = r->wall_s;
-    row->steps = r->stopped ? 0 : p->steps;
+    row->steps = r->stopped ? 0 : plan_steps(p);
     if (!r->stopped) {
         row->step_time_s = r->step_time_s;
         row->tokens_per_s = r->tokens_per_s;
         row->mfu = r->mfu;
         row->hfu = r->hfu;
     }
-    int diloco = m && is_diloco(p->xdc.scheme);
+    int diloco = m && is_diloco(plan_cross_dc_of(p)->scheme);
     if (diloco && !r->stopped) { /* over whole rounds: the outer syncs count */
-        double H = (double)p->xdc.inner_steps;
+        double H = (double)plan_cross_dc_of(p)->inner_steps;
         row->step_time_s = m->round_s / H;
         row->tokens_per_s = m->tokens_per_s;
         row->mfu = m->mfu;
         row->hfu = r->hfu * m->mfu / r->mfu;
     }
-    row->model_flops_per_step = wl_model_flops_per_step(&p->wl);
-    row->hardware_flops_per_step = wl_hardware_flops_per_step(&p->wl, &p->par);
-    row->chips = diloco ? p->xdc.total_ranks : p->ranks;
+    row->model_flops_per_step = wl_model_flops_per_step(plan_workload(p));
+    row->hardware_flops_per_step = wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p));
+    row->chips = diloco ? plan_cross_dc_of(p)->total_ranks : plan_ranks(p);
     double peak = 0;
-    for (int64_t i = 0; i < p->ranks; i++)
+    for (int64_t i = 0; i < plan_ranks(p); i++)
         peak = r->ranks[i].peak_memory_bytes > peak ? r->ranks[i].peak_memory_bytes : peak;
     row->peak_memory_bytes = peak;
 }
@@ -420,9 +420,9 @@ sim_code db_record_run(db *d, const plan *p, const exec_result *r, const mdc_res
     row.command = src->command;
     row.config_path = src->config_path;
     row.config_yaml = text;
-    row.topology = topo_name(p->topo);
-    row.workload = p->wl.name;
-    row.seed = p->seed;
+    row.topology = topo_name(plan_topo(p));
+    row.workload = plan_workload(p)->name;
+    row.seed = plan_seed(p);
     row.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024;
     run_results(&row, p, r, m);
     sim_code rc = db_begin(d, st);

@@ -70,8 +70,8 @@ static int residuals(const double *x, size_t np, double *r, size_t n, void *user
             return 1;
         double v = t->metric == CAL_MFU   ? 100 * res.mfu
                    : t->metric == CAL_HFU ? 100 * res.hfu
-                                          : wl_hardware_flops_per_step(&t->p->wl, &t->p->par) /
-                                                res.step_time_s / (double)t->p->ranks / 1e12;
+                                          : wl_hardware_flops_per_step(plan_workload(t->p), plan_parallel(t->p)) /
+                                                res.step_time_s / (double)plan_ranks(t->p) / 1e12;
         exec_result_free(&res);
         t->pred = v;
         r[i] = (v - t->value) / t->value;
@@ -97,9 +97,8 @@ static sim_code add_target(study_cal *c, const char *path, int lineno, const cha
     if (rc != SIM_OK)
         return rc;
     c->t.n++;
-    t->p->warmup_steps = 0;
-    t->p->steps = 1;
-    const hw_chip *chip = topo_chip_hw(t->p->topo, 0);
+    plan_set_steps(t->p, 0, 1);
+    const hw_chip *chip = topo_chip_hw(plan_topo(t->p), 0);
     if (!chip)
         return sim_status_set(st, SIM_ERR_INPUT, path, lineno, 0, "'%s' names no chip", cfg);
     if (c->t.n == 1)

@@ -1,327 +1,27 @@
 /*
- * model.c: reading a workload from YAML and the arithmetic of training it (see model.h for
- * the schema and every convention).
- *
- * The loader walks the mapping once in a fixed order (top-level keys, name, model and its
- * moe section, training), checking each section's keys before reading its values, so the
- * first mistake reported for a file is always the same one. Cross-key rules (heads divides
- * hidden, ...) are checked right after the later key is read and reported at that key. The
- * result is built in a local wl_workload and copied out only when every check has passed.
+ * model.c: the arithmetic of training a workload: parameter counts, the parallelism's
+ * checks, FLOPs, memory per rank and the optimizer step (see model.h for every convention).
+ * The YAML loader is model_load.c, the op lists model_ops.c.
  *
  * The arithmetic works in doubles: every count here is an integer below 2^53 (sizes are
  * capped at 1e9 on input), so parameter counts are exact and FLOPs differ from the papers'
  * closed forms only by rounding. One description of a layer's parameters (layer_params)
- * feeds the counts, the FLOPs and the memory model, and one list of forward op specs
- * (layer_specs) feeds both the forward and the backward op lists, so these cannot drift
- * apart: the GEMM and attention FLOPs of the ops, summed over ranks and micro-batches, are
- * the hardware FLOPs (a test checks it).
+ * feeds the counts, the FLOPs and the memory model, so these cannot drift apart.
  */
-#include "workload/model.h"
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* ---- names --------------------------------------------------------------------------- */
-
-static const char *const top_keys[] = {"name", "model", "training", NULL};
-static const char *const model_keys[] = {"layers", "hidden", "heads", "kv_heads", "ffn", "mlp",
-                                         "norm", "bias", "position_embedding", "vocab",
-                                         "tied_embeddings", "moe", NULL};
-static const char *const moe_keys[] = {"experts", "experts_per_token", "expert_ffn", "every",
-                                       "capacity_factor", NULL};
-static const char *const training_keys[] = {"sequence", "global_batch", "global_batch_tokens",
-                                            "micro_batch", "dtype", "optimizer", "attention",
-                                            "grad_dtype", "dropout", NULL};
-static const char *const attention_names[] = {"flash", "unfused", NULL};
-
-/* Indexed by the enums of model.h. */
-static const char *const mlp_names[] = {"plain", "gated", NULL};
-static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
-static const char *const position_names[] = {"none", "rotary", "learned", NULL};
-static const char *const dtype_names[] = {"bf16", "fp16", "fp8", NULL};
-static const char *const optimizer_names[] = {"adam", "sgd", NULL};
-static const char *const grad_dtype_names[] = {"fp32", "bf16", "fp16", NULL};
-
-/* Global batch in tokens may exceed WL_SIZE_MAX sequences' worth of a short sequence. */
-#define WL_TOKENS_MAX 1000000000000LL
-
-static const char *name_of(const char *const *names, size_t n, int i)
-{
-    if (i < 0 || (size_t)i >= n - 1)
-        return "?";
-    return names[i];
-}
-
-const char *wl_mlp_name(int mlp)
-{
-    return name_of(mlp_names, sizeof mlp_names / sizeof mlp_names[0], mlp);
-}
-
-const char *wl_dtype_name(int dtype)
-{
-    return name_of(dtype_names, sizeof dtype_names / sizeof dtype_names[0], dtype);
-}
-
-const char *wl_grad_dtype_name(int grad_dtype)
-{
-    return name_of(grad_dtype_names, sizeof grad_dtype_names / sizeof grad_dtype_names[0],
-                   grad_dtype);
-}
+#include "workload/model_int.h"
 
 double wl_grad_bytes(const wl_workload *w)
 {
     return w->grad_dtype == WL_GRAD_FP32 ? 4.0 : 2.0;
 }
 
-const char *wl_optimizer_name(int optimizer)
-{
-    return name_of(optimizer_names, sizeof optimizer_names / sizeof optimizer_names[0],
-                   optimizer);
-}
-
-/* ---- loading ------------------------------------------------------------------------- */
-
-/*
- * Finds the sub-mapping key of map, requires it to be a mapping with only allowed keys, and
- * sets *out to it. An absent optional section sets *out to 0.
- */
-
-/* Copies the string under key into buf (cap bytes with the NUL), refusing longer text. */
-static sim_code get_name(const ydoc *d, ynode map, const char *key, char *buf, size_t cap,
-                         sim_status *st)
-{
-    const char *s = NULL;
-    sim_code rc = ydoc_get_str(d, map, key, 1, &s, st);
-    if (rc != SIM_OK)
-        return rc;
-    size_t n = strlen(s);
-    if (n >= cap)
-        return ydoc_error(d, ydoc_map_get(d, map, key), st,
-                          "key '%s': expected at most %zu characters, found %zu", key, cap - 1,
-                          n);
-    memcpy(buf, s, n + 1);
-    return SIM_OK;
-}
-
-/* A size: an integer in [1, WL_SIZE_MAX]; *out keeps its default when absent. */
-static sim_code get_size(const ydoc *d, ynode map, const char *key, int required, int64_t *out,
-                         sim_status *st)
-{
-    return ydoc_get_int(d, map, key, required, 1, WL_SIZE_MAX, out, st);
-}
-
-/* Reports, at key's node, that its value does not divide whole (named what). */
-static sim_code not_divisor(const ydoc *d, ynode map, const char *key, const char *what,
-                            int64_t whole, sim_status *st)
-{
-    char found[96];
-    ynode v = ydoc_map_get(d, map, key);
-    ydoc_describe(d, v, found, sizeof found);
-    return ydoc_error(d, v, st, "key '%s': expected a divisor of %s = %lld, found %s", key,
-                      what, (long long)whole, found);
-}
-
-/* Reports, at key's node, that its value exceeds limit (named what). */
-static sim_code above(const ydoc *d, ynode map, const char *key, const char *what,
-                      int64_t limit, sim_status *st)
-{
-    char found[96];
-    ynode v = ydoc_map_get(d, map, key);
-    ydoc_describe(d, v, found, sizeof found);
-    return ydoc_error(d, v, st, "key '%s': expected at most %s = %lld, found %s", key, what,
-                      (long long)limit, found);
-}
-
-static sim_code read_moe(const ydoc *d, ynode moe, wl_workload *w, sim_status *st)
-{
-    sim_code rc = get_size(d, moe, "experts", 1, &w->experts, st);
-    if (rc == SIM_OK)
-        rc = get_size(d, moe, "experts_per_token", 1, &w->experts_per_token, st);
-    if (rc == SIM_OK && w->experts_per_token > w->experts)
-        rc = above(d, moe, "experts_per_token", "experts", w->experts, st);
-    w->expert_ffn = w->ffn;
-    if (rc == SIM_OK)
-        rc = get_size(d, moe, "expert_ffn", 0, &w->expert_ffn, st);
-    w->moe_every = 1;
-    if (rc == SIM_OK)
-        rc = get_size(d, moe, "every", 0, &w->moe_every, st);
-    if (rc == SIM_OK && w->moe_every > w->layers)
-        rc = above(d, moe, "every", "layers", w->layers, st);
-    w->capacity_factor = 1.0;
-    if (rc == SIM_OK)
-        rc = ydoc_get_double(d, moe, "capacity_factor", 0, &w->capacity_factor, st);
-    if (rc == SIM_OK && !(w->capacity_factor > 0)) {
-        char found[96];
-        ynode v = ydoc_map_get(d, moe, "capacity_factor");
-        ydoc_describe(d, v, found, sizeof found);
-        rc = ydoc_error(d, v, st, "key 'capacity_factor': expected a number > 0, found %s",
-                        found);
-    }
-    return rc;
-}
-
-static sim_code read_model(const ydoc *d, ynode model, wl_workload *w, sim_status *st)
-{
-    sim_code rc = get_size(d, model, "layers", 1, &w->layers, st);
-    if (rc == SIM_OK)
-        rc = get_size(d, model, "hidden", 1, &w->hidden, st);
-    if (rc == SIM_OK)
-        rc = get_size(d, model, "heads", 1, &w->heads, st);
-    if (rc == SIM_OK && w->hidden % w->heads != 0)
-        rc = not_divisor(d, model, "heads", "hidden", w->hidden, st);
-    if (rc == SIM_OK) {
-        w->head_dim = w->hidden / w->heads;
-        w->kv_heads = w->heads;
-        rc = get_size(d, model, "kv_heads", 0, &w->kv_heads, st);
-    }
-    if (rc == SIM_OK && w->heads % w->kv_heads != 0)
-        rc = not_divisor(d, model, "kv_heads", "heads", w->heads, st);
-    w->ffn = 4 * w->hidden;
-    if (rc == SIM_OK)
-        rc = get_size(d, model, "ffn", 0, &w->ffn, st);
-    if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, model, "mlp", 0, "MLP kind", mlp_names, &w->mlp, st);
-    if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, model, "norm", 0, "norm kind", norm_names, &w->norm, st);
-    if (rc == SIM_OK)
-        rc = ydoc_get_bool(d, model, "bias", 0, &w->bias, st);
-    if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, model, "position_embedding", 0, "position embedding",
-                           position_names, &w->position, st);
-    if (rc == SIM_OK)
-        rc = get_size(d, model, "vocab", 1, &w->vocab, st);
-    if (rc == SIM_OK)
-        rc = ydoc_get_bool(d, model, "tied_embeddings", 0, &w->tied_embeddings, st);
-    ynode moe = 0;
-    if (rc == SIM_OK)
-        rc = ydoc_get_section(d, model, "moe", 0, moe_keys, &moe, st);
-    if (rc == SIM_OK && moe)
-        rc = read_moe(d, moe, w, st);
-    return rc;
-}
-
-static sim_code read_training(const ydoc *d, ynode tr, wl_workload *w, sim_status *st)
-{
-    sim_code rc = get_size(d, tr, "sequence", 1, &w->sequence, st);
-    if (rc != SIM_OK)
-        return rc;
-    ynode gb = ydoc_map_get(d, tr, "global_batch");
-    ynode gbt = ydoc_map_get(d, tr, "global_batch_tokens");
-    char place[256], found[96];
-    if (gb && gbt)
-        return ydoc_error(d, gbt, st, "key 'global_batch_tokens': expected either "
-                          "global_batch or global_batch_tokens, found both");
-    if (!gb && !gbt) {
-        ydoc_place(d, tr, place, sizeof place);
-        return ydoc_error(d, tr, st, "missing key 'global_batch' in %s: expected an integer "
-                          "such as '1024' (or global_batch_tokens)", place);
-    }
-    if (gb) {
-        rc = get_size(d, tr, "global_batch", 1, &w->global_batch, st);
-    } else {
-        int64_t tokens = 0;
-        rc = ydoc_get_int(d, tr, "global_batch_tokens", 1, 1, WL_TOKENS_MAX, &tokens, st);
-        if (rc == SIM_OK && tokens % w->sequence != 0) {
-            ydoc_describe(d, gbt, found, sizeof found);
-            return ydoc_error(d, gbt, st, "key 'global_batch_tokens': expected a multiple of "
-                              "sequence = %lld, found %s", (long long)w->sequence, found);
-        }
-        w->global_batch = tokens / w->sequence;
-    }
-    w->micro_batch = 1;
-    if (rc == SIM_OK)
-        rc = get_size(d, tr, "micro_batch", 0, &w->micro_batch, st);
-    if (rc == SIM_OK && w->global_batch % w->micro_batch != 0) {
-        ynode v = ydoc_map_get(d, tr, "micro_batch");
-        ydoc_describe(d, v, found, sizeof found);
-        return ydoc_error(d, v, st, "key 'micro_batch': expected a divisor of the global "
-                          "batch (%lld sequences), found %s", (long long)w->global_batch, found);
-    }
-    if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, tr, "dtype", 0, "data type", dtype_names, &w->dtype, st);
-    if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, tr, "attention", 0, "attention kernel", attention_names,
-                           &w->attention, st);
-    if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, tr, "optimizer", 0, "optimizer", optimizer_names, &w->optimizer,
-                           st);
-    /* Megatron-LM accumulates and reduces gradients in fp32 when training in bf16
-     * (accumulate_allreduce_grads_in_fp32), in the 16-bit type with fp16. */
-    w->grad_dtype = w->dtype == WL_DTYPE_FP16 ? WL_GRAD_FP16 : WL_GRAD_FP32;
-    if (rc == SIM_OK)
-        rc = ydoc_get_enum(d, tr, "grad_dtype", 0, "gradient data type", grad_dtype_names,
-                           &w->grad_dtype, st);
-    w->dropout = 0.0;
-    if (rc == SIM_OK)
-        rc = ydoc_get_double(d, tr, "dropout", 0, &w->dropout, st);
-    if (rc == SIM_OK && !(w->dropout >= 0 && w->dropout < 1)) {
-        ynode v = ydoc_map_get(d, tr, "dropout");
-        ydoc_describe(d, v, found, sizeof found);
-        rc = ydoc_error(d, v, st, "key 'dropout': expected a probability in [0, 1), found %s",
-                        found);
-    }
-    return rc;
-}
-
-sim_code wl_workload_from_node(const ydoc *d, ynode map, wl_workload *out, sim_status *st)
-{
-    wl_workload w;
-    memset(&w, 0, sizeof w);
-    w.mlp = WL_MLP_PLAIN;
-    w.norm = WL_NORM_RMSNORM;
-    w.position = WL_POSITION_NONE;
-    w.dtype = WL_DTYPE_BF16;
-    w.optimizer = WL_OPT_ADAM;
-    ynode model = 0, tr = 0;
-    char place[256];
-
-    sim_code rc = ydoc_expect(d, map, YDOC_MAP, NULL, st);
-    if (rc == SIM_OK) {
-        ydoc_place(d, map, place, sizeof place);
-        rc = ydoc_check_keys(d, map, place, top_keys, st);
-    }
-    if (rc == SIM_OK)
-        rc = get_name(d, map, "name", w.name, sizeof w.name, st);
-    if (rc == SIM_OK)
-        rc = ydoc_get_section(d, map, "model", 1, model_keys, &model, st);
-    if (rc == SIM_OK)
-        rc = read_model(d, model, &w, st);
-    if (rc == SIM_OK)
-        rc = ydoc_get_section(d, map, "training", 1, training_keys, &tr, st);
-    if (rc == SIM_OK)
-        rc = read_training(d, tr, &w, st);
-    if (rc == SIM_OK)
-        *out = w;
-    return rc;
-}
-
-sim_code wl_workload_load_file(const char *path, wl_workload *out, sim_status *st)
-{
-    ydoc *d = NULL;
-    sim_code rc = ydoc_load_file(path, &d, st);
-    if (rc == SIM_OK)
-        rc = wl_workload_from_node(d, ydoc_root(d), out, st);
-    ydoc_destroy(d);
-    return rc;
-}
-
 /* ---- dimensions ---------------------------------------------------------------------- */
 
-/* The workload's and the parallelism's figures as doubles, named as in the papers. */
-typedef struct dims {
-    double L, h, a, kvw, hd, f, V, s, b;  /* layers, hidden, heads, kv width, head dim, ffn,
-                                             vocab, sequence, micro-batch */
-    double E, k, fe, cf;                  /* experts, per token, expert ffn, capacity */
-    double t, c, ep, sl, T, Tn;           /* tp, cp, ep, sequence / cp, tokens of a micro-
-                                             batch on a rank, the same / tp with SP */
-    double ab, wb;                        /* activation and GEMM operand bytes */
-    int sp, gated;
-    int flash;                            /* fused (flash) attention: no score matrix */
-    int drop;                             /* dropout > 0: masks are kept */
-} dims;
-
-static void dims_of(const wl_workload *w, const wl_parallel *p, dims *x)
+void wl_dims_of(const wl_workload *w, const wl_parallel *p, wl_dims *x)
 {
     x->L = (double)w->layers;
     x->h = (double)w->hidden;
@@ -339,7 +39,7 @@ static void dims_of(const wl_workload *w, const wl_parallel *p, dims *x)
     x->t = p ? (double)p->tp : 1.0;
     x->c = p ? (double)p->cp : 1.0;
     x->ep = p ? (double)p->ep : 1.0;
-    x->sp = p ? p->sequence_parallel != 0 : 0;
+    x->sp = p && p->sequence_parallel;
     x->sl = x->s / x->c;
     x->T = x->b * x->sl;
     x->Tn = x->sp ? x->T / x->t : x->T;
@@ -350,7 +50,7 @@ static void dims_of(const wl_workload *w, const wl_parallel *p, dims *x)
     x->drop = w->dropout > 0;
 }
 
-int wl_layer_is_moe(const wl_workload *w, int64_t layer)
+bool wl_layer_is_moe(const wl_workload *w, int64_t layer)
 {
     return w->experts > 0 && layer % w->moe_every == w->moe_every - 1;
 }
@@ -373,21 +73,21 @@ static double norm_params(const wl_workload *w)
     return w->norm == WL_NORM_LAYERNORM ? 2 * h : h;
 }
 
-static double mlp_weights(const dims *x, double ff)
+static double mlp_weights(const wl_dims *x, double ff)
 {
     return (x->gated ? 3.0 : 2.0) * x->h * ff;
 }
 
 /* Column-parallel (split) MLP biases: up, and gate when gated. */
-static double mlp_bias_split(const wl_workload *w, const dims *x, double ff)
+static double mlp_bias_split(const wl_workload *w, const wl_dims *x, double ff)
 {
     return w->bias ? (x->gated ? 2.0 : 1.0) * ff : 0.0;
 }
 
 static void layer_params_of(const wl_workload *w, int moe, layer_params *lp)
 {
-    dims x;
-    dims_of(w, NULL, &x);
+    wl_dims x;
+    wl_dims_of(w, NULL, &x);
     double attn = 2 * x.h * x.h + 2 * x.h * x.kvw;
     double row_bias = w->bias ? x.h : 0.0; /* o projection, MLP down */
     lp->split = attn + (w->bias ? x.h + 2 * x.kvw : 0.0);
@@ -599,253 +299,6 @@ double wl_hardware_flops_per_step(const wl_workload *w, const wl_parallel *p)
     return wl_tokens_per_step(w) * per_token;
 }
 
-/* ---- ops ----------------------------------------------------------------------------- */
-
-/*
- * What an op does, enough to price its forward and its backward pass. GEMM: an m x k input
- * times a k x n weight (weights: the weight elements read, all local experts for a grouped
- * GEMM). Attention: q_elems query (= output) elements, kv_elems key plus value elements.
- * Elementwise: elems elements, bpe bytes and fpe FLOPs per element in the forward pass.
- */
-typedef struct op_spec {
-    wl_op_kind kind;
-    const char *name;
-    double m, n, k, weights;
-    double flops_fwd, q_elems, kv_elems;
-    double elems, bpe, fpe;
-    double bpe_bwd;    /* elementwise: bytes per element backward; 0 = bpe + the gradient */
-    double bwd_factor; /* attention: backward FLOPs over forward */
-    int core_attention; /* recomputed with the attention core (selective recomputation) */
-    int fused;          /* attention: a flash kernel */
-} op_spec;
-
-typedef struct op_list {
-    wl_op *ops;
-    size_t cap, n;
-} op_list;
-
-static void push(op_list *l, const wl_op *op)
-{
-    if (l->n < l->cap)
-        l->ops[l->n] = *op;
-    l->n++;
-}
-
-/* Prices spec for the forward (backward = 0) or backward pass and appends it. */
-static void emit(op_list *l, const op_spec *sp, const dims *x, int backward, int recompute)
-{
-    wl_op op;
-    memset(&op, 0, sizeof op);
-    op.kind = sp->kind;
-    op.name = sp->name;
-    op.recompute = recompute;
-    op.fused = sp->fused;
-    double pass = backward ? 2.0 : 1.0;
-    switch (sp->kind) {
-    case WL_OP_GEMM:
-        op.m = sp->m;
-        op.n = sp->n;
-        op.k = sp->k;
-        op.flops = pass * 2.0 * sp->m * sp->n * sp->k;
-        if (!backward)
-            op.hbm_bytes = sp->m * sp->k * x->wb + sp->weights * x->wb + sp->m * sp->n * x->ab;
-        else /* dgrad: dY, W -> dX; wgrad: dY, X -> dW */
-            op.hbm_bytes = 2 * sp->m * sp->n * x->ab + sp->m * sp->k * (x->ab + x->wb) +
-                           sp->weights * (x->wb + x->ab);
-        break;
-    case WL_OP_ATTENTION:
-        op.m = sp->m;
-        op.n = sp->n;
-        op.k = sp->k;
-        op.flops = (backward ? sp->bwd_factor : 1.0) * sp->flops_fwd;
-        /* forward reads Q, K, V and writes O; backward reads Q, K, V, O, dO and writes
-         * dQ, dK, dV */
-        op.hbm_bytes = x->ab * (backward ? 4 * sp->q_elems + 2 * sp->kv_elems
-                                         : 2 * sp->q_elems + sp->kv_elems);
-        break;
-    default: /* elementwise: backward also reads the incoming gradient */
-        op.flops = pass * sp->elems * sp->fpe;
-        op.hbm_bytes = sp->elems * (!backward          ? sp->bpe
-                                    : sp->bpe_bwd > 0 ? sp->bpe_bwd
-                                                      : sp->bpe + x->ab);
-        break;
-    }
-    push(l, &op);
-}
-
-static op_spec gemm(const char *name, double m, double n, double k, double weights)
-{
-    op_spec s;
-    memset(&s, 0, sizeof s);
-    s.kind = WL_OP_GEMM;
-    s.name = name;
-    s.m = m;
-    s.n = n;
-    s.k = k;
-    s.weights = weights;
-    return s;
-}
-
-static op_spec elementwise(const char *name, double elems, double bpe, double fpe)
-{
-    op_spec s;
-    memset(&s, 0, sizeof s);
-    s.kind = WL_OP_ELEMENTWISE;
-    s.name = name;
-    s.elems = elems;
-    s.bpe = bpe;
-    s.fpe = fpe;
-    return s;
-}
-
-/* FLOPs per element: RMSNorm (square, sum, scale, weight) and LayerNorm (also the mean,
- * centring and bias); GELU (tanh form) and SwiGLU (SiLU and the product). */
-#define FPE_RMSNORM 4.0
-#define FPE_LAYERNORM 7.0
-#define FPE_GELU 8.0
-#define FPE_SWIGLU 5.0
-#define FPE_SOFTMAX_XENT 5.0
-#define FPE_SOFTMAX 5.0 /* scale, mask, max, exp, normalize */
-
-/* The forward op specs of layer (dense or MoE) for one micro-batch on one rank, in order.
- * Returns how many were written to specs (at most WL_OPS_MAX). */
-static size_t layer_specs(const wl_workload *w, const dims *x, int moe, const wl_parallel *p,
-                          op_spec *specs)
-{
-    size_t n = 0;
-    double t = x->t, h = x->h, T = x->T;
-    double norm_fpe = w->norm == WL_NORM_LAYERNORM ? FPE_LAYERNORM : FPE_RMSNORM;
-    double act_fpe = x->gated ? FPE_SWIGLU : FPE_GELU;
-    double act_bpe = (x->gated ? 3.0 : 2.0) * x->ab; /* gated reads gate and up */
-    double up = x->gated ? 2.0 : 1.0;
-
-    specs[n++] = elementwise("attn_norm", x->Tn * h, 2 * x->ab, norm_fpe);
-    double qkv_n = (h + 2 * x->kvw) / t;
-    specs[n++] = gemm("qkv", T, qkv_n, h, h * qkv_n);
-    op_spec at;
-    memset(&at, 0, sizeof at);
-    at.kind = WL_OP_ATTENTION;
-    at.name = "attention";
-    at.m = x->sl;
-    at.n = x->s;
-    at.k = x->hd;
-    /* QK^T and AV: the whole score matrix unfused, its causal half with flash, which also
-     * recomputes the scores backward (attention_core_flops) */
-    at.flops_fwd = (x->flash ? 2.0 : 4.0) * x->b * x->sl * x->s * h / t;
-    at.bwd_factor = x->flash ? 2.5 : 2.0;
-    at.fused = x->flash;
-    at.q_elems = T * h / t;
-    at.kv_elems = 2 * x->b * x->s * x->kvw / t;
-    specs[n++] = at;
-    if (w->attention == WL_ATTENTION_UNFUSED) {
-        /* The score matrix is materialized (before FlashAttention, 2022): the QK^T GEMM
-         * writes it, the fused scale-mask-softmax kernel reads it and writes probabilities,
-         * dropout reads those and writes its output and mask, the AV GEMM reads that: 13
-         * bytes per score element forward (16-bit values, 8-bit mask), twice backward. */
-        op_spec sm = elementwise("attn_softmax", x->b * (x->a / t) * x->sl * x->s, 13.0,
-                                 FPE_SOFTMAX);
-        sm.bpe_bwd = 26.0;
-        sm.core_attention = 1;
-        specs[n++] = sm;
-    }
-    specs[n++] = gemm("attn_proj", T, h, h / t, h * h / t);
-    specs[n++] = elementwise("attn_residual", x->Tn * h, 3 * x->ab, 2);
-    specs[n++] = elementwise("mlp_norm", x->Tn * h, 2 * x->ab, norm_fpe);
-    if (!moe) {
-        specs[n++] = gemm("mlp_up", T, up * x->f / t, h, h * up * x->f / t);
-        specs[n++] = elementwise("mlp_act", T * x->f / t, act_bpe, act_fpe);
-        specs[n++] = gemm("mlp_down", T, h, x->f / t, x->f / t * h);
-    } else {
-        /* Routed slots on this rank: balanced over the ep ranks, which exchange tokens. */
-        double R = T * x->k * x->cf;
-        double local = x->E / (double)p->ep;
-        specs[n++] = gemm("router", x->Tn, x->E, h, h * x->E);
-        specs[n++] = elementwise("moe_dispatch", R * h, 2 * x->ab, 0);
-        specs[n++] = gemm("expert_up", R, up * x->fe / t, h, local * h * up * x->fe / t);
-        specs[n++] = elementwise("expert_act", R * x->fe / t, act_bpe, act_fpe);
-        specs[n++] = gemm("expert_down", R, h, x->fe / t, local * x->fe / t * h);
-        specs[n++] = elementwise("moe_combine", R * h, 2 * x->ab, 2);
-    }
-    specs[n++] = elementwise("mlp_residual", x->Tn * h, 3 * x->ab, 2);
-    return n;
-}
-
-size_t wl_layer_ops_at(const wl_workload *w, const wl_parallel *p, int64_t layer, int backward,
-                       wl_op *ops, size_t cap)
-{
-    dims x;
-    dims_of(w, p, &x);
-    op_spec specs[WL_OPS_MAX];
-    size_t n = layer_specs(w, &x, wl_layer_is_moe(w, layer), p, specs);
-    op_list l = {ops, cap, 0};
-    if (!backward) {
-        for (size_t i = 0; i < n; i++)
-            emit(&l, &specs[i], &x, 0, 0);
-        return l.n;
-    }
-    if (p->recompute == WL_RECOMPUTE_FULL)
-        for (size_t i = 0; i < n; i++)
-            emit(&l, &specs[i], &x, 0, 1);
-    else if (p->recompute == WL_RECOMPUTE_SELECTIVE)
-        for (size_t i = 0; i < n; i++)
-            if (specs[i].kind == WL_OP_ATTENTION || specs[i].core_attention)
-                emit(&l, &specs[i], &x, 0, 1);
-    for (size_t i = n; i-- > 0;)
-        emit(&l, &specs[i], &x, 1, 0);
-    return l.n;
-}
-
-size_t wl_layer_ops(const wl_workload *w, const wl_parallel *p, int backward, wl_op *ops,
-                    size_t cap)
-{
-    int64_t layer = w->experts > 0 ? w->moe_every - 1 : 0;
-    return wl_layer_ops_at(w, p, layer, backward, ops, cap);
-}
-
-size_t wl_embedding_ops(const wl_workload *w, const wl_parallel *p, int backward, wl_op *ops,
-                        size_t cap)
-{
-    dims x;
-    dims_of(w, p, &x);
-    op_list l = {ops, cap, 0};
-    /* Each tp rank looks up the rows of its vocabulary shard into a full-size partial
-     * output (reduced over tp afterwards); backward scatter-adds into the rows. */
-    op_spec emb = elementwise("embedding", x.T * x.h, 2 * x.ab, 0);
-    op_spec pos = elementwise("position_embedding", x.Tn * x.h, 3 * x.ab, 1);
-    int learned = w->position == WL_POSITION_LEARNED;
-    if (!backward) {
-        emit(&l, &emb, &x, 0, 0);
-        if (learned)
-            emit(&l, &pos, &x, 0, 0);
-    } else {
-        if (learned)
-            emit(&l, &pos, &x, 1, 0);
-        emit(&l, &emb, &x, 1, 0);
-    }
-    return l.n;
-}
-
-size_t wl_head_ops(const wl_workload *w, const wl_parallel *p, int backward, wl_op *ops,
-                   size_t cap)
-{
-    dims x;
-    dims_of(w, p, &x);
-    op_list l = {ops, cap, 0};
-    double norm_fpe = w->norm == WL_NORM_LAYERNORM ? FPE_LAYERNORM : FPE_RMSNORM;
-    op_spec specs[3];
-    specs[0] = elementwise("final_norm", x.Tn * x.h, 2 * x.ab, norm_fpe);
-    specs[1] = gemm("logits", x.T, x.V / x.t, x.h, x.h * x.V / x.t);
-    /* reads 16-bit logits, keeps fp32 softmax for the backward pass */
-    specs[2] = elementwise("loss", x.T * x.V / x.t, x.ab + 4.0, FPE_SOFTMAX_XENT);
-    if (!backward)
-        for (size_t i = 0; i < 3; i++)
-            emit(&l, &specs[i], &x, 0, 0);
-    else
-        for (size_t i = 3; i-- > 0;)
-            emit(&l, &specs[i], &x, 1, 0);
-    return l.n;
-}
-
 /* ---- memory -------------------------------------------------------------------------- */
 
 /* Bytes per parameter of optimizer state (before sharding): see model.h. */
@@ -979,8 +432,8 @@ double wl_edge_params_per_rank(const wl_workload *w, const wl_parallel *p, int64
 
 double wl_activation_bytes_per_layer(const wl_workload *w, const wl_parallel *p, int64_t layer)
 {
-    dims x;
-    dims_of(w, p, &x);
+    wl_dims x;
+    wl_dims_of(w, p, &x);
     double s = x.sl, b = x.b, h = x.h, t = x.t;
     double rep_div = x.sp ? t : 1.0;
     double sbh = s * b * h;
@@ -1048,8 +501,8 @@ sim_code wl_memory_stage(const wl_workload *w, const wl_parallel *p, int64_t sta
     rc = wl_microbatches(w, p, &m, st);
     if (rc != SIM_OK)
         return rc;
-    dims x;
-    dims_of(w, p, &x);
+    wl_dims x;
+    wl_dims_of(w, p, &x);
 
     stage_params sp;
     stage_params_of(w, p, stage, &sp);
@@ -1116,6 +569,7 @@ void wl_optimizer_op(const wl_workload *w, const wl_parallel *p, int64_t stage, 
     int adam = w->optimizer == WL_OPT_ADAM;
     memset(out, 0, sizeof *out);
     out->kind = WL_OP_OPTIMIZER;
+    out->role = WL_ROLE_OPTIMIZER;
     out->name = adam ? "adam" : "sgd";
     out->flops = params * (adam ? 12.0 : 4.0);
     /* reads master (and m, v) and the gradient, writes them back and the 16-bit weight */

@@ -47,6 +47,7 @@
 #ifndef SIM_WORKLOAD_MODEL_H
 #define SIM_WORKLOAD_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,11 +73,11 @@ typedef struct wl_workload {
     char name[WL_NAME_MAX]; /* non-empty */
     /* model */
     int64_t layers, hidden, heads, kv_heads, head_dim, ffn, vocab; /* head_dim = hidden/heads */
-    int mlp;             /* wl_mlp */
-    int norm;            /* wl_norm */
-    int position;        /* wl_position */
-    int bias;            /* 1: linear layers carry biases */
-    int tied_embeddings; /* 1: the output projection is the input embedding */
+    wl_mlp mlp;
+    wl_norm norm;
+    wl_position position;
+    bool bias;            /* linear layers carry biases */
+    bool tied_embeddings; /* the output projection is the input embedding */
     /* mixture of experts: experts == 0 for a dense model, then the other fields are 0 */
     int64_t experts, experts_per_token, expert_ffn, moe_every;
     double capacity_factor; /* routed token slots per token and expert choice, > 0 */
@@ -84,10 +85,10 @@ typedef struct wl_workload {
     int64_t sequence;
     int64_t global_batch; /* sequences per optimizer step (also when given in tokens) */
     int64_t micro_batch;  /* sequences per micro-batch, divides global_batch */
-    int dtype;            /* wl_dtype */
-    int attention;        /* wl_attention: flash (default) or unfused (scores in HBM) */
-    int optimizer;        /* wl_optimizer */
-    int grad_dtype;       /* wl_grad_dtype: gradient buffers and their DP reduction */
+    wl_dtype dtype;
+    wl_attention attention;   /* flash (default) or unfused (scores in HBM) */
+    wl_optimizer optimizer;
+    wl_grad_dtype grad_dtype; /* gradient buffers and their DP reduction */
     double dropout;       /* in [0, 1); 0: no dropout, no masks kept */
 } wl_workload;
 
@@ -106,16 +107,16 @@ sim_code wl_workload_load_file(const char *path, wl_workload *out, sim_status *s
 sim_code wl_workload_from_node(const ydoc *d, ynode map, wl_workload *out, sim_status *st);
 
 /* YAML spellings; "?" for a value outside the enum. */
-const char *wl_mlp_name(int mlp);
-const char *wl_dtype_name(int dtype);
-const char *wl_optimizer_name(int optimizer);
-const char *wl_grad_dtype_name(int grad_dtype);
+const char *wl_mlp_name(wl_mlp mlp);
+const char *wl_dtype_name(wl_dtype dtype);
+const char *wl_optimizer_name(wl_optimizer optimizer);
+const char *wl_grad_dtype_name(wl_grad_dtype grad_dtype);
 
 /* Bytes per gradient element: 4 (fp32) or 2 (bf16, fp16). */
 double wl_grad_bytes(const wl_workload *w);
 
-/* 1 when 0-based layer i is an MoE layer (see the convention above). */
-int wl_layer_is_moe(const wl_workload *w, int64_t layer);
+/* Whether 0-based layer i is an MoE layer (see the convention above). */
+bool wl_layer_is_moe(const wl_workload *w, int64_t layer);
 
 /* ---- parameters -------------------------------------------------------------------- */
 
@@ -143,8 +144,12 @@ void wl_params_count(const wl_workload *w, wl_params *out);
 
 /* ---- parallelism ------------------------------------------------------------------- */
 
-typedef enum { WL_SCHED_GPIPE, WL_SCHED_1F1B, WL_SCHED_INTERLEAVED } wl_schedule;
-typedef enum { WL_RECOMPUTE_NONE, WL_RECOMPUTE_SELECTIVE, WL_RECOMPUTE_FULL } wl_recompute;
+typedef enum wl_schedule { WL_SCHED_GPIPE, WL_SCHED_1F1B, WL_SCHED_INTERLEAVED } wl_schedule;
+typedef enum wl_recompute {
+    WL_RECOMPUTE_NONE,
+    WL_RECOMPUTE_SELECTIVE,
+    WL_RECOMPUTE_FULL
+} wl_recompute;
 
 /*
  * Degrees of parallelism. ranks = tp * pp * dp * cp; ep is carved out of dp * cp (expert
@@ -160,9 +165,9 @@ typedef struct wl_parallel {
      * (Megatron-LM's decoder-first/last-pipeline-num-layers; Llama 3 405B: 7 and 7 of 126
      * over 16 stages); 0: every stage the same. Only without virtual stages. */
     int64_t first_stage_layers, last_stage_layers;
-    int zero;
-    int fsdp;
-    int sequence_parallel;
+    int zero;               /* ZeRO stage, 0..3 */
+    bool fsdp;
+    bool sequence_parallel;
     wl_recompute recompute;
     wl_schedule schedule;
 } wl_parallel;
@@ -234,17 +239,51 @@ typedef enum wl_op_kind {
     WL_OP_OPTIMIZER
 } wl_op_kind;
 
+/*
+ * What an op is: one role per op that the functions below create, its name the role's
+ * (the optimizer's: its algorithm's). The program generator (plan_tmpl.c) places the
+ * collectives of tensor, context and expert parallelism by role, in a switch that lists
+ * every role (a missing one is a compile error there), so a new op decides its collectives
+ * and renaming an op changes none.
+ */
+typedef enum wl_op_role {
+    WL_ROLE_ATTN_NORM = 0,      /* "attn_norm" */
+    WL_ROLE_QKV,                /* "qkv": column-parallel */
+    WL_ROLE_ATTENTION,          /* "attention": the core, over all keys with cp */
+    WL_ROLE_ATTN_SOFTMAX,       /* "attn_softmax": unfused attention's score traffic */
+    WL_ROLE_ATTN_PROJ,          /* "attn_proj": row-parallel, partial sums over tp */
+    WL_ROLE_ATTN_RESIDUAL,      /* "attn_residual" */
+    WL_ROLE_MLP_NORM,           /* "mlp_norm" */
+    WL_ROLE_MLP_UP,             /* "mlp_up": column-parallel */
+    WL_ROLE_MLP_ACT,            /* "mlp_act" */
+    WL_ROLE_MLP_DOWN,           /* "mlp_down": row-parallel, partial sums over tp */
+    WL_ROLE_ROUTER,             /* "router": reads the whole (gathered) input */
+    WL_ROLE_MOE_DISPATCH,       /* "moe_dispatch": tokens to their experts' ranks */
+    WL_ROLE_EXPERT_UP,          /* "expert_up" */
+    WL_ROLE_EXPERT_ACT,         /* "expert_act" */
+    WL_ROLE_EXPERT_DOWN,        /* "expert_down": partial sums over tp */
+    WL_ROLE_MOE_COMBINE,        /* "moe_combine": tokens back, the MoE block's output */
+    WL_ROLE_MLP_RESIDUAL,       /* "mlp_residual" */
+    WL_ROLE_EMBEDDING,          /* "embedding": vocabulary-parallel, partial sums over tp */
+    WL_ROLE_POSITION_EMBEDDING, /* "position_embedding" (learned) */
+    WL_ROLE_FINAL_NORM,         /* "final_norm" */
+    WL_ROLE_LOGITS,             /* "logits": column-parallel (vocabulary) */
+    WL_ROLE_LOSS,               /* "loss" */
+    WL_ROLE_OPTIMIZER           /* "adam" or "sgd" */
+} wl_op_role;
+
 typedef struct wl_op {
     wl_op_kind kind;
+    wl_op_role role;
     const char *name; /* static string: "qkv", "attention", "mlp_down", ... */
     double flops;     /* per the conventions above; elementwise ops count their arithmetic */
     double hbm_bytes; /* bytes read plus written in HBM */
     /* GEMM: forward shape per rank, m x k times k x n (m = tokens); attention: m = query
      * positions, n = key positions, k = head_dim. 0 for other kinds. */
     double m, n, k;
-    int recompute; /* 1: a forward op re-run in the backward pass for recomputation */
-    int fused;     /* attention: 1 for a fused (flash) kernel, timed at the chip's
-                      efficiency.attention when it has one */
+    bool recompute; /* a forward op re-run in the backward pass for recomputation */
+    bool fused;     /* attention: a fused (flash) kernel, timed at the chip's
+                       efficiency.attention when it has one */
 } wl_op;
 
 /* Enough room for any list below. */

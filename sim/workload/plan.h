@@ -44,14 +44,15 @@
  * replica (dp, chips and batch divided by the sites), which the executor runs for the inner
  * steps, and cross_dc.total_ranks the whole job for the outer syncs.
  *
- * Ranks: rank r runs on chip r. Its coordinates come from r by the placement order, the
- * first dimension varying fastest; with the default, TP groups are consecutive chips (one
- * NVSwitch domain), then CP, DP, and PP outermost. EP groups are ep consecutive DP indices
- * (experts are spread over data-parallel ranks, as Megatron-LM's expert parallelism does).
+ * A plan is opaque: callers read it through the getters below. Its parts have their own
+ * headers, included here so that one include serves a caller of the whole plan:
+ * plan_place.h (rank placement and groups), plan_prog.h (rank programs) and plan_totals.h
+ * (step totals); its layout is private to sim/workload (plan_int.h).
  */
 #ifndef SIM_WORKLOAD_PLAN_H
 #define SIM_WORKLOAD_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,7 +60,9 @@
 #include "core/ydoc.h"
 #include "topo/topo.h"
 #include "workload/model.h"
-#include "workload/sched.h"
+#include "workload/plan_place.h"
+#include "workload/plan_prog.h"
+#include "workload/plan_totals.h"
 
 /* Cross-datacenter schemes (a config's cross_dc section). */
 typedef enum plan_xdc {
@@ -70,11 +73,19 @@ typedef enum plan_xdc {
     PLAN_XDC_STREAMING  /* DiLoCo with F fragments synced in turn, overlapped */
 } plan_xdc;
 
+/* The type of DiLoCo's outer sync payload (a config's cross_dc.payload). */
+typedef enum plan_payload {
+    PLAN_PAYLOAD_FP32 = 0,
+    PLAN_PAYLOAD_BF16,
+    PLAN_PAYLOAD_INT8,
+    PLAN_PAYLOAD_FP4
+} plan_payload;
+
 typedef struct plan_cross_dc {
-    int scheme;            /* plan_xdc */
+    plan_xdc scheme;
     int64_t sites;         /* sites of the topology */
     int64_t inner_steps;   /* H */
-    int payload;           /* 0 fp32, 1 bf16, 2 int8, 3 fp4 */
+    plan_payload payload;
     double payload_bytes;  /* per parameter: 4, 2, 1, 0.5 */
     int64_t fragments;     /* F (streaming) */
     int64_t max_delay;     /* inner steps a fragment's sync may overlap (streaming) */
@@ -82,33 +93,9 @@ typedef struct plan_cross_dc {
     int64_t total_ranks;   /* DiLoCo: ranks of all sites */
 } plan_cross_dc;
 
-const char *plan_xdc_name(int scheme);
-const char *plan_payload_name(int payload);
-
-typedef enum plan_dim { PLAN_TP = 0, PLAN_CP, PLAN_DP, PLAN_PP, PLAN_EP, PLAN_DIM_COUNT } plan_dim;
-
-/* Short name of a dimension: "tp", "cp", "dp", "pp", "ep". */
-const char *plan_dim_name(int dim);
-
-#define PLAN_PATH_MAX 1024
-
-typedef struct plan {
-    char name[64];
-    char config_path[PLAN_PATH_MAX], topology_path[PLAN_PATH_MAX],
-        workload_path[PLAN_PATH_MAX];
-    char db_path[PLAN_PATH_MAX], trace_path[PLAN_PATH_MAX]; /* "" when not set */
-    topo *topo;                                             /* owned */
-    wl_workload wl;
-    wl_parallel par;
-    int64_t ranks;       /* tp pp dp cp */
-    int64_t microbatches;
-    int placement[4];    /* PLAN_TP.. PLAN_PP, innermost first */
-    int64_t stride[PLAN_DIM_COUNT]; /* rank distance between neighbours of a dimension */
-    int tp_comm_overlap, overlap_param_gather;
-    plan_cross_dc xdc;
-    int64_t steps, warmup_steps;
-    uint64_t seed;
-} plan;
+/* YAML spellings ("streaming-diloco", "int8"); "?" for a value outside the enum. */
+const char *plan_xdc_name(plan_xdc scheme);
+const char *plan_payload_name(plan_payload payload);
 
 /*
  * Loads config path with overrides ov[0..n) ("parallelism.tp" = "4", origin for messages).
@@ -123,111 +110,32 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
                    sim_status *st);
 void plan_destroy(plan *p); /* accepts NULL */
 
-/* Parameters rank r holds (its stage's layers, embedding or head, its tp / ep share). */
-double plan_rank_params(const plan *p, int64_t rank);
-
-/* Coordinate of rank r along dim (ep: dp index mod ep). */
-int64_t plan_coord(const plan *p, int64_t rank, int dim);
-/* Size of dim's groups. */
-int64_t plan_dim_size(const plan *p, int dim);
-/* The i-th member of rank r's group along dim (i in [0, plan_dim_size)). */
-int64_t plan_group_member(const plan *p, int64_t rank, int dim, int64_t i);
-/* A number naming rank r's group along dim: equal for ranks of the same group. */
-int64_t plan_group_id(const plan *p, int64_t rank, int dim);
-
 /*
- * Groups that are not one dimension's, for collectives (plan_item.group); an item still
- * names the dimension its traffic and exposed time are reported under (plan_item.dim).
+ * Getters. Everything returned is borrowed from the plan, valid until plan_destroy: the
+ * strings and the structures are the plan's own (not copies). The topology is returned
+ * without const because the collective engine routes through it (topo_route takes it
+ * mutable); the plan still owns it.
  */
-typedef enum plan_group {
-    PLAN_GROUP_DIM = 0,   /* the group of the item's dimension */
-    PLAN_GROUP_DP_CP,     /* the dp x cp replicas of a model shard (cp fastest): gradient
-                             reduction and ZeRO gathers, Megatron-LM's data-parallel group
-                             with context parallelism */
-    PLAN_GROUP_EXPERT_DP, /* the dp x cp / ep replicas of an expert shard: the ranks of the
-                             same ep coordinate (dp index mod ep), over cp and dp / ep */
-    PLAN_GROUP_EMBEDDING, /* the first and the last pipeline stage (2 ranks; 1 with pp 1):
-                             the two copies of tied embeddings */
-    PLAN_GROUP_COUNT
-} plan_group;
+const char *plan_name(const plan *p);
+const char *plan_config_path(const plan *p);
+const char *plan_topology_path(const plan *p);
+const char *plan_workload_path(const plan *p); /* the config's own path when inline */
+const char *plan_db_path(const plan *p);       /* output.db resolved; "" when not set */
+const char *plan_trace_path(const plan *p);    /* output.trace resolved; "" when not set */
+topo *plan_topo(const plan *p);
+/* The workload with the config's batch overrides; a DiLoCo plan's is one site's share. */
+const wl_workload *plan_workload(const plan *p);
+const wl_parallel *plan_parallel(const plan *p);
+int64_t plan_ranks(const plan *p);        /* tp pp dp cp: the ranks the executor runs */
+int64_t plan_microbatches(const plan *p); /* per pipeline and step */
+/* The i-th dimension of the placement, innermost first (i in [0, 4)). */
+plan_dim plan_placement(const plan *p, int i);
+const plan_cross_dc *plan_cross_dc_of(const plan *p); /* scheme PLAN_XDC_NONE: none */
+int64_t plan_steps(const plan *p);        /* measured steps (run.steps) */
+int64_t plan_warmup_steps(const plan *p); /* steps run before them (run.warmup) */
+uint64_t plan_seed(const plan *p);
 
-/* Group slots: the dimensions' groups (slot = dim), then the other groups. */
-#define PLAN_SLOT_COUNT (PLAN_DIM_COUNT + PLAN_GROUP_COUNT - 1)
-/* The slot of a collective over group (plan_group) of dimension dim. */
-int plan_slot(int dim, int group);
-/* As plan_dim_size, plan_group_member and plan_group_id, for a slot. */
-int64_t plan_slot_size(const plan *p, int slot);
-int64_t plan_slot_member(const plan *p, int64_t rank, int slot, int64_t i);
-int64_t plan_slot_id(const plan *p, int64_t rank, int slot);
-
-/* ---- rank programs ---- */
-
-typedef enum plan_coll {
-    PLAN_ALLREDUCE = 0,
-    PLAN_REDUCE_SCATTER,
-    PLAN_ALLGATHER,
-    PLAN_ALLTOALL,
-    PLAN_COLL_COUNT
-} plan_coll;
-const char *plan_coll_name(int coll);
-
-typedef enum plan_item_kind {
-    PLAN_ITEM_COMPUTE = 0, /* an op on the compute stream */
-    PLAN_ITEM_COLL,        /* a collective over a group */
-    PLAN_ITEM_SEND,        /* pipeline send to peer */
-    PLAN_ITEM_RECV,        /* pipeline receive from peer */
-    PLAN_ITEM_WAIT_DP      /* wait for every asynchronous collective issued so far */
-} plan_item_kind;
-
-typedef struct plan_item {
-    int kind;        /* plan_item_kind */
-    wl_op op;        /* compute */
-    int coll;        /* plan_coll */
-    int dim;         /* the group's dimension (plan_dim): traffic and exposure are its */
-    int group;       /* coll: plan_group (PLAN_GROUP_DIM: dim's own group) */
-    double bytes;    /* coll: each member's buffer (nccl-tests "size"); send/recv: payload */
-    int async;       /* coll: 1 overlaps the compute stream (gradient reductions, waited
-                        for at the end of the step); 2 runs beside the next compute op and
-                        is waited for right after it (TP overlap with its GEMM); ZeRO-3
-                        parameter gathers are synchronous (no prefetch is modelled) */
-    int64_t peer;    /* send/recv: the other rank */
-    int backward;    /* part of a backward pass */
-    int64_t mb, chunk, layer; /* where in the step (-1 when not applicable) */
-} plan_item;
-
-/* Cursor over one rank's program; plan_prog_begin sets it to the first item. */
-typedef struct plan_cursor {
-    /* the scalars every item reads first, the pending item last */
-    int64_t rank, stage;
-    int64_t pass;     /* schedule index; sched_len = the tail (DP wait, optimizer) */
-    int64_t step;     /* position inside the current pass */
-    int64_t tail;     /* position inside the tail */
-    int pending_n;
-    int64_t buckets_done; /* gradient bytes waiting in the current bucket */
-    int64_t expert_buckets_done; /* expert gradient bytes waiting (reduced over expert dp) */
-    sched sc;
-    plan_item pending;    /* an item owed before anything else (pending_n = 1) */
-} plan_cursor;
-
-void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c);
-/* Next item of the program into *out; 0 when the program is over. */
-int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out);
-
-/* ---- step totals ---- */
-
-typedef struct plan_totals {
-    double params, model_flops, hardware_flops, tokens;
-    wl_memory memory; /* worst rank */
-    double hbm_bytes; /* of the chip */
-    int fits;
-    double bubble_fraction;
-    /* Bytes each rank sends per step on each dimension (its buffers, summed over the step's
-     * collectives and sends, per nccl-tests size convention). */
-    double bytes_per_dim[PLAN_DIM_COUNT];
-    double items_per_rank; /* program length of the last stage's first rank */
-} plan_totals;
-
-/* Walks rank 0's program (and the last stage's) to total its traffic; memory from the model. */
-sim_code plan_totals_compute(const plan *p, plan_totals *out, sim_status *st);
+/* Replaces the run's step counts (calibration runs a plan for one step, no warm-up). */
+void plan_set_steps(plan *p, int64_t warmup_steps, int64_t steps);
 
 #endif

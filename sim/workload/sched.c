@@ -12,7 +12,7 @@
  */
 #include "workload/sched.h"
 
-void sched_init(sched *sc, int kind, int64_t p, int64_t m, int64_t v, int64_t s)
+void sched_init(sched *sc, wl_schedule kind, int64_t p, int64_t m, int64_t v, int64_t s)
 {
     sc->kind = kind;
     sc->p = p;
@@ -37,7 +37,7 @@ int64_t sched_len(const sched *sc)
 }
 
 /* Virtual micro-batch k to (micro-batch, chunk). */
-static sched_pass virt(const sched *sc, int64_t k, int backward)
+static sched_pass virt(const sched *sc, int64_t k, bool backward)
 {
     sched_pass ps = {.backward = backward};
     if (sc->v == 1) {
@@ -56,12 +56,12 @@ sched_pass sched_at(const sched *sc, int64_t i)
 {
     int64_t n = sc->m * sc->v, w = sc->warmup, r = n - w;
     if (i < w)
-        return virt(sc, i, 0);
+        return virt(sc, i, false);
     if (i < w + 2 * r) {
         int64_t j = (i - w) / 2;
-        return (i - w) % 2 == 0 ? virt(sc, w + j, 0) : virt(sc, j, 1);
+        return (i - w) % 2 == 0 ? virt(sc, w + j, false) : virt(sc, j, true);
     }
-    return virt(sc, r + (i - w - 2 * r), 1);
+    return virt(sc, r + (i - w - 2 * r), true);
 }
 
 int64_t sched_peak_inflight(const sched *sc)

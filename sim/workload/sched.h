@@ -18,24 +18,25 @@
 #ifndef SIM_WORKLOAD_SCHED_H
 #define SIM_WORKLOAD_SCHED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "workload/model.h"
 
 typedef struct sched_pass {
-    int backward;  /* 0 forward, 1 backward */
+    bool backward;
     int64_t mb;    /* micro-batch, 0..m-1 */
     int64_t chunk; /* model chunk of the stage, 0..v-1 (global virtual stage chunk*p + s) */
 } sched_pass;
 
 typedef struct sched {
-    int kind; /* wl_schedule */
+    wl_schedule kind;
     int64_t p, m, v, s;
     int64_t warmup; /* forward passes before the first backward */
 } sched;
 
 /* The schedule of stage s. v must be 1 unless kind is interleaved. */
-void sched_init(sched *sc, int kind, int64_t p, int64_t m, int64_t v, int64_t s);
+void sched_init(sched *sc, wl_schedule kind, int64_t p, int64_t m, int64_t v, int64_t s);
 /* Number of passes: 2 m v. */
 int64_t sched_len(const sched *sc);
 /* The i-th pass, 0 <= i < sched_len. */

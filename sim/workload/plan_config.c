@@ -1,0 +1,724 @@
+/*
+ * plan_config.c: an experiment config read into a plan (see plan.h for the file format):
+ * the config document with its overrides, the topology and workload it names, the what-if
+ * scale, the cross-datacenter scheme, the parallelism checked against all of them, the run
+ * and output sections; then the layer templates (plan_tmpl.c) built once for every rank.
+ *
+ * Sections are read in a fixed order (topology, workload, scale, cross_dc, parallelism, the
+ * cross-datacenter checks, run), each one's keys checked before its values are read, so
+ * the first mistake reported for a config is always the same one. cross_dc comes before the
+ * parallelism because it sets the default placement; the DiLoCo schemes then shrink the
+ * plan to one site's replica (check_cross_dc).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/path.h"
+#include "topo/topo.h"
+#include "workload/plan_int.h"
+
+static const char *const top_keys[] = {"name",   "topology", "workload", "parallelism", "run",
+                                       "output", "cross_dc", "scale",    "sweep",       NULL};
+static const char *const scale_keys[] = {"flops",        "hbm_bw", "scale_up_bw",
+                                         "scale_out_bw", "wan_bw", "latency",     NULL};
+static const char *const xdc_keys[] = {"scheme", "inner_steps", "payload", "fragments",
+                                       "max_delay", NULL};
+static const char *const xdc_names[] = {"none", "sync", "pipeline", "diloco",
+                                        "streaming-diloco", NULL};
+static const char *const payload_names[] = {"fp32", "bf16", "int8", "fp4", NULL};
+static const char *const par_keys[] = {
+    "tp", "pp", "dp", "cp", "ep", "chips", "virtual_stages", "schedule", "zero", "fsdp",
+    "sequence_parallel", "recompute", "placement", "micro_batch", "global_batch",
+    "tp_comm_overlap", "overlap_param_gather", "first_stage_layers", "last_stage_layers", NULL};
+static const char *const run_keys[] = {"steps", "warmup", "seed", NULL};
+static const char *const out_keys[] = {"db", "trace", NULL};
+static const char *const sched_names[] = {"gpipe", "1f1b", "interleaved", NULL};
+static const char *const recompute_names[] = {"none", "selective", "full", NULL};
+
+const char *plan_xdc_name(plan_xdc scheme)
+{
+    return (int)scheme >= 0 && scheme <= PLAN_XDC_STREAMING ? xdc_names[scheme] : "?";
+}
+
+const char *plan_payload_name(plan_payload payload)
+{
+    return (int)payload >= 0 && payload <= PLAN_PAYLOAD_FP4 ? payload_names[payload] : "?";
+}
+
+/* ---- loading ---- */
+
+/* path relative to the config's directory (absolute paths unchanged). */
+static void resolve(const char *config, const char *rel, char *out, size_t n)
+{
+    sim_path_join(config, rel, out, n);
+}
+
+/* Overrides under prefix ("topology."), with the prefix removed, into sub; others stay. */
+static size_t split_overrides(const ydoc_override *ov, size_t n, const char *prefix,
+                              ydoc_override *sub)
+{
+    size_t k = 0, len = strlen(prefix);
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(ov[i].path, prefix, len)) {
+            sub[k] = ov[i];
+            sub[k].path = ov[i].path + len;
+            k++;
+        }
+    return k;
+}
+
+static sim_code load_topology(plan *p, const ydoc *d, ynode root, const ydoc_override *ov,
+                              size_t n, sim_status *st)
+{
+    const char *rel = NULL;
+    sim_code rc = ydoc_get_str(d, root, "topology", 1, &rel, st);
+    if (rc != SIM_OK)
+        return rc;
+    resolve(p->config_path, rel, p->topology_path, sizeof p->topology_path);
+    ydoc_override *sub = malloc((n ? n : 1) * sizeof *sub);
+    if (!sub)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    topo_load_opts opts = {0};
+    opts.overrides = sub;
+    opts.n_overrides = split_overrides(ov, n, "topology.", sub);
+    FILE *f = fopen(p->topology_path, "r");
+    if (!f) {
+        free(sub);
+        return ydoc_error(d, ydoc_map_get(d, root, "topology"), st,
+                          "key 'topology': cannot read '%s'", p->topology_path);
+    }
+    fclose(f);
+    rc = topo_load(p->topology_path, &opts, &p->topo, st);
+    free(sub);
+    return rc;
+}
+
+static sim_code load_workload(plan *p, ydoc *d, ynode root, const ydoc_override *ov, size_t n,
+                              sim_status *st)
+{
+    ynode v = ydoc_map_get(d, root, "workload");
+    if (v && ydoc_node_kind(d, v) == YDOC_MAP) { /* inline: its overrides are the config's */
+        snprintf(p->workload_path, sizeof p->workload_path, "%s", p->config_path);
+        return wl_workload_from_node(d, v, &p->wl, st);
+    }
+    const char *rel = NULL;
+    sim_code rc = ydoc_get_str(d, root, "workload", 1, &rel, st);
+    if (rc != SIM_OK)
+        return rc;
+    resolve(p->config_path, rel, p->workload_path, sizeof p->workload_path);
+    FILE *f = fopen(p->workload_path, "r");
+    if (!f)
+        return ydoc_error(d, v, st, "key 'workload': cannot read '%s'", p->workload_path);
+    fclose(f);
+    ydoc_override *sub = malloc((n ? n : 1) * sizeof *sub);
+    ydoc *wd = NULL;
+    if (!sub)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    size_t k = split_overrides(ov, n, "workload.", sub);
+    rc = ydoc_load_file(p->workload_path, &wd, st);
+    if (rc == SIM_OK)
+        rc = ydoc_apply(wd, sub, k, st);
+    if (rc == SIM_OK)
+        rc = wl_workload_from_node(wd, ydoc_root(wd), &p->wl, st);
+    ydoc_destroy(wd);
+    free(sub);
+    return rc;
+}
+
+/* Error at parallelism.key when written there, else at the parallelism mapping. */
+static sim_code par_err(const ydoc *d, ynode par, const char *key, sim_status *st,
+                        const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+static sim_code par_err(const ydoc *d, ynode par, const char *key, sim_status *st,
+                        const char *fmt, ...)
+{
+    char msg[SIM_STATUS_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ynode at = ydoc_map_get(d, par, key);
+    return ydoc_error(d, at ? at : par, st, "%s", msg);
+}
+
+static sim_code load_placement(plan *p, const ydoc *d, ynode par, sim_status *st)
+{
+    static const plan_dim def[4] = {PLAN_TP, PLAN_CP, PLAN_DP, PLAN_PP};
+    static const plan_dim dp_out[4] = {PLAN_TP, PLAN_CP, PLAN_PP, PLAN_DP};
+    memcpy(p->placement, p->xdc.scheme == PLAN_XDC_SYNC ? dp_out : def, sizeof def);
+    ynode v = ydoc_map_get(d, par, "placement");
+    if (!v)
+        return SIM_OK;
+    char found[96];
+    ydoc_describe(d, v, found, sizeof found);
+    if (ydoc_node_kind(d, v) != YDOC_SEQ || ydoc_seq_len(d, v) != 4)
+        return ydoc_error(d, v, st,
+                          "key 'placement': expected a list of tp, cp, dp and pp in some "
+                          "order (innermost first), found %s", found);
+    int seen[4] = {0};
+    for (size_t i = 0; i < 4; i++) {
+        ynode item = ydoc_seq_at(d, v, i);
+        const char *s = ydoc_scalar(d, item);
+        int k = -1;
+        for (int j = 0; j < 4 && s; j++)
+            if (!strcmp(s, plan_dim_name((plan_dim)j)))
+                k = j;
+        if (k < 0 || seen[k]) {
+            ydoc_describe(d, item, found, sizeof found);
+            return ydoc_error(d, item, st,
+                              "key 'placement': expected each of tp, cp, dp and pp once, "
+                              "found %s%s", found, k >= 0 ? " twice" : "");
+        }
+        seen[k] = 1;
+        p->placement[i] = (plan_dim)k;
+    }
+    return SIM_OK;
+}
+
+/*
+ * The rank distance between neighbours of each dimension, from the placement (innermost
+ * first) and the degrees; EP shares DP's.
+ */
+static void set_strides(plan *p)
+{
+    int64_t size[4] = {p->par.tp, p->par.cp, p->par.dp, p->par.pp}, stride = 1;
+    for (int i = 0; i < 4; i++) {
+        p->stride[p->placement[i]] = stride;
+        stride *= size[p->placement[i]];
+    }
+    p->stride[PLAN_EP] = p->stride[PLAN_DP];
+}
+
+/*
+ * Reads the keys of the parallelism mapping par into p->par, p->placement and the TP
+ * overlap flags, and the batch overrides into p->wl; *chips and *dp are set only when
+ * written (the caller's defaults: every chip, 0 = derived from the chips).
+ */
+static sim_code read_parallelism(plan *p, const ydoc *d, ynode par, int64_t *chips,
+                                 int64_t *dp, sim_status *st)
+{
+    wl_parallel *w = &p->par;
+    int64_t zero = 0, mb = 0, gb = 0;
+    int fsdp = 0, sp = 0, overlap = 0, gather = 0, sched_kind = WL_SCHED_1F1B,
+        rec = WL_RECOMPUTE_NONE;
+    int64_t lim = INT32_MAX;
+    sim_code rc = ydoc_get_int(d, par, "tp", 0, 1, lim, &w->tp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "pp", 0, 1, lim, &w->pp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "cp", 0, 1, lim, &w->cp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "ep", 0, 1, lim, &w->ep, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "dp", 0, 1, lim, dp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "chips", 0, 1, lim, chips, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "virtual_stages", 0, 1, 1024, &w->vp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "first_stage_layers", 0, 1, lim, &w->first_stage_layers, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "last_stage_layers", 0, 1, lim, &w->last_stage_layers, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, par, "schedule", 0, "schedule", sched_names, &sched_kind, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "zero", 0, 0, 3, &zero, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bool(d, par, "fsdp", 0, &fsdp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bool(d, par, "sequence_parallel", 0, &sp, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bool(d, par, "tp_comm_overlap", 0, &overlap, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bool(d, par, "overlap_param_gather", 0, &gather, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, par, "recompute", 0, "recompute mode", recompute_names, &rec, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "micro_batch", 0, 1, lim, &mb, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, par, "global_batch", 0, 1, lim, &gb, st);
+    if (rc == SIM_OK)
+        rc = load_placement(p, d, par, st);
+    if (rc != SIM_OK)
+        return rc;
+    w->schedule = (wl_schedule)sched_kind;
+    w->recompute = (wl_recompute)rec;
+    w->zero = (int)zero;
+    w->fsdp = fsdp;
+    w->sequence_parallel = sp;
+    p->tp_comm_overlap = overlap;
+    p->overlap_param_gather = gather;
+    if (mb)
+        p->wl.micro_batch = mb;
+    if (gb)
+        p->wl.global_batch = gb;
+    return SIM_OK;
+}
+
+/* The degrees against the chips used: dp derived from them when not given. */
+static sim_code check_chips(plan *p, const ydoc *d, ynode par, int64_t chips, int64_t dp,
+                            sim_status *st)
+{
+    wl_parallel *w = &p->par;
+    int64_t have = (int64_t)topo_chip_count(p->topo);
+    if (chips > have)
+        return par_err(d, par, "chips", st,
+                       "key 'chips': the job uses %lld chips but topology '%s' has %lld",
+                       (long long)chips, topo_name(p->topo), (long long)have);
+    int64_t model = w->tp * w->pp * w->cp;
+    if (!dp) {
+        if (chips % model != 0)
+            return par_err(d, par, "tp", st,
+                           "tp x pp x cp = %lld x %lld x %lld = %lld does not divide the %lld "
+                           "chips used", (long long)w->tp, (long long)w->pp, (long long)w->cp,
+                           (long long)model, (long long)chips);
+        dp = chips / model;
+    }
+    w->dp = dp;
+    if (dp * model != chips)
+        return par_err(d, par, "dp", st,
+                       "dp x tp x pp x cp = %lld x %lld x %lld x %lld = %lld, but the job uses "
+                       "%lld chips", (long long)dp, (long long)w->tp, (long long)w->pp,
+                       (long long)w->cp, (long long)(dp * model), (long long)chips);
+    return SIM_OK;
+}
+
+/* The degrees against the model, the batch and each other; sets p->microbatches. */
+static sim_code check_fit(plan *p, const ydoc *d, ynode par, sim_status *st)
+{
+    const wl_parallel *w = &p->par;
+    int64_t dp = w->dp;
+    bool sp = w->sequence_parallel;
+    const wl_workload *wl = &p->wl;
+    if (wl->heads % w->tp != 0 || wl->kv_heads % w->tp != 0)
+        return par_err(d, par, "tp", st,
+                       "key 'tp': %lld does not divide the model's %lld heads and %lld kv heads",
+                       (long long)w->tp, (long long)wl->heads, (long long)wl->kv_heads);
+    int uneven = w->first_stage_layers || w->last_stage_layers;
+    if (uneven && (!w->first_stage_layers || !w->last_stage_layers || w->vp > 1 || w->pp < 2))
+        return par_err(d, par, "first_stage_layers", st,
+                       "key 'first_stage_layers': give first_stage_layers and last_stage_layers "
+                       "together, with pp of 2 or more and no virtual stages");
+    if (uneven) {
+        int64_t mid = wl->layers - w->first_stage_layers - w->last_stage_layers;
+        if (w->pp == 2 ? mid != 0 : mid < w->pp - 2 || mid % (w->pp - 2) != 0)
+            return par_err(d, par, "first_stage_layers", st,
+                           "key 'first_stage_layers': %lld + %lld layers on the first and last "
+                           "stages leave %lld for the other %lld stages: not an equal share",
+                           (long long)w->first_stage_layers, (long long)w->last_stage_layers,
+                           (long long)mid, (long long)(w->pp - 2));
+    } else if (wl->layers % (w->pp * w->vp) != 0) {
+        return par_err(d, par, w->vp > 1 ? "virtual_stages" : "pp", st,
+                       "pp x virtual_stages = %lld x %lld does not divide the model's %lld "
+                       "layers", (long long)w->pp, (long long)w->vp, (long long)wl->layers);
+    }
+    if (p->tp_comm_overlap && !sp)
+        return par_err(d, par, "tp_comm_overlap", st,
+                       "key 'tp_comm_overlap': overlapping TP communication with GEMMs needs "
+                       "sequence_parallel: true");
+    if (w->vp > 1 && w->schedule != WL_SCHED_INTERLEAVED)
+        return par_err(d, par, "virtual_stages", st,
+                       "key 'virtual_stages': %lld virtual stages need schedule 'interleaved'",
+                       (long long)w->vp);
+    if (w->schedule == WL_SCHED_INTERLEAVED && w->vp < 2)
+        return par_err(d, par, "schedule", st,
+                       "key 'schedule': 'interleaved' needs virtual_stages of 2 or more");
+    if (wl->sequence % w->cp != 0)
+        return par_err(d, par, "cp", st, "key 'cp': %lld does not divide the sequence of %lld",
+                       (long long)w->cp, (long long)wl->sequence);
+    if (w->ep > 1 && wl->experts == 0)
+        return par_err(d, par, "ep", st, "key 'ep': expert parallelism needs an MoE model; "
+                       "'%s' is dense", wl->name);
+    if (wl->experts && wl->experts % w->ep != 0)
+        return par_err(d, par, "ep", st, "key 'ep': %lld does not divide the model's %lld "
+                       "experts", (long long)w->ep, (long long)wl->experts);
+    if (dp % w->ep != 0)
+        return par_err(d, par, "ep", st, "key 'ep': %lld does not divide dp = %lld (experts "
+                       "are spread over data-parallel ranks)", (long long)w->ep, (long long)dp);
+    if (wl->global_batch % (wl->micro_batch * dp) != 0)
+        return par_err(d, par, "global_batch", st,
+                       "the global batch of %lld sequences does not split into micro-batches "
+                       "of %lld on %lld data-parallel ranks", (long long)wl->global_batch,
+                       (long long)wl->micro_batch, (long long)dp);
+    p->microbatches = wl->global_batch / (wl->micro_batch * dp);
+    if (w->schedule == WL_SCHED_INTERLEAVED && p->microbatches % w->pp != 0)
+        return par_err(d, par, "schedule", st,
+                       "key 'schedule': the interleaved schedule needs the %lld micro-batches "
+                       "to be a multiple of pp = %lld", (long long)p->microbatches,
+                       (long long)w->pp);
+    /* The model's own checks, as a backstop, located at the parallelism mapping. */
+    sim_status ws;
+    if (wl_parallel_check(wl, w, &ws) != SIM_OK)
+        return ydoc_error(d, par, st, "%s", ws.msg);
+    return SIM_OK;
+}
+
+static sim_code load_parallelism(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    ynode par = ydoc_map_get(d, root, "parallelism");
+    wl_parallel_default(&p->par);
+    if (!par)
+        return ydoc_error(d, root, st,
+                          "missing key 'parallelism' in the document: expected a mapping "
+                          "such as {tp: 8, pp: 1}");
+    sim_code rc = ydoc_expect(d, par, YDOC_MAP, "parallelism", st);
+    if (rc == SIM_OK)
+        rc = ydoc_check_keys(d, par, "parallelism", par_keys, st);
+    int64_t chips = (int64_t)topo_chip_count(p->topo), dp = 0;
+    if (rc == SIM_OK)
+        rc = read_parallelism(p, d, par, &chips, &dp, st);
+    if (rc == SIM_OK)
+        rc = check_chips(p, d, par, chips, dp, st);
+    if (rc == SIM_OK)
+        rc = check_fit(p, d, par, st);
+    if (rc != SIM_OK)
+        return rc;
+    p->ranks = chips;
+    set_strides(p);
+    return SIM_OK;
+}
+
+/* scale: what-if multipliers on the chips and links, applied to the topology at once. */
+static sim_code load_scale(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    ynode x;
+    sim_code rc = ydoc_get_section(d, root, "scale", 0, scale_keys, &x, st);
+    if (rc != SIM_OK || !x)
+        return rc;
+    double v[6] = {1, 1, 1, 1, 1, 1};
+    for (int i = 0; i < 6 && rc == SIM_OK; i++) {
+        rc = ydoc_get_double(d, x, scale_keys[i], 0, &v[i], st);
+        if (rc == SIM_OK && !(v[i] > 0 && v[i] <= 1e6))
+            rc = ydoc_error(d, ydoc_map_get(d, x, scale_keys[i]), st,
+                            "key '%s': expected a multiplier above 0 (1 leaves it as it is), "
+                            "found %g", scale_keys[i], v[i]);
+    }
+    if (rc != SIM_OK)
+        return rc;
+    topo_scale sc = {v[0], v[1], v[2], v[3], v[4], v[5]};
+    topo_apply_scale(p->topo, &sc);
+    return SIM_OK;
+}
+
+/* cross_dc: read before the parallelism (it sets the default placement). */
+static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    ynode x;
+    plan_cross_dc *c = &p->xdc;
+    memset(c, 0, sizeof *c);
+    c->sites = (int64_t)topo_site_count(p->topo);
+    c->inner_steps = 1;
+    c->payload_bytes = 4;
+    c->fragments = 1;
+    sim_code rc = ydoc_get_section(d, root, "cross_dc", 0, xdc_keys, &x, st);
+    if (rc != SIM_OK || !x)
+        return rc;
+    int scheme = PLAN_XDC_NONE, payload = PLAN_PAYLOAD_FP32;
+    rc = ydoc_get_enum(d, x, "scheme", 1, "cross-datacenter scheme", xdc_names, &scheme, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, x, "inner_steps", 0, 1, 1000000, &c->inner_steps, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, x, "payload", 0, "payload type", payload_names, &payload, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, x, "fragments", 0, 1, 1000000, &c->fragments, st);
+    if (rc != SIM_OK)
+        return rc;
+    c->scheme = (plan_xdc)scheme;
+    c->payload = (plan_payload)payload;
+    c->max_delay = c->inner_steps / c->fragments;
+    rc = ydoc_get_int(d, x, "max_delay", 0, 0, 1000000, &c->max_delay, st);
+    if (rc != SIM_OK)
+        return rc;
+    static const double bytes[] = {4, 2, 1, 0.5};
+    c->payload_bytes = bytes[c->payload];
+    if (scheme == PLAN_XDC_NONE)
+        return ydoc_error(d, ydoc_map_get(d, x, "scheme"), st,
+                          "key 'scheme': expected sync, pipeline, diloco or streaming-diloco, "
+                          "found 'none' (leave the cross_dc section out instead)");
+    if (c->sites < 2)
+        return ydoc_error(d, ydoc_map_get(d, x, "scheme"), st,
+                          "key 'scheme': topology '%s' has one site; a cross-datacenter scheme "
+                          "needs two or more", topo_name(p->topo));
+    int diloco = scheme == PLAN_XDC_DILOCO || scheme == PLAN_XDC_STREAMING;
+    static const char *const diloco_keys[] = {"inner_steps", "payload", NULL};
+    for (size_t i = 0; !diloco && diloco_keys[i]; i++)
+        if (ydoc_map_get(d, x, diloco_keys[i]))
+            return ydoc_error(d, ydoc_map_get(d, x, diloco_keys[i]), st,
+                              "key '%s': not used by scheme '%s'", diloco_keys[i],
+                              xdc_names[scheme]);
+    static const char *const streaming_keys[] = {"fragments", "max_delay", NULL};
+    for (size_t i = 0; scheme != PLAN_XDC_STREAMING && streaming_keys[i]; i++)
+        if (ydoc_map_get(d, x, streaming_keys[i]))
+            return ydoc_error(d, ydoc_map_get(d, x, streaming_keys[i]), st,
+                              "key '%s': not used by scheme '%s'", streaming_keys[i],
+                              xdc_names[scheme]);
+    if (scheme == PLAN_XDC_STREAMING && c->inner_steps % c->fragments != 0)
+        return ydoc_error(d, ydoc_map_get(d, x, "fragments"), st,
+                          "key 'fragments': %lld fragments do not divide the %lld inner steps "
+                          "(one fragment is synchronized every H / F steps)",
+                          (long long)c->fragments, (long long)c->inner_steps);
+    return SIM_OK;
+}
+
+/* The scheme against the parallelism and the sites; DiLoCo plans become one site's replica. */
+static sim_code check_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    plan_cross_dc *c = &p->xdc;
+    if (c->scheme == PLAN_XDC_NONE)
+        return SIM_OK;
+    ynode x = ydoc_map_get(d, root, "cross_dc"), at = ydoc_map_get(d, x, "scheme");
+    size_t n = (size_t)c->sites, per = topo_site_chip_count(p->topo, 0);
+    for (size_t s = 1; s < n; s++)
+        if (topo_site_chip_count(p->topo, s) != per)
+            return ydoc_error(d, at, st,
+                              "key 'scheme': the sites of topology '%s' differ in size (%zu and "
+                              "%zu chips); the schemes need equal sites", topo_name(p->topo), per,
+                              topo_site_chip_count(p->topo, s));
+    if ((size_t)p->ranks != per * n)
+        return ydoc_error(d, at, st,
+                          "key 'scheme': the job uses %lld chips, but a cross-datacenter job "
+                          "uses all %zu chips of its %zu sites", (long long)p->ranks, per * n, n);
+    int64_t sites = c->sites;
+    if (c->scheme == PLAN_XDC_PIPELINE) {
+        if (p->par.pp % sites != 0 || p->placement[3] != PLAN_PP)
+            return ydoc_error(d, at, st,
+                              "key 'scheme': 'pipeline' needs pp outermost in the placement and "
+                              "a multiple of the %lld sites, found pp = %lld",
+                              (long long)sites, (long long)p->par.pp);
+        return SIM_OK;
+    }
+    if (p->par.dp % sites != 0)
+        return ydoc_error(d, at, st,
+                          "key 'scheme': '%s' needs dp to be a multiple of the %lld sites, "
+                          "found dp = %lld", xdc_names[c->scheme], (long long)sites,
+                          (long long)p->par.dp);
+    if (c->scheme == PLAN_XDC_SYNC) {
+        if (p->placement[3] != PLAN_DP)
+            return ydoc_error(d, at, st,
+                              "key 'scheme': 'sync' needs dp outermost in the placement, so "
+                              "that every site holds the same data-parallel replicas");
+        return SIM_OK;
+    }
+    /* DiLoCo: every site trains its own replica on its share of the batch. */
+    if (p->placement[3] != PLAN_PP && p->placement[3] != PLAN_DP)
+        return ydoc_error(d, at, st, "key 'scheme': the placement must keep each site's ranks "
+                          "together (dp or pp outermost)");
+    if (p->wl.global_batch % sites != 0)
+        return ydoc_error(d, at, st,
+                          "key 'scheme': the global batch of %lld sequences does not split over "
+                          "the %lld sites", (long long)p->wl.global_batch, (long long)sites);
+    c->total_ranks = p->ranks;
+    c->site_ranks = p->ranks / sites;
+    p->ranks = c->site_ranks;
+    p->par.dp /= sites;
+    p->wl.global_batch /= sites;
+    set_strides(p);
+    if (p->par.dp % p->par.ep != 0)
+        return ydoc_error(d, at, st, "key 'scheme': ep = %lld does not divide a site's dp = %lld",
+                          (long long)p->par.ep, (long long)p->par.dp);
+    p->microbatches = p->wl.global_batch / (p->wl.micro_batch * p->par.dp);
+    return SIM_OK;
+}
+
+static sim_code load_run(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    ynode run = ydoc_map_get(d, root, "run"), out = ydoc_map_get(d, root, "output");
+    int64_t seed = 1;
+    p->steps = 1;
+    p->warmup_steps = 1;
+    sim_code rc = SIM_OK;
+    if (run) {
+        rc = ydoc_check_keys(d, run, "run", run_keys, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_int(d, run, "steps", 0, 1, 1000000, &p->steps, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_int(d, run, "warmup", 0, 0, 1000000, &p->warmup_steps, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_int(d, run, "seed", 0, 0, INT64_MAX, &seed, st);
+    }
+    p->seed = (uint64_t)seed;
+    if (rc == SIM_OK && out) {
+        const char *db = NULL, *trace = NULL;
+        rc = ydoc_check_keys(d, out, "output", out_keys, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_str(d, out, "db", 0, &db, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_str(d, out, "trace", 0, &trace, st);
+        if (db)
+            resolve(p->config_path, db, p->db_path, sizeof p->db_path);
+        if (trace)
+            resolve(p->config_path, trace, p->trace_path, sizeof p->trace_path);
+    }
+    return rc;
+}
+
+sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **out,
+                   sim_status *st)
+{
+    ydoc *d = NULL;
+    plan *p = calloc(1, sizeof *p);
+    const char *name = NULL;
+    *out = NULL;
+    if (!p)
+        return sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
+    snprintf(p->config_path, sizeof p->config_path, "%s", path);
+    ydoc_override *own = malloc((n ? n : 1) * sizeof *own);
+    size_t k = 0;
+    for (size_t i = 0; own && i < n; i++)
+        if (strncmp(ov[i].path, "topology.", 9) && strncmp(ov[i].path, "workload.", 9))
+            own[k++] = ov[i];
+    sim_code rc = own ? ydoc_load_file(path, &d, st)
+                      : sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
+    ynode root = d ? ydoc_root(d) : 0;
+    if (rc == SIM_OK) {
+        /* An inline workload takes its overrides in the config document. */
+        ynode wv = ydoc_map_get(d, root, "workload");
+        if (wv && ydoc_node_kind(d, wv) == YDOC_MAP)
+            for (size_t i = 0; i < n; i++)
+                if (!strncmp(ov[i].path, "workload.", 9))
+                    own[k++] = ov[i];
+        rc = ydoc_apply(d, own, k, st);
+    }
+    if (rc == SIM_OK)
+        rc = ydoc_expect(d, root, YDOC_MAP, NULL, st);
+    if (rc == SIM_OK)
+        rc = ydoc_check_keys(d, root, "the document", top_keys, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_str(d, root, "name", 1, &name, st);
+    if (rc == SIM_OK) {
+        snprintf(p->name, sizeof p->name, "%s", name);
+        rc = load_topology(p, d, root, ov, n, st);
+    }
+    if (rc == SIM_OK)
+        rc = load_workload(p, d, root, ov, n, st);
+    if (rc == SIM_OK)
+        rc = load_scale(p, d, root, st);
+    if (rc == SIM_OK)
+        rc = load_cross_dc(p, d, root, st);
+    if (rc == SIM_OK)
+        rc = load_parallelism(p, d, root, st);
+    if (rc == SIM_OK)
+        rc = check_cross_dc(p, d, root, st);
+    if (rc == SIM_OK)
+        rc = load_run(p, d, root, st);
+    if (rc == SIM_OK) {
+        p->stage_param_bytes = calloc((size_t)p->par.pp, sizeof *p->stage_param_bytes);
+        p->stage_expert_bytes = calloc((size_t)p->par.pp, sizeof *p->stage_expert_bytes);
+        if (!p->stage_param_bytes || !p->stage_expert_bytes)
+            rc = sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
+    }
+    if (rc == SIM_OK)
+        plan_tmpl_build(p);
+    free(own);
+    ydoc_destroy(d);
+    if (rc != SIM_OK) {
+        plan_destroy(p);
+        return rc;
+    }
+    *out = p;
+    return SIM_OK;
+}
+
+void plan_destroy(plan *p)
+{
+    if (!p)
+        return;
+    topo_destroy(p->topo);
+    free(p->stage_param_bytes);
+    free(p->stage_expert_bytes);
+    free(p);
+}
+
+/* ---- getters ---- */
+
+const char *plan_name(const plan *p)
+{
+    return p->name;
+}
+
+const char *plan_config_path(const plan *p)
+{
+    return p->config_path;
+}
+
+const char *plan_topology_path(const plan *p)
+{
+    return p->topology_path;
+}
+
+const char *plan_workload_path(const plan *p)
+{
+    return p->workload_path;
+}
+
+const char *plan_db_path(const plan *p)
+{
+    return p->db_path;
+}
+
+const char *plan_trace_path(const plan *p)
+{
+    return p->trace_path;
+}
+
+topo *plan_topo(const plan *p)
+{
+    return p->topo;
+}
+
+const wl_workload *plan_workload(const plan *p)
+{
+    return &p->wl;
+}
+
+const wl_parallel *plan_parallel(const plan *p)
+{
+    return &p->par;
+}
+
+int64_t plan_ranks(const plan *p)
+{
+    return p->ranks;
+}
+
+int64_t plan_microbatches(const plan *p)
+{
+    return p->microbatches;
+}
+
+plan_dim plan_placement(const plan *p, int i)
+{
+    return p->placement[i];
+}
+
+const plan_cross_dc *plan_cross_dc_of(const plan *p)
+{
+    return &p->xdc;
+}
+
+int64_t plan_steps(const plan *p)
+{
+    return p->steps;
+}
+
+int64_t plan_warmup_steps(const plan *p)
+{
+    return p->warmup_steps;
+}
+
+uint64_t plan_seed(const plan *p)
+{
+    return p->seed;
+}
+
+void plan_set_steps(plan *p, int64_t warmup_steps, int64_t steps)
+{
+    p->warmup_steps = warmup_steps;
+    p->steps = steps;
+}

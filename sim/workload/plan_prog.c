@@ -1,0 +1,330 @@
+/*
+ * plan_prog.c: the rank-program generator (see plan_prog.h for the order of the items).
+ *
+ * A cursor walks its stage's pipeline schedule pass by pass and expands each pass from the
+ * plan's templates (plan_tmpl.c), stamping each item with its place in the step; nothing
+ * is stored per rank, so the cursor is the whole state of a program.
+ *
+ * The walk is a state machine (plan_prog_state): one function per state, each emitting at
+ * most one item per call and moving the cursor on, and plan_prog_next dispatching until a
+ * state emits. Every state of a pass runs on every pass and decides from the pass alone
+ * (direction, virtual stage, whether it reduces gradients) whether it has anything to emit,
+ * so that the order of the items is the order of the states. The one exception to "one item
+ * per call" is a gradient flush with expert gradients: the expert bucket's collective is
+ * kept in the cursor (pending) and returned by the next call before anything else.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "workload/plan_int.h"
+
+#if defined(__GNUC__)
+/* A state without its case in plan_prog_next is an error, default label or not. */
+#pragma GCC diagnostic error "-Wswitch"
+#pragma GCC diagnostic error "-Wswitch-enum"
+#endif
+
+/* The rank of virtual stage g (chunk g / pp on stage g mod pp) in rank's pipeline. */
+static int64_t stage_rank(const plan *p, int64_t rank, int64_t g)
+{
+    return plan_group_member(p, rank, PLAN_PP, g % p->par.pp);
+}
+
+void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c)
+{
+    memset(c, 0, sizeof *c);
+    c->rank = rank;
+    c->stage = plan_coord(p, rank, PLAN_PP);
+    sched_init(&c->sc, p->par.schedule, p->par.pp, p->microbatches, p->par.vp, c->stage);
+    c->state = sched_len(&c->sc) > 0 ? PLAN_PROG_RECV : PLAN_PROG_WAIT;
+}
+
+/* Moves c to state s, at its first position. */
+static void go(plan_cursor *c, plan_prog_state s)
+{
+    c->state = s;
+    c->step = 0;
+}
+
+/*
+ * What every state of a pass reads about it, recomputed from the cursor at each call so
+ * that the cursor stays small.
+ */
+typedef struct pass_ctx {
+    sched_pass ps;
+    int64_t g, L, first_layer, last_g;
+    bool reduce_grads; /* this backward pass reduces its gradients over the replicas */
+} pass_ctx;
+
+static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
+{
+    x->ps = sched_at(&c->sc, c->pass);
+    x->g = x->ps.chunk * p->par.pp + c->stage;
+    wl_chunk_layers(&p->wl, &p->par, x->g, &x->first_layer, &x->L);
+    x->last_g = p->par.pp * p->par.vp - 1;
+    /* ZeRO 0/1 accumulate a full gradient buffer and reduce it in the chunk's last backward
+     * pass; with sharded gradients (ZeRO-2/3, FSDP) no full buffer is kept, so every
+     * micro-batch's gradients are reduce-scattered after its backward (DeepSpeed ZeRO-2,
+     * PyTorch FSDP). */
+    bool sharded = p->par.zero >= 2 || p->par.fsdp;
+    x->reduce_grads = x->ps.backward && (sharded || x->ps.mb == p->microbatches - 1);
+}
+
+static void stamp(plan_item *it, const pass_ctx *x, int64_t layer)
+{
+    it->mb = x->ps.mb;
+    it->chunk = x->ps.chunk;
+    it->layer = layer;
+}
+
+/*
+ * Flushes the gradient buckets: the dense bytes reduced over the dp x cp replicas in one
+ * collective (Megatron-LM's data-parallel group with context parallelism), the expert bytes
+ * over the expert data-parallel group; all-reduce, or reduce-scatter with a sharded
+ * optimizer. Emits the first into out and keeps the second pending. True when it emitted
+ * anything.
+ */
+static bool reduce_bucket(const plan *p, plan_cursor *c, double bytes, double expert_bytes,
+                          const pass_ctx *x, int64_t layer, plan_item *out)
+{
+    plan_item items[2];
+    int n = 0;
+    coll_kind coll = p->par.zero >= 1 || p->par.fsdp ? COLL_REDUCE_SCATTER : COLL_ALLREDUCE;
+    if (bytes > 0 && plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_DP_CP)) > 1)
+        items[n++] = plan_group_item(coll, PLAN_DP, PLAN_GROUP_DP_CP, bytes, 1);
+    if (expert_bytes > 0 && plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_EXPERT_DP)) > 1)
+        items[n++] = plan_group_item(coll, PLAN_DP, PLAN_GROUP_EXPERT_DP, expert_bytes, 1);
+    for (int i = 0; i < n; i++) {
+        items[i].async = PLAN_ASYNC_STEP;
+        stamp(&items[i], x, layer);
+    }
+    if (n == 2) {
+        c->pending = items[1];
+        c->pending_n = 1;
+    }
+    if (n)
+        *out = items[0];
+    return n > 0;
+}
+
+/* A pipeline send or receive of kind with the rank of virtual stage g. */
+static void p2p_item(const plan *p, const plan_cursor *c, const pass_ctx *x,
+                     plan_item_kind kind, int64_t g, plan_item *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = kind;
+    out->backward = x->ps.backward;
+    out->peer = stage_rank(p, c->rank, g);
+    out->bytes = p->act_bytes;
+    stamp(out, x, -1);
+}
+
+/* The items of the pass's edge before the layers (in) or after them (!in): the embedding
+ * on the first virtual stage, the head on the last; *n = 0 when the pass has none. */
+static const plan_item *edge_of(const plan *p, const pass_ctx *x, bool in, size_t *n)
+{
+    bool b = x->ps.backward;
+    if (b != in && x->g == 0) { /* forward in, backward out */
+        *n = p->n_emb[b];
+        return p->emb[b];
+    }
+    if (b == in && x->g == x->last_g) { /* backward in, forward out */
+        *n = p->n_head[b];
+        return p->head[b];
+    }
+    *n = 0;
+    return NULL;
+}
+
+/* Emits the next of the edge's items, stamped; false when they are done. */
+static bool edge_next(const plan *p, plan_cursor *c, const pass_ctx *x, bool in,
+                      plan_item *out)
+{
+    size_t n;
+    const plan_item *items = edge_of(p, x, in, &n);
+    if (c->step >= (int64_t)n)
+        return false;
+    *out = items[c->step++];
+    stamp(out, x, -1);
+    return true;
+}
+
+static bool st_recv(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+{
+    int64_t from = x->ps.backward ? x->g + 1 : x->g - 1;
+    go(c, PLAN_PROG_EDGE_IN);
+    if (from < 0 || from > x->last_g)
+        return false;
+    p2p_item(p, c, x, PLAN_ITEM_RECV, from, out);
+    return true;
+}
+
+static bool st_edge_in(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+{
+    if (edge_next(p, c, x, true, out))
+        return true;
+    /* The last stage's backward starts its first bucket with the head's gradients. */
+    go(c, PLAN_PROG_LAYERS);
+    c->buckets_done = x->reduce_grads && x->g == x->last_g
+                          ? (int64_t)llround(p->head_grad_bytes)
+                          : 0;
+    return false;
+}
+
+/*
+ * The end of a layer of a pass that reduces gradients: they join the buckets, reduced over
+ * the replicas when they are full, and at the chunk's last layer (the first virtual stage
+ * flushes after its embedding instead, in PLAN_PROG_FLUSH). True when a flush emitted.
+ */
+static bool layer_grads(const plan *p, plan_cursor *c, const pass_ctx *x, const tmpl *t,
+                        int64_t li, int64_t layer, plan_item *out)
+{
+    if (!x->reduce_grads || !(p->par.dp > 1 || p->par.cp > 1))
+        return false;
+    c->buckets_done += (int64_t)llround(t->grad_bytes);
+    c->expert_buckets_done += (int64_t)llround(t->expert_grad_bytes);
+    bool last_layer = li + 1 == x->L && x->g != 0;
+    if (c->buckets_done + c->expert_buckets_done < (int64_t)WL_DP_BUCKET_BYTES && !last_layer)
+        return false;
+    double bytes = (double)c->buckets_done, ex = (double)c->expert_buckets_done;
+    c->buckets_done = c->expert_buckets_done = 0;
+    return reduce_bucket(p, c, bytes, ex, x, layer, out);
+}
+
+/* Layers in pass order (backward from the chunk's last); step = layer index * TMPL_MAX +
+ * item, so that the walk needs no more than the position. */
+static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+{
+    int b = x->ps.backward;
+    int64_t li = c->step / TMPL_MAX, item = c->step % TMPL_MAX;
+    if (li >= x->L) {
+        go(c, PLAN_PROG_EDGE_OUT);
+        return false;
+    }
+    int64_t layer = b ? x->first_layer + x->L - 1 - li : x->first_layer + li;
+    const tmpl *t = &p->layer[wl_layer_is_moe(&p->wl, layer)][b];
+    if (item < (int64_t)t->n) {
+        c->step++;
+        *out = t->items[item];
+        stamp(out, x, layer);
+        return true;
+    }
+    c->step = (li + 1) * TMPL_MAX;
+    return layer_grads(p, c, x, t, li, layer, out);
+}
+
+static bool st_edge_out(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+{
+    if (edge_next(p, c, x, false, out))
+        return true;
+    go(c, PLAN_PROG_FLUSH);
+    return false;
+}
+
+static bool st_flush(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+{
+    go(c, PLAN_PROG_SEND);
+    if (!x->ps.backward || x->g != 0 || !x->reduce_grads)
+        return false;
+    double bytes = (double)c->buckets_done + p->emb_grad_bytes;
+    double ex = (double)c->expert_buckets_done;
+    c->buckets_done = c->expert_buckets_done = 0;
+    return reduce_bucket(p, c, bytes, ex, x, -1, out);
+}
+
+static bool st_send(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+{
+    int64_t to = x->ps.backward ? x->g - 1 : x->g + 1;
+    c->pass++;
+    go(c, c->pass < sched_len(&c->sc) ? PLAN_PROG_RECV : PLAN_PROG_WAIT);
+    if (to < 0 || to > x->last_g)
+        return false;
+    p2p_item(p, c, x, PLAN_ITEM_SEND, to, out);
+    return true;
+}
+
+/* ---- the step's tail: wait for the gradients, the tied embeddings' gradient sum, the
+ * optimizer, the parameter all-gathers ---- */
+
+static bool st_wait(plan_cursor *c, plan_item *out)
+{
+    go(c, PLAN_PROG_EMBEDDING_SYNC);
+    memset(out, 0, sizeof *out);
+    out->kind = PLAN_ITEM_WAIT_DP;
+    out->mb = out->chunk = out->layer = -1;
+    return true;
+}
+
+/* The first and last stages hold the two copies of tied embeddings. */
+static bool st_embedding_sync(const plan *p, plan_cursor *c, plan_item *out)
+{
+    go(c, PLAN_PROG_OPTIMIZER);
+    if (!(p->emb_sync_bytes > 0 && (c->stage == 0 || c->stage == p->par.pp - 1)))
+        return false;
+    *out = plan_group_item(COLL_ALLREDUCE, PLAN_PP, PLAN_GROUP_EMBEDDING, p->emb_sync_bytes, 1);
+    return true;
+}
+
+static bool st_optimizer(const plan *p, plan_cursor *c, plan_item *out)
+{
+    wl_op op;
+    go(c, PLAN_PROG_GATHER);
+    wl_optimizer_op(&p->wl, &p->par, c->stage, &op);
+    *out = plan_op_item(&op, 0);
+    return true;
+}
+
+/*
+ * A sharded optimizer (ZeRO-1/2) updated a shard: gather the parameters back, over the same
+ * replicas whose gradients were reduced (experts: over the expert dp). With
+ * overlap_param_gather the gathers run behind the next step's forward: asynchronous, and
+ * the next step's gradient wait covers them.
+ */
+static bool st_gather(const plan *p, plan_cursor *c, bool experts_only, plan_item *out)
+{
+    double experts = p->stage_expert_bytes[c->stage];
+    bool gather = (p->par.zero == 1 || p->par.zero == 2) && !p->par.fsdp;
+    plan_group group = experts_only ? PLAN_GROUP_EXPERT_DP : PLAN_GROUP_DP_CP;
+    go(c, experts_only ? PLAN_PROG_DONE : PLAN_PROG_GATHER_EXPERTS);
+    if (!gather || (experts_only && !(experts > 0)) ||
+        plan_slot_size(p, plan_slot(PLAN_DP, group)) <= 1)
+        return false;
+    double bytes = experts_only ? experts : p->stage_param_bytes[c->stage] - experts;
+    *out = plan_group_item(COLL_ALLGATHER, PLAN_DP, group, bytes, 0);
+    out->async = p->overlap_param_gather ? PLAN_ASYNC_STEP : PLAN_SYNC;
+    return true;
+}
+
+int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
+{
+    if (c->pending_n) {
+        *out = c->pending;
+        c->pending_n = 0;
+        return 1;
+    }
+    pass_ctx x;
+    int64_t x_pass = -1; /* the pass x describes */
+    bool emitted = false;
+    while (!emitted) {
+        if (c->state < PLAN_PROG_WAIT && x_pass != c->pass) {
+            pass_of(p, c, &x);
+            x_pass = c->pass;
+        }
+        switch (c->state) {
+        case PLAN_PROG_RECV: emitted = st_recv(p, c, &x, out); break;
+        case PLAN_PROG_EDGE_IN: emitted = st_edge_in(p, c, &x, out); break;
+        case PLAN_PROG_LAYERS: emitted = st_layers(p, c, &x, out); break;
+        case PLAN_PROG_EDGE_OUT: emitted = st_edge_out(p, c, &x, out); break;
+        case PLAN_PROG_FLUSH: emitted = st_flush(p, c, &x, out); break;
+        case PLAN_PROG_SEND: emitted = st_send(p, c, &x, out); break;
+        case PLAN_PROG_WAIT: emitted = st_wait(c, out); break;
+        case PLAN_PROG_EMBEDDING_SYNC: emitted = st_embedding_sync(p, c, out); break;
+        case PLAN_PROG_OPTIMIZER: emitted = st_optimizer(p, c, out); break;
+        case PLAN_PROG_GATHER: emitted = st_gather(p, c, false, out); break;
+        case PLAN_PROG_GATHER_EXPERTS: emitted = st_gather(p, c, true, out); break;
+        case PLAN_PROG_DONE: return 0;
+        }
+    }
+    return 1;
+}
