@@ -32,7 +32,7 @@
  *     max_delay: 5                    # streaming: inner steps a fragment sync may overlap
  *   scale: {flops: 2, hbm_bw: 1.5, scale_up_bw: 1, scale_out_bw: 1, wan_bw: 1, latency: 1}
  *                                     # what-if multipliers (default 1)
- *   sweep: {...}                      # read by `clustersim sweep` only (cli/cmd_sweep.c)
+ *   sweep: {...}                      # read by `clustersim sweep` only (study/sweep.c)
  *   run: {steps: 1, warmup: 1, seed: 1}
  *   output: {db: results.db, trace: trace.json}
  * Overrides (`--set key.path=value`) apply to the config document; those under `topology.`
