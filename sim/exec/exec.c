@@ -3,13 +3,25 @@
  *
  * State: one rank_st per rank (its program cursor, the item it is on, why it waits), a
  * table of collective rendezvous keyed by (group slot, group, sequence number) and a table
- * of pipeline channels keyed by (sender, receiver). Both tables are open-addressing hashes
- * of 64-bit keys. Rendezvous come from a pool (a running collective holds a pointer to its
+ * of pipeline channels keyed by (sender, receiver). Both tables are core/hmap.h maps of
+ * 64-bit keys. Rendezvous come from a pool (a running collective holds a pointer to its
  * own, so they must never move) and go back to it when their collective ends; channels live
- * in an array that grows by doubling (nothing holds their address across events). A third
- * table keeps each (dimension, group)'s collective group (coll/coll.h), made on its first
- * collective from a member list in a scratch buffer: later collectives of the group
- * allocate nothing and analyse nothing.
+ * in an array (nothing holds their address across events). A third table keeps each
+ * (dimension, group)'s collective group (coll/coll.h), made on its first collective from a
+ * member list in a scratch buffer: later collectives of the group allocate nothing and
+ * analyse nothing.
+ *
+ * Allocation in the event loop: rendezvous and pipeline messages come from pools; the
+ * arrays and tables that grow while events run are sized before the loop from what the
+ * plan tells (size_up_front): the member scratch to the largest group, the channels to two
+ * per rank (its previous and next pipeline stage), the group table to the number of groups,
+ * the rendezvous table to one rendezvous per group in flight, and the collective records to
+ * rank 0's collectives per step times the steps. Each keeps its growth as a fallback, so a
+ * bound that proved short (more rendezvous in flight than groups) costs a reallocation,
+ * never a wrong result. What still allocates in the loop: a channel's FIFO of send instants
+ * (doubling until it holds the most messages that channel had in flight; its bound,
+ * micro-batches x virtual stages, is far above the usual few) and the collective engine's
+ * scratch (coll.c).
  * Ranks never recurse into each other: whatever wakes a rank schedules its event at the
  * current instant, and the rank advances from its own event.
  * Invariant: a rank's event is scheduled iff it is computing or about to advance; a waiting
@@ -28,7 +40,9 @@
 #include "coll/coll.h"
 #include "core/evq.h"
 #include "core/hash.h"
+#include "core/hmap.h"
 #include "core/pool.h"
+#include "core/vec.h"
 #include "net/netsim.h"
 #include "out/trace.h"
 
@@ -66,12 +80,6 @@ typedef struct chan {
     size_t head, len, cap;
 } chan;
 
-typedef struct hmap {
-    uint64_t *keys; /* key + 1; 0 = empty */
-    int64_t *vals;
-    size_t cap, n;
-} hmap;
-
 typedef struct ex {
     plan *p;
     ev_engine *eng;
@@ -81,11 +89,10 @@ typedef struct ex {
     int64_t n_ranks, done_ranks, step, total_steps;
     double step_start_s;
     sim_pool *rdvs; /* rendezvous: stable addresses, since running collectives point at them */
-    hmap rmap, cmap, gmap; /* rendezvous, channels, collective groups */
-    int32_t *members;      /* scratch: a group's member list */
-    size_t cap_members;
-    chan *chans;
-    size_t n_chans, cap_chans;
+    sim_hmap rmap, cmap, gmap;  /* rendezvous, channels (index), collective groups (pointers) */
+    SIM_VEC(int32_t) members;   /* scratch: a group's member list */
+    SIM_VEC(chan) chans;
+    SIM_VEC(exec_coll_rec) colls; /* handed to res->colls when the run ends */
     exec_result *res;
     double peak, peak_gemm, hbm, eff_gemm, eff_mem;
     const hw_chip *chip;
@@ -94,7 +101,6 @@ typedef struct ex {
     uint64_t advances;
     const exec_opts *opts;
     double wall0, last_progress;
-    size_t cap_colls;
     sim_pool *msgs; /* pipeline messages in flight */
     trace *tr;
 } ex;
@@ -119,78 +125,6 @@ static void fail(ex *x, sim_code code, const char *msg)
     if (code != SIM_OK && msg)
         sim_status_set(&x->err, code, NULL, 0, 0, "%s", msg);
     ev_stop(x->eng);
-}
-
-/* ---- hash map: 64-bit key -> index ---- */
-
-static int64_t hmap_get(const hmap *m, uint64_t key)
-{
-    if (!m->cap)
-        return -1;
-    size_t mask = m->cap - 1, i = (size_t)sim_hash_mix(key) & mask;
-    while (m->keys[i]) {
-        if (m->keys[i] == key + 1)
-            return m->vals[i];
-        i = (i + 1) & mask;
-    }
-    return -1;
-}
-
-static int hmap_put(hmap *m, uint64_t key, int64_t val);
-
-static int hmap_grow(hmap *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 1024;
-    hmap nm = {calloc(cap, sizeof *nm.keys), malloc(cap * sizeof *nm.vals), cap, 0};
-    if (!nm.keys || !nm.vals) {
-        free(nm.keys);
-        free(nm.vals);
-        return 0;
-    }
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->keys[i])
-            hmap_put(&nm, m->keys[i] - 1, m->vals[i]);
-    free(m->keys);
-    free(m->vals);
-    *m = nm;
-    return 1;
-}
-
-static int hmap_put(hmap *m, uint64_t key, int64_t val)
-{
-    if ((m->n + 1) * 2 > m->cap && !hmap_grow(m))
-        return 0;
-    size_t mask = m->cap - 1, i = (size_t)sim_hash_mix(key) & mask;
-    while (m->keys[i] && m->keys[i] != key + 1)
-        i = (i + 1) & mask;
-    if (!m->keys[i])
-        m->n++;
-    m->keys[i] = key + 1;
-    m->vals[i] = val;
-    return 1;
-}
-
-/* Removal with backward-shift, so probes stay correct. */
-static void hmap_del(hmap *m, uint64_t key)
-{
-    size_t mask = m->cap - 1, i = (size_t)sim_hash_mix(key) & mask;
-    while (m->keys[i] && m->keys[i] != key + 1)
-        i = (i + 1) & mask;
-    if (!m->keys[i])
-        return;
-    m->keys[i] = 0;
-    m->n--;
-    for (size_t j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-        size_t home = (size_t)sim_hash_mix(m->keys[j] - 1) & mask;
-        /* move j back to i when its home is not in (i, j] cyclically */
-        int between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!between) {
-            m->keys[i] = m->keys[j];
-            m->vals[i] = m->vals[j];
-            m->keys[j] = 0;
-            i = j;
-        }
-    }
 }
 
 /* ---- compute ---- */
@@ -255,21 +189,12 @@ static void wake(ex *x, rank_st *r)
 
 static void record_coll(ex *x, const rdv *v, int dim, double end_s)
 {
-    exec_result *res = x->res;
     if (plan_slot_id(x->p, 0, v->slot) != v->gid)
         return;
-    if (res->n_colls == x->cap_colls) {
-        size_t cap = x->cap_colls ? x->cap_colls * 2 : 1024;
-        exec_coll_rec *c = realloc(res->colls, cap * sizeof *c);
-        if (!c) {
-            fail(x, SIM_ERR_NOMEM, "out of memory recording collectives");
-            return;
-        }
-        res->colls = c;
-        x->cap_colls = cap;
-    }
-    res->colls[res->n_colls++] = (exec_coll_rec){v->step, v->kind, dim, v->algo, v->size,
-                                                 v->bytes, v->start_s, end_s};
+    /* reserved for the whole run by size_up_front: the push does not allocate */
+    if (sim_vec_push(&x->colls, ((exec_coll_rec){v->step, v->kind, dim, v->algo, v->size,
+                                                 v->bytes, v->start_s, end_s})) != 0)
+        fail(x, SIM_ERR_NOMEM, "out of memory recording collectives");
 }
 
 /* One of r's asynchronous collectives is done (*out counts those left): when it was the last
@@ -310,7 +235,7 @@ static void on_coll_done(void *user, double start_s, double end_s)
             wake(x, r);
         }
     }
-    hmap_del(&x->rmap, v->key);
+    sim_hmap_del(&x->rmap, v->key);
     sim_pool_put(x->rdvs, v);
 }
 
@@ -321,29 +246,25 @@ static const int coll_of_plan[PLAN_COLL_COUNT] = {COLL_ALLREDUCE, COLL_REDUCE_SC
 static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size)
 {
     uint64_t key = (uint64_t)gid * PLAN_SLOT_COUNT + (uint64_t)slot;
-    int64_t found = hmap_get(&x->gmap, key);
-    if (found >= 0)
-        return (coll_group *)(intptr_t)found;
-    if ((size_t)size > x->cap_members) {
-        int32_t *m = realloc(x->members, (size_t)size * sizeof *m);
-        if (!m) {
-            fail(x, SIM_ERR_NOMEM, "out of memory starting a collective");
-            return NULL;
-        }
-        x->members = m;
-        x->cap_members = (size_t)size;
+    uint64_t found = sim_hmap_get(&x->gmap, key);
+    if (found != SIM_HMAP_NONE)
+        return (coll_group *)(uintptr_t)found;
+    /* reserved for the largest group by size_up_front: no allocation */
+    if (sim_vec_reserve(&x->members, (size_t)size) != 0) {
+        fail(x, SIM_ERR_NOMEM, "out of memory starting a collective");
+        return NULL;
     }
     /* Members are the group in coordinate order: ranks run on chips of the same number. */
     for (int64_t i = 0; i < size; i++)
-        x->members[i] = (int32_t)plan_slot_member(x->p, gid, slot, i);
+        x->members.v[i] = (int32_t)plan_slot_member(x->p, gid, slot, i);
     coll_group *g;
     sim_status st;
-    if (coll_group_create(x->ce, x->members, (size_t)size, &g, &st) != SIM_OK) {
+    if (coll_group_create(x->ce, x->members.v, (size_t)size, &g, &st) != SIM_OK) {
         x->err = st;
         fail(x, SIM_OK, NULL);
         return NULL;
     }
-    if (!hmap_put(&x->gmap, key, (int64_t)(intptr_t)g)) {
+    if (sim_hmap_put(&x->gmap, key, (uint64_t)(uintptr_t)g) != 0) {
         fail(x, SIM_ERR_NOMEM, "out of memory for collective groups");
         return NULL;
     }
@@ -356,8 +277,8 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
     int64_t gid = plan_slot_id(x->p, r->id, slot), seq = r->seq[slot]++;
     uint64_t key = sim_hash_mix(((uint64_t)slot << 56) ^ ((uint64_t)gid << 24) ^ (uint64_t)seq) ^
                    (uint64_t)seq;
-    int64_t found = hmap_get(&x->rmap, key);
-    rdv *v = found >= 0 ? (rdv *)(intptr_t)found : NULL;
+    uint64_t found = sim_hmap_get(&x->rmap, key);
+    rdv *v = found != SIM_HMAP_NONE ? (rdv *)(uintptr_t)found : NULL;
     if (!v) {
         v = sim_pool_get(x->rdvs);
         if (!v) {
@@ -375,7 +296,7 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         v->size = plan_slot_size(x->p, slot);
         v->bytes = it->bytes;
         v->step = x->step;
-        if (!hmap_put(&x->rmap, key, (int64_t)(intptr_t)v)) {
+        if (sim_hmap_put(&x->rmap, key, (uint64_t)(uintptr_t)v) != 0) {
             fail(x, SIM_ERR_NOMEM, "out of memory for collectives");
             return;
         }
@@ -401,25 +322,18 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
 static chan *chan_of(ex *x, int64_t src, int64_t dst)
 {
     uint64_t key = (uint64_t)src * (uint64_t)x->n_ranks + (uint64_t)dst;
-    int64_t idx = hmap_get(&x->cmap, key);
-    if (idx >= 0)
-        return &x->chans[idx];
-    if (x->n_chans == x->cap_chans) {
-        size_t cap = x->cap_chans ? x->cap_chans * 2 : 256;
-        chan *c = realloc(x->chans, cap * sizeof *c);
-        if (!c)
-            return NULL;
-        x->chans = c;
-        x->cap_chans = cap;
-    }
-    chan *c = &x->chans[x->n_chans];
+    uint64_t idx = sim_hmap_get(&x->cmap, key);
+    if (idx != SIM_HMAP_NONE)
+        return &x->chans.v[idx];
+    /* room reserved by size_up_front: neither the array nor the table allocates */
+    if (sim_vec_reserve(&x->chans, x->chans.n + 1) != 0 ||
+        sim_hmap_put(&x->cmap, key, (uint64_t)x->chans.n) != 0)
+        return NULL;
+    chan *c = &x->chans.v[x->chans.n++];
     memset(c, 0, sizeof *c);
     c->key = key;
     c->src = src;
     c->dst = dst;
-    if (!hmap_put(&x->cmap, key, (int64_t)x->n_chans))
-        return NULL;
-    x->n_chans++;
     return c;
 }
 
@@ -676,6 +590,43 @@ static void step_done(ex *x)
 
 /* ---- run ---- */
 
+/* Collectives of rank 0's program in one step (over groups of two or more, the others are
+ * skipped): the ones record_coll keeps, since rank 0 is a member of every group it keeps. */
+static size_t rank0_colls(const plan *p)
+{
+    plan_cursor c;
+    plan_item it;
+    size_t n = 0;
+    plan_prog_begin(p, 0, &c);
+    while (plan_prog_next(p, &c, &it))
+        if (it.kind == PLAN_ITEM_COLL && plan_slot_size(p, plan_slot(it.dim, it.group)) >= 2)
+            n++;
+    return n;
+}
+
+/* Sizes before the loop what grows while events run (see the top of this file): members,
+ * channels, the tables and the collective records. Errors: SIM_ERR_NOMEM. */
+static sim_code size_up_front(ex *x, sim_status *st)
+{
+    size_t largest = 0, groups = 0;
+    for (int slot = 0; slot < PLAN_SLOT_COUNT; slot++) {
+        int64_t size = plan_slot_size(x->p, slot);
+        if (size < 2) /* no collective runs over a group of one */
+            continue;
+        largest = (size_t)size > largest ? (size_t)size : largest;
+        groups += (size_t)(x->n_ranks / size); /* at most: some slots leave ranks out */
+    }
+    /* a rank receives from its previous and its next pipeline stage only */
+    size_t chans = plan_dim_size(x->p, PLAN_PP) > 1 ? 2 * (size_t)x->n_ranks : 0;
+    size_t colls = rank0_colls(x->p) * (size_t)x->total_steps;
+    if (sim_vec_reserve(&x->members, largest) != 0 || sim_vec_reserve(&x->chans, chans) != 0 ||
+        sim_hmap_reserve(&x->cmap, chans) != 0 || sim_hmap_reserve(&x->gmap, groups) != 0 ||
+        sim_hmap_reserve(&x->rmap, groups) != 0 || sim_vec_reserve(&x->colls, colls) != 0)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
+                              (long long)x->n_ranks);
+    return SIM_OK;
+}
+
 /* Bytes per rank (its state, rendezvous and channel slots, its share of collectives in
  * flight) and per directed link (the network model's link state and user arrays). */
 #define EST_RANK_BYTES 4096.0
@@ -749,6 +700,9 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
     }
     res->n_step_rows = x.total_steps;
     res->steps = p->steps;
+    rc = size_up_front(&x, st);
+    if (rc != SIM_OK)
+        goto done;
     for (int64_t i = 0; i < x.n_ranks; i++) {
         ev_node_init(&x.ranks[i].ev, on_rank_event);
         x.ranks[i].x = &x;
@@ -810,17 +764,16 @@ done:
     res->wall_s = wall_now() - x.wall0;
     if (opts && opts->progress && x.last_progress > x.wall0 + 0.5)
         fputc('\n', stderr);
-    for (size_t i = 0; i < x.n_chans; i++)
-        free(x.chans[i].t_send);
-    free(x.chans);
+    for (size_t i = 0; i < x.chans.n; i++)
+        free(x.chans.v[i].t_send);
+    sim_vec_free(&x.chans);
     sim_pool_destroy(x.rdvs);
-    free(x.rmap.keys);
-    free(x.rmap.vals);
-    free(x.cmap.keys);
-    free(x.cmap.vals);
-    free(x.gmap.keys);
-    free(x.gmap.vals);
-    free(x.members);
+    sim_hmap_free(&x.rmap);
+    sim_hmap_free(&x.cmap);
+    sim_hmap_free(&x.gmap);
+    sim_vec_free(&x.members);
+    res->colls = x.colls.v; /* the result owns the records from here */
+    res->n_colls = x.colls.n;
     free(x.ranks);
     coll_engine_destroy(x.ce);
     sim_pool_destroy(x.msgs);
