@@ -399,10 +399,152 @@ static int over_bounds(ex *x)
     return 0;
 }
 
+/* What an item leaves its rank doing: going on to its next item, or stopped until an event
+ * (its compute's end, or a wake) advances it again, or the run failed. */
+typedef enum item_next { ITEM_GO_ON = 0, ITEM_STOP } item_next;
+
+/* A compute op: the rank computes until its own event, the op's time from now. */
+static item_next item_compute(ex *x, rank_st *r, const plan_item *it)
+{
+    int64_t ps = op_ps(x, &it->op);
+    if (ps < 0) {
+        char why[200];
+        snprintf(why, sizeof why, "op '%s' would take %.3g s, over the %.0f s an op "
+                 "may take: the chip's efficiency or peak is too low",
+                 it->op.name ? it->op.name : "op", op_seconds(x, &it->op), EXEC_MAX_OP_S);
+        fail(x, SIM_ERR_INPUT, why);
+        return ITEM_STOP;
+    }
+    /* Communication of this rank running beside the op shares its SMs and HBM. */
+    if ((r->async_out > 0 || r->overlap_out > 0 || r->join_pending) &&
+        x->chip->overlap_slowdown > 0)
+        ps = (int64_t)llround((double)ps * (1 + x->chip->overlap_slowdown));
+    r->acc.compute_s += (double)ps * 1e-12;
+    if (x->tr && trace_wants(x->tr, r->id))
+        trace_event(x->tr, it->op.name ? it->op.name : "op",
+                    it->op.recompute ? "recompute" : it->backward ? "backward" : "forward",
+                    r->id, TRACE_COMPUTE, now_s(x), (double)ps * 1e-12);
+    r->have_item = 0;
+    r->state = R_COMPUTE;
+    if (r->join_pending) {
+        r->join_pending = 0;
+        r->join_after = 1;
+    }
+    if (ev_schedule(x->eng, &r->ev, ev_now(x->eng) + ps, EV_CLASS_NORMAL) != SIM_OK)
+        fail(x, SIM_ERR_NOMEM, "out of memory scheduling compute");
+    return ITEM_STOP;
+}
+
+/* A collective: asynchronous ones (beside the next op, or until the DP wait) let the rank
+ * go on; a synchronous one holds it until the collective ends. Groups of one are skipped. */
+static item_next item_coll(ex *x, rank_st *r, const plan_item *it)
+{
+    r->have_item = 0;
+    if (plan_slot_size(x->p, plan_slot(it->dim, it->group)) < 2)
+        return ITEM_GO_ON;
+    if (it->async == 2) {
+        r->overlap_out++;
+        r->join_pending = 1;
+        arrive(x, r, it);
+        return ITEM_GO_ON;
+    }
+    if (it->async) {
+        r->async_out++;
+        arrive(x, r, it);
+        return ITEM_GO_ON;
+    }
+    r->state = R_COLL;
+    r->block_s = now_s(x);
+    arrive(x, r, it);
+    return ITEM_STOP;
+}
+
+/* A pipeline send: buffered, the rank goes on at once. */
+static item_next item_send(ex *x, rank_st *r, const plan_item *it)
+{
+    msg *m = sim_pool_get(x->msgs);
+    sim_status st;
+    r->have_item = 0;
+    if (!m) {
+        fail(x, SIM_ERR_NOMEM, "out of memory for a message");
+        return ITEM_STOP;
+    }
+    *m = (msg){x, r->id, it->peer};
+    uint64_t id = sim_hash_mix((uint64_t)r->id << 32 ^ (uint64_t)it->peer) ^ (uint64_t)it->mb;
+    if (coll_send(x->ce, (int32_t)r->id, (int32_t)it->peer, it->bytes, id, on_msg_done, m,
+                  &st) != SIM_OK) {
+        x->err = st;
+        fail(x, SIM_OK, NULL);
+        return ITEM_STOP;
+    }
+    return ITEM_GO_ON;
+}
+
+/* A pipeline receive: consumes a delivered message, or waits for one (on_msg_done wakes). */
+static item_next item_recv(ex *x, rank_st *r, const plan_item *it)
+{
+    chan *c = chan_of(x, it->peer, r->id);
+    if (!c) {
+        fail(x, SIM_ERR_NOMEM, "out of memory for a pipeline channel");
+        return ITEM_STOP;
+    }
+    if (c->delivered > c->consumed) {
+        double t_send = c->t_send[c->head];
+        c->head = (c->head + 1) % c->cap;
+        c->len--;
+        c->consumed++;
+        if (r->state == R_RECV) { /* woken: split the wait */
+            double t = now_s(x), b = r->block_s;
+            double ts = t_send < b ? b : (t_send > t ? t : t_send);
+            r->acc.bubble_s += ts - b;
+            r->acc.exposed_s[PLAN_PP] += t - ts;
+        }
+        r->state = R_READY;
+        r->have_item = 0;
+        return ITEM_GO_ON;
+    }
+    if (r->state != R_RECV) {
+        r->state = R_RECV;
+        r->block_s = now_s(x);
+    }
+    return ITEM_STOP;
+}
+
+/* The wait for the asynchronous gradient reductions (async_done ends it). */
+static item_next item_wait_dp(ex *x, rank_st *r)
+{
+    if (r->async_out == 0) {
+        r->have_item = 0;
+        return ITEM_GO_ON;
+    }
+    r->state = R_WAIT;
+    r->block_s = now_s(x);
+    return ITEM_STOP;
+}
+
+static item_next item_run(ex *x, rank_st *r, const plan_item *it)
+{
+    switch (it->kind) {
+    case PLAN_ITEM_COMPUTE:
+        return item_compute(x, r, it);
+    case PLAN_ITEM_COLL:
+        return item_coll(x, r, it);
+    case PLAN_ITEM_SEND:
+        return item_send(x, r, it);
+    case PLAN_ITEM_RECV:
+        return item_recv(x, r, it);
+    case PLAN_ITEM_WAIT_DP:
+        return item_wait_dp(x, r);
+    default:
+        fail(x, SIM_ERR_INTERNAL, "unknown program item");
+        return ITEM_STOP;
+    }
+}
+
+/* Runs r's program from where it stands until an item stops it or the program is over. */
 static void advance(rank_st *r)
 {
     ex *x = r->x;
-    const plan *p = x->p;
     if (over_bounds(x))
         return;
     if (r->join_after) { /* the op beside an overlapped collective is done: join it */
@@ -415,7 +557,7 @@ static void advance(rank_st *r)
     }
     while (!x->failed) {
         if (!r->have_item) {
-            if (!plan_prog_next(p, &r->cur, &r->item)) {
+            if (!plan_prog_next(x->p, &r->cur, &r->item)) {
                 r->state = R_DONE;
                 if (++x->done_ranks == x->n_ranks)
                     step_done(x);
@@ -423,115 +565,8 @@ static void advance(rank_st *r)
             }
             r->have_item = 1;
         }
-        plan_item *it = &r->item;
-        switch (it->kind) {
-        case PLAN_ITEM_COMPUTE: {
-            int64_t ps = op_ps(x, &it->op);
-            if (ps < 0) {
-                char why[200];
-                snprintf(why, sizeof why, "op '%s' would take %.3g s, over the %.0f s an op "
-                         "may take: the chip's efficiency or peak is too low",
-                         it->op.name ? it->op.name : "op", op_seconds(x, &it->op),
-                         EXEC_MAX_OP_S);
-                fail(x, SIM_ERR_INPUT, why);
-                return;
-            }
-            /* Communication of this rank running beside the op shares its SMs and HBM. */
-            if ((r->async_out > 0 || r->overlap_out > 0 || r->join_pending) &&
-                x->chip->overlap_slowdown > 0)
-                ps = (int64_t)llround((double)ps * (1 + x->chip->overlap_slowdown));
-            r->acc.compute_s += (double)ps * 1e-12;
-            if (x->tr && trace_wants(x->tr, r->id))
-                trace_event(x->tr, it->op.name ? it->op.name : "op",
-                            it->op.recompute ? "recompute" : it->backward ? "backward" : "forward",
-                            r->id, TRACE_COMPUTE, now_s(x), (double)ps * 1e-12);
-            r->have_item = 0;
-            r->state = R_COMPUTE;
-            if (r->join_pending) {
-                r->join_pending = 0;
-                r->join_after = 1;
-            }
-            if (ev_schedule(x->eng, &r->ev, ev_now(x->eng) + ps, EV_CLASS_NORMAL) != SIM_OK)
-                fail(x, SIM_ERR_NOMEM, "out of memory scheduling compute");
+        if (item_run(x, r, &r->item) == ITEM_STOP)
             return;
-        }
-        case PLAN_ITEM_COLL:
-            r->have_item = 0;
-            if (plan_slot_size(p, plan_slot(it->dim, it->group)) < 2)
-                continue;
-            if (it->async == 2) {
-                r->overlap_out++;
-                r->join_pending = 1;
-                arrive(x, r, it);
-                continue;
-            }
-            if (it->async) {
-                r->async_out++;
-                arrive(x, r, it);
-                continue;
-            }
-            r->state = R_COLL;
-            r->block_s = now_s(x);
-            arrive(x, r, it);
-            return;
-        case PLAN_ITEM_SEND: {
-            msg *m = sim_pool_get(x->msgs);
-            sim_status st;
-            r->have_item = 0;
-            if (!m) {
-                fail(x, SIM_ERR_NOMEM, "out of memory for a message");
-                return;
-            }
-            *m = (msg){x, r->id, it->peer};
-            uint64_t id = sim_hash_mix((uint64_t)r->id << 32 ^ (uint64_t)it->peer) ^
-                          (uint64_t)it->mb;
-            if (coll_send(x->ce, (int32_t)r->id, (int32_t)it->peer, it->bytes, id, on_msg_done,
-                          m, &st) != SIM_OK) {
-                x->err = st;
-                fail(x, SIM_OK, NULL);
-                return;
-            }
-            continue;
-        }
-        case PLAN_ITEM_RECV: {
-            chan *c = chan_of(x, it->peer, r->id);
-            if (!c) {
-                fail(x, SIM_ERR_NOMEM, "out of memory for a pipeline channel");
-                return;
-            }
-            if (c->delivered > c->consumed) {
-                double t_send = c->t_send[c->head];
-                c->head = (c->head + 1) % c->cap;
-                c->len--;
-                c->consumed++;
-                if (r->state == R_RECV) { /* woken: split the wait */
-                    double t = now_s(x), b = r->block_s;
-                    double ts = t_send < b ? b : (t_send > t ? t : t_send);
-                    r->acc.bubble_s += ts - b;
-                    r->acc.exposed_s[PLAN_PP] += t - ts;
-                }
-                r->state = R_READY;
-                r->have_item = 0;
-                continue;
-            }
-            if (r->state != R_RECV) {
-                r->state = R_RECV;
-                r->block_s = now_s(x);
-            }
-            return;
-        }
-        case PLAN_ITEM_WAIT_DP:
-            if (r->async_out == 0) {
-                r->have_item = 0;
-                continue;
-            }
-            r->state = R_WAIT;
-            r->block_s = now_s(x);
-            return;
-        default:
-            fail(x, SIM_ERR_INTERNAL, "unknown program item");
-            return;
-        }
     }
 }
 
@@ -640,11 +675,10 @@ double exec_memory_estimate(const plan *p)
            (double)net_graph_node_count(g) * 64.0;
 }
 
-sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *st)
+/* SIM_ERR_LIMIT when the replay's estimate exceeds the limit (opts's, else the physical
+ * memory), before anything is allocated. */
+static sim_code check_memory(const plan *p, const exec_opts *opts, sim_status *st)
 {
-    ex x;
-    memset(&x, 0, sizeof x);
-    memset(res, 0, sizeof *res);
     double limit = opts && opts->mem_limit_bytes > 0 ? opts->mem_limit_bytes : 0;
     if (limit <= 0) {
         long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
@@ -657,128 +691,183 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
                               "than the %.1f GiB available", need / 1073741824.0,
                               (long long)p->ranks, net_graph_link_count(topo_graph(p->topo)),
                               limit / 1073741824.0);
-    x.p = p;
-    x.res = res;
-    x.opts = opts;
-    x.n_ranks = p->ranks;
-    x.total_steps = p->warmup_steps + p->steps;
-    x.wall0 = wall_now();
-    x.last_progress = x.wall0 + 0.5; /* a progress line only for runs over a second */
-    const hw_chip *chip = opts && opts->chip ? opts->chip : topo_chip_hw(p->topo, 0);
-    x.chip = chip;
-    x.tr = opts ? opts->trace : NULL;
+    return SIM_OK;
+}
+
+/* The chip model the op times read: opts's, else the topology's. SIM_ERR_INPUT: none. */
+static sim_code use_chip(ex *x, sim_status *st)
+{
+    const plan *p = x->p;
+    const hw_chip *chip = x->opts && x->opts->chip ? x->opts->chip : topo_chip_hw(p->topo, 0);
+    x->chip = chip;
+    x->tr = x->opts ? x->opts->trace : NULL;
     if (!chip)
         return sim_status_set(st, SIM_ERR_INPUT, p->topology_path, 0, 0,
                               "topology '%s' names no chip: the replay needs one (add 'chip:')",
                               topo_name(p->topo));
-    x.peak = chip->peak_bf16_flops;
-    x.peak_gemm = p->wl.dtype == WL_DTYPE_FP8 && chip->peak_fp8_flops > 0 ? chip->peak_fp8_flops
-                                                                          : x.peak;
-    x.hbm = chip->hbm_Bps;
-    x.eff_gemm = chip->eff_gemm;
-    x.eff_mem = chip->eff_mem;
-    const net_graph *g = topo_graph(p->topo);
-    size_t nl = net_graph_link_count(g);
-    sim_code rc = ev_engine_create(&x.eng, st);
+    x->peak = chip->peak_bf16_flops;
+    x->peak_gemm = p->wl.dtype == WL_DTYPE_FP8 && chip->peak_fp8_flops > 0 ? chip->peak_fp8_flops
+                                                                           : x->peak;
+    x->hbm = chip->hbm_Bps;
+    x->eff_gemm = chip->eff_gemm;
+    x->eff_mem = chip->eff_mem;
+    return SIM_OK;
+}
+
+/* The event engine, the network, the collective engine and the pools. */
+static sim_code open_engines(ex *x, sim_status *st)
+{
+    const plan *p = x->p;
+    sim_code rc = ev_engine_create(&x->eng, st);
     if (rc == SIM_OK)
-        rc = net_sim_create(x.eng, g, opts ? opts->naive_solver : 0, &x.ns, st);
+        rc = net_sim_create(x->eng, topo_graph(p->topo), x->opts ? x->opts->naive_solver : 0,
+                            &x->ns, st);
     if (rc == SIM_OK)
-        rc = coll_engine_create(x.ns, p->topo, &x.ce, st);
-    if (rc == SIM_OK && (!(x.msgs = sim_pool_create(sizeof(msg), 256)) ||
-                         !(x.rdvs = sim_pool_create(sizeof(rdv), 1024))))
+        rc = coll_engine_create(x->ns, p->topo, &x->ce, st);
+    if (rc == SIM_OK && (!(x->msgs = sim_pool_create(sizeof(msg), 256)) ||
+                         !(x->rdvs = sim_pool_create(sizeof(rdv), 1024))))
         rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
-    if (rc != SIM_OK)
-        goto done;
-    x.ranks = calloc((size_t)x.n_ranks, sizeof *x.ranks);
-    res->ranks = calloc((size_t)x.n_ranks, sizeof *res->ranks);
-    res->step_rows = calloc((size_t)x.total_steps, sizeof *res->step_rows);
+    return rc;
+}
+
+/* The ranks' state and the result's arrays; each rank's peak memory is its stage's. */
+static sim_code open_ranks(ex *x, sim_status *st)
+{
+    plan *p = x->p;
+    exec_result *res = x->res;
+    size_t nl = net_graph_link_count(topo_graph(p->topo));
+    x->ranks = calloc((size_t)x->n_ranks, sizeof *x->ranks);
+    res->ranks = calloc((size_t)x->n_ranks, sizeof *res->ranks);
+    res->step_rows = calloc((size_t)x->total_steps, sizeof *res->step_rows);
     res->link_bytes = calloc(nl ? nl : 1, sizeof *res->link_bytes);
-    if (!x.ranks || !res->ranks || !res->step_rows || !res->link_bytes) {
-        rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
-                            (long long)x.n_ranks);
-        goto done;
-    }
-    res->n_step_rows = x.total_steps;
+    if (!x->ranks || !res->ranks || !res->step_rows || !res->link_bytes)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
+                              (long long)x->n_ranks);
+    res->n_step_rows = x->total_steps;
     res->steps = p->steps;
-    rc = size_up_front(&x, st);
+    sim_code rc = size_up_front(x, st);
     if (rc != SIM_OK)
-        goto done;
-    for (int64_t i = 0; i < x.n_ranks; i++) {
-        ev_node_init(&x.ranks[i].ev, on_rank_event);
-        x.ranks[i].x = &x;
-        x.ranks[i].id = i;
+        return rc;
+    for (int64_t i = 0; i < x->n_ranks; i++) {
+        ev_node_init(&x->ranks[i].ev, on_rank_event);
+        x->ranks[i].x = x;
+        x->ranks[i].id = i;
         wl_memory m;
         sim_status ms;
         if (wl_memory_stage(&p->wl, &p->par, plan_coord(p, i, PLAN_PP), &m, &ms) == SIM_OK)
             res->ranks[i].peak_memory_bytes = m.total;
     }
+    return SIM_OK;
+}
+
+/* How the loop ended. Errors first: a failure inside the loop stops it with ranks still
+ * waiting, which must not read as a deadlock. */
+static sim_code outcome(ex *x, sim_status *st)
+{
+    if (x->failed) {
+        *st = x->err;
+        return st->code ? st->code : SIM_ERR_INTERNAL;
+    }
+    if (net_sim_error(x->ns)) {
+        *st = *net_sim_error(x->ns);
+        return st->code;
+    }
+    if (coll_engine_error(x->ce)) {
+        *st = *coll_engine_error(x->ce);
+        return st->code;
+    }
+    if (!x->stopped && x->step < x->total_steps) {
+        /* Nothing left to run but ranks still wait: a deadlock in the programs. */
+        int64_t stuck = -1;
+        for (int64_t i = 0; i < x->n_ranks && stuck < 0; i++)
+            if (x->ranks[i].state != R_DONE)
+                stuck = i;
+        return sim_status_set(st, SIM_ERR_INTERNAL, NULL, 0, 0,
+                              "deadlock in step %lld: rank %lld waits (state %d) with no event "
+                              "pending", (long long)x->step, (long long)stuck,
+                              stuck >= 0 ? x->ranks[stuck].state : -1);
+    }
+    return SIM_OK;
+}
+
+/* The figures of a run that ended well: link bytes of the measured steps, step time,
+ * throughput, MFU and HFU (none for a stopped run). */
+static void figures(ex *x)
+{
+    const plan *p = x->p;
+    exec_result *res = x->res;
+    res->events = ev_count(x->eng);
+    if (res->stopped)
+        return;
+    size_t nl = net_graph_link_count(topo_graph(p->topo));
+    for (size_t l = 0; l < nl; l++)
+        res->link_bytes[l] += net_sim_link_bytes(x->ns, (net_link_id)l);
+    const exec_step *first = &res->step_rows[p->warmup_steps];
+    const exec_step *last = &res->step_rows[x->total_steps - 1];
+    res->measured_s = last->end_s - first->start_s;
+    res->step_time_s = res->measured_s / (double)p->steps;
+    double chips = (double)p->ranks;
+    res->tokens_per_s = wl_tokens_per_step(&p->wl) / res->step_time_s;
+    res->mfu = wl_model_flops_per_step(&p->wl) / (res->step_time_s * chips * x->peak);
+    res->hfu = wl_hardware_flops_per_step(&p->wl, &p->par) / (res->step_time_s * chips * x->peak);
+}
+
+/* Frees everything the run holds but the result, which takes the collective records. */
+static void close_run(ex *x)
+{
+    exec_result *res = x->res;
+    if (x->eng) /* a stopped or failed run leaves events whose nodes are freed below */
+        ev_clear(x->eng);
+    res->wall_s = wall_now() - x->wall0;
+    if (x->opts && x->opts->progress && x->last_progress > x->wall0 + 0.5)
+        fputc('\n', stderr);
+    for (size_t i = 0; i < x->chans.n; i++)
+        free(x->chans.v[i].t_send);
+    sim_vec_free(&x->chans);
+    sim_pool_destroy(x->rdvs);
+    sim_hmap_free(&x->rmap);
+    sim_hmap_free(&x->cmap);
+    sim_hmap_free(&x->gmap);
+    sim_vec_free(&x->members);
+    res->colls = x->colls.v; /* the result owns the records from here */
+    res->n_colls = x->colls.n;
+    free(x->ranks);
+    coll_engine_destroy(x->ce);
+    sim_pool_destroy(x->msgs);
+    net_sim_destroy(x->ns);
+    ev_engine_destroy(x->eng);
+}
+
+sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *st)
+{
+    ex x;
+    memset(&x, 0, sizeof x);
+    memset(res, 0, sizeof *res);
+    x.p = p;
+    x.res = res;
+    x.opts = opts;
+    sim_code rc = check_memory(p, opts, st);
+    if (rc != SIM_OK)
+        goto done;
+    x.n_ranks = p->ranks;
+    x.total_steps = p->warmup_steps + p->steps;
+    x.wall0 = wall_now();
+    x.last_progress = x.wall0 + 0.5; /* a progress line only for runs over a second */
+    rc = use_chip(&x, st);
+    if (rc == SIM_OK)
+        rc = open_engines(&x, st);
+    if (rc == SIM_OK)
+        rc = open_ranks(&x, st);
+    if (rc != SIM_OK)
+        goto done;
     begin_step(&x);
     ev_run(x.eng, INT64_MAX);
     res->stopped = x.stopped;
-    /* Errors first: a failure inside the loop stops it with ranks still waiting, which
-     * must not read as a deadlock. */
-    if (x.failed) {
-        *st = x.err;
-        rc = st->code ? st->code : SIM_ERR_INTERNAL;
-        goto done;
-    }
-    if (net_sim_error(x.ns)) {
-        *st = *net_sim_error(x.ns);
-        rc = st->code;
-        goto done;
-    }
-    if (coll_engine_error(x.ce)) {
-        *st = *coll_engine_error(x.ce);
-        rc = st->code;
-        goto done;
-    }
-    if (!x.stopped && x.step < x.total_steps) {
-        /* Nothing left to run but ranks still wait: a deadlock in the programs. */
-        int64_t stuck = -1;
-        for (int64_t i = 0; i < x.n_ranks && stuck < 0; i++)
-            if (x.ranks[i].state != R_DONE)
-                stuck = i;
-        rc = sim_status_set(st, SIM_ERR_INTERNAL, NULL, 0, 0,
-                            "deadlock in step %lld: rank %lld waits (state %d) with no event "
-                            "pending", (long long)x.step, (long long)stuck,
-                            stuck >= 0 ? x.ranks[stuck].state : -1);
-        goto done;
-    }
-    res->events = ev_count(x.eng);
-    if (!res->stopped) {
-        for (size_t l = 0; l < nl; l++)
-            res->link_bytes[l] += net_sim_link_bytes(x.ns, (net_link_id)l);
-        const exec_step *first = &res->step_rows[p->warmup_steps];
-        const exec_step *last = &res->step_rows[x.total_steps - 1];
-        res->measured_s = last->end_s - first->start_s;
-        res->step_time_s = res->measured_s / (double)p->steps;
-        double chips = (double)p->ranks;
-        res->tokens_per_s = wl_tokens_per_step(&p->wl) / res->step_time_s;
-        res->mfu = wl_model_flops_per_step(&p->wl) / (res->step_time_s * chips * x.peak);
-        res->hfu = wl_hardware_flops_per_step(&p->wl, &p->par) /
-                   (res->step_time_s * chips * x.peak);
-    }
+    rc = outcome(&x, st);
+    if (rc == SIM_OK)
+        figures(&x);
 done:
-    if (x.eng) /* a stopped or failed run leaves events whose nodes are freed below */
-        ev_clear(x.eng);
-    res->wall_s = wall_now() - x.wall0;
-    if (opts && opts->progress && x.last_progress > x.wall0 + 0.5)
-        fputc('\n', stderr);
-    for (size_t i = 0; i < x.chans.n; i++)
-        free(x.chans.v[i].t_send);
-    sim_vec_free(&x.chans);
-    sim_pool_destroy(x.rdvs);
-    sim_hmap_free(&x.rmap);
-    sim_hmap_free(&x.cmap);
-    sim_hmap_free(&x.gmap);
-    sim_vec_free(&x.members);
-    res->colls = x.colls.v; /* the result owns the records from here */
-    res->n_colls = x.colls.n;
-    free(x.ranks);
-    coll_engine_destroy(x.ce);
-    sim_pool_destroy(x.msgs);
-    net_sim_destroy(x.ns);
-    ev_engine_destroy(x.eng);
+    close_run(&x);
     if (rc != SIM_OK)
         exec_result_free(res); /* nothing stays allocated on error */
     return rc;
