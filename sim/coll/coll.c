@@ -10,8 +10,13 @@
  * An instance points at its group's members and box and holds its algorithm and phase
  * index. A phase's transfers are built when the phase starts (routes are taken then), so
  * nothing else is stored per collective; a message keeps its two chips inline. Instances
- * come from a pool and go back to it when done; the usage and ring scratch buffers grow to
- * the largest seen and are then reused. So a replay allocates only on a group's first use.
+ * come from a pool and go back to it when done. Two scratch vectors (core/vec.h) are reused
+ * by every phase: the ring buffer, sized for a group when the group is made, and the link
+ * usages of one coupled transfer, which grow (doubling) when a phase needs more than any
+ * before it. The usages are not sized up front: their bound, two routes per member of the
+ * largest group times topo_route_max_uses (every link of a hand-written topology), is far
+ * above what phases use. So a replay allocates only on a group's first use and when a
+ * phase needs more usages than every one before it.
  *
  * Phases per (kind, algorithm), with D domains of g members (hierarchical) or n members:
  *   all-reduce     ring: [ring AR]; hierarchical: [RS in domains] [RS per rail]
@@ -30,6 +35,7 @@
 
 #include "core/hash.h"
 #include "core/pool.h"
+#include "core/vec.h"
 
 typedef enum step_op { OP_AR = 0, OP_RS, OP_AG } step_op;
 
@@ -77,14 +83,12 @@ struct coll_engine {
     net_sim *ns;
     topo *t;
     sim_pool *insts;
-    net_usage *uses;
-    size_t uses_cap;
+    SIM_VEC(net_usage) uses; /* scratch: one coupled transfer's usages (n unused) */
     size_t route_cap;
     net_usage *route;
     size_t live;
     coll_inst *head; /* live instances, so that destroy can free their member lists */
-    int32_t *ring_buf; /* scratch: the rings of one torus or hierarchy phase */
-    size_t ring_cap;
+    SIM_VEC(int32_t) ring; /* scratch: the rings of one torus or hierarchy phase (n unused) */
     coll_group *groups; /* kept until destroy */
     sim_status err;  /* the first failure (coll_engine_error) */
     sim_status last; /* scratch: the failure of the phase being started */
@@ -151,9 +155,9 @@ void coll_engine_destroy(coll_engine *ce)
         next = g->next;
         group_free(g);
     }
-    free(ce->ring_buf);
+    sim_vec_free(&ce->ring);
     sim_pool_destroy(ce->insts);
-    free(ce->uses);
+    sim_vec_free(&ce->uses);
     free(ce->route);
     free(ce);
 }
@@ -173,36 +177,7 @@ static double now_s(const coll_engine *ce)
     return (double)ev_now(net_sim_engine(ce->ns)) * 1e-12;
 }
 
-/* Room for n more usages in the scratch buffer. */
-static int reserve(coll_engine *ce, size_t need)
-{
-    if (need <= ce->uses_cap)
-        return 1;
-    size_t cap = ce->uses_cap ? ce->uses_cap : 1024;
-    while (cap < need)
-        cap *= 2;
-    net_usage *p = realloc(ce->uses, cap * sizeof *p);
-    if (!p)
-        return 0;
-    ce->uses = p;
-    ce->uses_cap = cap;
-    return 1;
-}
-
 static void phase_start(coll_inst *in);
-
-/* Room for a ring of n members in the scratch ring buffer. */
-static int reserve_ring(coll_engine *ce, size_t n)
-{
-    if (n <= ce->ring_cap)
-        return 1;
-    int32_t *p = realloc(ce->ring_buf, n * sizeof *p);
-    if (!p)
-        return 0;
-    ce->ring_buf = p;
-    ce->ring_cap = n;
-    return 1;
-}
 
 static void finish(coll_inst *in)
 {
@@ -257,12 +232,12 @@ static int add_route(coll_inst *in, int32_t a, int32_t b, uint64_t h, gather *g)
     topo_route_info info;
     if (topo_route(ce->t, a, b, h, ce->route, ce->route_cap, &info, &ce->last) != SIM_OK)
         return 0;
-    if (!reserve(ce, g->n_uses + info.n_uses)) {
+    if (sim_vec_reserve(&ce->uses, g->n_uses + info.n_uses) != 0) {
         sim_status_set(&ce->last, SIM_ERR_NOMEM, NULL, 0, 0,
                        "out of memory for the links of a collective");
         return 0;
     }
-    memcpy(ce->uses + g->n_uses, ce->route, info.n_uses * sizeof *ce->route);
+    memcpy(ce->uses.v + g->n_uses, ce->route, info.n_uses * sizeof *ce->route);
     g->n_uses += info.n_uses;
     if (info.lat_ps > g->max_lat)
         g->max_lat = info.lat_ps;
@@ -276,7 +251,7 @@ static int add_route(coll_inst *in, int32_t a, int32_t b, uint64_t h, gather *g)
 static int launch(coll_inst *in, const gather *g, double bytes, int steps)
 {
     net_transfer_spec spec = {
-        .uses = in->ce->uses,
+        .uses = in->ce->uses.v,
         .n_uses = g->n_uses,
         .bytes = bytes,
         .lat_ps = (int64_t)steps * (g->max_lat + COLL_STEP_OVERHEAD_PS),
@@ -370,14 +345,14 @@ static void ring_cost(int op, size_t m, double S, double *bytes, int *steps)
 
 /* Torus rings along box dimension j: members grouped by their other coordinates, each ring
  * ordered along dimension j; the dimension's rings move in lock step, so they form one
- * coupled transfer. One pass places every member at ring_buf[key * m + pos] (key: the rank
+ * coupled transfer. One pass places every member at ring[key * m + pos] (key: the rank
  * of its other coordinates, pos: its rank along j; the box makes this a bijection onto
  * 0..n-1), then the rings are walked in key order. */
 static int start_torus_rings(coll_inst *in, int j, double bytes, int steps)
 {
     coll_engine *ce = in->ce;
     size_t m = (size_t)in->tsize[j], rings = in->n / m;
-    int32_t *buf = ce->ring_buf;
+    int32_t *buf = ce->ring.v; /* room for n: reserved when the group was made */
     for (size_t i = 0; i < in->n; i++) {
         size_t key = 0;
         for (int q = in->nd - 1; q >= 0; q--)
@@ -630,7 +605,7 @@ static sim_code group_new(coll_engine *ce, const int32_t *chips, size_t n, coll_
     coll_group *g = calloc(1, sizeof *g);
     if (g)
         g->chips = malloc((n ? n : 1) * sizeof *g->chips);
-    if (!g || !g->chips || !reserve_ring(ce, n)) {
+    if (!g || !g->chips || sim_vec_reserve(&ce->ring, n) != 0) {
         group_free(g);
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a group");
     }
