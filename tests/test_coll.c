@@ -6,6 +6,8 @@
  * (0.1 us cable up; 0.1 + 0.5 us cable and switch down). A ring step costs its path latency
  * plus COLL_STEP_OVERHEAD_PS (2 us). Every case runs alone on an idle network, so each
  * phase's time is bytes / bottleneck rate + steps x (path latency + overhead).
+ * The algorithm chosen for every (kind, algorithm asked for, size, group shape) is checked
+ * against coll.h's rule, written out here once more.
  */
 #include <check.h>
 #include <math.h>
@@ -454,6 +456,109 @@ START_TEST(broadcast_chain)
 }
 END_TEST
 
+/* What a group's membership decides, as coll.h describes it, for the rule below. */
+typedef struct shape {
+    const char *name;
+    const int32_t *chips;
+    size_t n;
+    int one_domain, sharp, torus, levels; /* torus: a box of a torus; levels: hierarchical */
+} shape;
+
+/* The algorithm coll.h documents for kind over g when want is asked for: all-to-all direct
+ * and broadcast chain whatever was asked; a torus box gets torus when asked or auto; auto
+ * prefers nvls, then tree (all-reduce over several domains, small) or rhd (reduce-scatter,
+ * all-gather over a power of two, small); an algorithm asked for that cannot run (nvls
+ * outside a reducing domain or not an all-reduce, tree not an all-reduce, rhd not a power
+ * of two, torus not a box) falls back, as auto does last, to hierarchical when the members
+ * form one, else ring. Groups of one: direct, chain or ring. */
+static int rule(const shape *g, int kind, int want, double bytes)
+{
+    int ar = kind == COLL_ALLREDUCE, pow2 = g->n >= 2 && (g->n & (g->n - 1)) == 0;
+    int small = bytes <= COLL_SMALL_BYTES;
+    if (kind == COLL_ALLTOALL)
+        return COLL_ALGO_DIRECT;
+    if (kind == COLL_BROADCAST)
+        return COLL_ALGO_CHAIN;
+    if (g->n < 2)
+        return COLL_ALGO_RING;
+    if ((want == COLL_ALGO_AUTO || want == COLL_ALGO_TORUS) && g->torus)
+        return COLL_ALGO_TORUS;
+    if (want == COLL_ALGO_AUTO && ar && g->one_domain && g->sharp)
+        return COLL_ALGO_NVLS;
+    if (want == COLL_ALGO_AUTO && ar && !g->one_domain && g->n >= 4 && small)
+        return COLL_ALGO_TREE;
+    if (want == COLL_ALGO_AUTO && !ar && g->n >= 4 && pow2 && small)
+        return COLL_ALGO_RHD;
+    int runs = want == COLL_ALGO_RING || want == COLL_ALGO_DIRECT || want == COLL_ALGO_P2P ||
+               want == COLL_ALGO_CHAIN || (want == COLL_ALGO_NVLS && ar && g->one_domain &&
+                                           g->sharp) ||
+               (want == COLL_ALGO_TREE && ar) || (want == COLL_ALGO_RHD && pow2);
+    if (runs)
+        return want;
+    return g->levels ? COLL_ALGO_HIERARCHICAL : COLL_ALGO_RING;
+}
+
+/* Every kind, every algorithm asked for (and auto), small and large, over groups of every
+ * shape (in one node, over two, a torus box and not, with and without in-switch
+ * reduction, of one member): the algorithm used is the rule's, and the collective ends. */
+START_TEST(algorithm_choice_follows_the_rule)
+{
+    static const int32_t node[8] = {0, 1, 2, 3, 4, 5, 6, 7}, six[6] = {0, 1, 2, 3, 4, 5},
+                         two_nodes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+                         twelve[12] = {0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13}, pair[2] = {3, 11},
+                         one[1] = {5}, row[4] = {4, 5, 6, 7}, ell[4] = {0, 1, 2, 4},
+                         box[16] = {15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
+    static const struct {
+        const char *topology;
+        int sharp;
+        shape g;
+    } cases[] = {
+        {"topologies/two-nodes.yaml", 0, {"node", node, 8, 1, 0, 0, 0}},
+        {"topologies/two-nodes.yaml", 0, {"six", six, 6, 1, 0, 0, 0}},
+        {"topologies/two-nodes.yaml", 0, {"two nodes", two_nodes, 16, 0, 0, 0, 1}},
+        {"topologies/two-nodes.yaml", 0, {"6 + 6", twelve, 12, 0, 0, 0, 1}},
+        {"topologies/two-nodes.yaml", 0, {"pair", pair, 2, 0, 0, 0, 0}},
+        {"topologies/two-nodes.yaml", 0, {"one", one, 1, 1, 0, 0, 0}},
+        {"topologies/two-nodes.yaml", 1, {"node, sharp", node, 8, 1, 1, 0, 0}},
+        {"topologies/two-nodes.yaml", 1, {"two nodes, sharp", two_nodes, 16, 0, 1, 0, 1}},
+        {"tests/fixtures/good/gen-torus-2d.yaml", 0, {"torus", box, 16, 1, 0, 1, 0}},
+        {"tests/fixtures/good/gen-torus-2d.yaml", 0, {"row", row, 4, 1, 0, 1, 0}},
+        {"tests/fixtures/good/gen-torus-2d.yaml", 0, {"ell", ell, 4, 1, 0, 0, 0}},
+    };
+    static const double sizes[] = {65536, 1e9};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        fixture f;
+        sim_status st;
+        ydoc_override ov = {"scale_up.in_switch_reduction", "true", "--set sharp"};
+        topo_load_opts o = {.overrides = &ov, .n_overrides = cases[c].sharp ? 1 : 0};
+        ck_assert_int_eq(topo_load(cases[c].topology, &o, &f.t, &st), SIM_OK);
+        ck_assert_int_eq(ev_engine_create(&f.e, &st), SIM_OK);
+        ck_assert_int_eq(net_sim_create(f.e, topo_graph(f.t), 0, &f.ns, &st), SIM_OK);
+        ck_assert_int_eq(coll_engine_create(f.ns, f.t, &f.ce, &st), SIM_OK);
+        const shape *g = &cases[c].g;
+        for (int kind = 0; kind < COLL_KIND_COUNT; kind++)
+            for (int want = 0; want < COLL_ALGO_COUNT; want++)
+                for (size_t b = 0; b < 2; b++) {
+                    result r = {0};
+                    int algo = -1;
+                    coll_req rq = {.kind = kind, .algo = want, .chips = g->chips, .n = g->n,
+                                   .bytes = sizes[b], .id = (uint64_t)(kind * 100 + want),
+                                   .done = on_done, .user = &r};
+                    ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
+                    ev_run(f.e, INT64_MAX);
+                    ck_assert_msg(algo == rule(g, kind, want, sizes[b]),
+                                  "%s, %s asked %s, %g bytes: %s, the rule says %s", g->name,
+                                  coll_kind_name(kind), coll_algo_name(want), sizes[b],
+                                  coll_algo_name(algo),
+                                  coll_algo_name(rule(g, kind, want, sizes[b])));
+                    ck_assert_int_eq(r.done, 1);
+                }
+        ck_assert_uint_eq(coll_live(f.ce), 0);
+        teardown(&f);
+    }
+}
+END_TEST
+
 START_TEST(busbw_factors)
 {
     ck_assert_double_eq(coll_busbw_factor(COLL_ALLREDUCE, 8), 2.0 * 7 / 8);
@@ -480,6 +585,7 @@ int main(void)
     tcase_add_test(tc, torus_rings);
     tcase_add_test(tc, a_failing_later_phase_is_an_error);
     tcase_add_test(tc, broadcast_chain);
+    tcase_add_test(tc, algorithm_choice_follows_the_rule);
     tcase_add_test(tc, busbw_factors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
