@@ -500,7 +500,9 @@ static int rule(const shape *g, int kind, int want, double bytes)
 
 /* Every kind, every algorithm asked for (and auto), small and large, over groups of every
  * shape (in one node, over two, a torus box and not, with and without in-switch
- * reduction, of one member): the algorithm used is the rule's, and the collective ends. */
+ * reduction, of one member): the algorithm used is the rule's, and the collective ends.
+ * Each request runs three times: over its chips (a private group), then twice over a group
+ * kept by the engine (which remembers auto's pick). */
 START_TEST(algorithm_choice_follows_the_rule)
 {
     static const int32_t node[8] = {0, 1, 2, 3, 4, 5, 6, 7}, six[6] = {0, 1, 2, 3, 4, 5},
@@ -536,21 +538,24 @@ START_TEST(algorithm_choice_follows_the_rule)
         ck_assert_int_eq(net_sim_create(f.e, topo_graph(f.t), 0, &f.ns, &st), SIM_OK);
         ck_assert_int_eq(coll_engine_create(f.ns, f.t, &f.ce, &st), SIM_OK);
         const shape *g = &cases[c].g;
+        coll_group *kept;
+        ck_assert_int_eq(coll_group_create(f.ce, g->chips, g->n, &kept, &st), SIM_OK);
         for (int kind = 0; kind < COLL_KIND_COUNT; kind++)
             for (int want = 0; want < COLL_ALGO_COUNT; want++)
-                for (size_t b = 0; b < 2; b++) {
+                for (size_t b = 0; b < 6; b++) {
                     result r = {0};
                     int algo = -1;
                     coll_req rq = {.kind = kind, .algo = want, .chips = g->chips, .n = g->n,
-                                   .bytes = sizes[b], .id = (uint64_t)(kind * 100 + want),
-                                   .done = on_done, .user = &r};
+                                   .group = b < 2 ? NULL : kept, .bytes = sizes[b % 2],
+                                   .id = (uint64_t)(kind * 100 + want), .done = on_done,
+                                   .user = &r};
                     ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
                     ev_run(f.e, INT64_MAX);
-                    ck_assert_msg(algo == rule(g, kind, want, sizes[b]),
-                                  "%s, %s asked %s, %g bytes: %s, the rule says %s", g->name,
-                                  coll_kind_name(kind), coll_algo_name(want), sizes[b],
-                                  coll_algo_name(algo),
-                                  coll_algo_name(rule(g, kind, want, sizes[b])));
+                    ck_assert_msg(algo == rule(g, kind, want, sizes[b % 2]),
+                                  "%s, %s asked %s, %g bytes%s: %s, the rule says %s", g->name,
+                                  coll_kind_name(kind), coll_algo_name(want), sizes[b % 2],
+                                  b < 2 ? "" : " (kept group)", coll_algo_name(algo),
+                                  coll_algo_name(rule(g, kind, want, sizes[b % 2])));
                     ck_assert_int_eq(r.done, 1);
                 }
         ck_assert_uint_eq(coll_live(f.ce), 0);
