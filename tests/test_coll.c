@@ -63,8 +63,8 @@ static void on_done(void *user, double start_s, double end_s)
 
 /* Runs one collective over chips[0..n) alone with algorithm want (AUTO chooses); returns its
  * duration. sharp turns on in-switch reduction in the NVSwitch domains. */
-static double run_algo(int kind, int want, const int32_t *chips, size_t n, double bytes,
-                       int *algo, int sharp)
+static double run_algo(coll_kind kind, coll_algo want, const int32_t *chips, size_t n,
+                       double bytes, coll_algo *algo, int sharp)
 {
     fixture f;
     sim_status st;
@@ -91,7 +91,8 @@ static double run_algo(int kind, int want, const int32_t *chips, size_t n, doubl
 
 /* Runs one collective over chips[0..n) alone, algorithm chosen by auto; returns its
  * duration. */
-static double run_coll(int kind, const int32_t *chips, size_t n, double bytes, int *algo)
+static double run_coll(coll_kind kind, const int32_t *chips, size_t n, double bytes,
+                       coll_algo *algo)
 {
     return run_algo(kind, COLL_ALGO_AUTO, chips, n, bytes, algo, 0);
 }
@@ -101,7 +102,7 @@ START_TEST(ring_allreduce_in_a_node)
 {
     int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     double S = 1e9;
-    int algo;
+    coll_algo algo;
     double t = run_coll(COLL_ALLREDUCE, chips, 8, S, &algo);
     ck_assert_int_eq(algo, COLL_ALGO_RING);
     double want = 2.0 * 7 / 8 * S / NV_BW + 14 * (NV_LAT + STEP);
@@ -122,7 +123,7 @@ START_TEST(hierarchical_allreduce_over_two_nodes)
     for (int i = 0; i < 16; i++)
         chips[i] = i;
     double S = 1e9;
-    int algo;
+    coll_algo algo;
     double t = run_coll(COLL_ALLREDUCE, chips, 16, S, &algo);
     ck_assert_int_eq(algo, COLL_ALGO_HIERARCHICAL);
     double intra = 7.0 / 8 * S / NV_BW + 7 * (NV_LAT + STEP);
@@ -163,7 +164,7 @@ START_TEST(ring_over_nics)
 {
     int32_t chips[2] = {3, 11};
     double S = 1e8;
-    int algo;
+    coll_algo algo;
     double t = run_coll(COLL_ALLREDUCE, chips, 2, S, &algo);
     ck_assert_int_eq(algo, COLL_ALGO_RING);
     ck_assert_double_eq_tol(t, S / NIC_BW + 2 * (NIC_LAT + STEP), 1e-12);
@@ -176,7 +177,7 @@ START_TEST(alltoall_in_a_node)
 {
     int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     double S = 8e8;
-    int algo;
+    coll_algo algo;
     double t = run_coll(COLL_ALLTOALL, chips, 8, S, &algo);
     ck_assert_int_eq(algo, COLL_ALGO_DIRECT);
     ck_assert_double_eq_tol(t, 7.0 / 8 * S / NV_BW + NV_LAT + STEP, 1e-12);
@@ -206,7 +207,7 @@ START_TEST(messages_and_trivial_groups)
     ck_assert_double_eq(r0.end, 0);
     /* no member at all: done at once too, through an event (never inside the call) */
     result rn = {0};
-    int algo = -1;
+    coll_algo algo = COLL_ALGO_COUNT;
     coll_req rq0 = {.kind = COLL_ALLREDUCE, .chips = NULL, .n = 0, .bytes = 1e9, .id = 4,
                     .done = on_done, .user = &rn};
     ck_assert_int_eq(coll_start(f.ce, &rq0, &algo, &st), SIM_OK);
@@ -258,7 +259,7 @@ START_TEST(hierarchical_beats_flat_ring)
     setup(&f);
     result r = {0};
     sim_status st;
-    int algo;
+    coll_algo algo;
     coll_req rq = {.kind = COLL_ALLREDUCE, .algo = COLL_ALGO_RING, .chips = chips, .n = 16,
                    .bytes = S, .id = 9, .done = on_done, .user = &r};
     ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
@@ -282,7 +283,7 @@ START_TEST(nvls_allreduce)
 {
     int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     double S = 1e9;
-    int algo;
+    coll_algo algo;
     double t = run_algo(COLL_ALLREDUCE, COLL_ALGO_AUTO, chips, 8, S, &algo, 1);
     ck_assert_int_eq(algo, COLL_ALGO_NVLS);
     ck_assert_double_eq_tol(t, S / NV_BW + 2 * (NV_LAT + STEP), 1e-12);
@@ -298,7 +299,7 @@ START_TEST(halving_doubling)
 {
     int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     double S = 1e9;
-    int algo;
+    coll_algo algo;
     double rs = 7.0 / 8 * S / NV_BW + 3 * (NV_LAT + STEP);
     ck_assert_double_eq_tol(run_algo(COLL_REDUCE_SCATTER, COLL_ALGO_RHD, chips, 8, S, &algo, 0),
                             rs, 1e-12);
@@ -323,7 +324,7 @@ START_TEST(tree_for_small_allreduce)
     int32_t chips[16];
     for (int i = 0; i < 16; i++)
         chips[i] = i;
-    int algo;
+    coll_algo algo;
     double tree = run_algo(COLL_ALLREDUCE, COLL_ALGO_AUTO, chips, 16, 65536, &algo, 0);
     ck_assert_int_eq(algo, COLL_ALGO_TREE);
     double hier = run_algo(COLL_ALLREDUCE, COLL_ALGO_HIERARCHICAL, chips, 16, 65536, &algo, 0);
@@ -353,7 +354,7 @@ START_TEST(torus_rings)
         chips[i] = 15 - i; /* any order: rings follow the coordinates */
     double S = 1.6e9, B = 75e9, step = 0.25e-6 + STEP;
     result r = {0};
-    int algo;
+    coll_algo algo;
     coll_req rq = {.kind = COLL_ALLREDUCE, .chips = chips, .n = 16, .bytes = S, .id = 3,
                    .done = on_done, .user = &r};
     ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
@@ -420,7 +421,7 @@ START_TEST(a_failing_later_phase_is_an_error)
     ck_assert_int_eq(coll_engine_create(f.ns, f.t, &f.ce, &st), SIM_OK);
     int32_t chips[4] = {0, 1, 2, 3};
     result r = {0};
-    int algo;
+    coll_algo algo;
     coll_req rq = {.kind = COLL_REDUCE_SCATTER, .chips = chips, .n = 4, .bytes = 1e6, .id = 1,
                    .done = on_done, .user = &r};
     ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
@@ -448,7 +449,7 @@ START_TEST(broadcast_chain)
 {
     int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     double S = 1e9;
-    int algo;
+    coll_algo algo;
     double t = run_coll(COLL_BROADCAST, chips, 8, S, &algo);
     ck_assert_int_eq(algo, COLL_ALGO_CHAIN);
     ck_assert_double_eq_tol(t, S / NV_BW + 7 * (NV_LAT + STEP), 1e-12);
@@ -471,7 +472,7 @@ typedef struct shape {
  * outside a reducing domain or not an all-reduce, tree not an all-reduce, rhd not a power
  * of two, torus not a box) falls back, as auto does last, to hierarchical when the members
  * form one, else ring. Groups of one: direct, chain or ring. */
-static int rule(const shape *g, int kind, int want, double bytes)
+static coll_algo rule(const shape *g, coll_kind kind, coll_algo want, double bytes)
 {
     int ar = kind == COLL_ALLREDUCE, pow2 = g->n >= 2 && (g->n & (g->n - 1)) == 0;
     int small = bytes <= COLL_SMALL_BYTES;
@@ -544,7 +545,7 @@ START_TEST(algorithm_choice_follows_the_rule)
             for (int want = 0; want < COLL_ALGO_COUNT; want++)
                 for (size_t b = 0; b < 6; b++) {
                     result r = {0};
-                    int algo = -1;
+                    coll_algo algo = COLL_ALGO_COUNT;
                     coll_req rq = {.kind = kind, .algo = want, .chips = g->chips, .n = g->n,
                                    .group = b < 2 ? NULL : kept, .bytes = sizes[b % 2],
                                    .id = (uint64_t)(kind * 100 + want), .done = on_done,

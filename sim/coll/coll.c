@@ -35,6 +35,7 @@
 #include "coll/coll.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,10 +56,10 @@ typedef struct box {
 struct coll_group {
     int32_t *chips; /* [n] */
     size_t n;
-    int one_domain, sharp; /* all in one scale-up domain; it reduces in the switch */
+    bool one_domain, sharp; /* all in one scale-up domain; it reduces in the switch */
     box torus;             /* the members fill a box of one torus */
     box levels;            /* [member in domain][domain in site][site] (hierarchical) */
-    int levels_known;      /* levels has been computed */
+    bool levels_known;      /* levels has been computed */
     /* auto's pick per kind, for sizes over COLL_SMALL_BYTES or not, and the box it walks:
      * they depend on nothing else, so each is made once (NULL until then) */
     const struct algo_info *auto_pick[COLL_KIND_COUNT][2];
@@ -80,12 +81,12 @@ typedef struct algo_info {
     const char *name;
     unsigned kinds;      /* kinds it runs when asked for (a set of K_ bits) */
     unsigned auto_kinds; /* kinds auto (and a fallback) may pick it for */
-    int fallback;        /* where a request that cannot run may end up */
+    bool fallback;       /* where a request that cannot run may end up */
     /* Whether g's members allow it (NULL: any group); sets *bx to the box its phases walk
      * when they do. */
-    int (*fits)(coll_engine *ce, coll_group *g, const box **bx);
+    bool (*fits)(coll_engine *ce, coll_group *g, const box **bx);
     /* Auto's further condition (NULL: none): where NCCL's tuner prefers it, by size. */
-    int (*wins)(const coll_group *g, double bytes);
+    bool (*wins)(const coll_group *g, double bytes);
     int (*phases)(const coll_inst *in); /* its phases over in's members (NULL: one) */
     int (*start)(coll_inst *in);        /* starts phase in->phase: 0 on error (ce->last) */
 } algo_info;
@@ -100,7 +101,7 @@ typedef struct algo_info {
 struct coll_inst {
     ev_node done_ev; /* first member: zero-phase collectives finish through an event */
     coll_engine *ce;
-    int kind;
+    coll_kind kind;
     const algo_info *how; /* its algorithm */
     const int32_t *chips; /* the group's, or pair for a message */
     int32_t pair[2];      /* a message's two chips */
@@ -136,14 +137,14 @@ struct coll_engine {
     int failed;
 };
 
-const char *coll_kind_name(int kind)
+const char *coll_kind_name(coll_kind kind)
 {
     static const char *const names[] = {"all-reduce", "reduce-scatter", "all-gather",
                                         "all-to-all", "broadcast"};
-    return kind >= 0 && kind < COLL_KIND_COUNT ? names[kind] : "?";
+    return (int)kind >= 0 && kind < COLL_KIND_COUNT ? names[kind] : "?";
 }
 
-double coll_busbw_factor(int kind, size_t n)
+double coll_busbw_factor(coll_kind kind, size_t n)
 {
     if (n < 2)
         return 0;
@@ -682,7 +683,7 @@ static sim_code group_new(coll_engine *ce, const int32_t *chips, size_t n, coll_
     if (n)
         memcpy(g->chips, chips, n * sizeof *chips);
     g->n = n;
-    g->one_domain = 1;
+    g->one_domain = true;
     g->sharp = n > 0 && topo_chip_in_switch_reduction(ce->t, chips[0]);
     for (size_t i = 1; i < n; i++)
         g->one_domain &= topo_chip_domain(ce->t, chips[i]) == topo_chip_domain(ce->t, chips[0]) &&
@@ -710,40 +711,40 @@ sim_code coll_group_create(coll_engine *ce, const int32_t *chips, size_t n, coll
 static const box *group_levels(coll_engine *ce, coll_group *g)
 {
     if (!g->levels_known && make_levels(ce, g) >= 0)
-        g->levels_known = 1;
+        g->levels_known = true;
     return &g->levels;
 }
 
 /* ---- the algorithms: what each needs, when auto picks it, its phases ---- */
 
-static int fits_torus(coll_engine *ce, coll_group *g, const box **bx)
+static bool fits_torus(coll_engine *ce, coll_group *g, const box **bx)
 {
     (void)ce;
     if (g->torus.nd == 0)
-        return 0;
+        return false;
     *bx = &g->torus;
-    return 1;
+    return true;
 }
 
 /* The hierarchy, computed on first use: only when nothing before it in the table was
  * picked, as auto did. */
-static int fits_levels(coll_engine *ce, coll_group *g, const box **bx)
+static bool fits_levels(coll_engine *ce, coll_group *g, const box **bx)
 {
     const box *lv = group_levels(ce, g);
     if (lv->nd == 0)
-        return 0;
+        return false;
     *bx = lv;
-    return 1;
+    return true;
 }
 
-static int fits_nvls(coll_engine *ce, coll_group *g, const box **bx)
+static bool fits_nvls(coll_engine *ce, coll_group *g, const box **bx)
 {
     (void)ce;
     (void)bx;
     return g->one_domain && g->sharp;
 }
 
-static int fits_rhd(coll_engine *ce, coll_group *g, const box **bx)
+static bool fits_rhd(coll_engine *ce, coll_group *g, const box **bx)
 {
     (void)ce;
     (void)bx;
@@ -751,13 +752,13 @@ static int fits_rhd(coll_engine *ce, coll_group *g, const box **bx)
 }
 
 /* tree: an all-reduce over several domains, latency-bound. */
-static int wins_tree(const coll_group *g, double bytes)
+static bool wins_tree(const coll_group *g, double bytes)
 {
     return !g->one_domain && g->n >= 4 && bytes <= COLL_SMALL_BYTES;
 }
 
 /* rhd: at least four members, latency-bound. */
-static int wins_rhd(const coll_group *g, double bytes)
+static bool wins_rhd(const coll_group *g, double bytes)
 {
     return g->n >= 4 && bytes <= COLL_SMALL_BYTES;
 }
@@ -786,42 +787,42 @@ static const algo_info algos[] = {
     {.algo = COLL_ALGO_RHD, .name = "rhd", .kinds = K_RING, .auto_kinds = K_RING & ~K_AR,
      .fits = fits_rhd, .wins = wins_rhd, .phases = phases_rhd, .start = phase_rhd},
     {.algo = COLL_ALGO_HIERARCHICAL, .name = "hierarchical", .kinds = K_RING,
-     .auto_kinds = K_RING, .fallback = 1, .fits = fits_levels, .phases = phases_box,
+     .auto_kinds = K_RING, .fallback = true, .fits = fits_levels, .phases = phases_box,
      .start = phase_box},
     {.algo = COLL_ALGO_RING, .name = "ring", .kinds = K_RING, .auto_kinds = K_RING,
-     .fallback = 1, .start = phase_ring},
+     .fallback = true, .start = phase_ring},
     {.algo = COLL_ALGO_DIRECT, .name = "direct", .kinds = K_RING | K_A2A, .auto_kinds = K_A2A,
-     .fallback = 1, .start = phase_direct},
+     .fallback = true, .start = phase_direct},
     {.algo = COLL_ALGO_CHAIN, .name = "chain", .kinds = K_RING | K_BCAST,
-     .auto_kinds = K_BCAST, .fallback = 1, .start = phase_chain},
+     .auto_kinds = K_BCAST, .fallback = true, .start = phase_chain},
     {.algo = COLL_ALGO_P2P, .name = "p2p", .kinds = K_RING, .start = phase_p2p},
 };
 
 #define N_ALGOS (sizeof algos / sizeof algos[0])
 _Static_assert(N_ALGOS == COLL_ALGO_COUNT - 1, "one entry per coll_algo but auto");
 
-static const algo_info *algo_find(int algo)
+static const algo_info *algo_find(coll_algo algo)
 {
     for (size_t i = 0; i < N_ALGOS; i++)
-        if ((int)algos[i].algo == algo)
+        if (algos[i].algo == algo)
             return &algos[i];
     return NULL;
 }
 
-const char *coll_algo_name(int algo)
+const char *coll_algo_name(coll_algo algo)
 {
     const algo_info *a = algo_find(algo);
     return algo == COLL_ALGO_AUTO ? "auto" : a ? a->name : "?";
 }
 
-static int kind_in(unsigned kinds, int kind)
+static int kind_in(unsigned kinds, coll_kind kind)
 {
-    return kind >= 0 && kind < COLL_KIND_COUNT && ((kinds >> kind) & 1u);
+    return (int)kind >= 0 && kind < COLL_KIND_COUNT && ((kinds >> kind) & 1u);
 }
 
 /* What a group of fewer than two members reports: the last resort of its kind, the first
  * fallback that needs nothing of the members (ring, direct, chain). */
-static const algo_info *plain_algo(int kind)
+static const algo_info *plain_algo(coll_kind kind)
 {
     for (size_t i = 0; i < N_ALGOS; i++)
         if (algos[i].fallback && !algos[i].fits && kind_in(algos[i].auto_kinds, kind))
@@ -833,8 +834,8 @@ static const algo_info *plain_algo(int kind)
  * the box the phases walk (NULL for algorithms without one). Asked for, an algorithm runs
  * when it runs kind and fits g; otherwise, and for AUTO, the first entry of the table for
  * kind that fits g and (AUTO) wins, or (asked) is a fallback. */
-static const algo_info *pick_algo(coll_engine *ce, coll_group *g, int kind, int want,
-                                  double bytes, const box **bx)
+static const algo_info *pick_algo(coll_engine *ce, coll_group *g, coll_kind kind,
+                                  coll_algo want, double bytes, const box **bx)
 {
     const algo_info *asked = want == COLL_ALGO_AUTO ? NULL : algo_find(want);
     *bx = NULL;
@@ -855,10 +856,10 @@ static const algo_info *pick_algo(coll_engine *ce, coll_group *g, int kind, int 
 /* pick_algo, with auto's pick kept in the group: a replay's collectives over one group then
  * choose in O(1). Not kept when the hierarchy could not be computed for want of memory (it
  * is tried again next time, as group_levels says). */
-static const algo_info *choose_algo(coll_engine *ce, coll_group *g, int kind, int want,
-                                    double bytes, const box **bx)
+static const algo_info *choose_algo(coll_engine *ce, coll_group *g, coll_kind kind,
+                                    coll_algo want, double bytes, const box **bx)
 {
-    if (want != COLL_ALGO_AUTO || kind < 0 || kind >= COLL_KIND_COUNT)
+    if (want != COLL_ALGO_AUTO || (int)kind < 0 || kind >= COLL_KIND_COUNT)
         return pick_algo(ce, g, kind, want, bytes, bx);
     int small = bytes <= COLL_SMALL_BYTES;
     const algo_info *a = g->auto_pick[kind][small];
@@ -884,7 +885,7 @@ static sim_code refuse_if_failed(const coll_engine *ce, sim_status *st)
 }
 
 /* An instance from the pool with its common fields, on the live list. NULL: no memory. */
-static coll_inst *inst_new(coll_engine *ce, int kind, const algo_info *how, size_t n,
+static coll_inst *inst_new(coll_engine *ce, coll_kind kind, const algo_info *how, size_t n,
                            double bytes, uint64_t id, coll_done_fn done, void *user)
 {
     coll_inst *in = sim_pool_get(ce->insts);
@@ -924,7 +925,7 @@ static sim_code inst_go(coll_inst *in, sim_status *st)
     return refuse_if_failed(ce, st);
 }
 
-sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_status *st)
+sim_code coll_start(coll_engine *ce, const coll_req *rq, coll_algo *algo_used, sim_status *st)
 {
     if (refuse_if_failed(ce, st) != SIM_OK)
         return st->code;

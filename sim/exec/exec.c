@@ -46,14 +46,25 @@
 #include "net/netsim.h"
 #include "out/trace.h"
 
-enum { R_READY = 0, R_COMPUTE, R_COLL, R_RECV, R_WAIT, R_JOIN, R_DONE };
+/* Why a rank is where it is: R_COMPUTE and R_READY have its event scheduled, the others
+ * wait for what the file's invariant says. */
+typedef enum rank_state {
+    R_READY = 0, /* about to advance */
+    R_COMPUTE,   /* running an op until its event */
+    R_COLL,      /* in a synchronous collective */
+    R_RECV,      /* waiting for a pipeline message */
+    R_WAIT,      /* waiting for its gradient reductions */
+    R_JOIN,      /* waiting for an overlapped collective after the op beside it */
+    R_DONE       /* its program for this step is over */
+} rank_state;
 
 typedef struct rank_st {
     ev_node ev; /* first member */
     struct ex *x;
     int64_t id;
-    int have_item, state;
-    int join_pending, join_after; /* an overlapped collective waits for the next op's end */
+    bool have_item; /* item holds the next thing to do */
+    rank_state state;
+    bool join_pending, join_after; /* an overlapped collective waits for the next op's end */
     double block_s;
     int64_t async_out;
     int64_t overlap_out; /* async = 2 collectives not yet done */
@@ -66,10 +77,13 @@ typedef struct rank_st {
 typedef struct rdv {
     uint64_t key;
     struct ex *x;
-    int dim, slot, kind, async; /* dim: reported under; slot: the group */
+    plan_dim dim; /* reported under */
+    int slot;     /* the group's (plan_slot) */
+    coll_kind kind;
+    int async; /* plan_item.async */
     int64_t gid, size, arrived, step;
     double bytes, start_s;
-    int algo;
+    coll_algo algo;
 } rdv;
 
 typedef struct chan {
@@ -97,7 +111,7 @@ typedef struct ex {
     double peak, peak_gemm, hbm, eff_gemm, eff_mem;
     const hw_chip *chip;
     sim_status err;
-    int failed, stopped;
+    bool failed, stopped;
     uint64_t advances;
     const exec_opts *opts;
     double wall0, last_progress;
@@ -161,7 +175,7 @@ static int64_t op_ps(const ex *x, const wl_op *op)
     return (int64_t)llround(t * 1e12) + EXEC_LAUNCH_PS;
 }
 
-double exec_op_seconds(const hw_chip *chip, const wl_op *op, int fp8)
+double exec_op_seconds(const hw_chip *chip, const wl_op *op, bool fp8)
 {
     ex x;
     memset(&x, 0, sizeof x);
@@ -200,7 +214,8 @@ static void record_coll(ex *x, const rdv *v, int dim, double end_s)
 /* One of r's asynchronous collectives is done (*out counts those left): when it was the last
  * and r waits for them in state `state`, the wait is exposed time of dim and r goes on past
  * the item it waited on (a WAIT item; a join has no item left: have_item is already 0). */
-static void async_done(ex *x, rank_st *r, int64_t *out, int state, int dim, double end_s)
+static void async_done(ex *x, rank_st *r, int64_t *out, rank_state state, int dim,
+                       double end_s)
 {
     if (--*out > 0 || r->state != state)
         return;
@@ -785,7 +800,7 @@ static sim_code outcome(ex *x, sim_status *st)
         return sim_status_set(st, SIM_ERR_INTERNAL, NULL, 0, 0,
                               "deadlock in step %lld: rank %lld waits (state %d) with no event "
                               "pending", (long long)x->step, (long long)stuck,
-                              stuck >= 0 ? x->ranks[stuck].state : -1);
+                              stuck >= 0 ? (int)x->ranks[stuck].state : -1);
     }
     return SIM_OK;
 }
