@@ -6,6 +6,8 @@
  * (0.1 us cable up; 0.1 + 0.5 us cable and switch down). A ring step costs its path latency
  * plus COLL_STEP_OVERHEAD_PS (2 us). Every case runs alone on an idle network, so each
  * phase's time is bytes / bottleneck rate + steps x (path latency + overhead).
+ * The algorithm chosen for every (kind, algorithm asked for, size, group shape) is checked
+ * against coll.h's rule, written out here once more.
  */
 #include <check.h>
 #include <math.h>
@@ -61,8 +63,8 @@ static void on_done(void *user, double start_s, double end_s)
 
 /* Runs one collective over chips[0..n) alone with algorithm want (AUTO chooses); returns its
  * duration. sharp turns on in-switch reduction in the NVSwitch domains. */
-static double run_algo(int kind, int want, const int32_t *chips, size_t n, double bytes,
-                       int *algo, int sharp)
+static double run_algo(coll_kind kind, coll_algo want, const int32_t *chips, size_t n,
+                       double bytes, coll_algo *algo, int sharp)
 {
     fixture f;
     sim_status st;
@@ -89,7 +91,8 @@ static double run_algo(int kind, int want, const int32_t *chips, size_t n, doubl
 
 /* Runs one collective over chips[0..n) alone, algorithm chosen by auto; returns its
  * duration. */
-static double run_coll(int kind, const int32_t *chips, size_t n, double bytes, int *algo)
+static double run_coll(coll_kind kind, const int32_t *chips, size_t n, double bytes,
+                       coll_algo *algo)
 {
     return run_algo(kind, COLL_ALGO_AUTO, chips, n, bytes, algo, 0);
 }
@@ -99,7 +102,7 @@ START_TEST(ring_allreduce_in_a_node)
 {
     int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     double S = 1e9;
-    int algo;
+    coll_algo algo;
     double t = run_coll(COLL_ALLREDUCE, chips, 8, S, &algo);
     ck_assert_int_eq(algo, COLL_ALGO_RING);
     double want = 2.0 * 7 / 8 * S / NV_BW + 14 * (NV_LAT + STEP);
@@ -120,7 +123,7 @@ START_TEST(hierarchical_allreduce_over_two_nodes)
     for (int i = 0; i < 16; i++)
         chips[i] = i;
     double S = 1e9;
-    int algo;
+    coll_algo algo;
     double t = run_coll(COLL_ALLREDUCE, chips, 16, S, &algo);
     ck_assert_int_eq(algo, COLL_ALGO_HIERARCHICAL);
     double intra = 7.0 / 8 * S / NV_BW + 7 * (NV_LAT + STEP);
@@ -161,7 +164,7 @@ START_TEST(ring_over_nics)
 {
     int32_t chips[2] = {3, 11};
     double S = 1e8;
-    int algo;
+    coll_algo algo;
     double t = run_coll(COLL_ALLREDUCE, chips, 2, S, &algo);
     ck_assert_int_eq(algo, COLL_ALGO_RING);
     ck_assert_double_eq_tol(t, S / NIC_BW + 2 * (NIC_LAT + STEP), 1e-12);
@@ -174,7 +177,7 @@ START_TEST(alltoall_in_a_node)
 {
     int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     double S = 8e8;
-    int algo;
+    coll_algo algo;
     double t = run_coll(COLL_ALLTOALL, chips, 8, S, &algo);
     ck_assert_int_eq(algo, COLL_ALGO_DIRECT);
     ck_assert_double_eq_tol(t, 7.0 / 8 * S / NV_BW + NV_LAT + STEP, 1e-12);
@@ -204,7 +207,7 @@ START_TEST(messages_and_trivial_groups)
     ck_assert_double_eq(r0.end, 0);
     /* no member at all: done at once too, through an event (never inside the call) */
     result rn = {0};
-    int algo = -1;
+    coll_algo algo = COLL_ALGO_COUNT;
     coll_req rq0 = {.kind = COLL_ALLREDUCE, .chips = NULL, .n = 0, .bytes = 1e9, .id = 4,
                     .done = on_done, .user = &rn};
     ck_assert_int_eq(coll_start(f.ce, &rq0, &algo, &st), SIM_OK);
@@ -256,7 +259,7 @@ START_TEST(hierarchical_beats_flat_ring)
     setup(&f);
     result r = {0};
     sim_status st;
-    int algo;
+    coll_algo algo;
     coll_req rq = {.kind = COLL_ALLREDUCE, .algo = COLL_ALGO_RING, .chips = chips, .n = 16,
                    .bytes = S, .id = 9, .done = on_done, .user = &r};
     ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
@@ -280,7 +283,7 @@ START_TEST(nvls_allreduce)
 {
     int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     double S = 1e9;
-    int algo;
+    coll_algo algo;
     double t = run_algo(COLL_ALLREDUCE, COLL_ALGO_AUTO, chips, 8, S, &algo, 1);
     ck_assert_int_eq(algo, COLL_ALGO_NVLS);
     ck_assert_double_eq_tol(t, S / NV_BW + 2 * (NV_LAT + STEP), 1e-12);
@@ -296,7 +299,7 @@ START_TEST(halving_doubling)
 {
     int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     double S = 1e9;
-    int algo;
+    coll_algo algo;
     double rs = 7.0 / 8 * S / NV_BW + 3 * (NV_LAT + STEP);
     ck_assert_double_eq_tol(run_algo(COLL_REDUCE_SCATTER, COLL_ALGO_RHD, chips, 8, S, &algo, 0),
                             rs, 1e-12);
@@ -321,7 +324,7 @@ START_TEST(tree_for_small_allreduce)
     int32_t chips[16];
     for (int i = 0; i < 16; i++)
         chips[i] = i;
-    int algo;
+    coll_algo algo;
     double tree = run_algo(COLL_ALLREDUCE, COLL_ALGO_AUTO, chips, 16, 65536, &algo, 0);
     ck_assert_int_eq(algo, COLL_ALGO_TREE);
     double hier = run_algo(COLL_ALLREDUCE, COLL_ALGO_HIERARCHICAL, chips, 16, 65536, &algo, 0);
@@ -351,7 +354,7 @@ START_TEST(torus_rings)
         chips[i] = 15 - i; /* any order: rings follow the coordinates */
     double S = 1.6e9, B = 75e9, step = 0.25e-6 + STEP;
     result r = {0};
-    int algo;
+    coll_algo algo;
     coll_req rq = {.kind = COLL_ALLREDUCE, .chips = chips, .n = 16, .bytes = S, .id = 3,
                    .done = on_done, .user = &r};
     ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
@@ -418,7 +421,7 @@ START_TEST(a_failing_later_phase_is_an_error)
     ck_assert_int_eq(coll_engine_create(f.ns, f.t, &f.ce, &st), SIM_OK);
     int32_t chips[4] = {0, 1, 2, 3};
     result r = {0};
-    int algo;
+    coll_algo algo;
     coll_req rq = {.kind = COLL_REDUCE_SCATTER, .chips = chips, .n = 4, .bytes = 1e6, .id = 1,
                    .done = on_done, .user = &r};
     ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
@@ -446,11 +449,119 @@ START_TEST(broadcast_chain)
 {
     int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     double S = 1e9;
-    int algo;
+    coll_algo algo;
     double t = run_coll(COLL_BROADCAST, chips, 8, S, &algo);
     ck_assert_int_eq(algo, COLL_ALGO_CHAIN);
     ck_assert_double_eq_tol(t, S / NV_BW + 7 * (NV_LAT + STEP), 1e-12);
     ck_assert_double_eq(coll_busbw_factor(COLL_BROADCAST, 8), 1.0);
+}
+END_TEST
+
+/* What a group's membership decides, as coll.h describes it, for the rule below. */
+typedef struct shape {
+    const char *name;
+    const int32_t *chips;
+    size_t n;
+    int one_domain, sharp, torus, levels; /* torus: a box of a torus; levels: hierarchical */
+} shape;
+
+/* The algorithm coll.h documents for kind over g when want is asked for: all-to-all direct
+ * and broadcast chain whatever was asked; a torus box gets torus when asked or auto; auto
+ * prefers nvls, then tree (all-reduce over several domains, small) or rhd (reduce-scatter,
+ * all-gather over a power of two, small); an algorithm asked for that cannot run (nvls
+ * outside a reducing domain or not an all-reduce, tree not an all-reduce, rhd not a power
+ * of two, torus not a box) falls back, as auto does last, to hierarchical when the members
+ * form one, else ring. Groups of one: direct, chain or ring. */
+static coll_algo rule(const shape *g, coll_kind kind, coll_algo want, double bytes)
+{
+    int ar = kind == COLL_ALLREDUCE, pow2 = g->n >= 2 && (g->n & (g->n - 1)) == 0;
+    int small = bytes <= COLL_SMALL_BYTES;
+    if (kind == COLL_ALLTOALL)
+        return COLL_ALGO_DIRECT;
+    if (kind == COLL_BROADCAST)
+        return COLL_ALGO_CHAIN;
+    if (g->n < 2)
+        return COLL_ALGO_RING;
+    if ((want == COLL_ALGO_AUTO || want == COLL_ALGO_TORUS) && g->torus)
+        return COLL_ALGO_TORUS;
+    if (want == COLL_ALGO_AUTO && ar && g->one_domain && g->sharp)
+        return COLL_ALGO_NVLS;
+    if (want == COLL_ALGO_AUTO && ar && !g->one_domain && g->n >= 4 && small)
+        return COLL_ALGO_TREE;
+    if (want == COLL_ALGO_AUTO && !ar && g->n >= 4 && pow2 && small)
+        return COLL_ALGO_RHD;
+    int runs = want == COLL_ALGO_RING || want == COLL_ALGO_DIRECT || want == COLL_ALGO_P2P ||
+               want == COLL_ALGO_CHAIN || (want == COLL_ALGO_NVLS && ar && g->one_domain &&
+                                           g->sharp) ||
+               (want == COLL_ALGO_TREE && ar) || (want == COLL_ALGO_RHD && pow2);
+    if (runs)
+        return want;
+    return g->levels ? COLL_ALGO_HIERARCHICAL : COLL_ALGO_RING;
+}
+
+/* Every kind, every algorithm asked for (and auto), small and large, over groups of every
+ * shape (in one node, over two, a torus box and not, with and without in-switch
+ * reduction, of one member): the algorithm used is the rule's, and the collective ends.
+ * Each request runs three times: over its chips (a private group), then twice over a group
+ * kept by the engine (which remembers auto's pick). */
+START_TEST(algorithm_choice_follows_the_rule)
+{
+    static const int32_t node[8] = {0, 1, 2, 3, 4, 5, 6, 7}, six[6] = {0, 1, 2, 3, 4, 5},
+                         two_nodes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+                         twelve[12] = {0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13}, pair[2] = {3, 11},
+                         one[1] = {5}, row[4] = {4, 5, 6, 7}, ell[4] = {0, 1, 2, 4},
+                         box[16] = {15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
+    static const struct {
+        const char *topology;
+        int sharp;
+        shape g;
+    } cases[] = {
+        {"topologies/two-nodes.yaml", 0, {"node", node, 8, 1, 0, 0, 0}},
+        {"topologies/two-nodes.yaml", 0, {"six", six, 6, 1, 0, 0, 0}},
+        {"topologies/two-nodes.yaml", 0, {"two nodes", two_nodes, 16, 0, 0, 0, 1}},
+        {"topologies/two-nodes.yaml", 0, {"6 + 6", twelve, 12, 0, 0, 0, 1}},
+        {"topologies/two-nodes.yaml", 0, {"pair", pair, 2, 0, 0, 0, 0}},
+        {"topologies/two-nodes.yaml", 0, {"one", one, 1, 1, 0, 0, 0}},
+        {"topologies/two-nodes.yaml", 1, {"node, sharp", node, 8, 1, 1, 0, 0}},
+        {"topologies/two-nodes.yaml", 1, {"two nodes, sharp", two_nodes, 16, 0, 1, 0, 1}},
+        {"tests/fixtures/good/gen-torus-2d.yaml", 0, {"torus", box, 16, 1, 0, 1, 0}},
+        {"tests/fixtures/good/gen-torus-2d.yaml", 0, {"row", row, 4, 1, 0, 1, 0}},
+        {"tests/fixtures/good/gen-torus-2d.yaml", 0, {"ell", ell, 4, 1, 0, 0, 0}},
+    };
+    static const double sizes[] = {65536, 1e9};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        fixture f;
+        sim_status st;
+        ydoc_override ov = {"scale_up.in_switch_reduction", "true", "--set sharp"};
+        topo_load_opts o = {.overrides = &ov, .n_overrides = cases[c].sharp ? 1 : 0};
+        ck_assert_int_eq(topo_load(cases[c].topology, &o, &f.t, &st), SIM_OK);
+        ck_assert_int_eq(ev_engine_create(&f.e, &st), SIM_OK);
+        ck_assert_int_eq(net_sim_create(f.e, topo_graph(f.t), 0, &f.ns, &st), SIM_OK);
+        ck_assert_int_eq(coll_engine_create(f.ns, f.t, &f.ce, &st), SIM_OK);
+        const shape *g = &cases[c].g;
+        coll_group *kept;
+        ck_assert_int_eq(coll_group_create(f.ce, g->chips, g->n, &kept, &st), SIM_OK);
+        for (int kind = 0; kind < COLL_KIND_COUNT; kind++)
+            for (int want = 0; want < COLL_ALGO_COUNT; want++)
+                for (size_t b = 0; b < 6; b++) {
+                    result r = {0};
+                    coll_algo algo = COLL_ALGO_COUNT;
+                    coll_req rq = {.kind = kind, .algo = want, .chips = g->chips, .n = g->n,
+                                   .group = b < 2 ? NULL : kept, .bytes = sizes[b % 2],
+                                   .id = (uint64_t)(kind * 100 + want), .done = on_done,
+                                   .user = &r};
+                    ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
+                    ev_run(f.e, INT64_MAX);
+                    ck_assert_msg(algo == rule(g, kind, want, sizes[b % 2]),
+                                  "%s, %s asked %s, %g bytes%s: %s, the rule says %s", g->name,
+                                  coll_kind_name(kind), coll_algo_name(want), sizes[b % 2],
+                                  b < 2 ? "" : " (kept group)", coll_algo_name(algo),
+                                  coll_algo_name(rule(g, kind, want, sizes[b % 2])));
+                    ck_assert_int_eq(r.done, 1);
+                }
+        ck_assert_uint_eq(coll_live(f.ce), 0);
+        teardown(&f);
+    }
 }
 END_TEST
 
@@ -480,6 +591,7 @@ int main(void)
     tcase_add_test(tc, torus_rings);
     tcase_add_test(tc, a_failing_later_phase_is_an_error);
     tcase_add_test(tc, broadcast_chain);
+    tcase_add_test(tc, algorithm_choice_follows_the_rule);
     tcase_add_test(tc, busbw_factors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

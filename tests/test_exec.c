@@ -7,6 +7,7 @@
  *   last rank to finish fills it exactly (a rank is always in exactly one state).
  * - A pure data-parallel pair: the step is the compute plus the one gradient reduction left
  *   after the last layer (the earlier ones hide behind backward compute), within bounds.
+ * - Collective records: rank 0's collectives, every step, each once.
  * - Determinism: the same config gives identical figures, link bytes and collectives.
  * - Bounds: --max-events stops the run cleanly.
  * Configs: tests/fixtures/good/cfg-tiny.yaml (4 layers, hidden 256, on two-nodes) with
@@ -145,6 +146,59 @@ START_TEST(data_parallel_pair)
     ck_assert(a->exposed_s[PLAN_DP] <= last->end_s - last->start_s + 1e-12);
     exec_result_free(&r);
     plan_destroy(p);
+}
+END_TEST
+
+/* The collective records are the collectives of rank 0's groups, every step, each once:
+ * per step as many as rank 0's program has over groups of two or more, carrying as many
+ * bytes per dimension. Variants: tp x pp x dp with warm-up steps, an interleaved pipeline of
+ * four stages (its last stage sends to the first), ZeRO-3 without a pipeline. */
+START_TEST(collective_records_are_rank0s)
+{
+    static const char *const variants[][9] = {
+        {"run.warmup=2", "run.steps=2", NULL},
+        {"parallelism.chips=8", "parallelism.tp=1", "parallelism.pp=4", "parallelism.dp=2",
+         "parallelism.schedule=interleaved", "parallelism.virtual_stages=2",
+         "workload.model.layers=8", NULL},
+        {"parallelism.pp=1", "parallelism.dp=8", "parallelism.zero=3", NULL},
+    };
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        plan *p = th_load(TINY, variants[v]);
+        if (v == 1) {
+            ck_assert_int_eq(plan_parallel(p)->pp, 4);
+            ck_assert_int_eq(plan_parallel(p)->vp, 2);
+        }
+        size_t per_step = 0;
+        double bytes[PLAN_DIM_COUNT] = {0};
+        plan_cursor c;
+        plan_item it;
+        plan_prog_begin(p, 0, &c);
+        while (plan_prog_next(p, &c, &it))
+            if (it.kind == PLAN_ITEM_COLL && plan_slot_size(p, plan_slot(it.dim, it.group)) > 1) {
+                per_step++;
+                bytes[it.dim] += it.bytes;
+            }
+        ck_assert_uint_gt(per_step, 0);
+        exec_result r;
+        run(p, &r);
+        int64_t steps = plan_warmup_steps(p) + plan_steps(p);
+        ck_assert_uint_eq(r.n_colls, per_step * (size_t)steps);
+        for (int64_t k = 0; k < steps; k++) {
+            size_t n = 0;
+            double got[PLAN_DIM_COUNT] = {0};
+            for (size_t i = 0; i < r.n_colls; i++)
+                if (r.colls[i].step == k) {
+                    n++;
+                    got[r.colls[i].dim] += r.colls[i].bytes;
+                    ck_assert(r.colls[i].group_size > 1);
+                }
+            ck_assert_uint_eq(n, per_step);
+            for (int d = 0; d < PLAN_DIM_COUNT; d++)
+                ck_assert_double_eq_tol(got[d], bytes[d], 1e-9 * (bytes[d] + 1));
+        }
+        exec_result_free(&r);
+        plan_destroy(p);
+    }
 }
 END_TEST
 
@@ -423,6 +477,7 @@ int main(void)
     tcase_add_test(tc, one_rank_is_its_compute);
     tcase_add_test(tc, accounting_fills_the_step);
     tcase_add_test(tc, data_parallel_pair);
+    tcase_add_test(tc, collective_records_are_rank0s);
     tcase_add_test(tc, one_f_one_b_of_equal_stages);
     tcase_add_test(tc, overlap_slowdown);
     tcase_add_test(tc, an_endless_op_is_refused);

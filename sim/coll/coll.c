@@ -7,11 +7,21 @@
  * (callers that replay the same groups over and over pass them in coll_req.group); a request
  * without one gets a private group, freed when the collective ends.
  *
+ * Each algorithm is one entry of a table (algos): the kinds it runs, whether a group's
+ * members allow it, when auto prefers it, its number of phases and the function that starts
+ * one; auto walks the table in order of preference, so adding an algorithm touches the
+ * table (and coll.h's enum) only.
+ *
  * An instance points at its group's members and box and holds its algorithm and phase
  * index. A phase's transfers are built when the phase starts (routes are taken then), so
  * nothing else is stored per collective; a message keeps its two chips inline. Instances
- * come from a pool and go back to it when done; the usage and ring scratch buffers grow to
- * the largest seen and are then reused. So a replay allocates only on a group's first use.
+ * come from a pool and go back to it when done. Two scratch vectors (core/vec.h) are reused
+ * by every phase: the ring buffer, sized for a group when the group is made, and the link
+ * usages of one coupled transfer, which grow (doubling) when a phase needs more than any
+ * before it. The usages are not sized up front: their bound, two routes per member of the
+ * largest group times topo_route_max_uses (every link of a hand-written topology), is far
+ * above what phases use. So a replay allocates only on a group's first use and when a
+ * phase needs more usages than every one before it.
  *
  * Phases per (kind, algorithm), with D domains of g members (hierarchical) or n members:
  *   all-reduce     ring: [ring AR]; hierarchical: [RS in domains] [RS per rail]
@@ -25,11 +35,13 @@
 #include "coll/coll.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/hash.h"
 #include "core/pool.h"
+#include "core/vec.h"
 
 typedef enum step_op { OP_AR = 0, OP_RS, OP_AG } step_op;
 
@@ -44,17 +56,53 @@ typedef struct box {
 struct coll_group {
     int32_t *chips; /* [n] */
     size_t n;
-    int one_domain, sharp; /* all in one scale-up domain; it reduces in the switch */
+    bool one_domain, sharp; /* all in one scale-up domain; it reduces in the switch */
     box torus;             /* the members fill a box of one torus */
     box levels;            /* [member in domain][domain in site][site] (hierarchical) */
-    int levels_known;      /* levels has been computed */
+    bool levels_known;      /* levels has been computed */
+    /* auto's pick per kind, for sizes over COLL_SMALL_BYTES or not, and the box it walks:
+     * they depend on nothing else, so each is made once (NULL until then) */
+    const struct algo_info *auto_pick[COLL_KIND_COUNT][2];
+    const box *auto_box[COLL_KIND_COUNT][2];
     struct coll_group *next; /* the engine's groups */
 };
 
-typedef struct coll_inst {
+typedef struct coll_inst coll_inst;
+
+/*
+ * One algorithm: the kinds it runs, when auto picks it, its phases and how one starts. The
+ * table of them (algos, below the phase functions) is the one place an algorithm is added,
+ * besides its coll_algo value in coll.h. Table order is auto's order of preference; an
+ * algorithm asked for that cannot run falls back to the first fallback entry that can
+ * (what auto picks last: hierarchical or ring, direct, chain).
+ */
+typedef struct algo_info {
+    coll_algo algo;
+    const char *name;
+    unsigned kinds;      /* kinds it runs when asked for (a set of K_ bits) */
+    unsigned auto_kinds; /* kinds auto (and a fallback) may pick it for */
+    bool fallback;       /* where a request that cannot run may end up */
+    /* Whether g's members allow it (NULL: any group); sets *bx to the box its phases walk
+     * when they do. */
+    bool (*fits)(coll_engine *ce, coll_group *g, const box **bx);
+    /* Auto's further condition (NULL: none): where NCCL's tuner prefers it, by size. */
+    bool (*wins)(const coll_group *g, double bytes);
+    int (*phases)(const coll_inst *in); /* its phases over in's members (NULL: one) */
+    int (*start)(coll_inst *in);        /* starts phase in->phase: 0 on error (ce->last) */
+} algo_info;
+
+/* Sets of kinds, one bit per coll_kind (algo_info.kinds, auto_kinds). */
+#define K_BIT(k) (1u << (k))
+#define K_AR K_BIT(COLL_ALLREDUCE)
+#define K_RING (K_AR | K_BIT(COLL_REDUCE_SCATTER) | K_BIT(COLL_ALLGATHER)) /* the ring family */
+#define K_A2A K_BIT(COLL_ALLTOALL)
+#define K_BCAST K_BIT(COLL_BROADCAST)
+
+struct coll_inst {
     ev_node done_ev; /* first member: zero-phase collectives finish through an event */
     coll_engine *ce;
-    int kind, algo;
+    coll_kind kind;
+    const algo_info *how; /* its algorithm */
     const int32_t *chips; /* the group's, or pair for a message */
     int32_t pair[2];      /* a message's two chips */
     coll_group *own;      /* a private group, freed at the end */
@@ -71,41 +119,32 @@ typedef struct coll_inst {
     coll_done_fn done;
     void *user;
     struct coll_inst *prev, *next; /* the engine's list of live instances */
-} coll_inst;
+};
 
 struct coll_engine {
     net_sim *ns;
     topo *t;
     sim_pool *insts;
-    net_usage *uses;
-    size_t uses_cap;
+    SIM_VEC(net_usage) uses; /* scratch: one coupled transfer's usages (n unused) */
     size_t route_cap;
     net_usage *route;
     size_t live;
     coll_inst *head; /* live instances, so that destroy can free their member lists */
-    int32_t *ring_buf; /* scratch: the rings of one torus or hierarchy phase */
-    size_t ring_cap;
+    SIM_VEC(int32_t) ring; /* scratch: the rings of one torus or hierarchy phase (n unused) */
     coll_group *groups; /* kept until destroy */
     sim_status err;  /* the first failure (coll_engine_error) */
     sim_status last; /* scratch: the failure of the phase being started */
     int failed;
 };
 
-const char *coll_kind_name(int kind)
+const char *coll_kind_name(coll_kind kind)
 {
     static const char *const names[] = {"all-reduce", "reduce-scatter", "all-gather",
                                         "all-to-all", "broadcast"};
-    return kind >= 0 && kind < COLL_KIND_COUNT ? names[kind] : "?";
+    return (int)kind >= 0 && kind < COLL_KIND_COUNT ? names[kind] : "?";
 }
 
-const char *coll_algo_name(int algo)
-{
-    static const char *const names[] = {"auto", "ring", "hierarchical", "direct", "p2p",
-                                        "tree", "nvls", "rhd", "torus", "chain"};
-    return algo >= 0 && algo < COLL_ALGO_COUNT ? names[algo] : "?";
-}
-
-double coll_busbw_factor(int kind, size_t n)
+double coll_busbw_factor(coll_kind kind, size_t n)
 {
     if (n < 2)
         return 0;
@@ -151,9 +190,9 @@ void coll_engine_destroy(coll_engine *ce)
         next = g->next;
         group_free(g);
     }
-    free(ce->ring_buf);
+    sim_vec_free(&ce->ring);
     sim_pool_destroy(ce->insts);
-    free(ce->uses);
+    sim_vec_free(&ce->uses);
     free(ce->route);
     free(ce);
 }
@@ -173,36 +212,7 @@ static double now_s(const coll_engine *ce)
     return (double)ev_now(net_sim_engine(ce->ns)) * 1e-12;
 }
 
-/* Room for n more usages in the scratch buffer. */
-static int reserve(coll_engine *ce, size_t need)
-{
-    if (need <= ce->uses_cap)
-        return 1;
-    size_t cap = ce->uses_cap ? ce->uses_cap : 1024;
-    while (cap < need)
-        cap *= 2;
-    net_usage *p = realloc(ce->uses, cap * sizeof *p);
-    if (!p)
-        return 0;
-    ce->uses = p;
-    ce->uses_cap = cap;
-    return 1;
-}
-
 static void phase_start(coll_inst *in);
-
-/* Room for a ring of n members in the scratch ring buffer. */
-static int reserve_ring(coll_engine *ce, size_t n)
-{
-    if (n <= ce->ring_cap)
-        return 1;
-    int32_t *p = realloc(ce->ring_buf, n * sizeof *p);
-    if (!p)
-        return 0;
-    ce->ring_buf = p;
-    ce->ring_cap = n;
-    return 1;
-}
 
 static void finish(coll_inst *in)
 {
@@ -257,12 +267,13 @@ static int add_route(coll_inst *in, int32_t a, int32_t b, uint64_t h, gather *g)
     topo_route_info info;
     if (topo_route(ce->t, a, b, h, ce->route, ce->route_cap, &info, &ce->last) != SIM_OK)
         return 0;
-    if (!reserve(ce, g->n_uses + info.n_uses)) {
+    size_t need = g->n_uses + info.n_uses;
+    if (need > ce->uses.cap && sim_vec_reserve(&ce->uses, need) != 0) {
         sim_status_set(&ce->last, SIM_ERR_NOMEM, NULL, 0, 0,
                        "out of memory for the links of a collective");
         return 0;
     }
-    memcpy(ce->uses + g->n_uses, ce->route, info.n_uses * sizeof *ce->route);
+    memcpy(ce->uses.v + g->n_uses, ce->route, info.n_uses * sizeof *ce->route);
     g->n_uses += info.n_uses;
     if (info.lat_ps > g->max_lat)
         g->max_lat = info.lat_ps;
@@ -276,7 +287,7 @@ static int add_route(coll_inst *in, int32_t a, int32_t b, uint64_t h, gather *g)
 static int launch(coll_inst *in, const gather *g, double bytes, int steps)
 {
     net_transfer_spec spec = {
-        .uses = in->ce->uses,
+        .uses = in->ce->uses.v,
         .n_uses = g->n_uses,
         .bytes = bytes,
         .lat_ps = (int64_t)steps * (g->max_lat + COLL_STEP_OVERHEAD_PS),
@@ -370,14 +381,14 @@ static void ring_cost(int op, size_t m, double S, double *bytes, int *steps)
 
 /* Torus rings along box dimension j: members grouped by their other coordinates, each ring
  * ordered along dimension j; the dimension's rings move in lock step, so they form one
- * coupled transfer. One pass places every member at ring_buf[key * m + pos] (key: the rank
+ * coupled transfer. One pass places every member at ring[key * m + pos] (key: the rank
  * of its other coordinates, pos: its rank along j; the box makes this a bijection onto
  * 0..n-1), then the rings are walked in key order. */
 static int start_torus_rings(coll_inst *in, int j, double bytes, int steps)
 {
     coll_engine *ce = in->ce;
     size_t m = (size_t)in->tsize[j], rings = in->n / m;
-    int32_t *buf = ce->ring_buf;
+    int32_t *buf = ce->ring.v; /* room for n: reserved when the group was made */
     for (size_t i = 0; i < in->n; i++) {
         size_t key = 0;
         for (int q = in->nd - 1; q >= 0; q--)
@@ -396,72 +407,107 @@ static int start_torus_rings(coll_inst *in, int j, double bytes, int steps)
     return launch(in, &g, bytes, steps);
 }
 
+/* ---- one phase of each algorithm (algo_info.start): 0 on error, ce->last says why ---- */
+
+/* direct: every member sends S / n to every other member at once. */
+static int phase_direct(coll_inst *in)
+{
+    int ok = 1;
+    double part = in->bytes / (double)in->n;
+    for (size_t i = 0; ok && i < in->n; i++)
+        for (size_t j = 0; ok && j < in->n; j++)
+            if (i != j)
+                ok = start_msg(in, in->chips[i], in->chips[j], part, i * in->n + j);
+    return ok;
+}
+
+/* p2p: the first member sends S to the second. */
+static int phase_p2p(coll_inst *in)
+{
+    return start_msg(in, in->chips[0], in->chips[1], in->bytes, 0);
+}
+
+/* torus, hierarchical: one ring phase along one dimension of the box. */
+static int phase_box(coll_inst *in)
+{
+    /* phases: RS along box dims 0..nd-1 (AR, RS), then AG along nd-1..0 (AR, AG); the
+     * dims of a hierarchy are member in domain, domain in site, site */
+    int k = in->phase, nd = in->nd, rs, j;
+    if (in->kind == COLL_ALLGATHER) {
+        rs = 0;
+        j = nd - 1 - k;
+    } else if (in->kind == COLL_REDUCE_SCATTER || k < nd) {
+        rs = 1;
+        j = k;
+    } else {
+        rs = 0;
+        j = 2 * nd - 1 - k;
+    }
+    double S = in->bytes;
+    for (int q = 0; q < j; q++)
+        S /= (double)in->tsize[q];
+    double bytes;
+    int steps;
+    ring_cost(rs ? OP_RS : OP_AG, (size_t)in->tsize[j], S, &bytes, &steps);
+    return start_torus_rings(in, j, bytes, steps);
+}
+
+/* chain: S down the members in order, pipelined. */
+static int phase_chain(coll_inst *in)
+{
+    int ok = 1;
+    gather g = {0};
+    for (size_t i = 0; ok && i + 1 < in->n; i++)
+        ok = add_route(in, in->chips[i], in->chips[i + 1], edge_hash(in, i), &g);
+    return ok && launch(in, &g, in->bytes, (int)(in->n - 1));
+}
+
+/* nvls: S up to the switch and down from it, two step latencies. */
+static int phase_nvls(coll_inst *in)
+{
+    return start_ring(in, 0, 1, in->n, in->bytes, 2, 0);
+}
+
+/* tree: the two binary trees, S / 2 each, 2 x depth step latencies. */
+static int phase_tree(coll_inst *in)
+{
+    int depth = 0;
+    while (((size_t)2 << depth) <= in->n)
+        depth++;
+    return start_tree(in, 0, in->bytes / 2, 2 * depth) &&
+           start_tree(in, 1, in->bytes / 2, 2 * depth);
+}
+
+/* rhd: one exchange of recursive halving or doubling. */
+static int phase_rhd(coll_inst *in)
+{
+    /* phases: reduce-scatter halvings (distance n/2, n/4, ...; S/2, S/4, ...), then the
+     * all-gather doublings in reverse */
+    int lg = log2_exact(in->n), k = in->phase;
+    int halving = in->kind == COLL_ALLGATHER ? 0 : in->kind == COLL_REDUCE_SCATTER ? 1
+                                                                                 : k < lg;
+    int j = halving ? k : (in->kind == COLL_ALLGATHER ? k : k - lg); /* 0.. lg-1 */
+    int level = halving ? j : lg - 1 - j;                            /* 0: largest */
+    return start_exchange(in, in->n >> (level + 1), in->bytes / (double)((size_t)2 << level),
+                          (uint64_t)k);
+}
+
+/* ring: the whole operation as one ring over the members. */
+static int phase_ring(coll_inst *in)
+{
+    double bytes;
+    int steps;
+    int op = in->kind == COLL_ALLREDUCE ? OP_AR : in->kind == COLL_REDUCE_SCATTER ? OP_RS
+                                                                               : OP_AG;
+    ring_cost(op, in->n, in->bytes, &bytes, &steps);
+    return start_ring(in, 0, 1, in->n, bytes, steps, 0);
+}
+
 static void phase_start(coll_inst *in)
 {
     coll_engine *ce = in->ce;
-    int ok = 1;
     in->outstanding = 1; /* held while starting, so an instant finish cannot end the phase */
-    if (in->algo == COLL_ALGO_DIRECT) {
-        double part = in->bytes / (double)in->n;
-        for (size_t i = 0; ok && i < in->n; i++)
-            for (size_t j = 0; ok && j < in->n; j++)
-                if (i != j)
-                    ok = start_msg(in, in->chips[i], in->chips[j], part, i * in->n + j);
-    } else if (in->algo == COLL_ALGO_P2P) {
-        ok = start_msg(in, in->chips[0], in->chips[1], in->bytes, 0);
-    } else if (in->algo == COLL_ALGO_TORUS || in->algo == COLL_ALGO_HIERARCHICAL) {
-        /* phases: RS along box dims 0..nd-1 (AR, RS), then AG along nd-1..0 (AR, AG); the
-         * dims of a hierarchy are member in domain, domain in site, site */
-        int k = in->phase, nd = in->nd, rs, j;
-        if (in->kind == COLL_ALLGATHER) {
-            rs = 0;
-            j = nd - 1 - k;
-        } else if (in->kind == COLL_REDUCE_SCATTER || k < nd) {
-            rs = 1;
-            j = k;
-        } else {
-            rs = 0;
-            j = 2 * nd - 1 - k;
-        }
-        double S = in->bytes;
-        for (int q = 0; q < j; q++)
-            S /= (double)in->tsize[q];
-        double bytes;
-        int steps;
-        ring_cost(rs ? OP_RS : OP_AG, (size_t)in->tsize[j], S, &bytes, &steps);
-        ok = start_torus_rings(in, j, bytes, steps);
-    } else if (in->algo == COLL_ALGO_CHAIN) {
-        gather g = {0};
-        for (size_t i = 0; ok && i + 1 < in->n; i++)
-            ok = add_route(in, in->chips[i], in->chips[i + 1], edge_hash(in, i), &g);
-        ok = ok && launch(in, &g, in->bytes, (int)(in->n - 1));
-    } else if (in->algo == COLL_ALGO_NVLS) {
-        ok = start_ring(in, 0, 1, in->n, in->bytes, 2, 0);
-    } else if (in->algo == COLL_ALGO_TREE) {
-        int depth = 0;
-        while (((size_t)2 << depth) <= in->n)
-            depth++;
-        ok = start_tree(in, 0, in->bytes / 2, 2 * depth) &&
-             start_tree(in, 1, in->bytes / 2, 2 * depth);
-    } else if (in->algo == COLL_ALGO_RHD) {
-        /* phases: reduce-scatter halvings (distance n/2, n/4, ...; S/2, S/4, ...), then the
-         * all-gather doublings in reverse */
-        int lg = log2_exact(in->n), k = in->phase;
-        int halving = in->kind == COLL_ALLGATHER ? 0 : in->kind == COLL_REDUCE_SCATTER ? 1
-                                                                                     : k < lg;
-        int j = halving ? k : (in->kind == COLL_ALLGATHER ? k : k - lg); /* 0.. lg-1 */
-        int level = halving ? j : lg - 1 - j;                            /* 0: largest */
-        ok = start_exchange(in, in->n >> (level + 1), in->bytes / (double)((size_t)2 << level),
-                            (uint64_t)k);
-    } else {
-        double bytes;
-        int steps;
-        int op = in->kind == COLL_ALLREDUCE ? OP_AR : in->kind == COLL_REDUCE_SCATTER ? OP_RS
-                                                                                   : OP_AG;
-        ring_cost(op, in->n, in->bytes, &bytes, &steps);
-        ok = start_ring(in, 0, 1, in->n, bytes, steps, 0);
-    }
-    if (!ok) {
+    if (!in->how->start(in)) {
         /* Keep the hold: the instance never finishes (its callback never runs) and stays
          * live until the engine is destroyed; the run stops with the first error. */
         if (!ce->failed) {
@@ -630,14 +676,14 @@ static sim_code group_new(coll_engine *ce, const int32_t *chips, size_t n, coll_
     coll_group *g = calloc(1, sizeof *g);
     if (g)
         g->chips = malloc((n ? n : 1) * sizeof *g->chips);
-    if (!g || !g->chips || !reserve_ring(ce, n)) {
+    if (!g || !g->chips || sim_vec_reserve(&ce->ring, n) != 0) {
         group_free(g);
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a group");
     }
     if (n)
         memcpy(g->chips, chips, n * sizeof *chips);
     g->n = n;
-    g->one_domain = 1;
+    g->one_domain = true;
     g->sharp = n > 0 && topo_chip_in_switch_reduction(ce->t, chips[0]);
     for (size_t i = 1; i < n; i++)
         g->one_domain &= topo_chip_domain(ce->t, chips[i]) == topo_chip_domain(ce->t, chips[0]) &&
@@ -665,45 +711,168 @@ sim_code coll_group_create(coll_engine *ce, const int32_t *chips, size_t n, coll
 static const box *group_levels(coll_engine *ce, coll_group *g)
 {
     if (!g->levels_known && make_levels(ce, g) >= 0)
-        g->levels_known = 1;
+        g->levels_known = true;
     return &g->levels;
 }
 
-/* The algorithm for kind over g (n >= 2) when want is asked for (AUTO: choose); sets *bx to
- * the box the phases walk (NULL for algorithms without one). */
-static int choose_algo(coll_engine *ce, coll_group *g, int kind, int want, double bytes,
-                       const box **bx)
+/* ---- the algorithms: what each needs, when auto picks it, its phases ---- */
+
+static bool fits_torus(coll_engine *ce, coll_group *g, const box **bx)
 {
-    int algo = want;
+    (void)ce;
+    if (g->torus.nd == 0)
+        return false;
+    *bx = &g->torus;
+    return true;
+}
+
+/* The hierarchy, computed on first use: only when nothing before it in the table was
+ * picked, as auto did. */
+static bool fits_levels(coll_engine *ce, coll_group *g, const box **bx)
+{
+    const box *lv = group_levels(ce, g);
+    if (lv->nd == 0)
+        return false;
+    *bx = lv;
+    return true;
+}
+
+static bool fits_nvls(coll_engine *ce, coll_group *g, const box **bx)
+{
+    (void)ce;
+    (void)bx;
+    return g->one_domain && g->sharp;
+}
+
+static bool fits_rhd(coll_engine *ce, coll_group *g, const box **bx)
+{
+    (void)ce;
+    (void)bx;
+    return log2_exact(g->n) >= 1;
+}
+
+/* tree: an all-reduce over several domains, latency-bound. */
+static bool wins_tree(const coll_group *g, double bytes)
+{
+    return !g->one_domain && g->n >= 4 && bytes <= COLL_SMALL_BYTES;
+}
+
+/* rhd: at least four members, latency-bound. */
+static bool wins_rhd(const coll_group *g, double bytes)
+{
+    return g->n >= 4 && bytes <= COLL_SMALL_BYTES;
+}
+
+/* torus, hierarchical: one ring phase per box dimension each way (one way but all-reduce). */
+static int phases_box(const coll_inst *in)
+{
+    return in->nd * (in->kind == COLL_ALLREDUCE ? 2 : 1);
+}
+
+/* rhd: log2 n exchanges each way. */
+static int phases_rhd(const coll_inst *in)
+{
+    return log2_exact(in->n) * (in->kind == COLL_ALLREDUCE ? 2 : 1);
+}
+
+/* In auto's order of preference (see algo_info). Asked for, direct and chain run any kind
+ * of the ring family too, each as its own pattern; p2p is what coll_send uses. */
+static const algo_info algos[] = {
+    {.algo = COLL_ALGO_TORUS, .name = "torus", .kinds = K_RING, .auto_kinds = K_RING,
+     .fits = fits_torus, .phases = phases_box, .start = phase_box},
+    {.algo = COLL_ALGO_NVLS, .name = "nvls", .kinds = K_AR, .auto_kinds = K_AR,
+     .fits = fits_nvls, .start = phase_nvls},
+    {.algo = COLL_ALGO_TREE, .name = "tree", .kinds = K_AR, .auto_kinds = K_AR,
+     .wins = wins_tree, .start = phase_tree},
+    {.algo = COLL_ALGO_RHD, .name = "rhd", .kinds = K_RING, .auto_kinds = K_RING & ~K_AR,
+     .fits = fits_rhd, .wins = wins_rhd, .phases = phases_rhd, .start = phase_rhd},
+    {.algo = COLL_ALGO_HIERARCHICAL, .name = "hierarchical", .kinds = K_RING,
+     .auto_kinds = K_RING, .fallback = true, .fits = fits_levels, .phases = phases_box,
+     .start = phase_box},
+    {.algo = COLL_ALGO_RING, .name = "ring", .kinds = K_RING, .auto_kinds = K_RING,
+     .fallback = true, .start = phase_ring},
+    {.algo = COLL_ALGO_DIRECT, .name = "direct", .kinds = K_RING | K_A2A, .auto_kinds = K_A2A,
+     .fallback = true, .start = phase_direct},
+    {.algo = COLL_ALGO_CHAIN, .name = "chain", .kinds = K_RING | K_BCAST,
+     .auto_kinds = K_BCAST, .fallback = true, .start = phase_chain},
+    {.algo = COLL_ALGO_P2P, .name = "p2p", .kinds = K_RING, .start = phase_p2p},
+};
+
+#define N_ALGOS (sizeof algos / sizeof algos[0])
+_Static_assert(N_ALGOS == COLL_ALGO_COUNT - 1, "one entry per coll_algo but auto");
+
+static const algo_info *algo_find(coll_algo algo)
+{
+    for (size_t i = 0; i < N_ALGOS; i++)
+        if (algos[i].algo == algo)
+            return &algos[i];
+    return NULL;
+}
+
+const char *coll_algo_name(coll_algo algo)
+{
+    const algo_info *a = algo_find(algo);
+    return algo == COLL_ALGO_AUTO ? "auto" : a ? a->name : "?";
+}
+
+static int kind_in(unsigned kinds, coll_kind kind)
+{
+    return (int)kind >= 0 && kind < COLL_KIND_COUNT && ((kinds >> kind) & 1u);
+}
+
+/* What a group of fewer than two members reports: the last resort of its kind, the first
+ * fallback that needs nothing of the members (ring, direct, chain). */
+static const algo_info *plain_algo(coll_kind kind)
+{
+    for (size_t i = 0; i < N_ALGOS; i++)
+        if (algos[i].fallback && !algos[i].fits && kind_in(algos[i].auto_kinds, kind))
+            return &algos[i];
+    return algo_find(COLL_ALGO_RING); /* a kind out of range */
+}
+
+/* The algorithm for kind over g (n >= 2) when want is asked for (AUTO: choose); sets *bx to
+ * the box the phases walk (NULL for algorithms without one). Asked for, an algorithm runs
+ * when it runs kind and fits g; otherwise, and for AUTO, the first entry of the table for
+ * kind that fits g and (AUTO) wins, or (asked) is a fallback. */
+static const algo_info *pick_algo(coll_engine *ce, coll_group *g, coll_kind kind,
+                                  coll_algo want, double bytes, const box **bx)
+{
+    const algo_info *asked = want == COLL_ALGO_AUTO ? NULL : algo_find(want);
     *bx = NULL;
-    if (kind == COLL_ALLTOALL) {
-        algo = COLL_ALGO_DIRECT;
-    } else if (kind == COLL_BROADCAST) {
-        algo = COLL_ALGO_CHAIN;
-    } else if ((algo == COLL_ALGO_AUTO || algo == COLL_ALGO_TORUS) && g->torus.nd > 0) {
-        algo = COLL_ALGO_TORUS;
-        *bx = &g->torus;
-    } else if (algo == COLL_ALGO_AUTO) {
-        if (kind == COLL_ALLREDUCE && g->one_domain && g->sharp)
-            algo = COLL_ALGO_NVLS;
-        else if (kind == COLL_ALLREDUCE && !g->one_domain && g->n >= 4 &&
-                 bytes <= COLL_SMALL_BYTES)
-            algo = COLL_ALGO_TREE;
-        else if (kind != COLL_ALLREDUCE && g->n >= 4 && log2_exact(g->n) > 0 &&
-                 bytes <= COLL_SMALL_BYTES)
-            algo = COLL_ALGO_RHD;
+    if (asked && kind_in(asked->kinds, kind) && (!asked->fits || asked->fits(ce, g, bx)))
+        return asked;
+    for (size_t i = 0; i < N_ALGOS; i++) {
+        const algo_info *a = &algos[i];
+        if (!kind_in(a->auto_kinds, kind) || (want != COLL_ALGO_AUTO && !a->fallback))
+            continue;
+        *bx = NULL;
+        if ((!a->fits || a->fits(ce, g, bx)) &&
+            (want != COLL_ALGO_AUTO || !a->wins || a->wins(g, bytes)))
+            return a;
     }
-    if ((algo == COLL_ALGO_NVLS && (kind != COLL_ALLREDUCE || !g->one_domain || !g->sharp)) ||
-        (algo == COLL_ALGO_TREE && kind != COLL_ALLREDUCE) ||
-        (algo == COLL_ALGO_RHD && log2_exact(g->n) < 1) ||
-        (algo == COLL_ALGO_TORUS && !*bx))
-        algo = COLL_ALGO_AUTO; /* not applicable: fall back */
-    if (algo == COLL_ALGO_AUTO || algo == COLL_ALGO_HIERARCHICAL) {
-        const box *lv = group_levels(ce, g);
-        algo = lv->nd > 0 ? COLL_ALGO_HIERARCHICAL : COLL_ALGO_RING;
-        *bx = lv->nd > 0 ? lv : NULL;
+    return algo_find(COLL_ALGO_RING); /* a kind out of range: every kind has a fallback */
+}
+
+/* pick_algo, with auto's pick kept in the group: a replay's collectives over one group then
+ * choose in O(1). Not kept when the hierarchy could not be computed for want of memory (it
+ * is tried again next time, as group_levels says). */
+static const algo_info *choose_algo(coll_engine *ce, coll_group *g, coll_kind kind,
+                                    coll_algo want, double bytes, const box **bx)
+{
+    if (want != COLL_ALGO_AUTO || (int)kind < 0 || kind >= COLL_KIND_COUNT)
+        return pick_algo(ce, g, kind, want, bytes, bx);
+    int small = bytes <= COLL_SMALL_BYTES;
+    const algo_info *a = g->auto_pick[kind][small];
+    if (a) {
+        *bx = g->auto_box[kind][small];
+        return a;
     }
-    return algo;
+    a = pick_algo(ce, g, kind, want, bytes, bx);
+    if (a->algo != COLL_ALGO_RING || g->levels_known || !kind_in(K_RING, kind)) {
+        g->auto_pick[kind][small] = a;
+        g->auto_box[kind][small] = *bx;
+    }
+    return a;
 }
 
 /* A failed engine starts nothing more: the run is being stopped. */
@@ -716,8 +885,8 @@ static sim_code refuse_if_failed(const coll_engine *ce, sim_status *st)
 }
 
 /* An instance from the pool with its common fields, on the live list. NULL: no memory. */
-static coll_inst *inst_new(coll_engine *ce, int kind, int algo, size_t n, double bytes,
-                           uint64_t id, coll_done_fn done, void *user)
+static coll_inst *inst_new(coll_engine *ce, coll_kind kind, const algo_info *how, size_t n,
+                           double bytes, uint64_t id, coll_done_fn done, void *user)
 {
     coll_inst *in = sim_pool_get(ce->insts);
     if (!in)
@@ -725,7 +894,7 @@ static coll_inst *inst_new(coll_engine *ce, int kind, int algo, size_t n, double
     memset(in, 0, sizeof *in);
     in->ce = ce;
     in->kind = kind;
-    in->algo = algo;
+    in->how = how;
     in->n = n;
     in->bytes = bytes;
     in->id = id;
@@ -756,18 +925,16 @@ static sim_code inst_go(coll_inst *in, sim_status *st)
     return refuse_if_failed(ce, st);
 }
 
-sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_status *st)
+sim_code coll_start(coll_engine *ce, const coll_req *rq, coll_algo *algo_used, sim_status *st)
 {
     if (refuse_if_failed(ce, st) != SIM_OK)
         return st->code;
     coll_group *g = rq->group, *own = NULL;
     size_t n = g ? g->n : rq->n;
-    int algo;
+    const algo_info *how;
     const box *bx = NULL;
     if (n < 2) { /* nothing to move: no algorithm applies, report the plain one */
-        algo = rq->kind == COLL_ALLTOALL    ? COLL_ALGO_DIRECT
-               : rq->kind == COLL_BROADCAST ? COLL_ALGO_CHAIN
-                                            : COLL_ALGO_RING;
+        how = plain_algo(rq->kind);
     } else {
         if (!g) {
             sim_code rc = group_new(ce, rq->chips, rq->n, &own, st);
@@ -775,9 +942,9 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_sta
                 return rc;
             g = own;
         }
-        algo = choose_algo(ce, g, rq->kind, rq->algo, rq->bytes, &bx);
+        how = choose_algo(ce, g, rq->kind, rq->algo, rq->bytes, &bx);
     }
-    coll_inst *in = inst_new(ce, rq->kind, algo, n, rq->bytes, rq->id, rq->done, rq->user);
+    coll_inst *in = inst_new(ce, rq->kind, how, n, rq->bytes, rq->id, rq->done, rq->user);
     if (!in) {
         group_free(own);
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a collective");
@@ -791,13 +958,8 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_sta
         in->rank_of = bx->rank_of;
     }
     if (algo_used)
-        *algo_used = algo;
-    in->n_phases = n < 2 || rq->bytes <= 0 ? 0
-                   : algo == COLL_ALGO_RHD
-                       ? log2_exact(n) * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
-                   : algo == COLL_ALGO_TORUS || algo == COLL_ALGO_HIERARCHICAL
-                       ? in->nd * (rq->kind == COLL_ALLREDUCE ? 2 : 1)
-                       : 1;
+        *algo_used = how->algo;
+    in->n_phases = n < 2 || rq->bytes <= 0 ? 0 : how->phases ? how->phases(in) : 1;
     return inst_go(in, st);
 }
 
@@ -806,7 +968,8 @@ sim_code coll_send(coll_engine *ce, int32_t src, int32_t dst, double bytes, uint
 {
     if (refuse_if_failed(ce, st) != SIM_OK)
         return st->code;
-    coll_inst *in = inst_new(ce, COLL_ALLGATHER, COLL_ALGO_P2P, 2, bytes, id, done, user);
+    coll_inst *in = inst_new(ce, COLL_ALLGATHER, algo_find(COLL_ALGO_P2P), 2, bytes, id, done,
+                             user);
     if (!in)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a message");
     in->pair[0] = src;

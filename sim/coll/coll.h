@@ -80,9 +80,10 @@ typedef enum coll_algo {
     COLL_ALGO_COUNT
 } coll_algo;
 
-const char *coll_algo_name(int algo);
+/* The algorithm's name ("ring", ...); "?" for a value out of range. */
+const char *coll_algo_name(coll_algo algo);
 /* nccl-tests bus bandwidth factor: 2(n-1)/n all-reduce, 1 broadcast, (n-1)/n the others. */
-double coll_busbw_factor(int kind, size_t n);
+double coll_busbw_factor(coll_kind kind, size_t n);
 
 typedef struct coll_engine coll_engine;
 typedef struct coll_group coll_group;
@@ -91,8 +92,8 @@ typedef struct coll_group coll_group;
 typedef void (*coll_done_fn)(void *user, double start_s, double end_s);
 
 typedef struct coll_req {
-    int kind;             /* coll_kind */
-    int algo;             /* coll_algo; AUTO chooses */
+    coll_kind kind;
+    coll_algo algo;       /* AUTO chooses */
     coll_group *group;    /* the members as a group (coll_group_create); NULL: chips, n */
     const int32_t *chips; /* the members, in ring order; copied (ignored with a group) */
     size_t n;
@@ -119,7 +120,7 @@ sim_code coll_group_create(coll_engine *ce, const int32_t *chips, size_t n, coll
  * the callback runs from an event scheduled now, never inside the call (for fewer than two
  * members the algorithm reported is ring, direct for all-to-all, chain for broadcast).
  * Errors: SIM_ERR_NOMEM, routing errors; on an error the callback never runs. */
-sim_code coll_start(coll_engine *ce, const coll_req *rq, int *algo_used, sim_status *st);
+sim_code coll_start(coll_engine *ce, const coll_req *rq, coll_algo *algo_used, sim_status *st);
 
 /* Starts a point-to-point message src -> dst of bytes now. */
 sim_code coll_send(coll_engine *ce, int32_t src, int32_t dst, double bytes, uint64_t id,

@@ -17,6 +17,6 @@ typedef enum coll_kind {
 
 /* "all-reduce", "reduce-scatter", "all-gather", "all-to-all", "broadcast"; "?" for a value
  * outside the enum (defined in coll.c). */
-const char *coll_kind_name(int kind);
+const char *coll_kind_name(coll_kind kind);
 
 #endif

@@ -3,13 +3,25 @@
  *
  * State: one rank_st per rank (its program cursor, the item it is on, why it waits), a
  * table of collective rendezvous keyed by (group slot, group, sequence number) and a table
- * of pipeline channels keyed by (sender, receiver). Both tables are open-addressing hashes
- * of 64-bit keys. Rendezvous come from a pool (a running collective holds a pointer to its
+ * of pipeline channels keyed by (sender, receiver). Both tables are core/hmap.h maps of
+ * 64-bit keys. Rendezvous come from a pool (a running collective holds a pointer to its
  * own, so they must never move) and go back to it when their collective ends; channels live
- * in an array that grows by doubling (nothing holds their address across events). A third
- * table keeps each (dimension, group)'s collective group (coll/coll.h), made on its first
- * collective from a member list in a scratch buffer: later collectives of the group
- * allocate nothing and analyse nothing.
+ * in an array (nothing holds their address across events). A third table keeps each
+ * (dimension, group)'s collective group (coll/coll.h), made on its first collective from a
+ * member list in a scratch buffer: later collectives of the group allocate nothing and
+ * analyse nothing.
+ *
+ * Allocation in the event loop: rendezvous and pipeline messages come from pools; the
+ * arrays and tables that grow while events run are sized before the loop from what the
+ * plan tells (size_up_front): the member scratch to the largest group, the channels to two
+ * per rank (its previous and next pipeline stage), the group table to the number of groups,
+ * the rendezvous table to one rendezvous per group in flight, and the collective records to
+ * rank 0's collectives per step times the steps. Each keeps its growth as a fallback, so a
+ * bound that proved short (more rendezvous in flight than groups) costs a reallocation,
+ * never a wrong result. What still allocates in the loop: a channel's FIFO of send instants
+ * (doubling until it holds the most messages that channel had in flight; its bound,
+ * micro-batches x virtual stages, is far above the usual few) and the collective engine's
+ * scratch (coll.c).
  * Ranks never recurse into each other: whatever wakes a rank schedules its event at the
  * current instant, and the rank advances from its own event.
  * Invariant: a rank's event is scheduled iff it is computing or about to advance; a waiting
@@ -28,18 +40,31 @@
 #include "coll/coll.h"
 #include "core/evq.h"
 #include "core/hash.h"
+#include "core/hmap.h"
 #include "core/pool.h"
+#include "core/vec.h"
 #include "net/netsim.h"
 #include "out/trace.h"
 
-enum { R_READY = 0, R_COMPUTE, R_COLL, R_RECV, R_WAIT, R_JOIN, R_DONE };
+/* Why a rank is where it is: R_COMPUTE and R_READY have its event scheduled, the others
+ * wait for what the file's invariant says. */
+typedef enum rank_state {
+    R_READY = 0, /* about to advance */
+    R_COMPUTE,   /* running an op until its event */
+    R_COLL,      /* in a synchronous collective */
+    R_RECV,      /* waiting for a pipeline message */
+    R_WAIT,      /* waiting for its gradient reductions */
+    R_JOIN,      /* waiting for an overlapped collective after the op beside it */
+    R_DONE       /* its program for this step is over */
+} rank_state;
 
 typedef struct rank_st {
     ev_node ev; /* first member */
     struct ex *x;
     int64_t id;
-    int have_item, state;
-    int join_pending, join_after; /* an overlapped collective waits for the next op's end */
+    bool have_item; /* item holds the next thing to do */
+    rank_state state;
+    bool join_pending, join_after; /* an overlapped collective waits for the next op's end */
     double block_s;
     int64_t async_out;
     int64_t overlap_out; /* async = 2 collectives not yet done */
@@ -52,10 +77,13 @@ typedef struct rank_st {
 typedef struct rdv {
     uint64_t key;
     struct ex *x;
-    int dim, slot, kind, async; /* dim: reported under; slot: the group */
+    plan_dim dim; /* reported under */
+    int slot;     /* the group's (plan_slot) */
+    coll_kind kind;
+    int async; /* plan_item.async */
     int64_t gid, size, arrived, step;
     double bytes, start_s;
-    int algo;
+    coll_algo algo;
 } rdv;
 
 typedef struct chan {
@@ -66,12 +94,6 @@ typedef struct chan {
     size_t head, len, cap;
 } chan;
 
-typedef struct hmap {
-    uint64_t *keys; /* key + 1; 0 = empty */
-    int64_t *vals;
-    size_t cap, n;
-} hmap;
-
 typedef struct ex {
     plan *p;
     ev_engine *eng;
@@ -81,20 +103,18 @@ typedef struct ex {
     int64_t n_ranks, done_ranks, step, total_steps;
     double step_start_s;
     sim_pool *rdvs; /* rendezvous: stable addresses, since running collectives point at them */
-    hmap rmap, cmap, gmap; /* rendezvous, channels, collective groups */
-    int32_t *members;      /* scratch: a group's member list */
-    size_t cap_members;
-    chan *chans;
-    size_t n_chans, cap_chans;
+    sim_hmap rmap, cmap, gmap;  /* rendezvous, channels (index), collective groups (pointers) */
+    SIM_VEC(int32_t) members;   /* scratch: a group's member list */
+    SIM_VEC(chan) chans;
+    SIM_VEC(exec_coll_rec) colls; /* handed to res->colls when the run ends */
     exec_result *res;
     double peak, peak_gemm, hbm, eff_gemm, eff_mem;
     const hw_chip *chip;
     sim_status err;
-    int failed, stopped;
+    bool failed, stopped;
     uint64_t advances;
     const exec_opts *opts;
     double wall0, last_progress;
-    size_t cap_colls;
     sim_pool *msgs; /* pipeline messages in flight */
     trace *tr;
 } ex;
@@ -119,78 +139,6 @@ static void fail(ex *x, sim_code code, const char *msg)
     if (code != SIM_OK && msg)
         sim_status_set(&x->err, code, NULL, 0, 0, "%s", msg);
     ev_stop(x->eng);
-}
-
-/* ---- hash map: 64-bit key -> index ---- */
-
-static int64_t hmap_get(const hmap *m, uint64_t key)
-{
-    if (!m->cap)
-        return -1;
-    size_t mask = m->cap - 1, i = (size_t)sim_hash_mix(key) & mask;
-    while (m->keys[i]) {
-        if (m->keys[i] == key + 1)
-            return m->vals[i];
-        i = (i + 1) & mask;
-    }
-    return -1;
-}
-
-static int hmap_put(hmap *m, uint64_t key, int64_t val);
-
-static int hmap_grow(hmap *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 1024;
-    hmap nm = {calloc(cap, sizeof *nm.keys), malloc(cap * sizeof *nm.vals), cap, 0};
-    if (!nm.keys || !nm.vals) {
-        free(nm.keys);
-        free(nm.vals);
-        return 0;
-    }
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->keys[i])
-            hmap_put(&nm, m->keys[i] - 1, m->vals[i]);
-    free(m->keys);
-    free(m->vals);
-    *m = nm;
-    return 1;
-}
-
-static int hmap_put(hmap *m, uint64_t key, int64_t val)
-{
-    if ((m->n + 1) * 2 > m->cap && !hmap_grow(m))
-        return 0;
-    size_t mask = m->cap - 1, i = (size_t)sim_hash_mix(key) & mask;
-    while (m->keys[i] && m->keys[i] != key + 1)
-        i = (i + 1) & mask;
-    if (!m->keys[i])
-        m->n++;
-    m->keys[i] = key + 1;
-    m->vals[i] = val;
-    return 1;
-}
-
-/* Removal with backward-shift, so probes stay correct. */
-static void hmap_del(hmap *m, uint64_t key)
-{
-    size_t mask = m->cap - 1, i = (size_t)sim_hash_mix(key) & mask;
-    while (m->keys[i] && m->keys[i] != key + 1)
-        i = (i + 1) & mask;
-    if (!m->keys[i])
-        return;
-    m->keys[i] = 0;
-    m->n--;
-    for (size_t j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-        size_t home = (size_t)sim_hash_mix(m->keys[j] - 1) & mask;
-        /* move j back to i when its home is not in (i, j] cyclically */
-        int between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!between) {
-            m->keys[i] = m->keys[j];
-            m->vals[i] = m->vals[j];
-            m->keys[j] = 0;
-            i = j;
-        }
-    }
 }
 
 /* ---- compute ---- */
@@ -227,7 +175,7 @@ static int64_t op_ps(const ex *x, const wl_op *op)
     return (int64_t)llround(t * 1e12) + EXEC_LAUNCH_PS;
 }
 
-double exec_op_seconds(const hw_chip *chip, const wl_op *op, int fp8)
+double exec_op_seconds(const hw_chip *chip, const wl_op *op, bool fp8)
 {
     ex x;
     memset(&x, 0, sizeof x);
@@ -255,27 +203,19 @@ static void wake(ex *x, rank_st *r)
 
 static void record_coll(ex *x, const rdv *v, int dim, double end_s)
 {
-    exec_result *res = x->res;
     if (plan_slot_id(x->p, 0, v->slot) != v->gid)
         return;
-    if (res->n_colls == x->cap_colls) {
-        size_t cap = x->cap_colls ? x->cap_colls * 2 : 1024;
-        exec_coll_rec *c = realloc(res->colls, cap * sizeof *c);
-        if (!c) {
-            fail(x, SIM_ERR_NOMEM, "out of memory recording collectives");
-            return;
-        }
-        res->colls = c;
-        x->cap_colls = cap;
-    }
-    res->colls[res->n_colls++] = (exec_coll_rec){v->step, v->kind, dim, v->algo, v->size,
-                                                 v->bytes, v->start_s, end_s};
+    /* reserved for the whole run by size_up_front: the push does not allocate */
+    if (sim_vec_push(&x->colls, ((exec_coll_rec){v->step, v->kind, dim, v->algo, v->size,
+                                                 v->bytes, v->start_s, end_s})) != 0)
+        fail(x, SIM_ERR_NOMEM, "out of memory recording collectives");
 }
 
 /* One of r's asynchronous collectives is done (*out counts those left): when it was the last
  * and r waits for them in state `state`, the wait is exposed time of dim and r goes on past
  * the item it waited on (a WAIT item; a join has no item left: have_item is already 0). */
-static void async_done(ex *x, rank_st *r, int64_t *out, int state, int dim, double end_s)
+static void async_done(ex *x, rank_st *r, int64_t *out, rank_state state, int dim,
+                       double end_s)
 {
     if (--*out > 0 || r->state != state)
         return;
@@ -310,7 +250,7 @@ static void on_coll_done(void *user, double start_s, double end_s)
             wake(x, r);
         }
     }
-    hmap_del(&x->rmap, v->key);
+    sim_hmap_del(&x->rmap, v->key);
     sim_pool_put(x->rdvs, v);
 }
 
@@ -318,29 +258,25 @@ static void on_coll_done(void *user, double start_s, double end_s)
 static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size)
 {
     uint64_t key = (uint64_t)gid * PLAN_SLOT_COUNT + (uint64_t)slot;
-    int64_t found = hmap_get(&x->gmap, key);
-    if (found >= 0)
-        return (coll_group *)(intptr_t)found;
-    if ((size_t)size > x->cap_members) {
-        int32_t *m = realloc(x->members, (size_t)size * sizeof *m);
-        if (!m) {
-            fail(x, SIM_ERR_NOMEM, "out of memory starting a collective");
-            return NULL;
-        }
-        x->members = m;
-        x->cap_members = (size_t)size;
+    uint64_t found = sim_hmap_get(&x->gmap, key);
+    if (found != SIM_HMAP_NONE)
+        return (coll_group *)(uintptr_t)found;
+    /* reserved for the largest group by size_up_front: no allocation */
+    if (sim_vec_reserve(&x->members, (size_t)size) != 0) {
+        fail(x, SIM_ERR_NOMEM, "out of memory starting a collective");
+        return NULL;
     }
     /* Members are the group in coordinate order: ranks run on chips of the same number. */
     for (int64_t i = 0; i < size; i++)
-        x->members[i] = (int32_t)plan_slot_member(x->p, gid, slot, i);
+        x->members.v[i] = (int32_t)plan_slot_member(x->p, gid, slot, i);
     coll_group *g;
     sim_status st;
-    if (coll_group_create(x->ce, x->members, (size_t)size, &g, &st) != SIM_OK) {
+    if (coll_group_create(x->ce, x->members.v, (size_t)size, &g, &st) != SIM_OK) {
         x->err = st;
         fail(x, SIM_OK, NULL);
         return NULL;
     }
-    if (!hmap_put(&x->gmap, key, (int64_t)(intptr_t)g)) {
+    if (sim_hmap_put(&x->gmap, key, (uint64_t)(uintptr_t)g) != 0) {
         fail(x, SIM_ERR_NOMEM, "out of memory for collective groups");
         return NULL;
     }
@@ -353,8 +289,8 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
     int64_t gid = plan_slot_id(x->p, r->id, slot), seq = r->seq[slot]++;
     uint64_t key = sim_hash_mix(((uint64_t)slot << 56) ^ ((uint64_t)gid << 24) ^ (uint64_t)seq) ^
                    (uint64_t)seq;
-    int64_t found = hmap_get(&x->rmap, key);
-    rdv *v = found >= 0 ? (rdv *)(intptr_t)found : NULL;
+    uint64_t found = sim_hmap_get(&x->rmap, key);
+    rdv *v = found != SIM_HMAP_NONE ? (rdv *)(uintptr_t)found : NULL;
     if (!v) {
         v = sim_pool_get(x->rdvs);
         if (!v) {
@@ -372,7 +308,7 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         v->size = plan_slot_size(x->p, slot);
         v->bytes = it->bytes;
         v->step = x->step;
-        if (!hmap_put(&x->rmap, key, (int64_t)(intptr_t)v)) {
+        if (sim_hmap_put(&x->rmap, key, (uint64_t)(uintptr_t)v) != 0) {
             fail(x, SIM_ERR_NOMEM, "out of memory for collectives");
             return;
         }
@@ -398,25 +334,18 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
 static chan *chan_of(ex *x, int64_t src, int64_t dst)
 {
     uint64_t key = (uint64_t)src * (uint64_t)x->n_ranks + (uint64_t)dst;
-    int64_t idx = hmap_get(&x->cmap, key);
-    if (idx >= 0)
-        return &x->chans[idx];
-    if (x->n_chans == x->cap_chans) {
-        size_t cap = x->cap_chans ? x->cap_chans * 2 : 256;
-        chan *c = realloc(x->chans, cap * sizeof *c);
-        if (!c)
-            return NULL;
-        x->chans = c;
-        x->cap_chans = cap;
-    }
-    chan *c = &x->chans[x->n_chans];
+    uint64_t idx = sim_hmap_get(&x->cmap, key);
+    if (idx != SIM_HMAP_NONE)
+        return &x->chans.v[idx];
+    /* room reserved by size_up_front: neither the array nor the table allocates */
+    if (sim_vec_reserve(&x->chans, x->chans.n + 1) != 0 ||
+        sim_hmap_put(&x->cmap, key, (uint64_t)x->chans.n) != 0)
+        return NULL;
+    chan *c = &x->chans.v[x->chans.n++];
     memset(c, 0, sizeof *c);
     c->key = key;
     c->src = src;
     c->dst = dst;
-    if (!hmap_put(&x->cmap, key, (int64_t)x->n_chans))
-        return NULL;
-    x->n_chans++;
     return c;
 }
 
@@ -482,10 +411,152 @@ static int over_bounds(ex *x)
     return 0;
 }
 
+/* What an item leaves its rank doing: going on to its next item, or stopped until an event
+ * (its compute's end, or a wake) advances it again, or the run failed. */
+typedef enum item_next { ITEM_GO_ON = 0, ITEM_STOP } item_next;
+
+/* A compute op: the rank computes until its own event, the op's time from now. */
+static item_next item_compute(ex *x, rank_st *r, const plan_item *it)
+{
+    int64_t ps = op_ps(x, &it->op);
+    if (ps < 0) {
+        char why[200];
+        snprintf(why, sizeof why, "op '%s' would take %.3g s, over the %.0f s an op "
+                 "may take: the chip's efficiency or peak is too low",
+                 it->op.name ? it->op.name : "op", op_seconds(x, &it->op), EXEC_MAX_OP_S);
+        fail(x, SIM_ERR_INPUT, why);
+        return ITEM_STOP;
+    }
+    /* Communication of this rank running beside the op shares its SMs and HBM. */
+    if ((r->async_out > 0 || r->overlap_out > 0 || r->join_pending) &&
+        x->chip->overlap_slowdown > 0)
+        ps = (int64_t)llround((double)ps * (1 + x->chip->overlap_slowdown));
+    r->acc.compute_s += (double)ps * 1e-12;
+    if (x->tr && trace_wants(x->tr, r->id))
+        trace_event(x->tr, it->op.name ? it->op.name : "op",
+                    it->op.recompute ? "recompute" : it->backward ? "backward" : "forward",
+                    r->id, TRACE_COMPUTE, now_s(x), (double)ps * 1e-12);
+    r->have_item = 0;
+    r->state = R_COMPUTE;
+    if (r->join_pending) {
+        r->join_pending = 0;
+        r->join_after = 1;
+    }
+    if (ev_schedule(x->eng, &r->ev, ev_now(x->eng) + ps, EV_CLASS_NORMAL) != SIM_OK)
+        fail(x, SIM_ERR_NOMEM, "out of memory scheduling compute");
+    return ITEM_STOP;
+}
+
+/* A collective: asynchronous ones (beside the next op, or until the DP wait) let the rank
+ * go on; a synchronous one holds it until the collective ends. Groups of one are skipped. */
+static item_next item_coll(ex *x, rank_st *r, const plan_item *it)
+{
+    r->have_item = 0;
+    if (plan_slot_size(x->p, plan_slot(it->dim, it->group)) < 2)
+        return ITEM_GO_ON;
+    if (it->async == 2) {
+        r->overlap_out++;
+        r->join_pending = 1;
+        arrive(x, r, it);
+        return ITEM_GO_ON;
+    }
+    if (it->async) {
+        r->async_out++;
+        arrive(x, r, it);
+        return ITEM_GO_ON;
+    }
+    r->state = R_COLL;
+    r->block_s = now_s(x);
+    arrive(x, r, it);
+    return ITEM_STOP;
+}
+
+/* A pipeline send: buffered, the rank goes on at once. */
+static item_next item_send(ex *x, rank_st *r, const plan_item *it)
+{
+    msg *m = sim_pool_get(x->msgs);
+    sim_status st;
+    r->have_item = 0;
+    if (!m) {
+        fail(x, SIM_ERR_NOMEM, "out of memory for a message");
+        return ITEM_STOP;
+    }
+    *m = (msg){x, r->id, it->peer};
+    uint64_t id = sim_hash_mix((uint64_t)r->id << 32 ^ (uint64_t)it->peer) ^ (uint64_t)it->mb;
+    if (coll_send(x->ce, (int32_t)r->id, (int32_t)it->peer, it->bytes, id, on_msg_done, m,
+                  &st) != SIM_OK) {
+        x->err = st;
+        fail(x, SIM_OK, NULL);
+        return ITEM_STOP;
+    }
+    return ITEM_GO_ON;
+}
+
+/* A pipeline receive: consumes a delivered message, or waits for one (on_msg_done wakes). */
+static item_next item_recv(ex *x, rank_st *r, const plan_item *it)
+{
+    chan *c = chan_of(x, it->peer, r->id);
+    if (!c) {
+        fail(x, SIM_ERR_NOMEM, "out of memory for a pipeline channel");
+        return ITEM_STOP;
+    }
+    if (c->delivered > c->consumed) {
+        double t_send = c->t_send[c->head];
+        c->head = (c->head + 1) % c->cap;
+        c->len--;
+        c->consumed++;
+        if (r->state == R_RECV) { /* woken: split the wait */
+            double t = now_s(x), b = r->block_s;
+            double ts = t_send < b ? b : (t_send > t ? t : t_send);
+            r->acc.bubble_s += ts - b;
+            r->acc.exposed_s[PLAN_PP] += t - ts;
+        }
+        r->state = R_READY;
+        r->have_item = 0;
+        return ITEM_GO_ON;
+    }
+    if (r->state != R_RECV) {
+        r->state = R_RECV;
+        r->block_s = now_s(x);
+    }
+    return ITEM_STOP;
+}
+
+/* The wait for the asynchronous gradient reductions (async_done ends it). */
+static item_next item_wait_dp(ex *x, rank_st *r)
+{
+    if (r->async_out == 0) {
+        r->have_item = 0;
+        return ITEM_GO_ON;
+    }
+    r->state = R_WAIT;
+    r->block_s = now_s(x);
+    return ITEM_STOP;
+}
+
+static item_next item_run(ex *x, rank_st *r, const plan_item *it)
+{
+    switch (it->kind) {
+    case PLAN_ITEM_COMPUTE:
+        return item_compute(x, r, it);
+    case PLAN_ITEM_COLL:
+        return item_coll(x, r, it);
+    case PLAN_ITEM_SEND:
+        return item_send(x, r, it);
+    case PLAN_ITEM_RECV:
+        return item_recv(x, r, it);
+    case PLAN_ITEM_WAIT_DP:
+        return item_wait_dp(x, r);
+    default:
+        fail(x, SIM_ERR_INTERNAL, "unknown program item");
+        return ITEM_STOP;
+    }
+}
+
+/* Runs r's program from where it stands until an item stops it or the program is over. */
 static void advance(rank_st *r)
 {
     ex *x = r->x;
-    const plan *p = x->p;
     if (over_bounds(x))
         return;
     if (r->join_after) { /* the op beside an overlapped collective is done: join it */
@@ -498,7 +569,7 @@ static void advance(rank_st *r)
     }
     while (!x->failed) {
         if (!r->have_item) {
-            if (!plan_prog_next(p, &r->cur, &r->item)) {
+            if (!plan_prog_next(x->p, &r->cur, &r->item)) {
                 r->state = R_DONE;
                 if (++x->done_ranks == x->n_ranks)
                     step_done(x);
@@ -506,115 +577,8 @@ static void advance(rank_st *r)
             }
             r->have_item = 1;
         }
-        plan_item *it = &r->item;
-        switch (it->kind) {
-        case PLAN_ITEM_COMPUTE: {
-            int64_t ps = op_ps(x, &it->op);
-            if (ps < 0) {
-                char why[200];
-                snprintf(why, sizeof why, "op '%s' would take %.3g s, over the %.0f s an op "
-                         "may take: the chip's efficiency or peak is too low",
-                         it->op.name ? it->op.name : "op", op_seconds(x, &it->op),
-                         EXEC_MAX_OP_S);
-                fail(x, SIM_ERR_INPUT, why);
-                return;
-            }
-            /* Communication of this rank running beside the op shares its SMs and HBM. */
-            if ((r->async_out > 0 || r->overlap_out > 0 || r->join_pending) &&
-                x->chip->overlap_slowdown > 0)
-                ps = (int64_t)llround((double)ps * (1 + x->chip->overlap_slowdown));
-            r->acc.compute_s += (double)ps * 1e-12;
-            if (x->tr && trace_wants(x->tr, r->id))
-                trace_event(x->tr, it->op.name ? it->op.name : "op",
-                            it->op.recompute ? "recompute" : it->backward ? "backward" : "forward",
-                            r->id, TRACE_COMPUTE, now_s(x), (double)ps * 1e-12);
-            r->have_item = 0;
-            r->state = R_COMPUTE;
-            if (r->join_pending) {
-                r->join_pending = 0;
-                r->join_after = 1;
-            }
-            if (ev_schedule(x->eng, &r->ev, ev_now(x->eng) + ps, EV_CLASS_NORMAL) != SIM_OK)
-                fail(x, SIM_ERR_NOMEM, "out of memory scheduling compute");
+        if (item_run(x, r, &r->item) == ITEM_STOP)
             return;
-        }
-        case PLAN_ITEM_COLL:
-            r->have_item = 0;
-            if (plan_slot_size(p, plan_slot(it->dim, it->group)) < 2)
-                continue;
-            if (it->async == 2) {
-                r->overlap_out++;
-                r->join_pending = 1;
-                arrive(x, r, it);
-                continue;
-            }
-            if (it->async) {
-                r->async_out++;
-                arrive(x, r, it);
-                continue;
-            }
-            r->state = R_COLL;
-            r->block_s = now_s(x);
-            arrive(x, r, it);
-            return;
-        case PLAN_ITEM_SEND: {
-            msg *m = sim_pool_get(x->msgs);
-            sim_status st;
-            r->have_item = 0;
-            if (!m) {
-                fail(x, SIM_ERR_NOMEM, "out of memory for a message");
-                return;
-            }
-            *m = (msg){x, r->id, it->peer};
-            uint64_t id = sim_hash_mix((uint64_t)r->id << 32 ^ (uint64_t)it->peer) ^
-                          (uint64_t)it->mb;
-            if (coll_send(x->ce, (int32_t)r->id, (int32_t)it->peer, it->bytes, id, on_msg_done,
-                          m, &st) != SIM_OK) {
-                x->err = st;
-                fail(x, SIM_OK, NULL);
-                return;
-            }
-            continue;
-        }
-        case PLAN_ITEM_RECV: {
-            chan *c = chan_of(x, it->peer, r->id);
-            if (!c) {
-                fail(x, SIM_ERR_NOMEM, "out of memory for a pipeline channel");
-                return;
-            }
-            if (c->delivered > c->consumed) {
-                double t_send = c->t_send[c->head];
-                c->head = (c->head + 1) % c->cap;
-                c->len--;
-                c->consumed++;
-                if (r->state == R_RECV) { /* woken: split the wait */
-                    double t = now_s(x), b = r->block_s;
-                    double ts = t_send < b ? b : (t_send > t ? t : t_send);
-                    r->acc.bubble_s += ts - b;
-                    r->acc.exposed_s[PLAN_PP] += t - ts;
-                }
-                r->state = R_READY;
-                r->have_item = 0;
-                continue;
-            }
-            if (r->state != R_RECV) {
-                r->state = R_RECV;
-                r->block_s = now_s(x);
-            }
-            return;
-        }
-        case PLAN_ITEM_WAIT_DP:
-            if (r->async_out == 0) {
-                r->have_item = 0;
-                continue;
-            }
-            r->state = R_WAIT;
-            r->block_s = now_s(x);
-            return;
-        default:
-            fail(x, SIM_ERR_INTERNAL, "unknown program item");
-            return;
-        }
     }
 }
 
@@ -673,6 +637,43 @@ static void step_done(ex *x)
 
 /* ---- run ---- */
 
+/* Collectives of rank 0's program in one step (over groups of two or more, the others are
+ * skipped): the ones record_coll keeps, since rank 0 is a member of every group it keeps. */
+static size_t rank0_colls(const plan *p)
+{
+    plan_cursor c;
+    plan_item it;
+    size_t n = 0;
+    plan_prog_begin(p, 0, &c);
+    while (plan_prog_next(p, &c, &it))
+        if (it.kind == PLAN_ITEM_COLL && plan_slot_size(p, plan_slot(it.dim, it.group)) >= 2)
+            n++;
+    return n;
+}
+
+/* Sizes before the loop what grows while events run (see the top of this file): members,
+ * channels, the tables and the collective records. Errors: SIM_ERR_NOMEM. */
+static sim_code size_up_front(ex *x, sim_status *st)
+{
+    size_t largest = 0, groups = 0;
+    for (int slot = 0; slot < PLAN_SLOT_COUNT; slot++) {
+        int64_t size = plan_slot_size(x->p, slot);
+        if (size < 2) /* no collective runs over a group of one */
+            continue;
+        largest = (size_t)size > largest ? (size_t)size : largest;
+        groups += (size_t)(x->n_ranks / size); /* at most: some slots leave ranks out */
+    }
+    /* a rank receives from its previous and its next pipeline stage only */
+    size_t chans = plan_dim_size(x->p, PLAN_PP) > 1 ? 2 * (size_t)x->n_ranks : 0;
+    size_t colls = rank0_colls(x->p) * (size_t)x->total_steps;
+    if (sim_vec_reserve(&x->members, largest) != 0 || sim_vec_reserve(&x->chans, chans) != 0 ||
+        sim_hmap_reserve(&x->cmap, chans) != 0 || sim_hmap_reserve(&x->gmap, groups) != 0 ||
+        sim_hmap_reserve(&x->rmap, groups) != 0 || sim_vec_reserve(&x->colls, colls) != 0)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
+                              (long long)x->n_ranks);
+    return SIM_OK;
+}
+
 /* Bytes per rank (its state, rendezvous and channel slots, its share of collectives in
  * flight) and per directed link (the network model's link state and user arrays). */
 #define EST_RANK_BYTES 4096.0
@@ -686,11 +687,10 @@ double exec_memory_estimate(const plan *p)
            (double)net_graph_node_count(g) * 64.0;
 }
 
-sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *st)
+/* SIM_ERR_LIMIT when the replay's estimate exceeds the limit (opts's, else the physical
+ * memory), before anything is allocated. */
+static sim_code check_memory(const plan *p, const exec_opts *opts, sim_status *st)
 {
-    ex x;
-    memset(&x, 0, sizeof x);
-    memset(res, 0, sizeof *res);
     double limit = opts && opts->mem_limit_bytes > 0 ? opts->mem_limit_bytes : 0;
     if (limit <= 0) {
         long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
@@ -704,128 +704,184 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
                               (long long)plan_ranks(p),
                               net_graph_link_count(topo_graph(plan_topo(p))),
                               limit / 1073741824.0);
-    x.p = p;
-    x.res = res;
-    x.opts = opts;
-    x.n_ranks = plan_ranks(p);
-    x.total_steps = plan_warmup_steps(p) + plan_steps(p);
-    x.wall0 = wall_now();
-    x.last_progress = x.wall0 + 0.5; /* a progress line only for runs over a second */
-    const hw_chip *chip = opts && opts->chip ? opts->chip : topo_chip_hw(plan_topo(p), 0);
-    x.chip = chip;
-    x.tr = opts ? opts->trace : NULL;
+    return SIM_OK;
+}
+
+/* The chip model the op times read: opts's, else the topology's. SIM_ERR_INPUT: none. */
+static sim_code use_chip(ex *x, sim_status *st)
+{
+    const plan *p = x->p;
+    const hw_chip *chip = x->opts && x->opts->chip ? x->opts->chip : topo_chip_hw(plan_topo(p), 0);
+    x->chip = chip;
+    x->tr = x->opts ? x->opts->trace : NULL;
     if (!chip)
         return sim_status_set(st, SIM_ERR_INPUT, plan_topology_path(p), 0, 0,
                               "topology '%s' names no chip: the replay needs one (add 'chip:')",
                               topo_name(plan_topo(p)));
-    x.peak = chip->peak_bf16_flops;
-    x.peak_gemm = plan_workload(p)->dtype == WL_DTYPE_FP8 && chip->peak_fp8_flops > 0
-                      ? chip->peak_fp8_flops
-                      : x.peak;
-    x.hbm = chip->hbm_Bps;
-    x.eff_gemm = chip->eff_gemm;
-    x.eff_mem = chip->eff_mem;
-    const net_graph *g = topo_graph(plan_topo(p));
-    size_t nl = net_graph_link_count(g);
-    sim_code rc = ev_engine_create(&x.eng, st);
+    x->peak = chip->peak_bf16_flops;
+    x->peak_gemm = plan_workload(p)->dtype == WL_DTYPE_FP8 && chip->peak_fp8_flops > 0 ? chip->peak_fp8_flops
+                                                                           : x->peak;
+    x->hbm = chip->hbm_Bps;
+    x->eff_gemm = chip->eff_gemm;
+    x->eff_mem = chip->eff_mem;
+    return SIM_OK;
+}
+
+/* The event engine, the network, the collective engine and the pools. */
+static sim_code open_engines(ex *x, sim_status *st)
+{
+    const plan *p = x->p;
+    sim_code rc = ev_engine_create(&x->eng, st);
     if (rc == SIM_OK)
-        rc = net_sim_create(x.eng, g, opts ? opts->naive_solver : 0, &x.ns, st);
+        rc = net_sim_create(x->eng, topo_graph(plan_topo(p)), x->opts ? x->opts->naive_solver : 0,
+                            &x->ns, st);
     if (rc == SIM_OK)
-        rc = coll_engine_create(x.ns, plan_topo(p), &x.ce, st);
-    if (rc == SIM_OK && (!(x.msgs = sim_pool_create(sizeof(msg), 256)) ||
-                         !(x.rdvs = sim_pool_create(sizeof(rdv), 1024))))
+        rc = coll_engine_create(x->ns, plan_topo(p), &x->ce, st);
+    if (rc == SIM_OK && (!(x->msgs = sim_pool_create(sizeof(msg), 256)) ||
+                         !(x->rdvs = sim_pool_create(sizeof(rdv), 1024))))
         rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
-    if (rc != SIM_OK)
-        goto done;
-    x.ranks = calloc((size_t)x.n_ranks, sizeof *x.ranks);
-    res->ranks = calloc((size_t)x.n_ranks, sizeof *res->ranks);
-    res->step_rows = calloc((size_t)x.total_steps, sizeof *res->step_rows);
+    return rc;
+}
+
+/* The ranks' state and the result's arrays; each rank's peak memory is its stage's. */
+static sim_code open_ranks(ex *x, sim_status *st)
+{
+    plan *p = x->p;
+    exec_result *res = x->res;
+    size_t nl = net_graph_link_count(topo_graph(plan_topo(p)));
+    x->ranks = calloc((size_t)x->n_ranks, sizeof *x->ranks);
+    res->ranks = calloc((size_t)x->n_ranks, sizeof *res->ranks);
+    res->step_rows = calloc((size_t)x->total_steps, sizeof *res->step_rows);
     res->link_bytes = calloc(nl ? nl : 1, sizeof *res->link_bytes);
-    if (!x.ranks || !res->ranks || !res->step_rows || !res->link_bytes) {
-        rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
-                            (long long)x.n_ranks);
-        goto done;
-    }
-    res->n_step_rows = x.total_steps;
+    if (!x->ranks || !res->ranks || !res->step_rows || !res->link_bytes)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
+                              (long long)x->n_ranks);
+    res->n_step_rows = x->total_steps;
     res->steps = plan_steps(p);
-    for (int64_t i = 0; i < x.n_ranks; i++) {
-        ev_node_init(&x.ranks[i].ev, on_rank_event);
-        x.ranks[i].x = &x;
-        x.ranks[i].id = i;
+    sim_code rc = size_up_front(x, st);
+    if (rc != SIM_OK)
+        return rc;
+    for (int64_t i = 0; i < x->n_ranks; i++) {
+        ev_node_init(&x->ranks[i].ev, on_rank_event);
+        x->ranks[i].x = x;
+        x->ranks[i].id = i;
         wl_memory m;
         sim_status ms;
         if (wl_memory_stage(plan_workload(p), plan_parallel(p), plan_coord(p, i, PLAN_PP), &m,
                             &ms) == SIM_OK)
             res->ranks[i].peak_memory_bytes = m.total;
     }
+    return SIM_OK;
+}
+
+/* How the loop ended. Errors first: a failure inside the loop stops it with ranks still
+ * waiting, which must not read as a deadlock. */
+static sim_code outcome(ex *x, sim_status *st)
+{
+    if (x->failed) {
+        *st = x->err;
+        return st->code ? st->code : SIM_ERR_INTERNAL;
+    }
+    if (net_sim_error(x->ns)) {
+        *st = *net_sim_error(x->ns);
+        return st->code;
+    }
+    if (coll_engine_error(x->ce)) {
+        *st = *coll_engine_error(x->ce);
+        return st->code;
+    }
+    if (!x->stopped && x->step < x->total_steps) {
+        /* Nothing left to run but ranks still wait: a deadlock in the programs. */
+        int64_t stuck = -1;
+        for (int64_t i = 0; i < x->n_ranks && stuck < 0; i++)
+            if (x->ranks[i].state != R_DONE)
+                stuck = i;
+        return sim_status_set(st, SIM_ERR_INTERNAL, NULL, 0, 0,
+                              "deadlock in step %lld: rank %lld waits (state %d) with no event "
+                              "pending", (long long)x->step, (long long)stuck,
+                              stuck >= 0 ? (int)x->ranks[stuck].state : -1);
+    }
+    return SIM_OK;
+}
+
+/* The figures of a run that ended well: link bytes of the measured steps, step time,
+ * throughput, MFU and HFU (none for a stopped run). */
+static void figures(ex *x)
+{
+    const plan *p = x->p;
+    exec_result *res = x->res;
+    res->events = ev_count(x->eng);
+    if (res->stopped)
+        return;
+    size_t nl = net_graph_link_count(topo_graph(plan_topo(p)));
+    for (size_t l = 0; l < nl; l++)
+        res->link_bytes[l] += net_sim_link_bytes(x->ns, (net_link_id)l);
+    const exec_step *first = &res->step_rows[plan_warmup_steps(p)];
+    const exec_step *last = &res->step_rows[x->total_steps - 1];
+    res->measured_s = last->end_s - first->start_s;
+    res->step_time_s = res->measured_s / (double)plan_steps(p);
+    double chips = (double)plan_ranks(p);
+    res->tokens_per_s = wl_tokens_per_step(plan_workload(p)) / res->step_time_s;
+    res->mfu = wl_model_flops_per_step(plan_workload(p)) / (res->step_time_s * chips * x->peak);
+    res->hfu = wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p)) / (res->step_time_s * chips * x->peak);
+}
+
+/* Frees everything the run holds but the result, which takes the collective records. */
+static void close_run(ex *x)
+{
+    exec_result *res = x->res;
+    if (x->eng) /* a stopped or failed run leaves events whose nodes are freed below */
+        ev_clear(x->eng);
+    res->wall_s = wall_now() - x->wall0;
+    if (x->opts && x->opts->progress && x->last_progress > x->wall0 + 0.5)
+        fputc('\n', stderr);
+    for (size_t i = 0; i < x->chans.n; i++)
+        free(x->chans.v[i].t_send);
+    sim_vec_free(&x->chans);
+    sim_pool_destroy(x->rdvs);
+    sim_hmap_free(&x->rmap);
+    sim_hmap_free(&x->cmap);
+    sim_hmap_free(&x->gmap);
+    sim_vec_free(&x->members);
+    res->colls = x->colls.v; /* the result owns the records from here */
+    res->n_colls = x->colls.n;
+    free(x->ranks);
+    coll_engine_destroy(x->ce);
+    sim_pool_destroy(x->msgs);
+    net_sim_destroy(x->ns);
+    ev_engine_destroy(x->eng);
+}
+
+sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *st)
+{
+    ex x;
+    memset(&x, 0, sizeof x);
+    memset(res, 0, sizeof *res);
+    x.p = p;
+    x.res = res;
+    x.opts = opts;
+    sim_code rc = check_memory(p, opts, st);
+    if (rc != SIM_OK)
+        goto done;
+    x.n_ranks = plan_ranks(p);
+    x.total_steps = plan_warmup_steps(p) + plan_steps(p);
+    x.wall0 = wall_now();
+    x.last_progress = x.wall0 + 0.5; /* a progress line only for runs over a second */
+    rc = use_chip(&x, st);
+    if (rc == SIM_OK)
+        rc = open_engines(&x, st);
+    if (rc == SIM_OK)
+        rc = open_ranks(&x, st);
+    if (rc != SIM_OK)
+        goto done;
     begin_step(&x);
     ev_run(x.eng, INT64_MAX);
     res->stopped = x.stopped;
-    /* Errors first: a failure inside the loop stops it with ranks still waiting, which
-     * must not read as a deadlock. */
-    if (x.failed) {
-        *st = x.err;
-        rc = st->code ? st->code : SIM_ERR_INTERNAL;
-        goto done;
-    }
-    if (net_sim_error(x.ns)) {
-        *st = *net_sim_error(x.ns);
-        rc = st->code;
-        goto done;
-    }
-    if (coll_engine_error(x.ce)) {
-        *st = *coll_engine_error(x.ce);
-        rc = st->code;
-        goto done;
-    }
-    if (!x.stopped && x.step < x.total_steps) {
-        /* Nothing left to run but ranks still wait: a deadlock in the programs. */
-        int64_t stuck = -1;
-        for (int64_t i = 0; i < x.n_ranks && stuck < 0; i++)
-            if (x.ranks[i].state != R_DONE)
-                stuck = i;
-        rc = sim_status_set(st, SIM_ERR_INTERNAL, NULL, 0, 0,
-                            "deadlock in step %lld: rank %lld waits (state %d) with no event "
-                            "pending", (long long)x.step, (long long)stuck,
-                            stuck >= 0 ? x.ranks[stuck].state : -1);
-        goto done;
-    }
-    res->events = ev_count(x.eng);
-    if (!res->stopped) {
-        for (size_t l = 0; l < nl; l++)
-            res->link_bytes[l] += net_sim_link_bytes(x.ns, (net_link_id)l);
-        const exec_step *first = &res->step_rows[plan_warmup_steps(p)];
-        const exec_step *last = &res->step_rows[x.total_steps - 1];
-        res->measured_s = last->end_s - first->start_s;
-        res->step_time_s = res->measured_s / (double)plan_steps(p);
-        double chips = (double)plan_ranks(p);
-        res->tokens_per_s = wl_tokens_per_step(plan_workload(p)) / res->step_time_s;
-        res->mfu = wl_model_flops_per_step(plan_workload(p)) / (res->step_time_s * chips * x.peak);
-        res->hfu = wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p)) /
-                   (res->step_time_s * chips * x.peak);
-    }
+    rc = outcome(&x, st);
+    if (rc == SIM_OK)
+        figures(&x);
 done:
-    if (x.eng) /* a stopped or failed run leaves events whose nodes are freed below */
-        ev_clear(x.eng);
-    res->wall_s = wall_now() - x.wall0;
-    if (opts && opts->progress && x.last_progress > x.wall0 + 0.5)
-        fputc('\n', stderr);
-    for (size_t i = 0; i < x.n_chans; i++)
-        free(x.chans[i].t_send);
-    free(x.chans);
-    sim_pool_destroy(x.rdvs);
-    free(x.rmap.keys);
-    free(x.rmap.vals);
-    free(x.cmap.keys);
-    free(x.cmap.vals);
-    free(x.gmap.keys);
-    free(x.gmap.vals);
-    free(x.members);
-    free(x.ranks);
-    coll_engine_destroy(x.ce);
-    sim_pool_destroy(x.msgs);
-    net_sim_destroy(x.ns);
-    ev_engine_destroy(x.eng);
+    close_run(&x);
     if (rc != SIM_OK)
         exec_result_free(res); /* nothing stays allocated on error */
     return rc;

@@ -24,9 +24,11 @@
 #ifndef SIM_EXEC_H
 #define SIM_EXEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coll/coll.h"
 #include "core/status.h"
 #include "workload/plan.h"
 
@@ -47,7 +49,9 @@ typedef struct exec_step {
 
 typedef struct exec_coll_rec {
     int64_t step;
-    int kind, dim, algo;
+    coll_kind kind;
+    plan_dim dim; /* reported under */
+    coll_algo algo;
     int64_t group_size;
     double bytes, start_s, end_s;
 } exec_coll_rec;
@@ -64,17 +68,17 @@ typedef struct exec_result {
     size_t n_colls;
     uint64_t events;
     double wall_s;
-    int stopped;          /* the run hit a bound (max events / wall) */
+    bool stopped;         /* the run hit a bound (max events / wall) */
 } exec_result;
 
 typedef struct exec_opts {
     uint64_t max_events; /* 0 = none */
     double max_wall_s;   /* 0 = none */
-    int progress;        /* print a progress line on stderr */
+    bool progress;       /* print a progress line on stderr */
     const hw_chip *chip; /* replaces the topology's chip model (calibration); NULL = none */
     struct trace *trace; /* out/trace.h: events of the selected ranks; NULL = none */
     double mem_limit_bytes; /* refuse a replay whose estimate exceeds it; 0 = physical memory */
-    int naive_solver;       /* every network solve by the reference solver (tests) */
+    bool naive_solver;      /* every network solve by the reference solver (tests) */
 } exec_opts;
 
 /* Estimated bytes a replay of p needs (ranks' state, the network model's per-link state,
@@ -82,7 +86,7 @@ typedef struct exec_opts {
 double exec_memory_estimate(const plan *p);
 
 /* Seconds a compute op takes on chip alone (the formula above, launch included). */
-double exec_op_seconds(const hw_chip *chip, const wl_op *op, int fp8);
+double exec_op_seconds(const hw_chip *chip, const wl_op *op, bool fp8);
 
 /* Replays p (borrowed; its topology is used). On SIM_OK (a stopped run included) *out is
  * filled and owned by the caller (exec_result_free). On an error *out holds nothing: it is

@@ -133,7 +133,7 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     w.optimizer = WL_OPT_SGD;
     wl_op op;
     wl_optimizer_op(&w, plan_parallel(p), 0, &op);
-    m->outer_opt_s = exec_op_seconds(chip, &op, 0);
+    m->outer_opt_s = exec_op_seconds(chip, &op, false);
     double H = (double)x->inner_steps;
     if (x->scheme == PLAN_XDC_DILOCO) {
         m->exposed_s = m->outer_sync_s;

@@ -27,7 +27,7 @@
 #include "exec/exec.h"
 
 typedef struct mdc_result {
-    int scheme;                 /* plan_xdc */
+    plan_xdc scheme;
     double inner_step_s;        /* one (inner) step */
     double compute_s;           /* mean compute per rank per (inner) step */
     double outer_sync_s;        /* one full outer sync alone (diloco); one fragment's
