@@ -67,7 +67,7 @@ typedef struct rank_st {
     bool join_pending, join_after; /* an overlapped collective waits for the next op's end */
     double block_s;
     int64_t async_out;
-    int64_t overlap_out; /* async = 2 collectives not yet done */
+    int64_t overlap_out; /* PLAN_ASYNC_NEXT_OP collectives not yet done */
     plan_cursor cur;
     plan_item item;
     int64_t seq[PLAN_SLOT_COUNT]; /* collectives met per group slot */
@@ -80,7 +80,7 @@ typedef struct rdv {
     plan_dim dim; /* reported under */
     int slot;     /* the group's (plan_slot) */
     coll_kind kind;
-    int async; /* plan_item.async */
+    plan_async async;
     int64_t gid, size, arrived, step;
     double bytes, start_s;
     coll_algo algo;
@@ -238,10 +238,10 @@ static void on_coll_done(void *user, double start_s, double end_s)
         rank_st *r = &x->ranks[plan_slot_member(x->p, v->gid, v->slot, i)];
         if (x->tr && trace_wants(x->tr, r->id))
             trace_event(x->tr, name, coll_algo_name(v->algo), r->id,
-                        v->async ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
-        if (v->async == 2) {
+                        v->async != PLAN_SYNC ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
+        if (v->async == PLAN_ASYNC_NEXT_OP) {
             async_done(x, r, &r->overlap_out, R_JOIN, v->dim, end_s);
-        } else if (v->async) {
+        } else if (v->async == PLAN_ASYNC_STEP) {
             async_done(x, r, &r->async_out, R_WAIT, PLAN_DP, end_s);
         } else {
             r->acc.idle_s += v->start_s - r->block_s;
@@ -454,13 +454,13 @@ static item_next item_coll(ex *x, rank_st *r, const plan_item *it)
     r->have_item = 0;
     if (plan_slot_size(x->p, plan_slot(it->dim, it->group)) < 2)
         return ITEM_GO_ON;
-    if (it->async == 2) {
+    if (it->async == PLAN_ASYNC_NEXT_OP) {
         r->overlap_out++;
         r->join_pending = 1;
         arrive(x, r, it);
         return ITEM_GO_ON;
     }
-    if (it->async) {
+    if (it->async == PLAN_ASYNC_STEP) {
         r->async_out++;
         arrive(x, r, it);
         return ITEM_GO_ON;
