@@ -29,7 +29,7 @@
 #include "core/ydoc.h"
 #include "hw/chip.h"
 #include "net/graph.h"
-#include "net/netsim.h"
+#include "net/usage.h"
 
 typedef struct topo topo;
 
