@@ -535,7 +535,7 @@ static sim_code radix_error(gen *G, const site_src *src, topo_site *s, int tier,
     return ydoc_error(G->d, at, st,
                       "key 'radix': %s switches of radix %d are too small for this site: %s "
                       "needs %s ports (%s chips, %s NICs)",
-                      topo_tier_name(tier), s->radix[tier], what, sim_units_fmt_count((double)need, a, 16),
+                      topo_tier_str(tier), s->radix[tier], what, sim_units_fmt_count((double)need, a, 16),
                       sim_units_fmt_count((double)s->chips, b, sizeof b),
                       sim_units_fmt_count((double)s->nics, a + 16, sizeof a - 16));
 }

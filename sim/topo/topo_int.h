@@ -2,6 +2,12 @@
  * topo_int.h: the topology's private layout, shared by topo.c (explicit graphs and the
  * public getters), gen.c (generated fabrics), troute.c (routing) and summary.c.
  *
+ * The files depend one way, each only on this header and the files before it: gen.c builds
+ * a generated topology into struct topo; troute.c routes on a built one; summary.c describes
+ * one (routing for its diameter); topo.c is the facade that loads (calling gen.c), answers
+ * the public getters and destroys. So gen.c and summary.c never call the getters of topo.c,
+ * and what they share (tier names) lives here.
+ *
  * A generated site keeps no per-link tables: its links were created in fixed blocks, each
  * block one cable (two directed links, a->b at an even offset, b->a right after) per item
  * in a fixed order, so the id of any link is its block's base plus twice the item index:
@@ -98,12 +104,18 @@ struct topo {
                           from site a towards b; -1 when a == b or unreachable */
 };
 
+/* Name of a fabric tier: "leaf", "spine", "core" (topo_tier_name), "?" for another. */
+static inline const char *topo_tier_str(int tier)
+{
+    static const char *const names[TOPO_MAX_TIERS] = {"leaf", "spine", "core"};
+    return tier >= 0 && tier < TOPO_MAX_TIERS ? names[tier] : "?";
+}
+
 /* Builds a generated topology from the loaded document into t (gen.c). */
 struct ydoc;
 sim_code topo_gen_load(topo *t, const struct ydoc *d, const char *path,
                        const topo_load_opts *opts, sim_status *st);
 /* Frees what topo_gen_load allocated in t. */
 void topo_gen_free(topo *t);
-
 
 #endif
