@@ -113,7 +113,8 @@ void ydoc_place(const ydoc *d, ynode n, char *buf, size_t len)
         if (py->type == YAML_SEQUENCE_NODE) {
             w = snprintf(buf + used, len - used, "[%zu]", d->pos[m]);
         } else {
-            const char *k = ydoc__scalar_of(ydoc__node_at(d, py->data.mapping.pairs.start[d->pos[m]].key));
+            ynode key = py->data.mapping.pairs.start[d->pos[m]].key;
+            const char *k = ydoc__scalar_of(ydoc__node_at(d, key));
             w = snprintf(buf + used, len - used, "%s%s", used ? "." : "", k ? k : "?");
         }
         if (w < 0)

@@ -80,7 +80,8 @@ static sim_code parser_error(const yaml_parser_t *p, const char *name, const cha
     default:
         break;
     }
-    int line = ydoc__mark_to_int(p->problem_mark.line), col = ydoc__mark_to_int(p->problem_mark.column);
+    int line = ydoc__mark_to_int(p->problem_mark.line);
+    int col = ydoc__mark_to_int(p->problem_mark.column);
     if (p->context)
         return error_at(name, line, col, st, "syntax error: %s (%s at line %d)", problem,
                         p->context, ydoc__mark_to_int(p->context_mark.line));
@@ -177,8 +178,9 @@ static ynode child_at(const yaml_node_t *y, size_t i, size_t *pos, int *is_key)
 }
 
 /*
- * Depth-first walk from the root (see the file comment and ydoc_int.h). height[n] is the longest chain of
- * nodes from n down, expand[n] the number of nodes n stands for once aliases are expanded.
+ * Depth-first walk from the root (see the file comment and ydoc_int.h). height[n] is the
+ * longest chain of nodes from n down, expand[n] the number of nodes n stands for once
+ * aliases are expanded.
  */
 sim_code ydoc__check_structure(ydoc *d, sim_status *st)
 {
@@ -315,7 +317,8 @@ sim_code ydoc_load_string(const char *name, const char *text, size_t len, ydoc *
     yaml_mark_t extra_mark = extra.start_mark;
     yaml_document_delete(&extra);
     if (more) {
-        rc = error_at(name, ydoc__mark_to_int(extra_mark.line), ydoc__mark_to_int(extra_mark.column), st,
+        rc = error_at(name, ydoc__mark_to_int(extra_mark.line),
+                      ydoc__mark_to_int(extra_mark.column), st,
                       "expected one document, found a second one");
         goto done;
     }

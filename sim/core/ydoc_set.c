@@ -118,10 +118,11 @@ sim_code ydoc_set(ydoc *d, const char *path, const char *value, const char *orig
         if (made) {
             yaml_node_t *m = d->doc.nodes.start + (map - 1);
             yaml_node_pair_t *pair = m->data.mapping.pairs.start;
-            for (; pair < m->data.mapping.pairs.top; pair++)
-                if (!strcmp(ydoc__scalar_of(ydoc__node_at(d, pair->key)) ? ydoc__scalar_of(ydoc__node_at(d, pair->key))
-                                                             : "", key))
+            for (; pair < m->data.mapping.pairs.top; pair++) {
+                const char *k = ydoc__scalar_of(ydoc__node_at(d, pair->key));
+                if (!strcmp(k ? k : "", key))
                     break;
+            }
             if (pair < m->data.mapping.pairs.top) {
                 pair->value = made;
             } else {

@@ -3,8 +3,9 @@
  *
  * Invariants: node and link arrays are SIM_VEC vectors (doubling while building); names live
  * in an arena and are indexed by a sim_hmap from each name's hash (sim_hash_str) to its node
- * id, with several ids under one hash when names collide. After finalize, out_off[n]..out_off[n+1] indexes out_ids: the out-links
- * of n in creation order, which is what makes routing deterministic.
+ * id, with several ids under one hash when names collide. After finalize,
+ * out_off[n]..out_off[n+1] indexes out_ids: the out-links of n in creation order, which is
+ * what makes routing deterministic.
  */
 #include "net/graph.h"
 
