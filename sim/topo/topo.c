@@ -10,7 +10,8 @@
  *
  * The topo owns its name and the finalized graph. The YAML document lives only while
  * loading. topo_load dispatches: a document with `graph:` is explicit, one with `chip`,
- * `chips` or `sites` is generated (gen.c). The public getters for both forms live here.
+ * `chips` or `sites` is generated (gen.c and its gen_*.c). The public getters for both forms
+ * live here.
  */
 #include "topo/topo.h"
 

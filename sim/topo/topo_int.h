@@ -1,12 +1,13 @@
 /*
  * topo_int.h: the topology's private layout, shared by topo.c (explicit graphs and the
- * public getters), gen.c (generated fabrics), troute.c (routing) and summary.c.
+ * public getters), gen.c and gen_*.c (generated fabrics, with their own gen_int.h),
+ * troute.c (routing) and summary.c.
  *
- * The files depend one way, each only on this header and the files before it: gen.c builds
- * a generated topology into struct topo; troute.c routes on a built one; summary.c describes
- * one (routing for its diameter); topo.c is the facade that loads (calling gen.c), answers
- * the public getters and destroys. So gen.c and summary.c never call the getters of topo.c,
- * and what they share (tier names) lives here.
+ * The files depend one way, each only on this header and the files before it: gen.c and
+ * gen_*.c build a generated topology into struct topo; troute.c routes on a built one;
+ * summary.c describes one (routing for its diameter); topo.c is the facade that loads
+ * (calling gen.c), answers the public getters and destroys. So the gen files and summary.c
+ * never call the getters of topo.c, and what they share (tier names) lives here.
  *
  * A generated site keeps no per-link tables: its links were created in fixed blocks, each
  * block one cable (two directed links, a->b at an even offset, b->a right after) per item
@@ -111,7 +112,7 @@ static inline const char *topo_tier_str(int tier)
     return tier >= 0 && tier < TOPO_MAX_TIERS ? names[tier] : "?";
 }
 
-/* Builds a generated topology from the loaded document into t (gen.c). */
+/* Builds a generated topology from the loaded document into t (gen.c, with gen_*.c). */
 struct ydoc;
 sim_code topo_gen_load(topo *t, const struct ydoc *d, const char *path,
                        const topo_load_opts *opts, sim_status *st);
