@@ -19,6 +19,7 @@
 #include "core/evq.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "core/hmap.h"
@@ -29,12 +30,12 @@ typedef struct bucket {
     ev_node *head, *tail;
     uint32_t heap_idx; /* position + 1 in the heap */
     uint32_t next_free;
-    uint8_t klass;
+    ev_class klass;
 } bucket;
 
 typedef struct slot {
     int64_t t_ps;
-    uint32_t klass;
+    ev_class klass;
     uint32_t b; /* bucket index */
 } slot;
 
@@ -50,7 +51,7 @@ struct ev_engine {
     int64_t now_ps;
     uint64_t next_seq;
     uint64_t count;
-    int stop;
+    bool stop;
 };
 
 /* ---- heap of buckets ---- */
@@ -111,7 +112,7 @@ static void heap_remove(ev_engine *e, size_t i)
         sift_down(e, i);
 }
 
-static inline uint64_t key_of(int64_t t_ps, int klass)
+static inline uint64_t key_of(int64_t t_ps, ev_class klass)
 {
     return (uint64_t)t_ps << 1 | (uint64_t)klass;
 }
@@ -130,7 +131,7 @@ static int grow(ev_engine *e, size_t want)
 
 /* The bucket of (t_ps, klass), made (in the heap and the map) when there is none; NONE when
  * out of memory, with nothing changed. */
-static uint32_t bucket_get(ev_engine *e, int64_t t_ps, int klass)
+static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
 {
     uint64_t key = key_of(t_ps, klass);
     uint64_t found = sim_hmap_get(&e->instants, key);
@@ -150,9 +151,9 @@ static uint32_t bucket_get(ev_engine *e, int64_t t_ps, int klass)
         e->bk.n++;
     bucket *k = &e->bk.v[b];
     k->t_ps = t_ps;
-    k->klass = (uint8_t)klass;
+    k->klass = klass;
     k->head = k->tail = NULL;
-    e->heap.v[e->heap.n] = (slot){t_ps, (uint32_t)klass, b};
+    e->heap.v[e->heap.n] = (slot){t_ps, klass, b};
     sift_up(e, e->heap.n++);
     return b;
 }
@@ -234,7 +235,7 @@ void ev_node_init(ev_node *n, ev_fn fn)
     n->seq = 0;
     n->prev = n->next = NULL;
     n->where = 0;
-    n->klass = 0;
+    n->klass = EV_CLASS_NORMAL;
     n->fn = fn;
 }
 
@@ -245,7 +246,7 @@ sim_code ev_reserve(ev_engine *e, size_t n, sim_status *st)
     return SIM_OK;
 }
 
-sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, int klass)
+sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, ev_class klass)
 {
     assert(t_ps >= e->now_ps);
     assert(klass == EV_CLASS_NORMAL || klass == EV_CLASS_LATE);
@@ -261,7 +262,7 @@ sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, int klass)
         return SIM_ERR_NOMEM;
     bucket *k = &e->bk.v[b];
     n->t_ps = t_ps;
-    n->klass = (uint8_t)klass;
+    n->klass = klass;
     n->seq = e->next_seq++;
     n->next = NULL;
     n->prev = k->tail;
@@ -284,7 +285,7 @@ void ev_cancel(ev_engine *e, ev_node *n)
 uint64_t ev_run(ev_engine *e, int64_t until_ps)
 {
     uint64_t ran = 0;
-    e->stop = 0;
+    e->stop = false;
     while (e->heap.n && !e->stop) {
         if (e->heap.v[0].t_ps > until_ps)
             break;
@@ -300,4 +301,4 @@ uint64_t ev_run(ev_engine *e, int64_t until_ps)
     return ran;
 }
 
-void ev_stop(ev_engine *e) { e->stop = 1; }
+void ev_stop(ev_engine *e) { e->stop = true; }

@@ -12,6 +12,7 @@
 #define SIM_YDOC_INT_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <yaml.h>
 
@@ -25,7 +26,7 @@
 
 struct ydoc {
     yaml_document_t doc;
-    int has_doc;   /* doc must be deleted */
+    bool has_doc;  /* doc must be deleted */
     char *file;    /* owned copy of the name */
     int n_nodes;
     ynode *parent; /* [n_nodes + 1]: first parent found from the root, 0 for the root */

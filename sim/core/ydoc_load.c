@@ -295,7 +295,7 @@ sim_code ydoc_load_string(const char *name, const char *text, size_t len, ydoc *
         rc = parser_error(&parser, name, text, len, st);
         goto done;
     }
-    d->has_doc = 1;
+    d->has_doc = true;
     long count = (long)(d->doc.nodes.top - d->doc.nodes.start);
     if (count >= INT_MAX) {
         rc = sim_status_set(st, SIM_ERR_LIMIT, name, 0, 0, "too many YAML nodes");

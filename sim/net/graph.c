@@ -10,6 +10,7 @@
 #include "net/graph.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +32,7 @@ struct net_graph {
     sim_hmap by_name; /* sim_hash_str(name, 0) -> node id */
     size_t *out_off;
     net_link_id *out_ids;
-    int finalized;
+    bool finalized;
 };
 
 sim_code net_graph_create(net_graph **out, sim_status *st)
@@ -157,7 +158,7 @@ sim_code net_graph_finalize(net_graph *g, sim_status *st)
     for (size_t l = 0; l < g->links.n; l++)
         g->out_ids[fill[g->links.v[l].src]++] = (net_link_id)l;
     free(fill);
-    g->finalized = 1;
+    g->finalized = true;
     return SIM_OK;
 }
 

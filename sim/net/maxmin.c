@@ -42,7 +42,7 @@ typedef struct mm_cnst {
     SIM_VEC(mm_user) users; /* contiguous: a link's users are scanned sequentially */
     uint64_t epoch;
     uint32_t nunf;
-    int modified;
+    bool modified;
 } mm_cnst;
 
 typedef struct mm_hent {
@@ -70,7 +70,7 @@ struct net_mm_system {
     size_t n_heap;
     SIM_VEC(bound_ent) bounded;
     uint64_t epoch;
-    int naive;
+    bool naive;
     net_mm_stats stats;
 };
 
@@ -121,7 +121,7 @@ void net_mm_destroy(net_mm_system *s)
 static void mark_modified(net_mm_system *s, int32_t c)
 {
     if (!s->c[c].modified) {
-        s->c[c].modified = 1;
+        s->c[c].modified = true;
         s->mod[s->n_mod++] = c;
     }
 }
@@ -145,7 +145,7 @@ sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
         return rc;
     var->active_idx = (uint32_t)s->active.n;
     s->active.v[s->active.n++] = var;
-    var->enabled = 1;
+    var->enabled = true;
     var->rate = 0;
     var->epoch = 0;
     for (uint32_t i = 0; i < var->n_elems; i++) {
@@ -161,7 +161,7 @@ sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
             for (uint32_t j = 0; j < i; j++)
                 s->c[var->elems[j].cnst].users.n--;
             s->active.n--;
-            var->enabled = 0;
+            var->enabled = false;
             return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0,
                                   "out of memory for the users of a link");
         }
@@ -187,7 +187,7 @@ void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
     net_mm_var *last = s->active.v[--s->active.n];
     s->active.v[var->active_idx] = last;
     last->active_idx = var->active_idx;
-    var->enabled = 0;
+    var->enabled = false;
 }
 
 void net_mm_cnst_set_capacity(net_mm_system *s, int32_t cnst, double cap_Bps)
@@ -484,6 +484,6 @@ void net_mm_solve(net_mm_system *s, net_mm_component_fn cb, void *ctx)
         }
     }
     for (size_t i = 0; i < s->n_mod; i++)
-        s->c[s->mod[i]].modified = 0;
+        s->c[s->mod[i]].modified = false;
     s->n_mod = 0;
 }

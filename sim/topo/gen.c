@@ -352,7 +352,7 @@ sim_code topo_gen_load(topo *t, const ydoc *d, const char *path, const topo_load
     if (rc == SIM_OK)
         rc = topo_gen_build(&G, st);
     t->routing = (topo_routing)routing;
-    t->generated = 1;
+    t->generated = true;
     free(G.src);
     return rc;
 }

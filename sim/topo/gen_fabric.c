@@ -139,7 +139,7 @@ sim_code topo_gen_load_fabric(topo_gen *G, ynode site, topo_site *s, topo_site_s
         rc = ydoc_get_int(G->d, fab, "cores_per_plane", 0, 1, 1 << 20, &cores, st);
     if (rc != SIM_OK)
         return rc;
-    s->fabric_kind = kind;
+    s->fabric_kind = (topo_fabric_kind)kind;
     s->tiers = (int)tiers;
     s->per_leaf = (size_t)per_leaf;
     s->leaves_per_pod = (size_t)pod; /* NICs per pod for now: topo_gen_shape makes it leaves */

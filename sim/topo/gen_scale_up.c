@@ -63,7 +63,7 @@ sim_code topo_gen_load_scale_up(topo_gen *G, ynode site, topo_site *s, sim_statu
     rc = ydoc_get_enum(G->d, su, "kind", 1, "scale-up kind", su_kinds, &kind, st);
     if (rc != SIM_OK)
         return rc;
-    s->su_kind = kind;
+    s->su_kind = (topo_su_kind)kind;
     s->su_lat_ps = DEF_SU_LAT_PS;
     rc = ydoc_get_time(G->d, su, "latency", 0, &s->su_lat_ps, st);
     if (rc != SIM_OK)
@@ -84,14 +84,16 @@ sim_code topo_gen_load_scale_up(topo_gen *G, ynode site, topo_site *s, sim_statu
                               su_kinds[kind]);
     if (kind == TOPO_SU_NVSWITCH) {
         int64_t size = (int64_t)s->chips_per_node;
+        int sharp = 0;
         s->su_Bps = s->chip.scale_up_Bps;
         rc = ydoc_get_int(G->d, su, "size", 0, 2, 1 << 20, &size, st);
         if (rc == SIM_OK)
             rc = ydoc_get_bw(G->d, su, "bandwidth", 0, &s->su_Bps, st);
         if (rc == SIM_OK)
-            rc = ydoc_get_bool(G->d, su, "in_switch_reduction", 0, &s->sharp, st);
+            rc = ydoc_get_bool(G->d, su, "in_switch_reduction", 0, &sharp, st);
         if (rc != SIM_OK)
             return rc;
+        s->sharp = sharp;
         if (size % (int64_t)s->chips_per_node != 0) {
             ynode at = ydoc_map_get(G->d, su, "size");
             return ydoc_error(G->d, at ? at : su, st,

@@ -25,6 +25,8 @@
 #ifndef SIM_TOPO_INT_H
 #define SIM_TOPO_INT_H
 
+#include <stdbool.h>
+
 #include "net/route.h"
 #include "topo/topo.h"
 
@@ -42,26 +44,28 @@ typedef struct topo_site {
     net_node_id node_begin, node_end; /* every graph node of the site, chips excluded */
 
     /* Scale-up. */
-    int su_kind;
+    topo_su_kind su_kind;
     size_t domain_size, first_domain, domains;
     double su_Bps; /* nvswitch: per chip per direction; torus: per link per direction */
     int64_t su_lat_ps;
     net_node_id nvsw_node;  /* domain k's switch is nvsw_node + k */
     net_link_id su_base;
-    int nd, wrap;
-    int sharp; /* NVSwitch domains reduce in the switch (NVLink SHARP) */
+    int nd;
+    bool wrap;
+    bool sharp; /* NVSwitch domains reduce in the switch (NVLink SHARP) */
     int dims[TOPO_TORUS_MAX_DIMS];
     net_link_id *torus_cable; /* [chips * nd], -1 where no neighbour */
 
     /* NICs. */
     size_t nics_per_node, nics; /* nics = nodes * nics_per_node */
     double nic_Bps, pcie_Bps;
-    int shared_nics;            /* nics_per_node < chips_per_node: NIC nodes exist */
+    bool shared_nics;           /* nics_per_node < chips_per_node: NIC nodes exist */
     net_node_id nic_node;
     net_link_id pcie_base, nic_base;
 
     /* Scale-out fabric; tiers == 0: none. */
-    int tiers, fabric_kind;
+    int tiers;
+    topo_fabric_kind fabric_kind;
     int radix[TOPO_MAX_TIERS];
     double oversub[TOPO_MAX_TIERS];
     double port_Bps;
@@ -85,7 +89,7 @@ typedef struct topo_wan {
 struct topo {
     char *name;
     net_graph *graph;
-    int generated;
+    bool generated;
     topo_routing routing;
     size_t n_chips;
 
