@@ -568,13 +568,13 @@ START_TEST(event_heap_stays_sorted_under_random_churn)
         recs[i].log = log;
         recs[i].n = &n;
         ev_schedule(e, &recs[i].node, (int64_t)sim_rng_below(r, 1000),
-                    (int)sim_rng_below(r, 2));
+                    (ev_class)sim_rng_below(r, 2));
     }
     for (int i = 0; i < N; i += 3)
         ev_cancel(e, &recs[i].node);
     for (int i = 1; i < N; i += 7) /* moves, earlier or later */
         ev_schedule(e, &recs[i].node, (int64_t)sim_rng_below(r, 1000),
-                    (int)sim_rng_below(r, 2));
+                    (ev_class)sim_rng_below(r, 2));
     ev_run(e, INT64_MAX);
     for (int i = 1; i < n; i++) {
         const ev_node *a = &recs[log[i - 1]].node, *b = &recs[log[i]].node;
@@ -612,7 +612,8 @@ static void churn_touch(ev_engine *e, churn *c)
         c->sched[i] = 0;
     } else {
         int64_t t = ev_now(e) + (int64_t)sim_rng_below(c->r, 4);
-        ck_assert_int_eq(ev_schedule(e, &c->node[i], t, (int)sim_rng_below(c->r, 2)), SIM_OK);
+        ck_assert_int_eq(ev_schedule(e, &c->node[i], t, (ev_class)sim_rng_below(c->r, 2)),
+                         SIM_OK);
         c->sched[i] = 1;
     }
 }

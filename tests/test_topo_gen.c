@@ -1384,7 +1384,7 @@ START_TEST(test_size_limit)
      * nics_per_leaf 32 (most d with 2 d <= 64 dividing 100,000) -> 3,125 leaves, 32 spines.
      * nodes: 100,000 + 12,500 + 3,125 + 32 = 115,657;
      * links: 200,000 NVLink + 200,000 NIC + 3,125 x 32 x 2 = 200,000 leaf-spine = 600,000.
-     * Estimate (gen.c: 96 B a node, 160 B a link): 11,103,072 + 96,000,000 = 107,103,072 B
+     * Estimate (gen_build.c: 96 B a node, 160 B a link): 11,103,072 + 96,000,000 = 107,103,072 B
      * = 0.0997 GiB -> "0.1"; the limit 1e6 B = 0.00093 GiB -> "0.0". */
     char got[1024];
     sim_status_format(&st, got, sizeof got);
@@ -1503,9 +1503,9 @@ static const bad_gen bad_gens[] = {
      "8:5: error: unknown key 'chps' in sites[0] (did you mean 'chips'?); expected one of: "
      "name, chip, chips, node, scale_up, fabric, gateway"},
     {"gen-pod-two-tier.yaml", "6:52: error: key 'pod': not used by a fabric of 2 tiers"},
-    /* Regression: passed in Release, but under UBSan gen.c wan_routes overflows a signed int:
-     * unreachable pairs hold hops = 1 << 30 and the relaxation adds two of them
-     * (1073741824 + 1073741824) before it checks that the latency is infinite. */
+    /* Regression: passed in Release, but under UBSan gen_wan.c's topo_gen_wan_routes
+     * overflowed a signed int: unreachable pairs hold hops = 1 << 30 and the relaxation adds
+     * two of them (1073741824 + 1073741824) before it checks that the latency is infinite. */
     {"gen-wan-unreachable.yaml",
      "11:3: error: key 'wan': site 'east' cannot reach site 'north' over the WAN links"},
     {"gen-wan-no-fabric.yaml",

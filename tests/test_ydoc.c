@@ -227,6 +227,52 @@ START_TEST(test_binary_file)
 }
 END_TEST
 
+/* Writes n lines "kI: I" (plus extra, if any) to a fresh temporary file; returns its path. */
+static void write_keys(char *path, int n, const char *extra)
+{
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "k%d: %d\n", i, i);
+    if (extra)
+        fputs(extra, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Files past the first 64 KiB read buffer (about 290 KB here) load whole, and a mapping of
+ * 20,000 keys is checked for duplicates like a small one. */
+START_TEST(test_large_file)
+{
+    const int n = 20000;
+    char path[] = "/tmp/test_ydoc_XXXXXX";
+    write_keys(path, n, NULL);
+    ydoc *d = NULL;
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_int_eq(ydoc_load_file(path, &d, &st), SIM_OK);
+    ynode root = ydoc_root(d);
+    ck_assert_uint_eq(ydoc_map_len(d, root), (size_t)n);
+    ynode last = ydoc_map_get(d, root, "k19999");
+    ck_assert_str_eq(ydoc_scalar(d, last), "19999");
+    ck_assert_int_eq(ydoc_line(d, last), n);
+    ydoc_destroy(d);
+    remove(path);
+
+    char dup[] = "/tmp/test_ydoc_XXXXXX";
+    write_keys(dup, n, "k7: again\n");
+    d = (ydoc *)&d;
+    ck_assert_int_eq(ydoc_load_file(dup, &d, &st), SIM_ERR_INPUT);
+    ck_assert_ptr_null(d);
+    char want[128], buf[1024];
+    snprintf(want, sizeof want, "%s:%d:1: error: duplicate key 'k7' (first at line 8)", dup,
+             n + 1);
+    ck_assert_str_eq(fmt(&st, buf, sizeof buf), want);
+    remove(dup);
+}
+END_TEST
+
 START_TEST(test_garbage_never_crashes)
 {
     /* Random bytes and randomly damaged YAML: each load either succeeds or reports a
@@ -604,6 +650,7 @@ static Suite *ydoc_suite(void)
     tcase_add_test(tl, test_empty_documents);
     tcase_add_test(tl, test_missing_file);
     tcase_add_test(tl, test_binary_file);
+    tcase_add_test(tl, test_large_file);
     tcase_add_test(tl, test_garbage_never_crashes);
     tcase_add_test(tl, test_alias_limits);
     tcase_add_test(tl, test_nul_in_scalar);

@@ -22,7 +22,8 @@ typedef struct ev_engine ev_engine;
 typedef struct ev_node ev_node;
 typedef void (*ev_fn)(ev_engine *e, ev_node *n);
 
-enum { EV_CLASS_NORMAL = 0, EV_CLASS_LATE = 1 };
+/* The class of an event: the second key of the order (t_ps, klass, seq). */
+typedef enum ev_class { EV_CLASS_NORMAL = 0, EV_CLASS_LATE = 1 } ev_class;
 
 /* Embed in the owner; zero-initialise (or ev_node_init) before first use. */
 struct ev_node {
@@ -30,7 +31,7 @@ struct ev_node {
     uint64_t seq;
     ev_node *prev, *next; /* in the FIFO of its instant */
     uint32_t where;       /* bucket + 1; 0 = not scheduled */
-    uint8_t klass;
+    ev_class klass;
     ev_fn fn;
 };
 
@@ -56,7 +57,7 @@ static inline int ev_node_scheduled(const ev_node *n) { return n->where != 0; }
  * its place among equal keys is not promised: it gets a fresh seq). Fails with
  * SIM_ERR_NOMEM only when the heap must grow and cannot.
  */
-sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, int klass);
+sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, ev_class klass);
 /* Removes n from the queue if scheduled. */
 void ev_cancel(ev_engine *e, ev_node *n);
 

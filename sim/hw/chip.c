@@ -77,9 +77,13 @@ static sim_code get_efficiency(const ydoc *d, ynode map, const char *key, double
 }
 
 /* Reads scale_up.kind, when present, into *out. */
-static sim_code get_scale_up_kind(const ydoc *d, ynode map, int *out, sim_status *st)
+static sim_code get_scale_up_kind(const ydoc *d, ynode map, hw_scale_up_kind *out,
+                                  sim_status *st)
 {
-    return ydoc_get_enum(d, map, "kind", 0, "scale-up kind", scale_up_names, out, st);
+    int k = (int)*out;
+    sim_code rc = ydoc_get_enum(d, map, "kind", 0, "scale-up kind", scale_up_names, &k, st);
+    *out = (hw_scale_up_kind)k;
+    return rc;
 }
 
 sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *st)

@@ -31,7 +31,7 @@
 #include "core/status.h"
 #include "core/ydoc.h"
 
-/* Scale-up fabric families; the value of hw_chip.scale_up_kind. */
+/* Scale-up fabric families (hw_chip.scale_up_kind). */
 typedef enum hw_scale_up_kind {
     HW_SCALE_UP_NVLINK = 0,
     HW_SCALE_UP_ICI,
@@ -53,7 +53,7 @@ typedef struct hw_chip {
     double peak_fp8_flops;           /* dense FLOP/s; 0 when the chip file gives none */
     double hbm_bytes;                /* > 0 */
     double hbm_Bps;                  /* > 0 */
-    int scale_up_kind;               /* an hw_scale_up_kind */
+    hw_scale_up_kind scale_up_kind;
     double scale_up_Bps;             /* per direction, per chip, > 0 */
     double nic_Bps;                  /* per direction, per chip, > 0 */
     double eff_gemm;                 /* in (0, 1] */

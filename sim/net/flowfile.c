@@ -6,9 +6,10 @@
  * there is no quoting), each field trimmed of blanks and checked left to right, so the first
  * problem on a line is the one reported, at the 1-based column where its field starts.
  *
- * Ids are copied into an arena owned by the flow file; an open-addressing table of flow
- * indices (power-of-two size, load <= 1/2, linear probing, FNV-1a) finds duplicate ids in
- * O(1) during the load and is freed at its end. Flows keep file order.
+ * Ids are copied into an arena owned by the flow file; a sim_hmap from each id's hash
+ * (sim_hash_str) to its flow's index finds duplicate ids in O(1) during the load and is freed
+ * at its end. A flow enters the map only once all its fields are checked and it is stored.
+ * Flows keep file order.
  */
 #include "net/flowfile.h"
 
@@ -21,7 +22,9 @@
 
 #include "core/arena.h"
 #include "core/hash.h"
+#include "core/hmap.h"
 #include "core/units.h"
+#include "core/vec.h"
 
 #define FLOW_FIELDS 5
 #define FLOW_HEADER "id,src,dst,bytes,start_s"
@@ -32,15 +35,8 @@
 
 struct net_flowfile {
     sim_arena *ids;
-    net_flow_spec *flows;
-    size_t n, cap;
+    SIM_VEC(net_flow_spec) flows;
 };
-
-/* Duplicate-id finder used while loading. */
-typedef struct id_table {
-    size_t *slots; /* flow index, or SIZE_MAX for empty */
-    size_t cap;
-} id_table;
 
 /* One field of a data line: trimmed text (NUL-terminated in the line) and its column. */
 typedef struct csv_field {
@@ -50,43 +46,24 @@ typedef struct csv_field {
 
 static const char *const field_names[FLOW_FIELDS] = {"id", "src", "dst", "bytes", "start_s"};
 
-/*
- * Looks id up among f's flows: returns the index of an earlier flow with that id, or
- * SIZE_MAX after recording index (the flow about to be appended, whose id must be stored
- * before the next call) under id. Running out of memory sets *nomem and returns SIZE_MAX.
- */
-static size_t id_table_insert(id_table *t, const net_flowfile *f, const char *id, size_t index,
-                              int *nomem)
+/* What find_id looks for among the flows whose ids share a hash. */
+typedef struct id_query {
+    const net_flowfile *f;
+    const char *id;
+} id_query;
+
+static int id_matches(const void *ctx, uint64_t index)
 {
-    if ((index + 1) * 2 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        size_t *s = malloc(cap * sizeof *s);
-        if (!s) {
-            *nomem = 1;
-            return SIZE_MAX;
-        }
-        for (size_t i = 0; i < cap; i++)
-            s[i] = SIZE_MAX;
-        for (size_t i = 0; i < t->cap; i++) {
-            if (t->slots[i] == SIZE_MAX)
-                continue;
-            size_t j = (size_t)sim_hash_str(f->flows[t->slots[i]].id, 0) & (cap - 1);
-            while (s[j] != SIZE_MAX)
-                j = (j + 1) & (cap - 1);
-            s[j] = t->slots[i];
-        }
-        free(t->slots);
-        t->slots = s;
-        t->cap = cap;
-    }
-    size_t j = (size_t)sim_hash_str(id, 0) & (t->cap - 1);
-    while (t->slots[j] != SIZE_MAX) {
-        if (strcmp(f->flows[t->slots[j]].id, id) == 0)
-            return t->slots[j];
-        j = (j + 1) & (t->cap - 1);
-    }
-    t->slots[j] = index;
-    return SIZE_MAX;
+    const id_query *q = ctx;
+    return strcmp(q->f->flows.v[index].id, q->id) == 0;
+}
+
+/* The index of the flow of f with that id (its hash is h), or SIZE_MAX. */
+static size_t find_id(const sim_hmap *ids, const net_flowfile *f, const char *id, uint64_t h)
+{
+    id_query q = {f, id};
+    uint64_t index = sim_hmap_find_if(ids, h, id_matches, &q);
+    return index == SIM_HMAP_NONE ? SIZE_MAX : (size_t)index;
 }
 
 static int is_blank(char c)
@@ -195,7 +172,7 @@ static sim_code parse_nonneg(const char *path, int line, const csv_field *fl, si
 
 /* Appends the flow on one data line (split in place), after checking every field. */
 static sim_code parse_flow(const char *path, int line, char *text, const net_graph *g,
-                           net_flowfile *f, id_table *ids, sim_status *st)
+                           net_flowfile *f, sim_hmap *ids, sim_status *st)
 {
     csv_field fl[FLOW_FIELDS];
     size_t n = split_fields(text, fl);
@@ -206,22 +183,12 @@ static sim_code parse_flow(const char *path, int line, char *text, const net_gra
     if (!fl[0].text[0])
         return sim_status_set(st, SIM_ERR_INPUT, path, line, fl[0].col,
                               "field 'id': expected a flow id, found an empty field");
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 64;
-        net_flow_spec *p = realloc(f->flows, cap * sizeof *p);
-        if (!p)
-            return sim_status_set(st, SIM_ERR_NOMEM, path, line, 0, "out of memory reading flows");
-        f->flows = p;
-        f->cap = cap;
-    }
-    int nomem = 0;
-    size_t prev = id_table_insert(ids, f, fl[0].text, f->n, &nomem);
-    if (nomem)
-        return sim_status_set(st, SIM_ERR_NOMEM, path, line, 0, "out of memory reading flows");
+    uint64_t h = sim_hash_str(fl[0].text, 0);
+    size_t prev = find_id(ids, f, fl[0].text, h);
     if (prev != SIZE_MAX)
         return sim_status_set(st, SIM_ERR_INPUT, path, line, fl[0].col,
                               "duplicate flow id '%s' (first at line %d)", fl[0].text,
-                              f->flows[prev].line);
+                              f->flows.v[prev].line);
     sim_code rc = parse_endpoint(path, line, fl, 1, g, &spec.src, st);
     if (rc == SIM_OK)
         rc = parse_endpoint(path, line, fl, 2, g, &spec.dst, st);
@@ -237,11 +204,11 @@ static sim_code parse_flow(const char *path, int line, char *text, const net_gra
     if (rc != SIM_OK)
         return rc;
     spec.start_ps = sim_s_to_ps(spec.start_s);
-    /* The id table already refers to index f->n: its id must be stored before the next line. */
     spec.id = sim_arena_strdup(f->ids, fl[0].text);
-    if (!spec.id)
+    if (!spec.id || sim_vec_reserve(&f->flows, f->flows.n + 1) != 0 ||
+        sim_hmap_add(ids, h, f->flows.n) != 0)
         return sim_status_set(st, SIM_ERR_NOMEM, path, line, 0, "out of memory reading flows");
-    f->flows[f->n++] = spec;
+    f->flows.v[f->flows.n++] = spec;
     return SIM_OK;
 }
 
@@ -251,7 +218,7 @@ sim_code net_flowfile_load(const char *path, const net_graph *g, net_flowfile **
     sim_code rc = SIM_OK;
     char *line = NULL;
     size_t line_cap = 0;
-    id_table ids = {NULL, 0};
+    sim_hmap ids = {0};
     int lineno = 0;
     *out = NULL;
     net_flowfile *f = calloc(1, sizeof *f);
@@ -310,7 +277,7 @@ done:
     if (in)
         fclose(in);
     free(line);
-    free(ids.slots);
+    sim_hmap_free(&ids);
     if (rc == SIM_OK)
         *out = f;
     else
@@ -323,16 +290,16 @@ void net_flowfile_destroy(net_flowfile *f)
     if (!f)
         return;
     sim_arena_destroy(f->ids);
-    free(f->flows);
+    sim_vec_free(&f->flows);
     free(f);
 }
 
 size_t net_flowfile_count(const net_flowfile *f)
 {
-    return f->n;
+    return f->flows.n;
 }
 
 const net_flow_spec *net_flowfile_at(const net_flowfile *f, size_t i)
 {
-    return i < f->n ? &f->flows[i] : NULL;
+    return i < f->flows.n ? &f->flows.v[i] : NULL;
 }

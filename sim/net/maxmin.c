@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
+
 #define RATE_REL_TOL 1e-12
 #define NAIVE_TIE_TOL 1e-12
 
@@ -33,14 +35,14 @@ typedef struct mm_user {
     uint32_t k; /* index of this usage in var->elems (its weight is there) */
 } mm_user;
 
+/* 64 bytes: one cache line per link. */
 typedef struct mm_cnst {
     double cap;
     double rem, sumw;
-    mm_user *users;     /* contiguous: a link's users are scanned sequentially */
-    uint32_t cap_users;
+    SIM_VEC(mm_user) users; /* contiguous: a link's users are scanned sequentially */
     uint64_t epoch;
-    uint32_t n_users, nunf;
-    int modified;
+    uint32_t nunf;
+    bool modified;
 } mm_cnst;
 
 typedef struct mm_hent {
@@ -59,16 +61,16 @@ struct net_mm_system {
     mm_cnst *c;
     int32_t *mod;
     size_t n_mod;
-    net_mm_var **active;
-    size_t n_active, cap_active;
-    /* scratch sized to n_cnst or cap_active */
+    SIM_VEC(net_mm_var *) active;
+    /* scratch sized to n_cnst, or reserved as far as active (so a solve never allocates):
+     * comp_v and bounded hold the variables and bounds of the component being solved */
     int32_t *comp_c;
-    net_mm_var **comp_v;
+    SIM_VEC(net_mm_var *) comp_v;
     mm_hent *heap;
     size_t n_heap;
-    bound_ent *bounded;
+    SIM_VEC(bound_ent) bounded;
     uint64_t epoch;
-    int naive;
+    bool naive;
     net_mm_stats stats;
 };
 
@@ -105,81 +107,64 @@ void net_mm_destroy(net_mm_system *s)
         return;
     if (s->c)
         for (size_t i = 0; i < s->n_cnst; i++)
-            free(s->c[i].users);
+            sim_vec_free(&s->c[i].users);
     free(s->c);
     free(s->mod);
     free(s->comp_c);
     free(s->heap);
-    free(s->active);
-    free(s->comp_v);
-    free(s->bounded);
+    sim_vec_free(&s->active);
+    sim_vec_free(&s->comp_v);
+    sim_vec_free(&s->bounded);
     free(s);
 }
 
 static void mark_modified(net_mm_system *s, int32_t c)
 {
     if (!s->c[c].modified) {
-        s->c[c].modified = 1;
+        s->c[c].modified = true;
         s->mod[s->n_mod++] = c;
     }
 }
 
 sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st)
 {
-    if (n <= s->cap_active)
+    if (n <= s->active.cap && n <= s->comp_v.cap && n <= s->bounded.cap)
         return SIM_OK;
-    size_t cap = s->cap_active ? s->cap_active : 256;
-    while (cap < n)
-        cap *= 2;
-    net_mm_var **a = realloc(s->active, cap * sizeof *a);
-    if (a)
-        s->active = a;
-    net_mm_var **cv = realloc(s->comp_v, cap * sizeof *cv);
-    if (cv)
-        s->comp_v = cv;
-    bound_ent *b = realloc(s->bounded, cap * sizeof *b);
-    if (b)
-        s->bounded = b;
-    if (!a || !cv || !b)
+    if (sim_vec_reserve(&s->active, n) != 0 || sim_vec_reserve(&s->comp_v, n) != 0 ||
+        sim_vec_reserve(&s->bounded, n) != 0)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0,
-                              "out of memory for %zu concurrent transfers", cap);
-    s->cap_active = cap;
+                              "out of memory for %zu concurrent transfers", n);
     return SIM_OK;
 }
 
 sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
 {
     assert(!var->enabled && var->n_elems > 0);
-    sim_code rc = net_mm_reserve(s, s->n_active + 1, st);
+    sim_code rc = net_mm_reserve(s, s->active.n + 1, st);
     if (rc != SIM_OK)
         return rc;
-    var->active_idx = (uint32_t)s->n_active;
-    s->active[s->n_active++] = var;
-    var->enabled = 1;
+    var->active_idx = (uint32_t)s->active.n;
+    s->active.v[s->active.n++] = var;
+    var->enabled = true;
     var->rate = 0;
     var->epoch = 0;
     for (uint32_t i = 0; i < var->n_elems; i++) {
         net_mm_elem *e = &var->elems[i];
         assert(e->cnst >= 0 && (size_t)e->cnst < s->n_cnst && e->w > 0);
         mm_cnst *c = &s->c[e->cnst];
-        if (c->n_users == c->cap_users) {
-            uint32_t cap = c->cap_users ? 2 * c->cap_users : 4;
-            mm_user *u = realloc(c->users, cap * sizeof *u);
-            if (!u) {
-                /* undo the usages added so far, leave var disabled */
-                for (uint32_t j = 0; j < i; j++)
-                    s->c[var->elems[j].cnst].n_users--;
-                s->n_active--;
-                var->enabled = 0;
-                return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0,
-                                      "out of memory for the users of a link");
-            }
-            c->users = u;
-            c->cap_users = cap;
-        }
         e->var = var;
-        e->pos = c->n_users;
-        c->users[c->n_users++] = (mm_user){var, i};
+        e->pos = (uint32_t)c->users.n;
+        /* most links carry a few users: 4 first (then doubling), not the vector's 8 */
+        if ((!c->users.cap && sim_vec_reserve(&c->users, 4) != 0) ||
+            sim_vec_push(&c->users, ((mm_user){var, i})) != 0) {
+            /* undo the usages added so far, leave var disabled */
+            for (uint32_t j = 0; j < i; j++)
+                s->c[var->elems[j].cnst].users.n--;
+            s->active.n--;
+            var->enabled = false;
+            return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0,
+                                  "out of memory for the users of a link");
+        }
         mark_modified(s, e->cnst);
     }
     return SIM_OK;
@@ -192,17 +177,17 @@ void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
     for (uint32_t i = 0; i < var->n_elems; i++) {
         net_mm_elem *e = &var->elems[i];
         mm_cnst *c = &s->c[e->cnst];
-        mm_user last = c->users[--c->n_users];
-        if (e->pos != c->n_users) {
-            c->users[e->pos] = last;
+        mm_user last = c->users.v[--c->users.n];
+        if (e->pos != c->users.n) {
+            c->users.v[e->pos] = last;
             last.var->elems[last.k].pos = e->pos;
         }
         mark_modified(s, e->cnst);
     }
-    net_mm_var *last = s->active[--s->n_active];
-    s->active[var->active_idx] = last;
+    net_mm_var *last = s->active.v[--s->active.n];
+    s->active.v[var->active_idx] = last;
     last->active_idx = var->active_idx;
-    var->enabled = 0;
+    var->enabled = false;
 }
 
 void net_mm_cnst_set_capacity(net_mm_system *s, int32_t cnst, double cap_Bps)
@@ -217,13 +202,13 @@ double net_mm_cnst_load(const net_mm_system *s, int32_t cnst)
 {
     double load = 0;
     const mm_cnst *c = &s->c[cnst];
-    for (uint32_t i = 0; i < c->n_users; i++) {
-        const net_mm_var *v = c->users[i].var;
-        load += v->elems[c->users[i].k].w * v->rate;
+    for (size_t i = 0; i < c->users.n; i++) {
+        const net_mm_var *v = c->users.v[i].var;
+        load += v->elems[c->users.v[i].k].w * v->rate;
     }
     return load;
 }
-size_t net_mm_cnst_users(const net_mm_system *s, int32_t cnst) { return s->c[cnst].n_users; }
+size_t net_mm_cnst_users(const net_mm_system *s, int32_t cnst) { return s->c[cnst].users.n; }
 int net_mm_dirty(const net_mm_system *s) { return s->n_mod != 0; }
 const net_mm_stats *net_mm_get_stats(const net_mm_system *s) { return &s->stats; }
 
@@ -327,13 +312,13 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
     s->comp_c[nc++] = seed;
     for (size_t i = 0; i < nc; i++) {
         const mm_cnst *ci = &s->c[s->comp_c[i]];
-        for (uint32_t u = 0; u < ci->n_users; u++) {
-            net_mm_var *v = ci->users[u].var;
+        for (size_t u = 0; u < ci->users.n; u++) {
+            net_mm_var *v = ci->users.v[u].var;
             if (v->epoch == ep)
                 continue;
             v->epoch = ep;
             v->fixed = 0;
-            s->comp_v[nv++] = v;
+            s->comp_v.v[nv++] = v;
             s->stats.elems_solved += v->n_elems;
             for (uint32_t k = 0; k < v->n_elems; k++) {
                 int32_t id = v->elems[k].cnst;
@@ -350,6 +335,7 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
             }
         }
     }
+    s->comp_v.n = nv;
     s->stats.components++;
     s->stats.vars_solved += nv;
     if (nv == 0)
@@ -358,7 +344,7 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
      * when, and only when, that user reaches cap / w): it joins the sorted bounds instead
      * of the heap, which keeps the heap to the links that are really shared. */
     for (size_t i = 0; i < nv; i++) {
-        net_mm_var *v = s->comp_v[i];
+        net_mm_var *v = s->comp_v.v[i];
         double b = v->bound > 0 ? v->bound : INFINITY;
         for (uint32_t k = 0; k < v->n_elems; k++) {
             const mm_cnst *c = &s->c[v->elems[k].cnst];
@@ -366,7 +352,7 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
                 b = c->cap / v->elems[k].w;
         }
         if (b < INFINITY) {
-            s->bounded[nb] = (bound_ent){b, (uint32_t)nb, v};
+            s->bounded.v[nb] = (bound_ent){b, (uint32_t)nb, v};
             nb++;
         }
     }
@@ -379,8 +365,9 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
     }
     for (size_t i = (s->n_heap + 2) / 4; i-- > 0;)
         heap_down(s, i);
+    s->bounded.n = nb;
     if (nb > 1)
-        qsort(s->bounded, nb, sizeof *s->bounded, bound_cmp);
+        qsort(s->bounded.v, nb, sizeof *s->bounded.v, bound_cmp);
 
     double level = 0;
     size_t bi = 0;
@@ -398,14 +385,14 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
             s->heap[0].key = sh;
             heap_down(s, 0);
         }
-        while (bi < nb && s->bounded[bi].var->fixed)
+        while (bi < nb && s->bounded.v[bi].var->fixed)
             bi++;
         double share = s->n_heap ? s->heap[0].key : INFINITY;
-        if (bi < nb && s->bounded[bi].bound <= share) {
-            double r = s->bounded[bi].bound;
+        if (bi < nb && s->bounded.v[bi].bound <= share) {
+            double r = s->bounded.v[bi].bound;
             if (r > level)
                 level = r;
-            fix_var(s, s->bounded[bi].var, r);
+            fix_var(s, s->bounded.v[bi].var, r);
             bi++;
             continue;
         }
@@ -416,19 +403,19 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
         if (share > level)
             level = share;
         const mm_cnst *ct = &s->c[top];
-        for (uint32_t u = 0; u < ct->n_users; u++)
-            if (!ct->users[u].var->fixed)
-                fix_var(s, ct->users[u].var, level);
+        for (size_t u = 0; u < ct->users.n; u++)
+            if (!ct->users.v[u].var->fixed)
+                fix_var(s, ct->users.v[u].var, level);
     }
-    report_changes(s, s->comp_v, nv, cb, ctx);
+    report_changes(s, s->comp_v.v, nv, cb, ctx);
 }
 
 /* ---- naive reference solver: rounds of full scans ---- */
 
 static void solve_naive(net_mm_system *s, net_mm_component_fn cb, void *ctx)
 {
-    size_t nv = s->n_active;
-    net_mm_var **vs = s->active;
+    size_t nv = s->active.n;
+    net_mm_var **vs = s->active.v;
     for (size_t i = 0; i < nv; i++)
         vs[i]->fixed = 0;
     size_t left = nv;
@@ -497,6 +484,6 @@ void net_mm_solve(net_mm_system *s, net_mm_component_fn cb, void *ctx)
         }
     }
     for (size_t i = 0; i < s->n_mod; i++)
-        s->c[s->mod[i]].modified = 0;
+        s->c[s->mod[i]].modified = false;
     s->n_mod = 0;
 }

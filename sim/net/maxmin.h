@@ -27,6 +27,7 @@
 #ifndef SIM_NET_MAXMIN_H
 #define SIM_NET_MAXMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,8 +47,8 @@ struct net_mm_var {
     uint32_t n_elems;
     uint64_t epoch;      /* solver scratch: component visit stamp */
     uint32_t active_idx; /* solver scratch: index in the enabled list */
-    int fixed;           /* solver scratch */
-    int enabled;
+    int fixed;           /* solver scratch: 0 unfixed, 1 fixed (naive solver: 2 this round) */
+    bool enabled;
     double next_rate;    /* solver scratch */
     double prev_rate;    /* rate before the last solve that reported this variable */
     double bound;        /* rate cap in B/s; 0 = none */

@@ -18,6 +18,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,8 @@
 
 #define N_CLASSES 32
 
-enum { XF_LATENCY = 0, XF_ACTIVE = 1 };
+/* A transfer waits out its latency, then shares bandwidth until its last byte. */
+typedef enum xf_state { XF_LATENCY = 0, XF_ACTIVE = 1 } xf_state;
 
 struct net_transfer {
     ev_node node;
@@ -39,7 +41,7 @@ struct net_transfer {
     double cap;
     net_done_fn done;
     void *user;
-    uint8_t state;
+    xf_state state;
     uint8_t size_class;
 };
 
@@ -51,7 +53,7 @@ struct net_sim {
     sim_pool *elem_pool[N_CLASSES];
     ev_node solve_node;
     double *link_bytes;
-    int timing;
+    bool timing;
     net_sim_stats stats;
     size_t live;
     sim_status error; /* first failure inside the event loop */

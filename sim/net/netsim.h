@@ -25,14 +25,10 @@
 #include "core/status.h"
 #include "net/graph.h"
 #include "net/maxmin.h"
+#include "net/usage.h"
 
 typedef struct net_sim net_sim;
 typedef struct net_transfer net_transfer;
-
-typedef struct net_usage {
-    net_link_id link;
-    double w; /* > 0 */
-} net_usage;
 
 /* Called at the instant the transfer finishes. user is what was passed to start. */
 typedef void (*net_done_fn)(net_sim *ns, net_transfer *t, void *user);

@@ -14,6 +14,9 @@
  * construction: first and last chip of each site and of each pair of sites, and a torus's
  * opposite corner. Explicit graphs compute it from all endpoint pairs (up to 2,000
  * endpoints) and report no bisection.
+ *
+ * This file reads the built topology (topo_int.h) and routes on it (troute.c); it calls
+ * nothing in topo.c or gen*.c, so that summaries sit above what builds the topology.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -23,8 +26,7 @@
 
 const char *topo_tier_name(int tier)
 {
-    static const char *const names[TOPO_MAX_TIERS] = {"leaf", "spine", "core"};
-    return tier >= 0 && tier < TOPO_MAX_TIERS ? names[tier] : "?";
+    return topo_tier_str(tier);
 }
 
 static double site_bisection(const topo_site *s)
@@ -197,7 +199,7 @@ void topo_summarize(topo *t, topo_summary *o)
     o->links = net_graph_link_count(g);
     for (size_t l = 0; l < o->links; l++)
         o->links_per_kind[net_graph_link(g, (net_link_id)l)->kind]++;
-    o->sites = topo_site_count(t);
+    o->sites = t->generated ? t->n_sites : 1;
     o->wan_links = o->links_per_kind[NET_LINK_WAN];
     for (size_t i = 0; i < o->sites; i++) {
         topo_site_summary ss;

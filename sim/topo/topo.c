@@ -10,7 +10,8 @@
  *
  * The topo owns its name and the finalized graph. The YAML document lives only while
  * loading. topo_load dispatches: a document with `graph:` is explicit, one with `chip`,
- * `chips` or `sites` is generated (gen.c). The public getters for both forms live here.
+ * `chips` or `sites` is generated (gen.c and its gen_*.c). The public getters for both forms
+ * live here.
  */
 #include "topo/topo.h"
 
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
 #include "core/ydoc.h"
 #include "topo/topo_int.h"
 
@@ -25,8 +27,7 @@
 typedef struct topo_loader {
     const ydoc *d;
     topo *t;
-    ynode *defs; /* [n_defs]: YAML node that named node id i */
-    size_t n_defs, cap_defs;
+    SIM_VEC(ynode) defs; /* defs.v[i]: the YAML node that named node id i */
 } topo_loader;
 
 static const char *const top_keys[] = {"name", "graph", "chip", "routing", NULL};
@@ -70,24 +71,18 @@ static sim_code load_nodes(topo_loader *L, ynode list, const char *key, net_node
         net_node_id prev = net_graph_find(L->t->graph, name);
         if (prev >= 0) {
             rc = ydoc_error(d, item, st, "duplicate name '%s' (first defined at line %d)", name,
-                            ydoc_line(d, L->defs[prev]));
+                            ydoc_line(d, L->defs.v[prev]));
             break;
         }
-        if (L->n_defs == L->cap_defs) {
-            size_t cap = L->cap_defs ? L->cap_defs * 2 : 64;
-            ynode *p = realloc(L->defs, cap * sizeof *p);
-            if (!p) {
-                rc = sim_status_set(st, SIM_ERR_NOMEM, ydoc_file(d), 0, 0,
-                                    "out of memory loading a topology");
-                break;
-            }
-            L->defs = p;
-            L->cap_defs = cap;
+        if (sim_vec_reserve(&L->defs, L->defs.n + 1) != 0) {
+            rc = sim_status_set(st, SIM_ERR_NOMEM, ydoc_file(d), 0, 0,
+                                "out of memory loading a topology");
+            break;
         }
         net_node_id id;
         rc = net_graph_add_node(L->t->graph, name, kind, &id, st);
         if (rc == SIM_OK)
-            L->defs[L->n_defs++] = item;
+            L->defs.v[L->defs.n++] = item;
     }
     return rc;
 }
@@ -305,7 +300,7 @@ done:
     } else {
         topo_destroy(L.t);
     }
-    free(L.defs);
+    sim_vec_free(&L.defs);
     ydoc_destroy(d);
     return rc;
 }

@@ -7,7 +7,7 @@
  *  - Generated: chips, nodes, a scale-up domain (NVSwitch or ICI torus), an optional
  *    scale-out Clos fabric (fat tree or rail-optimized, 2 or 3 tiers) and, for several
  *    datacenters, a list of sites joined by WAN links between site gateways. The file
- *    format is documented in README.md ("Topology files"); gen.c reads it.
+ *    format is documented in README.md ("Topology files"); gen.c and gen_*.c read it.
  *
  * Chip ids: chips are the first graph nodes, numbered 0..topo_chip_count()-1, site by site
  * in file order, node by node inside a site. A chip id is therefore also its graph node id.
@@ -29,7 +29,7 @@
 #include "core/ydoc.h"
 #include "hw/chip.h"
 #include "net/graph.h"
-#include "net/netsim.h"
+#include "net/usage.h"
 
 typedef struct topo topo;
 

@@ -1,6 +1,13 @@
 /*
  * topo_int.h: the topology's private layout, shared by topo.c (explicit graphs and the
- * public getters), gen.c (generated fabrics), troute.c (routing) and summary.c.
+ * public getters), gen.c and gen_*.c (generated fabrics, with their own gen_int.h),
+ * troute.c (routing) and summary.c.
+ *
+ * The files depend one way, each only on this header and the files before it: gen.c and
+ * gen_*.c build a generated topology into struct topo; troute.c routes on a built one;
+ * summary.c describes one (routing for its diameter); topo.c is the facade that loads
+ * (calling gen.c), answers the public getters and destroys. So the gen files and summary.c
+ * never call the getters of topo.c, and what they share (tier names) lives here.
  *
  * A generated site keeps no per-link tables: its links were created in fixed blocks, each
  * block one cable (two directed links, a->b at an even offset, b->a right after) per item
@@ -17,6 +24,8 @@
  */
 #ifndef SIM_TOPO_INT_H
 #define SIM_TOPO_INT_H
+
+#include <stdbool.h>
 
 #include "net/route.h"
 #include "topo/topo.h"
@@ -35,26 +44,28 @@ typedef struct topo_site {
     net_node_id node_begin, node_end; /* every graph node of the site, chips excluded */
 
     /* Scale-up. */
-    int su_kind;
+    topo_su_kind su_kind;
     size_t domain_size, first_domain, domains;
     double su_Bps; /* nvswitch: per chip per direction; torus: per link per direction */
     int64_t su_lat_ps;
     net_node_id nvsw_node;  /* domain k's switch is nvsw_node + k */
     net_link_id su_base;
-    int nd, wrap;
-    int sharp; /* NVSwitch domains reduce in the switch (NVLink SHARP) */
+    int nd;
+    bool wrap;
+    bool sharp; /* NVSwitch domains reduce in the switch (NVLink SHARP) */
     int dims[TOPO_TORUS_MAX_DIMS];
     net_link_id *torus_cable; /* [chips * nd], -1 where no neighbour */
 
     /* NICs. */
     size_t nics_per_node, nics; /* nics = nodes * nics_per_node */
     double nic_Bps, pcie_Bps;
-    int shared_nics;            /* nics_per_node < chips_per_node: NIC nodes exist */
+    bool shared_nics;           /* nics_per_node < chips_per_node: NIC nodes exist */
     net_node_id nic_node;
     net_link_id pcie_base, nic_base;
 
     /* Scale-out fabric; tiers == 0: none. */
-    int tiers, fabric_kind;
+    int tiers;
+    topo_fabric_kind fabric_kind;
     int radix[TOPO_MAX_TIERS];
     double oversub[TOPO_MAX_TIERS];
     double port_Bps;
@@ -78,7 +89,7 @@ typedef struct topo_wan {
 struct topo {
     char *name;
     net_graph *graph;
-    int generated;
+    bool generated;
     topo_routing routing;
     size_t n_chips;
 
@@ -98,12 +109,18 @@ struct topo {
                           from site a towards b; -1 when a == b or unreachable */
 };
 
-/* Builds a generated topology from the loaded document into t (gen.c). */
+/* Name of a fabric tier: "leaf", "spine", "core" (topo_tier_name), "?" for another. */
+static inline const char *topo_tier_str(int tier)
+{
+    static const char *const names[TOPO_MAX_TIERS] = {"leaf", "spine", "core"};
+    return tier >= 0 && tier < TOPO_MAX_TIERS ? names[tier] : "?";
+}
+
+/* Builds a generated topology from the loaded document into t (gen.c, with gen_*.c). */
 struct ydoc;
 sim_code topo_gen_load(topo *t, const struct ydoc *d, const char *path,
                        const topo_load_opts *opts, sim_status *st);
 /* Frees what topo_gen_load allocated in t. */
 void topo_gen_free(topo *t);
-
 
 #endif

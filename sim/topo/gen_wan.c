@@ -1,0 +1,208 @@
+/*
+ * gen_wan.c: the WAN of a multi-site topology, read in pass 1 of gen.c: links between the
+ * gateways of two sites (bandwidth, latency or distance, window and streams, background
+ * load), at most one per pair of sites, and the site-level routes over them, which must
+ * join every site to every other.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topo/gen_int.h"
+
+#define US_PER_KM 5.0               /* light in fibre */
+
+static const char *const wan_keys[] = {"ends",   "bandwidth", "latency",    "distance",
+                                       "window", "streams",   "background", NULL};
+
+static sim_code load_wan_ends(topo_gen *G, ynode link, size_t ends[2], sim_status *st)
+{
+    topo *t = G->t;
+    ynode v = ydoc_map_get(G->d, link, "ends");
+    char found[96];
+    if (!v)
+        return ydoc_error(G->d, link, st, "missing key 'ends' in %s: expected two site names",
+                          topo_gen_place(G, link));
+    if (ydoc_node_kind(G->d, v) != YDOC_SEQ || ydoc_seq_len(G->d, v) != 2) {
+        ydoc_describe(G->d, v, found, sizeof found);
+        return ydoc_error(G->d, v, st, "key 'ends': expected a list of two site names, found %s",
+                          found);
+    }
+    const char *names[65];
+    size_t nn = t->n_sites < 64 ? t->n_sites : 64;
+    for (size_t i = 0; i < nn; i++)
+        names[i] = t->sites[i].name;
+    names[nn] = NULL;
+    for (size_t k = 0; k < 2; k++) {
+        ynode item = ydoc_seq_at(G->d, v, k);
+        const char *s = ydoc_scalar(G->d, item);
+        size_t i = 0;
+        while (s && i < t->n_sites && strcmp(t->sites[i].name, s))
+            i++;
+        if (!s || i == t->n_sites) {
+            ydoc_describe(G->d, item, found, sizeof found);
+            const char *hint = s ? ydoc_suggest(s, names) : NULL;
+            char list[512];
+            ydoc_join_words(names, list, sizeof list);
+            if (hint)
+                return ydoc_error(G->d, item, st,
+                                  "key 'ends': unknown site %s (did you mean '%s'?); expected "
+                                  "one of: %s", found, hint, list);
+            return ydoc_error(G->d, item, st,
+                              "key 'ends': unknown site %s; expected one of: %s", found, list);
+        }
+        ends[k] = i;
+        if (k == 1 && ends[0] == ends[1])
+            return ydoc_error(G->d, item, st, "key 'ends': a WAN link from site '%s' to itself",
+                              s);
+        if (t->sites[i].tiers == 0)
+            return ydoc_error(G->d, item, st,
+                              "key 'ends': site '%s' has no scale-out fabric to reach its "
+                              "gateway; add a 'fabric' section to it", s);
+    }
+    return SIM_OK;
+}
+
+sim_code topo_gen_load_wan(topo_gen *G, sim_status *st)
+{
+    topo *t = G->t;
+    ynode list = ydoc_map_get(G->d, G->root, "wan");
+    if (!list) {
+        if (t->n_sites > 1)
+            return ydoc_error(G->d, G->root, st,
+                              "missing key 'wan' in the document: %zu sites need WAN links "
+                              "such as {ends: [a, b], bandwidth: 10 Tb/s, latency: 20 ms}",
+                              t->n_sites);
+        return SIM_OK;
+    }
+    sim_code rc = ydoc_expect(G->d, list, YDOC_SEQ, "wan", st);
+    if (rc != SIM_OK)
+        return rc;
+    size_t n = ydoc_seq_len(G->d, list);
+    t->wans = calloc(n ? n : 1, sizeof *t->wans);
+    if (!t->wans)
+        return topo_gen_nomem(G, st);
+    t->n_wans = n;
+    for (size_t i = 0; i < n; i++) {
+        ynode link = ydoc_seq_at(G->d, list, i);
+        topo_wan *w = &t->wans[i];
+        size_t ends[2];
+        rc = ydoc_expect(G->d, link, YDOC_MAP, NULL, st);
+        if (rc == SIM_OK)
+            rc = ydoc_check_keys(G->d, link, topo_gen_place(G, link), wan_keys, st);
+        if (rc == SIM_OK)
+            rc = load_wan_ends(G, link, ends, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_bw(G->d, link, "bandwidth", 1, &w->bw_Bps, st);
+        if (rc != SIM_OK)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if ((t->wans[j].a == ends[0] && t->wans[j].b == ends[1]) ||
+                (t->wans[j].a == ends[1] && t->wans[j].b == ends[0]))
+                return ydoc_error(G->d, ydoc_map_get(G->d, link, "ends"), st,
+                                  "key 'ends': a second WAN link between '%s' and '%s' (give "
+                                  "one link their summed bandwidth)",
+                                  t->sites[ends[0]].name, t->sites[ends[1]].name);
+        w->a = ends[0];
+        w->b = ends[1];
+        ynode lat = ydoc_map_get(G->d, link, "latency"), dist = ydoc_map_get(G->d, link,
+                                                                             "distance");
+        if (lat && dist)
+            return ydoc_error(G->d, dist, st,
+                              "key 'distance': give either 'latency' or 'distance' (at %g us "
+                              "per km), not both", US_PER_KM);
+        if (!lat && !dist)
+            return ydoc_error(G->d, link, st,
+                              "missing key 'latency' in %s: expected a time such as '20 ms', or "
+                              "a 'distance' such as '3000 km'", topo_gen_place(G, link));
+        if (lat) {
+            rc = ydoc_get_time(G->d, link, "latency", 1, &w->lat_ps, st);
+        } else {
+            double m = 0;
+            rc = ydoc_get_length(G->d, link, "distance", 1, &m, st);
+            w->lat_ps = (int64_t)llround(m / 1000.0 * US_PER_KM * 1e6);
+        }
+        w->streams = 1;
+        if (rc == SIM_OK)
+            rc = ydoc_get_bytes(G->d, link, "window", 0, &w->window_bytes, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_int(G->d, link, "streams", 0, 1, 1 << 20, &w->streams, st);
+        if (rc != SIM_OK)
+            return rc;
+        double bg = 0;
+        if (rc == SIM_OK)
+            rc = ydoc_get_double(G->d, link, "background", 0, &bg, st);
+        if (rc != SIM_OK)
+            return rc;
+        if (!(bg >= 0 && bg < 1)) {
+            char found[96];
+            ydoc_describe(G->d, ydoc_map_get(G->d, link, "background"), found, sizeof found);
+            return ydoc_error(G->d, ydoc_map_get(G->d, link, "background"), st,
+                              "key 'background': expected the fraction of the link other "
+                              "traffic uses, from 0 to below 1, found %s", found);
+        }
+        /* A steady background load takes its share of the capacity off the top. */
+        w->bw_Bps *= 1 - bg;
+        if (ydoc_map_get(G->d, link, "window") && w->window_bytes <= 0)
+            return ydoc_error(G->d, ydoc_map_get(G->d, link, "window"), st,
+                              "key 'window': expected a positive size such as '64 MiB', found "
+                              "'%s'", ydoc_scalar(G->d, ydoc_map_get(G->d, link, "window")));
+    }
+    return SIM_OK;
+}
+
+/* Site-level routes over the WAN: fewest total latency, then fewest hops, then lowest
+ * link index; Floyd-Warshall (sites are few). */
+sim_code topo_gen_wan_routes(topo_gen *G, sim_status *st)
+{
+    topo *t = G->t;
+    size_t n = t->n_sites;
+    t->wan_next = malloc(n * n * sizeof *t->wan_next);
+    double *lat = malloc(n * n * sizeof *lat);
+    int *hops = malloc(n * n * sizeof *hops);
+    if (!t->wan_next || !lat || !hops) {
+        free(lat);
+        free(hops);
+        return topo_gen_nomem(G, st);
+    }
+    for (size_t i = 0; i < n * n; i++) {
+        t->wan_next[i] = -1;
+        lat[i] = INFINITY;
+        hops[i] = 1 << 30;
+    }
+    for (size_t i = 0; i < n; i++) {
+        lat[i * n + i] = 0;
+        hops[i * n + i] = 0;
+    }
+    for (size_t k = 0; k < t->n_wans; k++) {
+        const topo_wan *w = &t->wans[k];
+        for (int dir = 0; dir < 2; dir++) {
+            size_t a = dir ? w->b : w->a, b = dir ? w->a : w->b;
+            lat[a * n + b] = (double)w->lat_ps;
+            hops[a * n + b] = 1;
+            t->wan_next[a * n + b] = (int32_t)(2 * k + (size_t)dir);
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) {
+                double l = lat[i * n + k] + lat[k * n + j];
+                if (i == j || i == k || isinf(l))
+                    continue;
+                int h = hops[i * n + k] + hops[k * n + j];
+                if (l < lat[i * n + j] || (l == lat[i * n + j] && h < hops[i * n + j])) {
+                    lat[i * n + j] = l;
+                    hops[i * n + j] = h;
+                    t->wan_next[i * n + j] = t->wan_next[i * n + k];
+                }
+            }
+    free(lat);
+    free(hops);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            if (i != j && t->wan_next[i * n + j] < 0)
+                return ydoc_error(G->d, ydoc_map_get(G->d, G->root, "wan"), st,
+                                  "key 'wan': site '%s' cannot reach site '%s' over the WAN "
+                                  "links", t->sites[i].name, t->sites[j].name);
+    return SIM_OK;
+}
