@@ -63,6 +63,25 @@ START_TEST(vec_add_and_reserve)
 }
 END_TEST
 
+START_TEST(vec_reserve_exact_allocates_what_is_asked)
+{
+    SIM_VEC(int64_t) v = {0};
+    ck_assert_int_eq(sim_vec_reserve_exact(&v, 100), 0);
+    ck_assert_uint_eq(v.cap, 100); /* not rounded up to 128 */
+    ck_assert_int_eq(sim_vec_reserve_exact(&v, 4), 0); /* never shrinks */
+    ck_assert_uint_eq(v.cap, 100);
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(sim_vec_push(&v, i), 0);
+    ck_assert_uint_eq(v.cap, 100); /* reserved room: no growth */
+    ck_assert_int_eq(sim_vec_push(&v, 100), 0);
+    ck_assert_uint_eq(v.cap, 200); /* a push past it doubles */
+    ck_assert_int_eq(v.v[100], 100);
+    ck_assert_int_eq(sim_vec_reserve_exact(&v, SIZE_MAX), -1);
+    ck_assert_uint_eq(v.cap, 200);
+    sim_vec_free(&v);
+}
+END_TEST
+
 START_TEST(vec_overflow_is_refused_and_changes_nothing)
 {
     SIM_VEC(double) v = {0};
@@ -206,6 +225,7 @@ static Suite *core_suite(void)
     TCase *tv = tcase_create("vec");
     tcase_add_test(tv, vec_push_grows_and_keeps_order);
     tcase_add_test(tv, vec_add_and_reserve);
+    tcase_add_test(tv, vec_reserve_exact_allocates_what_is_asked);
     tcase_add_test(tv, vec_overflow_is_refused_and_changes_nothing);
     suite_add_tcase(s, tv);
     TCase *th = tcase_create("hmap");

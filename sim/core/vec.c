@@ -8,16 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 
-int sim_vec_reserve_(void *data_field, size_t *cap, size_t need, size_t elem_size)
+/* Reallocates the block to ncap elements (ncap > *cap). */
+static int resize(void *data_field, size_t *cap, size_t ncap, size_t elem_size)
 {
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap >= 8 ? *cap : 8;
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 2)
-            return -1;
-        ncap *= 2;
-    }
     if (elem_size && ncap > SIZE_MAX / elem_size)
         return -1;
     void *old;
@@ -28,4 +21,22 @@ int sim_vec_reserve_(void *data_field, size_t *cap, size_t need, size_t elem_siz
     memcpy(data_field, &p, sizeof p);
     *cap = ncap;
     return 0;
+}
+
+int sim_vec_reserve_(void *data_field, size_t *cap, size_t need, size_t elem_size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap >= 8 ? *cap : 8;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return -1;
+        ncap *= 2;
+    }
+    return resize(data_field, cap, ncap, elem_size);
+}
+
+int sim_vec_reserve_exact_(void *data_field, size_t *cap, size_t need, size_t elem_size)
+{
+    return need <= *cap ? 0 : resize(data_field, cap, need, elem_size);
 }

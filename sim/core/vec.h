@@ -37,9 +37,17 @@
  */
 int sim_vec_reserve_(void *data_field, size_t *cap, size_t need, size_t elem_size);
 
+/* As sim_vec_reserve_, but a growth allocates exactly need elements, not a power of two:
+ * for sizes known up front, where doubling would waste up to half the block. */
+int sim_vec_reserve_exact_(void *data_field, size_t *cap, size_t need, size_t elem_size);
+
 /* Room for at least need elements: 0, or -1 (out of memory, the vector unchanged). */
 #define sim_vec_reserve(a, need) \
     sim_vec_reserve_(&(a)->v, &(a)->cap, (need), sizeof *(a)->v)
+
+/* Room for exactly need elements when it must grow (a known final size): 0, or -1. */
+#define sim_vec_reserve_exact(a, need) \
+    sim_vec_reserve_exact_(&(a)->v, &(a)->cap, (need), sizeof *(a)->v)
 
 /* Appends x: 0, or -1 (out of memory, the vector unchanged). */
 #define sim_vec_push(a, x) \

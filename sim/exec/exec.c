@@ -666,9 +666,10 @@ static sim_code size_up_front(ex *x, sim_status *st)
     /* a rank receives from its previous and its next pipeline stage only */
     size_t chans = plan_dim_size(x->p, PLAN_PP) > 1 ? 2 * (size_t)x->n_ranks : 0;
     size_t colls = rank0_colls(x->p) * (size_t)x->total_steps;
-    if (sim_vec_reserve(&x->members, largest) != 0 || sim_vec_reserve(&x->chans, chans) != 0 ||
-        sim_hmap_reserve(&x->cmap, chans) != 0 || sim_hmap_reserve(&x->gmap, groups) != 0 ||
-        sim_hmap_reserve(&x->rmap, groups) != 0 || sim_vec_reserve(&x->colls, colls) != 0)
+    if (sim_vec_reserve_exact(&x->members, largest) != 0 ||
+        sim_vec_reserve_exact(&x->chans, chans) != 0 || sim_hmap_reserve(&x->cmap, chans) != 0 ||
+        sim_hmap_reserve(&x->gmap, groups) != 0 || sim_hmap_reserve(&x->rmap, groups) != 0 ||
+        sim_vec_reserve_exact(&x->colls, colls) != 0)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
                               (long long)x->n_ranks);
     return SIM_OK;

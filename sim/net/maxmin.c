@@ -155,7 +155,7 @@ sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
         e->var = var;
         e->pos = (uint32_t)c->users.n;
         /* most links carry a few users: 4 first (then doubling), not the vector's 8 */
-        if ((!c->users.cap && sim_vec_reserve(&c->users, 4) != 0) ||
+        if ((!c->users.cap && sim_vec_reserve_exact(&c->users, 4) != 0) ||
             sim_vec_push(&c->users, ((mm_user){var, i})) != 0) {
             /* undo the usages added so far, leave var disabled */
             for (uint32_t j = 0; j < i; j++)
