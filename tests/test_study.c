@@ -20,6 +20,7 @@
 #include "exec/exec.h"
 #include "out/db.h"
 #include "study/calibrate.h"
+#include "study/crossval.h"
 #include "study/sweep.h"
 #include "workload/plan.h"
 
@@ -268,6 +269,217 @@ START_TEST(calibrate_fits_own_figures)
 }
 END_TEST
 
+/* Rows whose step time is exactly A / eta + B (prediction 1 / that): the spline of
+ * 1/prediction over 1/eta is then exact, so every fit recovers the eta that made the
+ * published figures. */
+#define CV_K 5
+static const double cv_grid[CV_K] = {0.6, 0.7, 0.8, 0.9, 1.0};
+
+static double cv_model(double a, double b, double eta)
+{
+    return 1 / (a / eta + b);
+}
+
+static void cv_rows(study_cv_row *rows, double curves[][CV_K], size_t n, double eta)
+{
+    static const char *const src[] = {"paper-a", "paper-a", "paper-b", "paper-b", "paper-c"};
+    for (size_t i = 0; i < n; i++) {
+        double a = 1.0 + 0.5 * (double)i, b = 0.2 * (double)i;
+        for (int j = 0; j < CV_K; j++)
+            curves[i][j] = cv_model(a, b, cv_grid[j]);
+        rows[i] = (study_cv_row){.name = "row", .source = src[i % 5],
+                                 .published = cv_model(a, b, eta), .curve = curves[i]};
+    }
+}
+
+START_TEST(crossval_recovers_the_true_eta)
+{
+    study_cv_row rows[5];
+    double curves[5][CV_K];
+    cv_rows(rows, curves, 5, 0.75);
+    study_cv_result res;
+    sim_status st;
+    sim_status_clear(&st);
+    CK_OK(study_cv_run(rows, 5, cv_grid, CV_K, &res, &st), st);
+    ck_assert_double_eq_tol(res.eta, 0.75, 1e-6);
+    ck_assert(!res.eta_edge);
+    ck_assert_uint_eq(res.n_sources, 3);
+    ck_assert_int_eq(res.edge_folds, 0);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_double_eq_tol(rows[i].fit_err, 0, 1e-6);
+        ck_assert_double_eq_tol(rows[i].loro_err, 0, 1e-6);
+        ck_assert_double_eq_tol(rows[i].loso_err, 0, 1e-6);
+        ck_assert_double_eq_tol(rows[i].loso_eta, 0.75, 1e-6);
+    }
+    /* Row 4 alone in its source, published 10% high: held out (row or source), the others
+     * still say 0.75, so its out-of-sample error is exactly 1/1.1 - 1. */
+    rows[4].published *= 1.1;
+    CK_OK(study_cv_run(rows, 5, cv_grid, CV_K, &res, &st), st);
+    ck_assert_double_eq_tol(rows[4].loro_err, 1 / 1.1 - 1, 1e-6);
+    ck_assert_double_eq_tol(rows[4].loso_err, 1 / 1.1 - 1, 1e-6);
+    ck_assert(res.eta > 0.75); /* the in-sample fit leans towards it */
+    ck_assert(fabs(rows[4].fit_err) < fabs(rows[4].loro_err));
+    double e[5] = {-0.03, 0.01, 0.02, -0.05, 0.04}, med, max;
+    CK_OK(study_cv_summary(e, 5, &med, &max, &st), st);
+    ck_assert_double_eq_tol(med, 0.03, 1e-15);
+    ck_assert_double_eq_tol(max, 0.05, 1e-15);
+    CK_OK(study_cv_summary(e, 4, &med, &max, &st), st);
+    ck_assert_double_eq_tol(med, 0.025, 1e-15);
+}
+END_TEST
+
+START_TEST(crossval_says_when_the_grid_is_too_narrow)
+{
+    study_cv_row rows[3];
+    double curves[3][CV_K];
+    cv_rows(rows, curves, 3, 1.3); /* published above anything the grid reaches */
+    double eta, pred;
+    bool edge;
+    sim_status st;
+    sim_status_clear(&st);
+    CK_OK(study_cv_fit(rows, 3, NULL, cv_grid, CV_K, &eta, &edge, &st), st);
+    ck_assert_double_eq(eta, 1.0);
+    ck_assert(edge);
+    CK_OK(study_cv_predict(&rows[1], cv_grid, CV_K, 0.65, &pred, &st), st);
+    ck_assert_double_eq_tol(pred, cv_model(1.5, 0.2, 0.65), 1e-9);
+    bool none[3] = {false, false, false};
+    ck_assert_int_eq(study_cv_fit(rows, 3, none, cv_grid, CV_K, &eta, &edge, &st),
+                     SIM_ERR_INPUT);
+    ck_assert_str_eq(st.msg, "no row to fit");
+    static const double bad[3] = {0.5, 0.4, 0.9};
+    ck_assert_int_eq(study_cv_fit(rows, 3, NULL, bad, 3, &eta, &edge, &st), SIM_ERR_INPUT);
+    ck_assert_str_eq(st.msg, "the grid must increase within (0, 1]: point 2 is 0.4");
+    study_cv_result res;
+    for (int i = 0; i < 3; i++)
+        rows[i].source = "only";
+    ck_assert_int_eq(study_cv_run(rows, 3, cv_grid, CV_K, &res, &st), SIM_ERR_INPUT);
+    ck_assert_str_eq(st.msg, "every row comes from source 'only': nothing is left to fit "
+                             "when it is left out");
+}
+END_TEST
+
+START_TEST(crossval_reads_curves_and_refuses_bad_ones)
+{
+    char dir[] = "/tmp/test_study.XXXXXX", path[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    write_file(dir, "curves",
+               "# comment\ngrid 0.6 0.8 1\ngrid 0.6 0.8 1\n"
+               "row a.yaml paper-a h100-sxm 0.801 40 30 35 40\n"
+               "row b.yaml paper-b a100-sxm-80gb 0.859 140 100 120 130 # tail\n",
+               path, sizeof path);
+    study_cv_set s;
+    sim_status st;
+    sim_status_clear(&st);
+    CK_OK(study_cv_load(path, &s, &st), st);
+    ck_assert_uint_eq(s.n, 2);
+    ck_assert_uint_eq(s.k, 3);
+    ck_assert_str_eq(s.rows[1].name, "b.yaml");
+    ck_assert_str_eq(s.rows[1].source, "paper-b");
+    ck_assert_str_eq(s.chip[1], "a100-sxm-80gb");
+    ck_assert_double_eq(s.matmul_max[0], 0.801);
+    ck_assert_double_eq(s.rows[1].published, 140);
+    ck_assert_double_eq(s.rows[1].curve[2], 130);
+    study_cv_set_free(&s);
+    static const struct {
+        const char *text, *msg;
+        int line;
+    } cases[] = {
+        {"row a.yaml p c 0.8 40 1 2 3\n", "a row before the grid line", 1},
+        {"grid 0.6 0.8 1\nrow a.yaml p c 0.8 40 1 2\n",
+         "expected 'row CONFIG SOURCE CHIP MATMUL_MAX PUBLISHED' and 3 values, one per grid "
+         "point", 2},
+        {"grid 0.6 0.8 1\ngrid 0.6 0.9 1\n", "a grid line that differs from the first", 2},
+        {"grid 0.6 0.8\n", "expected 'grid' and 3 to 64 numbers", 1},
+        {"grid 0.6 0.8 1\nrows a\n", "expected a 'grid' or a 'row' line, found 'rows'", 2},
+        {"grid 0.6 0.8 1\n", "no row in", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_file(dir, "curves", cases[i].text, path, sizeof path);
+        ck_assert_int_eq(study_cv_load(path, &s, &st), SIM_ERR_INPUT);
+        ck_assert_msg(strstr(st.msg, cases[i].msg), "case %zu: %s", i, st.msg);
+        ck_assert_int_eq(st.line, cases[i].line);
+        ck_assert_uint_eq(s.n, 0);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* Checks one chip file: every "KEY: VALUE  # range LO-HI ..." line holds LO <= VALUE <= HI,
+ * and each key of must[] carries such a range. */
+static void check_ranges(const char *path, const char *const *must)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char line[512], seen[16][32];
+    int n_seen = 0, lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char key[32];
+        double v, lo, hi;
+        const char *r = strstr(line, "# range ");
+        if (!r || sscanf(line, " %31[a-z_0-9]: %lf", key, &v) != 2)
+            continue;
+        ck_assert_msg(sscanf(r, "# range %lf-%lf", &lo, &hi) == 2 && lo <= hi,
+                      "%s:%d: expected '# range LO-HI'", path, lineno);
+        ck_assert_msg(v >= lo && v <= hi, "%s:%d: %s %g outside its range %g-%g", path, lineno,
+                      key, v, lo, hi);
+        if (n_seen < 16)
+            snprintf(seen[n_seen++], sizeof seen[0], "%s", key);
+    }
+    fclose(f);
+    for (int i = 0; must[i]; i++) {
+        int found = 0;
+        for (int j = 0; j < n_seen && !found; j++)
+            found = !strcmp(seen[j], must[i]);
+        ck_assert_msg(found, "%s: %s has no '# range LO-HI' with its source", path, must[i]);
+    }
+}
+
+/* The calibrated chips' efficiencies (the fitted gemm and the fixed ones beside it) sit
+ * inside the physical ranges their files cite. */
+START_TEST(chip_efficiencies_within_cited_ranges)
+{
+    static const char *const calibrated[] = {"gemm", "matmul_max", "attention", "memory", NULL};
+    check_ranges("topologies/chips/a100-sxm-80gb.yaml", calibrated);
+    check_ranges("topologies/chips/h100-sxm.yaml", calibrated);
+    static const char *const none[] = {NULL};
+    static const char *const others[] = {"b200.yaml", "gaudi3.yaml", "h200-sxm.yaml",
+                                         "mi300x.yaml", "next-gen.yaml", "tpu-v4.yaml",
+                                         "tpu-v5e.yaml", "tpu-v5p.yaml"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "topologies/chips/%s", others[i]);
+        check_ranges(path, none);
+    }
+}
+END_TEST
+
+/* The accuracy guard: five small published runs, replayed at the shipped chip files, each
+ * within VALIDATION_QUICK_BOUND of its published figure (README, Calibration). */
+#define VALIDATION_QUICK_BOUND 0.06
+
+START_TEST(validation_quick_within_bound)
+{
+    study_cal *c = NULL;
+    sim_status st;
+    sim_status_clear(&st);
+    CK_OK(study_cal_load_rows("analysis/data/validation-quick.txt", &c, &st), st);
+    ck_assert_uint_eq(study_cal_rows(c), 5);
+    CK_OK(study_cal_evaluate(c, &st), st);
+    for (size_t i = 0; i < study_cal_rows(c); i++) {
+        study_cal_row r = study_cal_row_at(c, i);
+        printf("validation-quick: %-48s published %7.2f predicted %7.2f error %+6.2f%%\n",
+               r.config, r.published, r.predicted, 100 * r.error);
+        ck_assert_msg(fabs(r.error) <= VALIDATION_QUICK_BOUND,
+                      "%s: predicted %.2f against the published %.2f (%+.2f%%), past the "
+                      "bound of %.0f%%", r.config, r.predicted, r.published, 100 * r.error,
+                      100 * VALIDATION_QUICK_BOUND);
+    }
+    study_cal_destroy(c);
+}
+END_TEST
+
 START_TEST(calibrate_refuses_bad_targets)
 {
     char dir[] = "/tmp/test_study.XXXXXX", path[256], want[512];
@@ -276,16 +488,18 @@ START_TEST(calibrate_refuses_bad_targets)
         const char *text, *msg; /* msg: %s is the targets path */
     } cases[] = {
         {"tests/fixtures/good/cfg-tiny.yaml mfu 40\n\ntests/fixtures/good/cfg-tiny.yaml mfu\n",
-         "expected 'CONFIG METRIC VALUE' with metric mfu, hfu or tflops and a positive value"},
-        {"tests/fixtures/good/cfg-tiny.yaml speed 40\n", "expected 'CONFIG METRIC VALUE'"},
-        {"tests/fixtures/good/cfg-tiny.yaml mfu -1\n", "expected 'CONFIG METRIC VALUE'"},
+         "expected 'CONFIG METRIC VALUE [SOURCE]' with metric mfu, hfu or tflops and a "
+         "positive value"},
+        {"tests/fixtures/good/cfg-tiny.yaml mfu 40 paper extra\n", "expected 'CONFIG METRIC VALUE"},
+        {"tests/fixtures/good/cfg-tiny.yaml speed 40\n", "expected 'CONFIG METRIC VALUE [SOURCE]'"},
+        {"tests/fixtures/good/cfg-tiny.yaml mfu -1\n", "expected 'CONFIG METRIC VALUE [SOURCE]'"},
         {"# nothing\n", "no measurements in '%s'"},
         {"tests/fixtures/good/cfg-tiny.yaml mfu 40\n"
          "configs/validation/megatron2021-gpt-1.7b.yaml mfu 40\n",
          "'configs/validation/megatron2021-gpt-1.7b.yaml' runs on a100-sxm-80gb, the rows "
          "before on h100-sxm: calibrate one chip type at a time"},
     };
-    static const int line[] = {3, 1, 1, 0, 2};
+    static const int line[] = {3, 1, 1, 1, 0, 2};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_file(dir, "targets", cases[i].text, path, sizeof path);
         study_cal *c = (study_cal *)1;
@@ -315,6 +529,11 @@ static Suite *study_suite(void)
     TCase *tc = tcase_create("calibrate");
     tcase_add_test(tc, calibrate_fits_own_figures);
     tcase_add_test(tc, calibrate_refuses_bad_targets);
+    tcase_add_test(tc, crossval_recovers_the_true_eta);
+    tcase_add_test(tc, chip_efficiencies_within_cited_ranges);
+    tcase_add_test(tc, validation_quick_within_bound);
+    tcase_add_test(tc, crossval_says_when_the_grid_is_too_narrow);
+    tcase_add_test(tc, crossval_reads_curves_and_refuses_bad_ones);
     suite_add_tcase(s, tc);
     return s;
 }

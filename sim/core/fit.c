@@ -8,6 +8,7 @@
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_multifit_nlinear.h>
+#include <gsl/gsl_spline.h>
 #include <stdlib.h>
 
 typedef struct fit_ctx {
@@ -92,4 +93,47 @@ done:
     free(c.xbuf);
     free(c.rbuf);
     return rc;
+}
+
+struct sim_spline {
+    gsl_spline *sp;
+    double lo, hi;
+};
+
+sim_spline *sim_spline_new(const double *x, const double *y, size_t n)
+{
+    if (n < 3)
+        return NULL;
+    for (size_t i = 1; i < n; i++)
+        if (!(x[i] > x[i - 1]))
+            return NULL;
+    sim_spline *s = malloc(sizeof *s);
+    if (!s)
+        return NULL;
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    s->sp = gsl_spline_alloc(gsl_interp_cspline, n);
+    if (!s->sp || gsl_spline_init(s->sp, x, y, n) != GSL_SUCCESS) {
+        gsl_set_error_handler(old);
+        sim_spline_free(s);
+        return NULL;
+    }
+    gsl_set_error_handler(old);
+    s->lo = x[0];
+    s->hi = x[n - 1];
+    return s;
+}
+
+double sim_spline_eval(const sim_spline *s, double xq)
+{
+    xq = xq < s->lo ? s->lo : xq > s->hi ? s->hi : xq;
+    return gsl_spline_eval(s->sp, xq, NULL);
+}
+
+void sim_spline_free(sim_spline *s)
+{
+    if (!s)
+        return;
+    if (s->sp)
+        gsl_spline_free(s->sp);
+    free(s);
 }

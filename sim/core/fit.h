@@ -1,6 +1,7 @@
 /*
  * fit.h: nonlinear least squares (GSL's trust-region Levenberg-Marquardt), for calibrating
- * model parameters against measurements. The only module besides the RNG that includes GSL.
+ * model parameters against measurements, and cubic splines to interpolate between replays.
+ * The only module besides the RNG that includes GSL.
  */
 #ifndef SIM_FIT_H
 #define SIM_FIT_H
@@ -21,5 +22,15 @@ typedef int (*sim_fit_fn)(const double *x, size_t p, double *r, size_t n, void *
  */
 sim_code sim_fit_nls(sim_fit_fn fn, void *user, size_t n, size_t p, double *x, int max_iter,
                      double *chisq, int *iters, sim_status *st);
+
+/*
+ * A natural cubic spline through n >= 3 points (x strictly increasing): GSL's cspline.
+ * sim_spline_new copies the points; NULL when out of memory or the points are invalid.
+ * sim_spline_eval is exact at the points and clamps xq to [x[0], x[n-1]].
+ */
+typedef struct sim_spline sim_spline;
+sim_spline *sim_spline_new(const double *x, const double *y, size_t n);
+double sim_spline_eval(const sim_spline *s, double xq);
+void sim_spline_free(sim_spline *s);
 
 #endif

@@ -21,7 +21,7 @@ static const char *const hbm_keys[] = {"capacity", "bandwidth", NULL};
 static const char *const scale_up_keys[] = {"kind", "bandwidth", NULL};
 static const char *const nic_keys[] = {"bandwidth", NULL};
 static const char *const efficiency_keys[] = {"gemm", "memory", "gemm_half_dim", "attention",
-                                              "overlap_slowdown", NULL};
+                                              "overlap_slowdown", "matmul_max", NULL};
 
 /* Indexed by hw_scale_up_kind. */
 static const char *const scale_up_names[] = {"nvlink", "ici", "infinity-fabric", "ethernet",
@@ -154,6 +154,12 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
         rc = ydoc_error(d, ydoc_map_get(d, eff, "overlap_slowdown"), st,
                         "key 'overlap_slowdown': expected a fraction from 0 to 10, found %g",
                         c.overlap_slowdown);
+    if (rc == SIM_OK && eff && ydoc_map_get(d, eff, "matmul_max"))
+        rc = get_efficiency(d, eff, "matmul_max", &c.matmul_max, st);
+    if (rc == SIM_OK && c.matmul_max > 0 && c.eff_gemm > c.matmul_max)
+        rc = ydoc_error(d, ydoc_map_get(d, eff, "gemm"), st,
+                        "key 'gemm': expected at most matmul_max (%g), the chip's best "
+                        "microbenchmarked GEMM, found %g", c.matmul_max, c.eff_gemm);
     if (rc == SIM_OK && eff && !(c.gemm_half_dim >= 0 && c.gemm_half_dim <= 1e6))
         rc = ydoc_error(d, ydoc_map_get(d, eff, "gemm_half_dim"), st,
                         "key 'gemm_half_dim': expected a matrix dimension from 0 to 1e6, "

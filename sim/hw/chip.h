@@ -8,12 +8,17 @@
  *   hbm: {capacity, bandwidth}
  *   scale_up: {kind (optional, default nvlink), bandwidth}   per direction, per chip
  *   nic: {bandwidth}                    default scale-out bandwidth per chip
- *   efficiency: {gemm, memory, gemm_half_dim, attention, overlap_slowdown}   optional; gemm
+ *   efficiency: {gemm, memory, gemm_half_dim, attention, overlap_slowdown, matmul_max}
+ *                                       optional; gemm
  *                                       and memory in (0, 1], defaults 0.7 and 0.8;
  *                                       gemm_half_dim >= 0, default 0; attention in (0, 1],
  *                                       default: none; overlap_slowdown >= 0, default 0:
  *                                       compute ops take 1 + overlap_slowdown times longer
- *                                       while a collective of the same rank runs beside them
+ *                                       while a collective of the same rank runs beside them;
+ *                                       matmul_max in (0, 1], default: none: the largest
+ *                                       fraction of peak a GEMM microbenchmark reaches (MAMF /
+ *                                       peak); gemm may not exceed it, and the calibration
+ *                                       fits gemm as one factor times it, shared by all chips
  * A GEMM whose smallest dimension is n runs at gemm / (1 + gemm_half_dim / n) of peak: small
  * matrices use the tensor cores less well (the calibration fits both per chip type). Fused
  * (flash) attention runs at `attention` of peak on the FLOPs it executes, a figure of the
@@ -61,6 +66,7 @@ typedef struct hw_chip {
     double gemm_half_dim;            /* >= 0: GEMM size at which efficiency halves */
     double eff_attention;            /* in (0, 1]; 0: none (attention as a GEMM) */
     double overlap_slowdown;         /* >= 0: compute slowdown beside own communication */
+    double matmul_max;               /* in (0, 1]: best microbenchmarked GEMM; 0: unknown */
 } hw_chip;
 
 /*

@@ -13,6 +13,7 @@
 #include "study/calibrate.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,13 @@ typedef struct target {
     cal_metric metric;
     double value, pred, err;
     char name[512];
+    char source[64]; /* the line's fourth field, "-" when it has none */
+    hw_chip chip;    /* the chip its topology names */
 } target;
 
 struct study_cal {
     SIM_VEC(target) t; /* the measurements whose configs loaded */
+    bool any_chip;     /* rows may run on different chip types (study_cal_load_rows) */
     hw_chip chip;
     int evals;
     const study_cal_opts *o; /* during study_cal_run */
@@ -57,24 +61,33 @@ static void params_of(const double *x, size_t np, hw_chip *c)
         c->eff_attention = 1.0 / (1.0 + exp(-clamp(x[2], -10, 10)));
 }
 
+/* Replays t with chip in place of its topology's and sets *v to t's metric. */
+static sim_code replay(study_cal *c, target *t, const hw_chip *chip, double *v)
+{
+    exec_opts opts = {.chip = chip};
+    exec_result res;
+    sim_code rc = exec_run(t->p, &opts, &res, &c->st);
+    if (rc != SIM_OK)
+        return rc;
+    *v = t->metric == CAL_MFU   ? 100 * res.mfu
+         : t->metric == CAL_HFU ? 100 * res.hfu
+                                : wl_hardware_flops_per_step(plan_workload(t->p),
+                                                             plan_parallel(t->p)) /
+                                      res.step_time_s / (double)plan_ranks(t->p) / 1e12;
+    exec_result_free(&res);
+    return SIM_OK;
+}
+
 static int residuals(const double *x, size_t np, double *r, size_t n, void *user)
 {
     study_cal *c = user;
     hw_chip chip = c->chip;
     params_of(x, np, &chip);
-    exec_opts opts = {.chip = &chip};
     for (size_t i = 0; i < n; i++) {
         target *t = &c->t.v[i];
-        exec_result res;
-        if (exec_run(t->p, &opts, &res, &c->st) != SIM_OK)
+        if (replay(c, t, &chip, &t->pred) != SIM_OK)
             return 1;
-        double v = t->metric == CAL_MFU   ? 100 * res.mfu
-                   : t->metric == CAL_HFU ? 100 * res.hfu
-                                          : wl_hardware_flops_per_step(plan_workload(t->p), plan_parallel(t->p)) /
-                                                res.step_time_s / (double)plan_ranks(t->p) / 1e12;
-        exec_result_free(&res);
-        t->pred = v;
-        r[i] = (v - t->value) / t->value;
+        r[i] = (t->pred - t->value) / t->value;
     }
     c->evals++;
     if (c->o && c->o->progress)
@@ -84,7 +97,7 @@ static int residuals(const double *x, size_t np, double *r, size_t n, void *user
 
 /* Adds the measurement of config cfg (line lineno of the targets file path) to c. */
 static sim_code add_target(study_cal *c, const char *path, int lineno, const char *cfg,
-                           cal_metric m, double value, sim_status *st)
+                           cal_metric m, double value, const char *source, sim_status *st)
 {
     if (sim_vec_reserve(&c->t, c->t.n + 1) != 0)
         return sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
@@ -93,6 +106,7 @@ static sim_code add_target(study_cal *c, const char *path, int lineno, const cha
     t->metric = m;
     t->value = value;
     snprintf(t->name, sizeof t->name, "%s", cfg);
+    snprintf(t->source, sizeof t->source, "%s", source);
     sim_code rc = plan_load(cfg, NULL, 0, &t->p, st);
     if (rc != SIM_OK)
         return rc;
@@ -101,9 +115,10 @@ static sim_code add_target(study_cal *c, const char *path, int lineno, const cha
     const hw_chip *chip = topo_chip_hw(plan_topo(t->p), 0);
     if (!chip)
         return sim_status_set(st, SIM_ERR_INPUT, path, lineno, 0, "'%s' names no chip", cfg);
+    t->chip = *chip;
     if (c->t.n == 1)
         c->chip = *chip;
-    else if (strcmp(chip->name, c->chip.name))
+    else if (!c->any_chip && strcmp(chip->name, c->chip.name))
         return sim_status_set(st, SIM_ERR_INPUT, path, lineno, 0,
                               "'%s' runs on %s, the rows before on %s: calibrate one chip "
                               "type at a time", cfg, chip->name, c->chip.name);
@@ -120,22 +135,22 @@ static sim_code load_targets(const char *path, study_cal *c, sim_status *st)
     sim_code rc = SIM_OK;
     while (rc == SIM_OK && fgets(line, sizeof line, f)) {
         lineno++;
-        char cfg[512], metric[32];
+        char cfg[512], metric[32], source[64] = "-", extra[2];
         double value;
         char *hash = strchr(line, '#');
         if (hash)
             *hash = 0;
-        int got = sscanf(line, "%511s %31s %lf", cfg, metric, &value);
+        int got = sscanf(line, "%511s %31s %lf %63s %1s", cfg, metric, &value, source, extra);
         if (got <= 0)
             continue;
         int m = !strcmp(metric, "mfu") ? CAL_MFU : !strcmp(metric, "hfu") ? CAL_HFU
                 : !strcmp(metric, "tflops") ? CAL_TFLOPS : -1;
-        if (got != 3 || m < 0 || !(value > 0))
+        if ((got != 3 && got != 4) || m < 0 || !(value > 0))
             rc = sim_status_set(st, SIM_ERR_INPUT, path, lineno, 0,
-                                "expected 'CONFIG METRIC VALUE' with metric mfu, hfu or "
-                                "tflops and a positive value");
+                                "expected 'CONFIG METRIC VALUE [SOURCE]' with metric mfu, hfu "
+                                "or tflops and a positive value");
         else
-            rc = add_target(c, path, lineno, cfg, (cal_metric)m, value, st);
+            rc = add_target(c, path, lineno, cfg, (cal_metric)m, value, source, st);
     }
     fclose(f);
     if (rc == SIM_OK && c->t.n == 0)
@@ -143,18 +158,29 @@ static sim_code load_targets(const char *path, study_cal *c, sim_status *st)
     return rc;
 }
 
-sim_code study_cal_load(const char *path, study_cal **out, sim_status *st)
+static sim_code load(const char *path, bool any_chip, study_cal **out, sim_status *st)
 {
     *out = NULL;
     study_cal *c = calloc(1, sizeof *c);
     if (!c)
         return sim_status_set(st, SIM_ERR_NOMEM, path, 0, 0, "out of memory");
+    c->any_chip = any_chip;
     sim_code rc = load_targets(path, c, st);
     if (rc != SIM_OK)
         study_cal_destroy(c);
     else
         *out = c;
     return rc;
+}
+
+sim_code study_cal_load(const char *path, study_cal **out, sim_status *st)
+{
+    return load(path, false, out, st);
+}
+
+sim_code study_cal_load_rows(const char *path, study_cal **out, sim_status *st)
+{
+    return load(path, true, out, st);
 }
 
 void study_cal_destroy(study_cal *c)
@@ -180,12 +206,58 @@ size_t study_cal_rows(const study_cal *c)
 study_cal_row study_cal_row_at(const study_cal *c, size_t i)
 {
     const target *t = &c->t.v[i];
-    return (study_cal_row){t->name, t->value, t->pred, t->err};
+    return (study_cal_row){t->name, t->value, t->pred, t->err, t->source, t->chip.name,
+                           t->chip.matmul_max};
+}
+
+sim_code study_cal_evaluate(study_cal *c, sim_status *st)
+{
+    sim_status_clear(&c->st);
+    for (size_t i = 0; i < c->t.n; i++) {
+        target *t = &c->t.v[i];
+        if (replay(c, t, &t->chip, &t->pred) != SIM_OK) {
+            *st = c->st;
+            return st->code;
+        }
+        t->err = (t->pred - t->value) / t->value;
+    }
+    return SIM_OK;
+}
+
+sim_code study_cal_curves(study_cal *c, const double *grid, size_t k, double *out,
+                          sim_status *st)
+{
+    sim_status_clear(&c->st);
+    for (size_t i = 0; i < c->t.n; i++) {
+        target *t = &c->t.v[i];
+        if (!(t->chip.matmul_max > 0))
+            return sim_status_set(st, SIM_ERR_INPUT, t->name, 0, 0,
+                                  "chip '%s' has no efficiency.matmul_max: the fit scales "
+                                  "efficiency.gemm from it", t->chip.name);
+        for (size_t j = 0; j < k; j++) {
+            hw_chip chip = t->chip;
+            chip.eff_gemm = grid[j] * chip.matmul_max;
+            chip.gemm_half_dim = 0;
+            if (!(grid[j] > 0 && grid[j] <= 1))
+                return sim_status_set(st, SIM_ERR_INPUT, NULL, 0, 0,
+                                      "grid point %g is not in (0, 1]", grid[j]);
+            if (replay(c, t, &chip, &out[i * k + j]) != SIM_OK) {
+                *st = c->st;
+                return st->code;
+            }
+        }
+    }
+    return SIM_OK;
 }
 
 sim_code study_cal_run(study_cal *c, const study_cal_opts *o, study_cal_fit *fit,
                        sim_status *st)
 {
+    for (size_t i = 1; i < c->t.n; i++)
+        if (strcmp(c->t.v[i].chip.name, c->chip.name))
+            return sim_status_set(st, SIM_ERR_INPUT, c->t.v[i].name, 0, 0,
+                                  "runs on %s, the rows before on %s: calibrate one chip type "
+                                  "at a time", c->t.v[i].chip.name, c->chip.name);
     double x[3] = {log(o->start_gemm / (1 - o->start_gemm)), log(o->start_half_dim), 0};
     size_t np = o->attention ? 3 : 2;
     double *r = NULL;

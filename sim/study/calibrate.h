@@ -4,9 +4,10 @@
  * kernel's) to published measurements, by replaying their configs, with nonlinear least
  * squares on the relative errors (core/fit.h).
  *
- * A targets file has one measurement per line, "CONFIG METRIC VALUE" ('#' starts a
- * comment): the config path, the metric (mfu or hfu in percent, or tflops: hardware TFLOP/s
- * per GPU counting recomputation) and the published value. Every config must run on the same
+ * A targets file has one measurement per line, "CONFIG METRIC VALUE [SOURCE]" ('#' starts
+ * a comment): the config path, the metric (mfu or hfu in percent, or tflops: hardware TFLOP/s
+ * per GPU counting recomputation), the published value and optionally the table it comes
+ * from (the cross-validation's folds, study/crossval.h). Every config must run on the same
  * chip type. Each evaluation replays every config for one step (steps are identical in the
  * simulator: a warm-up step changes nothing), so a fit costs about 3 x (iterations + 1)
  * replays of the set.
@@ -27,6 +28,9 @@ typedef struct study_cal_row {
     double published;   /* in the metric's unit */
     double predicted;   /* 0 before study_cal_run */
     double error;       /* (predicted - published) / published */
+    const char *source; /* the line's SOURCE field, "-" without one */
+    const char *chip;   /* the chip type it runs on */
+    double matmul_max;  /* that chip's efficiency.matmul_max, 0 when it has none */
 } study_cal_row;
 
 /*
@@ -39,6 +43,24 @@ typedef struct study_cal_row {
  * plan_load for a config; SIM_ERR_NOMEM.
  */
 sim_code study_cal_load(const char *path, study_cal **out, sim_status *st);
+
+/* As study_cal_load, but the rows may run on different chip types (each keeps its own):
+ * for study_cal_curves, not for study_cal_run. */
+sim_code study_cal_load_rows(const char *path, study_cal **out, sim_status *st);
+
+/* Replays every row once with its own chip as its file gives it, setting each row's
+ * predicted and error. Errors: those of exec_run. */
+sim_code study_cal_evaluate(study_cal *c, sim_status *st);
+
+/*
+ * Replays every row at each of the k points of grid (values in (0, 1]), with its own chip's
+ * efficiency.gemm set to grid[j] x its efficiency.matmul_max and gemm_half_dim 0, and
+ * writes row i's metric at grid[j] to out[i * k + j].
+ * Errors: SIM_ERR_INPUT for a chip without matmul_max or a grid point outside (0, 1];
+ * those of exec_run.
+ */
+sim_code study_cal_curves(study_cal *c, const double *grid, size_t k, double *out,
+                          sim_status *st);
 
 /* Frees c and its plans; accepts NULL. */
 void study_cal_destroy(study_cal *c);
