@@ -6,10 +6,12 @@
  * home slots.
  */
 #include <check.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fit.h"
 #include "core/hash.h"
 #include "core/hmap.h"
 #include "core/vec.h"
@@ -21,6 +23,35 @@ typedef struct pair {
     double b;
 } pair;
 typedef SIM_VEC(pair) pair_vec;
+
+/* y = a exp(-b t) at t = 0..9, with a = 3, b = 0.4 */
+static int decay(const double *x, size_t p, double *r, size_t n, void *user)
+{
+    (void)p, (void)user;
+    for (size_t i = 0; i < n; i++)
+        r[i] = x[0] * exp(-x[1] * (double)i) - 3.0 * exp(-0.4 * (double)i);
+    return 0;
+}
+
+START_TEST(fit_recovers_parameters_and_says_when_it_stopped_early)
+{
+    sim_status st;
+    sim_status_clear(&st);
+    double x[2] = {1.0, 1.0}, chisq;
+    int iters;
+    bool converged = false;
+    ck_assert_int_eq(sim_fit_nls(decay, NULL, 10, 2, x, 100, &chisq, &iters, &converged, &st),
+                     SIM_OK);
+    ck_assert(converged);
+    ck_assert_double_eq_tol(x[0], 3.0, 1e-6);
+    ck_assert_double_eq_tol(x[1], 0.4, 1e-6);
+    double y[2] = {1.0, 1.0};
+    ck_assert_int_eq(sim_fit_nls(decay, NULL, 10, 2, y, 1, &chisq, &iters, &converged, &st),
+                     SIM_OK);
+    ck_assert(!converged); /* one iteration is not enough from there */
+    ck_assert_int_eq(iters, 1);
+}
+END_TEST
 
 START_TEST(vec_push_grows_and_keeps_order)
 {
@@ -224,6 +255,7 @@ static Suite *core_suite(void)
     Suite *s = suite_create("core");
     TCase *tv = tcase_create("vec");
     tcase_add_test(tv, vec_push_grows_and_keeps_order);
+    tcase_add_test(tv, fit_recovers_parameters_and_says_when_it_stopped_early);
     tcase_add_test(tv, vec_add_and_reserve);
     tcase_add_test(tv, vec_reserve_exact_allocates_what_is_asked);
     tcase_add_test(tv, vec_overflow_is_refused_and_changes_nothing);

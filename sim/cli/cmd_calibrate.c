@@ -139,6 +139,10 @@ static void print_fit(const study_cal *c, const study_cal_opts *o, const study_c
     printf("chip %s: %zu measurements, %d iterations, %d evaluations, rms relative error "
            "%.2f%%\n", study_cal_chip(c)->name, n, fit->iterations, fit->evaluations,
            100 * sqrt(fit->chisq / (double)n));
+    if (!fit->converged)
+        printf("warning: the fit stopped at its limit of %d iterations before converging: "
+               "the values below are its best point so far (raise --iterations)\n",
+               o->iterations);
     printf("efficiency:\n  gemm: %.4f\n  gemm_half_dim: %.1f\n", fit->chip.eff_gemm,
            fit->chip.gemm_half_dim);
     if (o->attention)

@@ -33,7 +33,7 @@ static int residuals(const gsl_vector *x, void *params, gsl_vector *f)
 }
 
 sim_code sim_fit_nls(sim_fit_fn fn, void *user, size_t n, size_t p, double *x, int max_iter,
-                     double *chisq, int *iters, sim_status *st)
+                     double *chisq, int *iters, bool *converged, sim_status *st)
 {
     if (n < p || p == 0)
         return sim_status_set(st, SIM_ERR_INPUT, NULL, 0, 0,
@@ -86,6 +86,8 @@ sim_code sim_fit_nls(sim_fit_fn fn, void *user, size_t n, size_t p, double *x, i
     }
     if (iters)
         *iters = (int)gsl_multifit_nlinear_niter(w);
+    if (converged)
+        *converged = status == GSL_SUCCESS;
 done:
     gsl_vector_free(x0);
     if (w)

@@ -6,6 +6,7 @@
 #ifndef SIM_FIT_H
 #define SIM_FIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/status.h"
@@ -16,12 +17,14 @@ typedef int (*sim_fit_fn)(const double *x, size_t p, double *r, size_t n, void *
 /*
  * Minimizes the sum of squared residuals of fn over x (p parameters, n >= p residuals),
  * starting from x, which receives the best point. The Jacobian is taken by forward
- * differences. *chisq (may be NULL) gets the final sum of squares, *iters the iterations.
+ * differences. *chisq (may be NULL) gets the final sum of squares, *iters the iterations,
+ * *converged (may be NULL) whether the tolerances were met before max_iter ran out (a fit
+ * that stopped at the limit still returns its best point: the caller must say so).
  * Errors: SIM_ERR_INPUT for n < p; SIM_ERR_INTERNAL when fn aborts or GSL fails (the
  * message says which).
  */
 sim_code sim_fit_nls(sim_fit_fn fn, void *user, size_t n, size_t p, double *x, int max_iter,
-                     double *chisq, int *iters, sim_status *st);
+                     double *chisq, int *iters, bool *converged, sim_status *st);
 
 /*
  * A natural cubic spline through n >= 3 points (x strictly increasing): GSL's cspline.

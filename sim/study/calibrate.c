@@ -271,7 +271,7 @@ sim_code study_cal_run(study_cal *c, const study_cal_opts *o, study_cal_fit *fit
         x[2] = log(a / (1 - a));
     }
     sim_code rc = sim_fit_nls(residuals, c, c->t.n, np, x, o->iterations, &fit->chisq,
-                              &fit->iterations, st);
+                              &fit->iterations, &fit->converged, st);
     if (rc != SIM_OK) {
         if (st->code == SIM_ERR_INTERNAL && c->st.code != SIM_OK)
             *st = c->st; /* a replay failed: its reason, not the solver's */

@@ -15,6 +15,7 @@
 #ifndef SIM_STUDY_CALIBRATE_H
 #define SIM_STUDY_CALIBRATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/status.h"
@@ -89,6 +90,7 @@ typedef struct study_cal_fit {
     int iterations;  /* of the fit */
     int evaluations; /* of the whole set, the final one at the fitted point included */
     double chisq;    /* sum of the squared relative errors at the fitted point */
+    bool converged;  /* false: the fit stopped at the iteration limit (its best point) */
 } study_cal_fit;
 
 /*
