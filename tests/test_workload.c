@@ -395,18 +395,18 @@ END_TEST
 
 START_TEST(test_layer_ops_dense)
 {
-    static const char *const fwd[] = {"attn_norm", "qkv",      "attention", "attn_proj",
-                                      "attn_residual", "mlp_norm", "mlp_up", "mlp_act",
-                                      "mlp_down", "mlp_residual"};
+    static const char *const fwd[] = {"attn_norm",     "qkv",      "rotary", "attention",
+                                      "attn_proj",     "attn_residual", "mlp_norm", "mlp_up",
+                                      "mlp_act",       "mlp_down", "mlp_residual"};
     wl_workload w = shipped("llama2-70b");
     wl_parallel p;
     wl_parallel_default(&p);
     p.tp = 8;
     p.sequence_parallel = 1;
     wl_op ops[WL_OPS_MAX], back[WL_OPS_MAX];
-    ck_assert_uint_eq(wl_layer_ops(&w, &p, 0, NULL, 0), 10);
+    ck_assert_uint_eq(wl_layer_ops(&w, &p, 0, NULL, 0), 11);
     size_t n = wl_layer_ops(&w, &p, 0, ops, WL_OPS_MAX);
-    ck_assert_uint_eq(n, 10);
+    ck_assert_uint_eq(n, 11);
     for (size_t i = 0; i < n; i++) {
         ck_assert_str_eq(ops[i].name, fwd[i]);
         ck_assert_int_eq(ops[i].recompute, 0);
@@ -420,13 +420,18 @@ START_TEST(test_layer_ops_dense)
     CK_EQ_D(ops[1].k, h);
     /* bf16: input, weight shard, output, 2 bytes each */
     CK_EQ_D(ops[1].hbm_bytes, 2 * (T * h + h * (h + 2048) / 8 + T * (h + 2048) / 8));
-    ck_assert_int_eq(ops[2].kind, WL_OP_ATTENTION);
+    /* rotary: reads and writes q and k (h + 1024 per token, over tp), 2 bytes each, on the
+     * whole sequence (after the qkv GEMM's gather) */
+    ck_assert_int_eq(ops[2].kind, WL_OP_ELEMENTWISE);
+    ck_assert_int_eq(ops[2].role, WL_ROLE_ROTARY);
+    CK_EQ_D(ops[2].hbm_bytes, 2 * 2 * T * (h + 1024) / 8);
+    ck_assert_int_eq(ops[3].kind, WL_OP_ATTENTION);
     /* flash, causal: half of the 4 T T h / t of the whole score matrix */
-    CK_EQ_D(ops[2].flops, 2 * T * T * h / 8);
+    CK_EQ_D(ops[3].flops, 2 * T * T * h / 8);
     /* Q and O (T h / 8 each), K and V (T x 1024 / 8 each) */
-    CK_EQ_D(ops[2].hbm_bytes, 2 * (2 * T * h / 8 + 2 * T * 1024 / 8));
-    CK_EQ_D(ops[6].flops, 2 * T * h * 2 * 28672 / 8);
-    CK_EQ_D(ops[8].flops, 2 * T * 28672 / 8 * h);
+    CK_EQ_D(ops[3].hbm_bytes, 2 * (2 * T * h / 8 + 2 * T * 1024 / 8));
+    CK_EQ_D(ops[7].flops, 2 * T * h * 2 * 28672 / 8);
+    CK_EQ_D(ops[9].flops, 2 * T * 28672 / 8 * h);
     /* sequence parallel: norms on T / tp tokens */
     ck_assert_int_eq(ops[0].kind, WL_OP_ELEMENTWISE);
     CK_EQ_D(ops[0].hbm_bytes, 2 * 2 * T / 8 * h);
@@ -434,7 +439,7 @@ START_TEST(test_layer_ops_dense)
     /* Backward: reverse order, GEMMs 2 x forward, flash attention 2.5 x (it recomputes the
      * scores). */
     size_t nb = wl_layer_ops(&w, &p, 1, back, WL_OPS_MAX);
-    ck_assert_uint_eq(nb, 10);
+    ck_assert_uint_eq(nb, 11);
     for (size_t i = 0; i < nb; i++) {
         ck_assert_str_eq(back[i].name, fwd[n - 1 - i]);
         if (back[i].kind == WL_OP_GEMM)
@@ -451,34 +456,34 @@ START_TEST(test_layer_ops_dense)
     /* Selective recomputation: the attention forward first. */
     p.recompute = WL_RECOMPUTE_SELECTIVE;
     nb = wl_layer_ops(&w, &p, 1, back, WL_OPS_MAX);
-    ck_assert_uint_eq(nb, 11);
+    ck_assert_uint_eq(nb, 12);
     ck_assert_str_eq(back[0].name, "attention");
     ck_assert_int_eq(back[0].recompute, 1);
-    CK_EQ_D(back[0].flops, ops[2].flops);
+    CK_EQ_D(back[0].flops, ops[3].flops);
     /* Full: the whole forward first. */
     p.recompute = WL_RECOMPUTE_FULL;
     nb = wl_layer_ops(&w, &p, 1, back, WL_OPS_MAX);
-    ck_assert_uint_eq(nb, 20);
+    ck_assert_uint_eq(nb, 22);
     for (size_t i = 0; i < n; i++) {
         ck_assert_str_eq(back[i].name, fwd[i]);
         ck_assert_int_eq(back[i].recompute, 1);
         ck_assert_int_eq(back[i + n].recompute, 0);
     }
     /* A short array gets what fits; the count is the whole list's. */
-    ck_assert_uint_eq(wl_layer_ops(&w, &p, 1, back, 3), 20);
+    ck_assert_uint_eq(wl_layer_ops(&w, &p, 1, back, 3), 22);
 
     /* Context parallelism: s / cp queries attend to all s keys. */
     p.recompute = WL_RECOMPUTE_NONE;
     p.cp = 2;
     n = wl_layer_ops(&w, &p, 0, ops, WL_OPS_MAX);
-    CK_EQ_D(ops[2].flops, 2 * (T / 2) * T * h / 8);
+    CK_EQ_D(ops[3].flops, 2 * (T / 2) * T * h / 8);
     /* Unfused: the whole score matrix, backward 2 x forward. */
     w.attention = WL_ATTENTION_UNFUSED;
     n = wl_layer_ops(&w, &p, 0, ops, WL_OPS_MAX);
-    CK_EQ_D(ops[2].flops, 4 * (T / 2) * T * h / 8);
+    CK_EQ_D(ops[3].flops, 4 * (T / 2) * T * h / 8);
     nb = wl_layer_ops(&w, &p, 1, back, WL_OPS_MAX);
-    ck_assert_str_eq(back[nb - 3].name, "attention");
-    CK_EQ_D(back[nb - 3].flops, 2 * 4 * (T / 2) * T * h / 8);
+    ck_assert_str_eq(back[nb - 4].name, "attention");
+    CK_EQ_D(back[nb - 4].flops, 2 * 4 * (T / 2) * T * h / 8);
     w.attention = WL_ATTENTION_FLASH;
     CK_EQ_D(ops[1].m, T / 2);
 
@@ -498,7 +503,7 @@ END_TEST
 
 START_TEST(test_layer_ops_moe)
 {
-    static const char *const fwd[] = {"attn_norm", "qkv", "attention", "attn_proj",
+    static const char *const fwd[] = {"attn_norm", "qkv", "rotary", "attention", "attn_proj",
                                       "attn_residual", "mlp_norm", "router", "moe_dispatch",
                                       "expert_up", "expert_act", "expert_down", "moe_combine",
                                       "mlp_residual"};
@@ -511,14 +516,14 @@ START_TEST(test_layer_ops_moe)
     p.ep = 4;
     wl_op ops[WL_OPS_MAX];
     size_t n = wl_layer_ops(&w, &p, 0, ops, WL_OPS_MAX);
-    ck_assert_uint_eq(n, 13);
+    ck_assert_uint_eq(n, 14);
     for (size_t i = 0; i < n; i++)
         ck_assert_str_eq(ops[i].name, fwd[i]);
     /* T = 32768 tokens, 2 slots each; the rank's 2 experts' weights, split over tp 2 */
     double T = 32768, h = 4096, fe = 14336;
-    CK_EQ_D(ops[8].flops, 2 * (2 * T) * (2 * fe / 2) * h);
-    CK_EQ_D(ops[8].hbm_bytes, 2 * (2 * T * h + 2 * h * 2 * fe / 2 + 2 * T * 2 * fe / 2));
-    CK_EQ_D(ops[6].flops, 2 * (T / 2) * 8 * h);
+    CK_EQ_D(ops[9].flops, 2 * (2 * T) * (2 * fe / 2) * h);
+    CK_EQ_D(ops[9].hbm_bytes, 2 * (2 * T * h + 2 * h * 2 * fe / 2 + 2 * T * 2 * fe / 2));
+    CK_EQ_D(ops[7].flops, 2 * (T / 2) * 8 * h);
 
     /* A dense layer of an MoE-every-other-layer model has the dense list. */
     w = load("tests/fixtures/good/wl-moe-every.yaml");
@@ -549,13 +554,13 @@ START_TEST(test_op_roles)
         "attn_norm", "qkv", "attention", "attn_softmax", "attn_proj", "attn_residual",
         "mlp_norm", "mlp_up", "mlp_act", "mlp_down", "mlp_residual"};
     static const wl_op_role moe[] = {
-        WL_ROLE_ATTN_NORM,    WL_ROLE_QKV,        WL_ROLE_ATTENTION,   WL_ROLE_ATTN_PROJ,
-        WL_ROLE_ATTN_RESIDUAL, WL_ROLE_MLP_NORM,  WL_ROLE_ROUTER,      WL_ROLE_MOE_DISPATCH,
-        WL_ROLE_EXPERT_UP,    WL_ROLE_EXPERT_ACT, WL_ROLE_EXPERT_DOWN, WL_ROLE_MOE_COMBINE,
-        WL_ROLE_MLP_RESIDUAL};
+        WL_ROLE_ATTN_NORM,   WL_ROLE_QKV,           WL_ROLE_ROTARY,      WL_ROLE_ATTENTION,
+        WL_ROLE_ATTN_PROJ,   WL_ROLE_ATTN_RESIDUAL, WL_ROLE_MLP_NORM,    WL_ROLE_ROUTER,
+        WL_ROLE_MOE_DISPATCH, WL_ROLE_EXPERT_UP,    WL_ROLE_EXPERT_ACT,  WL_ROLE_EXPERT_DOWN,
+        WL_ROLE_MOE_COMBINE, WL_ROLE_MLP_RESIDUAL};
     static const char *const moe_names[] = {
-        "attn_norm", "qkv", "attention", "attn_proj", "attn_residual", "mlp_norm", "router",
-        "moe_dispatch", "expert_up", "expert_act", "expert_down", "moe_combine",
+        "attn_norm", "qkv", "rotary", "attention", "attn_proj", "attn_residual", "mlp_norm",
+        "router", "moe_dispatch", "expert_up", "expert_act", "expert_down", "moe_combine",
         "mlp_residual"};
     wl_workload w = shipped("gpt3-175b"); /* learned positions */
     wl_parallel p;
@@ -581,9 +586,9 @@ START_TEST(test_op_roles)
     wl_optimizer_op(&w, &p, 0, &ops[0]);
     ck_assert_int_eq(ops[0].role, WL_ROLE_OPTIMIZER);
     ck_assert_str_eq(ops[0].name, "adam");
-    w = shipped("mixtral-8x7b");
+    w = shipped("mixtral-8x7b"); /* rotary positions */
     size_t n = wl_layer_ops(&w, &p, 0, ops, WL_OPS_MAX);
-    ck_assert_uint_eq(n, 13);
+    ck_assert_uint_eq(n, 14);
     for (size_t i = 0; i < n; i++) {
         ck_assert_int_eq(ops[i].role, moe[i]);
         ck_assert_str_eq(ops[i].name, moe_names[i]);

@@ -249,6 +249,7 @@ typedef enum wl_op_kind {
 typedef enum wl_op_role {
     WL_ROLE_ATTN_NORM = 0,      /* "attn_norm" */
     WL_ROLE_QKV,                /* "qkv": column-parallel */
+    WL_ROLE_ROTARY,             /* "rotary": rotary position embedding of q and k */
     WL_ROLE_ATTENTION,          /* "attention": the core, over all keys with cp */
     WL_ROLE_ATTN_SOFTMAX,       /* "attn_softmax": unfused attention's score traffic */
     WL_ROLE_ATTN_PROJ,          /* "attn_proj": row-parallel, partial sums over tp */

@@ -92,6 +92,7 @@ static void emit(op_list *l, const op_spec *sp, const wl_dims *x, int backward, 
 static const char *const role_names[] = {
     [WL_ROLE_ATTN_NORM] = "attn_norm",
     [WL_ROLE_QKV] = "qkv",
+    [WL_ROLE_ROTARY] = "rotary",
     [WL_ROLE_ATTENTION] = "attention",
     [WL_ROLE_ATTN_SOFTMAX] = "attn_softmax",
     [WL_ROLE_ATTN_PROJ] = "attn_proj",
@@ -150,6 +151,7 @@ static op_spec elementwise(wl_op_role role, double elems, double bpe, double fpe
 #define FPE_SWIGLU 5.0
 #define FPE_SOFTMAX_XENT 5.0
 #define FPE_SOFTMAX 5.0 /* scale, mask, max, exp, normalize */
+#define FPE_ROTARY 3.0  /* x cos + rotate(x) sin */
 
 /* The forward op specs of layer (dense or MoE) for one micro-batch on one rank, in order.
  * Returns how many were written to specs (at most WL_OPS_MAX). */
@@ -162,10 +164,21 @@ static size_t layer_specs(const wl_workload *w, const wl_dims *x, int moe, const
     double act_fpe = x->gated ? FPE_SWIGLU : FPE_GELU;
     double act_bpe = (x->gated ? 3.0 : 2.0) * x->ab; /* gated reads gate and up */
     double up = x->gated ? 2.0 : 1.0;
+    /* bias-dropout-add: reads the branch and the residual, writes the sum and, with
+     * dropout, its 1-byte mask (read again backward) */
+    double residual_bpe = 3 * x->ab + (w->dropout > 0 ? 1.0 : 0.0);
 
     specs[n++] = elementwise(WL_ROLE_ATTN_NORM, x->Tn * h, 2 * x->ab, norm_fpe);
     double qkv_n = (h + 2 * x->kvw) / t;
     specs[n++] = gemm(WL_ROLE_QKV, T, qkv_n, h, h * qkv_n);
+    if (w->position == WL_POSITION_ROTARY) {
+        /* Rotary embedding of q and k: a separate kernel in Megatron-LM and Transformer
+         * Engine (fused_apply_rotary_pos_emb), reading and writing both; backward the same
+         * on their gradients (Su et al. 2021, RoFormer). */
+        op_spec rope = elementwise(WL_ROLE_ROTARY, T * (h + x->kvw) / t, 2 * x->ab, FPE_ROTARY);
+        rope.bpe_bwd = 2 * x->ab;
+        specs[n++] = rope;
+    }
     op_spec at;
     memset(&at, 0, sizeof at);
     at.kind = WL_OP_ATTENTION;
@@ -194,7 +207,7 @@ static size_t layer_specs(const wl_workload *w, const wl_dims *x, int moe, const
         specs[n++] = sm;
     }
     specs[n++] = gemm(WL_ROLE_ATTN_PROJ, T, h, h / t, h * h / t);
-    specs[n++] = elementwise(WL_ROLE_ATTN_RESIDUAL, x->Tn * h, 3 * x->ab, 2);
+    specs[n++] = elementwise(WL_ROLE_ATTN_RESIDUAL, x->Tn * h, residual_bpe, 2);
     specs[n++] = elementwise(WL_ROLE_MLP_NORM, x->Tn * h, 2 * x->ab, norm_fpe);
     if (!moe) {
         specs[n++] = gemm(WL_ROLE_MLP_UP, T, up * x->f / t, h, h * up * x->f / t);
@@ -211,7 +224,7 @@ static size_t layer_specs(const wl_workload *w, const wl_dims *x, int moe, const
         specs[n++] = gemm(WL_ROLE_EXPERT_DOWN, R, h, x->fe / t, local * x->fe / t * h);
         specs[n++] = elementwise(WL_ROLE_MOE_COMBINE, R * h, 2 * x->ab, 2);
     }
-    specs[n++] = elementwise(WL_ROLE_MLP_RESIDUAL, x->Tn * h, 3 * x->ab, 2);
+    specs[n++] = elementwise(WL_ROLE_MLP_RESIDUAL, x->Tn * h, residual_bpe, 2);
     return n;
 }
 

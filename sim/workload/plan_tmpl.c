@@ -131,6 +131,7 @@ static op_colls colls_of(wl_op_role role)
         c.cp_kv = true;
         break;
     case WL_ROLE_ATTN_NORM: /* on local data: no collective of their own */
+    case WL_ROLE_ROTARY:
     case WL_ROLE_ATTN_SOFTMAX:
     case WL_ROLE_ATTN_RESIDUAL:
     case WL_ROLE_MLP_NORM:
