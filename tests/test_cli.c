@@ -503,8 +503,8 @@ START_TEST(calibrate_recovers_a_known_efficiency)
     snprintf(args, sizeof args, "calibrate %s", targets);
     ck_assert_int_eq(th_run(args, NULL, &err), 2);
     char want[600];
-    snprintf(want, sizeof want, "clustersim: %s:1: error: expected 'CONFIG METRIC VALUE' with "
-             "metric mfu, hfu or tflops and a positive value\n", targets);
+    snprintf(want, sizeof want, "clustersim: %s:1: error: expected 'CONFIG METRIC VALUE [SOURCE]' "
+             "with metric mfu, hfu or tflops and a positive value\n", targets);
     ck_assert_str_eq(err, want);
     free(err);
     snprintf(args, sizeof args, "rm -rf %s", dir);

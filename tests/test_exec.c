@@ -276,6 +276,79 @@ START_TEST(overlap_slowdown)
 }
 END_TEST
 
+/* The attention op's time, forward or backward, on rank 0 of p. */
+static double attention_s(plan *p, int backward)
+{
+    const hw_chip *chip = topo_chip_hw(plan_topo(p), 0);
+    plan_cursor c;
+    plan_item it;
+    plan_prog_begin(p, 0, &c);
+    while (plan_prog_next(p, &c, &it))
+        if (it.kind == PLAN_ITEM_COMPUTE && it.op.kind == WL_OP_ATTENTION &&
+            it.backward == backward && !it.op.recompute)
+            return op_s(chip, &it.op);
+    ck_abort_msg("no attention op");
+    return 0;
+}
+
+/*
+ * Context parallelism on a pair, by hand. All-gather CP (Llama 3): every K/V gather and
+ * gradient reduce-scatter holds the compute stream, so the exposed CP time is the sum of
+ * their durations. Ring attention (p2p): the collectives of an attention op start with it
+ * and are joined after it, so each op exposes max(0, its collectives' last end - its start -
+ * the op's time): forward one gather beside attention, backward a gather and a
+ * reduce-scatter beside the attention backward.
+ */
+START_TEST(ring_attention_hides_kv_behind_attention)
+{
+    static const char *const ag[] = {"parallelism.chips=2", "parallelism.tp=1",
+                                     "parallelism.pp=1",    "parallelism.dp=1",
+                                     "parallelism.cp=2",    "parallelism.cp_comm_type=all_gather",
+                                     NULL};
+    static const char *const ring[] = {"parallelism.chips=2", "parallelism.tp=1",
+                                       "parallelism.pp=1",    "parallelism.dp=1",
+                                       "parallelism.cp=2",    NULL};
+    plan *pa = th_load(TINY, ag), *pr = th_load(TINY, ring);
+    exec_result a, r;
+    run(pa, &a);
+    run(pr, &r);
+    double sum = 0;
+    for (size_t i = 0; i < a.n_colls; i++)
+        if (a.colls[i].dim == PLAN_CP && a.colls[i].step == a.colls[a.n_colls - 1].step)
+            sum += a.colls[i].end_s - a.colls[i].start_s;
+    ck_assert(sum > 0);
+    ck_assert_double_eq_tol(a.ranks[0].exposed_s[PLAN_CP], sum, 1e-9 * sum);
+    /* ring: group rank 0's CP collectives of the measured step by their start */
+    double af = attention_s(pr, 0), ab = attention_s(pr, 1), want = 0;
+    int64_t last = r.colls[r.n_colls - 1].step;
+    size_t groups = 0;
+    for (size_t i = 0; i < r.n_colls; i++) {
+        const exec_coll_rec *c = &r.colls[i];
+        if (c->dim != PLAN_CP || c->step != last ||
+            (i > 0 && r.colls[i - 1].dim == PLAN_CP && r.colls[i - 1].step == last &&
+             r.colls[i - 1].start_s == c->start_s))
+            continue; /* the first of its group only */
+        double end = c->end_s;
+        int backward = 0;
+        for (size_t j = i + 1; j < r.n_colls && r.colls[j].start_s == c->start_s; j++)
+            if (r.colls[j].dim == PLAN_CP) {
+                end = fmax(end, r.colls[j].end_s);
+                backward = 1; /* a gather and a reduce-scatter: the backward pass */
+            }
+        want += fmax(0, end - c->start_s - (backward ? ab : af));
+        groups++;
+    }
+    ck_assert_uint_eq(groups, 2 * 4 * (size_t)plan_microbatches(pr)); /* 4 layers, 2 passes */
+    ck_assert_double_eq_tol(r.ranks[0].exposed_s[PLAN_CP], want, 1e-9 * sum);
+    ck_assert(r.ranks[0].exposed_s[PLAN_CP] < a.ranks[0].exposed_s[PLAN_CP]);
+    ck_assert(r.step_time_s < a.step_time_s);
+    exec_result_free(&a);
+    exec_result_free(&r);
+    plan_destroy(pa);
+    plan_destroy(pr);
+}
+END_TEST
+
 /* An efficiency so low that an op would outlast EXEC_MAX_OP_S is an input error naming the
  * op, never a clock that overflows into the past (calibrate's fit once proposed one). */
 START_TEST(an_endless_op_is_refused)
@@ -480,6 +553,7 @@ int main(void)
     tcase_add_test(tc, collective_records_are_rank0s);
     tcase_add_test(tc, one_f_one_b_of_equal_stages);
     tcase_add_test(tc, overlap_slowdown);
+    tcase_add_test(tc, ring_attention_hides_kv_behind_attention);
     tcase_add_test(tc, an_endless_op_is_refused);
     tcase_add_test(tc, too_large_is_refused);
     tcase_add_test(tc, a_failing_phase_is_reported);

@@ -467,7 +467,8 @@ static void layer_sig(const prog *pr, int64_t layer, int64_t mb, int backward, c
         if (it->kind == PLAN_ITEM_COMPUTE)
             snprintf(one, sizeof one, "%s%s", it->op.name, it->op.recompute ? "*" : "");
         else if (it->kind == PLAN_ITEM_COLL)
-            snprintf(one, sizeof one, "%s:%s", coll_abbrev(it->coll), plan_dim_name(it->dim));
+            snprintf(one, sizeof one, "%s:%s%s", coll_abbrev(it->coll), plan_dim_name(it->dim),
+                     it->async ? "~" : ""); /* ~: runs beside the next op */
         else
             snprintf(one, sizeof one, "kind%d", it->kind);
         int k = snprintf(buf + len, n - len, "%s%s", len ? " " : "", one);
@@ -939,9 +940,17 @@ static const sig_case sig_cases[] = {
      "mlp_down AR:tp mlp_residual",
      "AG:dp mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj "
      "attention qkv AR:tp attn_norm"},
-    /* cp 2: K and V all-gathered before attention; backward, ring attention circulates them
-     * again before attention and reduce-scatters their gradients after */
+    /* cp 2, ring attention (cp_comm_type p2p, the default): K and V travel the ring beside
+     * the attention op (~: joined after it); backward they circulate again and their
+     * gradients travel back the same way, both beside the attention backward */
     {{"parallelism.cp=2", "parallelism.dp=2", NULL},
+     "attn_norm qkv AG:cp~ attention attn_proj AR:tp attn_residual mlp_norm mlp_up mlp_act "
+     "mlp_down AR:tp mlp_residual",
+     "mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj AG:cp~ "
+     "RS:cp~ attention qkv AR:tp attn_norm"},
+    /* cp 2, all-gather CP (Llama 3): K and V all-gathered before attention, their gradients
+     * reduce-scattered after it, both holding the compute stream */
+    {{"parallelism.cp=2", "parallelism.dp=2", "parallelism.cp_comm_type=all_gather", NULL},
      "attn_norm qkv AG:cp attention attn_proj AR:tp attn_residual mlp_norm mlp_up mlp_act "
      "mlp_down AR:tp mlp_residual",
      "mlp_residual mlp_down mlp_act mlp_up AR:tp mlp_norm attn_residual attn_proj AG:cp "
@@ -1847,7 +1856,7 @@ static const bad_cfg bad_cfgs[] = {
          "mean 'virtual_stages'?); expected one of: tp, pp, dp, cp, ep, chips, virtual_stages, "
          "schedule, zero, fsdp, sequence_parallel, recompute, placement, micro_batch, "
          "global_batch, tp_comm_overlap, overlap_param_gather, first_stage_layers, "
-         "last_stage_layers"},
+         "last_stage_layers, cp_comm_type"},
     {BAD "cfg-top-key.yaml", NULL,
      BAD "cfg-top-key.yaml:6:1: error: unknown key 'runs' in the document (did you mean "
          "'run'?); expected one of: name, topology, workload, parallelism, run, output, "

@@ -16,6 +16,7 @@
  *     schedule: 1f1b                  # gpipe | 1f1b | interleaved
  *     zero: 1                         # 0..3; or fsdp: true (= ZeRO-3)
  *     sequence_parallel: true
+ *     cp_comm_type: p2p               # p2p (ring attention, overlapped) | all_gather
  *     tp_comm_overlap: false          # TP all-gathers / reduce-scatters pipelined with their
  *                                     # GEMMs (Transformer Engine userbuffers; needs SP)
  *     overlap_param_gather: false     # ZeRO-1/2: gather updated parameters behind the next
@@ -63,6 +64,16 @@
 #include "workload/plan_place.h"
 #include "workload/plan_prog.h"
 #include "workload/plan_totals.h"
+
+/* How context parallelism moves K and V (a config's parallelism.cp_comm_type, named after
+ * Megatron-LM's --cp-comm-type). */
+typedef enum plan_cp_comm {
+    PLAN_CP_P2P = 0,     /* ring attention: K and V pass around the cp ring while the
+                            attention blocks compute, their gradients the same way backward
+                            (Megatron-LM's default, Transformer Engine's p2p) */
+    PLAN_CP_ALL_GATHER   /* K and V all-gathered before attention, their gradients
+                            reduce-scattered after it, not overlapped (Llama 3, sec. 3.3.2) */
+} plan_cp_comm;
 
 /* Cross-datacenter schemes (a config's cross_dc section). */
 typedef enum plan_xdc {

@@ -31,7 +31,9 @@ static const char *const payload_names[] = {"fp32", "bf16", "int8", "fp4", NULL}
 static const char *const par_keys[] = {
     "tp", "pp", "dp", "cp", "ep", "chips", "virtual_stages", "schedule", "zero", "fsdp",
     "sequence_parallel", "recompute", "placement", "micro_batch", "global_batch",
-    "tp_comm_overlap", "overlap_param_gather", "first_stage_layers", "last_stage_layers", NULL};
+    "tp_comm_overlap", "overlap_param_gather", "first_stage_layers", "last_stage_layers",
+    "cp_comm_type", NULL};
+static const char *const cp_comm_names[] = {"p2p", "all_gather", NULL};
 static const char *const run_keys[] = {"steps", "warmup", "seed", NULL};
 static const char *const out_keys[] = {"db", "trace", NULL};
 static const char *const sched_names[] = {"gpipe", "1f1b", "interleaved", NULL};
@@ -373,6 +375,11 @@ static sim_code load_parallelism(plan *p, const ydoc *d, ynode root, sim_status 
     int64_t chips = (int64_t)topo_chip_count(p->topo), dp = 0;
     if (rc == SIM_OK)
         rc = read_parallelism(p, d, par, &chips, &dp, st);
+    int cp_comm = PLAN_CP_P2P;
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, par, "cp_comm_type", 0, "CP communication type", cp_comm_names,
+                           &cp_comm, st);
+    p->cp_comm = (plan_cp_comm)cp_comm;
     if (rc == SIM_OK)
         rc = check_chips(p, d, par, chips, dp, st);
     if (rc == SIM_OK)

@@ -263,6 +263,32 @@ static void overlap_tp(tmpl *t)
     }
 }
 
+/*
+ * Ring attention (cp_comm_type p2p): K and V pass around the cp ring one block at a time
+ * while attention computes on the block it holds (Liu et al. 2023, Ring Attention;
+ * Megatron-LM / Transformer Engine's p2p context parallelism, whose load-balanced causal
+ * chunks give every rank the same work), and backward their gradients travel the ring the
+ * same way. So the CP collectives around an attention op run beside it (PLAN_ASYNC_NEXT_OP)
+ * and are joined right after it: the step sees max(attention, ring), not their sum. A
+ * reduce-scatter that follows the op moves in front of it.
+ */
+static void overlap_cp(tmpl *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        plan_item *it = &t->items[i];
+        if (it->kind != PLAN_ITEM_COLL || it->dim != PLAN_CP)
+            continue;
+        it->async = PLAN_ASYNC_NEXT_OP;
+        if (it->coll == COLL_REDUCE_SCATTER && i > 0 &&
+            t->items[i - 1].kind == PLAN_ITEM_COMPUTE &&
+            t->items[i - 1].op.kind == WL_OP_ATTENTION) {
+            plan_item c = *it;
+            t->items[i] = t->items[i - 1];
+            t->items[i - 1] = c;
+        }
+    }
+}
+
 void plan_tmpl_build(plan *p)
 {
     coll_ctx k;
@@ -272,6 +298,8 @@ void plan_tmpl_build(plan *p)
             build_layer(p, moe, b, &k);
             if (p->tp_comm_overlap && p->par.tp > 1)
                 overlap_tp(&p->layer[moe][b]);
+            if (p->cp_comm == PLAN_CP_P2P && p->par.cp > 1)
+                overlap_cp(&p->layer[moe][b]);
         }
     wl_op ops[8];
     /* Vocabulary-parallel embedding: its partial output is reduced over tp (reduce-scattered
