@@ -158,45 +158,46 @@ START_TEST(test_interleaved_p4_m8_v2)
 }
 END_TEST
 
-/* m == p: Megatron-LM makes every forward a warm-up pass on every stage
- * (all_warmup_microbatches), even where (p - s - 1) 2 + (v - 1) p < m v. */
+/* m == p: Megatron-LM used to make every forward a warm-up pass on every stage
+ * (all_warmup_microbatches); since its commit 4295be1 (Nov 2024, the tunable schedule) the
+ * warm-up is (p - s - 1) 2 + (v - 1) N capped at m v there too, and sched.c follows it. */
 START_TEST(test_interleaved_m_equals_p)
 {
-    /* p = 2, v = 2: stage 1's formula would give W = 2 of 4 */
-    static const pass p2[] = {F(0, 0), F(1, 0), F(0, 1), F(1, 1),
+    /* p = 2, v = 2: stage 0 W = 4 of 4 (all), stage 1 W = 2 */
+    static const pass s0[] = {F(0, 0), F(1, 0), F(0, 1), F(1, 1),
                               B(0, 1), B(1, 1), B(0, 0), B(1, 0)};
-    check_sched(WL_SCHED_INTERLEAVED, 2, 2, 2, 0, p2, 8);
-    check_sched(WL_SCHED_INTERLEAVED, 2, 2, 2, 1, p2, 8);
-    /* p = 4, v = 2, last stage: the formula would give W = 4 of 8 */
-    static const pass p4[] = {F(0, 0), F(1, 0), F(2, 0), F(3, 0), F(0, 1), F(1, 1),
-                              F(2, 1), F(3, 1), B(0, 1), B(1, 1), B(2, 1), B(3, 1),
+    static const pass s1[] = {F(0, 0), F(1, 0), F(0, 1), B(0, 1),
+                              F(1, 1), B(1, 1), B(0, 0), B(1, 0)};
+    check_sched(WL_SCHED_INTERLEAVED, 2, 2, 2, 0, s0, 8);
+    check_sched(WL_SCHED_INTERLEAVED, 2, 2, 2, 1, s1, 8);
+    /* p = 4, v = 2, last stage: W = 0 + 4 = 4 of 8 */
+    static const pass p4[] = {F(0, 0), F(1, 0), F(2, 0), F(3, 0), F(0, 1), B(0, 1),
+                              F(1, 1), B(1, 1), F(2, 1), B(2, 1), F(3, 1), B(3, 1),
                               B(0, 0), B(1, 0), B(2, 0), B(3, 0)};
     check_sched(WL_SCHED_INTERLEAVED, 4, 4, 2, 3, p4, 16);
     sched sc;
     sched_init(&sc, WL_SCHED_INTERLEAVED, 4, 4, 2, 3);
-    ck_assert_int_eq(sc.warmup, 8);
+    ck_assert_int_eq(sc.warmup, 4);
 }
 END_TEST
 
 /* Warm-up forwards before the first backward, from the definitions in sched.h. */
-static int64_t want_warmup(int kind, int64_t p, int64_t m, int64_t v, int64_t s)
+static int64_t want_warmup(int kind, int64_t p, int64_t m, int64_t v, int64_t s, int64_t g)
 {
     int64_t n = m * v, w;
     if (kind == WL_SCHED_GPIPE)
         w = n;
     else if (kind == WL_SCHED_1F1B)
         w = p - s - 1;
-    else if (m == p)
-        w = n;
     else
-        w = (p - s - 1) * 2 + (v - 1) * p;
+        w = (p - s - 1) * 2 + (v - 1) * g;
     return w < n ? w : n;
 }
 
 /* Runs the p stages' schedules against each other: forward (mb, g) needs forward
  * (mb, g - 1), backward (mb, g) needs forward (mb, g) and backward (mb, g + 1), g = chunk p
  * + s. Each stage takes its passes in order; returns 1 when every pass can run. */
-static int runs_without_deadlock(int kind, int64_t p, int64_t m, int64_t v)
+static int runs_without_deadlock(int kind, int64_t p, int64_t m, int64_t v, int64_t grp)
 {
     int64_t G = p * v, n = 2 * m * v;
     char *fdone = calloc((size_t)(m * G), 1), *bdone = calloc((size_t)(m * G), 1);
@@ -204,7 +205,7 @@ static int runs_without_deadlock(int kind, int64_t p, int64_t m, int64_t v)
     sched *sc = calloc((size_t)p, sizeof *sc);
     ck_assert(fdone && bdone && next && sc);
     for (int64_t s = 0; s < p; s++)
-        sched_init(&sc[s], kind, p, m, v, s);
+        sched_init_group(&sc[s], kind, p, m, v, s, grp);
     int64_t left = n * p;
     int progress = 1;
     while (left > 0 && progress) {
@@ -245,15 +246,17 @@ START_TEST(test_sched_invariants)
     for (size_t ki = 0; ki < 3; ki++)
         for (int64_t p = 1; p <= 6; p++)
             for (int64_t m = 1; m <= 13; m++)
-                for (int64_t v = 1; v <= 4; v++) {
+                for (int64_t v = 1; v <= 4; v++)
+                for (int64_t g = p; g <= (kinds[ki] == WL_SCHED_INTERLEAVED ? m : p); g++) {
                     int kind = kinds[ki];
                     if (kind != WL_SCHED_INTERLEAVED && v > 1)
                         continue;
-                    if (kind == WL_SCHED_INTERLEAVED && (v < 2 || m % p != 0))
+                    /* Megatron-LM's groups: p <= N <= m, m mod N 0 or at least p */
+                    if (kind == WL_SCHED_INTERLEAVED && (v < 2 || (m % g && m % g < p)))
                         continue;
                     for (int64_t s = 0; s < p; s++) {
                         sched sc;
-                        sched_init(&sc, kind, p, m, v, s);
+                        sched_init_group(&sc, kind, p, m, v, s, g);
                         int64_t n = sched_len(&sc);
                         ck_assert_int_eq(n, 2 * m * v);
                         int *fpos = malloc((size_t)(m * v) * sizeof *fpos);
@@ -288,7 +291,7 @@ START_TEST(test_sched_invariants)
                             ck_assert(fpos[i] >= 0 && bpos[i] > fpos[i]);
                         /* the steady phase opens with a forward: the first backward
                          * follows W + 1 forwards unless the warm-up took them all */
-                        int64_t w = want_warmup(kind, p, m, v, s);
+                        int64_t w = want_warmup(kind, p, m, v, s, g);
                         ck_assert_int_eq(sc.warmup, w);
                         ck_assert_int_eq(first_b, w < m * v ? w + 1 : m * v);
                         ck_assert_int_eq(sched_peak_inflight(&sc), peak);
@@ -300,9 +303,9 @@ START_TEST(test_sched_invariants)
                         free(bpos);
                         cases++;
                     }
-                    ck_assert_msg(runs_without_deadlock(kind, p, m, v),
-                                  "kind %d p %lld m %lld v %lld deadlocks", kind, (long long)p,
-                                  (long long)m, (long long)v);
+                    ck_assert_msg(runs_without_deadlock(kind, p, m, v, g),
+                                  "kind %d p %lld m %lld v %lld N %lld deadlocks", kind,
+                                  (long long)p, (long long)m, (long long)v, (long long)g);
                 }
     ck_assert_int_gt(cases, 500);
 }
@@ -310,39 +313,43 @@ END_TEST
 
 /* The memory model's in-flight micro-batches (model.h, wl_inflight_microbatches, in units
  * of the stage's layers) times v equal the schedule's peak of held chunk forwards.
- * all_warmup_cases 0: every case but the interleaved m == p ones; 1: those only. */
-static void check_inflight(int all_warmup_cases)
+ * groups 0: the default micro-batch group (pp); 1: the interleaved schedule's other
+ * groups. */
+static void check_inflight(int groups)
 {
     static const int kinds[] = {WL_SCHED_GPIPE, WL_SCHED_1F1B, WL_SCHED_INTERLEAVED};
     int cases = 0;
     for (size_t ki = 0; ki < 3; ki++)
         for (int64_t p = 1; p <= 6; p++)
             for (int64_t m = 1; m <= 13; m++)
-                for (int64_t v = 1; v <= 4; v++) {
+                for (int64_t v = 1; v <= 4; v++)
+                for (int64_t g = p; g <= (kinds[ki] == WL_SCHED_INTERLEAVED ? m : p); g++) {
                     int kind = kinds[ki];
                     if ((kind != WL_SCHED_INTERLEAVED && v > 1) ||
-                        (kind == WL_SCHED_INTERLEAVED && (v < 2 || m % p != 0)))
+                        (kind == WL_SCHED_INTERLEAVED && (v < 2 || (m % g && m % g < p))))
                         continue;
-                    if ((kind == WL_SCHED_INTERLEAVED && m == p) != all_warmup_cases)
+                    if ((g != p) != groups)
                         continue;
                     wl_parallel par;
                     wl_parallel_default(&par);
                     par.pp = p;
                     par.vp = v;
+                    par.mb_group = g;
                     par.schedule = (wl_schedule)kind;
                     for (int64_t s = 0; s < p; s++) {
                         sched sc;
-                        sched_init(&sc, kind, p, m, v, s);
+                        sched_init_group(&sc, kind, p, m, v, s, g);
                         double got = wl_inflight_microbatches(&par, m, s) * (double)v;
                         ck_assert_msg(got == (double)sched_peak_inflight(&sc),
-                                      "kind %d p %lld m %lld v %lld s %lld: memory model holds "
-                                      "%g chunk activations, the schedule peaks at %lld",
+                                      "kind %d p %lld m %lld v %lld s %lld N %lld: memory model "
+                                      "holds %g chunk activations, the schedule peaks at %lld",
                                       kind, (long long)p, (long long)m, (long long)v,
-                                      (long long)s, got, (long long)sched_peak_inflight(&sc));
+                                      (long long)s, (long long)g, got,
+                                      (long long)sched_peak_inflight(&sc));
                         cases++;
                     }
                 }
-    ck_assert_int_gt(cases, all_warmup_cases ? 10 : 300);
+    ck_assert_int_gt(cases, groups ? 100 : 300);
 }
 
 START_TEST(test_inflight_matches_schedule)
@@ -351,17 +358,8 @@ START_TEST(test_inflight_matches_schedule)
 }
 END_TEST
 
-/*
- * Regression (found by this suite, now fixed): with the interleaved schedule and m == p, Megatron-LM's
- * forward_backward_pipelining_with_interleaving runs every forward as warm-up
- * ("if num_microbatches == pipeline_parallel_size: num_warmup_microbatches =
- * total_num_microbatches; all_warmup_microbatches = True"), and sched.c follows it, so a
- * stage holds all m v chunk activations at its peak. model.c's wl_inflight_microbatches
- * (which cites schedules.py) still uses min(2 (p - s - 1) + (v - 1) p + 1, m v): for p = 4,
- * m = 4, v = 2, stage 3 it gives 5 chunks (2.5 micro-batches) against the schedule's 8
- * (4 micro-batches), under-estimating activation memory.
- */
-START_TEST(test_inflight_all_warmup)
+/* The same with micro-batch groups other than pp (Llama-3-style interleaving). */
+START_TEST(test_inflight_groups)
 {
     check_inflight(1);
 }
@@ -1847,7 +1845,10 @@ static const bad_cfg bad_cfgs[] = {
          "mean 'virtual_stages'?); expected one of: tp, pp, dp, cp, ep, chips, virtual_stages, "
          "schedule, zero, fsdp, sequence_parallel, recompute, placement, micro_batch, "
          "global_batch, tp_comm_overlap, overlap_param_gather, first_stage_layers, "
-         "last_stage_layers"},
+         "last_stage_layers, decoder_first_pipeline_num_layers, "
+         "decoder_last_pipeline_num_layers, pipeline_model_parallel_layout, "
+         "microbatch_group_size_per_virtual_pipeline_stage, reshard_after_forward, "
+         "fsdp_shard_size"},
     {BAD "cfg-top-key.yaml", NULL,
      BAD "cfg-top-key.yaml:6:1: error: unknown key 'runs' in the document (did you mean "
          "'run'?); expected one of: name, topology, workload, parallelism, run, output, "
@@ -1859,8 +1860,8 @@ static const bad_cfg bad_cfgs[] = {
      BAD "cfg-interleaved-vp1.yaml:7:13: error: key 'schedule': 'interleaved' needs "
          "virtual_stages of 2 or more"},
     {BAD "cfg-interleaved-m.yaml", NULL,
-     BAD "cfg-interleaved-m.yaml:10:13: error: key 'schedule': the interleaved schedule needs "
-         "the 1 micro-batches to be a multiple of pp = 2"},
+     BAD "cfg-interleaved-m.yaml:10:13: error: key 'schedule': the interleaved schedule runs "
+         "groups of pp = 2 to m = 1 micro-batches per chunk, found a group of 2"},
     {BAD "cfg-placement-dup.yaml", NULL,
      BAD "cfg-placement-dup.yaml:7:23: error: key 'placement': expected each of tp, cp, dp and "
          "pp once, found 'dp' twice"},
@@ -2122,7 +2123,7 @@ int main(void)
     tcase_add_test(ts, test_interleaved_m_equals_p);
     tcase_add_test(ts, test_sched_invariants);
     tcase_add_test(ts, test_inflight_matches_schedule);
-    tcase_add_test(ts, test_inflight_all_warmup);
+    tcase_add_test(ts, test_inflight_groups);
     tcase_add_test(ts, test_bubble);
     suite_add_tcase(s, ts);
     TCase *tp = tcase_create("placement");
