@@ -211,7 +211,7 @@ sim_code plan_sched_check(plan *p, const ydoc *d, ynode par, sim_status *st)
             w->fsdp_shard = node_shard(p);
         if (n % w->fsdp_shard != 0)
             return key_err(d, par, "fsdp_shard_size", st,
-                           "a divisor of dp x cp = %lld (the replicas split into shard "
+                           "expected a divisor of dp x cp = %lld (the replicas split into shard "
                            "groups), found %lld", (long long)n, (long long)w->fsdp_shard);
     }
     return SIM_OK;
