@@ -158,45 +158,46 @@ START_TEST(test_interleaved_p4_m8_v2)
 }
 END_TEST
 
-/* m == p: Megatron-LM makes every forward a warm-up pass on every stage
- * (all_warmup_microbatches), even where (p - s - 1) 2 + (v - 1) p < m v. */
+/* m == p: Megatron-LM used to make every forward a warm-up pass on every stage
+ * (all_warmup_microbatches); since its commit 4295be1 (Nov 2024, the tunable schedule) the
+ * warm-up is (p - s - 1) 2 + (v - 1) N capped at m v there too, and sched.c follows it. */
 START_TEST(test_interleaved_m_equals_p)
 {
-    /* p = 2, v = 2: stage 1's formula would give W = 2 of 4 */
-    static const pass p2[] = {F(0, 0), F(1, 0), F(0, 1), F(1, 1),
+    /* p = 2, v = 2: stage 0 W = 4 of 4 (all), stage 1 W = 2 */
+    static const pass s0[] = {F(0, 0), F(1, 0), F(0, 1), F(1, 1),
                               B(0, 1), B(1, 1), B(0, 0), B(1, 0)};
-    check_sched(WL_SCHED_INTERLEAVED, 2, 2, 2, 0, p2, 8);
-    check_sched(WL_SCHED_INTERLEAVED, 2, 2, 2, 1, p2, 8);
-    /* p = 4, v = 2, last stage: the formula would give W = 4 of 8 */
-    static const pass p4[] = {F(0, 0), F(1, 0), F(2, 0), F(3, 0), F(0, 1), F(1, 1),
-                              F(2, 1), F(3, 1), B(0, 1), B(1, 1), B(2, 1), B(3, 1),
+    static const pass s1[] = {F(0, 0), F(1, 0), F(0, 1), B(0, 1),
+                              F(1, 1), B(1, 1), B(0, 0), B(1, 0)};
+    check_sched(WL_SCHED_INTERLEAVED, 2, 2, 2, 0, s0, 8);
+    check_sched(WL_SCHED_INTERLEAVED, 2, 2, 2, 1, s1, 8);
+    /* p = 4, v = 2, last stage: W = 0 + 4 = 4 of 8 */
+    static const pass p4[] = {F(0, 0), F(1, 0), F(2, 0), F(3, 0), F(0, 1), B(0, 1),
+                              F(1, 1), B(1, 1), F(2, 1), B(2, 1), F(3, 1), B(3, 1),
                               B(0, 0), B(1, 0), B(2, 0), B(3, 0)};
     check_sched(WL_SCHED_INTERLEAVED, 4, 4, 2, 3, p4, 16);
     sched sc;
     sched_init(&sc, WL_SCHED_INTERLEAVED, 4, 4, 2, 3);
-    ck_assert_int_eq(sc.warmup, 8);
+    ck_assert_int_eq(sc.warmup, 4);
 }
 END_TEST
 
 /* Warm-up forwards before the first backward, from the definitions in sched.h. */
-static int64_t want_warmup(int kind, int64_t p, int64_t m, int64_t v, int64_t s)
+static int64_t want_warmup(int kind, int64_t p, int64_t m, int64_t v, int64_t s, int64_t g)
 {
     int64_t n = m * v, w;
     if (kind == WL_SCHED_GPIPE)
         w = n;
     else if (kind == WL_SCHED_1F1B)
         w = p - s - 1;
-    else if (m == p)
-        w = n;
     else
-        w = (p - s - 1) * 2 + (v - 1) * p;
+        w = (p - s - 1) * 2 + (v - 1) * g;
     return w < n ? w : n;
 }
 
 /* Runs the p stages' schedules against each other: forward (mb, g) needs forward
  * (mb, g - 1), backward (mb, g) needs forward (mb, g) and backward (mb, g + 1), g = chunk p
  * + s. Each stage takes its passes in order; returns 1 when every pass can run. */
-static int runs_without_deadlock(int kind, int64_t p, int64_t m, int64_t v)
+static int runs_without_deadlock(int kind, int64_t p, int64_t m, int64_t v, int64_t grp)
 {
     int64_t G = p * v, n = 2 * m * v;
     char *fdone = calloc((size_t)(m * G), 1), *bdone = calloc((size_t)(m * G), 1);
@@ -204,7 +205,7 @@ static int runs_without_deadlock(int kind, int64_t p, int64_t m, int64_t v)
     sched *sc = calloc((size_t)p, sizeof *sc);
     ck_assert(fdone && bdone && next && sc);
     for (int64_t s = 0; s < p; s++)
-        sched_init(&sc[s], kind, p, m, v, s);
+        sched_init_group(&sc[s], kind, p, m, v, s, grp);
     int64_t left = n * p;
     int progress = 1;
     while (left > 0 && progress) {
@@ -245,15 +246,17 @@ START_TEST(test_sched_invariants)
     for (size_t ki = 0; ki < 3; ki++)
         for (int64_t p = 1; p <= 6; p++)
             for (int64_t m = 1; m <= 13; m++)
-                for (int64_t v = 1; v <= 4; v++) {
+                for (int64_t v = 1; v <= 4; v++)
+                for (int64_t g = p; g <= (kinds[ki] == WL_SCHED_INTERLEAVED ? m : p); g++) {
                     int kind = kinds[ki];
                     if (kind != WL_SCHED_INTERLEAVED && v > 1)
                         continue;
-                    if (kind == WL_SCHED_INTERLEAVED && (v < 2 || m % p != 0))
+                    /* Megatron-LM's groups: p <= N <= m, m mod N 0 or at least p */
+                    if (kind == WL_SCHED_INTERLEAVED && (v < 2 || (m % g && m % g < p)))
                         continue;
                     for (int64_t s = 0; s < p; s++) {
                         sched sc;
-                        sched_init(&sc, kind, p, m, v, s);
+                        sched_init_group(&sc, kind, p, m, v, s, g);
                         int64_t n = sched_len(&sc);
                         ck_assert_int_eq(n, 2 * m * v);
                         int *fpos = malloc((size_t)(m * v) * sizeof *fpos);
@@ -288,7 +291,7 @@ START_TEST(test_sched_invariants)
                             ck_assert(fpos[i] >= 0 && bpos[i] > fpos[i]);
                         /* the steady phase opens with a forward: the first backward
                          * follows W + 1 forwards unless the warm-up took them all */
-                        int64_t w = want_warmup(kind, p, m, v, s);
+                        int64_t w = want_warmup(kind, p, m, v, s, g);
                         ck_assert_int_eq(sc.warmup, w);
                         ck_assert_int_eq(first_b, w < m * v ? w + 1 : m * v);
                         ck_assert_int_eq(sched_peak_inflight(&sc), peak);
@@ -300,9 +303,9 @@ START_TEST(test_sched_invariants)
                         free(bpos);
                         cases++;
                     }
-                    ck_assert_msg(runs_without_deadlock(kind, p, m, v),
-                                  "kind %d p %lld m %lld v %lld deadlocks", kind, (long long)p,
-                                  (long long)m, (long long)v);
+                    ck_assert_msg(runs_without_deadlock(kind, p, m, v, g),
+                                  "kind %d p %lld m %lld v %lld N %lld deadlocks", kind,
+                                  (long long)p, (long long)m, (long long)v, (long long)g);
                 }
     ck_assert_int_gt(cases, 500);
 }
@@ -310,39 +313,43 @@ END_TEST
 
 /* The memory model's in-flight micro-batches (model.h, wl_inflight_microbatches, in units
  * of the stage's layers) times v equal the schedule's peak of held chunk forwards.
- * all_warmup_cases 0: every case but the interleaved m == p ones; 1: those only. */
-static void check_inflight(int all_warmup_cases)
+ * groups 0: the default micro-batch group (pp); 1: the interleaved schedule's other
+ * groups. */
+static void check_inflight(int groups)
 {
     static const int kinds[] = {WL_SCHED_GPIPE, WL_SCHED_1F1B, WL_SCHED_INTERLEAVED};
     int cases = 0;
     for (size_t ki = 0; ki < 3; ki++)
         for (int64_t p = 1; p <= 6; p++)
             for (int64_t m = 1; m <= 13; m++)
-                for (int64_t v = 1; v <= 4; v++) {
+                for (int64_t v = 1; v <= 4; v++)
+                for (int64_t g = p; g <= (kinds[ki] == WL_SCHED_INTERLEAVED ? m : p); g++) {
                     int kind = kinds[ki];
                     if ((kind != WL_SCHED_INTERLEAVED && v > 1) ||
-                        (kind == WL_SCHED_INTERLEAVED && (v < 2 || m % p != 0)))
+                        (kind == WL_SCHED_INTERLEAVED && (v < 2 || (m % g && m % g < p))))
                         continue;
-                    if ((kind == WL_SCHED_INTERLEAVED && m == p) != all_warmup_cases)
+                    if ((g != p) != groups)
                         continue;
                     wl_parallel par;
                     wl_parallel_default(&par);
                     par.pp = p;
                     par.vp = v;
+                    par.mb_group = g;
                     par.schedule = (wl_schedule)kind;
                     for (int64_t s = 0; s < p; s++) {
                         sched sc;
-                        sched_init(&sc, kind, p, m, v, s);
+                        sched_init_group(&sc, kind, p, m, v, s, g);
                         double got = wl_inflight_microbatches(&par, m, s) * (double)v;
                         ck_assert_msg(got == (double)sched_peak_inflight(&sc),
-                                      "kind %d p %lld m %lld v %lld s %lld: memory model holds "
-                                      "%g chunk activations, the schedule peaks at %lld",
+                                      "kind %d p %lld m %lld v %lld s %lld N %lld: memory model "
+                                      "holds %g chunk activations, the schedule peaks at %lld",
                                       kind, (long long)p, (long long)m, (long long)v,
-                                      (long long)s, got, (long long)sched_peak_inflight(&sc));
+                                      (long long)s, (long long)g, got,
+                                      (long long)sched_peak_inflight(&sc));
                         cases++;
                     }
                 }
-    ck_assert_int_gt(cases, all_warmup_cases ? 10 : 300);
+    ck_assert_int_gt(cases, groups ? 100 : 300);
 }
 
 START_TEST(test_inflight_matches_schedule)
@@ -351,17 +358,8 @@ START_TEST(test_inflight_matches_schedule)
 }
 END_TEST
 
-/*
- * Regression (found by this suite, now fixed): with the interleaved schedule and m == p, Megatron-LM's
- * forward_backward_pipelining_with_interleaving runs every forward as warm-up
- * ("if num_microbatches == pipeline_parallel_size: num_warmup_microbatches =
- * total_num_microbatches; all_warmup_microbatches = True"), and sched.c follows it, so a
- * stage holds all m v chunk activations at its peak. model.c's wl_inflight_microbatches
- * (which cites schedules.py) still uses min(2 (p - s - 1) + (v - 1) p + 1, m v): for p = 4,
- * m = 4, v = 2, stage 3 it gives 5 chunks (2.5 micro-batches) against the schedule's 8
- * (4 micro-batches), under-estimating activation memory.
- */
-START_TEST(test_inflight_all_warmup)
+/* The same with micro-batch groups other than pp (Llama-3-style interleaving). */
+START_TEST(test_inflight_groups)
 {
     check_inflight(1);
 }
@@ -1856,7 +1854,10 @@ static const bad_cfg bad_cfgs[] = {
          "mean 'virtual_stages'?); expected one of: tp, pp, dp, cp, ep, chips, virtual_stages, "
          "schedule, zero, fsdp, sequence_parallel, recompute, placement, micro_batch, "
          "global_batch, tp_comm_overlap, overlap_param_gather, first_stage_layers, "
-         "last_stage_layers, cp_comm_type"},
+         "last_stage_layers, decoder_first_pipeline_num_layers, "
+         "decoder_last_pipeline_num_layers, pipeline_model_parallel_layout, "
+         "microbatch_group_size_per_virtual_pipeline_stage, reshard_after_forward, "
+         "fsdp_shard_size, cp_comm_type"},
     {BAD "cfg-top-key.yaml", NULL,
      BAD "cfg-top-key.yaml:6:1: error: unknown key 'runs' in the document (did you mean "
          "'run'?); expected one of: name, topology, workload, parallelism, run, output, "
@@ -1868,8 +1869,8 @@ static const bad_cfg bad_cfgs[] = {
      BAD "cfg-interleaved-vp1.yaml:7:13: error: key 'schedule': 'interleaved' needs "
          "virtual_stages of 2 or more"},
     {BAD "cfg-interleaved-m.yaml", NULL,
-     BAD "cfg-interleaved-m.yaml:10:13: error: key 'schedule': the interleaved schedule needs "
-         "the 1 micro-batches to be a multiple of pp = 2"},
+     BAD "cfg-interleaved-m.yaml:10:13: error: key 'schedule': the interleaved schedule runs "
+         "groups of pp = 2 to m = 1 micro-batches per chunk, found a group of 2"},
     {BAD "cfg-placement-dup.yaml", NULL,
      BAD "cfg-placement-dup.yaml:7:23: error: key 'placement': expected each of tp, cp, dp and "
          "pp once, found 'dp' twice"},
@@ -1918,6 +1919,37 @@ static const bad_cfg bad_cfgs[] = {
     {TINY, "workload.model.heads=3",
      "--set workload.model.heads=3: error: key 'heads': expected a divisor of hidden = 256, "
      "found '3'"},
+    /* item 3 of issue 14: every refusal of the layout string, the groups and FSDP */
+    {BAD "cfg-layout-loss.yaml", NULL,
+     BAD "cfg-layout-loss.yaml:9:35: error: key 'pipeline_model_parallel_layout': expected the loss L last, in the last stage"},
+    {BAD "cfg-mb-group.yaml", NULL,
+     BAD "cfg-mb-group.yaml:11:53: error: key 'microbatch_group_size_per_virtual_pipeline_stage': the interleaved schedule needs the 4 micro-batches to leave a last group of 0 or pp = 2 at least, found 1 (groups of 3)"},
+    {BAD "cfg-fsdp-name.yaml", NULL,
+     BAD "cfg-fsdp-name.yaml:9:9: error: key 'fsdp': expected true, false or a sharding strategy (full_shard, shard_grad_op, hybrid_shard, _hybrid_shard_zero2, no_shard), found 'zero3'"},
+    {BAD "cfg-reshard-no-fsdp.yaml", NULL,
+     BAD "cfg-reshard-no-fsdp.yaml:9:26: error: key 'reshard_after_forward': only with FSDP sharding the parameters (fsdp: true, full_shard or hybrid_shard)"},
+    {BAD "cfg-fsdp-shard-size.yaml", NULL,
+     BAD "cfg-fsdp-shard-size.yaml:10:20: error: key 'fsdp_shard_size': expected a divisor of dp x cp = 4 (the replicas split into shard groups), found 3"},
+    {BAD "cfg-first-layers-twice.yaml", NULL,
+     BAD "cfg-first-layers-twice.yaml:9:23: error: key 'first_stage_layers': the same as 'decoder_first_pipeline_num_layers'; give one of them"},
+    {TINY, "parallelism.pipeline_model_parallel_layout=Ett|ttL|t",
+     "--set parallelism.pipeline_model_parallel_layout=Ett|ttL|t: error: key 'pipeline_model_parallel_layout': expected a number of stages divisible by pp = 2, found 3"},
+    {TINY, "parallelism.pipeline_model_parallel_layout=Ett|ttx",
+     "--set parallelism.pipeline_model_parallel_layout=Ett|ttx: error: key 'pipeline_model_parallel_layout': expected layer characters E (embedding), t (transformer layer) and L (loss), found 'x'"},
+    {TINY, "parallelism.pipeline_model_parallel_layout=Ett|tmL",
+     "--set parallelism.pipeline_model_parallel_layout=Ett|tmL: error: key 'pipeline_model_parallel_layout': expected no 'm' (multi-token prediction layers are not modelled)"},
+    {TINY, "parallelism.pipeline_model_parallel_layout=EEt|ttL",
+     "--set parallelism.pipeline_model_parallel_layout=EEt|ttL: error: key 'pipeline_model_parallel_layout': expected exactly one E and one L, found 2 and 1"},
+    {TINY, "parallelism.pipeline_model_parallel_layout=tEt|ttL",
+     "--set parallelism.pipeline_model_parallel_layout=tEt|ttL: error: key 'pipeline_model_parallel_layout': expected the embedding E first, in the first stage"},
+    {TINY, "parallelism.pipeline_model_parallel_layout=|Ett|ttL|",
+     "--set parallelism.pipeline_model_parallel_layout=|Ett|ttL|: error: key 'pipeline_model_parallel_layout': expected the embedding E first, in the first stage"},
+    {TINY, "parallelism.pipeline_model_parallel_layout=Ett|tL",
+     "--set parallelism.pipeline_model_parallel_layout=Ett|tL: error: key 'pipeline_model_parallel_layout': expected 4 transformer layers (t), as the model has, found 3"},
+    {TINY, "parallelism.pipeline_model_parallel_layout=(tt",
+     "--set parallelism.pipeline_model_parallel_layout=(tt: error: key 'pipeline_model_parallel_layout': expected layer characters E (embedding), t (transformer layer) and L (loss), found '('"},
+    {TINY, "parallelism.pipeline_model_parallel_layout=Et*99999999|L",
+     "--set parallelism.pipeline_model_parallel_layout=Et*99999999|L: error: key 'pipeline_model_parallel_layout': expected a layout of at most 1048576 layers and separators once unrolled"},
     /* an override that makes the config itself wrong: located in the file */
     {TINY, "parallelism.pp=4",
      "tests/fixtures/good/cfg-tiny.yaml:10:7: error: dp x tp x pp x cp = 4 x 2 x 4 x 1 = 32, "
@@ -2120,6 +2152,400 @@ END_TEST
 
 /* ==== suite ============================================================================= */
 
+/* ==== item 3 of issue 14: uneven interleaving, layouts, micro-batch groups, FSDP ======== */
+
+/*
+ * Megatron-LM's own example (model_parallel_config.py, microbatch_group_size_per_vp_stage):
+ * PP 2, VP 2, N 3, M 5: schedule table mb 0 1 2 0 1 2 3 4 3 4, chunk 0 0 0 1 1 1 0 0 1 1.
+ *   s = 0: W = 2 (2 - 0 - 1) + (2 - 1) 3 = 5: F k0..4, (F5 B0) .. (F9 B4), B5..9
+ *   s = 1: W = 0 + 3 = 3: F k0..2, (F3 B0) .. (F9 B6), B7..9
+ * backward k: the table's micro-batch, chunk 1 - the table's.
+ */
+START_TEST(test_interleaved_groups_of_3)
+{
+    static const pass s0[] = {F(0, 0), F(1, 0), F(2, 0), F(0, 1), F(1, 1),
+                              F(2, 1), B(0, 1), F(3, 0), B(1, 1), F(4, 0), B(2, 1),
+                              F(3, 1), B(0, 0), F(4, 1), B(1, 0),
+                              B(2, 0), B(3, 1), B(4, 1), B(3, 0), B(4, 0)};
+    static const pass s1[] = {F(0, 0), F(1, 0), F(2, 0),
+                              F(0, 1), B(0, 1), F(1, 1), B(1, 1), F(2, 1), B(2, 1),
+                              F(3, 0), B(0, 0), F(4, 0), B(1, 0), F(3, 1), B(2, 0),
+                              F(4, 1), B(3, 1), B(4, 1), B(3, 0), B(4, 0)};
+    sched sc;
+    for (int64_t s = 0; s < 2; s++) {
+        const pass *want = s ? s1 : s0;
+        sched_init_group(&sc, WL_SCHED_INTERLEAVED, 2, 5, 2, s, 3);
+        ck_assert_int_eq(sc.warmup, s ? 3 : 5);
+        ck_assert_int_eq(sched_len(&sc), 20);
+        for (int64_t i = 0; i < 20; i++) {
+            sched_pass got = sched_at(&sc, i);
+            ck_assert_msg(got.backward == want[i].b && got.mb == want[i].mb &&
+                              got.chunk == want[i].chunk,
+                          "s %lld pass %lld: %c(%lld, %lld)", (long long)s, (long long)i,
+                          got.backward ? 'B' : 'F', (long long)got.mb, (long long)got.chunk);
+        }
+    }
+    /* Megatron-LM's docstring, N = 2, M = 4: forwards of rank 0 run micro-batches
+     * 0 1 0 1 2 3 2 3 */
+    static const int64_t mbs[] = {0, 1, 0, 1, 2, 3, 2, 3};
+    sched_init_group(&sc, WL_SCHED_INTERLEAVED, 2, 4, 2, 0, 2);
+    for (int64_t i = 0, k = 0; i < sched_len(&sc); i++) {
+        sched_pass ps = sched_at(&sc, i);
+        if (!ps.backward)
+            ck_assert_int_eq(ps.mb, mbs[k++]);
+    }
+}
+END_TEST
+
+/*
+ * Runs the p stages' schedules in time: a forward of virtual stage g takes its layers'
+ * count of time units, a backward twice that, pipeline messages are free; a pass starts
+ * when its stage is free and its predecessor (forward g - 1, backward g + 1) has ended.
+ * Returns the makespan and each stage's busy time.
+ */
+static int64_t timed_schedule(int64_t p, int64_t m, int64_t v, int64_t grp,
+                              const int32_t *layers, int64_t *busy)
+{
+    int64_t G = p * v, n = 2 * m * v;
+    int64_t *fend = calloc((size_t)(m * G), sizeof *fend);
+    int64_t *bend = calloc((size_t)(m * G), sizeof *bend);
+    int64_t *next = calloc((size_t)p, sizeof *next), *free_at = calloc((size_t)p, sizeof *free_at);
+    sched *sc = calloc((size_t)p, sizeof *sc);
+    ck_assert(fend && bend && next && free_at && sc);
+    for (int64_t s = 0; s < p; s++) {
+        sched_init_group(&sc[s], WL_SCHED_INTERLEAVED, p, m, v, s, grp);
+        busy[s] = 0;
+    }
+    for (int64_t i = 0; i < m * G; i++)
+        fend[i] = bend[i] = -1;
+    int64_t left = n * p, span = 0;
+    while (left > 0) {
+        int progress = 0;
+        for (int64_t s = 0; s < p; s++) {
+            while (next[s] < n) {
+                sched_pass ps = sched_at(&sc[s], next[s]);
+                int64_t g = ps.chunk * p + s, at = ps.mb * G + g, ready;
+                if (ps.backward)
+                    ready = g == G - 1 ? fend[at] : bend[at + 1];
+                else
+                    ready = g == 0 ? 0 : fend[at - 1];
+                if (ready < 0)
+                    break;
+                int64_t t0 = ready > free_at[s] ? ready : free_at[s];
+                int64_t d = layers[g] * (ps.backward ? 2 : 1);
+                (ps.backward ? bend : fend)[at] = free_at[s] = t0 + d;
+                busy[s] += d;
+                span = free_at[s] > span ? free_at[s] : span;
+                next[s]++;
+                left--;
+                progress = 1;
+            }
+        }
+        ck_assert_msg(progress, "deadlock");
+    }
+    free(fend);
+    free(bend);
+    free(next);
+    free(free_at);
+    free(sc);
+    return span;
+}
+
+/*
+ * The uneven interleaved schedule by hand: pp 2, vp 2, m 4 (groups of 2), 6 layers laid
+ * out "Et|tt|tt|tL": the first and the last stage one layer short in their outer chunks
+ * (virtual stages of 1, 2, 2, 1 layers; stage 0 holds chunks of 1 and 2, stage 1 of 2
+ * and 1). Orders (g = chunk 2 + stage):
+ *   stage 0: F(0,0) F(1,0) F(0,1) F(1,1) F(2,0) B(0,1) F(3,0) B(1,1) F(2,1) B(0,0) F(3,1)
+ *            B(1,0) B(2,1) B(3,1) B(2,0) B(3,0)
+ *   stage 1: F(0,0) F(1,0) F(0,1) B(0,1) F(1,1) B(1,1) F(2,0) B(0,0) F(3,0) B(1,0) F(2,1)
+ *            B(2,1) F(3,1) B(3,1) B(2,0) B(3,0)
+ * In time units (a layer's forward 1, backward 2), by hand:
+ *   stage 0: F 0-1, 1-2, 3-5, 5-7, 7-8; B 8-12; F 12-13; B 13-17; F 17-19; B 19-21;
+ *            F 21-23; B 23-25, 26-30, 30-34, 34-36, 38-40
+ *   stage 1: F 1-3, 3-5, 5-6; B 6-8; F 8-9; B 9-11; F 11-13; B 13-17; F 17-19; B 19-23;
+ *            F 23-24; B 24-26; F 26-27; B 27-29, 30-34, 34-38
+ * Each stage computes 4 x (1 + 2 + 2 + 4) = 36 units of a 40-unit step: a bubble of 4 on
+ * each (stage 0 idles 2-3, 25-26, 36-38; stage 1 0-1, 29-30, 38-40), 4 / 36 = 0.111 of
+ * the ideal against the even formula's (p - 1) / (m v) = 0.125. The plan lays the layers
+ * out so, and its programs run each chunk's own layers.
+ */
+START_TEST(test_uneven_interleaved_by_hand)
+{
+    static const pass s0[] = {F(0, 0), F(1, 0), F(0, 1), F(1, 1), F(2, 0), B(0, 1),
+                              F(3, 0), B(1, 1), F(2, 1), B(0, 0), F(3, 1), B(1, 0),
+                              B(2, 1), B(3, 1), B(2, 0), B(3, 0)};
+    static const pass s1[] = {F(0, 0), F(1, 0), F(0, 1), B(0, 1), F(1, 1), B(1, 1),
+                              F(2, 0), B(0, 0), F(3, 0), B(1, 0), F(2, 1), B(2, 1),
+                              F(3, 1), B(3, 1), B(2, 0), B(3, 0)};
+    check_sched(WL_SCHED_INTERLEAVED, 2, 4, 2, 0, s0, 16);
+    check_sched(WL_SCHED_INTERLEAVED, 2, 4, 2, 1, s1, 16);
+    static const int32_t layers[4] = {1, 2, 2, 1};
+    int64_t busy[2];
+    ck_assert_int_eq(timed_schedule(2, 4, 2, 2, layers, busy), 40);
+    ck_assert_int_eq(busy[0], 36);
+    ck_assert_int_eq(busy[1], 36);
+    /* the plan: 6 layers, the layout above (--set on the tiny config) */
+    static const char *const sets[] = {"workload.model.layers=6",
+                                       "parallelism.pipeline_model_parallel_layout=Et|tt|tt|tL",
+                                       NULL};
+    plan *p = load_tiny(sets);
+    const wl_parallel *par = plan_parallel(p);
+    ck_assert_int_eq(par->vp, 2);
+    ck_assert_int_eq(par->schedule, WL_SCHED_INTERLEAVED);
+    ck_assert_int_eq(plan_microbatches(p), 4);
+    static const int64_t want_first[4] = {0, 1, 3, 5};
+    for (int64_t g = 0; g < 4; g++) {
+        int64_t first, count;
+        wl_chunk_layers(plan_workload(p), par, g, &first, &count);
+        ck_assert_int_eq(first, want_first[g]);
+        ck_assert_int_eq(count, layers[g]);
+    }
+    /* rank 0 (stage 0) runs layer 0 in chunk 0 and layers 3, 4 in chunk 1 */
+    prog pr;
+    prog_collect(p, 0, &pr);
+    int64_t fwd_layers[2] = {0, 0}; /* per chunk: forward layer visits */
+    for (size_t i = 0; i < pr.n; i++)
+        if (pr.it[i].kind == PLAN_ITEM_COMPUTE && !pr.it[i].backward &&
+            pr.it[i].op.role == WL_ROLE_ATTN_NORM) {
+            int64_t c = pr.it[i].chunk, l = pr.it[i].layer;
+            ck_assert(c == 0 ? l == 0 : l == 3 || l == 4);
+            fwd_layers[c]++;
+        }
+    ck_assert_int_eq(fwd_layers[0], 4);     /* 4 micro-batches x 1 layer */
+    ck_assert_int_eq(fwd_layers[1], 4 * 2); /* 4 micro-batches x 2 layers */
+    prog_free(&pr);
+    /* the memory model holds the peak of the schedule's chunk activations */
+    wl_memory mem;
+    sim_status st;
+    ck_assert_int_eq(wl_memory_stage(plan_workload(p), par, 0, &mem, &st), SIM_OK);
+    double one = wl_activation_bytes_per_layer(plan_workload(p), par, 0);
+    /* stage 0 holds F(0,0) F(1,0) F(0,1) F(1,1) F(2,0) at its peak: 1 + 1 + 2 + 2 + 1 */
+    CK_REL(mem.activations, 7 * one, 1e-12);
+    plan_destroy(p);
+}
+END_TEST
+
+/*
+ * Megatron-LM's first/last stage counts with virtual stages: 10 layers, pp 3, vp 2, first
+ * 2 and last 2: the middle stage takes 6 (3 per chunk), the outer stages 1 per chunk;
+ * g = chunk 3 + stage: 1 [0], 3 [1-3], 1 [4], 1 [5], 3 [6-8], 1 [9]
+ * (get_transformer_layer_offset: chunk x 5 + 1 + (stage - 1) x 3 for the middle stage).
+ */
+START_TEST(test_first_last_with_virtual_stages)
+{
+    wl_workload w;
+    memset(&w, 0, sizeof w);
+    w.layers = 10;
+    wl_parallel par;
+    wl_parallel_default(&par);
+    par.pp = 3;
+    par.vp = 2;
+    par.schedule = WL_SCHED_INTERLEAVED;
+    par.first_stage_layers = 2;
+    par.last_stage_layers = 2;
+    static const int64_t first[6] = {0, 1, 4, 5, 6, 9}, count[6] = {1, 3, 1, 1, 3, 1};
+    for (int64_t g = 0; g < 6; g++) {
+        int64_t f, c;
+        wl_chunk_layers(&w, &par, g, &f, &c);
+        ck_assert_int_eq(f, first[g]);
+        ck_assert_int_eq(c, count[g]);
+    }
+    char why[256];
+    wl_uneven_problem(&w, &par, why, sizeof why);
+    ck_assert_str_eq(why, "");
+    /* only the last given: the other two stages share 8, 4 each, 2 per chunk */
+    par.first_stage_layers = 0;
+    static const int64_t f2[6] = {0, 2, 4, 5, 7, 9}, c2[6] = {2, 2, 1, 2, 2, 1};
+    for (int64_t g = 0; g < 6; g++) {
+        int64_t f, c;
+        wl_chunk_layers(&w, &par, g, &f, &c);
+        ck_assert_int_eq(f, f2[g]);
+        ck_assert_int_eq(c, c2[g]);
+    }
+    /* 3 on the first stage does not split into 2 chunks */
+    par.first_stage_layers = 3;
+    par.last_stage_layers = 1;
+    wl_uneven_problem(&w, &par, why, sizeof why);
+    ck_assert_str_eq(why, "stages of 3, 6 and 1 layers (first, others, last) do not split "
+                          "into 2 virtual stages each");
+    /* the config keys under Megatron-LM's names, with virtual stages */
+    static const char *const sets[] = {"parallelism.decoder_first_pipeline_num_layers=2",
+                                       "parallelism.decoder_last_pipeline_num_layers=2",
+                                       "parallelism.virtual_stages=2",
+                                       "parallelism.schedule=interleaved", NULL};
+    plan *p = load_tiny(sets);
+    ck_assert_int_eq(plan_parallel(p)->first_stage_layers, 2);
+    ck_assert_int_eq(plan_parallel(p)->last_stage_layers, 2);
+    plan_destroy(p);
+}
+END_TEST
+
+/* Layout strings that parse: counts per virtual stage, in Megatron-LM's order. */
+START_TEST(test_layout_parser_good)
+{
+    static const struct {
+        const char *s;
+        int64_t pp, layers, n;
+        int32_t counts[8];
+    } cases[] = {
+        {"Et|tt|tt|tL", 2, 6, 4, {1, 2, 2, 1}},
+        {"Ettt|(tttt|)*2tttL", 2, 14, 4, {3, 4, 4, 3}},   /* Llama 3 405B's shape, small */
+        {"E,t*3|(t*4|)*2,t*3,L", 2, 14, 4, {3, 4, 4, 3}}, /* commas and x*n */
+        {"E|t*4|t*4|L", 2, 8, 4, {0, 4, 4, 0}},           /* embedding and loss alone */
+        {"Ett|ttL", 2, 4, 2, {2, 2}},                     /* no virtual stages */
+        {"Et||tL", 1, 2, 3, {1, 0, 1}},                   /* an empty stage */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wl_parallel par;
+        wl_parallel_default(&par);
+        char why[256];
+        ck_assert_msg(wl_layout_parse(cases[i].s, cases[i].pp, cases[i].layers, &par, why,
+                                      sizeof why), "%s: %s", cases[i].s, why);
+        ck_assert_int_eq(par.layout_n, cases[i].n);
+        for (int64_t g = 0; g < cases[i].n; g++)
+            ck_assert_int_eq(par.layout[g], cases[i].counts[g]);
+    }
+}
+END_TEST
+
+/* Collectives of rank 0 (stage 0: 2 layers, 4 micro-batches) by kind and group slot. */
+typedef struct coll_count {
+    int gathers_fwd, gathers_bwd, rs, ar, ar_replica, tail_gathers;
+    double rs_bytes, ar_replica_bytes;
+    int gather_slot;
+} coll_count;
+
+static coll_count count_dp_colls(const plan *p)
+{
+    coll_count k;
+    memset(&k, 0, sizeof k);
+    prog pr;
+    prog_collect(p, 0, &pr);
+    for (size_t i = 0; i < pr.n; i++) {
+        const plan_item *it = &pr.it[i];
+        if (it->kind != PLAN_ITEM_COLL || it->dim != PLAN_DP ||
+            plan_slot_size(p, plan_slot(it->dim, it->group)) < 2)
+            continue;
+        if (it->coll == COLL_ALLGATHER && it->layer >= 0) {
+            *(it->backward ? &k.gathers_bwd : &k.gathers_fwd) += 1;
+            k.gather_slot = plan_slot(it->dim, it->group);
+        } else if (it->coll == COLL_ALLGATHER) {
+            k.tail_gathers++;
+        } else if (it->coll == COLL_REDUCE_SCATTER) {
+            k.rs++;
+            k.rs_bytes += it->bytes;
+        } else if (it->coll == COLL_ALLREDUCE && it->group == PLAN_GROUP_FSDP_REPLICA) {
+            k.ar_replica++;
+            k.ar_replica_bytes += it->bytes;
+        } else if (it->coll == COLL_ALLREDUCE) {
+            k.ar++;
+        }
+    }
+    prog_free(&pr);
+    return k;
+}
+
+/*
+ * PyTorch FSDP's strategies on the tiny config (tp 2, pp 2, dp 4, 4 micro-batches; rank 0
+ * holds 2 layers of 786,944 / 2 + 512 ... parameters each): what each issues and holds.
+ *   full_shard (fsdp: true): a gather per layer before every forward and again before
+ *     every backward (2 x 4 x 2 = 16), gradients reduce-scattered after every backward
+ *     over the 4 replicas; weights, gradients and optimizer / 4.
+ *   shard_grad_op (or reshard_after_forward: false): the forward gathers only (8); weights
+ *     held unsharded from forward to backward: 2 P (1 + 1/4) bytes, no gather buffers.
+ *   hybrid_shard, shard groups of 2: the gathers and reduce-scatters over 2 ranks (the
+ *     FSDP shard slot), each reduce-scatter followed by an all-reduce of its half across
+ *     the 2 groups; model states / 2.
+ *   no_shard: DDP, one all-reduce of the buckets at the last micro-batch, nothing sharded.
+ */
+START_TEST(test_fsdp_strategies)
+{
+    static const char *const full[] = {"parallelism.fsdp=true", NULL};
+    static const char *const sgo[] = {"parallelism.fsdp=shard_grad_op", NULL};
+    static const char *const raf[] = {"parallelism.fsdp=full_shard",
+                                      "parallelism.reshard_after_forward=false", NULL};
+    static const char *const hsdp[] = {"parallelism.fsdp=HYBRID_SHARD",
+                                       "parallelism.fsdp_shard_size=2", NULL};
+    static const char *const hz2[] = {"parallelism.fsdp=_hybrid_shard_zero2",
+                                      "parallelism.fsdp_shard_size=2", NULL};
+    static const char *const none[] = {"parallelism.fsdp=no_shard", NULL};
+    plan *p = load_tiny(full);
+    const wl_workload *w = plan_workload(p);
+    double P = 0; /* parameters rank 0 holds */
+    for (int64_t l = 0; l < 2; l++)
+        P += wl_layer_params_per_rank(w, plan_parallel(p), l);
+    P += wl_edge_params_per_rank(w, plan_parallel(p), 0, 0);
+    ck_assert_int_eq(wl_fsdp_of(plan_parallel(p)), WL_FSDP_FULL_SHARD);
+    coll_count k = count_dp_colls(p);
+    ck_assert_int_eq(k.gathers_fwd, 8);
+    ck_assert_int_eq(k.gathers_bwd, 8);
+    ck_assert_int_eq(k.gather_slot, plan_slot(PLAN_DP, PLAN_GROUP_DP_CP));
+    ck_assert_int_gt(k.rs, 0);
+    ck_assert_int_eq(k.ar + k.ar_replica + k.tail_gathers, 0);
+    /* each micro-batch's gradients reduced: 4 x the rank's gradient bytes */
+    CK_REL(k.rs_bytes, 4.0 * P * wl_grad_bytes(w), 1e-12);
+    wl_memory m_full, m;
+    sim_status st;
+    ck_assert_int_eq(wl_memory_stage(w, plan_parallel(p), 0, &m_full, &st), SIM_OK);
+    CK_REL(m_full.weights, 2.0 * P / 4.0, 1e-12);
+    CK_REL(m_full.grads, 4.0 * P / 4.0, 1e-12);
+    CK_REL(m_full.optimizer, 12.0 * P / 4.0, 1e-12);
+    plan_destroy(p);
+
+    for (int variant = 0; variant < 2; variant++) {
+        p = load_tiny(variant ? raf : sgo);
+        ck_assert_int_eq(wl_fsdp_of(plan_parallel(p)), WL_FSDP_SHARD_GRAD_OP);
+        k = count_dp_colls(p);
+        ck_assert_int_eq(k.gathers_fwd, 8);
+        ck_assert_int_eq(k.gathers_bwd, 0);
+        CK_REL(k.rs_bytes, 4.0 * P * wl_grad_bytes(w), 1e-12);
+        ck_assert_int_eq(wl_memory_stage(w, plan_parallel(p), 0, &m, &st), SIM_OK);
+        CK_REL(m.weights, 2.0 * P / 4.0 + 2.0 * P, 1e-12);
+        CK_REL(m.grads, m_full.grads, 1e-12);
+        ck_assert(m.comm_buffers < m_full.comm_buffers); /* no gather buffers */
+        plan_destroy(p);
+    }
+
+    for (int variant = 0; variant < 2; variant++) {
+        p = load_tiny(variant ? hz2 : hsdp);
+        const wl_parallel *par = plan_parallel(p);
+        ck_assert_int_eq(wl_fsdp_of(par), variant ? WL_FSDP_HYBRID_SHARD_ZERO2
+                                                  : WL_FSDP_HYBRID_SHARD);
+        ck_assert_int_eq(wl_shard_size(par), 2);
+        int shard = plan_slot(PLAN_DP, PLAN_GROUP_FSDP_SHARD);
+        int rep = plan_slot(PLAN_DP, PLAN_GROUP_FSDP_REPLICA);
+        ck_assert_int_eq(plan_slot_size(p, shard), 2);
+        ck_assert_int_eq(plan_slot_size(p, rep), 2);
+        /* rank 0 (tp 0, dp 0) shards with dp 1 (rank 2) and is replicated by dp 2 (rank 4) */
+        ck_assert_int_eq(plan_slot_member(p, 0, shard, 1), 2);
+        ck_assert_int_eq(plan_slot_member(p, 0, rep, 1), 4);
+        ck_assert_int_eq(plan_slot_member(p, 6, shard, 0), 4);
+        ck_assert_int_eq(plan_slot_member(p, 6, rep, 0), 2);
+        k = count_dp_colls(p);
+        ck_assert_int_eq(k.gathers_fwd, 8);
+        ck_assert_int_eq(k.gathers_bwd, variant ? 0 : 8);
+        ck_assert_int_eq(k.gather_slot, shard);
+        ck_assert_int_eq(k.ar_replica, k.rs);
+        CK_REL(k.ar_replica_bytes, k.rs_bytes / 2.0, 1e-12);
+        ck_assert_int_eq(wl_memory_stage(w, par, 0, &m, &st), SIM_OK);
+        CK_REL(m.weights, 2.0 * P / 2.0 + (variant ? 2.0 * P : 0.0), 1e-12);
+        CK_REL(m.optimizer, 12.0 * P / 2.0, 1e-12);
+        plan_destroy(p);
+    }
+
+    p = load_tiny(none);
+    ck_assert_int_eq(wl_fsdp_of(plan_parallel(p)), WL_FSDP_NO_SHARD);
+    k = count_dp_colls(p);
+    ck_assert_int_eq(k.gathers_fwd + k.gathers_bwd + k.rs + k.ar_replica + k.tail_gathers, 0);
+    ck_assert_int_gt(k.ar, 0);
+    ck_assert_int_eq(wl_memory_stage(w, plan_parallel(p), 0, &m, &st), SIM_OK);
+    CK_REL(m.weights, 2.0 * P, 1e-12);
+    CK_REL(m.optimizer, 12.0 * P, 1e-12);
+    plan_destroy(p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plan");
@@ -2131,8 +2557,12 @@ int main(void)
     tcase_add_test(ts, test_interleaved_m_equals_p);
     tcase_add_test(ts, test_sched_invariants);
     tcase_add_test(ts, test_inflight_matches_schedule);
-    tcase_add_test(ts, test_inflight_all_warmup);
+    tcase_add_test(ts, test_inflight_groups);
     tcase_add_test(ts, test_bubble);
+    tcase_add_test(ts, test_interleaved_groups_of_3);
+    tcase_add_test(ts, test_uneven_interleaved_by_hand);
+    tcase_add_test(ts, test_first_last_with_virtual_stages);
+    tcase_add_test(ts, test_layout_parser_good);
     suite_add_tcase(s, ts);
     TCase *tp = tcase_create("placement");
     tcase_add_test(tp, test_placement_default);
@@ -2158,6 +2588,7 @@ int main(void)
     tcase_add_test(tr, test_dp_bytes_layer_share);
     tcase_add_test(tr, test_dp_bytes_rank_gradients);
     tcase_add_test(tr, test_zero3_prefetch_async);
+    tcase_add_test(tr, test_fsdp_strategies);
     tcase_add_test(tr, test_cp_gradients_reduced);
     tcase_add_test(tr, test_embedding_head_tp_collectives);
     suite_add_tcase(s, tr);

@@ -922,7 +922,8 @@ START_TEST(test_parallel_errors)
         {1, 8, 1, 1, 1, 3, 0, 0, WL_SCHED_INTERLEAVED,
          "pp x vp = 24: expected a divisor of layers = 32"},
         {1, 4, 512, 1, 1, 2, 0, 0, WL_SCHED_INTERLEAVED,
-         "micro-batches = 2: expected a multiple of pp = 4 for the interleaved schedule"},
+         "micro-batches = 2: expected a group of pp = 4 to m micro-batches per chunk, and m "
+         "mod the group of 4 either 0 or pp at least, for the interleaved schedule"},
     };
     wl_workload w = shipped("llama3-8b");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

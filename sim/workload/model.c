@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "workload/model_int.h"
+#include "workload/sched.h"
 
 double wl_grad_bytes(const wl_workload *w)
 {
@@ -198,18 +199,22 @@ sim_code wl_parallel_check(const wl_workload *w, const wl_parallel *p, sim_statu
     if (w->kv_heads % p->tp != 0)
         return par_error(st, "tp", (long long)p->tp, "a divisor of kv_heads = %lld",
                          (long long)w->kv_heads);
-    int64_t f = p->first_stage_layers, l = p->last_stage_layers;
-    if (f || l) {
-        int64_t mid = w->layers - f - l;
-        if (f < 1 || l < 1 || p->pp < 2 || p->vp != 1)
-            return par_error(st, "first_stage_layers", (long long)f,
-                             "with last_stage_layers, both at least 1, pp of 2 or more and "
-                             "no virtual stages");
-        if (p->pp == 2 ? mid != 0 : mid < p->pp - 2 || mid % (p->pp - 2) != 0)
-            return par_error(st, "first_stage_layers", (long long)f,
-                             "first and last stage layers that leave the other %lld stages an "
-                             "equal share of %lld layers", (long long)(p->pp - 2),
-                             (long long)mid);
+    if (p->layout_n > 0) {
+        int64_t sum = 0;
+        for (int64_t g = 0; g < p->layout_n; g++)
+            sum += p->layout[g];
+        if (p->layout_n != p->pp * p->vp || sum != w->layers)
+            return par_error(st, "layout stages", (long long)p->layout_n,
+                             "pp x vp = %lld stages holding layers = %lld, found %lld layers",
+                             (long long)(p->pp * p->vp), (long long)w->layers, (long long)sum);
+    } else if (p->first_stage_layers || p->last_stage_layers) {
+        char why[SIM_STATUS_MSG_MAX / 2];
+        wl_uneven_problem(w, p, why, sizeof why);
+        if (why[0])
+            return sim_status_set(st, SIM_ERR_INPUT, NULL, 0, 0, "first_stage_layers = %lld, "
+                                  "last_stage_layers = %lld: %s",
+                                  (long long)p->first_stage_layers,
+                                  (long long)p->last_stage_layers, why);
     } else if (w->layers % (p->pp * p->vp) != 0) {
         return par_error(st, "pp x vp", (long long)(p->pp * p->vp),
                          "a divisor of layers = %lld", (long long)w->layers);
@@ -235,10 +240,16 @@ sim_code wl_parallel_check(const wl_workload *w, const wl_parallel *p, sim_statu
     sim_code rc = wl_microbatches(w, p, &m, st);
     if (rc != SIM_OK)
         return rc;
-    if (p->schedule == WL_SCHED_INTERLEAVED && p->pp > 1 && m % p->pp != 0)
+    /* Megatron-LM's forward_backward_pipelining_with_interleaving: a group of pp to m
+     * micro-batches, and a last group of none or of pp at least (with the default group of
+     * pp: m a multiple of pp). */
+    int64_t grp = wl_mb_group(p);
+    if (p->schedule == WL_SCHED_INTERLEAVED && p->pp > 1 &&
+        (grp < p->pp || grp > m || (m % grp > 0 && m % grp < p->pp)))
         return par_error(st, "micro-batches", (long long)m,
-                         "a multiple of pp = %lld for the interleaved schedule",
-                         (long long)p->pp);
+                         "a group of pp = %lld to m micro-batches per chunk, and m mod the "
+                         "group of %lld either 0 or pp at least, for the interleaved schedule",
+                         (long long)p->pp, (long long)grp);
     return SIM_OK;
 }
 
@@ -318,29 +329,6 @@ typedef struct stage_params {
  * layers each, chunk c of stage i holding model chunk c * pp + i (Megatron's interleaving).
  */
 typedef void (*layer_fn)(const wl_workload *w, const wl_parallel *p, int64_t layer, void *ctx);
-
-void wl_chunk_layers(const wl_workload *w, const wl_parallel *p, int64_t g, int64_t *first,
-                     int64_t *count)
-{
-    int64_t f = p->first_stage_layers, l = p->last_stage_layers;
-    if (!f && !l) {
-        int64_t per = w->layers / (p->pp * p->vp);
-        *first = g * per;
-        *count = per;
-        return;
-    }
-    int64_t mid = p->pp > 2 ? (w->layers - f - l) / (p->pp - 2) : 0;
-    if (g == 0) {
-        *first = 0;
-        *count = f;
-    } else if (g == p->pp - 1) {
-        *first = w->layers - l;
-        *count = l;
-    } else {
-        *first = f + (g - 1) * mid;
-        *count = mid;
-    }
-}
 
 static void for_stage_layers(const wl_workload *w, const wl_parallel *p, int64_t stage,
                              layer_fn fn, void *ctx)
@@ -473,9 +461,9 @@ double wl_inflight_microbatches(const wl_parallel *p, int64_t m, int64_t stage)
     case WL_SCHED_GPIPE:
         return (double)m;
     case WL_SCHED_INTERLEAVED: {
-        /* Megatron-LM: with as many micro-batches as stages, every forward is warm-up. */
-        int64_t chunks = m == p->pp ? m * p->vp
-                                    : 2 * (p->pp - stage - 1) + (p->vp - 1) * p->pp + 1;
+        /* Megatron-LM's get_pp_rank_microbatches: the warm-up and one more (since its
+         * commit 4295be1, Nov 2024, also when m == pp). */
+        int64_t chunks = 2 * (p->pp - stage - 1) + (p->vp - 1) * wl_mb_group(p) + 1;
         if (chunks > m * p->vp)
             chunks = m * p->vp;
         return (double)chunks / (double)p->vp;
@@ -485,6 +473,35 @@ double wl_inflight_microbatches(const wl_parallel *p, int64_t m, int64_t stage)
         return (double)(n < m ? n : m);
     }
     }
+}
+
+/*
+ * An explicit layout's chunks may differ in size: the activations a stage holds are the
+ * peak, over its schedule, of the summed activations of the chunk forwards not yet
+ * backwarded (the schedule's order, as sched.c gives it).
+ */
+static double layout_inflight_acts(const wl_workload *w, const wl_parallel *p, int64_t m,
+                                   int64_t stage)
+{
+    double chunk[WL_LAYOUT_MAX];
+    int64_t v = p->schedule == WL_SCHED_INTERLEAVED ? p->vp : 1;
+    for (int64_t c = 0; c < v && c < WL_LAYOUT_MAX; c++) {
+        act_sum a = {0, 0};
+        int64_t first, count;
+        wl_chunk_layers(w, p, c * p->pp + stage, &first, &count);
+        for (int64_t i = 0; i < count; i++)
+            add_layer_acts(w, p, first + i, &a);
+        chunk[c] = a.total;
+    }
+    sched sc;
+    sched_init_group(&sc, p->schedule, p->pp, m, v, stage, wl_mb_group(p));
+    double held = 0, peak = 0;
+    for (int64_t i = 0; i < sched_len(&sc); i++) {
+        sched_pass ps = sched_at(&sc, i);
+        held += ps.backward ? -chunk[ps.chunk] : chunk[ps.chunk];
+        peak = held > peak ? held : peak;
+    }
+    return peak;
 }
 
 sim_code wl_memory_stage(const wl_workload *w, const wl_parallel *p, int64_t stage,
@@ -506,7 +523,7 @@ sim_code wl_memory_stage(const wl_workload *w, const wl_parallel *p, int64_t sta
 
     stage_params sp;
     stage_params_of(w, p, stage, &sp);
-    double dpc = (double)(p->dp * p->cp);
+    double dpc = (double)wl_shard_size(p);
     double edp = dpc / (double)p->ep;
     int shard_w = p->zero >= 3 || p->fsdp, shard_g = p->zero >= 2 || p->fsdp,
         shard_o = p->zero >= 1 || p->fsdp;
@@ -523,7 +540,8 @@ sim_code wl_memory_stage(const wl_workload *w, const wl_parallel *p, int64_t sta
     double inflight = wl_inflight_microbatches(p, m, stage);
     double rep_div = x.sp ? x.t : 1.0;
     double sbh = x.sl * x.b * x.h;
-    mem.activations = acts.total * inflight;
+    mem.activations = p->layout_n > 0 ? layout_inflight_acts(w, p, m, stage)
+                                      : acts.total * inflight;
     if (stage == 0 && x.drop) /* embedding dropout mask */
         mem.activations += inflight * sbh / rep_div;
     if (stage == p->pp - 1) /* final norm and logits inputs, fp32 logits */
@@ -531,7 +549,13 @@ sim_code wl_memory_stage(const wl_workload *w, const wl_parallel *p, int64_t sta
     if (p->recompute == WL_RECOMPUTE_FULL)
         mem.activations += acts.largest_unrecomputed;
 
-    if (dpc > 1)
+    /* FSDP without resharding after forward (SHARD_GRAD_OP, _HYBRID_SHARD_ZERO2) keeps
+     * every layer's unsharded parameters from its forward to its backward: the stage's
+     * whole weights, beside their shard, instead of two layers' gather buffers. */
+    bool keep = p->fsdp && !wl_reshard_after_forward(p);
+    if (keep)
+        mem.weights += 2.0 * (sp.dense + sp.experts);
+    if (p->dp * p->cp > 1 && !keep)
         mem.comm_buffers += shard_w ? 2.0 * 2.0 * sp.largest_layer : 2.0 * WL_DP_BUCKET_BYTES;
     if (p->pp > 1)
         mem.comm_buffers += 2.0 * 2.0 * sbh / rep_div;
@@ -563,7 +587,7 @@ void wl_optimizer_op(const wl_workload *w, const wl_parallel *p, int64_t stage, 
     stage_params sp;
     stage_params_of(w, p, stage, &sp);
     int shard = p->zero >= 1 || p->fsdp;
-    double dpc = (double)(p->dp * p->cp);
+    double dpc = (double)wl_shard_size(p);
     double params = sp.dense / (shard ? dpc : 1.0) +
                     sp.experts / (shard ? dpc / (double)p->ep : 1.0);
     int adam = w->optimizer == WL_OPT_ADAM;

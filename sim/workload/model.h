@@ -159,14 +159,53 @@ typedef enum wl_recompute {
  * with context parallelism, as Megatron's distributed optimizer); fsdp: full sharding, the
  * same as zero 3 for memory. sequence_parallel: Megatron sequence parallelism in the TP group.
  */
+/*
+ * PyTorch FSDP's sharding strategies (torch.distributed.fsdp.ShardingStrategy; FSDP2's
+ * fully_shard with a 1-D or 2-D mesh and reshard_after_forward maps onto the same four):
+ *   FULL_SHARD     parameters, gradients and optimizer state sharded over the dp x cp
+ *                  replicas; parameters all-gathered before each layer's forward, freed
+ *                  after it and gathered again before its backward; gradients
+ *                  reduce-scattered (ZeRO-3).
+ *   SHARD_GRAD_OP  the same, but parameters stay unsharded from the forward to the end of
+ *                  the backward (reshard_after_forward false): no gather before backward.
+ *   HYBRID_SHARD   FULL_SHARD inside a shard group of fsdp_shard replicas, replicated
+ *                  across the groups: gradients reduce-scattered in the group, then the
+ *                  shard all-reduced across the groups (HSDP).
+ *   _HYBRID_SHARD_ZERO2  HYBRID_SHARD without resharding after forward.
+ *   NO_SHARD       nothing sharded, gradients all-reduced (DDP; the same as zero 0).
+ */
+typedef enum wl_fsdp {
+    WL_FSDP_NONE = 0, /* not FSDP: the zero stage decides */
+    WL_FSDP_FULL_SHARD,
+    WL_FSDP_SHARD_GRAD_OP,
+    WL_FSDP_HYBRID_SHARD,
+    WL_FSDP_HYBRID_SHARD_ZERO2,
+    WL_FSDP_NO_SHARD
+} wl_fsdp;
+
+/* The most virtual pipeline stages an explicit layout may give (pp x vp). */
+#define WL_LAYOUT_MAX 1024
+
 typedef struct wl_parallel {
     int64_t tp, pp, dp, cp, ep, vp;
     /* Layers of the first and of the last pipeline stage when they differ from the rest
      * (Megatron-LM's decoder-first/last-pipeline-num-layers; Llama 3 405B: 7 and 7 of 126
-     * over 16 stages); 0: every stage the same. Only without virtual stages. */
+     * over 16 stages); 0: not given (either may be given alone). With virtual stages each
+     * is split equally over the stage's vp chunks, as Megatron-LM does. */
     int64_t first_stage_layers, last_stage_layers;
+    /* An explicit layout (Megatron-LM's pipeline-model-parallel-layout): the decoder layers
+     * of virtual stage g = chunk pp + stage in layout[g], g < layout_n = pp vp; layout_n 0:
+     * none. The embedding is on virtual stage 0 and the head on the last, as always. */
+    int64_t layout_n;
+    int32_t layout[WL_LAYOUT_MAX];
+    /* Consecutive micro-batches per model chunk in the interleaved schedule (Megatron-LM's
+     * microbatch-group-size-per-virtual-pipeline-stage); 0: pp, Megatron-LM's default. */
+    int64_t mb_group;
     int zero;               /* ZeRO stage, 0..3 */
-    bool fsdp;
+    bool fsdp;              /* parameters sharded by FSDP (FULL_SHARD unless fsdp_strategy
+                               says otherwise) */
+    wl_fsdp fsdp_strategy;  /* NONE: FULL_SHARD when fsdp, else not FSDP */
+    int64_t fsdp_shard;     /* HYBRID strategies: replicas per shard group; else unused */
     bool sequence_parallel;
     wl_recompute recompute;
     wl_schedule schedule;
@@ -174,6 +213,19 @@ typedef struct wl_parallel {
 
 /* All degrees 1, no ZeRO, no sequence parallelism, no recomputation, 1F1B. */
 void wl_parallel_default(wl_parallel *p);
+
+/* The FSDP strategy p runs (NONE when p does not use FSDP; fsdp alone is FULL_SHARD). */
+wl_fsdp wl_fsdp_of(const wl_parallel *p);
+/* PyTorch's spelling of a strategy ("FULL_SHARD", ...); "?" outside the enum. */
+const char *wl_fsdp_name(wl_fsdp s);
+/* Replicas one parameter, gradient and optimizer shard is spread over: dp x cp for ZeRO and
+ * FULL_SHARD / SHARD_GRAD_OP, fsdp_shard for the hybrid strategies. */
+int64_t wl_shard_size(const wl_parallel *p);
+/* Whether parameters are gathered again before each layer's backward (ZeRO-3, FULL_SHARD,
+ * HYBRID_SHARD): false for the strategies that keep them from the forward on. */
+bool wl_reshard_after_forward(const wl_parallel *p);
+/* The interleaved schedule's micro-batch group (mb_group, or pp when 0). */
+int64_t wl_mb_group(const wl_parallel *p);
 
 /*
  * Checks that p fits w: degrees >= 1, zero in 0..3; heads and kv_heads divisible by tp;
@@ -191,9 +243,26 @@ sim_code wl_parallel_check(const wl_workload *w, const wl_parallel *p, sim_statu
 sim_code wl_microbatches(const wl_workload *w, const wl_parallel *p, int64_t *m,
                          sim_status *st);
 
-/* The layers of virtual stage g (chunk * pp + stage): *first and *count. */
+/* The layers of virtual stage g (chunk * pp + stage): *first and *count (model_pipe.c). */
 void wl_chunk_layers(const wl_workload *w, const wl_parallel *p, int64_t g, int64_t *first,
                      int64_t *count);
+
+/* What is wrong with p's first and last stages' layers (first_stage_layers,
+ * last_stage_layers) for w, written into msg[0..n) as a sentence; "" when nothing is. */
+void wl_uneven_problem(const wl_workload *w, const wl_parallel *p, char *msg, size_t n);
+
+/*
+ * Parses Megatron-LM's --pipeline-model-parallel-layout string str (PipelineParallelLayerLayout
+ * .parse_str_to_list and validate_layer_layout): stages separated by '|' in virtual-stage
+ * order, E the embedding, t a transformer layer, L the loss (and the output layer before
+ * it), commas ignored, "(...)*n" and "x*n" repeated. Checks: a number of stages divisible
+ * by pp, E once and first (in the first stage), L once and last (in the last stage), as
+ * many t as layers; 'm' (multi-token prediction) is refused. On success fills
+ * out->layout and out->layout_n and returns true; otherwise writes what was expected
+ * ("exactly one E and one L, found 2 and 1") into msg[0..n) and returns false.
+ */
+bool wl_layout_parse(const char *str, int64_t pp, int64_t layers, wl_parallel *out, char *msg,
+                     size_t n);
 
 /*
  * Pipeline bubble over ideal time, Narayanan et al. 2021 (arXiv 2104.04473) section 2.2:

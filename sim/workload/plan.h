@@ -12,9 +12,14 @@
  *     chips: 64                       # chips used, from chip 0 (default: all)
  *     virtual_stages: 1               # model chunks per pipeline rank (interleaved)
  *     first_stage_layers: 7           # uneven pipelines: layers of the first and last
- *     last_stage_layers: 7            # stages, the rest shared equally (no virtual stages)
+ *     last_stage_layers: 7            # stages, the rest shared equally (also named
+ *                                     # decoder_first/last_pipeline_num_layers)
+ *     pipeline_model_parallel_layout: "Et|(tt|)*62tL"   # Megatron-LM's layout string
+ *     microbatch_group_size_per_virtual_pipeline_stage: 16   # interleaved (default pp)
  *     schedule: 1f1b                  # gpipe | 1f1b | interleaved
- *     zero: 1                         # 0..3; or fsdp: true (= ZeRO-3)
+ *     zero: 1                         # 0..3; or fsdp: true | PyTorch strategy name,
+ *     reshard_after_forward: true     # with FSDP2's switch and the hybrid strategies'
+ *     fsdp_shard_size: 8              # shard group (plan_sched.c)
  *     sequence_parallel: true
  *     cp_comm_type: p2p               # p2p (ring attention, overlapped) | all_gather
  *     tp_comm_overlap: false          # TP all-gathers / reduce-scatters pipelined with their

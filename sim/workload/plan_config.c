@@ -32,7 +32,10 @@ static const char *const par_keys[] = {
     "tp", "pp", "dp", "cp", "ep", "chips", "virtual_stages", "schedule", "zero", "fsdp",
     "sequence_parallel", "recompute", "placement", "micro_batch", "global_batch",
     "tp_comm_overlap", "overlap_param_gather", "first_stage_layers", "last_stage_layers",
-    "cp_comm_type", NULL};
+    /* plan_sched.c's */
+    "decoder_first_pipeline_num_layers", "decoder_last_pipeline_num_layers",
+    "pipeline_model_parallel_layout", "microbatch_group_size_per_virtual_pipeline_stage",
+    "reshard_after_forward", "fsdp_shard_size", "cp_comm_type", NULL};
 static const char *const cp_comm_names[] = {"p2p", "all_gather", NULL};
 static const char *const run_keys[] = {"steps", "warmup", "seed", NULL};
 static const char *const out_keys[] = {"db", "trace", NULL};
@@ -207,7 +210,7 @@ static sim_code read_parallelism(plan *p, const ydoc *d, ynode par, int64_t *chi
 {
     wl_parallel *w = &p->par;
     int64_t zero = 0, mb = 0, gb = 0;
-    int fsdp = 0, sp = 0, overlap = 0, gather = 0, sched_kind = WL_SCHED_1F1B,
+    int sp = 0, overlap = 0, gather = 0, sched_kind = WL_SCHED_1F1B,
         rec = WL_RECOMPUTE_NONE;
     int64_t lim = INT32_MAX;
     sim_code rc = ydoc_get_int(d, par, "tp", 0, 1, lim, &w->tp, st);
@@ -224,15 +227,9 @@ static sim_code read_parallelism(plan *p, const ydoc *d, ynode par, int64_t *chi
     if (rc == SIM_OK)
         rc = ydoc_get_int(d, par, "virtual_stages", 0, 1, 1024, &w->vp, st);
     if (rc == SIM_OK)
-        rc = ydoc_get_int(d, par, "first_stage_layers", 0, 1, lim, &w->first_stage_layers, st);
-    if (rc == SIM_OK)
-        rc = ydoc_get_int(d, par, "last_stage_layers", 0, 1, lim, &w->last_stage_layers, st);
-    if (rc == SIM_OK)
         rc = ydoc_get_enum(d, par, "schedule", 0, "schedule", sched_names, &sched_kind, st);
     if (rc == SIM_OK)
         rc = ydoc_get_int(d, par, "zero", 0, 0, 3, &zero, st);
-    if (rc == SIM_OK)
-        rc = ydoc_get_bool(d, par, "fsdp", 0, &fsdp, st);
     if (rc == SIM_OK)
         rc = ydoc_get_bool(d, par, "sequence_parallel", 0, &sp, st);
     if (rc == SIM_OK)
@@ -252,7 +249,9 @@ static sim_code read_parallelism(plan *p, const ydoc *d, ynode par, int64_t *chi
     w->schedule = (wl_schedule)sched_kind;
     w->recompute = (wl_recompute)rec;
     w->zero = (int)zero;
-    w->fsdp = fsdp;
+    rc = plan_sched_read(p, d, par, st);
+    if (rc != SIM_OK)
+        return rc;
     w->sequence_parallel = sp;
     p->tp_comm_overlap = overlap;
     p->overlap_param_gather = gather;
@@ -302,24 +301,11 @@ static sim_code check_fit(plan *p, const ydoc *d, ynode par, sim_status *st)
         return par_err(d, par, "tp", st,
                        "key 'tp': %lld does not divide the model's %lld heads and %lld kv heads",
                        (long long)w->tp, (long long)wl->heads, (long long)wl->kv_heads);
-    int uneven = w->first_stage_layers || w->last_stage_layers;
-    if (uneven && (!w->first_stage_layers || !w->last_stage_layers || w->vp > 1 || w->pp < 2))
-        return par_err(d, par, "first_stage_layers", st,
-                       "key 'first_stage_layers': give first_stage_layers and last_stage_layers "
-                       "together, with pp of 2 or more and no virtual stages");
-    if (uneven) {
-        int64_t mid = wl->layers - w->first_stage_layers - w->last_stage_layers;
-        if (w->pp == 2 ? mid != 0 : mid < w->pp - 2 || mid % (w->pp - 2) != 0)
-            return par_err(d, par, "first_stage_layers", st,
-                           "key 'first_stage_layers': %lld + %lld layers on the first and last "
-                           "stages leave %lld for the other %lld stages: not an equal share",
-                           (long long)w->first_stage_layers, (long long)w->last_stage_layers,
-                           (long long)mid, (long long)(w->pp - 2));
-    } else if (wl->layers % (w->pp * w->vp) != 0) {
+    if (!w->first_stage_layers && !w->last_stage_layers && !w->layout_n &&
+        wl->layers % (w->pp * w->vp) != 0)
         return par_err(d, par, w->vp > 1 ? "virtual_stages" : "pp", st,
                        "pp x virtual_stages = %lld x %lld does not divide the model's %lld "
                        "layers", (long long)w->pp, (long long)w->vp, (long long)wl->layers);
-    }
     if (p->tp_comm_overlap && !sp)
         return par_err(d, par, "tp_comm_overlap", st,
                        "key 'tp_comm_overlap': overlapping TP communication with GEMMs needs "
@@ -349,11 +335,10 @@ static sim_code check_fit(plan *p, const ydoc *d, ynode par, sim_status *st)
                        "of %lld on %lld data-parallel ranks", (long long)wl->global_batch,
                        (long long)wl->micro_batch, (long long)dp);
     p->microbatches = wl->global_batch / (wl->micro_batch * dp);
-    if (w->schedule == WL_SCHED_INTERLEAVED && p->microbatches % w->pp != 0)
-        return par_err(d, par, "schedule", st,
-                       "key 'schedule': the interleaved schedule needs the %lld micro-batches "
-                       "to be a multiple of pp = %lld", (long long)p->microbatches,
-                       (long long)w->pp);
+    /* Uneven stages, the interleaved schedule's micro-batch groups, FSDP (plan_sched.c) */
+    sim_code rc = plan_sched_check(p, d, par, st);
+    if (rc != SIM_OK)
+        return rc;
     /* The model's own checks, as a backstop, located at the parallelism mapping. */
     sim_status ws;
     if (wl_parallel_check(wl, w, &ws) != SIM_OK)
@@ -382,12 +367,13 @@ static sim_code load_parallelism(plan *p, const ydoc *d, ynode root, sim_status 
     p->cp_comm = (plan_cp_comm)cp_comm;
     if (rc == SIM_OK)
         rc = check_chips(p, d, par, chips, dp, st);
-    if (rc == SIM_OK)
+    if (rc == SIM_OK) {
+        set_strides(p); /* the groups plan_sched_check looks at */
         rc = check_fit(p, d, par, st);
+    }
     if (rc != SIM_OK)
         return rc;
     p->ranks = chips;
-    set_strides(p);
     return SIM_OK;
 }
 

@@ -66,6 +66,17 @@ struct plan {
  */
 void plan_tmpl_build(plan *p);
 
+/* The parallelism keys of pipeline splits, interleaving groups and FSDP (plan_sched.c):
+ * read from the parallelism mapping par after the degrees (plan_sched_read), and checked
+ * once the micro-batches are known and the strides set (plan_sched_check). Errors:
+ * SIM_ERR_INPUT located at the key. */
+sim_code plan_sched_read(plan *p, const ydoc *d, ynode par, sim_status *st);
+sim_code plan_sched_check(plan *p, const ydoc *d, ynode par, sim_status *st);
+
+/* The group that shards parameters and gradients: dp x cp, or hybrid FSDP's shard group
+ * when it is smaller (plan_place.c). */
+plan_group plan_shard_group(const plan *p);
+
 /* Items with mb, chunk and layer -1 (the program generator stamps them): a collective over
  * dimension dim's own group; one over group, reported under dim; a compute op (copied). */
 plan_item plan_coll_item(coll_kind coll, plan_dim dim, double bytes, bool backward);

@@ -62,6 +62,8 @@ int64_t plan_slot_size(const plan *p, int slot)
     case PLAN_GROUP_DP_CP: return p->par.dp * p->par.cp;
     case PLAN_GROUP_EXPERT_DP: return p->par.dp / p->par.ep * p->par.cp;
     case PLAN_GROUP_EMBEDDING: return p->par.pp > 1 ? 2 : 1;
+    case PLAN_GROUP_FSDP_SHARD: return wl_shard_size(&p->par);
+    case PLAN_GROUP_FSDP_REPLICA: return p->par.dp * p->par.cp / wl_shard_size(&p->par);
     default: return 1;
     }
 }
@@ -82,6 +84,18 @@ int64_t plan_slot_member(const plan *p, int64_t rank, int slot, int64_t i)
         break;
     case PLAN_GROUP_EMBEDDING:
         return plan_group_member(p, rank, PLAN_PP, i == 0 ? 0 : p->par.pp - 1);
+    case PLAN_GROUP_FSDP_SHARD:
+    case PLAN_GROUP_FSDP_REPLICA: {
+        /* index in the dp x cp group (cp fastest), then its shard group's first member or
+         * its place inside the shard group */
+        int64_t s = wl_shard_size(&p->par);
+        int64_t at = plan_coord(p, rank, PLAN_CP) + cp * plan_coord(p, rank, PLAN_DP);
+        int64_t k = slot - PLAN_DIM_COUNT + 1 == PLAN_GROUP_FSDP_SHARD ? at / s * s + i
+                                                                       : at % s + i * s;
+        ci = k % cp;
+        di = k / cp;
+        break;
+    }
     default:
         return rank;
     }
@@ -92,4 +106,10 @@ int64_t plan_slot_member(const plan *p, int64_t rank, int slot, int64_t i)
 int64_t plan_slot_id(const plan *p, int64_t rank, int slot)
 {
     return plan_slot_member(p, rank, slot, 0);
+}
+
+plan_group plan_shard_group(const plan *p)
+{
+    return wl_shard_size(&p->par) < p->par.dp * p->par.cp ? PLAN_GROUP_FSDP_SHARD
+                                                           : PLAN_GROUP_DP_CP;
 }

@@ -48,6 +48,13 @@ typedef enum plan_group {
                              same ep coordinate (dp index mod ep), over cp and dp / ep */
     PLAN_GROUP_EMBEDDING, /* the first and the last pipeline stage (2 ranks; 1 with pp 1):
                              the two copies of tied embeddings */
+    PLAN_GROUP_FSDP_SHARD, /* hybrid FSDP: fsdp_shard consecutive members of the dp x cp
+                              group (the ranks sharing one shard of the parameters'
+                              gathers and gradient reduce-scatters); the dp x cp group
+                              without hybrid sharding */
+    PLAN_GROUP_FSDP_REPLICA, /* hybrid FSDP: the members of the dp x cp group holding the
+                                same shard (index mod fsdp_shard), across which gradients
+                                are all-reduced; one rank without hybrid sharding */
     PLAN_GROUP_COUNT
 } plan_group;
 

@@ -13,6 +13,7 @@
  * per call" is a gradient flush with expert gradients: the expert bucket's collective is
  * kept in the cursor (pending) and returned by the next call before anything else.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
@@ -36,7 +37,8 @@ void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c)
     memset(c, 0, sizeof *c);
     c->rank = rank;
     c->stage = plan_coord(p, rank, PLAN_PP);
-    sched_init(&c->sc, p->par.schedule, p->par.pp, p->microbatches, p->par.vp, c->stage);
+    sched_init_group(&c->sc, p->par.schedule, p->par.pp, p->microbatches, p->par.vp,
+                     c->stage, wl_mb_group(&p->par));
     c->state = sched_len(&c->sc) > 0 ? PLAN_PROG_RECV : PLAN_PROG_WAIT;
 }
 
@@ -88,17 +90,24 @@ static void stamp(plan_item *it, const pass_ctx *x, int64_t layer)
 static bool reduce_bucket(const plan *p, plan_cursor *c, double bytes, double expert_bytes,
                           const pass_ctx *x, int64_t layer, plan_item *out)
 {
-    plan_item items[2];
+    plan_item items[2 + 1]; /* dense, expert or HSDP's all-reduce: two at most (plan_config.c
+                               refuses hybrid sharding for MoE models) */
     int n = 0;
     coll_kind coll = p->par.zero >= 1 || p->par.fsdp ? COLL_REDUCE_SCATTER : COLL_ALLREDUCE;
-    if (bytes > 0 && plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_DP_CP)) > 1)
-        items[n++] = plan_group_item(coll, PLAN_DP, PLAN_GROUP_DP_CP, bytes, 1);
+    plan_group group = plan_shard_group(p);
+    if (bytes > 0 && plan_slot_size(p, plan_slot(PLAN_DP, group)) > 1)
+        items[n++] = plan_group_item(coll, PLAN_DP, group, bytes, 1);
+    /* HSDP: the shard's gradients all-reduced across the shard groups (model.h) */
+    if (bytes > 0 && plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_FSDP_REPLICA)) > 1)
+        items[n++] = plan_group_item(COLL_ALLREDUCE, PLAN_DP, PLAN_GROUP_FSDP_REPLICA,
+                                     bytes / (double)wl_shard_size(&p->par), 1);
     if (expert_bytes > 0 && plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_EXPERT_DP)) > 1)
         items[n++] = plan_group_item(coll, PLAN_DP, PLAN_GROUP_EXPERT_DP, expert_bytes, 1);
     for (int i = 0; i < n; i++) {
         items[i].async = PLAN_ASYNC_STEP;
         stamp(&items[i], x, layer);
     }
+    assert(n <= 2);
     if (n == 2) {
         c->pending = items[1];
         c->pending_n = 1;
@@ -225,9 +234,11 @@ static bool st_edge_out(const plan *p, plan_cursor *c, const pass_ctx *x, plan_i
 static bool st_flush(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
 {
     go(c, PLAN_PROG_SEND);
-    if (!x->ps.backward || x->g != 0 || !x->reduce_grads)
+    /* the first virtual stage, and a chunk without layers (an explicit layout's "L" stage)
+     * whose head gradients no layer flushed */
+    if (!x->ps.backward || (x->g != 0 && x->L > 0) || !x->reduce_grads)
         return false;
-    double bytes = (double)c->buckets_done + p->emb_grad_bytes;
+    double bytes = (double)c->buckets_done + (x->g == 0 ? p->emb_grad_bytes : 0.0);
     double ex = (double)c->expert_buckets_done;
     c->buckets_done = c->expert_buckets_done = 0;
     return reduce_bucket(p, c, bytes, ex, x, -1, out);

@@ -224,10 +224,12 @@ static void build_layer(plan *p, int moe, int backward, const coll_ctx *k)
     double experts = wl_layer_expert_params_per_rank(w, par, layer);
     t->grad_bytes = (shard - experts) * wl_grad_bytes(w);
     t->expert_grad_bytes = experts * wl_grad_bytes(w);
-    /* ZeRO-3: the layer's parameters gathered from the replicas that shard them: dp x cp
-     * for the dense part, the expert data-parallel group for the experts */
-    if (par->zero == 3 || par->fsdp) {
-        push(&l, plan_group_item(COLL_ALLGATHER, PLAN_DP, PLAN_GROUP_DP_CP,
+    /* ZeRO-3 and FSDP: the layer's parameters gathered from the replicas that shard them
+     * (dp x cp, or hybrid FSDP's shard group) for the dense part, the expert data-parallel
+     * group for the experts; before the backward again unless they were kept unsharded
+     * since the forward (FSDP's SHARD_GRAD_OP, reshard_after_forward false) */
+    if ((par->zero == 3 || par->fsdp) && (!backward || wl_reshard_after_forward(par))) {
+        push(&l, plan_group_item(COLL_ALLGATHER, PLAN_DP, plan_shard_group(p),
                                  (shard - experts) * ab, backward));
         if (experts > 0)
             push(&l, plan_group_item(COLL_ALLGATHER, PLAN_DP, PLAN_GROUP_EXPERT_DP,

@@ -14,20 +14,25 @@
 
 void sched_init(sched *sc, wl_schedule kind, int64_t p, int64_t m, int64_t v, int64_t s)
 {
+    sched_init_group(sc, kind, p, m, v, s, p);
+}
+
+void sched_init_group(sched *sc, wl_schedule kind, int64_t p, int64_t m, int64_t v, int64_t s,
+                      int64_t group)
+{
     sc->kind = kind;
     sc->p = p;
     sc->m = m;
     sc->v = kind == WL_SCHED_INTERLEAVED ? v : 1;
     sc->s = s;
+    sc->group = group > 0 ? group : p;
     int64_t n = m * sc->v, w;
     if (kind == WL_SCHED_GPIPE)
         w = n;
     else if (kind == WL_SCHED_1F1B)
         w = p - s - 1;
-    else if (m == p) /* Megatron-LM: with as many micro-batches as stages, all warm up */
-        w = n;
     else
-        w = (p - s - 1) * 2 + (sc->v - 1) * p;
+        w = (p - s - 1) * 2 + (sc->v - 1) * sc->group;
     sc->warmup = w < n ? w : n;
 }
 
@@ -36,7 +41,8 @@ int64_t sched_len(const sched *sc)
     return 2 * sc->m * sc->v;
 }
 
-/* Virtual micro-batch k to (micro-batch, chunk). */
+/* Virtual micro-batch k to (micro-batch, chunk): entry k of Megatron-LM's schedule table,
+ * groups of N micro-batches each run chunk by chunk, the last group taking the rest. */
 static sched_pass virt(const sched *sc, int64_t k, bool backward)
 {
     sched_pass ps = {.backward = backward};
@@ -45,10 +51,18 @@ static sched_pass virt(const sched *sc, int64_t k, bool backward)
         ps.chunk = 0;
         return ps;
     }
-    int64_t p = sc->p, v = sc->v;
-    int64_t chunk = (k / p) % v;
+    int64_t v = sc->v, g = sc->group, full = (sc->m - 1) / g; /* groups before the last */
+    int64_t chunk;
+    if (k < full * g * v) {
+        int64_t r = k % (g * v);
+        chunk = r / g;
+        ps.mb = k / (g * v) * g + r % g;
+    } else {
+        int64_t last = sc->m - full * g, r = k - full * g * v;
+        chunk = r / last;
+        ps.mb = full * g + r % last;
+    }
     ps.chunk = backward ? v - 1 - chunk : chunk;
-    ps.mb = k / (p * v) * p + k % p;
     return ps;
 }
 
