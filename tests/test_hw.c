@@ -84,6 +84,7 @@ START_TEST(test_shipped_chip)
     CK_EQ_D(chip.eff_attention, a100 ? 0.6 : h100 || next ? 0.40 : 0.0);
     /* the microbenchmarked GEMM ceiling the fit scales from (MAMF / peak) */
     CK_EQ_D(chip.matmul_max, a100 ? 0.859 : h100 ? 0.801 : 0.0);
+    CK_EQ_D(chip.overlap_slowdown, a100 || h100 ? 0.189 : 0.0);
 }
 END_TEST
 

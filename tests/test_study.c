@@ -440,7 +440,8 @@ static void check_ranges(const char *path, const char *const *must)
  * inside the physical ranges their files cite. */
 START_TEST(chip_efficiencies_within_cited_ranges)
 {
-    static const char *const calibrated[] = {"gemm", "matmul_max", "attention", "memory", NULL};
+    static const char *const calibrated[] = {"gemm",   "matmul_max",       "attention",
+                                             "memory", "overlap_slowdown", NULL};
     check_ranges("topologies/chips/a100-sxm-80gb.yaml", calibrated);
     check_ranges("topologies/chips/h100-sxm.yaml", calibrated);
     static const char *const none[] = {NULL};
