@@ -236,9 +236,10 @@ START_TEST(one_f_one_b_of_equal_stages)
                   "= %.9g", r.step_time_s, want);
     ck_assert(r.step_time_s >= want);
     /* the bubble: each stage idles (p - 1)(t_f + t_b); stage 0, which finishes last, spends
-     * it all waiting for gradients to come back (bubble, plus the messages in flight) */
+     * it all waiting for gradients to come back (bubble, plus the messages in flight, each
+     * paying the chip's NCCL launch and step latency: 4% allowed) */
     double wait0 = r.ranks[0].bubble_s + r.ranks[0].exposed_s[PLAN_PP];
-    ck_assert_msg(fabs(wait0 - 3 * (tf + tb)) < 0.03 * 3 * (tf + tb),
+    ck_assert_msg(fabs(wait0 - 3 * (tf + tb)) < 0.04 * 3 * (tf + tb),
                   "stage 0 waits %.9g, (p - 1)(tf + tb) = %.9g", wait0, 3 * (tf + tb));
     exec_result_free(&r);
     plan_destroy(p);
