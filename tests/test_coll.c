@@ -3,8 +3,10 @@
  *
  * topologies/two-nodes.yaml: 2 DGX H100 nodes, NVSwitch inside (450 GB/s per GPU and
  * direction, 0.25 us per NVLink hop), one 400 Gb/s (50 GB/s) NIC per GPU on a single switch
- * (0.1 us cable up; 0.1 + 0.5 us cable and switch down). A ring step costs its path latency
- * plus COLL_STEP_OVERHEAD_PS (2 us). Every case runs alone on an idle network, so each
+ * (0.1 us cable up; 0.1 + 0.5 us cable and switch down), with the H100 chip's collective
+ * section left out (tests/fixtures/good/chip-h100-line-rate.yaml): links at line rate, a
+ * ring step costs its path latency plus 2 us, no launch cost. The shipped chip's protocol
+ * efficiencies and latencies have their own cases at the end. Every case runs alone on an idle network, so each
  * phase's time is bytes / bottleneck rate + steps x (path latency + overhead).
  * The algorithm chosen for every (kind, algorithm asked for, size, group shape) is checked
  * against coll.h's rule, written out here once more.
@@ -31,10 +33,21 @@ typedef struct fixture {
     coll_engine *ce;
 } fixture;
 
+/* two-nodes.yaml on the line-rate chip, with in-switch reduction when sharp. */
+static void load_two_nodes(topo **t, int sharp)
+{
+    sim_status st;
+    ydoc_override ov[2] = {{"chip", "../tests/fixtures/good/chip-h100-line-rate.yaml",
+                            "--set chip"},
+                           {"scale_up.in_switch_reduction", "true", "--set sharp"}};
+    topo_load_opts o = {.overrides = ov, .n_overrides = sharp ? 2 : 1};
+    ck_assert_int_eq(topo_load("topologies/two-nodes.yaml", &o, t, &st), SIM_OK);
+}
+
 static void setup(fixture *f)
 {
     sim_status st;
-    ck_assert_int_eq(topo_load_file("topologies/two-nodes.yaml", &f->t, &st), SIM_OK);
+    load_two_nodes(&f->t, 0);
     ck_assert_int_eq(ev_engine_create(&f->e, &st), SIM_OK);
     ck_assert_int_eq(net_sim_create(f->e, topo_graph(f->t), 0, &f->ns, &st), SIM_OK);
     ck_assert_int_eq(coll_engine_create(f->ns, f->t, &f->ce, &st), SIM_OK);
@@ -69,9 +82,7 @@ static double run_algo(coll_kind kind, coll_algo want, const int32_t *chips, siz
     fixture f;
     sim_status st;
     if (sharp) {
-        ydoc_override ov = {"scale_up.in_switch_reduction", "true", "--set sharp"};
-        topo_load_opts o = {.overrides = &ov, .n_overrides = 1};
-        ck_assert_int_eq(topo_load("topologies/two-nodes.yaml", &o, &f.t, &st), SIM_OK);
+        load_two_nodes(&f.t, 1);
         ck_assert_int_eq(ev_engine_create(&f.e, &st), SIM_OK);
         ck_assert_int_eq(net_sim_create(f.e, topo_graph(f.t), 0, &f.ns, &st), SIM_OK);
         ck_assert_int_eq(coll_engine_create(f.ns, f.t, &f.ce, &st), SIM_OK);
@@ -114,7 +125,7 @@ START_TEST(ring_allreduce_in_a_node)
 }
 END_TEST
 
-/* 16 GPUs over the two nodes: hierarchical. RS inside each node (7/8 S, 7 steps), then 8
+/* 16 GPUs over the two nodes, hierarchical (auto's pick). RS inside each node (7/8 S, 7 steps), then 8
  * rings of 2 over the NICs, one per rail, on S/8 each (2 (1/2) S/8 bytes at 50 GB/s,
  * 2 steps), then AG inside each node. */
 START_TEST(hierarchical_allreduce_over_two_nodes)
@@ -124,7 +135,7 @@ START_TEST(hierarchical_allreduce_over_two_nodes)
         chips[i] = i;
     double S = 1e9;
     coll_algo algo;
-    double t = run_coll(COLL_ALLREDUCE, chips, 16, S, &algo);
+    double t = run_algo(COLL_ALLREDUCE, COLL_ALGO_HIERARCHICAL, chips, 16, S, &algo, 0);
     ck_assert_int_eq(algo, COLL_ALGO_HIERARCHICAL);
     double intra = 7.0 / 8 * S / NV_BW + 7 * (NV_LAT + STEP);
     double inter = S / 8 / NIC_BW + 2 * (NIC_LAT + STEP);
@@ -136,8 +147,8 @@ START_TEST(hierarchical_allreduce_over_two_nodes)
     sim_status st;
     setup(&f);
     result r = {0};
-    coll_req rq = {.kind = COLL_ALLREDUCE, .chips = chips, .n = 16, .bytes = S, .id = 7,
-                   .done = on_done, .user = &r};
+    coll_req rq = {.kind = COLL_ALLREDUCE, .algo = COLL_ALGO_HIERARCHICAL, .chips = chips,
+                   .n = 16, .bytes = S, .id = 7, .done = on_done, .user = &r};
     ck_assert_int_eq(coll_start(f.ce, &rq, NULL, &st), SIM_OK);
     ev_run(f.e, INT64_MAX);
     size_t n_nv = 0, n_nic = 0, nl = net_graph_link_count(topo_graph(f.t));
@@ -154,8 +165,10 @@ START_TEST(hierarchical_allreduce_over_two_nodes)
     teardown(&f);
     /* reduce-scatter: intra RS then the per-rail RS of S/8 over 2 (1/2 of it, 1 step) */
     double rs = intra + S / 16 / NIC_BW + (NIC_LAT + STEP);
-    ck_assert_double_eq_tol(run_coll(COLL_REDUCE_SCATTER, chips, 16, S, NULL), rs, 1e-12);
-    ck_assert_double_eq_tol(run_coll(COLL_ALLGATHER, chips, 16, S, NULL), rs, 1e-12);
+    ck_assert_double_eq_tol(
+        run_algo(COLL_REDUCE_SCATTER, COLL_ALGO_HIERARCHICAL, chips, 16, S, NULL, 0), rs, 1e-12);
+    ck_assert_double_eq_tol(
+        run_algo(COLL_ALLGATHER, COLL_ALGO_HIERARCHICAL, chips, 16, S, NULL, 0), rs, 1e-12);
 }
 END_TEST
 
@@ -246,34 +259,31 @@ START_TEST(concurrent_rings_share_links)
 }
 END_TEST
 
-/* Across the two nodes the hierarchical all-reduce beats one flat ring: the flat ring's two
- * node-crossing hops each carry the whole 2 (n-1)/n S over one 50 GB/s NIC, while the
- * hierarchy sends S/8 per rail over eight NICs. */
-START_TEST(hierarchical_beats_flat_ring)
+/* A ring over the two nodes runs as NCCL's 8 channels, each a ring of 16 on S/8: channel c
+ * walks each node from member c and leaves it as PXN does, over NVLink to member c and on
+ * member c's NIC to the other node's member c. Each NIC carries one channel each way, each
+ * chip's NVLink uplink 8 (7 ring hops and the PXN hop): 450 / 8 = 56.25 GB/s, so the NIC
+ * (50 GB/s) sets the rate; 30 lock-step steps each wait for the slowest hop, the
+ * node-crossing one. busbw = 8 x 50 GB/s; at this size the hierarchy, whose phases add up
+ * where the channels pipeline them, is slower. */
+START_TEST(channel_rings_beat_the_hierarchy)
 {
     int32_t chips[16];
     for (int i = 0; i < 16; i++)
         chips[i] = i;
     double S = 1e9;
-    fixture f;
-    setup(&f);
-    result r = {0};
-    sim_status st;
     coll_algo algo;
-    coll_req rq = {.kind = COLL_ALLREDUCE, .algo = COLL_ALGO_RING, .chips = chips, .n = 16,
-                   .bytes = S, .id = 9, .done = on_done, .user = &r};
-    ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
+    double ring = run_algo(COLL_ALLREDUCE, COLL_ALGO_RING, chips, 16, S, &algo, 0);
     ck_assert_int_eq(algo, COLL_ALGO_RING);
-    ev_run(f.e, INT64_MAX);
-    double flat = r.end - r.start;
-    teardown(&f);
-    /* the flat ring: 2 (15/16) S at the NIC's 50 GB/s; its 30 lock-step steps each wait for
-     * the slowest hop, the node-crossing one */
-    double want = 2.0 * 15 / 16 * S / NIC_BW + 30 * (NIC_LAT + STEP);
-    ck_assert_double_eq_tol(flat, want, 1e-12);
-    double hier = run_coll(COLL_ALLREDUCE, chips, 16, S, &algo);
+    double want = 2.0 * 15 / 16 * S / 8 / NIC_BW + 30 * (NIC_LAT + STEP);
+    ck_assert_double_eq_tol(ring, want, 1e-12);
+    double hier = run_algo(COLL_ALLREDUCE, COLL_ALGO_HIERARCHICAL, chips, 16, S, &algo, 0);
     ck_assert_int_eq(algo, COLL_ALGO_HIERARCHICAL);
-    ck_assert(hier < flat / 4);
+    ck_assert(ring < hier * 0.8);
+    /* a group whose domains hold unequal counts (6 + 5) is one plain ring: one NIC path */
+    int32_t odd[11] = {0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12};
+    double t = run_algo(COLL_ALLGATHER, COLL_ALGO_RING, odd, 11, S, &algo, 0);
+    ck_assert_double_eq_tol(t, 10.0 / 11 * S / NIC_BW + 10 * (NIC_LAT + STEP), 1e-12);
 }
 END_TEST
 
@@ -574,6 +584,57 @@ START_TEST(busbw_factors)
 }
 END_TEST
 
+/* The shipped H100 chip (topologies/chips/h100-sxm.yaml): links carry payload at the
+ * chip's protocol efficiency (NVLink 0.822, NVLS 0.611, NIC 0.94) and each collective pays
+ * NCCL's launch (8.4 us) and per-step costs (3.4 us over NVLink, 14 us across the fabric,
+ * 25 us once for NVLS). */
+static double run_shipped(coll_kind kind, coll_algo want, const int32_t *chips, size_t n,
+                          double bytes, int sharp)
+{
+    fixture f;
+    sim_status st;
+    ydoc_override ov = {"scale_up.in_switch_reduction", "true", "--set sharp"};
+    topo_load_opts o = {.overrides = &ov, .n_overrides = sharp ? 1 : 0};
+    ck_assert_int_eq(topo_load("topologies/two-nodes.yaml", &o, &f.t, &st), SIM_OK);
+    ck_assert_int_eq(ev_engine_create(&f.e, &st), SIM_OK);
+    ck_assert_int_eq(net_sim_create(f.e, topo_graph(f.t), 0, &f.ns, &st), SIM_OK);
+    ck_assert_int_eq(coll_engine_create(f.ns, f.t, &f.ce, &st), SIM_OK);
+    result r = {0};
+    coll_req rq = {.kind = kind, .algo = want, .chips = chips, .n = n, .bytes = bytes,
+                   .id = 3, .done = on_done, .user = &r};
+    ck_assert_int_eq(coll_start(f.ce, &rq, NULL, &st), SIM_OK);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(r.done, 1);
+    teardown(&f);
+    return r.end - r.start;
+}
+
+START_TEST(protocol_efficiency_and_latency)
+{
+    int32_t chips[16];
+    for (int i = 0; i < 16; i++)
+        chips[i] = i;
+    double S = 1e9, nv = NV_BW * 0.822, launch = 8.4e-6, up = 3.4e-6, out = 14e-6;
+    /* ring of one node: busbw 450 x 0.822 = 369.9 GB/s; 14 steps over NVLink */
+    double t = run_shipped(COLL_ALLREDUCE, COLL_ALGO_RING, chips, 8, S, 0);
+    ck_assert_double_eq_tol(t, 2.0 * 7 / 8 * S / nv + launch + 14 * (NV_LAT + up), 1e-12);
+    /* NVLS: S up and down at 450 x 0.611, the launch and NVLS's own 25 us once */
+    t = run_shipped(COLL_ALLREDUCE, COLL_ALGO_AUTO, chips, 8, S, 1);
+    ck_assert_double_eq_tol(t, S / (NV_BW * 0.611) + launch + 2 * NV_LAT + 25e-6, 1e-12);
+    /* channels over two nodes: each chip's NVLink uplink carries 8 channels (450 x 0.822 /
+     * 8 = 46.24 GB/s), its NIC one (50 x 0.94 = 47 GB/s): NVLink sets the rate. Of the
+     * 128 step edges 16 cross the fabric: 30 x 16 / 128 = 3.75, so 4 of the 30 steps pay
+     * the fabric's step cost, 26 NVLink's; every step waits the slowest path (the NIC's). */
+    t = run_shipped(COLL_ALLREDUCE, COLL_ALGO_RING, chips, 16, S, 0);
+    double want = 2.0 * 15 / 16 * S / 8 / (nv / 8) + launch + 30 * NIC_LAT + 4 * out + 26 * up;
+    ck_assert_double_eq_tol(t, want, 1e-12);
+    /* one chip per node: a ring of two over the NICs at 0.94 of 50 GB/s, 2 fabric steps */
+    int32_t pair[2] = {3, 11};
+    t = run_shipped(COLL_ALLGATHER, COLL_ALGO_RING, pair, 2, S, 0);
+    ck_assert_double_eq_tol(t, S / 2 / (NIC_BW * 0.94) + launch + NIC_LAT + out, 1e-12);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("coll");
@@ -584,7 +645,8 @@ int main(void)
     tcase_add_test(tc, alltoall_in_a_node);
     tcase_add_test(tc, messages_and_trivial_groups);
     tcase_add_test(tc, concurrent_rings_share_links);
-    tcase_add_test(tc, hierarchical_beats_flat_ring);
+    tcase_add_test(tc, channel_rings_beat_the_hierarchy);
+    tcase_add_test(tc, protocol_efficiency_and_latency);
     tcase_add_test(tc, nvls_allreduce);
     tcase_add_test(tc, halving_doubling);
     tcase_add_test(tc, tree_for_small_allreduce);

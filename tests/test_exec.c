@@ -236,9 +236,10 @@ START_TEST(one_f_one_b_of_equal_stages)
                   "= %.9g", r.step_time_s, want);
     ck_assert(r.step_time_s >= want);
     /* the bubble: each stage idles (p - 1)(t_f + t_b); stage 0, which finishes last, spends
-     * it all waiting for gradients to come back (bubble, plus the messages in flight) */
+     * it all waiting for gradients to come back (bubble, plus the messages in flight, each
+     * paying the chip's NCCL launch and step latency: 4% allowed) */
     double wait0 = r.ranks[0].bubble_s + r.ranks[0].exposed_s[PLAN_PP];
-    ck_assert_msg(fabs(wait0 - 3 * (tf + tb)) < 0.03 * 3 * (tf + tb),
+    ck_assert_msg(fabs(wait0 - 3 * (tf + tb)) < 0.04 * 3 * (tf + tb),
                   "stage 0 waits %.9g, (p - 1)(tf + tb) = %.9g", wait0, 3 * (tf + tb));
     exec_result_free(&r);
     plan_destroy(p);
@@ -297,7 +298,8 @@ static double attention_s(plan *p, int backward)
  * their durations. Ring attention (p2p): the collectives of an attention op start with it
  * and are joined after it, so each op exposes max(0, its collectives' last end - its start -
  * the op's time): forward one gather beside attention, backward a gather and a
- * reduce-scatter beside the attention backward.
+ * reduce-scatter beside the attention backward. The op runs beside the ring the whole time,
+ * so it takes 1 + overlap_slowdown times its own time.
  */
 START_TEST(ring_attention_hides_kv_behind_attention)
 {
@@ -335,11 +337,13 @@ START_TEST(ring_attention_hides_kv_behind_attention)
                 end = fmax(end, r.colls[j].end_s);
                 backward = 1; /* a gather and a reduce-scatter: the backward pass */
             }
-        want += fmax(0, end - c->start_s - (backward ? ab : af));
+        /* the op runs beside the ring, slowed by overlap_slowdown (the ring outlasts it) */
+        double slow = 1 + topo_chip_hw(plan_topo(pr), 0)->overlap_slowdown;
+        want += fmax(0, end - c->start_s - (backward ? ab : af) * slow);
         groups++;
     }
     ck_assert_uint_eq(groups, 2 * 4 * (size_t)plan_microbatches(pr)); /* 4 layers, 2 passes */
-    ck_assert_double_eq_tol(r.ranks[0].exposed_s[PLAN_CP], want, 1e-9 * sum);
+    ck_assert_double_eq_tol(r.ranks[0].exposed_s[PLAN_CP], want, 1e-9 * want + 1e-9);
     ck_assert(r.ranks[0].exposed_s[PLAN_CP] < a.ranks[0].exposed_s[PLAN_CP]);
     ck_assert(r.step_time_s < a.step_time_s);
     exec_result_free(&a);

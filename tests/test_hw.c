@@ -85,6 +85,17 @@ START_TEST(test_shipped_chip)
     /* the microbenchmarked GEMM ceiling the fit scales from (MAMF / peak) */
     CK_EQ_D(chip.matmul_max, a100 ? 0.859 : h100 ? 0.801 : 0.0);
     CK_EQ_D(chip.overlap_slowdown, a100 || h100 ? 0.189 : 0.0);
+    /* collectives: NCCL's published efficiencies and tuner latencies for the NVIDIA chips
+     * with measurements (H200 shares the H100's NVLink 4 and NDR); line rate and 2 us per
+     * step (the defaults) for the others */
+    int nv4 = h100 || !strcmp(c->name, "h200-sxm"), nccl = nv4 || a100;
+    CK_EQ_D(chip.coll.eff_scale_up, nv4 ? 0.822 : a100 ? 0.80 : 1.0);
+    CK_EQ_D(chip.coll.eff_nvls, nv4 ? 0.611 : 1.0);
+    CK_EQ_D(chip.coll.eff_scale_out, nv4 ? 0.94 : a100 ? 0.96 : 1.0);
+    ck_assert_int_eq(chip.coll.launch_ps, nccl ? 8400000 : 0);
+    ck_assert_int_eq(chip.coll.step_up_ps, nccl ? 3400000 : 2000000);
+    ck_assert_int_eq(chip.coll.step_out_ps, nccl ? 14000000 : 2000000);
+    ck_assert_int_eq(chip.coll.nvls_ps, nv4 ? 25000000 : 4000000);
 }
 END_TEST
 
@@ -104,7 +115,19 @@ static const bad_chip bad_chips[] = {
      "fp8"},
     {"chip-unknown-section.yaml",
      "15:1: error: unknown key 'efficency' in the document (did you mean 'efficiency'?); "
-     "expected one of: name, vendor, peak, hbm, scale_up, nic, efficiency"},
+     "expected one of: name, vendor, peak, hbm, scale_up, nic, efficiency, collective"},
+    {"chip-coll-efficiency-range.yaml",
+     "18:16: error: key 'scale_out': expected a number in (0, 1], found '1.2'"},
+    {"chip-coll-latency-negative.yaml",
+     "17:13: error: key 'launch': expected a time >= 0, found '-1 us'"},
+    {"chip-coll-latency-range.yaml",
+     "17:21: error: key 'scale_out_step': expected a time from 0 to 1 ms, found '2 ms'"},
+    {"chip-coll-latency-unit.yaml",
+     "17:20: error: key 'scale_up_step': expected a time with a unit (such as '1.5 us'), "
+     "found '3.4'"},
+    {"chip-coll-unknown-key.yaml",
+     "17:5: error: unknown key 'nvlink' in collective.efficiency; expected one of: scale_up, "
+     "nvls, scale_out"},
     {"chip-efficiency-range.yaml",
      "16:9: error: key 'gemm': expected a number in (0, 1], found '1.5'"},
     {"chip-efficiency-zero.yaml",

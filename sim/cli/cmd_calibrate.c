@@ -1,6 +1,6 @@
 /*
  * cmd_calibrate.c: `clustersim calibrate TARGETS`: fits a chip type's efficiency parameters
- * (efficiency.gemm and efficiency.gemm_half_dim, and with --attention efficiency.attention,
+ * (efficiency.gemm, and with --attention efficiency.attention,
  * the fused attention kernel's) to published measurements; the targets file and the fit are
  * study/calibrate.h's.
  *
@@ -27,12 +27,12 @@ typedef struct cal_args {
 } cal_args;
 
 static const char cal_usage[] =
-    "usage: clustersim calibrate [--iterations N] [--start GEMM,HALF_DIM] [--attention]\n"
+    "usage: clustersim calibrate [--iterations N] [--start GEMM] [--attention]\n"
     "                            TARGETS\n"
     "       clustersim calibrate --curves ETA,ETA,... TARGETS\n"
     "       clustersim calibrate --cross-validate CURVES\n"
     "\n"
-    "Fits efficiency.gemm and efficiency.gemm_half_dim of the chip type used by every config\n"
+    "Fits efficiency.gemm (gemm_half_dim held at 0) of the chip type used by every config\n"
     "listed in TARGETS (lines 'CONFIG METRIC VALUE', metric mfu | hfu | tflops) by replaying\n"
     "them and minimizing the squared relative errors (GSL, Levenberg-Marquardt). Prints the\n"
     "fitted values and each row's error.\n"
@@ -74,7 +74,7 @@ static int parse_grid(const char *arg, cal_args *a)
 
 static int parse_args(int argc, char **argv, cal_args *a, study_cal_opts *o)
 {
-    static const char *const valued[] = {"--iterations N", "--start GEMM,HALF_DIM",
+    static const char *const valued[] = {"--iterations N", "--start GEMM",
                                          "--curves ETA,ETA,...", NULL};
     const char **file = &a->file;
     if (cli_check_values(argc, argv, "calibrate", valued, cal_usage) != 0)
@@ -91,11 +91,11 @@ static int parse_args(int argc, char **argv, cal_args *a, study_cal_opts *o)
             o->iterations = (int)v;
             i++;
         } else if (!strcmp(argv[i], "--start")) {
-            if (sscanf(argv[++i], "%lf,%lf", &o->start_gemm, &o->start_half_dim) != 2 ||
-                !(o->start_gemm > 0) || !(o->start_gemm < 1) || !(o->start_half_dim > 0)) {
-                fprintf(stderr, "clustersim calibrate: --start expects GEMM,HALF_DIM with "
-                                "0 < GEMM < 1 and HALF_DIM > 0\n");
-                return 2;
+            char *end;
+            o->start_gemm = strtod(argv[++i], &end);
+            if (*end || !(o->start_gemm > 0) || !(o->start_gemm < 1)) {
+                return cli_bad_value("calibrate", "--start", "an efficiency GEMM with "
+                                     "0 < GEMM < 1", argv[i]);
             }
         } else if (!strcmp(argv[i], "--attention")) {
             o->attention = 1;
@@ -127,8 +127,8 @@ static int parse_args(int argc, char **argv, cal_args *a, study_cal_opts *o)
 static void progress(int evaluation, const hw_chip *chip, void *user)
 {
     (void)user;
-    fprintf(stderr, "clustersim calibrate: evaluation %d: gemm %.4f, gemm_half_dim %.1f, "
-                    "attention %.4f\n", evaluation, chip->eff_gemm, chip->gemm_half_dim,
+    fprintf(stderr, "clustersim calibrate: evaluation %d: gemm %.4f, attention %.4f\n",
+            evaluation, chip->eff_gemm,
             chip->eff_attention);
 }
 
@@ -143,8 +143,7 @@ static void print_fit(const study_cal *c, const study_cal_opts *o, const study_c
         printf("warning: the fit stopped at its limit of %d iterations before converging: "
                "the values below are its best point so far (raise --iterations)\n",
                o->iterations);
-    printf("efficiency:\n  gemm: %.4f\n  gemm_half_dim: %.1f\n", fit->chip.eff_gemm,
-           fit->chip.gemm_half_dim);
+    printf("efficiency:\n  gemm: %.4f\n", fit->chip.eff_gemm);
     if (o->attention)
         printf("  attention: %.4f\n", fit->chip.eff_attention);
     for (size_t i = 0; i < n; i++) {
@@ -262,7 +261,7 @@ static int run_crossval(const cal_args *a)
 int cli_calibrate_main(int argc, char **argv)
 {
     cal_args a = {0};
-    study_cal_opts o = {.iterations = 15, .start_gemm = 0.7, .start_half_dim = 100,
+    study_cal_opts o = {.iterations = 15, .start_gemm = 0.7,
                         .progress = progress};
     study_cal *c = NULL;
     study_cal_fit fit;

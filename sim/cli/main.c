@@ -21,6 +21,7 @@ static const cli_cmd commands[] = {
     {"topo", cli_topo_main, "check a topology and summarize it (chips, switches, links, bisection)"},
     {"plan", cli_plan_main, "does a job fit, what a step costs (FLOPs, memory, bytes per dimension)"},
     {"flows", cli_flows_main, "replay point-to-point flows on a topology (max-min sharing)"},
+    {"coll", cli_coll_main, "time one collective over a group of chips, as nccl-tests does"},
     {"bench", cli_bench_main, "measure the engine and network model (wall time, events/s)"},
 };
 

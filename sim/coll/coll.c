@@ -84,6 +84,7 @@ struct coll_inst {
     coll_kind kind;
     const algo_info *how; /* its algorithm */
     const int32_t *chips; /* the group's, or pair for a message */
+    size_t per_domain;    /* the group's (rings run as channels), 0 for messages */
     int32_t pair[2];      /* a message's two chips */
     coll_group *own;      /* a private group, freed at the end */
     size_t n;       /* members */
@@ -111,6 +112,7 @@ struct coll_engine {
     size_t live;
     coll_inst *head; /* live instances, so that destroy can free their member lists */
     SIM_VEC(int32_t) ring; /* scratch: the rings of one torus or hierarchy phase (n unused) */
+    hw_coll_model dflt;     /* for chips without a chip model (explicit graphs) */
     coll_group *groups; /* kept until destroy */
     sim_status err;  /* the first failure (coll_engine_error) */
     sim_status last; /* scratch: the failure of the phase being started */
@@ -141,6 +143,7 @@ sim_code coll_engine_create(net_sim *ns, topo *t, coll_engine **out, sim_status 
         ce->insts = sim_pool_create(sizeof(coll_inst), 256);
         ce->route_cap = topo_route_max_uses(t);
         ce->route = malloc(ce->route_cap * sizeof *ce->route);
+        hw_coll_model_default(&ce->dflt);
     }
     if (!ce || !ce->insts || !ce->route) {
         coll_engine_destroy(ce);
@@ -222,13 +225,64 @@ static void on_done_event(ev_engine *e, ev_node *n)
     finish((coll_inst *)(void *)n);
 }
 
-/* Usages gathered for one coupled transfer, with the slowest path's latency and the
- * tightest window cap met on the way. */
+/* Usages gathered for one coupled transfer, with the slowest path's latency, the tightest
+ * window cap met on the way, and how many of its routes (algorithm steps' edges) cross a
+ * scale-out link, which sets the per-step latency (launch). */
 typedef struct gather {
     size_t n_uses;
     int64_t max_lat;
     double cap;
+    size_t routes, routes_out;
 } gather;
+
+/* Which of a chip's collective figures a link takes (hw_coll_model). */
+typedef enum link_class {
+    LC_SCALE_UP = 0, /* NVLink, ICI, and the links of chipless explicit graphs */
+    LC_SCALE_OUT,    /* NIC, PCIe, fabric, gateway */
+    LC_WAN           /* WAN: its window caps model it; line rate, scale-out step */
+} link_class;
+
+static link_class link_class_of(net_link_kind kind)
+{
+    switch (kind) {
+    case NET_LINK_GENERIC:
+    case NET_LINK_NVLINK:
+    case NET_LINK_ICI:
+        return LC_SCALE_UP;
+    case NET_LINK_NIC:
+    case NET_LINK_LEAF_SPINE:
+    case NET_LINK_SPINE_CORE:
+    case NET_LINK_GATEWAY:
+    case NET_LINK_PCIE:
+        return LC_SCALE_OUT;
+    case NET_LINK_WAN:
+    case NET_LINK_KIND_COUNT:
+        break;
+    }
+    return LC_WAN;
+}
+
+/* The collective figures of chip c: its chip file's, or the defaults for chipless graphs. */
+static const hw_coll_model *chip_model(const coll_engine *ce, int32_t c)
+{
+    const hw_chip *hw = topo_chip_hw(ce->t, c);
+    return hw ? &hw->coll : &ce->dflt;
+}
+
+/* Protocol efficiency of a link of class lc for a transfer from a chip with model m: the
+ * payload fraction of line rate NCCL reaches (nvls: an in-switch all-reduce's). */
+static double link_eff(const hw_coll_model *m, link_class lc, bool nvls)
+{
+    switch (lc) {
+    case LC_SCALE_UP:
+        return nvls ? m->eff_nvls : m->eff_scale_up;
+    case LC_SCALE_OUT:
+        return m->eff_scale_out;
+    case LC_WAN:
+        break;
+    }
+    return 1.0;
+}
 
 /* Appends the route a -> b (flow hash h) to the scratch usages. 0 on error. */
 static int add_route(coll_inst *in, int32_t a, int32_t b, uint64_t h, gather *g)
@@ -243,8 +297,21 @@ static int add_route(coll_inst *in, int32_t a, int32_t b, uint64_t h, gather *g)
                        "out of memory for the links of a collective");
         return 0;
     }
-    memcpy(ce->uses.v + g->n_uses, ce->route, info.n_uses * sizeof *ce->route);
+    /* A link carries payload at eff of its line rate (protocol headers, flags, flow
+     * control): the transfer loads it with w / eff per byte of payload. */
+    const net_graph *gr = topo_graph(ce->t);
+    const hw_coll_model *m = chip_model(ce, a);
+    bool nvls = in->how->algo == COLL_ALGO_NVLS, out = false;
+    for (size_t i = 0; i < info.n_uses; i++) {
+        net_usage u = ce->route[i];
+        link_class lc = link_class_of(net_graph_link(gr, u.link)->kind);
+        out |= lc != LC_SCALE_UP;
+        u.w /= link_eff(m, lc, nvls);
+        ce->uses.v[g->n_uses + i] = u;
+    }
     g->n_uses += info.n_uses;
+    g->routes++;
+    g->routes_out += out ? 1 : 0;
     if (info.lat_ps > g->max_lat)
         g->max_lat = info.lat_ps;
     if (info.rate_cap_Bps > 0 && (g->cap == 0 || info.rate_cap_Bps < g->cap))
@@ -252,15 +319,30 @@ static int add_route(coll_inst *in, int32_t a, int32_t b, uint64_t h, gather *g)
     return 1;
 }
 
-/* Starts the gathered usages as one transfer of bytes per member, waiting steps step
- * latencies (the slowest path plus the per-step overhead). 0 on error. */
+/* The latency of steps algorithm steps over the gathered routes, NCCL's model of it
+ * (src/graph/tuning.cc: baseLat + intra steps x hwLat[NVLink] + inter steps x hwLat[NET]):
+ * each step waits the slowest path, plus the chip's per-step cost, scale-out for the share
+ * of steps whose edge crosses a scale-out link, scale-up for the others (an in-switch
+ * all-reduce pays its own once instead); the first phase also pays the launch. */
+static int64_t steps_latency(const coll_inst *in, const gather *g, int steps)
+{
+    const hw_coll_model *m = chip_model(in->ce, in->chips[0]);
+    int64_t lat = (int64_t)steps * g->max_lat + (in->phase == 0 ? m->launch_ps : 0);
+    if (in->how->algo == COLL_ALGO_NVLS)
+        return lat + m->nvls_ps;
+    size_t out = g->routes ? ((size_t)steps * g->routes_out + g->routes / 2) / g->routes : 0;
+    return lat + (int64_t)out * m->step_out_ps + ((int64_t)steps - (int64_t)out) * m->step_up_ps;
+}
+
+/* Starts the gathered usages as one transfer of bytes per member, waiting the latency of
+ * steps algorithm steps (steps_latency). 0 on error. */
 static int launch(coll_inst *in, const gather *g, double bytes, int steps)
 {
     net_transfer_spec spec = {
         .uses = in->ce->uses.v,
         .n_uses = g->n_uses,
         .bytes = bytes,
-        .lat_ps = (int64_t)steps * (g->max_lat + COLL_STEP_OVERHEAD_PS),
+        .lat_ps = steps_latency(in, g, steps),
         .rate_cap_Bps = g->cap,
         .done = on_transfer_done,
         .user = in,
@@ -293,6 +375,33 @@ static int start_ring(coll_inst *in, size_t first, size_t stride, size_t m, doub
 {
     gather g = {0};
     return add_ring(in, first, stride, m, salt, &g) && launch(in, &g, bytes, steps);
+}
+
+/* NCCL's rings over a group of D scale-up domains of g members each (coll_group.per_domain):
+ * g channels, channel c entering every domain at its member c, walking the domain's
+ * members from there, and leaving from the last one as NCCL's PXN does: over the scale-up
+ * fabric to member c, then on member c's NIC (its rail) to member c of the next domain.
+ * Every channel carries bytes per member (its 1/g of the data); the channels are alike and
+ * move in lock step, so they are one coupled transfer. Each member's NIC carries one
+ * channel each way, its scale-up link g. */
+static int start_channels(coll_inst *in, size_t g, double bytes, int steps)
+{
+    size_t domains = in->n / g;
+    gather gt = {0};
+    for (size_t c = 0; c < g; c++)
+        for (size_t k = 0; k < domains; k++) {
+            const int32_t *d = in->chips + k * g, *next = in->chips + (k + 1) % domains * g;
+            uint64_t salt = (uint64_t)c << 40 | (uint64_t)k << 8;
+            for (size_t i = 0; i + 1 < g; i++)
+                if (!add_route(in, d[(c + i) % g], d[(c + i + 1) % g],
+                               edge_hash(in, salt | i), &gt))
+                    return 0;
+            if (!add_route(in, d[(c + g - 1) % g], d[c], edge_hash(in, salt | 0xfe), &gt) ||
+                !add_route(in, d[c], next[c], edge_hash(in, salt | 0xff), &gt))
+                return 0;
+            gt.routes--; /* the PXN hop and the rail hop are one step's edge */
+        }
+    return launch(in, &gt, bytes, steps);
 }
 
 /* One message a -> b. */
@@ -469,8 +578,9 @@ static int phase_ring(coll_inst *in)
     int steps;
     int op = in->kind == COLL_ALLREDUCE ? OP_AR : in->kind == COLL_REDUCE_SCATTER ? OP_RS
                                                                                : OP_AG;
-    ring_cost(op, in->n, in->bytes, &bytes, &steps);
-    return start_ring(in, 0, 1, in->n, bytes, steps, 0);
+    size_t g = in->per_domain;
+    ring_cost(op, in->n, g ? in->bytes / (double)g : in->bytes, &bytes, &steps);
+    return g ? start_channels(in, g, bytes, steps) : start_ring(in, 0, 1, in->n, bytes, steps, 0);
 }
 
 static void phase_start(coll_inst *in)
@@ -598,8 +708,8 @@ static const algo_info algos[] = {
     {.algo = COLL_ALGO_RHD, .name = "rhd", .kinds = K_RING, .auto_kinds = K_RING & ~K_AR,
      .fits = fits_rhd, .wins = wins_rhd, .phases = phases_rhd, .start = phase_rhd},
     {.algo = COLL_ALGO_HIERARCHICAL, .name = "hierarchical", .kinds = K_RING,
-     .auto_kinds = K_RING, .fallback = true, .fits = fits_levels, .phases = phases_box,
-     .start = phase_box},
+     .auto_kinds = K_RING, .fallback = true, .fits = fits_levels,
+     .phases = phases_box, .start = phase_box},
     {.algo = COLL_ALGO_RING, .name = "ring", .kinds = K_RING, .auto_kinds = K_RING,
      .fallback = true, .start = phase_ring},
     {.algo = COLL_ALGO_DIRECT, .name = "direct", .kinds = K_RING | K_A2A, .auto_kinds = K_A2A,
@@ -762,6 +872,7 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, coll_algo *algo_used, s
     }
     in->own = own;
     in->chips = g ? g->chips : NULL;
+    in->per_domain = g ? g->per_domain : 0;
     if (bx) {
         in->nd = bx->nd;
         memcpy(in->tdim, bx->tdim, sizeof in->tdim);

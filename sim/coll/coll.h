@@ -9,7 +9,11 @@
  *                 member's bytes (2 (n-1)/n S for all-reduce, (n-1)/n S for reduce-scatter
  *                 and all-gather) at one rate, and waits one step latency per ring step.
  *                 A flow-level model of NCCL's lock-step ring: the ring's rate is set by its
- *                 most loaded link, as in the real ring.
+ *                 most loaded link, as in the real ring. A group of D >= 2 scale-up domains
+ *                 with g >= 2 members each (in runs, domain by domain) runs NCCL's g
+ *                 channels: g rings on S / g each, channel c crossing between domains on
+ *                 member c's NIC (PXN), so every NIC carries one channel and the scale-up
+ *                 and scale-out steps are pipelined as in NCCL.
  *   hierarchical  members seen as a box [member in its scale-up domain][domain in its
  *                 site][site], when every domain holds as many members and every site as
  *                 many domains (and two levels at least have more than one): reduce-scatter
@@ -41,9 +45,16 @@
  * the sizes where each wins: nvls for an all-reduce inside one in-switch-reduction domain;
  * for messages up to COLL_SMALL_BYTES, tree (all-reduce over several domains) or rhd
  * (reduce-scatter and all-gather over a power of two); otherwise hierarchical when it
- * applies, else ring.
- * Each ring step waits its path latency plus COLL_STEP_OVERHEAD_PS (software and protocol
- * overhead per step; a calibration parameter).
+ * applies, else ring (NCCL would take the channel rings for large messages inside a site;
+ * auto keeps the hierarchy there until it compares their costs).
+ * Protocol and latency, from the chip of each transfer's source (hw_chip.coll, NCCL's
+ * Simple protocol): every link carries payload at its class's efficiency of line rate
+ * (scale-up, in-switch reduction, scale-out; WAN links at line rate), so a transfer uses
+ * a link with weight w / eff; each algorithm step waits its slowest path's latency plus
+ * the chip's per-step cost (scale-out for steps whose edge crosses a scale-out link,
+ * scale-up otherwise; an in-switch all-reduce its nvls cost once), and a collective's first
+ * phase, or a message, its launch cost. Chips without these figures (and explicit graphs
+ * without a chip) run at line rate with 2 us per step, as before they were declared.
  *
  * Flow hashes come from the collective's id and the edge, so runs are reproducible and
  * different collectives spread over equal-cost paths.
@@ -62,9 +73,6 @@
 /* Messages up to this size are latency-bound: auto prefers tree and rhd, where a torus box
  * does not apply (bytes). */
 #define COLL_SMALL_BYTES 1048576.0
-
-/* Per-step software overhead of a ring or tree step (ps). */
-#define COLL_STEP_OVERHEAD_PS 2000000
 
 typedef enum coll_algo {
     COLL_ALGO_AUTO = 0,

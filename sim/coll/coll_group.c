@@ -166,6 +166,33 @@ static void make_torus(const topo *t, coll_group *grp)
     }
 }
 
+/* Members per domain when chips[0..n) come in equal runs of >= 2 members of one domain
+ * each, over >= 2 domains in increasing order (coll_group.per_domain); else 0. */
+static size_t domain_runs(const topo *t, const int32_t *chips, size_t n)
+{
+    size_t run = 0, len = 0, runs = 0;
+    int32_t prev = -1;
+    for (size_t i = 0; i < n; i++) {
+        int32_t dom = topo_chip_domain(t, chips[i]);
+        if (dom < 0 || dom < prev)
+            return 0;
+        if (i > 0 && dom == prev) {
+            len++;
+            continue;
+        }
+        if (i > 0 && run == 0) /* the first run ends: its length is every run's */
+            run = len;
+        else if (i > 0 && len != run)
+            return 0;
+        runs++;
+        len = 1;
+        prev = dom;
+    }
+    if (runs < 2 || len != run || run < 2)
+        return 0;
+    return run;
+}
+
 int coll__group_make(const topo *t, const int32_t *chips, size_t n, coll_group **out)
 {
     coll_group *g = calloc(1, sizeof *g);
@@ -183,6 +210,7 @@ int coll__group_make(const topo *t, const int32_t *chips, size_t n, coll_group *
     for (size_t i = 1; i < n; i++)
         g->one_domain &= topo_chip_domain(t, chips[i]) == topo_chip_domain(t, chips[0]) &&
                          topo_chip_domain(t, chips[0]) >= 0;
+    g->per_domain = domain_runs(t, chips, n);
     make_torus(t, g);
     *out = g;
     return 0;

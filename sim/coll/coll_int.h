@@ -25,6 +25,10 @@ struct coll_group {
     int32_t *chips; /* [n] */
     size_t n;
     bool one_domain, sharp; /* all in one scale-up domain; it reduces in the switch */
+    /* Members per scale-up domain when they come in runs of one domain each, of equal
+     * length >= 2, over two domains or more in increasing domain order (the rings then run
+     * as NCCL's channels, one per member of a domain); 0 otherwise. */
+    size_t per_domain;
     box torus;             /* the members fill a box of one torus */
     box levels;            /* [member in domain][domain in site][site] (hierarchical) */
     bool levels_known;      /* levels has been computed */

@@ -2,7 +2,7 @@
  * chip.c: reading one chip type from YAML (see chip.h for the schema).
  *
  * The loader walks the mapping once, section by section, in a fixed order (top-level keys,
- * then name, vendor, peak, hbm, scale_up, nic, efficiency), so the first mistake reported is
+ * then name, vendor, peak, hbm, scale_up, nic, efficiency, collective), so the first mistake reported is
  * always the same one for a given file. Each section is checked for unknown keys before its
  * values are read. The result is built in a local hw_chip and copied out only when every
  * check has passed, so a caller's *out never holds half a chip.
@@ -15,13 +15,21 @@
 #include <string.h>
 
 static const char *const top_keys[] = {"name", "vendor", "peak", "hbm", "scale_up", "nic",
-                                       "efficiency", NULL};
+                                       "efficiency", "collective", NULL};
 static const char *const peak_keys[] = {"bf16", "fp8", NULL};
 static const char *const hbm_keys[] = {"capacity", "bandwidth", NULL};
 static const char *const scale_up_keys[] = {"kind", "bandwidth", NULL};
 static const char *const nic_keys[] = {"bandwidth", NULL};
 static const char *const efficiency_keys[] = {"gemm", "memory", "gemm_half_dim", "attention",
                                               "overlap_slowdown", "matmul_max", NULL};
+
+static const char *const collective_keys[] = {"efficiency", "latency", NULL};
+static const char *const coll_eff_keys[] = {"scale_up", "nvls", "scale_out", NULL};
+static const char *const coll_lat_keys[] = {"launch", "scale_up_step", "scale_out_step", "nvls",
+                                            NULL};
+
+/* Longest collective latency a chip file may give: far above any NCCL step (ps). */
+#define COLL_LAT_MAX_PS 1000000000
 
 /* Indexed by hw_scale_up_kind. */
 static const char *const scale_up_names[] = {"nvlink", "ici", "infinity-fabric", "ethernet",
@@ -76,6 +84,63 @@ static sim_code get_efficiency(const ydoc *d, ynode map, const char *key, double
     return SIM_OK;
 }
 
+void hw_coll_model_default(hw_coll_model *m)
+{
+    m->eff_scale_up = 1.0;
+    m->eff_nvls = 1.0;
+    m->eff_scale_out = 1.0;
+    m->launch_ps = 0;
+    m->step_up_ps = HW_CHIP_COLL_STEP_DEFAULT_PS;
+    m->step_out_ps = HW_CHIP_COLL_STEP_DEFAULT_PS;
+    m->nvls_ps = HW_CHIP_COLL_NVLS_DEFAULT_PS;
+}
+
+/* Reads an optional latency from 0 to 1 ms under key; *out keeps its default if absent. */
+static sim_code get_coll_latency(const ydoc *d, ynode map, const char *key, int64_t *out,
+                                 sim_status *st)
+{
+    int64_t x = *out;
+    sim_code rc = ydoc_get_time(d, map, key, 0, &x, st);
+    if (rc != SIM_OK)
+        return rc;
+    if (x < 0 || x > COLL_LAT_MAX_PS) {
+        char found[96];
+        ynode v = ydoc_map_get(d, map, key);
+        ydoc_describe(d, v, found, sizeof found);
+        return ydoc_error(d, v, st, "key '%s': expected a time from 0 to 1 ms, found %s", key,
+                          found);
+    }
+    *out = x;
+    return SIM_OK;
+}
+
+/* Reads the optional collective section (see chip.h) into *m, which holds the defaults. */
+static sim_code get_collective(const ydoc *d, ynode map, hw_coll_model *m, sim_status *st)
+{
+    ynode sec = 0, eff = 0, lat = 0;
+    sim_code rc = ydoc_get_section(d, map, "collective", 0, collective_keys, &sec, st);
+    if (rc != SIM_OK || !sec)
+        return rc;
+    rc = ydoc_get_section(d, sec, "efficiency", 0, coll_eff_keys, &eff, st);
+    if (rc == SIM_OK && eff)
+        rc = get_efficiency(d, eff, "scale_up", &m->eff_scale_up, st);
+    if (rc == SIM_OK && eff)
+        rc = get_efficiency(d, eff, "nvls", &m->eff_nvls, st);
+    if (rc == SIM_OK && eff)
+        rc = get_efficiency(d, eff, "scale_out", &m->eff_scale_out, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_section(d, sec, "latency", 0, coll_lat_keys, &lat, st);
+    if (rc == SIM_OK && lat)
+        rc = get_coll_latency(d, lat, "launch", &m->launch_ps, st);
+    if (rc == SIM_OK && lat)
+        rc = get_coll_latency(d, lat, "scale_up_step", &m->step_up_ps, st);
+    if (rc == SIM_OK && lat)
+        rc = get_coll_latency(d, lat, "scale_out_step", &m->step_out_ps, st);
+    if (rc == SIM_OK && lat)
+        rc = get_coll_latency(d, lat, "nvls", &m->nvls_ps, st);
+    return rc;
+}
+
 /* Reads scale_up.kind, when present, into *out. */
 static sim_code get_scale_up_kind(const ydoc *d, ynode map, hw_scale_up_kind *out,
                                   sim_status *st)
@@ -93,6 +158,7 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
     c.scale_up_kind = HW_SCALE_UP_NVLINK;
     c.eff_gemm = HW_CHIP_EFF_GEMM_DEFAULT;
     c.eff_mem = HW_CHIP_EFF_MEM_DEFAULT;
+    hw_coll_model_default(&c.coll);
     ynode peak = 0, hbm = 0, up = 0, nic = 0, eff = 0;
     char place[256];
 
@@ -164,6 +230,8 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
         rc = ydoc_error(d, ydoc_map_get(d, eff, "gemm_half_dim"), st,
                         "key 'gemm_half_dim': expected a matrix dimension from 0 to 1e6, "
                         "found %g", c.gemm_half_dim);
+    if (rc == SIM_OK)
+        rc = get_collective(d, map, &c.coll, st);
 
     if (rc == SIM_OK)
         *out = c;

@@ -19,11 +19,24 @@
  *                                       fraction of peak a GEMM microbenchmark reaches (MAMF /
  *                                       peak); gemm may not exceed it, and the calibration
  *                                       fits gemm as one factor times it, shared by all chips
+ *   collective: {efficiency: {scale_up, nvls, scale_out},   optional: what NCCL's Simple
+ *                latency: {launch, scale_up_step,          protocol reaches on this chip's
+ *                          scale_out_step, nvls}}          links (see below)
  * A GEMM whose smallest dimension is n runs at gemm / (1 + gemm_half_dim / n) of peak: small
  * matrices use the tensor cores less well (the calibration fits both per chip type). Fused
  * (flash) attention runs at `attention` of peak on the FLOPs it executes, a figure of the
  * kernel (FlashAttention-2, -3, cuDNN) rather than of a matrix size; a chip without it
  * times attention as a GEMM of the head dimension.
+ * The collective section says what the collectives (coll/coll.h) get out of the links:
+ * efficiency.scale_up is the payload fraction of line rate that a ring reaches on the
+ * chip's scale-up links (NVLink, ICI), nvls the same for in-switch reduction (algbw over
+ * line rate), scale_out on NIC, PCIe and fabric links; each in (0, 1], default 1 (line
+ * rate). latency.launch is paid once per collective or message (NCCL's baseLat),
+ * scale_up_step and scale_out_step once per algorithm step that crosses only scale-up links
+ * or some scale-out link (NCCL's hwLat), nvls once per in-switch all-reduce; each from 0 to
+ * 1 ms, defaults 0, 2 us, 2 us and 4 us (the per-step overhead the collectives used before
+ * chips declared it). Shipped chip files give each value with its physical range and
+ * source as `# range LO-HI [UNIT] (source ...)` on the value's line.
  * Every figure carries its unit (core/units.h). Unknown keys are refused with a did-you-mean
  * hint, so a misspelt optional key cannot silently fall back to its default.
  *
@@ -32,6 +45,8 @@
  */
 #ifndef SIM_HW_CHIP_H
 #define SIM_HW_CHIP_H
+
+#include <stdint.h>
 
 #include "core/status.h"
 #include "core/ydoc.h"
@@ -50,6 +65,21 @@ typedef enum hw_scale_up_kind {
 /* Efficiencies used when a chip file gives none: placeholders until calibrated. */
 #define HW_CHIP_EFF_GEMM_DEFAULT 0.7
 #define HW_CHIP_EFF_MEM_DEFAULT 0.8
+/* Collective figures used when a chip file gives none: line rate, and the 2 us per step
+ * the collectives charged before chips declared their own. */
+#define HW_CHIP_COLL_STEP_DEFAULT_PS 2000000
+#define HW_CHIP_COLL_NVLS_DEFAULT_PS 4000000
+
+/* What NCCL-style collectives get out of a chip's links (hw_chip.coll). */
+typedef struct hw_coll_model {
+    double eff_scale_up;  /* in (0, 1]: ring payload rate / line rate on NVLink, ICI */
+    double eff_nvls;      /* in (0, 1]: in-switch all-reduce algbw / line rate */
+    double eff_scale_out; /* in (0, 1]: on NIC, PCIe and fabric links */
+    int64_t launch_ps;    /* once per collective or message */
+    int64_t step_up_ps;   /* per step over scale-up links only */
+    int64_t step_out_ps;  /* per step that crosses a scale-out link */
+    int64_t nvls_ps;      /* per in-switch all-reduce */
+} hw_coll_model;
 
 typedef struct hw_chip {
     char name[HW_CHIP_NAME_MAX];     /* non-empty */
@@ -67,6 +97,7 @@ typedef struct hw_chip {
     double eff_attention;            /* in (0, 1]; 0: none (attention as a GEMM) */
     double overlap_slowdown;         /* >= 0: compute slowdown beside own communication */
     double matmul_max;               /* in (0, 1]: best microbenchmarked GEMM; 0: unknown */
+    hw_coll_model coll;              /* collective protocol efficiency and latencies */
 } hw_chip;
 
 /*
@@ -87,6 +118,10 @@ sim_code hw_chip_load_file(const char *path, hw_chip *out, sim_status *st);
  * as hw_chip_load_file.
  */
 sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *st);
+
+/* The collective model of a chip file without a collective section (line rate, the old
+ * per-step overhead); also what chipless explicit graphs use. */
+void hw_coll_model_default(hw_coll_model *m);
 
 /* YAML spelling of a scale-up kind ("nvlink", ...); "?" for a value outside the enum. */
 const char *hw_scale_up_kind_name(int kind);

@@ -2,8 +2,8 @@
  * calibrate.c: fits a chip type's efficiency parameters to published measurements (see
  * calibrate.h).
  *
- * The fit works on unbounded parameters: x[0] is the logit of efficiency.gemm, x[1] the log
- * of gemm_half_dim and, when fitting attention, x[2] the logit of efficiency.attention, so
+ * The fit works on unbounded parameters: x[0] is the logit of efficiency.gemm and, when
+ * fitting attention, x[1] the logit of efficiency.attention, so
  * every x the solver tries maps to a valid chip. The residuals are relative errors, so a
  * measurement of 40% MFU and one of 400 TFLOP/s weigh alike. Each evaluation replays every
  * config with the candidate chip in place of the topology's (exec_opts.chip); a replay that
@@ -48,17 +48,16 @@ static double clamp(double v, double lo, double hi)
     return v < lo ? lo : v > hi ? hi : v; /* a NaN stays NaN and fails the run */
 }
 
-/* x: logit of gemm, log of gemm_half_dim, and with np == 3 the logit of attention. A long
- * Levenberg-Marquardt step can throw x far out; the clamps keep every efficiency within
- * [4.5e-5, 0.99995] and gemm_half_dim within [4.5e-5, 1e6] (what a chip file accepts), where
- * the replay's op times stay finite, instead of asking it for an op at an efficiency of
- * zero. */
+/* x: logit of gemm, and with np == 2 the logit of attention; gemm_half_dim is 0 (the data
+ * never constrained it: fits drove it to a bound). A long Levenberg-Marquardt step can throw
+ * x far out; the clamps keep every efficiency within [4.5e-5, 0.99995], where the replay's
+ * op times stay finite, instead of asking it for an op at an efficiency of zero. */
 static void params_of(const double *x, size_t np, hw_chip *c)
 {
     c->eff_gemm = 1.0 / (1.0 + exp(-clamp(x[0], -10, 10)));
-    c->gemm_half_dim = fmin(exp(clamp(x[1], -10, log(1e6))), 1e6);
-    if (np == 3)
-        c->eff_attention = 1.0 / (1.0 + exp(-clamp(x[2], -10, 10)));
+    c->gemm_half_dim = 0;
+    if (np == 2)
+        c->eff_attention = 1.0 / (1.0 + exp(-clamp(x[1], -10, 10)));
 }
 
 /* Replays t with chip in place of its topology's and sets *v to t's metric. */
@@ -258,8 +257,8 @@ sim_code study_cal_run(study_cal *c, const study_cal_opts *o, study_cal_fit *fit
             return sim_status_set(st, SIM_ERR_INPUT, c->t.v[i].name, 0, 0,
                                   "runs on %s, the rows before on %s: calibrate one chip type "
                                   "at a time", c->t.v[i].chip.name, c->chip.name);
-    double x[3] = {log(o->start_gemm / (1 - o->start_gemm)), log(o->start_half_dim), 0};
-    size_t np = o->attention ? 3 : 2;
+    double x[2] = {log(o->start_gemm / (1 - o->start_gemm)), 0};
+    size_t np = o->attention ? 2 : 1;
     double *r = NULL;
     memset(fit, 0, sizeof *fit);
     sim_status_clear(&c->st);
@@ -268,7 +267,7 @@ sim_code study_cal_run(study_cal *c, const study_cal_opts *o, study_cal_fit *fit
     if (o->attention) {
         double a = c->chip.eff_attention > 0 && c->chip.eff_attention < 1 ? c->chip.eff_attention
                                                                           : 0.5;
-        x[2] = log(a / (1 - a));
+        x[1] = log(a / (1 - a));
     }
     sim_code rc = sim_fit_nls(residuals, c, c->t.n, np, x, o->iterations, &fit->chisq,
                               &fit->iterations, &fit->converged, st);

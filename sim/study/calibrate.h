@@ -1,8 +1,9 @@
 /*
- * calibrate.h: fits a chip type's efficiency parameters (efficiency.gemm and
- * efficiency.gemm_half_dim, and optionally efficiency.attention, the fused attention
- * kernel's) to published measurements, by replaying their configs, with nonlinear least
- * squares on the relative errors (core/fit.h).
+ * calibrate.h: fits a chip type's efficiency.gemm (and optionally efficiency.attention, the
+ * fused attention kernel's) to published measurements, by replaying their configs, with
+ * nonlinear least squares on the relative errors (core/fit.h); and replays measurements on a
+ * grid of GEMM efficiencies for the one-parameter fit and its cross-validation
+ * (study/crossval.h). gemm_half_dim is held at 0: no data constrained it.
  *
  * A targets file has one measurement per line, "CONFIG METRIC VALUE [SOURCE]" ('#' starts
  * a comment): the config path, the metric (mfu or hfu in percent, or tflops: hardware TFLOP/s
@@ -76,7 +77,6 @@ study_cal_row study_cal_row_at(const study_cal *c, size_t i);
 typedef struct study_cal_opts {
     int iterations;        /* the fit's most iterations, >= 1 */
     double start_gemm;     /* starting efficiency.gemm, in (0, 1) */
-    double start_half_dim; /* starting efficiency.gemm_half_dim, > 0 */
     int attention;         /* also fit efficiency.attention, starting from the chip's value
                               (0.5 when it has none) */
     /* Called after every evaluation of the set (may be NULL): its number from 1 and the
@@ -96,8 +96,8 @@ typedef struct study_cal_fit {
 /*
  * Fits the parameters o names to c's measurements and evaluates the set once more at the
  * fitted point, so that every row's predicted and error describe it; *fit gets the result.
- * Efficiencies stay within [4.5e-5, 0.99995] and gemm_half_dim within [4.5e-5, 1e6] (what a
- * chip file accepts) however far the fit steps. c may be fitted again.
+ * Efficiencies stay within [4.5e-5, 0.99995] however far the fit steps; gemm_half_dim is 0.
+ * c may be fitted again.
  * Errors: those of exec_run for a replay that fails (its status, not the fit's); those of
  * sim_fit_nls (SIM_ERR_INPUT with fewer measurements than parameters); SIM_ERR_NOMEM.
  */
