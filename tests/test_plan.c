@@ -1342,6 +1342,74 @@ static double grad_sum(const prog *pr)
     return s;
 }
 
+/* A rank's gradient reductions, asynchronous or not: dp collectives of the backward pass
+ * other than parameter gathers. */
+static int is_reduction(const plan_item *it)
+{
+    return it->kind == PLAN_ITEM_COLL && it->dim == PLAN_DP && it->backward &&
+           it->coll != COLL_ALLGATHER;
+}
+
+/*
+ * overlap_grad_reduce off (Megatron-LM's default), cfg-tiny interleaved with v 2: ZeRO 0/1
+ * reduce nothing during the backward passes; after the wait, each chunk's gradients in one
+ * synchronous collective, chunk 0 then chunk 1, before the optimizer step, carrying the
+ * same bytes as the overlapped buckets. ZeRO-2 keeps its per-micro-batch buckets, each
+ * synchronous. Cross-checked against the same plan with the overlap on.
+ */
+START_TEST(test_dp_without_overlap)
+{
+    for (int zero = 0; zero <= 2; zero++) {
+        char z[32];
+        snprintf(z, sizeof z, "parallelism.zero=%d", zero);
+        const char *const on[] = {z, "parallelism.virtual_stages=2",
+                                  "parallelism.schedule=interleaved", NULL};
+        const char *const off[] = {z, "parallelism.virtual_stages=2",
+                                   "parallelism.schedule=interleaved",
+                                   "parallelism.overlap_grad_reduce=false", NULL};
+        plan *p = load_tiny(off), *q = load_tiny(on);
+        for (int64_t stage = 0; stage < 2; stage++) {
+            prog pr, qr;
+            prog_collect(p, plan_group_member(p, 3, PLAN_PP, stage), &pr);
+            prog_collect(q, plan_group_member(q, 3, PLAN_PP, stage), &qr);
+            size_t n = 0, nq = 0, wait = 0;
+            double bytes = 0;
+            int64_t chunk = 0;
+            for (size_t i = 0; i < pr.n; i++) {
+                const plan_item *it = &pr.it[i];
+                if (it->kind == PLAN_ITEM_WAIT_DP)
+                    wait = i;
+                if (!is_reduction(it))
+                    continue;
+                ck_assert_int_eq(it->async, PLAN_SYNC);
+                ck_assert_int_eq(it->coll, zero ? COLL_REDUCE_SCATTER : COLL_ALLREDUCE);
+                if (zero < 2) { /* in the tail, one per chunk in order */
+                    ck_assert_uint_gt(i, wait);
+                    ck_assert_uint_eq(i, wait + 1 + n);
+                    ck_assert_int_eq(it->chunk, chunk++);
+                    ck_assert(wait > 0);
+                }
+                bytes += it->bytes;
+                n++;
+            }
+            for (size_t i = 0; i < qr.n; i++)
+                nq += (size_t)is_grad(&qr.it[i]);
+            ck_assert_uint_eq(n, zero < 2 ? 2 : nq);
+            ck_assert_double_eq_tol(bytes, grad_sum(&qr), 1e-6 * bytes);
+            if (zero < 2) {
+                const plan_item *o = &pr.it[wait + 3];
+                ck_assert_int_eq(o->kind, PLAN_ITEM_COMPUTE);
+                ck_assert_int_eq(o->op.kind, WL_OP_OPTIMIZER);
+            }
+            prog_free(&pr);
+            prog_free(&qr);
+        }
+        plan_destroy(p);
+        plan_destroy(q);
+    }
+}
+END_TEST
+
 /*
  * What the plan reduces, from wl_params_count (hand figures for cfg-tiny, tp 2): a layer is
  * dense_layer = 786,944 parameters, of which 512 norm weights are replicated on every tp
@@ -1847,7 +1915,15 @@ static const bad_cfg bad_cfgs[] = {
          "mean 'virtual_stages'?); expected one of: tp, pp, dp, cp, ep, chips, virtual_stages, "
          "schedule, zero, fsdp, sequence_parallel, recompute, placement, micro_batch, "
          "global_batch, tp_comm_overlap, overlap_param_gather, first_stage_layers, "
-         "last_stage_layers"},
+         "last_stage_layers, overlap_grad_reduce"},
+    {BAD "cfg-grad-overlap-bool.yaml", NULL,
+     BAD "cfg-grad-overlap-bool.yaml:7:24: error: key 'overlap_grad_reduce': expected true or "
+         "false, found 'later'"},
+    {BAD "cfg-param-gather-grad.yaml", NULL,
+     BAD "cfg-param-gather-grad.yaml:8:25: error: key 'overlap_param_gather': overlapping the "
+         "parameter gather needs overlap_grad_reduce: true (as Megatron-LM's "
+         "--overlap-param-gather needs --overlap-grad-reduce), found overlap_grad_reduce: "
+         "false"},
     {BAD "cfg-top-key.yaml", NULL,
      BAD "cfg-top-key.yaml:6:1: error: unknown key 'runs' in the document (did you mean "
          "'run'?); expected one of: name, topology, workload, parallelism, run, output, "
@@ -1911,7 +1987,7 @@ static const bad_cfg bad_cfgs[] = {
      "found '3'"},
     /* an override that makes the config itself wrong: located in the file */
     {TINY, "parallelism.pp=4",
-     "tests/fixtures/good/cfg-tiny.yaml:10:7: error: dp x tp x pp x cp = 4 x 2 x 4 x 1 = 32, "
+     "tests/fixtures/good/cfg-tiny.yaml:11:7: error: dp x tp x pp x cp = 4 x 2 x 4 x 1 = 32, "
      "but the job uses 16 chips"},
 };
 
@@ -2142,6 +2218,7 @@ int main(void)
     tcase_add_test(tr, test_pipeline_send_recv);
     tcase_add_test(tr, test_determinism);
     tcase_add_test(tr, test_dp_structure);
+    tcase_add_test(tr, test_dp_without_overlap);
     tcase_add_test(tr, test_dp_buckets);
     tcase_add_test(tr, test_dp_cp_one_group);
     tcase_add_test(tr, test_expert_dp_group);
