@@ -2158,6 +2158,41 @@ START_TEST(test_cli_plan_json)
 }
 END_TEST
 
+/* run refuses what plan calls a misfit, with plan's exit status 3, before anything is
+ * replayed or written; --allow-oversubscribed-memory replays it, and the summary's first line
+ * warns with the peak (405.9e9 / 8 x 16 bytes of weights and Adam state alone: over 800 GB). */
+START_TEST(test_cli_run_refuses_misfit)
+{
+    char *out, *err;
+    char db[] = "/tmp/clustersim-test-nofit-XXXXXX";
+    int fd = mkstemp(db);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(db);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "run --quiet --db %s tests/fixtures/good/cfg-405b-nofit.yaml", db);
+    ck_assert_int_eq(th_run(cmd, &out, &err), 3);
+    ck_assert_str_eq(out, "");
+    ck_assert_ptr_nonnull(strstr(err, "cfg-405b-nofit.yaml: does not fit: 1024.37 GiB per rank "
+                                      "(stage 0) of 74.51 GiB HBM"));
+    ck_assert_int_ne(access(db, F_OK), 0); /* no database: nothing half-written */
+    free(out);
+    free(err);
+    ck_assert_int_eq(th_run("run --quiet --no-db --allow-oversubscribed-memory "
+                            "tests/fixtures/good/cfg-405b-nofit.yaml", &out, NULL), 0);
+    ck_assert_msg(!strncmp(out, "WARNING: peak memory per rank 1.09991 TB exceeds the chip's "
+                                "80 GB HBM", 64), "first line: %.200s", out);
+    ck_assert_ptr_nonnull(strstr(out, "\nrun nofit: "));
+    free(out);
+    /* a job that fits has no warning */
+    ck_assert_int_eq(th_run("run --quiet --no-db --allow-oversubscribed-memory "
+                            "--set parallelism.chips=2 --set parallelism.tp=1 --set "
+                            "parallelism.pp=1 --set parallelism.dp=2 " TINY, &out, NULL), 0);
+    ck_assert(!strncmp(out, "run tiny: ", 10));
+    free(out);
+}
+END_TEST
+
 START_TEST(test_cli_plan_exit_statuses)
 {
     char *out, *err;
@@ -2242,6 +2277,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_cli_plan_json);
     tcase_add_test(tc, test_cli_plan_exit_statuses);
+    tcase_add_test(tc, test_cli_run_refuses_misfit);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
