@@ -104,8 +104,11 @@ static void print_multidc(const plan *p, const mdc_result *m)
     } else {
         printf("\n");
     }
-    printf("  round %.4f s: compute utilization %.1f%%, MFU %.1f%%, %.4g tokens/s\n",
-           m->round_s, 100 * m->compute_util, 100 * m->mfu, m->tokens_per_s);
+    const wl_workload *w = plan_workload(p);
+    printf("  round %.4f s: compute utilization %.1f%%, MFU %.1f%% (causal half: %.1f%%), "
+           "%.4g tokens/s\n", m->round_s, 100 * m->compute_util, 100 * m->mfu,
+           100 * m->mfu * wl_model_flops_causal_per_step(w) / wl_model_flops_per_step(w),
+           m->tokens_per_s);
     for (size_t l = 0; l < m->n_links; l += 2) {
         const net_link *k = net_graph_link(g, (net_link_id)l);
         if (k->kind != NET_LINK_WAN)
@@ -153,8 +156,11 @@ static void print_summary(const plan *p, const exec_result *r)
            (long long)plan_parallel(p)->pp, (long long)plan_parallel(p)->dp, (long long)plan_parallel(p)->cp,
            (long long)plan_parallel(p)->ep, (long long)plan_warmup_steps(p), (long long)plan_steps(p),
            plan_steps(p) == 1 ? "" : "s");
-    printf("step time %.4f s, %.4g tokens/s, MFU %.1f%%, HFU %.1f%%\n", r->step_time_s,
-           r->tokens_per_s, 100 * r->mfu, 100 * r->hfu);
+    const wl_workload *w = plan_workload(p);
+    double causal = r->mfu * wl_model_flops_causal_per_step(w) / wl_model_flops_per_step(w);
+    printf("step time %.4f s, %.4g tokens/s, MFU %.1f%% (PaLM: attention scores in full; "
+           "causal half: %.1f%%), HFU %.1f%%\n", r->step_time_s, r->tokens_per_s,
+           100 * r->mfu, 100 * causal, 100 * r->hfu);
     double exp[PLAN_DIM_COUNT] = {0}, bubble = 0, compute = 0, idle = 0;
     for (int64_t i = 0; i < plan_ranks(p); i++) {
         for (int d = 0; d < PLAN_DIM_COUNT; d++)
