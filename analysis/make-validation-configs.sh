@@ -37,10 +37,14 @@ awk -F, -v out="$out" 'NR > 1 {
     print "  zero: 0" > f
     print "  sequence_parallel: false" > f
     print "  recompute: full" > f
-    if ($9 == 1)
-        print "  overlap_grad_reduce: true    # DDP=torch (examples/sc21/run_table_1.sh)" > f
-    else
-        print "  overlap_grad_reduce: false   # DDP=local (examples/sc21/run_table_1.sh)" > f
+    if ($9 == 1) {
+        print "  overlap_grad_reduce: true    # DDP=torch in examples/sc21/run_table_1.sh:" > f
+        print "                               # PyTorch DDP, buckets reduced during backward" > f
+    } else {
+        print "  overlap_grad_reduce: false   # DDP=local in examples/sc21/run_table_1.sh:" > f
+        print "                               # reduced after the backward pass" > f
+        print "                               # (megatron/training.py train_step, 2021)" > f
+    }
     print "run: {steps: 1, warmup: 1, seed: 1}" > f
     close(f)
 }' "$data/megatron-2021-a100.csv"
@@ -98,7 +102,7 @@ awk -F, -v out="$out" 'NR > 1 {
     print "  sequence_parallel: " ($8 > 1 ? "true" : "false") > f
     print "  recompute: selective" > f
     if ($8 > 1) print "  tp_comm_overlap: true" > f
-    print "  overlap_grad_reduce: true    # source: DP communication overlapped" > f
+    print "  overlap_grad_reduce: true    # the source: \"DP, TP and PP communication overlapped\"" > f
     print "  overlap_param_gather: true" > f
     print "run: {steps: 1, warmup: 1, seed: 1}" > f
     close(f)
