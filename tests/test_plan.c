@@ -1411,6 +1411,51 @@ START_TEST(test_dp_without_overlap)
 END_TEST
 
 /*
+ * The defaults: cfg-moe says nothing about the overlap, so its gradients (zero 0) wait for the
+ * tail, the dense buffer over dp (4) and then the expert buffer over the expert dp (4 / ep 2
+ * = 2); with fsdp: true the default is the overlap, as PyTorch FSDP runs, and turning it off
+ * makes the buckets synchronous.
+ */
+START_TEST(test_dp_overlap_defaults)
+{
+    plan *p = load(MOE, NULL, 0);
+    prog pr;
+    prog_collect(p, 0, &pr);
+    size_t n = 0, async = 0;
+    for (size_t i = 0; i < pr.n; i++) {
+        const plan_item *it = &pr.it[i];
+        async += (size_t)is_grad(it);
+        if (!is_reduction(it))
+            continue;
+        ck_assert_int_eq(it->group, n == 0 ? PLAN_GROUP_DP_CP : PLAN_GROUP_EXPERT_DP);
+        ck_assert_int_eq(plan_slot_size(p, plan_slot(PLAN_DP, it->group)), n == 0 ? 4 : 2);
+        ck_assert_int_eq(pr.it[i - 1 - n].kind, PLAN_ITEM_WAIT_DP);
+        n++;
+    }
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(async, 0);
+    prog_free(&pr);
+    plan_destroy(p);
+    for (int off = 0; off <= 1; off++) {
+        ydoc_override ov[2] = {{"parallelism.fsdp", "true", "test"},
+                               {"parallelism.overlap_grad_reduce", "false", "test"}};
+        p = load(MOE, ov, (size_t)(1 + off));
+        prog_collect(p, 0, &pr);
+        size_t sync = 0;
+        async = 0;
+        for (size_t i = 0; i < pr.n; i++) {
+            async += (size_t)is_grad(&pr.it[i]);
+            sync += (size_t)(is_reduction(&pr.it[i]) && !pr.it[i].async);
+        }
+        ck_assert_uint_gt(off ? sync : async, 0);
+        ck_assert_uint_eq(off ? async : sync, 0);
+        prog_free(&pr);
+        plan_destroy(p);
+    }
+}
+END_TEST
+
+/*
  * What the plan reduces, from wl_params_count (hand figures for cfg-tiny, tp 2): a layer is
  * dense_layer = 786,944 parameters, of which 512 norm weights are replicated on every tp
  * rank and 786,432 split: 393,216 + 512 = 393,728 x 2 bytes = 787,456 bytes per layer; the
@@ -2254,6 +2299,7 @@ int main(void)
     tcase_add_test(tr, test_determinism);
     tcase_add_test(tr, test_dp_structure);
     tcase_add_test(tr, test_dp_without_overlap);
+    tcase_add_test(tr, test_dp_overlap_defaults);
     tcase_add_test(tr, test_dp_buckets);
     tcase_add_test(tr, test_dp_cp_one_group);
     tcase_add_test(tr, test_expert_dp_group);
