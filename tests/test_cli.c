@@ -474,10 +474,12 @@ START_TEST(calibrate_recovers_a_known_efficiency)
                    "parallelism: {%s, global_batch: 16}\n", i, cwd, par[i]);
         fclose(g);
     }
-    /* the MFU each config reaches at gemm 0.5 */
+    /* the MFU each config reaches at gemm 0.5 (tp 2 without ZeRO or recomputation holds
+     * more than the 80 GB of HBM: calibrate replays it all the same, so run must too) */
     double mfu[2];
     for (int i = 0; i < 2; i++) {
-        snprintf(args, sizeof args, "run --no-db --quiet %s", cfg[i]);
+        snprintf(args, sizeof args, "run --no-db --quiet --allow-oversubscribed-memory %s",
+                 cfg[i]);
         ck_assert_int_eq(th_run(args, &out, NULL), 0);
         char *m = strstr(out, "MFU ");
         ck_assert_ptr_nonnull(m);

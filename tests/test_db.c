@@ -8,7 +8,7 @@
  * read its own writes.
  *
  * Checked: opening creates every table, index and view of sim/out/schema.sql with
- * schema_version 1, in WAL mode, with foreign keys enforced; a rolled-back transaction leaves
+ * schema_version 2, in WAL mode, with foreign keys enforced; a rolled-back transaction leaves
  * no row; 1,000 link rows and a full run row read back exactly (doubles bit for bit, NULL for
  * absent values, a seed above 2^63 via its int64 bits); reopening keeps rows; a database of
  * schema version 999, another program's database, a text file and an unreachable path are
@@ -98,8 +98,8 @@ START_TEST(test_open_creates_schema)
                      (int64_t)N_OBJECTS);
     ck_assert_str_eq(raw_text(c, "SELECT value FROM meta WHERE key = 'schema_version'", buf,
                               sizeof buf),
-                     "1");
-    ck_assert_int_eq(DB_SCHEMA_VERSION, 1);
+                     "2");
+    ck_assert_int_eq(DB_SCHEMA_VERSION, 2);
     /* Tables are STRICT: a text in an INTEGER column is refused. */
     ck_assert_int_ne(sqlite3_exec(c, "INSERT INTO run (created_utc, tool_version, command, "
                                      "seed) VALUES ('x', 'x', 'run', 'seven')",
@@ -414,7 +414,7 @@ START_TEST(test_refuses_other_versions)
     char want[512];
     snprintf(want, sizeof want,
              "results database '%s' has schema version 999; this clustersim (%s) reads schema "
-             "version 1 only",
+             "version 2 only",
              t.path, CLUSTERSIM_VERSION);
     ck_assert_str_eq(st.msg, want);
     ck_assert_str_eq(st.file, t.path);
@@ -941,6 +941,13 @@ START_TEST(test_record_replay)
                                 "steps' FROM run"), 1);
     ck_assert(raw_double(c, "SELECT mfu FROM run") == r.mfu);
     ck_assert(raw_double(c, "SELECT step_time_s FROM run") == r.step_time_s);
+    /* the causal convention, by hand for cfg-tiny: per token 6 N with N = 4 layers x 786,432
+     * matmul weights + 256,000 output = 3,401,728, plus the scores 12 L h s = 1,572,864 in
+     * full (PaLM) or 786,432 causal: 21,196,800 / 21,983,232 of mfu */
+    ck_assert_double_eq_tol(raw_double(c, "SELECT mfu_causal FROM run"),
+                            r.mfu * 21196800.0 / 21983232.0, 1e-15);
+    ck_assert_double_eq_tol(raw_double(c, "SELECT mfu_causal FROM v_mfu"),
+                            r.mfu * 21196800.0 / 21983232.0, 1e-15);
 
     /* steps: the two measured ones, from 0, the warm-up row left out */
     ck_assert_int_eq(r.n_step_rows, 3);

@@ -149,6 +149,40 @@ START_TEST(data_parallel_pair)
 }
 END_TEST
 
+/* The same pair without overlap_grad_reduce (Megatron-LM's default): the whole gradient
+ * buffer, 4 layers x 786,944 + 2 x 256,000 (embedding, output) + 256 (final norm) =
+ * 3,660,032 fp32 gradients = 14,640,128 bytes, is all-reduced in one collective after the
+ * backward pass, synchronously: none of it overlaps compute, so the exposed dp time is that
+ * collective's replayed time, and the step is the compute plus it. */
+START_TEST(data_parallel_pair_without_overlap)
+{
+    static const char *const sets[] = {"parallelism.chips=2", "parallelism.tp=1",
+                                       "parallelism.pp=1", "parallelism.dp=2",
+                                       "parallelism.overlap_grad_reduce=false", NULL};
+    plan *p = th_load(TINY, sets);
+    exec_result r;
+    run(p, &r);
+    const exec_rank_stats *a = &r.ranks[0];
+    ck_assert_uint_eq(r.n_colls, 1);
+    const exec_coll_rec *c = &r.colls[0];
+    ck_assert_int_eq(c->dim, PLAN_DP);
+    ck_assert_int_eq(c->kind, COLL_ALLREDUCE);
+    ck_assert_double_eq(c->bytes, 14640128.0);
+    ck_assert_double_eq_tol(a->exposed_s[PLAN_DP], c->end_s - c->start_s, 1e-12);
+    ck_assert_double_eq_tol(r.step_time_s, a->compute_s + (c->end_s - c->start_s), 1e-12);
+    /* it starts after the last backward op: all the step's compute but the optimizer step,
+     * which follows it, is before it */
+    wl_op opt;
+    wl_optimizer_op(plan_workload(p), plan_parallel(p), 0, &opt);
+    double t_opt = exec_op_seconds(topo_chip_hw(plan_topo(p), 0), &opt, false);
+    ck_assert(t_opt > 0);
+    ck_assert_double_eq_tol(c->start_s, a->compute_s - t_opt, 1e-12);
+    ck_assert_double_eq_tol(r.step_time_s, c->end_s + t_opt, 1e-12);
+    exec_result_free(&r);
+    plan_destroy(p);
+}
+END_TEST
+
 /* The collective records are the collectives of rank 0's groups, every step, each once:
  * per step as many as rank 0's program has over groups of two or more, carrying as many
  * bytes per dimension. Variants: tp x pp x dp with warm-up steps, an interleaved pipeline of
@@ -554,6 +588,7 @@ int main(void)
     tcase_add_test(tc, one_rank_is_its_compute);
     tcase_add_test(tc, accounting_fills_the_step);
     tcase_add_test(tc, data_parallel_pair);
+    tcase_add_test(tc, data_parallel_pair_without_overlap);
     tcase_add_test(tc, collective_records_are_rank0s);
     tcase_add_test(tc, one_f_one_b_of_equal_stages);
     tcase_add_test(tc, overlap_slowdown);

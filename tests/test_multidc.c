@@ -61,9 +61,10 @@ START_TEST(sync_with_an_infinite_wan_is_one_site)
     sim_status st;
     ck_assert_int_eq(exec_run(one, NULL, &r1, &st), SIM_OK);
     /* The same traffic by the same hierarchy (member in node, node in site, site); what is
-     * left is the cables and switches of a path through two gateways: microseconds against
-     * a 7.5 ms step. */
-    ck_assert_msg(fabs(r2.step_time_s - r1.step_time_s) < 2e-3 * r1.step_time_s,
+     * left is the cables, switches and NCCL step costs of paths through two gateways, now
+     * that the reduction is exposed (overlap_grad_reduce is off by default): tens of
+     * microseconds against an 11 ms step. */
+    ck_assert_msg(fabs(r2.step_time_s - r1.step_time_s) < 5e-3 * r1.step_time_s,
                   "two sites %.9g s, one site %.9g s", r2.step_time_s, r1.step_time_s);
     ck_assert_double_eq_tol(m2.round_s, r2.step_time_s, 1e-15);
     exec_result_free(&r1);

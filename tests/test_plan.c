@@ -1349,6 +1349,119 @@ static double grad_sum(const prog *pr)
     return s;
 }
 
+/* A rank's gradient reductions, asynchronous or not: dp collectives of the backward pass
+ * other than parameter gathers. */
+static int is_reduction(const plan_item *it)
+{
+    return it->kind == PLAN_ITEM_COLL && it->dim == PLAN_DP && it->backward &&
+           it->coll != COLL_ALLGATHER;
+}
+
+/*
+ * overlap_grad_reduce off (Megatron-LM's default), cfg-tiny interleaved with v 2: ZeRO 0/1
+ * reduce nothing during the backward passes; after the wait, each chunk's gradients in one
+ * synchronous collective, chunk 0 then chunk 1, before the optimizer step, carrying the
+ * same bytes as the overlapped buckets. ZeRO-2 keeps its per-micro-batch buckets, each
+ * synchronous. Cross-checked against the same plan with the overlap on.
+ */
+START_TEST(test_dp_without_overlap)
+{
+    for (int zero = 0; zero <= 2; zero++) {
+        char z[32];
+        snprintf(z, sizeof z, "parallelism.zero=%d", zero);
+        const char *const on[] = {z, "parallelism.virtual_stages=2",
+                                  "parallelism.schedule=interleaved", NULL};
+        const char *const off[] = {z, "parallelism.virtual_stages=2",
+                                   "parallelism.schedule=interleaved",
+                                   "parallelism.overlap_grad_reduce=false", NULL};
+        plan *p = load_tiny(off), *q = load_tiny(on);
+        for (int64_t stage = 0; stage < 2; stage++) {
+            prog pr, qr;
+            prog_collect(p, plan_group_member(p, 3, PLAN_PP, stage), &pr);
+            prog_collect(q, plan_group_member(q, 3, PLAN_PP, stage), &qr);
+            size_t n = 0, nq = 0, wait = 0;
+            double bytes = 0;
+            int64_t chunk = 0;
+            for (size_t i = 0; i < pr.n; i++) {
+                const plan_item *it = &pr.it[i];
+                if (it->kind == PLAN_ITEM_WAIT_DP)
+                    wait = i;
+                if (!is_reduction(it))
+                    continue;
+                ck_assert_int_eq(it->async, PLAN_SYNC);
+                ck_assert_int_eq(it->coll, zero ? COLL_REDUCE_SCATTER : COLL_ALLREDUCE);
+                if (zero < 2) { /* in the tail, one per chunk in order */
+                    ck_assert_uint_gt(i, wait);
+                    ck_assert_uint_eq(i, wait + 1 + n);
+                    ck_assert_int_eq(it->chunk, chunk++);
+                    ck_assert(wait > 0);
+                }
+                bytes += it->bytes;
+                n++;
+            }
+            for (size_t i = 0; i < qr.n; i++)
+                nq += (size_t)is_grad(&qr.it[i]);
+            ck_assert_uint_eq(n, zero < 2 ? 2 : nq);
+            ck_assert_double_eq_tol(bytes, grad_sum(&qr), 1e-6 * bytes);
+            if (zero < 2) {
+                const plan_item *o = &pr.it[wait + 3];
+                ck_assert_int_eq(o->kind, PLAN_ITEM_COMPUTE);
+                ck_assert_int_eq(o->op.kind, WL_OP_OPTIMIZER);
+            }
+            prog_free(&pr);
+            prog_free(&qr);
+        }
+        plan_destroy(p);
+        plan_destroy(q);
+    }
+}
+END_TEST
+
+/*
+ * The defaults: cfg-moe says nothing about the overlap, so its gradients (zero 0) wait for the
+ * tail, the dense buffer over dp (4) and then the expert buffer over the expert dp (4 / ep 2
+ * = 2); with fsdp: true the default is the overlap, as PyTorch FSDP runs, and turning it off
+ * makes the buckets synchronous.
+ */
+START_TEST(test_dp_overlap_defaults)
+{
+    plan *p = load(MOE, NULL, 0);
+    prog pr;
+    prog_collect(p, 0, &pr);
+    size_t n = 0, async = 0;
+    for (size_t i = 0; i < pr.n; i++) {
+        const plan_item *it = &pr.it[i];
+        async += (size_t)is_grad(it);
+        if (!is_reduction(it))
+            continue;
+        ck_assert_int_eq(it->group, n == 0 ? PLAN_GROUP_DP_CP : PLAN_GROUP_EXPERT_DP);
+        ck_assert_int_eq(plan_slot_size(p, plan_slot(PLAN_DP, it->group)), n == 0 ? 4 : 2);
+        ck_assert_int_eq(pr.it[i - 1 - n].kind, PLAN_ITEM_WAIT_DP);
+        n++;
+    }
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(async, 0);
+    prog_free(&pr);
+    plan_destroy(p);
+    for (int off = 0; off <= 1; off++) {
+        ydoc_override ov[2] = {{"parallelism.fsdp", "true", "test"},
+                               {"parallelism.overlap_grad_reduce", "false", "test"}};
+        p = load(MOE, ov, (size_t)(1 + off));
+        prog_collect(p, 0, &pr);
+        size_t sync = 0;
+        async = 0;
+        for (size_t i = 0; i < pr.n; i++) {
+            async += (size_t)is_grad(&pr.it[i]);
+            sync += (size_t)(is_reduction(&pr.it[i]) && !pr.it[i].async);
+        }
+        ck_assert_uint_gt(off ? sync : async, 0);
+        ck_assert_uint_eq(off ? async : sync, 0);
+        prog_free(&pr);
+        plan_destroy(p);
+    }
+}
+END_TEST
+
 /*
  * What the plan reduces, from wl_params_count (hand figures for cfg-tiny, tp 2): a layer is
  * dense_layer = 786,944 parameters, of which 512 norm weights are replicated on every tp
@@ -1857,7 +1970,15 @@ static const bad_cfg bad_cfgs[] = {
          "last_stage_layers, decoder_first_pipeline_num_layers, "
          "decoder_last_pipeline_num_layers, pipeline_model_parallel_layout, "
          "microbatch_group_size_per_virtual_pipeline_stage, reshard_after_forward, "
-         "fsdp_shard_size, cp_comm_type"},
+         "fsdp_shard_size, overlap_grad_reduce, cp_comm_type"},
+    {BAD "cfg-grad-overlap-bool.yaml", NULL,
+     BAD "cfg-grad-overlap-bool.yaml:7:24: error: key 'overlap_grad_reduce': expected true or "
+         "false, found 'later'"},
+    {BAD "cfg-param-gather-grad.yaml", NULL,
+     BAD "cfg-param-gather-grad.yaml:8:25: error: key 'overlap_param_gather': overlapping the "
+         "parameter gather needs overlap_grad_reduce: true (as Megatron-LM's "
+         "--overlap-param-gather needs --overlap-grad-reduce), found overlap_grad_reduce: "
+         "false"},
     {BAD "cfg-top-key.yaml", NULL,
      BAD "cfg-top-key.yaml:6:1: error: unknown key 'runs' in the document (did you mean "
          "'run'?); expected one of: name, topology, workload, parallelism, run, output, "
@@ -1952,7 +2073,7 @@ static const bad_cfg bad_cfgs[] = {
      "--set parallelism.pipeline_model_parallel_layout=Et*99999999|L: error: key 'pipeline_model_parallel_layout': expected a layout of at most 1048576 layers and separators once unrolled"},
     /* an override that makes the config itself wrong: located in the file */
     {TINY, "parallelism.pp=4",
-     "tests/fixtures/good/cfg-tiny.yaml:10:7: error: dp x tp x pp x cp = 4 x 2 x 4 x 1 = 32, "
+     "tests/fixtures/good/cfg-tiny.yaml:11:7: error: dp x tp x pp x cp = 4 x 2 x 4 x 1 = 32, "
      "but the job uses 16 chips"},
 };
 
@@ -2120,6 +2241,41 @@ START_TEST(test_cli_plan_json)
     free(out);
     free(out2);
     free(err);
+}
+END_TEST
+
+/* run refuses what plan calls a misfit, with plan's exit status 3, before anything is
+ * replayed or written; --allow-oversubscribed-memory replays it, and the summary's first line
+ * warns with the peak (405.9e9 / 8 x 16 bytes of weights and Adam state alone: over 800 GB). */
+START_TEST(test_cli_run_refuses_misfit)
+{
+    char *out, *err;
+    char db[] = "/tmp/clustersim-test-nofit-XXXXXX";
+    int fd = mkstemp(db);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(db);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "run --quiet --db %s tests/fixtures/good/cfg-405b-nofit.yaml", db);
+    ck_assert_int_eq(th_run(cmd, &out, &err), 3);
+    ck_assert_str_eq(out, "");
+    ck_assert_ptr_nonnull(strstr(err, "cfg-405b-nofit.yaml: does not fit: 1024.37 GiB per rank "
+                                      "(stage 0) of 74.51 GiB HBM"));
+    ck_assert_int_ne(access(db, F_OK), 0); /* no database: nothing half-written */
+    free(out);
+    free(err);
+    ck_assert_int_eq(th_run("run --quiet --no-db --allow-oversubscribed-memory "
+                            "tests/fixtures/good/cfg-405b-nofit.yaml", &out, NULL), 0);
+    ck_assert_msg(!strncmp(out, "WARNING: peak memory per rank 1.09991 TB exceeds the chip's "
+                                "80 GB HBM", 64), "first line: %.200s", out);
+    ck_assert_ptr_nonnull(strstr(out, "\nrun nofit: "));
+    free(out);
+    /* a job that fits has no warning */
+    ck_assert_int_eq(th_run("run --quiet --no-db --allow-oversubscribed-memory "
+                            "--set parallelism.chips=2 --set parallelism.tp=1 --set "
+                            "parallelism.pp=1 --set parallelism.dp=2 " TINY, &out, NULL), 0);
+    ck_assert(!strncmp(out, "run tiny: ", 10));
+    free(out);
 }
 END_TEST
 
@@ -2581,6 +2737,8 @@ int main(void)
     tcase_add_test(tr, test_pipeline_send_recv);
     tcase_add_test(tr, test_determinism);
     tcase_add_test(tr, test_dp_structure);
+    tcase_add_test(tr, test_dp_without_overlap);
+    tcase_add_test(tr, test_dp_overlap_defaults);
     tcase_add_test(tr, test_dp_buckets);
     tcase_add_test(tr, test_dp_cp_one_group);
     tcase_add_test(tr, test_expert_dp_group);
@@ -2605,6 +2763,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_cli_plan_json);
     tcase_add_test(tc, test_cli_plan_exit_statuses);
+    tcase_add_test(tc, test_cli_run_refuses_misfit);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

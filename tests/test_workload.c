@@ -319,6 +319,9 @@ START_TEST(test_flops_eq3)
     /* Model FLOPs: Korthikanti et al. 2022 eq. (8), the same as PaLM's 6N + 12 L H Q T */
     double model = 72 * B * s * l * h * h * (1 + s / (6 * h) + V / (12 * l * h));
     CK_REL(wl_model_flops_per_step(&w), model, 1e-12);
+    /* The causal convention counts half the scores: s / (12 h) instead of s / (6 h) */
+    CK_REL(wl_model_flops_causal_per_step(&w),
+           72 * B * s * l * h * h * (1 + s / (12 * h) + V / (12 * l * h)), 1e-12);
     p.recompute = WL_RECOMPUTE_NONE;
     CK_REL(wl_hardware_flops_per_step(&w, &p), model, 1e-12);
     /* Selective: the attention core once more, 4 B s^2 l h */
@@ -360,6 +363,8 @@ START_TEST(test_flops_gqa_moe)
     double tokens = 1024.0 * 8192.0;
     CK_EQ_D(wl_model_flops_per_step(&w),
             tokens * (6 * pc.matmul_active + 12.0 * 32 * 4096 * 8192));
+    CK_REL(wl_model_flops_causal_per_step(&w),
+           tokens * (6 * pc.matmul_active + 6.0 * 32 * 4096 * 8192), 1e-15);
 
     /* MoE: model FLOPs count k experts; hardware FLOPs the capacity-padded slots. */
     w = shipped("mixtral-8x7b");

@@ -42,6 +42,8 @@ typedef struct cli_run_opts {
                                 sweep_param (key '_point'); NULL: none */
     int record_failures;     /* an input error or a job that does not fit becomes a run row
                                 with status 'failed' and its reason (exit status 3) */
+    int allow_oversubscribed; /* replay a job whose memory per rank exceeds HBM (the
+                                 summary's first line warns); else it is refused, exit 3 */
 } cli_run_opts;
 
 /* Replays config with overrides; returns the exit status (0 ok, 2 bad input, 3 recorded as

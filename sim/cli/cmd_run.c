@@ -27,12 +27,13 @@
 static const char run_usage[] =
     "usage: clustersim run [--db FILE] [--no-db] [--set KEY=VALUE]... [--max-events N]\n"
     "                      [--max-wall SECONDS] [--trace FILE] [--trace-ranks LIST] [--quiet]\n"
-    "                      CONFIG.yaml\n"
+    "                      [--allow-oversubscribed-memory] CONFIG.yaml\n"
     "\n"
     "Replays the config's training steps (run.warmup unmeasured, then run.steps measured) on\n"
     "the simulated cluster and prints: step time, tokens/s, MFU and HFU, exposed communication\n"
     "per parallel dimension, the pipeline bubble, the busiest links and peak memory per rank.\n"
     "The run is appended to the results database (output.db of the config, else results.db).\n"
+    "A job whose memory per rank exceeds the chip's HBM is refused (exit status 3, as plan).\n"
     "\n"
     "  --db FILE          write the run to FILE\n"
     "  --no-db            write no database\n"
@@ -43,7 +44,9 @@ static const char run_usage[] =
     "                     as threads (default: output.trace of the config)\n"
     "  --trace-ranks L    ranks to trace: 'all' or a list such as '0-7,64' (default: all\n"
     "                     ranks up to 64, else 0-7)\n"
-    "  --quiet            no progress line\n";
+    "  --quiet            no progress line\n"
+    "  --allow-oversubscribed-memory\n"
+    "                     replay a job that does not fit in HBM (the summary warns)\n";
 
 typedef struct busy {
     size_t link;
@@ -101,8 +104,11 @@ static void print_multidc(const plan *p, const mdc_result *m)
     } else {
         printf("\n");
     }
-    printf("  round %.4f s: compute utilization %.1f%%, MFU %.1f%%, %.4g tokens/s\n",
-           m->round_s, 100 * m->compute_util, 100 * m->mfu, m->tokens_per_s);
+    const wl_workload *w = plan_workload(p);
+    printf("  round %.4f s: compute utilization %.1f%%, MFU %.1f%% (causal half: %.1f%%), "
+           "%.4g tokens/s\n", m->round_s, 100 * m->compute_util, 100 * m->mfu,
+           100 * m->mfu * wl_model_flops_causal_per_step(w) / wl_model_flops_per_step(w),
+           m->tokens_per_s);
     for (size_t l = 0; l < m->n_links; l += 2) {
         const net_link *k = net_graph_link(g, (net_link_id)l);
         if (k->kind != NET_LINK_WAN)
@@ -116,18 +122,45 @@ static void print_multidc(const plan *p, const mdc_result *m)
     }
 }
 
+/* The summary's first line when the replayed job does not fit in HBM (it was allowed to
+ * run with --allow-oversubscribed-memory): the worst rank's peak against the chip's HBM. */
+static void print_oversubscribed(const plan *p, const exec_result *r)
+{
+    const hw_chip *chip = topo_chip_hw(plan_topo(p), 0);
+    double peak = 0;
+    int64_t at = 0;
+    for (int64_t i = 0; i < plan_ranks(p); i++)
+        if (r->ranks[i].peak_memory_bytes > peak) {
+            peak = r->ranks[i].peak_memory_bytes;
+            at = i;
+        }
+    if (!chip || peak <= chip->hbm_bytes)
+        return;
+    char a[64], b[64];
+    sim_units_fmt_bytes(peak, a, sizeof a);
+    sim_units_fmt_bytes(chip->hbm_bytes, b, sizeof b);
+    printf("WARNING: peak memory per rank %s exceeds the chip's %s HBM (rank %lld, pipeline "
+           "stage %lld): this job does not fit; replayed only because of "
+           "--allow-oversubscribed-memory\n", a, b, (long long)at,
+           (long long)plan_coord(p, at, PLAN_PP));
+}
+
 static void print_summary(const plan *p, const exec_result *r)
 {
     const net_graph *g = topo_graph(plan_topo(p));
     char a[64], b[64];
+    print_oversubscribed(p, r);
     printf("run %s: %s on %s, %lld ranks (tp %lld, pp %lld, dp %lld, cp %lld, ep %lld), "
            "%lld warm-up + %lld measured step%s\n",
            plan_name(p), plan_workload(p)->name, topo_name(plan_topo(p)), (long long)plan_ranks(p), (long long)plan_parallel(p)->tp,
            (long long)plan_parallel(p)->pp, (long long)plan_parallel(p)->dp, (long long)plan_parallel(p)->cp,
            (long long)plan_parallel(p)->ep, (long long)plan_warmup_steps(p), (long long)plan_steps(p),
            plan_steps(p) == 1 ? "" : "s");
-    printf("step time %.4f s, %.4g tokens/s, MFU %.1f%%, HFU %.1f%%\n", r->step_time_s,
-           r->tokens_per_s, 100 * r->mfu, 100 * r->hfu);
+    const wl_workload *w = plan_workload(p);
+    double causal = r->mfu * wl_model_flops_causal_per_step(w) / wl_model_flops_per_step(w);
+    printf("step time %.4f s, %.4g tokens/s, MFU %.1f%% (PaLM: attention scores in full; "
+           "causal half: %.1f%%), HFU %.1f%%\n", r->step_time_s, r->tokens_per_s,
+           100 * r->mfu, 100 * causal, 100 * r->hfu);
     double exp[PLAN_DIM_COUNT] = {0}, bubble = 0, compute = 0, idle = 0;
     for (int64_t i = 0; i < plan_ranks(p); i++) {
         for (int d = 0; d < PLAN_DIM_COUNT; d++)
@@ -170,7 +203,7 @@ static void print_summary(const plan *p, const exec_result *r)
  * parsing fails. */
 typedef struct run_args {
     const char *file, *db_path, *trace_path, *trace_ranks;
-    int no_db, quiet;
+    int no_db, quiet, allow_oversubscribed;
     ydoc_override *ov;
     size_t n_ov;
     uint64_t max_events;
@@ -203,6 +236,8 @@ static int parse_args(int argc, char **argv, run_args *a)
             a->no_db = 1;
         } else if (!strcmp(argv[i], "--quiet")) {
             a->quiet = 1;
+        } else if (!strcmp(argv[i], "--allow-oversubscribed-memory")) {
+            a->allow_oversubscribed = 1;
         } else if (!strcmp(argv[i], "--set")) {
             rc = cli_overrides_add(argv[++i], &a->ov, &a->n_ov, "run");
         } else if (!strcmp(argv[i], "--max-events")) {
@@ -244,7 +279,7 @@ int cli_run_main(int argc, char **argv)
                           .progress = !a.quiet && isatty(STDERR_FILENO),
                           .trace_path = a.trace_path, .trace_ranks = a.trace_ranks,
                           .max_events = a.max_events, .max_wall_s = a.max_wall_s,
-                          .command = "run"};
+                          .command = "run", .allow_oversubscribed = a.allow_oversubscribed};
         rc = cli_run_config(a.file, a.ov, a.n_ov, &o);
     }
     cli_overrides_free(a.ov, a.n_ov);
@@ -282,7 +317,7 @@ static int load_plan(const char *file, const ydoc_override *ov, size_t n_ov,
         }
         goto done;
     }
-    if (o->record_failures) { /* a job that does not fit is a result, not a replay */
+    if (o->record_failures || !o->allow_oversubscribed) { /* the job must fit in HBM */
         plan_totals t;
         if (plan_totals_compute(p, &t, &st) != SIM_OK) {
             rc = cli_report(&st);
@@ -293,7 +328,14 @@ static int load_plan(const char *file, const ydoc_override *ov, size_t n_ov,
                      "does not fit: %.2f GiB per rank (stage %lld) of %.2f GiB HBM",
                      t.memory.total / 1073741824.0, (long long)t.memory.stage,
                      t.hbm_bytes / 1073741824.0);
-            rc = record_failed(file, ov, n_ov, o, reason);
+            if (o->record_failures) { /* a job that does not fit is a result, not a replay */
+                rc = record_failed(file, ov, n_ov, o, reason);
+                goto done;
+            }
+            fprintf(stderr, "clustersim %s: %s: %s (see clustersim plan for the breakdown; "
+                            "--allow-oversubscribed-memory replays it anyway)\n",
+                    o->command, file, reason);
+            rc = 3;
             goto done;
         }
     }

@@ -283,6 +283,7 @@ void db_run_init(db_run *row)
     row->hardware_flops_per_step = NAN;
     row->chips = -1;
     row->peak_memory_bytes = NAN;
+    row->mfu_causal = NAN;
 }
 
 sim_code db_open(const char *path, db **out, sim_status *st)
@@ -408,7 +409,7 @@ static void bind_count(sqlite3_stmt *q, int i, int64_t v, int *rc)
         *rc = v < 0 ? sqlite3_bind_null(q, i) : sqlite3_bind_int64(q, i, v);
 }
 
-/* Binds the outcome and result columns of row to parameters first .. first + 12. */
+/* Binds the outcome and result columns of row to parameters first .. first + 13. */
 static void bind_results(sqlite3_stmt *q, int first, const db_run *row, int *rc)
 {
     bind_text(q, first, row->status, rc);
@@ -424,6 +425,7 @@ static void bind_results(sqlite3_stmt *q, int first, const db_run *row, int *rc)
     bind_real(q, first + 10, row->hardware_flops_per_step, rc);
     bind_count(q, first + 11, row->chips, rc);
     bind_real(q, first + 12, row->peak_memory_bytes, rc);
+    bind_real(q, first + 13, row->mfu_causal, rc);
 }
 
 sim_code db_run_insert(db *d, const db_run *row, int64_t *run_id, sim_status *st)
@@ -432,9 +434,9 @@ sim_code db_run_insert(db *d, const db_run *row, int64_t *run_id, sim_status *st
         "INSERT INTO run (created_utc, tool_version, command, config_path, config_yaml, "
         "topology, workload, seed, status, status_reason, wall_s, peak_rss_bytes, steps, "
         "step_time_s, tokens_per_s, mfu, hfu, model_flops_per_step, hardware_flops_per_step, "
-        "chips, peak_memory_bytes) VALUES (coalesce(?1, strftime('%Y-%m-%dT%H:%M:%fZ', "
-        "'now')), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-        "?19, ?20, ?21)";
+        "chips, peak_memory_bytes, mfu_causal) VALUES (coalesce(?1, "
+        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+        "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
     sqlite3_stmt *q = NULL;
     sim_code code = SIM_OK;
     int64_t seed;
@@ -466,13 +468,13 @@ sim_code db_run_update_results(db *d, int64_t run_id, const db_run *row, sim_sta
         "UPDATE run SET status = ?1, status_reason = ?2, wall_s = ?3, peak_rss_bytes = ?4, "
         "steps = ?5, step_time_s = ?6, tokens_per_s = ?7, mfu = ?8, hfu = ?9, "
         "model_flops_per_step = ?10, hardware_flops_per_step = ?11, chips = ?12, "
-        "peak_memory_bytes = ?13 WHERE run_id = ?14";
+        "peak_memory_bytes = ?13, mfu_causal = ?14 WHERE run_id = ?15";
     sqlite3_stmt *q = NULL;
     sim_code code = SIM_OK;
     int rc = sqlite3_prepare_v2(d->conn, sql, -1, &q, NULL);
     bind_results(q, 1, row, &rc);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(q, 14, run_id);
+        rc = sqlite3_bind_int64(q, 15, run_id);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(q);
     if (rc != SQLITE_DONE)

@@ -34,7 +34,7 @@
 #include "core/status.h"
 
 /* The schema version this build reads and writes; equal to meta.schema_version. */
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 /* Busy timeout db_open sets: how long a writer waits for another's transaction. */
 #define DB_BUSY_TIMEOUT_MS 30000
@@ -70,6 +70,7 @@ typedef struct db_run {
     double hardware_flops_per_step;
     int64_t chips;
     double peak_memory_bytes;
+    double mfu_causal; /* mfu under the causal convention (mfu: PaLM's, full scores) */
 } db_run;
 
 /* Sets every string of *row to NULL, every double to NaN, every count to -1, seed to 0. */

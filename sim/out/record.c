@@ -401,6 +401,8 @@ static void run_results(db_run *row, const plan *p, const exec_result *r, const 
         row->hfu = r->hfu * m->mfu / r->mfu;
     }
     row->model_flops_per_step = wl_model_flops_per_step(plan_workload(p));
+    row->mfu_causal = row->mfu * wl_model_flops_causal_per_step(plan_workload(p)) /
+                      row->model_flops_per_step;
     row->hardware_flops_per_step = wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p));
     row->chips = diloco ? plan_cross_dc_of(p)->total_ranks : plan_ranks(p);
     double peak = 0;

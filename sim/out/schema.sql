@@ -1,4 +1,4 @@
--- schema.sql: the results database of clustersim, schema version 1.
+-- schema.sql: the results database of clustersim, schema version 2.
 --
 -- This file is the single source of truth: the build embeds it in the library
 -- (generated/schema_sql.h) and db_open runs it, inside one BEGIN IMMEDIATE transaction, on
@@ -20,10 +20,10 @@
 -- Key/value facts about the database itself.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY, -- 'schema_version'
-    value TEXT              -- for schema_version: the decimal version of this file, '1'
+    value TEXT              -- for schema_version: the decimal version of this file, '2'
 ) STRICT;
 
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '2');
 
 -- One invocation of clustersim that recorded results: its inputs (so every figure can be
 -- traced back to them), how it ended, and the headline results of the step replay.
@@ -45,12 +45,16 @@ CREATE TABLE IF NOT EXISTS run (
     steps                   INTEGER,             -- training steps replayed
     step_time_s             REAL,                -- mean simulated time of one step
     tokens_per_s            REAL,                -- tokens trained per simulated second
-    mfu                     REAL,                -- model FLOP utilization, fraction of peak
+    mfu                     REAL,                -- model FLOP utilization, fraction of peak,
+                                                 -- PaLM convention: attention scores in full
+                                                 -- (6N + 12 L h s FLOP per token)
     hfu                     REAL,                -- hardware FLOP utilization (with recompute)
     model_flops_per_step    REAL,                -- model FLOP of one step, all chips
     hardware_flops_per_step REAL,                -- executed FLOP of one step, all chips
     chips                   INTEGER,             -- accelerators in the job
-    peak_memory_bytes       REAL                 -- largest per-chip memory peak over ranks
+    peak_memory_bytes       REAL,                -- largest per-chip memory peak over ranks
+    mfu_causal              REAL                 -- MFU counting the causal half of the scores
+                                                 -- (6N + 6 L h s per token), as kernels run
 ) STRICT;
 
 -- One replayed training step of a run.
@@ -61,7 +65,7 @@ CREATE TABLE IF NOT EXISTS step (
     end_s        REAL,             -- simulated time the step ends
     time_s       REAL,             -- end_s - start_s
     tokens       INTEGER,          -- tokens trained in the step (global batch)
-    mfu          REAL,             -- model FLOP utilization of this step
+    mfu          REAL,             -- model FLOP utilization of this step (PaLM convention)
     exposed_tp_s REAL,             -- tensor-parallel communication not hidden by compute
     exposed_pp_s REAL,             -- pipeline-parallel (point-to-point) exposed communication
     exposed_dp_s REAL,             -- data-parallel exposed communication
@@ -191,7 +195,7 @@ CREATE TABLE IF NOT EXISTS multidc (
 
 -- Headline results, one row per run.
 CREATE VIEW IF NOT EXISTS v_mfu AS
-SELECT run_id, topology, workload, chips, step_time_s, tokens_per_s, mfu, hfu
+SELECT run_id, topology, workload, chips, step_time_s, tokens_per_s, mfu, hfu, mfu_causal
 FROM run;
 
 -- Links with their traffic, busiest first within each run: util_rank 1 is the link with the

@@ -275,6 +275,12 @@ double wl_model_flops_per_step(const wl_workload *w)
     return wl_tokens_per_step(w) * (6.0 * pc.matmul_active + attention);
 }
 
+double wl_model_flops_causal_per_step(const wl_workload *w)
+{
+    double half_scores = 6.0 * (double)w->layers * (double)w->hidden * (double)w->sequence;
+    return wl_model_flops_per_step(w) - wl_tokens_per_step(w) * half_scores;
+}
+
 /*
  * Attention core FLOPs per token and layer as executed: forward *fwd, backward *bwd. Unfused
  * kernels multiply the whole s x s score matrix (4 s h forward, 2x backward); flash kernels

@@ -285,6 +285,15 @@ double wl_tokens_per_step(const wl_workload *w);
 double wl_model_flops_per_step(const wl_workload *w);
 
 /*
+ * Model FLOPs per step under the causal convention: the attention scores counted for the
+ * unmasked half of a causal score matrix only, as flash kernels compute them: per token
+ * 6 * N + 6 * L * H * Q * T. (wl_model_flops_per_step counts them in full, as PaLM appendix
+ * B, Narayanan et al. 2021 eq. 3, Korthikanti et al. 2022 and Megatron-LM's
+ * num_floating_point_operations of 2024 do.) The MFU of one over the other's is their ratio.
+ */
+double wl_model_flops_causal_per_step(const wl_workload *w);
+
+/*
  * Hardware FLOPs per step (the HFU numerator): what the chips execute, summed over ranks.
  * Model FLOPs with expert GEMMs scaled by capacity_factor (padded or dropped slots), plus
  * recomputation: selective re-runs the attention core (QK^T and attention over V, 4 s h

@@ -25,7 +25,11 @@
  *     tp_comm_overlap: false          # TP all-gathers / reduce-scatters pipelined with their
  *                                     # GEMMs (Transformer Engine userbuffers; needs SP)
  *     overlap_param_gather: false     # ZeRO-1/2: gather updated parameters behind the next
- *                                     # step's forward instead of waiting for them
+ *                                     # step's forward instead of waiting for them (needs
+ *                                     # overlap_grad_reduce)
+ *     overlap_grad_reduce: false      # reduce gradient buckets during the backward pass;
+ *                                     # off: after the last micro-batch, exposed (Megatron-LM's
+ *                                     # default); default true with fsdp
  *     recompute: selective            # none | selective | full
  *     placement: [tp, cp, dp, pp]     # innermost (fastest varying over chips) first
  *     micro_batch: 1                  # overrides the workload's

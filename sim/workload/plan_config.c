@@ -35,7 +35,7 @@ static const char *const par_keys[] = {
     /* plan_sched.c's */
     "decoder_first_pipeline_num_layers", "decoder_last_pipeline_num_layers",
     "pipeline_model_parallel_layout", "microbatch_group_size_per_virtual_pipeline_stage",
-    "reshard_after_forward", "fsdp_shard_size", "cp_comm_type", NULL};
+    "reshard_after_forward", "fsdp_shard_size", "overlap_grad_reduce", "cp_comm_type", NULL};
 static const char *const cp_comm_names[] = {"p2p", "all_gather", NULL};
 static const char *const run_keys[] = {"steps", "warmup", "seed", NULL};
 static const char *const out_keys[] = {"db", "trace", NULL};
@@ -262,6 +262,28 @@ static sim_code read_parallelism(plan *p, const ydoc *d, ynode par, int64_t *chi
     return SIM_OK;
 }
 
+/*
+ * overlap_grad_reduce, whose default is the ecosystem's: off as in Megatron-LM
+ * (DistributedDataParallelConfig.overlap_grad_reduce = False, --overlap-grad-reduce), on
+ * with fsdp (PyTorch FSDP reduce-scatters in its backward hooks and has no switch).
+ * Megatron-LM refuses --overlap-param-gather without --overlap-grad-reduce
+ * (megatron/training/arguments.py); so does this.
+ */
+static sim_code read_grad_overlap(plan *p, const ydoc *d, ynode par, sim_status *st)
+{
+    int on = p->par.fsdp;
+    sim_code rc = ydoc_get_bool(d, par, "overlap_grad_reduce", 0, &on, st);
+    if (rc != SIM_OK)
+        return rc;
+    p->overlap_grad_reduce = on;
+    if (p->overlap_param_gather && !on)
+        return par_err(d, par, "overlap_param_gather", st,
+                       "key 'overlap_param_gather': overlapping the parameter gather needs "
+                       "overlap_grad_reduce: true (as Megatron-LM's --overlap-param-gather "
+                       "needs --overlap-grad-reduce), found overlap_grad_reduce: false");
+    return SIM_OK;
+}
+
 /* The degrees against the chips used: dp derived from them when not given. */
 static sim_code check_chips(plan *p, const ydoc *d, ynode par, int64_t chips, int64_t dp,
                             sim_status *st)
@@ -365,6 +387,8 @@ static sim_code load_parallelism(plan *p, const ydoc *d, ynode root, sim_status 
         rc = ydoc_get_enum(d, par, "cp_comm_type", 0, "CP communication type", cp_comm_names,
                            &cp_comm, st);
     p->cp_comm = (plan_cp_comm)cp_comm;
+    if (rc == SIM_OK)
+        rc = read_grad_overlap(p, d, par, st);
     if (rc == SIM_OK)
         rc = check_chips(p, d, par, chips, dp, st);
     if (rc == SIM_OK) {

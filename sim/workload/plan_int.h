@@ -45,6 +45,7 @@ struct plan {
     plan_dim placement[4]; /* PLAN_TP.. PLAN_PP, innermost first */
     int64_t stride[PLAN_DIM_COUNT]; /* rank distance between neighbours of a dimension */
     bool tp_comm_overlap, overlap_param_gather;
+    bool overlap_grad_reduce; /* off: gradients reduced after the backward passes, exposed */
     plan_cp_comm cp_comm;
     plan_cross_dc xdc;
     int64_t steps, warmup_steps;

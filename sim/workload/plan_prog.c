@@ -80,6 +80,13 @@ static void stamp(plan_item *it, const pass_ctx *x, int64_t layer)
     it->layer = layer;
 }
 
+/* With overlap_grad_reduce off and ZeRO 0/1, the gradients wait for the tail
+ * (PLAN_PROG_GRAD_SYNC) instead of being reduced during the backward passes. */
+static bool grads_at_tail(const plan *p)
+{
+    return !p->overlap_grad_reduce && p->par.zero < 2 && !p->par.fsdp;
+}
+
 /*
  * Flushes the gradient buckets: the dense bytes reduced over the dp x cp replicas in one
  * collective (Megatron-LM's data-parallel group with context parallelism), the expert bytes
@@ -104,7 +111,7 @@ static bool reduce_bucket(const plan *p, plan_cursor *c, double bytes, double ex
     if (expert_bytes > 0 && plan_slot_size(p, plan_slot(PLAN_DP, PLAN_GROUP_EXPERT_DP)) > 1)
         items[n++] = plan_group_item(coll, PLAN_DP, PLAN_GROUP_EXPERT_DP, expert_bytes, 1);
     for (int i = 0; i < n; i++) {
-        items[i].async = PLAN_ASYNC_STEP;
+        items[i].async = p->overlap_grad_reduce ? PLAN_ASYNC_STEP : PLAN_SYNC;
         stamp(&items[i], x, layer);
     }
     assert(n <= 2);
@@ -189,7 +196,7 @@ static bool st_edge_in(const plan *p, plan_cursor *c, const pass_ctx *x, plan_it
 static bool layer_grads(const plan *p, plan_cursor *c, const pass_ctx *x, const tmpl *t,
                         int64_t li, int64_t layer, plan_item *out)
 {
-    if (!x->reduce_grads || !(p->par.dp > 1 || p->par.cp > 1))
+    if (!x->reduce_grads || !(p->par.dp > 1 || p->par.cp > 1) || grads_at_tail(p))
         return false;
     c->buckets_done += (int64_t)llround(t->grad_bytes);
     c->expert_buckets_done += (int64_t)llround(t->expert_grad_bytes);
@@ -236,7 +243,7 @@ static bool st_flush(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item
     go(c, PLAN_PROG_SEND);
     /* the first virtual stage, and a chunk without layers (an explicit layout's "L" stage)
      * whose head gradients no layer flushed */
-    if (!x->ps.backward || (x->g != 0 && x->L > 0) || !x->reduce_grads)
+    if (!x->ps.backward || (x->g != 0 && x->L > 0) || !x->reduce_grads || grads_at_tail(p))
         return false;
     double bytes = (double)c->buckets_done + (x->g == 0 ? p->emb_grad_bytes : 0.0);
     double ex = (double)c->expert_buckets_done;
@@ -260,11 +267,62 @@ static bool st_send(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item 
 
 static bool st_wait(plan_cursor *c, plan_item *out)
 {
-    go(c, PLAN_PROG_EMBEDDING_SYNC);
+    go(c, PLAN_PROG_GRAD_SYNC);
     memset(out, 0, sizeof *out);
     out->kind = PLAN_ITEM_WAIT_DP;
     out->mb = out->chunk = out->layer = -1;
     return true;
+}
+
+/* The gradient bytes of the rank's chunk: its layers' (dense and expert), the embedding's
+ * on the first virtual stage and the head's on the last. */
+static void chunk_grads(const plan *p, const plan_cursor *c, int64_t chunk, double *dense,
+                        double *expert)
+{
+    int64_t g = chunk * p->par.pp + c->stage, first, L;
+    wl_chunk_layers(&p->wl, &p->par, g, &first, &L);
+    *dense = *expert = 0;
+    for (int64_t l = first; l < first + L; l++) {
+        const tmpl *t = &p->layer[wl_layer_is_moe(&p->wl, l)][1];
+        *dense += t->grad_bytes;
+        *expert += t->expert_grad_bytes;
+    }
+    if (g == 0)
+        *dense += p->emb_grad_bytes;
+    if (g == p->par.pp * p->par.vp - 1)
+        *dense += p->head_grad_bytes;
+}
+
+/*
+ * overlap_grad_reduce off with ZeRO 0/1: Megatron-LM's finalize_model_grads calls each
+ * chunk's finish_grad_sync after the last micro-batch, which (bucket_size None without the
+ * overlap: one bucket per buffer) reduces the chunk's dense buffer, then its expert buffer,
+ * synchronously. step = chunk * 2 + (expert buffer).
+ */
+static bool st_grad_sync(const plan *p, plan_cursor *c, plan_item *out)
+{
+    if (!grads_at_tail(p) || !(p->par.dp > 1 || p->par.cp > 1)) {
+        go(c, PLAN_PROG_EMBEDDING_SYNC);
+        return false;
+    }
+    while (c->step < 2 * p->par.vp) {
+        int64_t chunk = c->step / 2;
+        bool expert = c->step % 2;
+        c->step++;
+        double dense, ex;
+        chunk_grads(p, c, chunk, &dense, &ex);
+        plan_group group = expert ? PLAN_GROUP_EXPERT_DP : PLAN_GROUP_DP_CP;
+        double bytes = expert ? ex : dense;
+        if (!(bytes > 0) || plan_slot_size(p, plan_slot(PLAN_DP, group)) <= 1)
+            continue;
+        coll_kind coll = p->par.zero >= 1 ? COLL_REDUCE_SCATTER : COLL_ALLREDUCE;
+        *out = plan_group_item(coll, PLAN_DP, group, bytes, 1);
+        out->async = PLAN_SYNC;
+        out->chunk = chunk;
+        return true;
+    }
+    go(c, PLAN_PROG_EMBEDDING_SYNC);
+    return false;
 }
 
 /* The first and last stages hold the two copies of tied embeddings. */
@@ -330,6 +388,7 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
         case PLAN_PROG_FLUSH: emitted = st_flush(p, c, &x, out); break;
         case PLAN_PROG_SEND: emitted = st_send(p, c, &x, out); break;
         case PLAN_PROG_WAIT: emitted = st_wait(c, out); break;
+        case PLAN_PROG_GRAD_SYNC: emitted = st_grad_sync(p, c, out); break;
         case PLAN_PROG_EMBEDDING_SYNC: emitted = st_embedding_sync(p, c, out); break;
         case PLAN_PROG_OPTIMIZER: emitted = st_optimizer(p, c, out); break;
         case PLAN_PROG_GATHER: emitted = st_gather(p, c, false, out); break;

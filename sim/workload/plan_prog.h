@@ -16,6 +16,12 @@
  *     WL_DP_BUCKET_BYTES reduced asynchronously as soon as they fill (and the rest at the
  *     chunk's end): in one collective over the dp x cp replicas (PLAN_GROUP_DP_CP), expert
  *     gradients over the expert data-parallel group (PLAN_GROUP_EXPERT_DP)
+ *   with overlap_grad_reduce off (Megatron-LM's default), no bucket is reduced during the
+ *     backward passes: with ZeRO 0/1 each chunk's gradients are reduced in the tail, after
+ *     the last micro-batch, in one synchronous collective per chunk (dense, then expert), as
+ *     Megatron-LM's DDP does without it (bucket_size None, so one bucket per buffer;
+ *     finish_grad_sync starts and waits for them); with sharded gradients (ZeRO-2/3, FSDP)
+ *     the buckets are reduced where they fill, but synchronously
  *   tail: wait for the asynchronous gradient reductions, with tied embeddings over several
  *     stages the all-reduce of the word-embedding gradient between the first and last
  *     stage (PLAN_GROUP_EMBEDDING), optimizer step, and with a sharded optimizer (ZeRO-1/2)
@@ -100,6 +106,8 @@ typedef enum plan_prog_state {
     PLAN_PROG_SEND,           /* the activation (forward, to g + 1) or its gradient (backward,
                                  to g - 1); then the next pass, or the tail */
     PLAN_PROG_WAIT,           /* the tail: wait for the asynchronous gradient reductions */
+    PLAN_PROG_GRAD_SYNC,      /* overlap_grad_reduce off, ZeRO 0/1: each chunk's gradients
+                                 reduced now, synchronously (dense, then expert) */
     PLAN_PROG_EMBEDDING_SYNC, /* tied embeddings over several stages: their gradient sum */
     PLAN_PROG_OPTIMIZER,      /* the optimizer step */
     PLAN_PROG_GATHER,         /* ZeRO-1/2: the updated parameters gathered back */
