@@ -498,6 +498,12 @@ START_TEST(test_layer_ops_dense)
     ck_assert_uint_eq(n, 3);
     ck_assert_str_eq(ops[1].name, "logits");
     CK_EQ_D(ops[1].flops, 2 * T * h * 32000 / 8);
+    /* the cross entropy's fp32 passes: 38 bytes per logit forward, 14 backward */
+    ck_assert_int_eq(ops[2].role, WL_ROLE_LOSS);
+    CK_EQ_D(ops[2].hbm_bytes, 38.0 * T * 32000 / 8);
+    wl_op bwd_head[3];
+    ck_assert_uint_eq(wl_head_ops(&w, &p, 1, bwd_head, 3), 3);
+    CK_EQ_D(bwd_head[0].hbm_bytes, 14.0 * T * 32000 / 8);
     ck_assert_uint_eq(wl_embedding_ops(&w, &p, 0, ops, WL_OPS_MAX), 1);
     ck_assert_str_eq(ops[0].name, "embedding");
     w = shipped("gpt3-175b");

@@ -152,6 +152,8 @@ static op_spec elementwise(wl_op_role role, double elems, double bpe, double fpe
 #define FPE_SOFTMAX_XENT 5.0
 #define FPE_SOFTMAX 5.0 /* scale, mask, max, exp, normalize */
 #define FPE_ROTARY 3.0  /* x cos + rotate(x) sin */
+#define LOSS_BPE_FWD 38.0 /* the cross entropy's fp32 passes over the logits (wl_head_ops) */
+#define LOSS_BPE_BWD 14.0
 
 /* The forward op specs of layer (dense or MoE) for one micro-batch on one rank, in order.
  * Returns how many were written to specs (at most WL_OPS_MAX). */
@@ -293,8 +295,14 @@ size_t wl_head_ops(const wl_workload *w, const wl_parallel *p, int backward, wl_
     op_spec specs[3];
     specs[0] = elementwise(WL_ROLE_FINAL_NORM, x.Tn * x.h, 2 * x.ab, norm_fpe);
     specs[1] = gemm(WL_ROLE_LOGITS, x.T, x.V / x.t, x.h, x.h * x.V / x.t);
-    /* reads 16-bit logits, keeps fp32 softmax for the backward pass */
-    specs[2] = elementwise(WL_ROLE_LOSS, x.T * x.V / x.t, x.ab + 4.0, FPE_SOFTMAX_XENT);
+    /* Megatron-LM's vocabulary-parallel cross entropy (core/tensor_parallel/cross_entropy.py,
+     * unfused, its default) makes several fp32 passes over the logits: forward the cast to
+     * fp32 (read 2, write 4 bytes), the max (read 4), subtracting it in place (8), exp in
+     * place (8), the sum (4) and the division in place (8): 38 bytes per logit, keeping the
+     * fp32 softmax; backward the in-place scaling by the incoming gradient (8) and the cast
+     * back to 16 bits (4 + 2): 14. */
+    specs[2] = elementwise(WL_ROLE_LOSS, x.T * x.V / x.t, LOSS_BPE_FWD, FPE_SOFTMAX_XENT);
+    specs[2].bpe_bwd = LOSS_BPE_BWD;
     if (!backward)
         for (size_t i = 0; i < 3; i++)
             emit(&l, &specs[i], &x, 0, 0);
