@@ -281,7 +281,8 @@ START_TEST(one_f_one_b_of_equal_stages)
 END_TEST
 
 /* A chip whose compute slows beside its own communication: the DP pair's ops that overlap a
- * gradient reduction take 1.5 times longer; the others do not change. */
+ * gradient reduction run at 1 / 1.5 of their speed while it lasts; the others do not
+ * change. */
 START_TEST(overlap_slowdown)
 {
     static const char *const sets[] = {"parallelism.chips=2", "parallelism.tp=1",
@@ -305,6 +306,20 @@ START_TEST(overlap_slowdown)
     /* at most every op after the first reduction is slowed, by half */
     ck_assert(extra <= 0.5 * a.ranks[0].compute_s);
     ck_assert(b.step_time_s > a.step_time_s);
+    /* Only while communication lasts: an op overlapped for a wall time W loses W s / (1 + s)
+     * of work, so the extra compute never exceeds the time the reductions were in flight,
+     * however large the slowdown (slowing whole ops would add 10x their length here). */
+    exec_result c;
+    slow.overlap_slowdown = 10;
+    ck_assert_int_eq(exec_run(p, &opts, &c, &st), SIM_OK);
+    double comm = 0;
+    for (size_t i = 0; i < c.n_colls; i++)
+        if (c.colls[i].step == c.colls[c.n_colls - 1].step)
+            comm += c.colls[i].end_s - c.colls[i].start_s;
+    double extra10 = c.ranks[0].compute_s - a.ranks[0].compute_s;
+    ck_assert_msg(extra10 > extra, "s = 10 adds %g, s = 0.5 %g", extra10, extra);
+    ck_assert_msg(extra10 <= comm * (1 + 1e-9), "extra %g > communication %g", extra10, comm);
+    exec_result_free(&c);
     exec_result_free(&a);
     exec_result_free(&b);
     plan_destroy(p);

@@ -68,6 +68,8 @@ typedef struct rank_st {
     double block_s;
     int64_t async_out;
     int64_t overlap_out; /* PLAN_ASYNC_NEXT_OP collectives not yet done */
+    bool slowed;         /* its op started beside its own communication (overlap_slowdown) */
+    int64_t op_end_ps;   /* when its op ends (R_COMPUTE) */
     plan_cursor cur;
     plan_item item;
     int64_t seq[PLAN_SLOT_COUNT]; /* collectives met per group slot */
@@ -214,10 +216,33 @@ static void record_coll(ex *x, const rdv *v, int dim, double end_s)
 /* One of r's asynchronous collectives is done (*out counts those left): when it was the last
  * and r waits for them in state `state`, the wait is exposed time of dim and r goes on past
  * the item it waited on (a WAIT item; a join has no item left: have_item is already 0). */
+/*
+ * The last communication beside r's slowed op has ended: the op's remaining work goes on at
+ * full speed. An op beside communication runs at 1 / (1 + overlap_slowdown) of its speed
+ * only while the communication lasts, so what is left of it shrinks by that factor, and its
+ * compute time with it.
+ */
+static void speed_up(ex *x, rank_st *r)
+{
+    r->slowed = false;
+    int64_t now = ev_now(x->eng), left = r->op_end_ps - now;
+    if (left <= 0)
+        return;
+    int64_t fast = (int64_t)llround((double)left / (1 + x->chip->overlap_slowdown));
+    r->acc.compute_s -= (double)(left - fast) * 1e-12;
+    r->op_end_ps = now + fast;
+    ev_cancel(x->eng, &r->ev);
+    if (ev_schedule(x->eng, &r->ev, r->op_end_ps, EV_CLASS_NORMAL) != SIM_OK)
+        fail(x, SIM_ERR_NOMEM, "out of memory scheduling compute");
+}
+
 static void async_done(ex *x, rank_st *r, int64_t *out, rank_state state, int dim,
                        double end_s)
 {
-    if (--*out > 0 || r->state != state)
+    --*out;
+    if (r->slowed && r->state == R_COMPUTE && r->async_out == 0 && r->overlap_out == 0)
+        speed_up(x, r);
+    if (*out > 0 || r->state != state)
         return;
     r->acc.exposed_s[dim] += end_s - r->block_s;
     r->have_item = 0;
@@ -427,10 +452,12 @@ static item_next item_compute(ex *x, rank_st *r, const plan_item *it)
         fail(x, SIM_ERR_INPUT, why);
         return ITEM_STOP;
     }
-    /* Communication of this rank running beside the op shares its SMs and HBM. */
-    if ((r->async_out > 0 || r->overlap_out > 0 || r->join_pending) &&
-        x->chip->overlap_slowdown > 0)
+    /* Communication of this rank running beside the op shares its SMs and HBM: the op runs
+     * slower until the communication ends (speed_up). */
+    r->slowed = (r->async_out > 0 || r->overlap_out > 0) && x->chip->overlap_slowdown > 0;
+    if (r->slowed)
         ps = (int64_t)llround((double)ps * (1 + x->chip->overlap_slowdown));
+    r->op_end_ps = ev_now(x->eng) + ps;
     r->acc.compute_s += (double)ps * 1e-12;
     if (x->tr && trace_wants(x->tr, r->id))
         trace_event(x->tr, it->op.name ? it->op.name : "op",
