@@ -361,74 +361,6 @@ START_TEST(incremental_matches_naive_and_definition_on_random_instances)
 }
 END_TEST
 
-/* The bottleneck solve (the default) against the component solve it shortcuts, on random
- * instances whose links are often left with slack (capacities spread tenfold, rate caps),
- * so that it both stops at slack links and falls back to the component. */
-START_TEST(bottleneck_solve_matches_component_solve_on_random_instances)
-{
-    sim_status st;
-    sim_rng *r;
-    ck_assert_int_eq(sim_rng_create(43, 1, &r, &st), SIM_OK);
-    size_t checked = 0;
-    uint64_t vars_b = 0, vars_c = 0, fallbacks = 0;
-    for (int inst = 0; inst < 300; inst++) {
-        size_t nl = 2 + (size_t)sim_rng_below(r, 60), nv = 1 + (size_t)sim_rng_below(r, 60);
-        rand_inst a, b;
-        sim_rng *ra, *rb;
-        sim_rng_create((uint64_t)inst, 9, &ra, &st);
-        sim_rng_create((uint64_t)inst, 9, &rb, &st);
-        rand_inst_make(&a, ra, nl, nv);
-        rand_inst_make(&b, rb, nl, nv);
-        net_mm_system *bot, *com;
-        ck_assert_int_eq(net_mm_create(nl, a.caps, 0, &bot, &st), SIM_OK);
-        ck_assert_int_eq(net_mm_create(nl, b.caps, 0, &com, &st), SIM_OK);
-        ck_assert_int_eq(net_mm_get_mode(bot), NET_MM_BOTTLENECK);
-        net_mm_set_mode(com, NET_MM_COMPONENT);
-        int *on = calloc(nv, sizeof *on);
-        for (int step = 0; step < 40; step++) {
-            int batch = 1 + (int)sim_rng_below(r, 2);
-            for (int k = 0; k < batch; k++) {
-                size_t v = (size_t)sim_rng_below(r, nv);
-                if (on[v]) {
-                    net_mm_var_disable(bot, &a.vars[v]);
-                    net_mm_var_disable(com, &b.vars[v]);
-                } else {
-                    net_mm_var_enable(bot, &a.vars[v], &st);
-                    net_mm_var_enable(com, &b.vars[v], &st);
-                }
-                on[v] = !on[v];
-            }
-            net_mm_solve(bot, noop_component, NULL);
-            net_mm_solve(com, noop_component, NULL);
-            for (size_t v = 0; v < nv; v++) {
-                if (!on[v])
-                    continue;
-                double x = a.vars[v].rate, y = b.vars[v].rate;
-                ck_assert_msg(fabs(x - y) <= 1e-9 * y, "inst %d var %zu: %.17g vs %.17g",
-                              inst, v, x, y);
-                checked++;
-            }
-            check_maxmin(&a, on);
-        }
-        vars_b += net_mm_get_stats(bot)->vars_solved;
-        vars_c += net_mm_get_stats(com)->vars_solved;
-        fallbacks += net_mm_get_stats(bot)->fallbacks;
-        free(on);
-        net_mm_destroy(bot);
-        net_mm_destroy(com);
-        rand_inst_free(&a);
-        rand_inst_free(&b);
-        sim_rng_destroy(ra);
-        sim_rng_destroy(rb);
-    }
-    ck_assert(checked > 10000);
-    /* both paths ran: solves that stopped at slack links, and fallbacks */
-    ck_assert(vars_b < vars_c);
-    ck_assert(fallbacks > 0);
-    sim_rng_destroy(r);
-}
-END_TEST
-
 /* ---- whole simulations on random trees: incremental vs naive, and determinism ---- */
 
 typedef struct tree_sim {
@@ -473,7 +405,7 @@ static void tree_start_fn(ev_engine *e, ev_node *n)
 }
 
 /* A random tree of switches with hosts on it, n_flows random flows at random times. */
-static void run_random_tree(uint64_t seed, net_mm_mode mode, int n_flows, tree_sim *ts)
+static void run_random_tree(uint64_t seed, int naive, int n_flows, tree_sim *ts)
 {
     sim_status st;
     sim_rng *r;
@@ -501,8 +433,7 @@ static void run_random_tree(uint64_t seed, net_mm_mode mode, int n_flows, tree_s
     }
     ck_assert_int_eq(net_graph_finalize(h->g, &st), SIM_OK);
     ck_assert_int_eq(ev_engine_create(&h->e, &st), SIM_OK);
-    ck_assert_int_eq(net_sim_create(h->e, h->g, mode == NET_MM_NAIVE, &h->ns, &st), SIM_OK);
-    net_sim_set_solver_mode(h->ns, mode);
+    ck_assert_int_eq(net_sim_create(h->e, h->g, naive, &h->ns, &st), SIM_OK);
     net_router *router;
     ck_assert_int_eq(net_router_create(h->g, 0, &router, &st), SIM_OK);
     tree_start *starts = calloc((size_t)n_flows, sizeof *starts);
@@ -535,31 +466,10 @@ START_TEST(incremental_simulation_matches_naive_on_random_trees)
     int total = 0;
     for (uint64_t seed = 1; seed <= 60; seed++) {
         int n = 50 + (int)(seed * 7 % 150);
-        run_random_tree(seed, NET_MM_BOTTLENECK, n, &a);
-        run_random_tree(seed, NET_MM_NAIVE, n, &b);
+        run_random_tree(seed, 0, n, &a);
+        run_random_tree(seed, 1, n, &b);
         for (int i = 0; i < n; i++) {
             ck_assert(a.finish[i] > 0 || b.finish[i] == 0);
-            ck_assert_msg(fabs(a.finish[i] - b.finish[i]) <= 1e-9 * b.finish[i] + 1e-12,
-                          "seed %llu flow %d: %.17g vs %.17g", (unsigned long long)seed, i,
-                          a.finish[i], b.finish[i]);
-            total++;
-        }
-    }
-    ck_assert(total > 5000);
-}
-END_TEST
-
-/* Whole simulations: the default solver and the component solver give every flow the
- * same completion (they keep completion events differently, see netsim.c). */
-START_TEST(bottleneck_simulation_matches_component_on_random_trees)
-{
-    static tree_sim a, b;
-    int total = 0;
-    for (uint64_t seed = 1; seed <= 60; seed++) {
-        int n = 50 + (int)(seed * 7 % 150);
-        run_random_tree(seed, NET_MM_BOTTLENECK, n, &a);
-        run_random_tree(seed, NET_MM_COMPONENT, n, &b);
-        for (int i = 0; i < n; i++) {
             ck_assert_msg(fabs(a.finish[i] - b.finish[i]) <= 1e-9 * b.finish[i] + 1e-12,
                           "seed %llu flow %d: %.17g vs %.17g", (unsigned long long)seed, i,
                           a.finish[i], b.finish[i]);
@@ -573,8 +483,8 @@ END_TEST
 START_TEST(same_input_same_output)
 {
     static tree_sim a, b;
-    run_random_tree(99, NET_MM_BOTTLENECK, 1500, &a);
-    run_random_tree(99, NET_MM_BOTTLENECK, 1500, &b);
+    run_random_tree(99, 0, 1500, &a);
+    run_random_tree(99, 0, 1500, &b);
     ck_assert(memcmp(a.finish, b.finish, sizeof a.finish) == 0);
     int finished = 0;
     for (int i = 0; i < 1500; i++)
@@ -846,8 +756,6 @@ static Suite *net_suite(void)
     tcase_set_timeout(tr, 600);
     tcase_add_test(tr, incremental_matches_naive_and_definition_on_random_instances);
     tcase_add_test(tr, incremental_simulation_matches_naive_on_random_trees);
-    tcase_add_test(tr, bottleneck_solve_matches_component_solve_on_random_instances);
-    tcase_add_test(tr, bottleneck_simulation_matches_component_on_random_trees);
     tcase_add_test(tr, same_input_same_output);
     suite_add_tcase(s, tr);
     TCase *te = tcase_create("engine");

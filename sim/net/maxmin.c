@@ -17,25 +17,6 @@
  * resolve in one pass without an epsilon, and keys only rise: the heap is lazy. A link's
  * key is refreshed only when it reaches the top (a stale key is a lower bound), which makes
  * fixing a variable O(1) and the whole fill O(E + L log L) in the common case.
- *
- * Bottleneck solve (the default mode): a component can be far larger than what a change
- * moves. Replays on fat trees join thousands of transfers into one component through
- * leaf and spine links that all have slack, and re-solving all of it at every start and
- * end made the 16,384-GPU interleaved replay spend most of its solver time on rates that
- * did not change. In max-min a variable's rate is set by a saturated link (or its bound);
- * a link with slack couples nothing. So step 1 grows the set S only through links that are
- * modified or saturated: all their users join S. Each link keeps the capacity its last
- * solve left (spare = capacity - load); it still holds for a link that is not modified,
- * since only a solve that reaches a link changes its users' rates. Saturated means spare
- * <= capacity x SAT_REL_TOL. The other links of S's variables join as constraints whose
- * capacity is what the variables outside S leave (rem = spare + the load of S's own). Steps 2 and 3 fill S as above. Then every variable outside S is still at its
- * max-min rate: its bottleneck link is saturated and outside S's growth, so it kept all its
- * users and their rates; and every variable of S has its bottleneck among S's saturated or
- * modified links, whose users are all in S, unless a slack link saturated during the fill.
- * That is checked (rem <= capacity x SAT_REL_TOL on a slack link after the fill): then the
- * whole connected component is solved instead, as in NET_MM_COMPONENT. The rates are those
- * of the component solve up to rounding (the tests compare both; differences under the
- * reporting tolerance of 1e-12 are not reported).
  */
 #include "net/maxmin.h"
 
@@ -48,28 +29,20 @@
 
 #define RATE_REL_TOL 1e-12
 #define NAIVE_TIE_TOL 1e-12
-/* A link within this fraction of its capacity counts as saturated: far above the rounding
- * of a solve (about 1e-15 per user), far below any real slack. */
-#define SAT_REL_TOL 1e-9
-/* A part this large, or with under 1 in PART_MIN_CLOSED of its links closed (so likely
- * most of its component), is solved as its whole component (solve_from). */
-#define PART_MAX_VARS 1024
-#define PART_MIN_CLOSED 8
 
 typedef struct mm_user {
     net_mm_var *var;
     uint32_t k; /* index of this usage in var->elems (its weight is there) */
 } mm_user;
 
+/* 64 bytes: one cache line per link. */
 typedef struct mm_cnst {
     double cap;
-    double spare; /* cap - load as of the last solve that reached the link */
     double rem, sumw;
     SIM_VEC(mm_user) users; /* contiguous: a link's users are scanned sequentially */
     uint64_t epoch;
     uint32_t nunf;
     bool modified;
-    bool open; /* in the set being solved: all its users are in it (else it has slack) */
 } mm_cnst;
 
 typedef struct mm_hent {
@@ -97,9 +70,7 @@ struct net_mm_system {
     size_t n_heap;
     SIM_VEC(bound_ent) bounded;
     uint64_t epoch;
-    size_t n_closed; /* links of the set being solved that it left closed */
-    uint32_t skip, backoff; /* component solves before the next bottleneck try (solve_from) */
-    net_mm_mode mode;
+    bool naive;
     net_mm_stats stats;
 };
 
@@ -110,7 +81,7 @@ sim_code net_mm_create(size_t n_cnst, const double *cap_Bps, int naive, net_mm_s
     if (!s)
         goto nomem;
     s->n_cnst = n_cnst;
-    s->mode = naive ? NET_MM_NAIVE : NET_MM_BOTTLENECK;
+    s->naive = naive;
     size_t n = n_cnst ? n_cnst : 1;
     s->c = calloc(n, sizeof *s->c);
     s->mod = malloc(n * sizeof *s->mod);
@@ -120,7 +91,7 @@ sim_code net_mm_create(size_t n_cnst, const double *cap_Bps, int naive, net_mm_s
         goto nomem;
     for (size_t i = 0; i < n_cnst; i++) {
         assert(cap_Bps[i] > 0);
-        s->c[i].cap = s->c[i].spare = cap_Bps[i];
+        s->c[i].cap = cap_Bps[i];
     }
     *out = s;
     return SIM_OK;
@@ -146,10 +117,6 @@ void net_mm_destroy(net_mm_system *s)
     sim_vec_free(&s->bounded);
     free(s);
 }
-
-void net_mm_set_mode(net_mm_system *s, net_mm_mode mode) { s->mode = mode; }
-bool net_mm_solved_whole(const net_mm_system *s) { return s->mode != NET_MM_BOTTLENECK || !s->n_closed; }
-net_mm_mode net_mm_get_mode(const net_mm_system *s) { return s->mode; }
 
 static void mark_modified(net_mm_system *s, int32_t c)
 {
@@ -331,89 +298,58 @@ static void report_changes(net_mm_system *s, net_mm_var **vars, size_t nv,
     cb(ctx, vars, nv);
 }
 
-/* Starts link id in the set being solved (stamp ep, rem its capacity, no weights yet). */
-static void open_link(net_mm_system *s, int32_t id, uint64_t ep, size_t *nc)
+static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn cb, void *ctx)
 {
-    mm_cnst *c = &s->c[id];
-    c->epoch = ep;
-    c->rem = c->cap;
-    c->sumw = 0;
-    c->nunf = 0;
-    c->open = true;
-    s->comp_c[(*nc)++] = id;
-}
-
-/* Adds v to the set being solved: its weights join its links' sums, and links not yet
- * seen are opened, or (with closed != 0) opened only when modified or saturated; a closed
- * link's rem is what the variables outside the set leave (v's own load is given back). */
-static void add_var(net_mm_system *s, net_mm_var *v, uint64_t ep, int closed, size_t *nc,
-                    size_t *nv)
-{
-    v->epoch = ep;
-    v->fixed = 0;
-    s->comp_v.v[(*nv)++] = v;
-    s->stats.elems_solved += v->n_elems;
-    for (uint32_t k = 0; k < v->n_elems; k++) {
-        int32_t id = v->elems[k].cnst;
-        mm_cnst *c = &s->c[id];
-        if (c->epoch != ep) {
-            /* an unmodified link's users kept their rates since the solve that set spare */
-            if (!closed || c->modified || c->spare <= c->cap * SAT_REL_TOL) {
-                open_link(s, id, ep, nc);
-            } else {
-                c->epoch = ep;
-                c->rem = c->spare;
-                c->sumw = 0;
-                c->nunf = 0;
-                c->open = false;
-                s->comp_c[(*nc)++] = id;
-                s->n_closed++;
-            }
-        }
-        if (!c->open)
-            c->rem += v->elems[k].w * v->rate;
-        c->sumw += v->elems[k].w;
-        c->nunf++;
-    }
-}
-
-/* Collects into comp_c and comp_v the set to solve from link seed: breadth-first over open
- * links and their users, each link initialised when first touched and each variable adding
- * its weights when discovered. closed == 0: the whole connected component; else only
- * through modified and saturated links (the file comment). Returns the number of links. */
-static size_t collect(net_mm_system *s, int32_t seed, int closed)
-{
-    uint64_t ep = ++s->epoch;
-    size_t nc = 0, nv = 0;
-    s->n_closed = 0;
-    open_link(s, seed, ep, &nc);
+    uint64_t ep = s->epoch;
+    size_t nc = 0, nv = 0, nb = 0;
+    /* breadth-first over links and their users; each link is initialised when first
+     * touched and each variable adds its weights when discovered: one pass */
+    mm_cnst *c0 = &s->c[seed];
+    c0->epoch = ep;
+    c0->rem = c0->cap;
+    c0->sumw = 0;
+    c0->nunf = 0;
+    s->comp_c[nc++] = seed;
     for (size_t i = 0; i < nc; i++) {
         const mm_cnst *ci = &s->c[s->comp_c[i]];
-        if (!ci->open)
-            continue;
-        for (size_t u = 0; u < ci->users.n; u++)
-            if (ci->users.v[u].var->epoch != ep)
-                add_var(s, ci->users.v[u].var, ep, closed, &nc, &nv);
+        for (size_t u = 0; u < ci->users.n; u++) {
+            net_mm_var *v = ci->users.v[u].var;
+            if (v->epoch == ep)
+                continue;
+            v->epoch = ep;
+            v->fixed = 0;
+            s->comp_v.v[nv++] = v;
+            s->stats.elems_solved += v->n_elems;
+            for (uint32_t k = 0; k < v->n_elems; k++) {
+                int32_t id = v->elems[k].cnst;
+                mm_cnst *c = &s->c[id];
+                if (c->epoch != ep) {
+                    c->epoch = ep;
+                    c->rem = c->cap;
+                    c->sumw = 0;
+                    c->nunf = 0;
+                    s->comp_c[nc++] = id;
+                }
+                c->sumw += v->elems[k].w;
+                c->nunf++;
+            }
+        }
     }
     s->comp_v.n = nv;
+    s->stats.components++;
     s->stats.vars_solved += nv;
-    return nc;
-}
-
-/* Progressive filling of the collected set (nc links, comp_v): next_rate of each variable. */
-static void fill(net_mm_system *s, size_t nc)
-{
-    size_t nv = s->comp_v.n, nb = 0;
+    if (nv == 0)
+        return;
     /* A link with a single user acts exactly like a rate cap on that user (it saturates
-     * when, and only when, that user reaches rem / w): it joins the sorted bounds instead
+     * when, and only when, that user reaches cap / w): it joins the sorted bounds instead
      * of the heap, which keeps the heap to the links that are really shared. */
     for (size_t i = 0; i < nv; i++) {
         net_mm_var *v = s->comp_v.v[i];
         double b = v->bound > 0 ? v->bound : INFINITY;
         for (uint32_t k = 0; k < v->n_elems; k++) {
             const mm_cnst *c = &s->c[v->elems[k].cnst];
-            if (c->nunf == 1 && c->rem / v->elems[k].w < b)
-                b = c->rem / v->elems[k].w;
+            if (c->nunf == 1 && c->cap / v->elems[k].w < b)
+                b = c->cap / v->elems[k].w;
         }
         if (b < INFINITY) {
             s->bounded.v[nb] = (bound_ent){b, (uint32_t)nb, v};
@@ -471,63 +407,7 @@ static void fill(net_mm_system *s, size_t nc)
             if (!ct->users.v[u].var->fixed)
                 fix_var(s, ct->users.v[u].var, level);
     }
-}
-
-/* Whether a closed link (one with slack before the solve) saturated in the fill. */
-static int closed_link_saturated(const net_mm_system *s, size_t nc)
-{
-    for (size_t i = 0; i < nc; i++) {
-        const mm_cnst *c = &s->c[s->comp_c[i]];
-        if (!c->open && c->rem <= c->cap * SAT_REL_TOL)
-            return 1;
-    }
-    return 0;
-}
-
-/* Records what the solved set leaves on each of its links: the next solves read it. */
-static void keep_spare(net_mm_system *s, size_t nc)
-{
-    for (size_t i = 0; i < nc; i++) {
-        mm_cnst *c = &s->c[s->comp_c[i]];
-        c->spare = c->rem;
-    }
-}
-
-/* Solves the set that a change at link seed can move (the file comment). In
- * NET_MM_BOTTLENECK, the whole component is solved after all when a slack link saturated,
- * and also when the part has over PART_MAX_VARS variables: netsim queues the completion of
- * each transfer of a part, but only the first of a whole component (netsim.c), and a large
- * part costs more in the event queue than it saves in the solver (a dense all-to-all of
- * 16,384 flows took twice as long). After such a fallback the next `backoff` solves go
- * straight to the component, backoff doubling (to 64) while that repeats and back to 0
- * once a bottleneck solve succeeds. Which solves try is a function of the inputs: runs
- * stay reproducible. */
-static void solve_from(net_mm_system *s, int32_t seed, net_mm_component_fn cb, void *ctx)
-{
-    int closed = s->mode == NET_MM_BOTTLENECK && s->skip == 0;
-    if (s->skip > 0)
-        s->skip--;
-    size_t nc = collect(s, seed, closed);
-    s->stats.components++;
-    if (s->comp_v.n == 0) {
-        keep_spare(s, nc);
-        return;
-    }
-    fill(s, nc);
-    if (closed && s->n_closed > 0) {
-        if (s->comp_v.n > PART_MAX_VARS || s->n_closed * PART_MIN_CLOSED < nc ||
-            closed_link_saturated(s, nc)) {
-            s->stats.fallbacks++;
-            s->backoff = s->backoff ? (s->backoff < 64 ? 2 * s->backoff : 64) : 1;
-            s->skip = s->backoff;
-            nc = collect(s, seed, 0);
-            fill(s, nc);
-        } else {
-            s->backoff = 0;
-        }
-    }
-    keep_spare(s, nc);
-    report_changes(s, s->comp_v.v, s->comp_v.n, cb, ctx);
+    report_changes(s, s->comp_v.v, nv, cb, ctx);
 }
 
 /* ---- naive reference solver: rounds of full scans ---- */
@@ -593,15 +473,14 @@ void net_mm_solve(net_mm_system *s, net_mm_component_fn cb, void *ctx)
     if (!s->n_mod)
         return;
     s->stats.solves++;
-    if (s->mode == NET_MM_NAIVE) {
+    if (s->naive) {
         solve_naive(s, cb, ctx);
     } else {
-        /* a modified link already solved in this call is open with a stamp of this call */
-        uint64_t first = s->epoch + 1;
+        s->epoch++;
         for (size_t i = 0; i < s->n_mod; i++) {
-            const mm_cnst *c = &s->c[s->mod[i]];
-            if (c->epoch < first || !c->open)
-                solve_from(s, s->mod[i], cb, ctx);
+            int32_t c = s->mod[i];
+            if (s->c[c].epoch != s->epoch)
+                solve_component(s, c, cb, ctx);
         }
     }
     for (size_t i = 0; i < s->n_mod; i++)

@@ -14,16 +14,11 @@
  * that is no larger.
  *
  * Incremental solving: enabling or disabling a variable marks its links modified.
- * The default mode (NET_MM_BOTTLENECK) re-solves, per modified link, only the variables
- * joined to it through modified or saturated links, holding every other variable at its
- * rate; links with slack only lend their spare capacity. It checks that no such link
- * saturates, and re-solves the whole connected component when one does (see maxmin.c).
- * NET_MM_COMPONENT re-solves the whole connected component (variables linked through any
- * shared link) of each modified link: the reference for the default mode. Both report
- * only the variables whose rate changed beyond a relative 1e-12 (so re-solving an
- * untouched part never perturbs it) among those they solved. The naive solver re-solves
- * everything from scratch by repeated scans; it is kept as the reference the tests compare
- * against.
+ * net_mm_solve re-solves only the connected components (variables linked through shared
+ * links) that contain a modified link, and reports only the variables whose rate changed
+ * (beyond a relative 1e-12, so re-solving an untouched part never perturbs it). The naive
+ * solver re-solves everything from scratch by repeated scans; it is kept as the reference
+ * the tests compare against.
  *
  * Ownership: the system owns its constraint table and scratch space. Variables and their
  * element arrays belong to the caller (embedded in transfers) and must stay put while
@@ -62,20 +57,11 @@ struct net_mm_var {
 
 typedef struct net_mm_system net_mm_system;
 
-/* How net_mm_solve re-solves (see the file comment). */
-typedef enum net_mm_mode {
-    NET_MM_BOTTLENECK = 0, /* the default: modified and saturated links' variables */
-    NET_MM_COMPONENT,      /* whole connected components */
-    NET_MM_NAIVE           /* everything, by repeated full scans */
-} net_mm_mode;
-
 /*
- * Called once per solved set with its variables (borrowed array, valid during the call).
- * Each variable's rate holds the new rate and prev_rate the rate before this solve (0 for
- * a newly enabled one); they are equal when the rate did not change beyond a relative
- * 1e-12. NET_MM_COMPONENT reports whole connected components and the naive solver all
- * enabled variables as one; NET_MM_BOTTLENECK may report part of a component, and the
- * variables it does not report keep their rates.
+ * Called once per solved component with its variables (borrowed array, valid during the
+ * call). Each variable's rate holds the new rate and prev_rate the rate before this solve
+ * (0 for a newly enabled one); they are equal when the rate did not change beyond a
+ * relative 1e-12. The naive solver reports all enabled variables as one component.
  */
 typedef void (*net_mm_component_fn)(void *ctx, net_mm_var *const *vars, size_t n);
 
@@ -85,22 +71,13 @@ typedef struct net_mm_stats {
     uint64_t vars_solved;   /* sum over solves of variables in solved components */
     uint64_t elems_solved;  /* sum of elements visited */
     uint64_t rate_changes;  /* callbacks made */
-    uint64_t fallbacks;     /* NET_MM_BOTTLENECK solves redone over the whole component */
 } net_mm_stats;
 
 /* System over n_cnst links with capacities cap_Bps[0..n_cnst) (copied). naive != 0 makes
- * every solve a full naive solve (the reference), else the mode is NET_MM_BOTTLENECK.
- * *out owned by caller. */
+ * every solve a full naive solve (the reference). *out owned by caller. */
 sim_code net_mm_create(size_t n_cnst, const double *cap_Bps, int naive, net_mm_system **out,
                        sim_status *st);
 void net_mm_destroy(net_mm_system *s); /* accepts NULL */
-/* Changes how later solves work, before any variable is enabled (tests compare the modes
- * on the same inputs). */
-void net_mm_set_mode(net_mm_system *s, net_mm_mode mode);
-net_mm_mode net_mm_get_mode(const net_mm_system *s);
-/* Inside a net_mm_component_fn: whether the variables reported are whole connected
- * components (always, except for a NET_MM_BOTTLENECK solve that stopped at slack links). */
-bool net_mm_solved_whole(const net_mm_system *s);
 
 /* Makes room for n enabled variables in the solver's scratch, so that only a link's user
  * array can still grow when one is enabled. NOMEM. */

@@ -6,17 +6,10 @@
  * t_last_ps + remaining / rate (rounded to the picosecond). Whenever the solver changes
  * the rate the progress made at the old rate is booked first.
  *
- * When a solve reports a whole connected component, only its transfers that finish first
- * have their completion event in the queue: the others cannot finish before them, and a
- * completion re-solves the component (each piece a departure splits off touches one of
- * its links). So a solve costs one scan of the component and a few queue operations,
- * however many rates changed. The others are deferred: listed, out of the queue.
- * The default solver (NET_MM_BOTTLENECK) may report part of a component, leaving the rest
- * at their rates, and a later completion need not reach a deferred transfer again. So a
- * partial solve queues each of its transfers at its own completion, moved only when its
- * rate changes, and first queues every deferred transfer at its own (those stay valid:
- * their rates have not changed since). Every transfer gets the same completion time in
- * every mode.
+ * Per solved component only the transfers that finish first have their completion event
+ * in the queue: the others cannot finish before them, and a completion re-solves the whole
+ * component (each piece a departure splits off touches one of its links). So a solve costs
+ * one scan of the component and a few queue operations, however many rates changed.
  *
  * Usage arrays come from per-size-class pools (powers of two), so transfers of any width,
  * from a 3-hop flow to a 2,048-rank ring, recycle their memory.
@@ -32,7 +25,6 @@
 #include <time.h>
 
 #include "core/pool.h"
-#include "core/vec.h"
 
 #define N_CLASSES 32
 
@@ -49,7 +41,6 @@ struct net_transfer {
     double cap;
     net_done_fn done;
     void *user;
-    uint32_t deferred; /* 1 + its index in net_sim.deferred, or 0 */
     xf_state state;
     uint8_t size_class;
 };
@@ -64,7 +55,6 @@ struct net_sim {
     double *link_bytes;
     bool timing;
     net_sim_stats stats;
-    SIM_VEC(net_transfer *) deferred; /* active, out of the queue (see the file comment) */
     size_t live;
     sim_status error; /* first failure inside the event loop */
 };
@@ -115,7 +105,6 @@ void net_sim_destroy(net_sim *ns)
     for (int i = 0; i < N_CLASSES; i++)
         sim_pool_destroy(ns->elem_pool[i]);
     free(ns->link_bytes);
-    sim_vec_free(&ns->deferred);
     free(ns);
 }
 
@@ -123,11 +112,6 @@ void net_sim_set_timing(net_sim *ns, int on) { ns->timing = on; }
 const sim_status *net_sim_error(const net_sim *ns) { return ns->error.code ? &ns->error : NULL; }
 const net_sim_stats *net_sim_get_stats(const net_sim *ns) { return &ns->stats; }
 const net_mm_stats *net_sim_solver_stats(const net_sim *ns) { return net_mm_get_stats(ns->mm); }
-void net_sim_set_solver_mode(net_sim *ns, net_mm_mode mode)
-{
-    assert(ns->live == 0);
-    net_mm_set_mode(ns->mm, mode);
-}
 double net_sim_link_load(const net_sim *ns, net_link_id l) { return net_mm_cnst_load(ns->mm, l); }
 double net_sim_link_bytes(const net_sim *ns, net_link_id l) { return ns->link_bytes[l]; }
 ev_engine *net_sim_engine(net_sim *ns) { return ns->e; }
@@ -186,78 +170,23 @@ static int64_t duration_ps(double bytes, double rate)
     return (int64_t)llround(ps);
 }
 
-/* Books the progress t made at its old rate and projects its completion at the new one. */
-static void rate_changed(net_transfer *t, int64_t now)
-{
-    double old = t->var.prev_rate;
-    if (old > 0) {
-        t->remaining -= old * ps_to_s(now - t->t_last_ps);
-        if (t->remaining < 0)
-            t->remaining = 0;
-    }
-    t->t_last_ps = now;
-    t->finish_ps = now + duration_ps(t->remaining, t->var.rate);
-}
-
-static void defer(net_sim *ns, net_transfer *t)
-{
-    if (t->deferred)
-        return;
-    /* room reserved by net_transfer_start: one place per live transfer */
-    ns->deferred.v[ns->deferred.n++] = t;
-    t->deferred = (uint32_t)ns->deferred.n;
-}
-
-static void undefer(net_sim *ns, net_transfer *t)
-{
-    if (!t->deferred)
-        return;
-    net_transfer *last = ns->deferred.v[--ns->deferred.n];
-    ns->deferred.v[t->deferred - 1] = last;
-    last->deferred = t->deferred;
-    t->deferred = 0;
-}
-
-/* A partial solve: every transfer's completion goes into the queue at its own time, the
- * deferred ones' first. */
-static void on_solved_part(net_sim *ns, net_mm_var *const *vars, size_t n)
-{
-    int64_t now = ev_now(ns->e);
-    for (size_t i = 0; i < ns->deferred.n; i++) {
-        net_transfer *t = ns->deferred.v[i];
-        t->deferred = 0;
-        ev_schedule(ns->e, &t->node, t->finish_ps, EV_CLASS_NORMAL);
-    }
-    ns->deferred.n = 0;
-    for (size_t i = 0; i < n; i++) {
-        net_transfer *t = xf_of_var(vars[i]);
-        if (vars[i]->rate == vars[i]->prev_rate && ev_node_scheduled(&t->node))
-            continue;
-        if (vars[i]->rate != vars[i]->prev_rate)
-            rate_changed(t, now);
-        if (ev_node_scheduled(&t->node)) {
-            if (t->node.t_ps == t->finish_ps)
-                continue;
-            ev_cancel(ns->e, &t->node);
-        }
-        ev_schedule(ns->e, &t->node, t->finish_ps, EV_CLASS_NORMAL);
-    }
-}
-
 static void on_component(void *ctx, net_mm_var *const *vars, size_t n)
 {
     net_sim *ns = ctx;
-    if (!net_mm_solved_whole(ns->mm)) {
-        on_solved_part(ns, vars, n);
-        return;
-    }
-    bool track = net_mm_get_mode(ns->mm) == NET_MM_BOTTLENECK;
     int64_t now = ev_now(ns->e);
     int64_t best = INT64_MAX;
     for (size_t i = 0; i < n; i++) {
         net_transfer *t = xf_of_var(vars[i]);
-        if (vars[i]->rate != vars[i]->prev_rate)
-            rate_changed(t, now);
+        if (vars[i]->rate != vars[i]->prev_rate) {
+            double old = vars[i]->prev_rate;
+            if (old > 0) {
+                t->remaining -= old * ps_to_s(now - t->t_last_ps);
+                if (t->remaining < 0)
+                    t->remaining = 0;
+            }
+            t->t_last_ps = now;
+            t->finish_ps = now + duration_ps(t->remaining, vars[i]->rate);
+        }
         if (t->finish_ps < best)
             best = t->finish_ps;
     }
@@ -265,12 +194,6 @@ static void on_component(void *ctx, net_mm_var *const *vars, size_t n)
     for (size_t i = 0; i < n; i++) {
         net_transfer *t = xf_of_var(vars[i]);
         int want = t->finish_ps == best;
-        if (track) {
-            if (want)
-                undefer(ns, t);
-            else
-                defer(ns, t);
-        }
         if (ev_node_scheduled(&t->node)) {
             if (want && t->node.t_ps == best)
                 continue;
@@ -303,7 +226,6 @@ static void on_complete(ev_engine *e, ev_node *n)
         net_mm_var_disable(ns->mm, &t->var);
         request_solve(ns);
     }
-    undefer(ns, t);
     ns->stats.finished++;
     ns->live--;
     if (t->done)
@@ -404,8 +326,6 @@ sim_code net_transfer_start(net_sim *ns, const net_transfer_spec *spec, net_tran
     /* reserve solver scratch now so that activation inside the event loop cannot fail */
     if (rc == SIM_OK && t->var.n_elems)
         rc = net_mm_reserve(ns->mm, ns->live + 1, st);
-    if (rc == SIM_OK && sim_vec_reserve(&ns->deferred, ns->live + 1) != 0)
-        rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory starting a transfer");
     ev_node_init(&t->node, on_latency_end);
     if (rc == SIM_OK &&
         ev_schedule(ns->e, &t->node, ev_now(ns->e) + spec->lat_ps, EV_CLASS_NORMAL) != SIM_OK)

@@ -78,9 +78,6 @@ const net_sim_stats *net_sim_get_stats(const net_sim *ns);
  * loop is then stopped), or NULL. Callers check it after ev_run. */
 const sim_status *net_sim_error(const net_sim *ns);
 const net_mm_stats *net_sim_solver_stats(const net_sim *ns);
-/* Switches the sharing solver's mode (maxmin.h); only while no transfer is live, since
- * the modes keep completion events differently. Tests compare the modes with it. */
-void net_sim_set_solver_mode(net_sim *ns, net_mm_mode mode);
 /* Sum of w * rate on link l right now. */
 double net_sim_link_load(const net_sim *ns, net_link_id l);
 /* Bytes that crossed link l in finished transfers (weight x bytes). */
