@@ -227,6 +227,10 @@ sim_code study_cal_curves(study_cal *c, const double *grid, size_t k, double *ou
                           sim_status *st)
 {
     sim_status_clear(&c->st);
+    for (size_t j = 0; j < k; j++)
+        if (!(grid[j] > 0 && grid[j] <= 1))
+            return sim_status_set(st, SIM_ERR_INPUT, NULL, 0, 0,
+                                  "grid point %g is not in (0, 1]", grid[j]);
     for (size_t i = 0; i < c->t.n; i++) {
         target *t = &c->t.v[i];
         if (!(t->chip.matmul_max > 0))
@@ -237,9 +241,6 @@ sim_code study_cal_curves(study_cal *c, const double *grid, size_t k, double *ou
             hw_chip chip = t->chip;
             chip.eff_gemm = grid[j] * chip.matmul_max;
             chip.gemm_half_dim = 0;
-            if (!(grid[j] > 0 && grid[j] <= 1))
-                return sim_status_set(st, SIM_ERR_INPUT, NULL, 0, 0,
-                                      "grid point %g is not in (0, 1]", grid[j]);
             if (replay(c, t, &chip, &out[i * k + j]) != SIM_OK) {
                 *st = c->st;
                 return st->code;

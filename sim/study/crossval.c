@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/fit.h"
+#include "core/vec.h"
 
 #define SCAN_POINTS 400
 #define GOLDEN_TOL 1e-7
@@ -294,13 +295,6 @@ static size_t parse_values(char **save, double *v, size_t max, int *bad)
     return n;
 }
 
-static char *dup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    return d ? memcpy(d, s, n) : NULL;
-}
-
 /* Appends a row line's fields (after "row") to s. */
 static sim_code add_row(study_cv_set *s, char **save, const char *path, int lineno,
                         sim_status *st)
@@ -319,17 +313,16 @@ static sim_code add_row(study_cv_set *s, char **save, const char *path, int line
         return sim_status_set(st, SIM_ERR_INPUT, path, lineno, 0,
                               "expected 'row CONFIG SOURCE CHIP MATMUL_MAX PUBLISHED' and %zu "
                               "values, one per grid point", s->k);
-    study_cv_row *rows = realloc(s->rows, (s->n + 1) * sizeof *rows);
-    if (rows)
-        s->rows = rows;
-    char **chips = rows ? realloc(s->chip, (s->n + 1) * sizeof *chips) : NULL;
-    if (chips)
-        s->chip = chips;
-    double *mms = chips ? realloc(s->matmul_max, (s->n + 1) * sizeof *mms) : NULL;
-    if (mms)
-        s->matmul_max = mms;
-    double *curve = mms ? malloc(s->k * sizeof *curve) : NULL;
-    char *n1 = curve ? dup(name) : NULL, *n2 = n1 ? dup(source) : NULL, *n3 = n2 ? dup(chip) : NULL;
+    /* the three arrays grow together: each from the shared capacity */
+    size_t c1 = s->cap, c2 = s->cap, c3 = s->cap;
+    int grown = sim_vec_reserve_(&s->rows, &c1, s->n + 1, sizeof *s->rows) == 0 &&
+                sim_vec_reserve_(&s->chip, &c2, s->n + 1, sizeof *s->chip) == 0 &&
+                sim_vec_reserve_(&s->matmul_max, &c3, s->n + 1, sizeof *s->matmul_max) == 0;
+    if (grown)
+        s->cap = c1;
+    double *curve = grown ? malloc(s->k * sizeof *curve) : NULL;
+    char *n1 = curve ? strdup(name) : NULL, *n2 = n1 ? strdup(source) : NULL;
+    char *n3 = n2 ? strdup(chip) : NULL;
     if (!n3) {
         free(curve), free(n1), free(n2);
         return sim_status_set(st, SIM_ERR_NOMEM, path, lineno, 0, "out of memory");

@@ -79,6 +79,7 @@ typedef struct study_cv_set {
     study_cv_row *rows; /* n; names, sources and curves point into the set */
     char **chip;       /* n: the chip each row runs on */
     double *matmul_max; /* n */
+    size_t cap;         /* rows allocated in each of the three arrays */
 } study_cv_set;
 
 /* Reads path into *out (freed by study_cv_set_free). Errors: SIM_ERR_INPUT naming the line

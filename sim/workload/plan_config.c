@@ -132,7 +132,18 @@ static sim_code load_workload(plan *p, ydoc *d, ynode root, const ydoc_override 
     return rc;
 }
 
-/* Error at parallelism.key when written there, else at the parallelism mapping. */
+/* Error at parallelism.key when written there, else at the parallelism mapping; with
+ * name_key the message starts "key 'KEY': ". */
+static sim_code par_verr(const ydoc *d, ynode par, const char *key, bool name_key,
+                         sim_status *st, const char *fmt, va_list ap)
+{
+    char msg[SIM_STATUS_MSG_MAX];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    ynode at = ydoc_map_get(d, par, key);
+    return name_key ? ydoc_error(d, at ? at : par, st, "key '%s': %s", key, msg)
+                    : ydoc_error(d, at ? at : par, st, "%s", msg);
+}
+
 static sim_code par_err(const ydoc *d, ynode par, const char *key, sim_status *st,
                         const char *fmt, ...)
 #if defined(__GNUC__)
@@ -143,13 +154,21 @@ static sim_code par_err(const ydoc *d, ynode par, const char *key, sim_status *s
 static sim_code par_err(const ydoc *d, ynode par, const char *key, sim_status *st,
                         const char *fmt, ...)
 {
-    char msg[SIM_STATUS_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    sim_code rc = par_verr(d, par, key, false, st, fmt, ap);
     va_end(ap);
-    ynode at = ydoc_map_get(d, par, key);
-    return ydoc_error(d, at ? at : par, st, "%s", msg);
+    return rc;
+}
+
+sim_code plan__key_err(const ydoc *d, ynode par, const char *key, sim_status *st,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sim_code rc = par_verr(d, par, key, true, st, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static sim_code load_placement(plan *p, const ydoc *d, ynode par, sim_status *st)

@@ -74,6 +74,15 @@ void plan_tmpl_build(plan *p);
 sim_code plan_sched_read(plan *p, const ydoc *d, ynode par, sim_status *st);
 sim_code plan_sched_check(plan *p, const ydoc *d, ynode par, sim_status *st);
 
+/* An input error "key 'KEY': ..." at parallelism.key when written there, else at the
+ * parallelism mapping par (plan_config.c). Returns SIM_ERR_INPUT. */
+sim_code plan__key_err(const ydoc *d, ynode par, const char *key, sim_status *st,
+                       const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
 /* The group that shards parameters and gradients: dp x cp, or hybrid FSDP's shard group
  * when it is smaller (plan_place.c). */
 plan_group plan_shard_group(const plan *p);

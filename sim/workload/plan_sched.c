@@ -11,31 +11,10 @@
  * Every refusal is located at the key it is about, in the house format.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "workload/plan_int.h"
-
-/* Error at parallelism.key when written there, else at the parallelism mapping. */
-static sim_code key_err(const ydoc *d, ynode par, const char *key, sim_status *st,
-                        const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 5, 6)))
-#endif
-    ;
-
-static sim_code key_err(const ydoc *d, ynode par, const char *key, sim_status *st,
-                        const char *fmt, ...)
-{
-    char msg[SIM_STATUS_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    ynode at = ydoc_map_get(d, par, key);
-    return ydoc_error(d, at ? at : par, st, "key '%s': %s", key, msg);
-}
 
 /* One of two spellings of a count of layers: *out and *which (the key written). */
 static sim_code read_alias(const ydoc *d, ynode par, const char *name, const char *old,
@@ -44,7 +23,7 @@ static sim_code read_alias(const ydoc *d, ynode par, const char *name, const cha
     bool a = ydoc_map_get(d, par, name) != 0, b = ydoc_map_get(d, par, old) != 0;
     *which = a ? name : old;
     if (a && b)
-        return key_err(d, par, old, st, "the same as '%s'; give one of them", name);
+        return plan__key_err(d, par, old, st, "the same as '%s'; give one of them", name);
     return ydoc_get_int(d, par, *which, 0, 1, INT32_MAX, out, st);
 }
 
@@ -78,9 +57,9 @@ static sim_code read_fsdp(plan *p, const ydoc *d, ynode par, sim_status *st)
         p->par.fsdp_strategy = on ? WL_FSDP_FULL_SHARD : WL_FSDP_NONE;
         return SIM_OK;
     }
-    return key_err(d, par, "fsdp", st,
-                   "expected true, false or a sharding strategy (full_shard, shard_grad_op, "
-                   "hybrid_shard, _hybrid_shard_zero2, no_shard), found '%s'", text);
+    return plan__key_err(d, par, "fsdp", st,
+                         "expected true, false or a sharding strategy (full_shard, shard_grad_op, "
+                         "hybrid_shard, _hybrid_shard_zero2, no_shard), found '%s'", text);
 }
 
 sim_code plan_sched_read(plan *p, const ydoc *d, ynode par, sim_status *st)
@@ -112,15 +91,15 @@ sim_code plan_sched_read(plan *p, const ydoc *d, ynode par, sim_status *st)
     if (raf) {
         wl_fsdp s = wl_fsdp_of(w);
         if (s == WL_FSDP_NONE || s == WL_FSDP_NO_SHARD)
-            return key_err(d, par, "reshard_after_forward", st,
-                           "only with FSDP sharding the parameters (fsdp: true, full_shard or "
-                           "hybrid_shard)");
+            return plan__key_err(d, par, "reshard_after_forward", st,
+                                 "only with FSDP sharding the parameters (fsdp: true, "
+                                 "full_shard or hybrid_shard)");
         if (reshard && (s == WL_FSDP_SHARD_GRAD_OP || s == WL_FSDP_HYBRID_SHARD_ZERO2))
-            return key_err(d, par, "reshard_after_forward", st,
-                           "true contradicts fsdp: %s, which keeps the parameters unsharded "
-                           "after the forward", s == WL_FSDP_SHARD_GRAD_OP
-                                                    ? "shard_grad_op"
-                                                    : "_hybrid_shard_zero2");
+            return plan__key_err(d, par, "reshard_after_forward", st,
+                                 "true contradicts fsdp: %s, which keeps the parameters unsharded "
+                                 "after the forward", s == WL_FSDP_SHARD_GRAD_OP
+                                                          ? "shard_grad_op"
+                                                          : "_hybrid_shard_zero2");
         if (!reshard)
             w->fsdp_strategy = s == WL_FSDP_HYBRID_SHARD || s == WL_FSDP_HYBRID_SHARD_ZERO2
                                    ? WL_FSDP_HYBRID_SHARD_ZERO2
@@ -129,17 +108,17 @@ sim_code plan_sched_read(plan *p, const ydoc *d, ynode par, sim_status *st)
     if (layout) {
         char why[SIM_STATUS_MSG_MAX / 2];
         if (w->first_stage_layers || w->last_stage_layers)
-            return key_err(d, par, "pipeline_model_parallel_layout", st,
-                           "give the layout or '%s', not both",
-                           w->first_stage_layers ? first_key : last_key);
+            return plan__key_err(d, par, "pipeline_model_parallel_layout", st,
+                                 "give the layout or '%s', not both",
+                                 w->first_stage_layers ? first_key : last_key);
         if (!wl_layout_parse(layout, w->pp, p->wl.layers, w, why, sizeof why))
-            return key_err(d, par, "pipeline_model_parallel_layout", st, "expected %s", why);
+            return plan__key_err(d, par, "pipeline_model_parallel_layout", st, "expected %s", why);
         int64_t vp = w->layout_n / w->pp;
         if (ydoc_map_get(d, par, "virtual_stages") && w->vp != vp)
-            return key_err(d, par, "virtual_stages", st,
-                           "%lld, but the layout's %lld stages over pp = %lld make %lld",
-                           (long long)w->vp, (long long)w->layout_n, (long long)w->pp,
-                           (long long)vp);
+            return plan__key_err(d, par, "virtual_stages", st,
+                                 "%lld, but the layout's %lld stages over pp = %lld make %lld",
+                                 (long long)w->vp, (long long)w->layout_n, (long long)w->pp,
+                                 (long long)vp);
         w->vp = vp;
         /* Megatron-LM runs the interleaved schedule whenever there are virtual stages */
         if (vp > 1 && !ydoc_map_get(d, par, "schedule"))
@@ -168,51 +147,53 @@ sim_code plan_sched_check(plan *p, const ydoc *d, ynode par, sim_status *st)
     char why[SIM_STATUS_MSG_MAX / 2];
     wl_uneven_problem(&p->wl, w, why, sizeof why);
     if (why[0])
-        return key_err(d, par,
-                       ydoc_map_get(d, par, "first_stage_layers") ? "first_stage_layers"
-                       : ydoc_map_get(d, par, "decoder_first_pipeline_num_layers")
-                           ? "decoder_first_pipeline_num_layers"
-                       : ydoc_map_get(d, par, "last_stage_layers")
-                           ? "last_stage_layers"
-                           : "decoder_last_pipeline_num_layers",
-                       st, "%s", why);
+        return plan__key_err(d, par,
+                             ydoc_map_get(d, par, "first_stage_layers") ? "first_stage_layers"
+                             : ydoc_map_get(d, par, "decoder_first_pipeline_num_layers")
+                                 ? "decoder_first_pipeline_num_layers"
+                             : ydoc_map_get(d, par, "last_stage_layers")
+                                 ? "last_stage_layers"
+                                 : "decoder_last_pipeline_num_layers",
+                             st, "%s", why);
     const char *grp_key = "microbatch_group_size_per_virtual_pipeline_stage";
     if (ydoc_map_get(d, par, grp_key) && w->schedule != WL_SCHED_INTERLEAVED)
-        return key_err(d, par, grp_key, st, "only with schedule 'interleaved'");
+        return plan__key_err(d, par, grp_key, st, "only with schedule 'interleaved'");
     int64_t m = p->microbatches, g = wl_mb_group(w);
     if (w->schedule == WL_SCHED_INTERLEAVED && w->pp > 1) {
         /* Megatron-LM's forward_backward_pipelining_with_interleaving */
         const char *key = ydoc_map_get(d, par, grp_key) ? grp_key : "schedule";
         if (g < w->pp || g > m)
-            return key_err(d, par, key, st,
-                           "the interleaved schedule runs groups of pp = %lld to m = %lld "
-                           "micro-batches per chunk, found a group of %lld", (long long)w->pp,
-                           (long long)m, (long long)g);
+            return plan__key_err(d, par, key, st,
+                                 "the interleaved schedule runs groups of pp = %lld to m = %lld "
+                                 "micro-batches per chunk, found a group of %lld", (long long)w->pp,
+                                 (long long)m, (long long)g);
         if (m % g > 0 && m % g < w->pp)
-            return key_err(d, par, key, st,
-                           "the interleaved schedule needs the %lld micro-batches to leave a "
-                           "last group of 0 or pp = %lld at least, found %lld (groups of %lld)",
-                           (long long)m, (long long)w->pp, (long long)(m % g), (long long)g);
+            return plan__key_err(d, par, key, st,
+                                 "the interleaved schedule needs the %lld micro-batches to leave "
+                                 "a last group of 0 or pp = %lld at least, found %lld (groups of "
+                                 "%lld)", (long long)m, (long long)w->pp, (long long)(m % g),
+                                 (long long)g);
     }
     wl_fsdp s = wl_fsdp_of(w);
     bool hybrid = s == WL_FSDP_HYBRID_SHARD || s == WL_FSDP_HYBRID_SHARD_ZERO2;
     if (s != WL_FSDP_NONE && w->zero > 0)
-        return key_err(d, par, "zero", st, "leave zero out with fsdp, whose strategy says what "
-                       "is sharded (zero 3 is full_shard)");
+        return plan__key_err(d, par, "zero", st, "leave zero out with fsdp, whose strategy "
+                             "says what is sharded (zero 3 is full_shard)");
     if (ydoc_map_get(d, par, "fsdp_shard_size") && !hybrid)
-        return key_err(d, par, "fsdp_shard_size", st,
-                       "only with fsdp: hybrid_shard or _hybrid_shard_zero2");
+        return plan__key_err(d, par, "fsdp_shard_size", st,
+                             "only with fsdp: hybrid_shard or _hybrid_shard_zero2");
     if (hybrid) {
         int64_t n = w->dp * w->cp;
         if (p->wl.experts > 0)
-            return key_err(d, par, "fsdp", st, "hybrid sharding of an MoE model is not "
-                           "modelled; '%s' has experts", p->wl.name);
+            return plan__key_err(d, par, "fsdp", st, "hybrid sharding of an MoE model is not "
+                                 "modelled; '%s' has experts", p->wl.name);
         if (!w->fsdp_shard)
             w->fsdp_shard = node_shard(p);
         if (n % w->fsdp_shard != 0)
-            return key_err(d, par, "fsdp_shard_size", st,
-                           "expected a divisor of dp x cp = %lld (the replicas split into shard "
-                           "groups), found %lld", (long long)n, (long long)w->fsdp_shard);
+            return plan__key_err(d, par, "fsdp_shard_size", st,
+                                 "expected a divisor of dp x cp = %lld (the replicas split into "
+                                 "shard groups), found %lld", (long long)n,
+                                 (long long)w->fsdp_shard);
     }
     return SIM_OK;
 }
