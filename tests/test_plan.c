@@ -2651,6 +2651,7 @@ START_TEST(test_fsdp_strategies)
 
     for (int variant = 0; variant < 2; variant++) {
         p = load_tiny(variant ? raf : sgo);
+        w = plan_workload(p); /* the workload lives in the plan */
         ck_assert_int_eq(wl_fsdp_of(plan_parallel(p)), WL_FSDP_SHARD_GRAD_OP);
         k = count_dp_colls(p);
         ck_assert_int_eq(k.gathers_fwd, 8);
@@ -2665,6 +2666,7 @@ START_TEST(test_fsdp_strategies)
 
     for (int variant = 0; variant < 2; variant++) {
         p = load_tiny(variant ? hz2 : hsdp);
+        w = plan_workload(p); /* the workload lives in the plan */
         const wl_parallel *par = plan_parallel(p);
         ck_assert_int_eq(wl_fsdp_of(par), variant ? WL_FSDP_HYBRID_SHARD_ZERO2
                                                   : WL_FSDP_HYBRID_SHARD);
@@ -2691,6 +2693,8 @@ START_TEST(test_fsdp_strategies)
     }
 
     p = load_tiny(none);
+
+    w = plan_workload(p); /* the workload lives in the plan */
     ck_assert_int_eq(wl_fsdp_of(plan_parallel(p)), WL_FSDP_NO_SHARD);
     k = count_dp_colls(p);
     ck_assert_int_eq(k.gathers_fwd + k.gathers_bwd + k.rs + k.ar_replica + k.tail_gathers, 0);
