@@ -428,7 +428,7 @@ END_TEST
 START_TEST(too_large_is_refused)
 {
     plan *p = th_load("configs/quickstart.yaml", NULL);
-    double need = exec_memory_estimate(p);
+    double need = exec_memory_estimate(p, 1);
     /* 64 ranks x 4 KiB + 384 links x 512 B + 88 nodes x 64 B */
     ck_assert_double_eq(need, 64 * 4096.0 + 384 * 512.0 + 88 * 64.0);
     exec_opts opts = {.mem_limit_bytes = need / 2};

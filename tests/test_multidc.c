@@ -10,7 +10,11 @@
  * - The WAN bytes of an outer sync follow the hierarchical ring: over n sites every group's
  *   S bytes cross the WAN 2 (n - 1) times in all.
  * - Compute utilization rises with H and with the WAN bandwidth.
- * - Streaming hides a fragment's sync that fits in its window, and exposes the rest.
+ * - Streaming hides a fragment's sync that fits in its window, and exposes the rest
+ *   (composed from parts simulated alone).
+ * - Co-simulated streaming: the shortcut (one fragment's window) equals the replay of the
+ *   whole round; with no link shared between the syncs and the inner steps it equals the
+ *   composition; with shared links both the sync and the inner steps beside it slow down.
  */
 #include <check.h>
 #define CLUSTERSIM_TEST_PLANS
@@ -187,7 +191,7 @@ START_TEST(streaming_hides_what_fits)
 {
     /* each fragment's sync (a quarter of the model) against max_delay inner steps; a WAN
      * step costs its latency, so the wide case has a short link (1 ms) */
-    static const char *const wide[] = {"cross_dc.max_delay=2",
+    static const char *const wide[] = {"cross_dc.max_delay=2", "cross_dc.replay=composed",
                                        "topology.wan.0.bandwidth=1 Tb/s",
                                        "topology.wan.0.latency=1 ms", NULL};
     plan *p = th_load(GOOD "mdc-streaming.yaml", wide);
@@ -203,7 +207,7 @@ START_TEST(streaming_hides_what_fits)
     mdc_result_free(&m);
     plan_destroy(p);
     /* a slow WAN: each fragment exposes what its window does not cover */
-    static const char *const narrow[] = {"cross_dc.max_delay=1",
+    static const char *const narrow[] = {"cross_dc.max_delay=1", "cross_dc.replay=composed",
                                          "topology.wan.0.bandwidth=10 Gb/s", NULL};
     p = th_load(GOOD "mdc-streaming.yaml", narrow);
     run(p, &r, &m);
@@ -214,6 +218,112 @@ START_TEST(streaming_hides_what_fits)
     exec_result_free(&r);
     mdc_result_free(&m);
     plan_destroy(p);
+}
+END_TEST
+
+static void run_sets(const char *path, const char *const *sets, mdc_result *m)
+{
+    plan *p = th_load(path, sets);
+    exec_result r;
+    run(p, &r, m);
+    exec_result_free(&r);
+    plan_destroy(p);
+}
+
+#define REL_EQ(a, b) ck_assert_msg(fabs((a) - (b)) <= 1e-9 * fabs(b), "%s = %.12g, %s = %.12g", \
+                                   #a, (double)(a), #b, (double)(b))
+
+/* The shortcut replays one fragment's window and counts the other steps as multiples of one
+ * step alone; the full replay runs all H steps with every fragment. Steps start at a barrier
+ * and fragments never overlap (max_delay <= H / F), so the two agree: with the window hiding
+ * the sync, with it exposed, and with max_delay 0 (the sync blocks) and H / F. */
+START_TEST(streaming_shortcut_equals_full_round)
+{
+    static const char *const cases[][4] = {
+        {"cross_dc.max_delay=2", "topology.wan.0.bandwidth=1 Tb/s", "topology.wan.0.latency=1 ms"},
+        {"cross_dc.max_delay=1", "topology.wan.0.bandwidth=10 Gb/s", NULL},
+        {"cross_dc.max_delay=0", NULL, NULL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *sets[6] = {0};
+        size_t k = 0;
+        for (size_t i = 0; i < 3 && cases[c][i]; i++)
+            sets[k++] = cases[c][i];
+        mdc_result a, b;
+        sets[k] = "cross_dc.replay=shortcut";
+        run_sets(GOOD "mdc-streaming.yaml", sets, &a);
+        sets[k] = "cross_dc.replay=full";
+        run_sets(GOOD "mdc-streaming.yaml", sets, &b);
+        ck_assert_int_eq(a.replay, PLAN_REPLAY_SHORTCUT);
+        ck_assert_int_eq(b.replay, PLAN_REPLAY_FULL);
+        REL_EQ(a.round_s, b.round_s);
+        REL_EQ(a.exposed_s, b.exposed_s);
+        REL_EQ(a.outer_sync_cosim_s, b.outer_sync_cosim_s);
+        REL_EQ(a.inner_beside_s, b.inner_beside_s);
+        REL_EQ(a.mfu, b.mfu);
+        if (c == 1)
+            ck_assert(a.exposed_s > 0);
+        mdc_result_free(&a);
+        mdc_result_free(&b);
+    }
+}
+END_TEST
+
+/* tp 8 inside one node per site: the inner steps use NVLink only, the outer sync NICs, the
+ * leaf, the gateways and the WAN. Nothing is shared, so co-simulation finds the composed
+ * figures: the sync takes its time alone, and exposes what its window does not cover. */
+START_TEST(streaming_without_shared_links_equals_composition)
+{
+    for (int narrow = 0; narrow < 2; narrow++) {
+        const char *sets[] = {"topology=mdc-2sites-1node.yaml", "parallelism.tp=8",
+                              "parallelism.dp=2", "parallelism.global_batch=16",
+                              narrow ? "cross_dc.max_delay=1" : "cross_dc.max_delay=2",
+                              narrow ? "topology.wan.0.bandwidth=10 Gb/s" : NULL, NULL, NULL};
+        size_t k = narrow ? 6 : 5;
+        mdc_result a, b;
+        sets[k] = "cross_dc.replay=composed";
+        run_sets(GOOD "mdc-streaming.yaml", sets, &a);
+        sets[k] = "cross_dc.replay=shortcut";
+        run_sets(GOOD "mdc-streaming.yaml", sets, &b);
+        REL_EQ(b.outer_sync_cosim_s, a.outer_sync_s);
+        REL_EQ(b.inner_beside_s, a.inner_step_s);
+        REL_EQ(b.round_s, a.round_s);
+        if (narrow)
+            REL_EQ(b.exposed_s, a.exposed_s);
+        else
+            ck_assert(fabs(b.exposed_s) <= 1e-12 && a.exposed_s == 0);
+        ck_assert(!narrow || a.exposed_s > 0);
+        mdc_result_free(&a);
+        mdc_result_free(&b);
+    }
+}
+END_TEST
+
+/* tp 2, 8 data-parallel replicas per site over two nodes: the inner steps' gradient
+ * all-reduces cross the NICs and the leaf that the sync's intra-site phases use. With a fast
+ * WAN the sync is mostly intra-site, and both sides slow each other: the sync beside the
+ * steps takes longer than alone, the steps beside it longer than alone, and the round longer
+ * than the composition says. */
+START_TEST(streaming_shared_links_slow_both)
+{
+    static const char *const base[] = {"topology.wan.0.bandwidth=1 Tb/s",
+                                       "topology.wan.0.latency=1 ms", "cross_dc.max_delay=2",
+                                       NULL, NULL};
+    const char *sets[5];
+    memcpy(sets, base, sizeof sets);
+    mdc_result a, b;
+    sets[3] = "cross_dc.replay=composed";
+    run_sets(GOOD "mdc-streaming.yaml", sets, &a);
+    sets[3] = "cross_dc.replay=shortcut";
+    run_sets(GOOD "mdc-streaming.yaml", sets, &b);
+    ck_assert_msg(b.outer_sync_cosim_s > 1.001 * b.outer_sync_s, "sync %.9g beside, %.9g alone",
+                  b.outer_sync_cosim_s, b.outer_sync_s);
+    ck_assert_msg(b.inner_beside_s > 1.0001 * b.inner_step_s, "step %.9g beside, %.9g alone",
+                  b.inner_beside_s, b.inner_step_s);
+    ck_assert(b.round_s > a.round_s);
+    REL_EQ(b.outer_sync_s, a.outer_sync_s);
+    mdc_result_free(&a);
+    mdc_result_free(&b);
 }
 END_TEST
 
@@ -257,6 +367,9 @@ int main(void)
     tcase_add_test(tc, outer_sync_bytes_follow_the_ring);
     tcase_add_test(tc, utilization_rises_with_h_and_bandwidth);
     tcase_add_test(tc, streaming_hides_what_fits);
+    tcase_add_test(tc, streaming_shortcut_equals_full_round);
+    tcase_add_test(tc, streaming_without_shared_links_equals_composition);
+    tcase_add_test(tc, streaming_shared_links_slow_both);
     tcase_add_test(tc, background_load);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -2040,6 +2040,15 @@ static const bad_cfg bad_cfgs[] = {
     {TINY, "workload.model.heads=3",
      "--set workload.model.heads=3: error: key 'heads': expected a divisor of hidden = 256, "
      "found '3'"},
+    /* issue 15: streaming DiLoCo's window and replay */
+    {"tests/fixtures/good/mdc-streaming.yaml", "cross_dc.max_delay=3",
+     "--set cross_dc.max_delay=3: error: key 'max_delay': expected at most H / F = 2 inner "
+     "steps (a fragment's sync ends before the next fragment's begins), found 3"},
+    {"tests/fixtures/good/mdc-streaming.yaml", "cross_dc.replay=ful",
+     "--set cross_dc.replay=ful: error: key 'replay': unknown round replay 'ful' (did you mean "
+     "'full'?); expected one of: shortcut, full, composed"},
+    {"tests/fixtures/good/mdc-diloco.yaml", "cross_dc.replay=full",
+     "--set cross_dc.replay=full: error: key 'replay': not used by scheme 'diloco'"},
     /* item 3 of issue 14: every refusal of the layout string, the groups and FSDP */
     {BAD "cfg-layout-loss.yaml", NULL,
      BAD "cfg-layout-loss.yaml:9:35: error: key 'pipeline_model_parallel_layout': expected the loss L last, in the last stage"},

@@ -60,8 +60,9 @@ typedef enum rank_state {
 
 typedef struct rank_st {
     ev_node ev; /* first member */
-    struct ex *x;
-    int64_t id;
+    struct exec_run_ctl *x;
+    int64_t id;          /* its chip */
+    int64_t loc, base;   /* its rank in the plan; the first chip of its replica */
     bool have_item; /* item holds the next thing to do */
     rank_state state;
     bool join_pending, join_after; /* an overlapped collective waits for the next op's end */
@@ -78,7 +79,8 @@ typedef struct rank_st {
 
 typedef struct rdv {
     uint64_t key;
-    struct ex *x;
+    struct exec_run_ctl *x;
+    int64_t base; /* the replica's first chip */
     plan_dim dim; /* reported under */
     int slot;     /* the group's (plan_slot) */
     coll_kind kind;
@@ -96,14 +98,18 @@ typedef struct chan {
     size_t head, len, cap;
 } chan;
 
-typedef struct ex {
+typedef struct exec_run_ctl ex;
+struct exec_run_ctl {
     plan *p;
     ev_engine *eng;
     net_sim *ns;
     coll_engine *ce;
     rank_st *ranks;
     int64_t n_ranks, done_ranks, step, total_steps;
+    int64_t plan_ranks, replicas, warmup, steps; /* n_ranks = replicas x plan_ranks */
     double step_start_s;
+    const exec_side *side;
+    bool held; /* the side holds the step's start */
     sim_pool *rdvs; /* rendezvous: stable addresses, since running collectives point at them */
     sim_hmap rmap, cmap, gmap;  /* rendezvous, channels (index), collective groups (pointers) */
     SIM_VEC(int32_t) members;   /* scratch: a group's member list */
@@ -119,7 +125,7 @@ typedef struct ex {
     double wall0, last_progress;
     sim_pool *msgs; /* pipeline messages in flight */
     trace *tr;
-} ex;
+};
 
 static double wall_now(void)
 {
@@ -205,7 +211,7 @@ static void wake(ex *x, rank_st *r)
 
 static void record_coll(ex *x, const rdv *v, int dim, double end_s)
 {
-    if (plan_slot_id(x->p, 0, v->slot) != v->gid)
+    if (v->base != 0 || plan_slot_id(x->p, 0, v->slot) != v->gid)
         return;
     /* reserved for the whole run by size_up_front: the push does not allocate */
     if (sim_vec_push(&x->colls, ((exec_coll_rec){v->step, v->kind, dim, v->algo, v->size,
@@ -260,7 +266,7 @@ static void on_coll_done(void *user, double start_s, double end_s)
     if (x->tr)
         snprintf(name, sizeof name, "%s %s", plan_dim_name(v->dim), coll_kind_name(v->kind));
     for (int64_t i = 0; i < v->size; i++) {
-        rank_st *r = &x->ranks[plan_slot_member(x->p, v->gid, v->slot, i)];
+        rank_st *r = &x->ranks[v->base + plan_slot_member(x->p, v->gid, v->slot, i)];
         if (x->tr && trace_wants(x->tr, r->id))
             trace_event(x->tr, name, coll_algo_name(v->algo), r->id,
                         v->async != PLAN_SYNC ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
@@ -279,10 +285,12 @@ static void on_coll_done(void *user, double start_s, double end_s)
     sim_pool_put(x->rdvs, v);
 }
 
-/* The collective group gid of slot (size members; plan_slot), made on first use. */
-static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size)
+/* The collective group gid of slot (size members; plan_slot) in the replica whose first
+ * chip is base, made on first use. */
+static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size, int64_t base)
 {
-    uint64_t key = (uint64_t)gid * PLAN_SLOT_COUNT + (uint64_t)slot;
+    uint64_t rgid = (uint64_t)gid * (uint64_t)x->replicas + (uint64_t)(base / x->plan_ranks);
+    uint64_t key = rgid * PLAN_SLOT_COUNT + (uint64_t)slot;
     uint64_t found = sim_hmap_get(&x->gmap, key);
     if (found != SIM_HMAP_NONE)
         return (coll_group *)(uintptr_t)found;
@@ -293,7 +301,7 @@ static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size)
     }
     /* Members are the group in coordinate order: ranks run on chips of the same number. */
     for (int64_t i = 0; i < size; i++)
-        x->members.v[i] = (int32_t)plan_slot_member(x->p, gid, slot, i);
+        x->members.v[i] = (int32_t)(base + plan_slot_member(x->p, gid, slot, i));
     coll_group *g;
     sim_status st;
     if (coll_group_create(x->ce, x->members.v, (size_t)size, &g, &st) != SIM_OK) {
@@ -311,8 +319,9 @@ static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size)
 static void arrive(ex *x, rank_st *r, const plan_item *it)
 {
     int dim = it->dim, slot = plan_slot(dim, it->group);
-    int64_t gid = plan_slot_id(x->p, r->id, slot), seq = r->seq[slot]++;
-    uint64_t key = sim_hash_mix(((uint64_t)slot << 56) ^ ((uint64_t)gid << 24) ^ (uint64_t)seq) ^
+    int64_t gid = plan_slot_id(x->p, r->loc, slot), seq = r->seq[slot]++;
+    uint64_t rgid = (uint64_t)gid * (uint64_t)x->replicas + (uint64_t)(r->base / x->plan_ranks);
+    uint64_t key = sim_hash_mix(((uint64_t)slot << 56) ^ (rgid << 24) ^ (uint64_t)seq) ^
                    (uint64_t)seq;
     uint64_t found = sim_hmap_get(&x->rmap, key);
     rdv *v = found != SIM_HMAP_NONE ? (rdv *)(uintptr_t)found : NULL;
@@ -325,6 +334,7 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         memset(v, 0, sizeof *v);
         v->key = key;
         v->x = x;
+        v->base = r->base;
         v->dim = dim;
         v->slot = slot;
         v->kind = it->coll;
@@ -341,7 +351,7 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
     if (++v->arrived < v->size)
         return;
     /* Everyone is here: start it. */
-    coll_group *g = group_of(x, slot, gid, v->size);
+    coll_group *g = group_of(x, slot, gid, v->size, v->base);
     if (!g)
         return;
     v->start_s = now_s(x);
@@ -408,7 +418,7 @@ static void on_msg_done(void *user, double start_s, double end_s)
     c->t_send[(c->head + c->len++) % c->cap] = start_s;
     c->delivered++;
     rank_st *r = &x->ranks[c->dst];
-    if (r->state == R_RECV && r->have_item && r->item.peer == c->src)
+    if (r->state == R_RECV && r->have_item && r->base + r->item.peer == c->src)
         wake(x, r);
 }
 
@@ -508,9 +518,10 @@ static item_next item_send(ex *x, rank_st *r, const plan_item *it)
         fail(x, SIM_ERR_NOMEM, "out of memory for a message");
         return ITEM_STOP;
     }
-    *m = (msg){x, r->id, it->peer};
-    uint64_t id = sim_hash_mix((uint64_t)r->id << 32 ^ (uint64_t)it->peer) ^ (uint64_t)it->mb;
-    if (coll_send(x->ce, (int32_t)r->id, (int32_t)it->peer, it->bytes, id, on_msg_done, m,
+    int64_t dst = r->base + it->peer;
+    *m = (msg){x, r->id, dst};
+    uint64_t id = sim_hash_mix((uint64_t)r->id << 32 ^ (uint64_t)dst) ^ (uint64_t)it->mb;
+    if (coll_send(x->ce, (int32_t)r->id, (int32_t)dst, it->bytes, id, on_msg_done, m,
                   &st) != SIM_OK) {
         x->err = st;
         fail(x, SIM_OK, NULL);
@@ -522,7 +533,7 @@ static item_next item_send(ex *x, rank_st *r, const plan_item *it)
 /* A pipeline receive: consumes a delivered message, or waits for one (on_msg_done wakes). */
 static item_next item_recv(ex *x, rank_st *r, const plan_item *it)
 {
-    chan *c = chan_of(x, it->peer, r->id);
+    chan *c = chan_of(x, r->base + it->peer, r->id);
     if (!c) {
         fail(x, SIM_ERR_NOMEM, "out of memory for a pipeline channel");
         return ITEM_STOP;
@@ -615,13 +626,12 @@ static void on_rank_event(ev_engine *e, ev_node *n)
     advance((rank_st *)(void *)n);
 }
 
-static void begin_step(ex *x)
+/* Every rank starts the step's program now. */
+static void start_ranks(ex *x)
 {
-    x->done_ranks = 0;
-    x->step_start_s = now_s(x);
     for (int64_t i = 0; i < x->n_ranks; i++) {
         rank_st *r = &x->ranks[i];
-        plan_prog_begin(x->p, i, &r->cur);
+        plan_prog_begin(x->p, r->loc, &r->cur);
         r->have_item = 0;
         r->state = R_READY;
         r->join_pending = r->join_after = 0;
@@ -630,31 +640,64 @@ static void begin_step(ex *x)
     }
 }
 
+static void begin_step(ex *x)
+{
+    x->done_ranks = 0;
+    x->step_start_s = now_s(x);
+    if (x->side && x->side->step_begin(x->side->user, x, x->ce, x->step)) {
+        x->held = true; /* the side releases it */
+        return;
+    }
+    start_ranks(x);
+}
+
+void exec_side_release(exec_run_ctl *x)
+{
+    if (!x->held || x->failed)
+        return;
+    x->held = false;
+    x->res->step_rows[x->step].held_s = now_s(x) - x->step_start_s;
+    start_ranks(x);
+}
+
+void exec_side_fail(exec_run_ctl *x, const sim_status *st)
+{
+    if (x->failed)
+        return;
+    x->err = *st;
+    fail(x, SIM_OK, NULL);
+}
+
+double exec_side_now(const exec_run_ctl *x)
+{
+    return now_s(x);
+}
+
 static void step_done(ex *x)
 {
     exec_result *res = x->res;
     exec_step *row = &res->step_rows[x->step];
     row->start_s = x->step_start_s;
     row->end_s = now_s(x);
-    int measured = x->step >= plan_warmup_steps(x->p);
+    int measured = x->step >= x->warmup;
     for (int64_t i = 0; i < x->n_ranks; i++) {
         const exec_rank_stats *a = &x->ranks[i].acc;
         exec_rank_stats *tot = &res->ranks[i];
         for (int d = 0; d < PLAN_DIM_COUNT; d++) {
             row->exposed_s[d] += a->exposed_s[d] / (double)x->n_ranks;
             if (measured)
-                tot->exposed_s[d] += a->exposed_s[d] / (double)plan_steps(x->p);
+                tot->exposed_s[d] += a->exposed_s[d] / (double)x->steps;
         }
         row->bubble_s += a->bubble_s / (double)x->n_ranks;
         if (measured) {
-            tot->compute_s += a->compute_s / (double)plan_steps(x->p);
-            tot->idle_s += a->idle_s / (double)plan_steps(x->p);
-            tot->bubble_s += a->bubble_s / (double)plan_steps(x->p);
+            tot->compute_s += a->compute_s / (double)x->steps;
+            tot->idle_s += a->idle_s / (double)x->steps;
+            tot->bubble_s += a->bubble_s / (double)x->steps;
         }
     }
     const net_graph *g = topo_graph(plan_topo(x->p));
     size_t nl = net_graph_link_count(g);
-    if (x->step == plan_warmup_steps(x->p) - 1) /* measurement starts: snapshot */
+    if (x->step == x->warmup - 1) /* measurement starts: snapshot */
         for (size_t l = 0; l < nl; l++)
             res->link_bytes[l] = -net_sim_link_bytes(x->ns, (net_link_id)l);
     x->step++;
@@ -707,10 +750,11 @@ static sim_code size_up_front(ex *x, sim_status *st)
 #define EST_RANK_BYTES 4096.0
 #define EST_LINK_BYTES 512.0
 
-double exec_memory_estimate(const plan *p)
+double exec_memory_estimate(const plan *p, int64_t replicas)
 {
     const net_graph *g = topo_graph(plan_topo(p));
-    return (double)plan_ranks(p) * EST_RANK_BYTES +
+    double ranks = (double)plan_ranks(p) * (double)(replicas > 1 ? replicas : 1);
+    return ranks * EST_RANK_BYTES +
            (double)net_graph_link_count(g) * EST_LINK_BYTES +
            (double)net_graph_node_count(g) * 64.0;
 }
@@ -724,12 +768,13 @@ static sim_code check_memory(const plan *p, const exec_opts *opts, sim_status *s
         long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
         limit = pages > 0 && psize > 0 ? (double)pages * (double)psize : 16e9;
     }
-    double need = exec_memory_estimate(p);
+    int64_t replicas = opts && opts->replicas > 1 ? opts->replicas : 1;
+    double need = exec_memory_estimate(p, replicas);
     if (need > limit)
         return sim_status_set(st, SIM_ERR_LIMIT, plan_config_path(p), 0, 0,
                               "the replay needs about %.1f GiB (%lld ranks, %zu links), more "
                               "than the %.1f GiB available", need / 1073741824.0,
-                              (long long)plan_ranks(p),
+                              (long long)(plan_ranks(p) * replicas),
                               net_graph_link_count(topo_graph(plan_topo(p))),
                               limit / 1073741824.0);
     return SIM_OK;
@@ -785,7 +830,7 @@ static sim_code open_ranks(ex *x, sim_status *st)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
                               (long long)x->n_ranks);
     res->n_step_rows = x->total_steps;
-    res->steps = plan_steps(p);
+    res->steps = x->steps;
     sim_code rc = size_up_front(x, st);
     if (rc != SIM_OK)
         return rc;
@@ -793,10 +838,12 @@ static sim_code open_ranks(ex *x, sim_status *st)
         ev_node_init(&x->ranks[i].ev, on_rank_event);
         x->ranks[i].x = x;
         x->ranks[i].id = i;
+        x->ranks[i].loc = i % x->plan_ranks;
+        x->ranks[i].base = i - x->ranks[i].loc;
         wl_memory m;
         sim_status ms;
-        if (wl_memory_stage(plan_workload(p), plan_parallel(p), plan_coord(p, i, PLAN_PP), &m,
-                            &ms) == SIM_OK)
+        if (wl_memory_stage(plan_workload(p), plan_parallel(p),
+                            plan_coord(p, x->ranks[i].loc, PLAN_PP), &m, &ms) == SIM_OK)
             res->ranks[i].peak_memory_bytes = m.total;
     }
     return SIM_OK;
@@ -844,12 +891,13 @@ static void figures(ex *x)
     size_t nl = net_graph_link_count(topo_graph(plan_topo(p)));
     for (size_t l = 0; l < nl; l++)
         res->link_bytes[l] += net_sim_link_bytes(x->ns, (net_link_id)l);
-    const exec_step *first = &res->step_rows[plan_warmup_steps(p)];
+    const exec_step *first = &res->step_rows[x->warmup];
     const exec_step *last = &res->step_rows[x->total_steps - 1];
     res->measured_s = last->end_s - first->start_s;
-    res->step_time_s = res->measured_s / (double)plan_steps(p);
-    double chips = (double)plan_ranks(p);
-    res->tokens_per_s = wl_tokens_per_step(plan_workload(p)) / res->step_time_s;
+    res->step_time_s = res->measured_s / (double)x->steps;
+    double chips = (double)x->n_ranks;
+    res->tokens_per_s = wl_tokens_per_step(plan_workload(p)) * (double)x->replicas /
+                        res->step_time_s;
     res->mfu = wl_model_flops_per_step(plan_workload(p)) / (res->step_time_s * chips * x->peak);
     res->hfu = wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p)) / (res->step_time_s * chips * x->peak);
 }
@@ -891,8 +939,13 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
     sim_code rc = check_memory(p, opts, st);
     if (rc != SIM_OK)
         goto done;
-    x.n_ranks = plan_ranks(p);
-    x.total_steps = plan_warmup_steps(p) + plan_steps(p);
+    x.plan_ranks = plan_ranks(p);
+    x.replicas = opts && opts->replicas > 1 ? opts->replicas : 1;
+    x.n_ranks = x.plan_ranks * x.replicas;
+    x.warmup = opts && opts->steps > 0 ? opts->warmup : plan_warmup_steps(p);
+    x.steps = opts && opts->steps > 0 ? opts->steps : plan_steps(p);
+    x.total_steps = x.warmup + x.steps;
+    x.side = opts ? opts->side : NULL;
     x.wall0 = wall_now();
     x.last_progress = x.wall0 + 0.5; /* a progress line only for runs over a second */
     rc = use_chip(&x, st);

@@ -43,7 +43,8 @@ typedef struct exec_rank_stats {
 } exec_rank_stats;
 
 typedef struct exec_step {
-    double start_s, end_s;
+    double start_s, end_s; /* end of the previous step (the barrier), end of this one */
+    double held_s;         /* of which the start was held by exec_opts.side */
     double exposed_s[PLAN_DIM_COUNT], bubble_s; /* mean over ranks */
 } exec_step;
 
@@ -71,6 +72,25 @@ typedef struct exec_result {
     bool stopped;         /* the run hit a bound (max events / wall) */
 } exec_result;
 
+/* The run in progress, as exec_opts.side sees it. */
+typedef struct exec_run_ctl exec_run_ctl;
+
+/*
+ * Work beside the training steps, in the same engine and on the same network (the outer
+ * syncs of streaming DiLoCo, multidc.c). At the start of every step, before its ranks go,
+ * step_begin may start collectives of its own on ce (with their own callbacks), and may hold
+ * the step (return true) until it calls exec_side_release(run). A failure inside its
+ * callbacks goes to exec_side_fail, which stops the run with that status.
+ */
+typedef struct exec_side {
+    void *user;
+    bool (*step_begin)(void *user, exec_run_ctl *run, coll_engine *ce, int64_t step);
+} exec_side;
+
+void exec_side_release(exec_run_ctl *run);
+void exec_side_fail(exec_run_ctl *run, const sim_status *st);
+double exec_side_now(const exec_run_ctl *run); /* simulated seconds */
+
 typedef struct exec_opts {
     uint64_t max_events; /* 0 = none */
     double max_wall_s;   /* 0 = none */
@@ -79,11 +99,20 @@ typedef struct exec_opts {
     struct trace *trace; /* out/trace.h: events of the selected ranks; NULL = none */
     double mem_limit_bytes; /* refuse a replay whose estimate exceeds it; 0 = physical memory */
     bool naive_solver;      /* every network solve by the reference solver (tests) */
+    /* Replicas of the plan's ranks replayed side by side, each its own job (DiLoCo's sites):
+     * replica s's rank i runs on chip s x plan_ranks + i. 0 or 1: the plan alone. Results
+     * cover all replicas (ranks[] has replicas x plan_ranks entries; tokens/s counts every
+     * replica's batch); collective records keep replica 0's. */
+    int64_t replicas;
+    /* steps > 0 replaces the plan's run section: warmup unmeasured steps, then steps. */
+    int64_t warmup, steps;
+    const exec_side *side; /* NULL: none */
 } exec_opts;
 
 /* Estimated bytes a replay of p needs (ranks' state, the network model's per-link state,
- * collectives and messages in flight): what exec_run compares with the memory limit. */
-double exec_memory_estimate(const plan *p);
+ * collectives and messages in flight): what exec_run compares with the memory limit.
+ * replicas as exec_opts (0 or 1: the plan alone). */
+double exec_memory_estimate(const plan *p, int64_t replicas);
 
 /* Seconds a compute op takes on chip alone (the formula above, launch included). */
 double exec_op_seconds(const hw_chip *chip, const wl_op *op, bool fp8);

@@ -1,7 +1,8 @@
 /*
- * multidc.c: cross-datacenter schemes (see multidc.h). The outer sync has its own engine and
- * network over the whole topology: it starts every group's all-reduce at time zero and runs
- * until the last ends.
+ * multidc.c: cross-datacenter schemes (see multidc.h). The outer sync alone has its own
+ * engine and network over the whole topology: it starts every group's all-reduce at time
+ * zero and runs until the last ends. Streaming DiLoCo's fragment syncs run beside the inner
+ * steps of every site in exec's engine (an exec_side).
  */
 #include "exec/multidc.h"
 
@@ -12,6 +13,42 @@
 #include "core/evq.h"
 #include "core/hash.h"
 #include "net/netsim.h"
+
+/* ---- the outer sync's collectives ---- */
+
+/*
+ * Starts on ce the outer sync of `fraction` of every parameter: one all-reduce per rank of a
+ * site's replica with dp coordinate 0, over the ranks holding the same parameters in every
+ * dp replica of every site, site by site (hierarchical by site). Every all-reduce's end
+ * calls done(user, ...); *started counts those started. tag tells syncs apart (flow hashes).
+ */
+static sim_code start_outer(plan *p, coll_engine *ce, double fraction, uint64_t tag,
+                            coll_done_fn done, void *user, size_t *started, sim_status *st)
+{
+    const plan_cross_dc *x = plan_cross_dc_of(p);
+    int64_t members = plan_parallel(p)->dp * x->sites;
+    int32_t *chips = malloc((size_t)members * sizeof *chips);
+    if (!chips)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    sim_code rc = SIM_OK;
+    for (int64_t r = 0; rc == SIM_OK && r < plan_ranks(p); r++) {
+        if (plan_coord(p, r, PLAN_DP) != 0)
+            continue;
+        int64_t k = 0;
+        for (int64_t s = 0; s < x->sites; s++)
+            for (int64_t d = 0; d < plan_parallel(p)->dp; d++)
+                chips[k++] = (int32_t)(s * x->site_ranks + plan_group_member(p, r, PLAN_DP, d));
+        coll_req rq = {.kind = COLL_ALLREDUCE, .algo = COLL_ALGO_AUTO, .chips = chips,
+                       .n = (size_t)members,
+                       .bytes = plan_rank_params(p, r) * x->payload_bytes * fraction,
+                       .id = sim_hash_mix((uint64_t)r ^ 0x6f75746572ull ^ (tag << 40)),
+                       .done = done, .user = user};
+        (*started)++;
+        rc = coll_start(ce, &rq, NULL, st);
+    }
+    free(chips);
+    return rc;
+}
 
 typedef struct sync_ctx {
     size_t live;
@@ -30,37 +67,18 @@ static void on_group_done(void *user, double start_s, double end_s)
 sim_code mdc_outer_sync(plan *p, double fraction, double *sync_s, double *link_bytes,
                         sim_status *st)
 {
-    const plan_cross_dc *x = plan_cross_dc_of(p);
     const net_graph *g = topo_graph(plan_topo(p));
     ev_engine *e = NULL;
     net_sim *ns = NULL;
     coll_engine *ce = NULL;
     sync_ctx ctx = {0, 0};
-    int64_t members = plan_parallel(p)->dp * x->sites;
-    int32_t *chips = malloc((size_t)members * sizeof *chips);
-    sim_code rc = chips ? ev_engine_create(&e, st)
-                        : sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    sim_code rc = ev_engine_create(&e, st);
     if (rc == SIM_OK)
         rc = net_sim_create(e, g, 0, &ns, st);
     if (rc == SIM_OK)
         rc = coll_engine_create(ns, plan_topo(p), &ce, st);
-    /* One group per rank of a site's replica with dp coordinate 0: the ranks holding the same
-     * parameters in every dp replica of every site, site by site (hierarchical by site). */
-    for (int64_t r = 0; rc == SIM_OK && r < plan_ranks(p); r++) {
-        if (plan_coord(p, r, PLAN_DP) != 0)
-            continue;
-        int64_t k = 0;
-        for (int64_t s = 0; s < x->sites; s++)
-            for (int64_t d = 0; d < plan_parallel(p)->dp; d++)
-                chips[k++] = (int32_t)(s * x->site_ranks + plan_group_member(p, r, PLAN_DP, d));
-        coll_req rq = {.kind = COLL_ALLREDUCE, .algo = COLL_ALGO_AUTO, .chips = chips,
-                       .n = (size_t)members,
-                       .bytes = plan_rank_params(p, r) * x->payload_bytes * fraction,
-                       .id = sim_hash_mix((uint64_t)r ^ 0x6f75746572ull), .done = on_group_done,
-                       .user = &ctx};
-        ctx.live++;
-        rc = coll_start(ce, &rq, NULL, st);
-    }
+    if (rc == SIM_OK)
+        rc = start_outer(p, ce, fraction, 0, on_group_done, &ctx, &ctx.live, st);
     if (rc == SIM_OK) {
         ev_run(e, INT64_MAX);
         if (net_sim_error(ns)) {
@@ -84,7 +102,155 @@ sim_code mdc_outer_sync(plan *p, double fraction, double *sync_s, double *link_b
     coll_engine_destroy(ce);
     net_sim_destroy(ns);
     ev_engine_destroy(e);
-    free(chips);
+    return rc;
+}
+
+/* ---- streaming DiLoCo, co-simulated ---- */
+
+/* One fragment's sync in the replay: started at the start of step `start`, due at the start
+ * of step `due`, which waits for it. */
+typedef struct frag {
+    struct stream_side *s;
+    int64_t start, due;
+    size_t live; /* its all-reduces running */
+    bool started;
+    double start_s, end_s;
+} frag;
+
+typedef struct stream_side {
+    plan *p;
+    coll_engine *ce;
+    frag *f;
+    int64_t n;
+    double fraction;
+    exec_run_ctl *held; /* the run whose step waits for a fragment; NULL: none */
+    int64_t held_step;
+} stream_side;
+
+static void on_frag_group_done(void *user, double start_s, double end_s);
+
+/* A sync due at step is still running. */
+static bool pending_due(const stream_side *s, int64_t step)
+{
+    for (int64_t i = 0; i < s->n; i++)
+        if (s->f[i].due == step && s->f[i].started && s->f[i].live > 0)
+            return true;
+    return false;
+}
+
+/*
+ * The start of step: first the syncs due now must have ended (the step waits for them), then
+ * the fragments whose sync begins now start (after the due ones: fragments never overlap each
+ * other, since max_delay <= H / F); a sync due where it starts (max_delay 0) holds the step at
+ * once. True: the step is held until on_frag_group_done releases it.
+ */
+static bool side_go(stream_side *s, exec_run_ctl *run, int64_t step)
+{
+    if (pending_due(s, step))
+        goto hold;
+    for (int64_t i = 0; i < s->n; i++) {
+        frag *f = &s->f[i];
+        if (f->start != step || f->started)
+            continue;
+        f->started = true;
+        f->start_s = f->end_s = exec_side_now(run);
+        sim_status st;
+        sim_status_clear(&st);
+        if (start_outer(s->p, s->ce, s->fraction, (uint64_t)i + 1, on_frag_group_done, f,
+                        &f->live, &st) != SIM_OK) {
+            exec_side_fail(run, &st);
+            return false;
+        }
+    }
+    if (!pending_due(s, step))
+        return false;
+hold:
+    s->held = run;
+    s->held_step = step;
+    return true;
+}
+
+static void on_frag_group_done(void *user, double start_s, double end_s)
+{
+    frag *f = user;
+    stream_side *s = f->s;
+    (void)start_s;
+    if (end_s > f->end_s)
+        f->end_s = end_s;
+    if (--f->live > 0 || !s->held || pending_due(s, s->held_step))
+        return;
+    exec_run_ctl *run = s->held;
+    s->held = NULL;
+    if (!side_go(s, run, s->held_step))
+        exec_side_release(run);
+}
+
+static bool side_step_begin(void *user, exec_run_ctl *run, coll_engine *ce, int64_t step)
+{
+    stream_side *s = user;
+    s->ce = ce;
+    return side_go(s, run, step);
+}
+
+/*
+ * Streaming DiLoCo's round, co-simulated: every site's replica replays its inner steps in one
+ * engine on the whole topology while fragment syncs run beside them. Measured steps: one
+ * alone (the inner step, t), then either one fragment's window (shortcut: its max_delay
+ * steps and the start of the step that waits for it; the round is F windows and H - F x
+ * max_delay steps alone) or the whole round (full: H steps with fragment f's sync started
+ * at step f x H / F, and the start of the next round's first step).
+ */
+static sim_code stream_cosim(plan *p, const exec_opts *opts, mdc_result *m, sim_status *st)
+{
+    const plan_cross_dc *x = plan_cross_dc_of(p);
+    int64_t H = x->inner_steps, F = x->fragments, tau = x->max_delay, per = H / F;
+    bool full = x->replay == PLAN_REPLAY_FULL;
+    int64_t W = plan_warmup_steps(p), first = W + 1; /* the first step beside a sync */
+    int64_t n = full ? F : 1, last = first + (full ? H : tau); /* the step after the round */
+    stream_side side = {.p = p, .n = n, .fraction = 1.0 / (double)F};
+    side.f = calloc((size_t)n, sizeof *side.f);
+    if (!side.f)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    for (int64_t i = 0; i < n; i++)
+        side.f[i] = (frag){.s = &side, .start = first + i * per, .due = first + i * per + tau};
+    exec_side es = {&side, side_step_begin};
+    exec_opts o = opts ? *opts : (exec_opts){0};
+    o.replicas = x->sites;
+    o.warmup = W;
+    o.steps = last - W + 1;
+    o.side = &es;
+    o.trace = NULL;
+    exec_result r;
+    sim_code rc = exec_run(p, &o, &r, st);
+    if (rc == SIM_OK && r.stopped)
+        rc = sim_status_set(st, SIM_ERR_LIMIT, plan_config_path(p), 0, 0,
+                            "the co-simulated round stopped at a bound (--max-events or "
+                            "--max-wall) before its end");
+    if (rc == SIM_OK) {
+        const exec_step *row = r.step_rows;
+        double held = 0, sync = 0, beside = 0;
+        for (int64_t k = first; k <= last; k++)
+            held += row[k].held_s;
+        for (int64_t i = 0; i < n; i++) {
+            sync += side.f[i].end_s - side.f[i].start_s;
+            for (int64_t k = side.f[i].start; k < side.f[i].due; k++)
+                beside += row[k].end_s - row[k].start_s - row[k].held_s;
+        }
+        double t = row[W].end_s - row[W].start_s;
+        double span = row[last].start_s + row[last].held_s - row[first].start_s;
+        m->inner_step_s = t;
+        m->inner_beside_s = tau > 0 ? beside / (double)(n * tau) : t;
+        m->outer_sync_cosim_s = sync / (double)n;
+        m->exposed_s = full ? held : (double)F * held;
+        m->round_s = full ? span : (double)F * span + (double)(H - F * tau) * t;
+        double c = 0;
+        for (int64_t i = 0; i < plan_ranks(p) * x->sites; i++)
+            c += r.ranks[i].compute_s;
+        /* compute per rank per measured step: every step computes the same */
+        m->compute_s = c / (double)(plan_ranks(p) * x->sites);
+    }
+    exec_result_free(&r);
+    free(side.f);
     return rc;
 }
 
@@ -102,6 +268,7 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     const plan_cross_dc *x = plan_cross_dc_of(p);
     memset(m, 0, sizeof *m);
     m->scheme = x->scheme;
+    m->replay = x->scheme == PLAN_XDC_STREAMING ? x->replay : PLAN_REPLAY_COMPOSED;
     m->n_links = net_graph_link_count(topo_graph(plan_topo(p)));
     m->wan_bytes = calloc(m->n_links ? m->n_links : 1, sizeof *m->wan_bytes);
     if (!m->wan_bytes)
@@ -109,7 +276,7 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     sim_code rc = exec_run(p, opts, r, st);
     if (rc != SIM_OK || r->stopped)
         return rc;
-    m->inner_step_s = r->step_time_s;
+    m->inner_step_s = m->inner_beside_s = r->step_time_s;
     m->compute_s = mean_compute(p, r);
     const hw_chip *chip = opts && opts->chip ? opts->chip : topo_chip_hw(plan_topo(p), 0);
     if (x->scheme == PLAN_XDC_SYNC || x->scheme == PLAN_XDC_PIPELINE) {
@@ -121,11 +288,12 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
         m->tokens_per_s = r->tokens_per_s;
         return SIM_OK;
     }
-    /* DiLoCo: the outer sync (or one fragment of it) on the whole topology. */
+    /* DiLoCo: the outer sync (or one fragment of it) alone on the whole topology. */
     int64_t F = x->scheme == PLAN_XDC_STREAMING ? x->fragments : 1;
     rc = mdc_outer_sync(p, 1.0 / (double)F, &m->outer_sync_s, m->wan_bytes, st);
     if (rc != SIM_OK)
         return rc;
+    m->outer_sync_cosim_s = m->outer_sync_s;
     for (size_t l = 0; l < m->n_links; l++)
         m->wan_bytes[l] *= (double)F;
     /* The outer optimizer (SGD with Nesterov momentum) over each rank's parameters. */
@@ -136,14 +304,21 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     m->outer_opt_s = exec_op_seconds(chip, &op, false);
     double H = (double)x->inner_steps;
     if (x->scheme == PLAN_XDC_DILOCO) {
+        /* blocking: nothing runs beside the sync, so the parts compose exactly */
         m->exposed_s = m->outer_sync_s;
-    } else {
+        m->round_s = H * m->inner_step_s + m->exposed_s;
+    } else if (m->replay == PLAN_REPLAY_COMPOSED) {
         double window = (double)x->max_delay * m->inner_step_s;
         double per = m->outer_sync_s > window ? m->outer_sync_s - window : 0;
         m->exposed_s = (double)F * per;
+        m->round_s = H * m->inner_step_s + m->exposed_s;
+    } else {
+        rc = stream_cosim(p, opts, m, st);
+        if (rc != SIM_OK)
+            return rc;
     }
-    m->hidden_s = (double)F * m->outer_sync_s - m->exposed_s;
-    m->round_s = H * m->inner_step_s + m->exposed_s + m->outer_opt_s;
+    m->hidden_s = (double)F * m->outer_sync_cosim_s - m->exposed_s;
+    m->round_s += m->outer_opt_s;
     m->compute_util = H * m->compute_s / m->round_s;
     double sites = (double)x->sites;
     m->mfu = H * wl_model_flops_per_step(plan_workload(p)) * sites /

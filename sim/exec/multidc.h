@@ -28,10 +28,15 @@
 
 typedef struct mdc_result {
     plan_xdc scheme;
-    double inner_step_s;        /* one (inner) step */
+    plan_xdc_replay replay;     /* how the round was found (composed for all but streaming) */
+    double inner_step_s;        /* one (inner) step alone */
+    double inner_beside_s;      /* one inner step beside a fragment's sync (streaming,
+                                   co-simulated; else inner_step_s) */
     double compute_s;           /* mean compute per rank per (inner) step */
     double outer_sync_s;        /* one full outer sync alone (diloco); one fragment's
                                    (streaming); 0 for sync and pipeline */
+    double outer_sync_cosim_s;  /* a fragment's sync beside the inner steps (streaming,
+                                   co-simulated; else outer_sync_s) */
     double outer_opt_s;         /* the outer optimizer step */
     double exposed_s, hidden_s; /* outer sync time per round exposed and hidden */
     double round_s;             /* H inner steps and the outer sync (one step for sync) */

@@ -20,10 +20,10 @@
 -- Key/value facts about the database itself.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY, -- 'schema_version'
-    value TEXT              -- for schema_version: the decimal version of this file, '2'
+    value TEXT              -- for schema_version: the decimal version of this file, '3'
 ) STRICT;
 
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '2');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '3');
 
 -- One invocation of clustersim that recorded results: its inputs (so every figure can be
 -- traced back to them), how it ended, and the headline results of the step replay.
@@ -181,8 +181,12 @@ CREATE TABLE IF NOT EXISTS multidc (
     payload      TEXT,             -- outer sync payload type (diloco schemes)
     fragments    INTEGER,          -- F (streaming-diloco)
     max_delay    INTEGER,          -- inner steps a fragment sync may overlap (streaming)
-    inner_step_s REAL,             -- one (inner) step
+    replay       TEXT              -- how the round was found
+        CHECK (replay IN ('shortcut', 'full', 'composed')),
+    inner_step_s REAL,             -- one (inner) step alone
+    inner_beside_s REAL,           -- one inner step beside a fragment's sync (co-simulated)
     outer_sync_s REAL,             -- one outer sync alone (one fragment's for streaming)
+    outer_sync_cosim_s REAL,       -- a fragment's sync beside the inner steps (co-simulated)
     outer_opt_s  REAL,             -- the outer optimizer step
     exposed_s    REAL,             -- outer sync time per round not hidden by inner steps
     hidden_s     REAL,             -- outer sync time per round hidden behind inner steps

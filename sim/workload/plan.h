@@ -101,6 +101,15 @@ typedef enum plan_payload {
     PLAN_PAYLOAD_FP4
 } plan_payload;
 
+/* How streaming DiLoCo's round is found (multidc.h): its fragment syncs co-simulated with
+ * the inner steps they overlap, one window standing for all F (shortcut) or the whole round
+ * replayed (full), or composed from parts simulated alone (composed). */
+typedef enum plan_xdc_replay {
+    PLAN_REPLAY_SHORTCUT = 0,
+    PLAN_REPLAY_FULL,
+    PLAN_REPLAY_COMPOSED
+} plan_xdc_replay;
+
 typedef struct plan_cross_dc {
     plan_xdc scheme;
     int64_t sites;         /* sites of the topology */
@@ -109,6 +118,7 @@ typedef struct plan_cross_dc {
     double payload_bytes;  /* per parameter: 4, 2, 1, 0.5 */
     int64_t fragments;     /* F (streaming) */
     int64_t max_delay;     /* inner steps a fragment's sync may overlap (streaming) */
+    plan_xdc_replay replay; /* streaming */
     int64_t site_ranks;    /* DiLoCo: ranks of one site's replica */
     int64_t total_ranks;   /* DiLoCo: ranks of all sites */
 } plan_cross_dc;
@@ -116,6 +126,7 @@ typedef struct plan_cross_dc {
 /* YAML spellings ("streaming-diloco", "int8"); "?" for a value outside the enum. */
 const char *plan_xdc_name(plan_xdc scheme);
 const char *plan_payload_name(plan_payload payload);
+const char *plan_xdc_replay_name(plan_xdc_replay replay);
 
 /*
  * Loads config path with overrides ov[0..n) ("parallelism.tp" = "4", origin for messages).

@@ -24,7 +24,8 @@ static const char *const top_keys[] = {"name",   "topology", "workload", "parall
 static const char *const scale_keys[] = {"flops",        "hbm_bw", "scale_up_bw",
                                          "scale_out_bw", "wan_bw", "latency",     NULL};
 static const char *const xdc_keys[] = {"scheme", "inner_steps", "payload", "fragments",
-                                       "max_delay", NULL};
+                                       "max_delay", "replay", NULL};
+static const char *const replay_names[] = {"shortcut", "full", "composed", NULL};
 static const char *const xdc_names[] = {"none", "sync", "pipeline", "diloco",
                                         "streaming-diloco", NULL};
 static const char *const payload_names[] = {"fp32", "bf16", "int8", "fp4", NULL};
@@ -50,6 +51,11 @@ const char *plan_xdc_name(plan_xdc scheme)
 const char *plan_payload_name(plan_payload payload)
 {
     return (int)payload >= 0 && payload <= PLAN_PAYLOAD_FP4 ? payload_names[payload] : "?";
+}
+
+const char *plan_xdc_replay_name(plan_xdc_replay replay)
+{
+    return (int)replay >= 0 && replay <= PLAN_REPLAY_COMPOSED ? replay_names[replay] : "?";
 }
 
 /* ---- loading ---- */
@@ -455,7 +461,7 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
     sim_code rc = ydoc_get_section(d, root, "cross_dc", 0, xdc_keys, &x, st);
     if (rc != SIM_OK || !x)
         return rc;
-    int scheme = PLAN_XDC_NONE, payload = PLAN_PAYLOAD_FP32;
+    int scheme = PLAN_XDC_NONE, payload = PLAN_PAYLOAD_FP32, replay = PLAN_REPLAY_SHORTCUT;
     rc = ydoc_get_enum(d, x, "scheme", 1, "cross-datacenter scheme", xdc_names, &scheme, st);
     if (rc == SIM_OK)
         rc = ydoc_get_int(d, x, "inner_steps", 0, 1, 1000000, &c->inner_steps, st);
@@ -463,10 +469,13 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
         rc = ydoc_get_enum(d, x, "payload", 0, "payload type", payload_names, &payload, st);
     if (rc == SIM_OK)
         rc = ydoc_get_int(d, x, "fragments", 0, 1, 1000000, &c->fragments, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, x, "replay", 0, "round replay", replay_names, &replay, st);
     if (rc != SIM_OK)
         return rc;
     c->scheme = (plan_xdc)scheme;
     c->payload = (plan_payload)payload;
+    c->replay = (plan_xdc_replay)replay;
     c->max_delay = c->inner_steps / c->fragments;
     rc = ydoc_get_int(d, x, "max_delay", 0, 0, 1000000, &c->max_delay, st);
     if (rc != SIM_OK)
@@ -488,7 +497,7 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
             return ydoc_error(d, ydoc_map_get(d, x, diloco_keys[i]), st,
                               "key '%s': not used by scheme '%s'", diloco_keys[i],
                               xdc_names[scheme]);
-    static const char *const streaming_keys[] = {"fragments", "max_delay", NULL};
+    static const char *const streaming_keys[] = {"fragments", "max_delay", "replay", NULL};
     for (size_t i = 0; scheme != PLAN_XDC_STREAMING && streaming_keys[i]; i++)
         if (ydoc_map_get(d, x, streaming_keys[i]))
             return ydoc_error(d, ydoc_map_get(d, x, streaming_keys[i]), st,
@@ -499,6 +508,11 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
                           "key 'fragments': %lld fragments do not divide the %lld inner steps "
                           "(one fragment is synchronized every H / F steps)",
                           (long long)c->fragments, (long long)c->inner_steps);
+    if (scheme == PLAN_XDC_STREAMING && c->max_delay > c->inner_steps / c->fragments)
+        return ydoc_error(d, ydoc_map_get(d, x, "max_delay"), st,
+                          "key 'max_delay': expected at most H / F = %lld inner steps (a "
+                          "fragment's sync ends before the next fragment's begins), found %lld",
+                          (long long)(c->inner_steps / c->fragments), (long long)c->max_delay);
     return SIM_OK;
 }
 
