@@ -71,6 +71,7 @@ static const char *const schema_objects[][2] = {
     {"table", "rank"},       {"table", "link"},         {"table", "link_stats"},
     {"table", "collective"}, {"table", "sweep_param"},  {"table", "wan"},
     {"table", "multidc"},
+    {"table", "multidc_site"},
     {"index", "collective_step"}, {"index", "sweep_param_key"},
     {"view", "v_mfu"},       {"view", "v_bottleneck_links"}, {"view", "v_exposed_comm"},
     {"view", "v_wan"},
@@ -500,7 +501,7 @@ START_TEST(test_insert_names_checked)
     ck_assert_ptr_null(s);
     snprintf(want, sizeof want,
              "unknown table 'lnk_stats' in results database '%s'; expected one of: collective, "
-             "link, link_stats, meta, multidc, rank, run, step, sweep_param, wan",
+             "link, link_stats, meta, multidc, multidc_site, rank, run, step, sweep_param, wan",
              t.path);
     ck_assert_str_eq(st.msg, want);
     ck_assert_str_eq(st.file, t.path);

@@ -327,6 +327,34 @@ START_TEST(streaming_shared_links_slow_both)
 }
 END_TEST
 
+/* Site b runs A100, site a H100: both replicas replay side by side, the step waits for the
+ * slower, which takes what the job takes on two A100 sites (the sites share no link during
+ * inner steps); the H100 site waits H x the difference per round. MFU counts both chips'
+ * peaks. */
+START_TEST(unlike_sites_wait_for_the_slowest)
+{
+    static const char *const mixed[] = {"topology=mdc-2sites-mixed.yaml", NULL};
+    static const char *const a100[] = {"topology=mdc-2sites-a100.yaml", NULL};
+    mdc_result m, a;
+    run_sets(GOOD "mdc-diloco.yaml", mixed, &m);
+    run_sets(GOOD "mdc-diloco.yaml", a100, &a);
+    ck_assert(m.unlike && !a.unlike);
+    ck_assert_int_eq(m.n_sites, 2);
+    ck_assert(m.site_step_s[0] < m.site_step_s[1]);
+    REL_EQ(m.site_step_s[1], a.inner_step_s);
+    REL_EQ(m.inner_step_s, a.inner_step_s);
+    ck_assert_double_eq(m.site_idle_s[1], 0);
+    REL_EQ(m.site_idle_s[0], 10 * (m.site_step_s[1] - m.site_step_s[0]));
+    ck_assert(a.site_idle_s[0] == 0 && a.site_idle_s[1] == 0);
+    /* the same round on the A100 pair (the WAN and the sync's fabric alike in both) */
+    REL_EQ(m.round_s - m.outer_sync_s, a.round_s - a.outer_sync_s);
+    /* MFU over the mixed peak: 16 x 989.4 + 16 x 312 TFLOP/s against 32 x 312 */
+    REL_EQ(m.mfu * (16 * 989.4 + 16 * 312.0) * m.round_s, a.mfu * (32 * 312.0) * a.round_s);
+    mdc_result_free(&m);
+    mdc_result_free(&a);
+}
+END_TEST
+
 /* A background load of half the WAN link leaves the job half its capacity: the link's
  * capacity halves and the outer sync, bound by it, takes longer. A load of 1 or more is
  * refused. */
@@ -370,6 +398,7 @@ int main(void)
     tcase_add_test(tc, streaming_shortcut_equals_full_round);
     tcase_add_test(tc, streaming_without_shared_links_equals_composition);
     tcase_add_test(tc, streaming_shared_links_slow_both);
+    tcase_add_test(tc, unlike_sites_wait_for_the_slowest);
     tcase_add_test(tc, background_load);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -112,6 +112,13 @@ static void print_multidc(const plan *p, const mdc_result *m)
     } else {
         printf("\n");
     }
+    for (int64_t s = 0; m->unlike && s < m->n_sites; s++) {
+        const hw_chip *c = topo_chip_hw(plan_topo(p),
+                                        (int32_t)topo_site_first_chip(plan_topo(p), (size_t)s));
+        printf("  site %s (%s): inner step %.4f s, waits %.4f s per round for the slowest "
+               "site\n", topo_site_name(plan_topo(p), (size_t)s), c ? c->name : "?",
+               m->site_step_s[s], m->site_idle_s[s]);
+    }
     const wl_workload *w = plan_workload(p);
     printf("  round %.4f s: compute utilization %.1f%%, MFU %.1f%% (causal half: %.1f%%), "
            "%.4g tokens/s\n", m->round_s, 100 * m->compute_util, 100 * m->mfu,

@@ -58,11 +58,20 @@ typedef enum rank_state {
     R_DONE       /* its program for this step is over */
 } rank_state;
 
+/* What an op's time reads of a chip model; ranks counts the ranks on it. */
+typedef struct speed {
+    const hw_chip *chip;
+    double peak, peak_gemm, hbm, eff_gemm, eff_mem;
+    int64_t ranks;
+} speed;
+
 typedef struct rank_st {
     ev_node ev; /* first member */
     struct exec_run_ctl *x;
     int64_t id;          /* its chip */
     int64_t loc, base;   /* its rank in the plan; the first chip of its replica */
+    const speed *sp;     /* its chip's model */
+    double slow;         /* its ops take slow x their time (exec_opts.slowdown; else 1) */
     bool have_item; /* item holds the next thing to do */
     rank_state state;
     bool join_pending, join_after; /* an overlapped collective waits for the next op's end */
@@ -116,8 +125,10 @@ struct exec_run_ctl {
     SIM_VEC(chan) chans;
     SIM_VEC(exec_coll_rec) colls; /* handed to res->colls when the run ends */
     exec_result *res;
-    double peak, peak_gemm, hbm, eff_gemm, eff_mem;
-    const hw_chip *chip;
+    speed *sp;           /* [n_sp]: the distinct chip models of the ranks */
+    size_t n_sp;
+    const hw_chip *chip; /* rank 0's */
+    double *rep_end_s;   /* [replicas]: when the replica's last rank ended the step */
     sim_status err;
     bool failed, stopped;
     uint64_t advances;
@@ -151,8 +162,8 @@ static void fail(ex *x, sim_code code, const char *msg)
 
 /* ---- compute ---- */
 
-/* Seconds one op takes, launch overhead excluded. */
-static double op_seconds(const ex *x, const wl_op *op)
+/* Seconds one op takes on chip model x, launch overhead excluded. */
+static double op_seconds(const speed *x, const wl_op *op)
 {
     double t_flops;
     if (op->kind == WL_OP_GEMM || op->kind == WL_OP_ATTENTION) {
@@ -175,7 +186,7 @@ static double op_seconds(const ex *x, const wl_op *op)
 
 /* The op's duration in ps, or -1 when it is not finite or over EXEC_MAX_OP_S (an efficiency
  * or peak so low that the clock would overflow). */
-static int64_t op_ps(const ex *x, const wl_op *op)
+static int64_t op_ps(const speed *x, const wl_op *op)
 {
     double t = op_seconds(x, op);
     if (!(t <= EXEC_MAX_OP_S))
@@ -183,16 +194,18 @@ static int64_t op_ps(const ex *x, const wl_op *op)
     return (int64_t)llround(t * 1e12) + EXEC_LAUNCH_PS;
 }
 
+static speed speed_of(const hw_chip *chip, bool fp8)
+{
+    speed x = {chip, chip->peak_bf16_flops, chip->peak_bf16_flops, chip->hbm_Bps, chip->eff_gemm,
+               chip->eff_mem, 0};
+    if (fp8 && chip->peak_fp8_flops > 0)
+        x.peak_gemm = chip->peak_fp8_flops;
+    return x;
+}
+
 double exec_op_seconds(const hw_chip *chip, const wl_op *op, bool fp8)
 {
-    ex x;
-    memset(&x, 0, sizeof x);
-    x.chip = chip;
-    x.peak = chip->peak_bf16_flops;
-    x.peak_gemm = fp8 && chip->peak_fp8_flops > 0 ? chip->peak_fp8_flops : x.peak;
-    x.hbm = chip->hbm_Bps;
-    x.eff_gemm = chip->eff_gemm;
-    x.eff_mem = chip->eff_mem;
+    speed x = speed_of(chip, fp8);
     int64_t ps = op_ps(&x, op);
     return ps >= 0 ? (double)ps * 1e-12 : op_seconds(&x, op) + (double)EXEC_LAUNCH_PS * 1e-12;
 }
@@ -234,7 +247,7 @@ static void speed_up(ex *x, rank_st *r)
     int64_t now = ev_now(x->eng), left = r->op_end_ps - now;
     if (left <= 0)
         return;
-    int64_t fast = (int64_t)llround((double)left / (1 + x->chip->overlap_slowdown));
+    int64_t fast = (int64_t)llround((double)left / (1 + r->sp->chip->overlap_slowdown));
     r->acc.compute_s -= (double)(left - fast) * 1e-12;
     r->op_end_ps = now + fast;
     ev_cancel(x->eng, &r->ev);
@@ -453,20 +466,23 @@ typedef enum item_next { ITEM_GO_ON = 0, ITEM_STOP } item_next;
 /* A compute op: the rank computes until its own event, the op's time from now. */
 static item_next item_compute(ex *x, rank_st *r, const plan_item *it)
 {
-    int64_t ps = op_ps(x, &it->op);
+    int64_t ps = op_ps(r->sp, &it->op);
+    if (ps >= 0 && r->slow != 1)
+        ps = (int64_t)llround((double)ps * r->slow);
     if (ps < 0) {
         char why[200];
         snprintf(why, sizeof why, "op '%s' would take %.3g s, over the %.0f s an op "
                  "may take: the chip's efficiency or peak is too low",
-                 it->op.name ? it->op.name : "op", op_seconds(x, &it->op), EXEC_MAX_OP_S);
+                 it->op.name ? it->op.name : "op", op_seconds(r->sp, &it->op), EXEC_MAX_OP_S);
         fail(x, SIM_ERR_INPUT, why);
         return ITEM_STOP;
     }
     /* Communication of this rank running beside the op shares its SMs and HBM: the op runs
      * slower until the communication ends (speed_up). */
-    r->slowed = (r->async_out > 0 || r->overlap_out > 0) && x->chip->overlap_slowdown > 0;
+    double ov = r->sp->chip->overlap_slowdown;
+    r->slowed = (r->async_out > 0 || r->overlap_out > 0) && ov > 0;
     if (r->slowed)
-        ps = (int64_t)llround((double)ps * (1 + x->chip->overlap_slowdown));
+        ps = (int64_t)llround((double)ps * (1 + ov));
     r->op_end_ps = ev_now(x->eng) + ps;
     r->acc.compute_s += (double)ps * 1e-12;
     if (x->tr && trace_wants(x->tr, r->id))
@@ -609,6 +625,7 @@ static void advance(rank_st *r)
         if (!r->have_item) {
             if (!plan_prog_next(x->p, &r->cur, &r->item)) {
                 r->state = R_DONE;
+                x->rep_end_s[r->base / x->plan_ranks] = now_s(x);
                 if (++x->done_ranks == x->n_ranks)
                     step_done(x);
                 return;
@@ -640,6 +657,20 @@ static void start_ranks(ex *x)
     }
 }
 
+/* The step goes: its ranks start, or with end_at_last_start the last step ends here. */
+static void go(ex *x)
+{
+    if (!(x->opts && x->opts->end_at_last_start && x->step == x->total_steps - 1)) {
+        start_ranks(x);
+        return;
+    }
+    for (int64_t i = 0; i < x->n_ranks; i++)
+        memset(&x->ranks[i].acc, 0, sizeof x->ranks[i].acc);
+    for (int64_t s = 0; s < x->replicas; s++)
+        x->rep_end_s[s] = now_s(x);
+    step_done(x);
+}
+
 static void begin_step(ex *x)
 {
     x->done_ranks = 0;
@@ -648,7 +679,7 @@ static void begin_step(ex *x)
         x->held = true; /* the side releases it */
         return;
     }
-    start_ranks(x);
+    go(x);
 }
 
 void exec_side_release(exec_run_ctl *x)
@@ -657,7 +688,7 @@ void exec_side_release(exec_run_ctl *x)
         return;
     x->held = false;
     x->res->step_rows[x->step].held_s = now_s(x) - x->step_start_s;
-    start_ranks(x);
+    go(x);
 }
 
 void exec_side_fail(exec_run_ctl *x, const sim_status *st)
@@ -695,6 +726,8 @@ static void step_done(ex *x)
             tot->bubble_s += a->bubble_s / (double)x->steps;
         }
     }
+    for (int64_t s = 0; measured && s < x->replicas; s++)
+        res->replica_s[s] += (x->rep_end_s[s] - row->start_s - row->held_s) / (double)x->steps;
     const net_graph *g = topo_graph(plan_topo(x->p));
     size_t nl = net_graph_link_count(g);
     if (x->step == x->warmup - 1) /* measurement starts: snapshot */
@@ -780,24 +813,45 @@ static sim_code check_memory(const plan *p, const exec_opts *opts, sim_status *s
     return SIM_OK;
 }
 
-/* The chip model the op times read: opts's, else the topology's. SIM_ERR_INPUT: none. */
+/* The chip models the op times read: opts's, else each rank's chip in the topology (sites
+ * may differ), one entry per distinct model. SIM_ERR_INPUT: none. */
 static sim_code use_chip(ex *x, sim_status *st)
 {
     const plan *p = x->p;
-    const hw_chip *chip = x->opts && x->opts->chip ? x->opts->chip : topo_chip_hw(plan_topo(p), 0);
-    x->chip = chip;
     x->tr = x->opts ? x->opts->trace : NULL;
-    if (!chip)
-        return sim_status_set(st, SIM_ERR_INPUT, plan_topology_path(p), 0, 0,
-                              "topology '%s' names no chip: the replay needs one (add 'chip:')",
-                              topo_name(plan_topo(p)));
-    x->peak = chip->peak_bf16_flops;
-    x->peak_gemm = plan_workload(p)->dtype == WL_DTYPE_FP8 && chip->peak_fp8_flops > 0 ? chip->peak_fp8_flops
-                                                                           : x->peak;
-    x->hbm = chip->hbm_Bps;
-    x->eff_gemm = chip->eff_gemm;
-    x->eff_mem = chip->eff_mem;
+    x->sp = calloc(topo_site_count(plan_topo(p)) + 1, sizeof *x->sp);
+    x->rep_end_s = calloc((size_t)x->replicas, sizeof *x->rep_end_s);
+    if (!x->sp || !x->rep_end_s)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    bool fp8 = plan_workload(p)->dtype == WL_DTYPE_FP8;
+    const hw_chip *fixed = x->opts ? x->opts->chip : NULL;
+    /* chip models change at most at site boundaries: look up by site */
+    for (size_t s = 0; s < topo_site_count(plan_topo(p)); s++) {
+        size_t first = topo_site_first_chip(plan_topo(p), s);
+        const hw_chip *chip = fixed ? fixed : topo_chip_hw(plan_topo(p), (int32_t)first);
+        if (!chip)
+            return sim_status_set(st, SIM_ERR_INPUT, plan_topology_path(p), 0, 0,
+                                  "topology '%s' names no chip: the replay needs one (add "
+                                  "'chip:')", topo_name(plan_topo(p)));
+        size_t k = 0;
+        while (k < x->n_sp && x->sp[k].chip != chip)
+            k++;
+        if (k == x->n_sp)
+            x->sp[x->n_sp++] = speed_of(chip, fp8);
+    }
+    x->chip = x->sp[0].chip;
     return SIM_OK;
+}
+
+/* The model of chip i (use_chip has seen every site's). */
+static speed *speed_of_chip(ex *x, int64_t i)
+{
+    const hw_chip *chip =
+        x->opts && x->opts->chip ? x->opts->chip : topo_chip_hw(plan_topo(x->p), (int32_t)i);
+    for (size_t k = 0; k < x->n_sp; k++)
+        if (x->sp[k].chip == chip)
+            return &x->sp[k];
+    return &x->sp[0]; /* explicit graphs: chips without a site entry take the first model */
 }
 
 /* The event engine, the network, the collective engine and the pools. */
@@ -826,7 +880,9 @@ static sim_code open_ranks(ex *x, sim_status *st)
     res->ranks = calloc((size_t)x->n_ranks, sizeof *res->ranks);
     res->step_rows = calloc((size_t)x->total_steps, sizeof *res->step_rows);
     res->link_bytes = calloc(nl ? nl : 1, sizeof *res->link_bytes);
-    if (!x->ranks || !res->ranks || !res->step_rows || !res->link_bytes)
+    res->replica_s = calloc((size_t)x->replicas, sizeof *res->replica_s);
+    res->n_replicas = x->replicas;
+    if (!x->ranks || !res->ranks || !res->step_rows || !res->link_bytes || !res->replica_s)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
                               (long long)x->n_ranks);
     res->n_step_rows = x->total_steps;
@@ -840,6 +896,10 @@ static sim_code open_ranks(ex *x, sim_status *st)
         x->ranks[i].id = i;
         x->ranks[i].loc = i % x->plan_ranks;
         x->ranks[i].base = i - x->ranks[i].loc;
+        speed *sp = speed_of_chip(x, i);
+        sp->ranks++;
+        x->ranks[i].sp = sp;
+        x->ranks[i].slow = x->opts && x->opts->slowdown ? x->opts->slowdown[i] : 1.0;
         wl_memory m;
         sim_status ms;
         if (wl_memory_stage(plan_workload(p), plan_parallel(p),
@@ -895,11 +955,15 @@ static void figures(ex *x)
     const exec_step *last = &res->step_rows[x->total_steps - 1];
     res->measured_s = last->end_s - first->start_s;
     res->step_time_s = res->measured_s / (double)x->steps;
-    double chips = (double)x->n_ranks;
+    double peak = 0;
+    for (size_t k = 0; k < x->n_sp; k++)
+        peak += (double)x->sp[k].ranks * x->sp[k].peak;
     res->tokens_per_s = wl_tokens_per_step(plan_workload(p)) * (double)x->replicas /
                         res->step_time_s;
-    res->mfu = wl_model_flops_per_step(plan_workload(p)) / (res->step_time_s * chips * x->peak);
-    res->hfu = wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p)) / (res->step_time_s * chips * x->peak);
+    double reps = (double)x->replicas;
+    res->mfu = reps * wl_model_flops_per_step(plan_workload(p)) / (res->step_time_s * peak);
+    res->hfu = reps * wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p)) /
+               (res->step_time_s * peak);
 }
 
 /* Frees everything the run holds but the result, which takes the collective records. */
@@ -922,6 +986,8 @@ static void close_run(ex *x)
     res->colls = x->colls.v; /* the result owns the records from here */
     res->n_colls = x->colls.n;
     free(x->ranks);
+    free(x->sp);
+    free(x->rep_end_s);
     coll_engine_destroy(x->ce);
     sim_pool_destroy(x->msgs);
     net_sim_destroy(x->ns);
@@ -975,6 +1041,7 @@ void exec_result_free(exec_result *r)
     free(r->step_rows);
     free(r->ranks);
     free(r->link_bytes);
+    free(r->replica_s);
     free(r->colls);
     memset(r, 0, sizeof *r);
 }

@@ -64,6 +64,9 @@ typedef struct exec_result {
     exec_rank_stats *ranks; /* [plan ranks] */
     double step_time_s, tokens_per_s, mfu, hfu;
     double *link_bytes;   /* [links]: bytes during the measured steps */
+    double *replica_s;    /* [n_replicas]: mean over the measured steps of the time from a
+                             step's start (after a hold) to the end of the replica's last rank */
+    int64_t n_replicas;
     double measured_s;    /* wall of the measured steps in simulated seconds */
     exec_coll_rec *colls; /* collectives whose group holds rank 0, all steps */
     size_t n_colls;
@@ -107,6 +110,12 @@ typedef struct exec_opts {
     /* steps > 0 replaces the plan's run section: warmup unmeasured steps, then steps. */
     int64_t warmup, steps;
     const exec_side *side; /* NULL: none */
+    /* The last step ends as it starts (after the side's hold, if any): it runs nothing and
+     * only measures the hold; its rank figures are zero. */
+    bool end_at_last_start;
+    /* [replicas x plan_ranks]: every op of rank i takes slowdown[i] x its time (stragglers,
+     * >= 1); NULL: none. */
+    const double *slowdown;
 } exec_opts;
 
 /* Estimated bytes a replay of p needs (ranks' state, the network model's per-link state,

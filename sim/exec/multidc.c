@@ -194,18 +194,18 @@ static bool side_step_begin(void *user, exec_run_ctl *run, coll_engine *ce, int6
 
 /*
  * Streaming DiLoCo's round, co-simulated: every site's replica replays its inner steps in one
- * engine on the whole topology while fragment syncs run beside them. Measured steps: one
- * alone (the inner step, t), then either one fragment's window (shortcut: its max_delay
- * steps and the start of the step that waits for it; the round is F windows and H - F x
- * max_delay steps alone) or the whole round (full: H steps with fragment f's sync started
- * at step f x H / F, and the start of the next round's first step).
+ * engine on the whole topology while fragment syncs run beside them. After the warm-up, the
+ * measured steps are either one fragment's window (shortcut: its max_delay steps and the
+ * start of the step that waits for it; the round is F windows and H - F x max_delay steps
+ * alone, m->inner_step_s each) or the whole round (full: H steps with fragment f's sync
+ * started at step f x H / F, and the start of the next round's first step).
  */
 static sim_code stream_cosim(plan *p, const exec_opts *opts, mdc_result *m, sim_status *st)
 {
     const plan_cross_dc *x = plan_cross_dc_of(p);
     int64_t H = x->inner_steps, F = x->fragments, tau = x->max_delay, per = H / F;
     bool full = x->replay == PLAN_REPLAY_FULL;
-    int64_t W = plan_warmup_steps(p), first = W + 1; /* the first step beside a sync */
+    int64_t W = plan_warmup_steps(p), first = W; /* the first step beside a sync */
     int64_t n = full ? F : 1, last = first + (full ? H : tau); /* the step after the round */
     stream_side side = {.p = p, .n = n, .fraction = 1.0 / (double)F};
     side.f = calloc((size_t)n, sizeof *side.f);
@@ -219,6 +219,7 @@ static sim_code stream_cosim(plan *p, const exec_opts *opts, mdc_result *m, sim_
     o.warmup = W;
     o.steps = last - W + 1;
     o.side = &es;
+    o.end_at_last_start = true;
     o.trace = NULL;
     exec_result r;
     sim_code rc = exec_run(p, &o, &r, st);
@@ -236,31 +237,60 @@ static sim_code stream_cosim(plan *p, const exec_opts *opts, mdc_result *m, sim_
             for (int64_t k = side.f[i].start; k < side.f[i].due; k++)
                 beside += row[k].end_s - row[k].start_s - row[k].held_s;
         }
-        double t = row[W].end_s - row[W].start_s;
+        double t = m->inner_step_s;
         double span = row[last].start_s + row[last].held_s - row[first].start_s;
-        m->inner_step_s = t;
         m->inner_beside_s = tau > 0 ? beside / (double)(n * tau) : t;
         m->outer_sync_cosim_s = sync / (double)n;
         m->exposed_s = full ? held : (double)F * held;
         m->round_s = full ? span : (double)F * span + (double)(H - F * tau) * t;
-        double c = 0;
-        for (int64_t i = 0; i < plan_ranks(p) * x->sites; i++)
-            c += r.ranks[i].compute_s;
-        /* compute per rank per measured step: every step computes the same */
-        m->compute_s = c / (double)(plan_ranks(p) * x->sites);
     }
     exec_result_free(&r);
     free(side.f);
     return rc;
 }
 
-/* Mean compute per rank per step of a replay. */
+/* Mean compute per rank per step of a replay (every rank of every replica it ran). */
 static double mean_compute(const plan *p, const exec_result *r)
 {
     double c = 0;
-    for (int64_t i = 0; i < plan_ranks(p); i++)
+    int64_t n = plan_ranks(p) * (r->n_replicas > 1 ? r->n_replicas : 1);
+    for (int64_t i = 0; i < n; i++)
         c += r->ranks[i].compute_s;
-    return c / (double)plan_ranks(p);
+    return c / (double)n;
+}
+
+/* The chip model of site s. */
+static const hw_chip *site_chip(const plan *p, int64_t s)
+{
+    const topo *t = plan_topo(p);
+    return topo_chip_hw(t, (int32_t)topo_site_first_chip(t, (size_t)s));
+}
+
+/* Chip models that time every op alike. */
+static bool same_chip(const hw_chip *a, const hw_chip *b)
+{
+    return a == b ||
+           (a && b && strcmp(a->name, b->name) == 0 && a->peak_bf16_flops == b->peak_bf16_flops &&
+            a->peak_fp8_flops == b->peak_fp8_flops && a->hbm_Bps == b->hbm_Bps &&
+            a->eff_gemm == b->eff_gemm && a->eff_mem == b->eff_mem &&
+            a->gemm_half_dim == b->gemm_half_dim && a->eff_attention == b->eff_attention &&
+            a->overlap_slowdown == b->overlap_slowdown);
+}
+
+/* Whether DiLoCo's sites differ: another chip model than site 0's (opts's chip, when it
+ * replaces the topology's, makes them alike), or stragglers. */
+static bool sites_differ(const plan *p, const exec_opts *opts)
+{
+    if (opts && opts->slowdown)
+        return true;
+    if (opts && opts->chip)
+        return false;
+    const topo *t = plan_topo(p);
+    const hw_chip *c0 = topo_chip_hw(t, 0);
+    for (size_t s = 1; s < topo_site_count(t); s++)
+        if (!same_chip(topo_chip_hw(t, (int32_t)topo_site_first_chip(t, s)), c0))
+            return true;
+    return false;
 }
 
 sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, sim_status *st)
@@ -273,10 +303,26 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     m->wan_bytes = calloc(m->n_links ? m->n_links : 1, sizeof *m->wan_bytes);
     if (!m->wan_bytes)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
-    sim_code rc = exec_run(p, opts, r, st);
+    bool diloco = x->scheme == PLAN_XDC_DILOCO || x->scheme == PLAN_XDC_STREAMING;
+    m->unlike = diloco && sites_differ(p, opts);
+    exec_opts o = opts ? *opts : (exec_opts){0};
+    if (m->unlike) /* every site's replica, side by side: the step waits for the slowest */
+        o.replicas = x->sites;
+    sim_code rc = exec_run(p, &o, r, st);
     if (rc != SIM_OK || r->stopped)
         return rc;
     m->inner_step_s = m->inner_beside_s = r->step_time_s;
+    if (diloco) {
+        m->n_sites = x->sites;
+        m->site_step_s = calloc((size_t)x->sites, sizeof *m->site_step_s);
+        m->site_idle_s = calloc((size_t)x->sites, sizeof *m->site_idle_s);
+        if (!m->site_step_s || !m->site_idle_s)
+            return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        for (int64_t s = 0; s < x->sites; s++) {
+            m->site_step_s[s] = m->unlike ? r->replica_s[s] : r->step_time_s;
+            m->site_idle_s[s] = (double)x->inner_steps * (r->step_time_s - m->site_step_s[s]);
+        }
+    }
     m->compute_s = mean_compute(p, r);
     const hw_chip *chip = opts && opts->chip ? opts->chip : topo_chip_hw(plan_topo(p), 0);
     if (x->scheme == PLAN_XDC_SYNC || x->scheme == PLAN_XDC_PIPELINE) {
@@ -301,7 +347,12 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     w.optimizer = WL_OPT_SGD;
     wl_op op;
     wl_optimizer_op(&w, plan_parallel(p), 0, &op);
-    m->outer_opt_s = exec_op_seconds(chip, &op, false);
+    /* every site steps its replica; the slowest chip's step gates the round */
+    for (int64_t s = 0; s < x->sites; s++) {
+        const hw_chip *c = opts && opts->chip ? opts->chip : site_chip(p, s);
+        double t = exec_op_seconds(c ? c : chip, &op, false);
+        m->outer_opt_s = t > m->outer_opt_s ? t : m->outer_opt_s;
+    }
     double H = (double)x->inner_steps;
     if (x->scheme == PLAN_XDC_DILOCO) {
         /* blocking: nothing runs beside the sync, so the parts compose exactly */
@@ -320,9 +371,12 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     m->hidden_s = (double)F * m->outer_sync_cosim_s - m->exposed_s;
     m->round_s += m->outer_opt_s;
     m->compute_util = H * m->compute_s / m->round_s;
-    double sites = (double)x->sites;
-    m->mfu = H * wl_model_flops_per_step(plan_workload(p)) * sites /
-             (m->round_s * (double)x->total_ranks * chip->peak_bf16_flops);
+    double sites = (double)x->sites, peak = 0;
+    for (int64_t s = 0; s < x->sites; s++) {
+        const hw_chip *c = opts && opts->chip ? opts->chip : site_chip(p, s);
+        peak += (double)x->site_ranks * (c ? c : chip)->peak_bf16_flops;
+    }
+    m->mfu = H * wl_model_flops_per_step(plan_workload(p)) * sites / (m->round_s * peak);
     m->tokens_per_s = H * wl_tokens_per_step(plan_workload(p)) * sites / m->round_s;
     return SIM_OK;
 }
@@ -332,5 +386,7 @@ void mdc_result_free(mdc_result *m)
     if (!m)
         return;
     free(m->wan_bytes);
+    free(m->site_step_s);
+    free(m->site_idle_s);
     memset(m, 0, sizeof *m);
 }

@@ -44,6 +44,12 @@ typedef struct mdc_result {
     double mfu, tokens_per_s;   /* over whole rounds */
     double *wan_bytes;          /* [links]: bytes per round on each link (WAN links matter) */
     size_t n_links;
+    /* DiLoCo schemes: per site, its inner step (from its last rank's end) and the time per
+     * round it waits for the slowest site (H x the difference); NULL for sync and pipeline.
+     * Alike sites (same chip model, no stragglers) are replayed as one: equal figures. */
+    double *site_step_s, *site_idle_s;
+    int64_t n_sites;
+    bool unlike; /* the sites differ: every site was replayed */
 } mdc_result;
 
 /*

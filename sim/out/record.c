@@ -319,6 +319,28 @@ static sim_code write_multidc(db *d, int64_t run_id, const plan *p, const mdc_re
     return rc;
 }
 
+/* A multidc_site row per site of a DiLoCo scheme. */
+static sim_code write_sites(db *d, int64_t run_id, const plan *p, const mdc_result *m,
+                            sim_status *st)
+{
+    const topo *t = plan_topo(p);
+    rec_insert in = REC_INSERT(d, "multidc_site");
+    sim_code rc = SIM_OK;
+    for (int64_t s = 0; rc == SIM_OK && s < m->n_sites; s++) {
+        const hw_chip *c = topo_chip_hw(t, (int32_t)topo_site_first_chip(t, (size_t)s));
+        const rec_field f[] = {
+            F_INT("run_id", run_id),
+            F_TEXT("site", topo_site_name(t, (size_t)s)),
+            F_TEXT("chip", c ? c->name : "?"),
+            F_REAL("inner_step_s", m->site_step_s[s]),
+            F_REAL("idle_s", m->site_idle_s[s]),
+        };
+        rc = REC_PUT(&in, f, st);
+    }
+    rec_done(&in);
+    return rc;
+}
+
 /* A wan row per directed WAN link: its sites, bytes per round and mean utilization. */
 static sim_code write_wan(db *d, int64_t run_id, const plan *p, const mdc_result *m,
                           sim_status *st)
@@ -360,6 +382,8 @@ sim_code db_record_replay(db *d, int64_t run_id, const plan *p, const exec_resul
         rc = write_multidc(d, run_id, p, m, st);
     if (rc == SIM_OK && m)
         rc = write_wan(d, run_id, p, m, st);
+    if (rc == SIM_OK && m)
+        rc = write_sites(d, run_id, p, m, st);
     return rc;
 }
 

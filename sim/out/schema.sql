@@ -197,6 +197,16 @@ CREATE TABLE IF NOT EXISTS multidc (
     wan_bytes    REAL              -- bytes over all WAN links per round
 ) STRICT;
 
+-- DiLoCo schemes: one row per site of a multidc run.
+CREATE TABLE IF NOT EXISTS multidc_site (
+    run_id       INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    site         TEXT NOT NULL,    -- the topology's site name
+    chip         TEXT NOT NULL,    -- its chip model
+    inner_step_s REAL NOT NULL,    -- its inner step, to its last rank's end
+    idle_s       REAL NOT NULL,    -- per round, waiting for the slowest site
+    PRIMARY KEY (run_id, site)
+) STRICT;
+
 -- Headline results, one row per run.
 CREATE VIEW IF NOT EXISTS v_mfu AS
 SELECT run_id, topology, workload, chips, step_time_s, tokens_per_s, mfu, hfu, mfu_causal
