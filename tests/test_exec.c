@@ -557,6 +557,50 @@ END_TEST
 
 /* A trace goes to PATH.part and becomes PATH only when kept: a discarded one (a failed run)
  * leaves an earlier PATH as it was and no PATH.part. */
+/* One tensor-parallel group of 4 (a collective after every few ops): one chip 1.5x slower
+ * gates every collective, so the step takes exactly what it takes with all four slowed, and
+ * the others wait for it (idle time) instead of computing longer. The draw: fraction 0.5 of
+ * the 16 chips, 8 of them, factor 1.5, the same chips for the same seed. */
+START_TEST(a_straggler_gates_its_group)
+{
+    const char *base[] = {"parallelism.pp=1", "parallelism.dp=1", "parallelism.tp=4",
+                          "parallelism.chips=4", NULL, NULL, NULL};
+    exec_result a, one, all;
+    plan *p = th_load(TINY, base);
+    run(p, &a);
+    plan_destroy(p);
+    base[4] = "stragglers.slow.dc0/n0/c2=1.5";
+    p = th_load(TINY, base);
+    ck_assert_double_eq(plan_slowdown(p)[2], 1.5);
+    ck_assert_double_eq(plan_slowdown(p)[1], 1);
+    run(p, &one);
+    plan_destroy(p);
+    base[4] = "stragglers.fraction=1";
+    base[5] = "stragglers.slowdown=1.5";
+    p = th_load(TINY, base);
+    run(p, &all);
+    plan_destroy(p);
+    ck_assert(one.step_time_s > a.step_time_s * 1.01);
+    ck_assert_double_eq_tol(one.step_time_s, all.step_time_s, 1e-12 * all.step_time_s);
+    ck_assert_double_eq_tol(one.ranks[2].compute_s, all.ranks[2].compute_s, 1e-12);
+    ck_assert(one.ranks[0].idle_s > 0 && all.ranks[0].idle_s < one.ranks[0].idle_s);
+    exec_result_free(&a);
+    exec_result_free(&one);
+    exec_result_free(&all);
+    const char *draw[] = {"stragglers.fraction=0.5", "stragglers.slowdown=1.5", NULL};
+    plan *d1 = th_load(TINY, draw), *d2 = th_load(TINY, draw);
+    int slowed = 0;
+    for (int c = 0; c < 16; c++) {
+        ck_assert_double_eq(plan_slowdown(d1)[c], plan_slowdown(d2)[c]);
+        ck_assert(plan_slowdown(d1)[c] == 1 || plan_slowdown(d1)[c] == 1.5);
+        slowed += plan_slowdown(d1)[c] > 1;
+    }
+    ck_assert_int_eq(slowed, 8);
+    plan_destroy(d1);
+    plan_destroy(d2);
+}
+END_TEST
+
 START_TEST(traces_are_renamed_or_discarded)
 {
     char path[] = "/tmp/clustersim-trace-XXXXXX", part[64], buf[64];
@@ -616,6 +660,7 @@ int main(void)
     tcase_add_test(tc, bounded_runs_stop);
     tcase_add_test(tc, traces_are_renamed_or_discarded);
     tcase_add_test(tc, fused_attention_efficiency);
+    tcase_add_test(tc, a_straggler_gates_its_group);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

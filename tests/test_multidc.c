@@ -355,6 +355,32 @@ START_TEST(unlike_sites_wait_for_the_slowest)
 }
 END_TEST
 
+/* Site b's chips 1.25x slower (stragglers.slow): site a waits H x the difference per round,
+ * and the step is b's; with the sync overlapped (streaming, full replay) the same gating. */
+START_TEST(a_straggler_site_idles_the_others)
+{
+    static const char *const sets[] = {"stragglers.slow.b=1.25", NULL};
+    mdc_result m, a;
+    run_sets(GOOD "mdc-diloco.yaml", sets, &m);
+    run_sets(GOOD "mdc-diloco.yaml", NULL, &a);
+    ck_assert(m.unlike);
+    REL_EQ(m.site_step_s[0], a.inner_step_s);
+    ck_assert(m.site_step_s[1] > 1.1 * m.site_step_s[0]);
+    REL_EQ(m.site_idle_s[0], 10 * (m.site_step_s[1] - m.site_step_s[0]));
+    REL_EQ(m.round_s, a.round_s + 10 * (m.site_step_s[1] - m.site_step_s[0]));
+    mdc_result_free(&m);
+    mdc_result_free(&a);
+    static const char *const st[] = {"stragglers.slow.b=1.25", "cross_dc.replay=full", NULL};
+    static const char *const sc[] = {"stragglers.slow.b=1.25", NULL};
+    run_sets(GOOD "mdc-streaming.yaml", st, &m);
+    run_sets(GOOD "mdc-streaming.yaml", sc, &a);
+    ck_assert(m.unlike && m.site_idle_s[0] > 0);
+    REL_EQ(m.round_s, a.round_s);
+    mdc_result_free(&m);
+    mdc_result_free(&a);
+}
+END_TEST
+
 /* A background load of half the WAN link leaves the job half its capacity: the link's
  * capacity halves and the outer sync, bound by it, takes longer. A load of 1 or more is
  * refused. */
@@ -399,6 +425,7 @@ int main(void)
     tcase_add_test(tc, streaming_without_shared_links_equals_composition);
     tcase_add_test(tc, streaming_shared_links_slow_both);
     tcase_add_test(tc, unlike_sites_wait_for_the_slowest);
+    tcase_add_test(tc, a_straggler_site_idles_the_others);
     tcase_add_test(tc, background_load);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

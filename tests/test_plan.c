@@ -1982,7 +1982,7 @@ static const bad_cfg bad_cfgs[] = {
     {BAD "cfg-top-key.yaml", NULL,
      BAD "cfg-top-key.yaml:6:1: error: unknown key 'runs' in the document (did you mean "
          "'run'?); expected one of: name, topology, workload, parallelism, run, output, "
-         "cross_dc, scale, sweep"},
+         "cross_dc, scale, sweep, stragglers"},
     {BAD "cfg-vp-1f1b.yaml", NULL,
      BAD "cfg-vp-1f1b.yaml:7:19: error: key 'virtual_stages': 2 virtual stages need schedule "
          "'interleaved'"},
@@ -2040,6 +2040,19 @@ static const bad_cfg bad_cfgs[] = {
     {TINY, "workload.model.heads=3",
      "--set workload.model.heads=3: error: key 'heads': expected a divisor of hidden = 256, "
      "found '3'"},
+    /* issue 15: stragglers */
+    {TINY, "stragglers.slow.dc0/n9=2",
+     "--set stragglers.slow.dc0/n9=2: error: key 'dc0/n9': expected a site, node or chip of "
+     "topology 'two-nodes' (SITE, SITE/nN or SITE/nN/cK, such as 'dc0/n0/c0'), found none so "
+     "named"},
+    {TINY, "stragglers.slow.dc0=0.5",
+     "--set stragglers.slow.dc0=0.5: error: key 'dc0': expected a factor from 1 to 1000 (1: as "
+     "fast as the rest), found 0.5"},
+    {TINY, "stragglers.fraction=2",
+     "--set stragglers.fraction=2: error: key 'fraction': expected a fraction of the chips from "
+     "0 to 1, found 2"},
+    {TINY, "stragglers.slow=3",
+     "--set stragglers.slow=3: error: key 'slow': expected a mapping, found '3'"},
     /* issue 15: streaming DiLoCo's window and replay */
     {"tests/fixtures/good/mdc-streaming.yaml", "cross_dc.max_delay=3",
      "--set cross_dc.max_delay=3: error: key 'max_delay': expected at most H / F = 2 inner "

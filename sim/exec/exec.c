@@ -899,7 +899,8 @@ static sim_code open_ranks(ex *x, sim_status *st)
         speed *sp = speed_of_chip(x, i);
         sp->ranks++;
         x->ranks[i].sp = sp;
-        x->ranks[i].slow = x->opts && x->opts->slowdown ? x->opts->slowdown[i] : 1.0;
+        const double *slow = x->opts && x->opts->slowdown ? x->opts->slowdown : plan_slowdown(p);
+        x->ranks[i].slow = slow ? slow[i] : 1.0;
         wl_memory m;
         sim_status ms;
         if (wl_memory_stage(plan_workload(p), plan_parallel(p),

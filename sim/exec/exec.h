@@ -114,7 +114,7 @@ typedef struct exec_opts {
      * only measures the hold; its rank figures are zero. */
     bool end_at_last_start;
     /* [replicas x plan_ranks]: every op of rank i takes slowdown[i] x its time (stragglers,
-     * >= 1); NULL: none. */
+     * >= 1); NULL: the plan's (plan_slowdown: the config's stragglers section), if any. */
     const double *slowdown;
 } exec_opts;
 

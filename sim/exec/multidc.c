@@ -281,7 +281,7 @@ static bool same_chip(const hw_chip *a, const hw_chip *b)
  * replaces the topology's, makes them alike), or stragglers. */
 static bool sites_differ(const plan *p, const exec_opts *opts)
 {
-    if (opts && opts->slowdown)
+    if ((opts && opts->slowdown) || plan_slowdown(p))
         return true;
     if (opts && opts->chip)
         return false;

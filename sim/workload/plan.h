@@ -165,6 +165,9 @@ const plan_cross_dc *plan_cross_dc_of(const plan *p); /* scheme PLAN_XDC_NONE: n
 int64_t plan_steps(const plan *p);        /* measured steps (run.steps) */
 int64_t plan_warmup_steps(const plan *p); /* steps run before them (run.warmup) */
 uint64_t plan_seed(const plan *p);
+/* The config's stragglers: per chip of the topology, the factor its ops take longer (>= 1);
+ * NULL without a stragglers section. Borrowed. */
+const double *plan_slowdown(const plan *p);
 
 /* Replaces the run's step counts (calibration runs a plan for one step, no warm-up). */
 void plan_set_steps(plan *p, int64_t warmup_steps, int64_t steps);

@@ -5,22 +5,28 @@
  * and output sections; then the layer templates (plan_tmpl.c) built once for every rank.
  *
  * Sections are read in a fixed order (topology, workload, scale, cross_dc, parallelism, the
- * cross-datacenter checks, run), each one's keys checked before its values are read, so
+ * cross-datacenter checks, run, stragglers), each one's keys checked before its values are read, so
  * the first mistake reported for a config is always the same one. cross_dc comes before the
  * parallelism because it sets the default placement; the DiLoCo schemes then shrink the
  * plan to one site's replica (check_cross_dc).
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
 
 #include "core/path.h"
 #include "topo/topo.h"
 #include "workload/plan_int.h"
 
 static const char *const top_keys[] = {"name",   "topology", "workload", "parallelism", "run",
-                                       "output", "cross_dc", "scale",    "sweep",       NULL};
+                                       "output", "cross_dc", "scale",    "sweep", "stragglers",
+                                       NULL};
+static const char *const straggler_keys[] = {"slow", "fraction", "slowdown", "sigma", NULL};
 static const char *const scale_keys[] = {"flops",        "hbm_bw", "scale_up_bw",
                                          "scale_out_bw", "wan_bw", "latency",     NULL};
 static const char *const xdc_keys[] = {"scheme", "inner_steps", "payload", "fragments",
@@ -448,6 +454,104 @@ static sim_code load_scale(plan *p, const ydoc *d, ynode root, sim_status *st)
     return SIM_OK;
 }
 
+/* Chip c's name is name, or lies under it ("west" holds "west/n3/c2", "west/n3" too). */
+static bool name_holds(const char *name, const char *chip)
+{
+    size_t n = strlen(name);
+    return strncmp(chip, name, n) == 0 && (chip[n] == 0 || chip[n] == '/');
+}
+
+/*
+ * stragglers: chips whose every op takes longer by a factor. `slow` names sites, nodes or
+ * chips (SITE, SITE/nN, SITE/nN/cK) with their factors (several that hold a chip multiply);
+ * `fraction` of all chips, drawn with run.seed (GSL's MT19937, gsl_ran_choose), take
+ * `slowdown`, or with `sigma` a lognormal factor of median `slowdown` (gsl_ran_lognormal),
+ * never below 1.
+ */
+static sim_code load_stragglers(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    ynode x;
+    sim_code rc = ydoc_get_section(d, root, "stragglers", 0, straggler_keys, &x, st);
+    if (rc != SIM_OK || !x)
+        return rc;
+    double fraction = 0, slowdown = 1, sigma = 0;
+    rc = ydoc_get_double(d, x, "fraction", 0, &fraction, st);
+    if (rc == SIM_OK && !(fraction >= 0 && fraction <= 1))
+        rc = ydoc_error(d, ydoc_map_get(d, x, "fraction"), st,
+                        "key 'fraction': expected a fraction of the chips from 0 to 1, found %g",
+                        fraction);
+    if (rc == SIM_OK)
+        rc = ydoc_get_double(d, x, "slowdown", 0, &slowdown, st);
+    if (rc == SIM_OK && !(slowdown >= 1 && slowdown <= 1000))
+        rc = ydoc_error(d, ydoc_map_get(d, x, "slowdown"), st,
+                        "key 'slowdown': expected a factor from 1 to 1000 (1: as fast as the "
+                        "rest), found %g", slowdown);
+    if (rc == SIM_OK)
+        rc = ydoc_get_double(d, x, "sigma", 0, &sigma, st);
+    if (rc == SIM_OK && !(sigma >= 0 && sigma <= 10))
+        rc = ydoc_error(d, ydoc_map_get(d, x, "sigma"), st,
+                        "key 'sigma': expected the lognormal spread of the factor from 0 to 10, "
+                        "found %g", sigma);
+    ynode slow = ydoc_map_get(d, x, "slow");
+    if (rc == SIM_OK && slow)
+        rc = ydoc_expect(d, slow, YDOC_MAP, "slow", st);
+    if (rc != SIM_OK)
+        return rc;
+    const net_graph *g = topo_graph(p->topo);
+    size_t n = topo_chip_count(p->topo);
+    p->slowdown = malloc((n ? n : 1) * sizeof *p->slowdown);
+    if (!p->slowdown)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    for (size_t c = 0; c < n; c++)
+        p->slowdown[c] = 1;
+    for (size_t i = 0; slow && i < ydoc_map_len(d, slow); i++) {
+        ynode k = ydoc_map_key_at(d, slow, i);
+        const char *name = ydoc_scalar(d, k);
+        double f = 0;
+        rc = ydoc_get_double(d, slow, name, 1, &f, st);
+        if (rc == SIM_OK && !(f >= 1 && f <= 1000))
+            rc = ydoc_error(d, ydoc_map_value_at(d, slow, i), st,
+                            "key '%s': expected a factor from 1 to 1000 (1: as fast as the "
+                            "rest), found %g", name, f);
+        if (rc != SIM_OK)
+            return rc;
+        size_t held = 0;
+        for (size_t c = 0; c < n; c++)
+            if (name_holds(name, net_graph_node_name(g, (net_node_id)c))) {
+                p->slowdown[c] *= f;
+                held++;
+            }
+        if (!held)
+            return ydoc_error(d, k, st,
+                              "key '%s': expected a site, node or chip of topology '%s' (SITE, "
+                              "SITE/nN or SITE/nN/cK, such as '%s'), found none so named", name,
+                              topo_name(p->topo), n ? net_graph_node_name(g, 0) : "?");
+    }
+    size_t k = (size_t)llround(fraction * (double)n);
+    if (k > 0 && (slowdown > 1 || sigma > 0)) {
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        size_t *all = malloc(n * sizeof *all), *pick = malloc(k * sizeof *pick);
+        if (!r || !all || !pick) {
+            gsl_rng_free(r);
+            free(all);
+            free(pick);
+            return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        }
+        gsl_rng_set(r, (unsigned long)p->seed);
+        for (size_t c = 0; c < n; c++)
+            all[c] = c;
+        gsl_ran_choose(r, pick, k, all, n, sizeof *all);
+        for (size_t i = 0; i < k; i++) {
+            double f = sigma > 0 ? slowdown * gsl_ran_lognormal(r, 0, sigma) : slowdown;
+            p->slowdown[pick[i]] *= f > 1 ? f : 1;
+        }
+        gsl_rng_free(r);
+        free(all);
+        free(pick);
+    }
+    return SIM_OK;
+}
+
 /* cross_dc: read before the parallelism (it sets the default placement). */
 static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st)
 {
@@ -657,6 +761,8 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
         rc = check_cross_dc(p, d, root, st);
     if (rc == SIM_OK)
         rc = load_run(p, d, root, st);
+    if (rc == SIM_OK)
+        rc = load_stragglers(p, d, root, st);
     if (rc == SIM_OK) {
         p->stage_param_bytes = calloc((size_t)p->par.pp, sizeof *p->stage_param_bytes);
         p->stage_expert_bytes = calloc((size_t)p->par.pp, sizeof *p->stage_expert_bytes);
@@ -681,6 +787,7 @@ void plan_destroy(plan *p)
         return;
     topo_destroy(p->topo);
     free(p->stage_param_bytes);
+    free(p->slowdown);
     free(p->stage_expert_bytes);
     free(p);
 }
@@ -765,6 +872,11 @@ int64_t plan_warmup_steps(const plan *p)
 uint64_t plan_seed(const plan *p)
 {
     return p->seed;
+}
+
+const double *plan_slowdown(const plan *p)
+{
+    return p->slowdown;
 }
 
 void plan_set_steps(plan *p, int64_t warmup_steps, int64_t steps)

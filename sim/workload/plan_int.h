@@ -50,6 +50,7 @@ struct plan {
     plan_cross_dc xdc;
     int64_t steps, warmup_steps;
     uint64_t seed;
+    double *slowdown; /* [topology chips]: stragglers' factors (>= 1); NULL: none */
     /* built by plan_tmpl_build for the program generator */
     tmpl layer[2][2]; /* [moe][backward] */
     plan_item emb[2][12], head[2][12];
