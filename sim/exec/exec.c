@@ -118,7 +118,8 @@ struct exec_run_ctl {
     int64_t plan_ranks, replicas, warmup, steps; /* n_ranks = replicas x plan_ranks */
     double step_start_s;
     const exec_side *side;
-    bool held; /* the side holds the step's start */
+    bool held;     /* the side holds the step's start */
+    bool end_here; /* the side ends the run at this step's start */
     sim_pool *rdvs; /* rendezvous: stable addresses, since running collectives point at them */
     sim_hmap rmap, cmap, gmap;  /* rendezvous, channels (index), collective groups (pointers) */
     SIM_VEC(int32_t) members;   /* scratch: a group's member list */
@@ -660,7 +661,10 @@ static void start_ranks(ex *x)
 /* The step goes: its ranks start, or with end_at_last_start the last step ends here. */
 static void go(ex *x)
 {
-    if (!(x->opts && x->opts->end_at_last_start && x->step == x->total_steps - 1)) {
+    if (x->end_here) { /* the side ends the run at this step's start */
+        x->total_steps = x->step + 1;
+        x->res->n_step_rows = x->total_steps;
+    } else if (!(x->opts && x->opts->end_at_last_start && x->step == x->total_steps - 1)) {
         start_ranks(x);
         return;
     }
@@ -675,10 +679,13 @@ static void begin_step(ex *x)
 {
     x->done_ranks = 0;
     x->step_start_s = now_s(x);
-    if (x->side && x->side->step_begin(x->side->user, x, x->ce, x->step)) {
+    exec_side_go g = x->side ? x->side->step_begin(x->side->user, x, x->ce, x->step)
+                             : EXEC_SIDE_GO;
+    if (g == EXEC_SIDE_HOLD) {
         x->held = true; /* the side releases it */
         return;
     }
+    x->end_here = g == EXEC_SIDE_END;
     go(x);
 }
 

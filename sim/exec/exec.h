@@ -81,13 +81,17 @@ typedef struct exec_run_ctl exec_run_ctl;
 /*
  * Work beside the training steps, in the same engine and on the same network (the outer
  * syncs of streaming DiLoCo, multidc.c). At the start of every step, before its ranks go,
- * step_begin may start collectives of its own on ce (with their own callbacks), and may hold
- * the step (return true) until it calls exec_side_release(run). A failure inside its
- * callbacks goes to exec_side_fail, which stops the run with that status.
+ * step_begin may start collectives of its own on ce (with their own callbacks), and then
+ * lets the step go, holds it until it calls exec_side_release(run), or ends the run there
+ * (the step and those after it never run: step rows end at it, and the per-rank figures
+ * stay divided by the planned steps). A failure inside its callbacks goes to exec_side_fail,
+ * which stops the run with that status.
  */
+typedef enum exec_side_go { EXEC_SIDE_GO = 0, EXEC_SIDE_HOLD, EXEC_SIDE_END } exec_side_go;
+
 typedef struct exec_side {
     void *user;
-    bool (*step_begin)(void *user, exec_run_ctl *run, coll_engine *ce, int64_t step);
+    exec_side_go (*step_begin)(void *user, exec_run_ctl *run, coll_engine *ce, int64_t step);
 } exec_side;
 
 void exec_side_release(exec_run_ctl *run);

@@ -125,6 +125,9 @@ typedef struct stream_side {
     double fraction;
     exec_run_ctl *held; /* the run whose step waits for a fragment; NULL: none */
     int64_t held_step;
+    int64_t end_before; /* > 0: end the run at a step before this one once every sync is
+                           over (what follows runs alone); 0: never */
+    int64_t ended_at;   /* the step the run ended at (early end), else -1 */
 } stream_side;
 
 static void on_frag_group_done(void *user, double start_s, double end_s);
@@ -138,16 +141,30 @@ static bool pending_due(const stream_side *s, int64_t step)
     return false;
 }
 
+/* Every fragment's sync has started and ended. */
+static bool all_over(const stream_side *s)
+{
+    for (int64_t i = 0; i < s->n; i++)
+        if (!s->f[i].started || s->f[i].live > 0)
+            return false;
+    return true;
+}
+
 /*
  * The start of step: first the syncs due now must have ended (the step waits for them), then
  * the fragments whose sync begins now start (after the due ones: fragments never overlap each
  * other, since max_delay <= H / F); a sync due where it starts (max_delay 0) holds the step at
- * once. True: the step is held until on_frag_group_done releases it.
+ * once. HOLD: until on_frag_group_done releases it. END (with end_before): every sync is over
+ * before the window's end, so the steps left run alone.
  */
-static bool side_go(stream_side *s, exec_run_ctl *run, int64_t step)
+static exec_side_go side_go(stream_side *s, exec_run_ctl *run, int64_t step)
 {
     if (pending_due(s, step))
         goto hold;
+    if (s->end_before > 0 && step < s->end_before && all_over(s)) {
+        s->ended_at = step;
+        return EXEC_SIDE_END;
+    }
     for (int64_t i = 0; i < s->n; i++) {
         frag *f = &s->f[i];
         if (f->start != step || f->started)
@@ -159,15 +176,15 @@ static bool side_go(stream_side *s, exec_run_ctl *run, int64_t step)
         if (start_outer(s->p, s->ce, s->fraction, (uint64_t)i + 1, on_frag_group_done, f,
                         &f->live, &st) != SIM_OK) {
             exec_side_fail(run, &st);
-            return false;
+            return EXEC_SIDE_GO;
         }
     }
     if (!pending_due(s, step))
-        return false;
+        return EXEC_SIDE_GO;
 hold:
     s->held = run;
     s->held_step = step;
-    return true;
+    return EXEC_SIDE_HOLD;
 }
 
 static void on_frag_group_done(void *user, double start_s, double end_s)
@@ -181,11 +198,13 @@ static void on_frag_group_done(void *user, double start_s, double end_s)
         return;
     exec_run_ctl *run = s->held;
     s->held = NULL;
-    if (!side_go(s, run, s->held_step))
+    /* held steps are due steps, which the early end never precedes: GO or HOLD again */
+    if (side_go(s, run, s->held_step) != EXEC_SIDE_HOLD)
         exec_side_release(run);
 }
 
-static bool side_step_begin(void *user, exec_run_ctl *run, coll_engine *ce, int64_t step)
+static exec_side_go side_step_begin(void *user, exec_run_ctl *run, coll_engine *ce,
+                                    int64_t step)
 {
     stream_side *s = user;
     s->ce = ce;
@@ -196,9 +215,10 @@ static bool side_step_begin(void *user, exec_run_ctl *run, coll_engine *ce, int6
  * Streaming DiLoCo's round, co-simulated: every site's replica replays its inner steps in one
  * engine on the whole topology while fragment syncs run beside them. After the warm-up, the
  * measured steps are either one fragment's window (shortcut: its max_delay steps and the
- * start of the step that waits for it; the round is F windows and H - F x max_delay steps
- * alone, m->inner_step_s each) or the whole round (full: H steps with fragment f's sync
- * started at step f x H / F, and the start of the next round's first step).
+ * start of the step that waits for it, or fewer: once the sync is over, the window's other
+ * steps run alone; the round is F windows and H - F x max_delay steps alone, m->inner_step_s
+ * each) or the whole round (full: H steps with fragment f's sync started at step f x H / F,
+ * and the start of the next round's first step).
  */
 static sim_code stream_cosim(plan *p, const exec_opts *opts, mdc_result *m, sim_status *st)
 {
@@ -207,7 +227,8 @@ static sim_code stream_cosim(plan *p, const exec_opts *opts, mdc_result *m, sim_
     bool full = x->replay == PLAN_REPLAY_FULL;
     int64_t W = plan_warmup_steps(p), first = W; /* the first step beside a sync */
     int64_t n = full ? F : 1, last = first + (full ? H : tau); /* the step after the round */
-    stream_side side = {.p = p, .n = n, .fraction = 1.0 / (double)F};
+    stream_side side = {.p = p, .n = n, .fraction = 1.0 / (double)F, .ended_at = -1,
+                        .end_before = full ? 0 : last};
     side.f = calloc((size_t)n, sizeof *side.f);
     if (!side.f)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
@@ -229,17 +250,24 @@ static sim_code stream_cosim(plan *p, const exec_opts *opts, mdc_result *m, sim_
                             "--max-wall) before its end");
     if (rc == SIM_OK) {
         const exec_step *row = r.step_rows;
-        double held = 0, sync = 0, beside = 0;
-        for (int64_t k = first; k <= last; k++)
+        /* the shortcut's window may end early: its last steps then run alone */
+        int64_t end = side.ended_at >= 0 ? side.ended_at : last;
+        double t = m->inner_step_s, held = 0, sync = 0, beside = 0;
+        int64_t n_beside = 0;
+        for (int64_t k = first; k <= end; k++)
             held += row[k].held_s;
         for (int64_t i = 0; i < n; i++) {
             sync += side.f[i].end_s - side.f[i].start_s;
-            for (int64_t k = side.f[i].start; k < side.f[i].due; k++)
-                beside += row[k].end_s - row[k].start_s - row[k].held_s;
+            /* the steps that start before the sync ends */
+            for (int64_t k = side.f[i].start; k < side.f[i].due && k < end; k++)
+                if (row[k].start_s + row[k].held_s < side.f[i].end_s) {
+                    beside += row[k].end_s - row[k].start_s - row[k].held_s;
+                    n_beside++;
+                }
         }
-        double t = m->inner_step_s;
-        double span = row[last].start_s + row[last].held_s - row[first].start_s;
-        m->inner_beside_s = tau > 0 ? beside / (double)(n * tau) : t;
+        double span = row[end].start_s + row[end].held_s - row[first].start_s +
+                      (double)(last - end) * t;
+        m->inner_beside_s = n_beside > 0 ? beside / (double)n_beside : t;
         m->outer_sync_cosim_s = sync / (double)n;
         m->exposed_s = full ? held : (double)F * held;
         m->round_s = full ? span : (double)F * span + (double)(H - F * tau) * t;
