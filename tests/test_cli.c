@@ -526,7 +526,8 @@ START_TEST(run_across_datacenters)
              path);
     ck_assert_int_eq(th_run(args, &out, NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "cross-datacenter: diloco over 3 sites, H = 100 inner "
-                                      "steps, int8 payload\n"));
+                                      "steps, int8 payload; outer gradients 0 inner steps "
+                                      "stale\n"));
     ck_assert_ptr_nonnull(strstr(out, "  wan us/gw <-> eu/gw (4 Gb/s each way): "));
     free(out);
     sqlite3 *db;

@@ -381,6 +381,45 @@ START_TEST(a_straggler_site_idles_the_others)
 }
 END_TEST
 
+/* A delayed outer update: the whole sync beside the next round's H inner steps. On the
+ * one-node sites (nothing shared) the round is max(H t, sync) + the optimizer, exactly the
+ * composition; the shortcut (which ends once the sync is over) equals the full round on the
+ * shared fabric; eager moves what delayed moves; staleness is H steps. */
+START_TEST(delayed_outer_update_overlaps_a_round)
+{
+    for (int slow = 0; slow < 2; slow++) {
+        const char *sets[] = {"topology=mdc-2sites-1node.yaml", "parallelism.tp=8",
+                              "parallelism.dp=2", "parallelism.global_batch=16",
+                              "cross_dc.outer_update=delayed",
+                              slow ? "topology.wan.0.bandwidth=1 Gb/s" : NULL, NULL, NULL};
+        size_t k = slow ? 6 : 5;
+        mdc_result a, b;
+        sets[k] = "cross_dc.replay=composed";
+        run_sets(GOOD "mdc-diloco.yaml", sets, &a);
+        sets[k] = "cross_dc.replay=shortcut";
+        run_sets(GOOD "mdc-diloco.yaml", sets, &b);
+        ck_assert_int_eq(b.staleness_steps, 10);
+        double h = 10 * a.inner_step_s;
+        REL_EQ(a.round_s, (a.outer_sync_s > h ? a.outer_sync_s : h) + a.outer_opt_s);
+        REL_EQ(b.round_s, a.round_s);
+        ck_assert(slow ? b.exposed_s > 0 : b.exposed_s <= 1e-12);
+        mdc_result_free(&a);
+        mdc_result_free(&b);
+    }
+    static const char *const sh[] = {"cross_dc.outer_update=delayed", "cross_dc.replay=shortcut",
+                                     NULL};
+    static const char *const fu[] = {"cross_dc.outer_update=eager", "cross_dc.replay=full",
+                                     NULL};
+    mdc_result a, b;
+    run_sets(GOOD "mdc-diloco.yaml", sh, &a);
+    run_sets(GOOD "mdc-diloco.yaml", fu, &b);
+    REL_EQ(a.round_s, b.round_s);
+    REL_EQ(a.exposed_s, b.exposed_s);
+    mdc_result_free(&a);
+    mdc_result_free(&b);
+}
+END_TEST
+
 /* A background load of half the WAN link leaves the job half its capacity: the link's
  * capacity halves and the outer sync, bound by it, takes longer. A load of 1 or more is
  * refused. */
@@ -425,6 +464,7 @@ int main(void)
     tcase_add_test(tc, streaming_without_shared_links_equals_composition);
     tcase_add_test(tc, streaming_shared_links_slow_both);
     tcase_add_test(tc, unlike_sites_wait_for_the_slowest);
+    tcase_add_test(tc, delayed_outer_update_overlaps_a_round);
     tcase_add_test(tc, a_straggler_site_idles_the_others);
     tcase_add_test(tc, background_load);
     suite_add_tcase(s, tc);

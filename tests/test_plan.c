@@ -2061,7 +2061,13 @@ static const bad_cfg bad_cfgs[] = {
      "--set cross_dc.replay=ful: error: key 'replay': unknown round replay 'ful' (did you mean "
      "'full'?); expected one of: shortcut, full, composed"},
     {"tests/fixtures/good/mdc-diloco.yaml", "cross_dc.replay=full",
-     "--set cross_dc.replay=full: error: key 'replay': not used by scheme 'diloco'"},
+     "--set cross_dc.replay=full: error: key 'replay': not used by a blocking diloco (its sync "
+     "overlaps nothing; outer_update: delayed or eager overlaps it)"},
+    {"tests/fixtures/good/mdc-sync.yaml", "cross_dc.replay=full",
+     "--set cross_dc.replay=full: error: key 'replay': not used by scheme 'sync'"},
+    {"tests/fixtures/good/mdc-streaming.yaml", "cross_dc.outer_update=eager",
+     "--set cross_dc.outer_update=eager: error: key 'outer_update': not used by scheme "
+     "'streaming-diloco' (only diloco's outer gradients can be applied a round late)"},
     /* item 3 of issue 14: every refusal of the layout string, the groups and FSDP */
     {BAD "cfg-layout-loss.yaml", NULL,
      BAD "cfg-layout-loss.yaml:9:35: error: key 'pipeline_model_parallel_layout': expected the loss L last, in the last stage"},

@@ -96,6 +96,10 @@ static void print_multidc(const plan *p, const mdc_result *m)
         if (x->scheme == PLAN_XDC_STREAMING)
             printf(", %lld fragments, overlap up to %lld steps", (long long)x->fragments,
                    (long long)x->max_delay);
+        if (x->scheme == PLAN_XDC_DILOCO && x->outer_update != PLAN_OUTER_BLOCKING)
+            printf(", %s outer update (the sync overlaps the next round)",
+                   plan_outer_update_name(x->outer_update));
+        printf("; outer gradients %lld inner steps stale", (long long)m->staleness_steps);
         printf("\n  inner step %.4f s (one site's replica of %lld ranks); outer sync %.4f s%s "
                "alone, optimizer %.4f s\n",
                m->inner_step_s, (long long)x->site_ranks, m->outer_sync_s,

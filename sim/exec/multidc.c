@@ -220,10 +220,11 @@ static exec_side_go side_step_begin(void *user, exec_run_ctl *run, coll_engine *
  * each) or the whole round (full: H steps with fragment f's sync started at step f x H / F,
  * and the start of the next round's first step).
  */
-static sim_code stream_cosim(plan *p, const exec_opts *opts, mdc_result *m, sim_status *st)
+static sim_code stream_cosim(plan *p, const exec_opts *opts, int64_t F, int64_t tau,
+                             mdc_result *m, sim_status *st)
 {
     const plan_cross_dc *x = plan_cross_dc_of(p);
-    int64_t H = x->inner_steps, F = x->fragments, tau = x->max_delay, per = H / F;
+    int64_t H = x->inner_steps, per = H / F;
     bool full = x->replay == PLAN_REPLAY_FULL;
     int64_t W = plan_warmup_steps(p), first = W; /* the first step beside a sync */
     int64_t n = full ? F : 1, last = first + (full ? H : tau); /* the step after the round */
@@ -326,7 +327,14 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     const plan_cross_dc *x = plan_cross_dc_of(p);
     memset(m, 0, sizeof *m);
     m->scheme = x->scheme;
-    m->replay = x->scheme == PLAN_XDC_STREAMING ? x->replay : PLAN_REPLAY_COMPOSED;
+    /* what overlaps the outer sync: streaming's fragments, or a whole round for a delayed or
+     * eager diloco (one fragment, max_delay H); blocking diloco overlaps nothing */
+    bool overlapped = x->scheme == PLAN_XDC_STREAMING ||
+                      (x->scheme == PLAN_XDC_DILOCO && x->outer_update != PLAN_OUTER_BLOCKING);
+    int64_t F = x->scheme == PLAN_XDC_STREAMING ? x->fragments : 1;
+    int64_t tau = x->scheme == PLAN_XDC_STREAMING ? x->max_delay : x->inner_steps;
+    m->replay = overlapped ? x->replay : PLAN_REPLAY_COMPOSED;
+    m->staleness_steps = overlapped ? tau : 0;
     m->n_links = net_graph_link_count(topo_graph(plan_topo(p)));
     m->wan_bytes = calloc(m->n_links ? m->n_links : 1, sizeof *m->wan_bytes);
     if (!m->wan_bytes)
@@ -363,7 +371,6 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
         return SIM_OK;
     }
     /* DiLoCo: the outer sync (or one fragment of it) alone on the whole topology. */
-    int64_t F = x->scheme == PLAN_XDC_STREAMING ? x->fragments : 1;
     rc = mdc_outer_sync(p, 1.0 / (double)F, &m->outer_sync_s, m->wan_bytes, st);
     if (rc != SIM_OK)
         return rc;
@@ -382,17 +389,17 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
         m->outer_opt_s = t > m->outer_opt_s ? t : m->outer_opt_s;
     }
     double H = (double)x->inner_steps;
-    if (x->scheme == PLAN_XDC_DILOCO) {
+    if (!overlapped) {
         /* blocking: nothing runs beside the sync, so the parts compose exactly */
         m->exposed_s = m->outer_sync_s;
         m->round_s = H * m->inner_step_s + m->exposed_s;
     } else if (m->replay == PLAN_REPLAY_COMPOSED) {
-        double window = (double)x->max_delay * m->inner_step_s;
+        double window = (double)tau * m->inner_step_s;
         double per = m->outer_sync_s > window ? m->outer_sync_s - window : 0;
         m->exposed_s = (double)F * per;
         m->round_s = H * m->inner_step_s + m->exposed_s;
     } else {
-        rc = stream_cosim(p, opts, m, st);
+        rc = stream_cosim(p, opts, F, tau, m, st);
         if (rc != SIM_OK)
             return rc;
     }

@@ -28,7 +28,11 @@
 
 typedef struct mdc_result {
     plan_xdc scheme;
-    plan_xdc_replay replay;     /* how the round was found (composed for all but streaming) */
+    plan_xdc_replay replay;     /* how the round was found (composed when nothing overlaps the
+                                   outer sync) */
+    int64_t staleness_steps;    /* inner steps between computing an outer gradient and applying
+                                   it: 0 blocking, max_delay streaming, H delayed or eager (whose
+                                   local part is applied at once) */
     double inner_step_s;        /* one (inner) step alone */
     double inner_beside_s;      /* one inner step beside a fragment's sync (streaming,
                                    co-simulated; else inner_step_s) */

@@ -41,7 +41,7 @@ typedef struct rec_field {
 #define F_TEXT(c, v) {(c), REC_TEXT, 0, 0, (v)}
 #define F_NULL(c) {(c), REC_NULL, 0, 0, NULL}
 
-/* The widest row of the schema has fewer columns (multidc: 20). */
+/* The widest row of the schema has fewer columns (multidc: 22). */
 #define REC_MAX_COLS 32
 
 /* The INSERT into one table, prepared at its first row. */
@@ -301,6 +301,10 @@ static sim_code write_multidc(db *d, int64_t run_id, const plan *p, const mdc_re
         streaming ? (rec_field)F_INT("fragments", x->fragments) : (rec_field)F_NULL("fragments"),
         streaming ? (rec_field)F_INT("max_delay", x->max_delay) : (rec_field)F_NULL("max_delay"),
         F_TEXT("replay", plan_xdc_replay_name(m->replay)),
+        F_TEXT("outer_update", x->scheme == PLAN_XDC_DILOCO
+                                   ? plan_outer_update_name(x->outer_update) : NULL),
+        diloco ? (rec_field)F_INT("staleness_steps", m->staleness_steps)
+               : (rec_field)F_NULL("staleness_steps"),
         F_REAL("inner_step_s", m->inner_step_s),
         F_REAL("inner_beside_s", m->inner_beside_s),
         F_REAL("outer_sync_s", m->outer_sync_s),

@@ -183,6 +183,9 @@ CREATE TABLE IF NOT EXISTS multidc (
     max_delay    INTEGER,          -- inner steps a fragment sync may overlap (streaming)
     replay       TEXT              -- how the round was found
         CHECK (replay IN ('shortcut', 'full', 'composed')),
+    outer_update TEXT              -- diloco: when outer gradients are applied
+        CHECK (outer_update IN ('blocking', 'delayed', 'eager')),
+    staleness_steps INTEGER,       -- inner steps from an outer gradient to its application
     inner_step_s REAL,             -- one (inner) step alone
     inner_beside_s REAL,           -- one inner step beside a fragment's sync (co-simulated)
     outer_sync_s REAL,             -- one outer sync alone (one fragment's for streaming)

@@ -104,6 +104,17 @@ typedef enum plan_payload {
 /* How streaming DiLoCo's round is found (multidc.h): its fragment syncs co-simulated with
  * the inner steps they overlap, one window standing for all F (shortcut) or the whole round
  * replayed (full), or composed from parts simulated alone (composed). */
+/* When DiLoCo's outer gradients are applied (Kale et al. 2025, "Eager Updates For Overlapped
+ * Communication and Computation in DiLoCo", arXiv 2502.12996): at once, after a blocking sync
+ * (blocking); one round late, the sync overlapping the next round's inner steps (delayed);
+ * or the local outer gradient at once and the all-reduced one a round late, with the same
+ * communication as delayed (eager). */
+typedef enum plan_outer_update {
+    PLAN_OUTER_BLOCKING = 0,
+    PLAN_OUTER_DELAYED,
+    PLAN_OUTER_EAGER
+} plan_outer_update;
+
 typedef enum plan_xdc_replay {
     PLAN_REPLAY_SHORTCUT = 0,
     PLAN_REPLAY_FULL,
@@ -118,7 +129,8 @@ typedef struct plan_cross_dc {
     double payload_bytes;  /* per parameter: 4, 2, 1, 0.5 */
     int64_t fragments;     /* F (streaming) */
     int64_t max_delay;     /* inner steps a fragment's sync may overlap (streaming) */
-    plan_xdc_replay replay; /* streaming */
+    plan_xdc_replay replay; /* streaming, diloco that is not blocking */
+    plan_outer_update outer_update; /* diloco */
     int64_t site_ranks;    /* DiLoCo: ranks of one site's replica */
     int64_t total_ranks;   /* DiLoCo: ranks of all sites */
 } plan_cross_dc;
@@ -127,6 +139,7 @@ typedef struct plan_cross_dc {
 const char *plan_xdc_name(plan_xdc scheme);
 const char *plan_payload_name(plan_payload payload);
 const char *plan_xdc_replay_name(plan_xdc_replay replay);
+const char *plan_outer_update_name(plan_outer_update u);
 
 /*
  * Loads config path with overrides ov[0..n) ("parallelism.tp" = "4", origin for messages).

@@ -30,8 +30,9 @@ static const char *const straggler_keys[] = {"slow", "fraction", "slowdown", "si
 static const char *const scale_keys[] = {"flops",        "hbm_bw", "scale_up_bw",
                                          "scale_out_bw", "wan_bw", "latency",     NULL};
 static const char *const xdc_keys[] = {"scheme", "inner_steps", "payload", "fragments",
-                                       "max_delay", "replay", NULL};
+                                       "max_delay", "replay", "outer_update", NULL};
 static const char *const replay_names[] = {"shortcut", "full", "composed", NULL};
+static const char *const outer_update_names[] = {"blocking", "delayed", "eager", NULL};
 static const char *const xdc_names[] = {"none", "sync", "pipeline", "diloco",
                                         "streaming-diloco", NULL};
 static const char *const payload_names[] = {"fp32", "bf16", "int8", "fp4", NULL};
@@ -62,6 +63,11 @@ const char *plan_payload_name(plan_payload payload)
 const char *plan_xdc_replay_name(plan_xdc_replay replay)
 {
     return (int)replay >= 0 && replay <= PLAN_REPLAY_COMPOSED ? replay_names[replay] : "?";
+}
+
+const char *plan_outer_update_name(plan_outer_update u)
+{
+    return (int)u >= 0 && u <= PLAN_OUTER_EAGER ? outer_update_names[u] : "?";
 }
 
 /* ---- loading ---- */
@@ -566,6 +572,7 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
     if (rc != SIM_OK || !x)
         return rc;
     int scheme = PLAN_XDC_NONE, payload = PLAN_PAYLOAD_FP32, replay = PLAN_REPLAY_SHORTCUT;
+    int update = PLAN_OUTER_BLOCKING;
     rc = ydoc_get_enum(d, x, "scheme", 1, "cross-datacenter scheme", xdc_names, &scheme, st);
     if (rc == SIM_OK)
         rc = ydoc_get_int(d, x, "inner_steps", 0, 1, 1000000, &c->inner_steps, st);
@@ -575,8 +582,12 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
         rc = ydoc_get_int(d, x, "fragments", 0, 1, 1000000, &c->fragments, st);
     if (rc == SIM_OK)
         rc = ydoc_get_enum(d, x, "replay", 0, "round replay", replay_names, &replay, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_enum(d, x, "outer_update", 0, "outer update", outer_update_names, &update,
+                           st);
     if (rc != SIM_OK)
         return rc;
+    c->outer_update = (plan_outer_update)update;
     c->scheme = (plan_xdc)scheme;
     c->payload = (plan_payload)payload;
     c->replay = (plan_xdc_replay)replay;
@@ -601,7 +612,19 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
             return ydoc_error(d, ydoc_map_get(d, x, diloco_keys[i]), st,
                               "key '%s': not used by scheme '%s'", diloco_keys[i],
                               xdc_names[scheme]);
-    static const char *const streaming_keys[] = {"fragments", "max_delay", "replay", NULL};
+    if (!diloco && ydoc_map_get(d, x, "replay"))
+        return ydoc_error(d, ydoc_map_get(d, x, "replay"), st,
+                          "key 'replay': not used by scheme '%s'", xdc_names[scheme]);
+    if (scheme != PLAN_XDC_DILOCO && ydoc_map_get(d, x, "outer_update"))
+        return ydoc_error(d, ydoc_map_get(d, x, "outer_update"), st,
+                          "key 'outer_update': not used by scheme '%s' (only diloco's outer "
+                          "gradients can be applied a round late)", xdc_names[scheme]);
+    if (scheme == PLAN_XDC_DILOCO && update == PLAN_OUTER_BLOCKING &&
+        ydoc_map_get(d, x, "replay"))
+        return ydoc_error(d, ydoc_map_get(d, x, "replay"), st,
+                          "key 'replay': not used by a blocking diloco (its sync overlaps "
+                          "nothing; outer_update: delayed or eager overlaps it)");
+    static const char *const streaming_keys[] = {"fragments", "max_delay", NULL};
     for (size_t i = 0; scheme != PLAN_XDC_STREAMING && streaming_keys[i]; i++)
         if (ydoc_map_get(d, x, streaming_keys[i]))
             return ydoc_error(d, ydoc_map_get(d, x, streaming_keys[i]), st,
