@@ -446,7 +446,101 @@ START_TEST(background_load)
     sim_status_format(&st, msg, sizeof msg);
     ck_assert_str_eq(msg, "--set topology.wan.0.background=1: error: key 'background': "
                           "expected the fraction of the link other traffic uses, from 0 to "
-                          "below 1, found '1'");
+                          "below 1, a list of [time, load] points, or {trace: FILE.csv}, "
+                          "found '1'");
+}
+END_TEST
+
+/* Varying WAN load. The blocking sync alone, 100 Gb/s at 10 ms: a load of 0.5 from time 0
+ * is the steady 0.5; a link down from 0 to 0.2 s (then free) holds the sync's WAN phase
+ * until 0.2 s (its transfers wait); a trace file the same way.
+ * Mathis: loss 1e-4 and the default MSS of 1460 B cap each stream at 1460 B / RTT x
+ * sqrt(1.5) / 0.01; the sync slows, and a loss of 1e-12 (a cap far above the link) does
+ * not change it. */
+START_TEST(wan_load_varies_and_links_fail)
+{
+    mdc_result base, m;
+    run_sets(GOOD "mdc-diloco.yaml", NULL, &base);
+    static const char *const half[] = {"topology.wan.0.background=0.5", NULL};
+    static const char *const half_t[] = {"topology=mdc-2sites-bg-half.yaml", NULL};
+    mdc_result a, b;
+    run_sets(GOOD "mdc-diloco.yaml", half, &a);
+    run_sets(GOOD "mdc-diloco.yaml", half_t, &b);
+    REL_EQ(b.outer_sync_s, a.outer_sync_s);
+    ck_assert(a.outer_sync_s > base.outer_sync_s * 1.2);
+    mdc_result_free(&a);
+    mdc_result_free(&b);
+    static const char *const down[] = {"topology=mdc-2sites-bg-down.yaml", NULL};
+    run_sets(GOOD "mdc-diloco.yaml", down, &m);
+    /* the sync's first intra-site phase runs while the link is down: the WAN phase waits for
+     * 0.2 s, and the sync ends less than 0.2 s later than alone, but at 0.2 s at least */
+    ck_assert(m.outer_sync_s > 0.2 + 0.5 * base.outer_sync_s &&
+              m.outer_sync_s < 0.2 + base.outer_sync_s);
+    mdc_result_free(&m);
+    static const char *const trace[] = {"topology.wan.0.background.trace=mdc-wan-trace.csv",
+                                        NULL};
+    run_sets(GOOD "mdc-diloco.yaml", trace, &m);
+    ck_assert(m.outer_sync_s > 0.21); /* down from 10 to 210 ms, mid-sync */
+    mdc_result_free(&m);
+    static const char *const lossy[] = {"topology.wan.0.loss=1e-4", NULL};
+    static const char *const clean[] = {"topology.wan.0.loss=1e-12", NULL};
+    run_sets(GOOD "mdc-diloco.yaml", lossy, &m);
+    ck_assert(m.outer_sync_s > 2 * base.outer_sync_s);
+    mdc_result_free(&m);
+    run_sets(GOOD "mdc-diloco.yaml", clean, &m);
+    REL_EQ(m.outer_sync_s, base.outer_sync_s);
+    mdc_result_free(&m);
+    mdc_result_free(&base);
+    /* refusals, with their places */
+    static const struct { const char *file, *want; } badf[] = {
+        {"tests/fixtures/bad/topo-bg-order.yaml",
+         "tests/fixtures/bad/topo-bg-order.yaml:12:82: error: key 'background': expected times "
+         "in increasing order, found '0.5 s' after 1 s"},
+        {"tests/fixtures/bad/topo-bg-load.yaml",
+         "tests/fixtures/bad/topo-bg-load.yaml:12:70: error: key 'background': expected points "
+         "[time, load] such as [30 s, 0.5] with a load from 0 to 1 (1: down), found a list"},
+    };
+    for (size_t i = 0; i < sizeof badf / sizeof badf[0]; i++) {
+        topo *t = NULL;
+        sim_status st;
+        char msg[512];
+        sim_status_clear(&st);
+        ck_assert_int_eq(topo_load(badf[i].file, NULL, &t, &st), SIM_ERR_INPUT);
+        sim_status_format(&st, msg, sizeof msg);
+        ck_assert_str_eq(msg, badf[i].want);
+    }
+    static const struct { const char *set, *want; } bad[] = {
+        {"wan.0.loss=1", "key 'loss': expected a packet loss probability from 0 to below 1, "
+                         "found 1"},
+        {"wan.0.mss=1000 B", "key 'mss': only with 'loss' (the Mathis cap), found no loss"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char origin[128], want[512], msg[512];
+        snprintf(origin, sizeof origin, "--set topology.%s", bad[i].set);
+        char key[64];
+        const char *eq = strchr(bad[i].set, '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - bad[i].set), bad[i].set);
+        ydoc_override ov = {key, eq + 1, origin};
+        topo_load_opts o = {.overrides = &ov, .n_overrides = 1};
+        topo *t = NULL;
+        sim_status st;
+        sim_status_clear(&st);
+        ck_assert_int_eq(topo_load(GOOD "mdc-2sites.yaml", &o, &t, &st), SIM_ERR_INPUT);
+        sim_status_format(&st, msg, sizeof msg);
+        snprintf(want, sizeof want, "%s: error: %s", origin, bad[i].want);
+        ck_assert_str_eq(msg, want);
+    }
+    ydoc_override ov = {"wan.0.background.trace", "../bad/wan-trace-load.csv", "file"};
+    topo_load_opts o = {.overrides = &ov, .n_overrides = 1};
+    topo *t = NULL;
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_int_eq(topo_load(GOOD "mdc-2sites.yaml", &o, &t, &st), SIM_ERR_INPUT);
+    char msg[512];
+    sim_status_format(&st, msg, sizeof msg);
+    ck_assert_str_eq(msg, "tests/fixtures/bad/wan-trace-load.csv:3:1: error: expected "
+                          "'time_s,load' with a time of 0 s or more and a load from 0 to 1, "
+                          "found '1,1.5'");
 }
 END_TEST
 
@@ -465,6 +559,7 @@ int main(void)
     tcase_add_test(tc, streaming_shared_links_slow_both);
     tcase_add_test(tc, unlike_sites_wait_for_the_slowest);
     tcase_add_test(tc, delayed_outer_update_overlaps_a_round);
+    tcase_add_test(tc, wan_load_varies_and_links_fail);
     tcase_add_test(tc, a_straggler_site_idles_the_others);
     tcase_add_test(tc, background_load);
     suite_add_tcase(s, tc);

@@ -871,6 +871,8 @@ static sim_code open_engines(ex *x, sim_status *st)
                             &x->ns, st);
     if (rc == SIM_OK)
         rc = coll_engine_create(x->ns, plan_topo(p), &x->ce, st);
+    if (rc == SIM_OK) /* WAN loads that vary over the replay */
+        rc = topo_wan_apply_background(plan_topo(p), x->ns, st);
     if (rc == SIM_OK && (!(x->msgs = sim_pool_create(sizeof(msg), 256)) ||
                          !(x->rdvs = sim_pool_create(sizeof(rdv), 1024))))
         rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");

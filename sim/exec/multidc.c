@@ -20,9 +20,11 @@
  * Starts on ce the outer sync of `fraction` of every parameter: one all-reduce per rank of a
  * site's replica with dp coordinate 0, over the ranks holding the same parameters in every
  * dp replica of every site, site by site (hierarchical by site). Every all-reduce's end
- * calls done(user, ...); *started counts those started. tag tells syncs apart (flow hashes).
+ * calls done(user, ...); *started counts those started. Every sync, alone or beside the
+ * inner steps, any fragment, seeds its flow hashes alike (one communicator, as NCCL reuses
+ * it): the same ECMP paths, so that alone and co-simulated differ only by contention.
  */
-static sim_code start_outer(plan *p, coll_engine *ce, double fraction, uint64_t tag,
+static sim_code start_outer(plan *p, coll_engine *ce, double fraction,
                             coll_done_fn done, void *user, size_t *started, sim_status *st)
 {
     const plan_cross_dc *x = plan_cross_dc_of(p);
@@ -41,7 +43,7 @@ static sim_code start_outer(plan *p, coll_engine *ce, double fraction, uint64_t 
         coll_req rq = {.kind = COLL_ALLREDUCE, .algo = COLL_ALGO_AUTO, .chips = chips,
                        .n = (size_t)members,
                        .bytes = plan_rank_params(p, r) * x->payload_bytes * fraction,
-                       .id = sim_hash_mix((uint64_t)r ^ 0x6f75746572ull ^ (tag << 40)),
+                       .id = sim_hash_mix((uint64_t)r ^ 0x6f75746572ull),
                        .done = done, .user = user};
         (*started)++;
         rc = coll_start(ce, &rq, NULL, st);
@@ -77,8 +79,10 @@ sim_code mdc_outer_sync(plan *p, double fraction, double *sync_s, double *link_b
         rc = net_sim_create(e, g, 0, &ns, st);
     if (rc == SIM_OK)
         rc = coll_engine_create(ns, plan_topo(p), &ce, st);
+    if (rc == SIM_OK) /* WAN loads that vary, from the sync's start */
+        rc = topo_wan_apply_background(plan_topo(p), ns, st);
     if (rc == SIM_OK)
-        rc = start_outer(p, ce, fraction, 0, on_group_done, &ctx, &ctx.live, st);
+        rc = start_outer(p, ce, fraction, on_group_done, &ctx, &ctx.live, st);
     if (rc == SIM_OK) {
         ev_run(e, INT64_MAX);
         if (net_sim_error(ns)) {
@@ -173,7 +177,7 @@ static exec_side_go side_go(stream_side *s, exec_run_ctl *run, int64_t step)
         f->start_s = f->end_s = exec_side_now(run);
         sim_status st;
         sim_status_clear(&st);
-        if (start_outer(s->p, s->ce, s->fraction, (uint64_t)i + 1, on_frag_group_done, f,
+        if (start_outer(s->p, s->ce, s->fraction, on_frag_group_done, f,
                         &f->live, &st) != SIM_OK) {
             exec_side_fail(run, &st);
             return EXEC_SIDE_GO;

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "core/pool.h"
+#include "core/vec.h"
 
 #define N_CLASSES 32
 
@@ -45,8 +46,17 @@ struct net_transfer {
     uint8_t size_class;
 };
 
+/* A link's capacity changing at a time (net_sim_schedule_capacity). */
+typedef struct cap_change {
+    ev_node node; /* first member */
+    net_sim *ns;
+    net_link_id l;
+    double cap;
+} cap_change;
+
 struct net_sim {
     ev_engine *e;
+    SIM_VEC(cap_change *) changes;
     const net_graph *g;
     net_mm_system *mm;
     sim_pool *xf_pool;
@@ -100,6 +110,12 @@ void net_sim_destroy(net_sim *ns)
         return;
     if (ns->e)
         ev_cancel(ns->e, &ns->solve_node);
+    for (size_t i = 0; i < ns->changes.n; i++) {
+        if (ns->e)
+            ev_cancel(ns->e, &ns->changes.v[i]->node);
+        free(ns->changes.v[i]);
+    }
+    sim_vec_free(&ns->changes);
     net_mm_destroy(ns->mm);
     sim_pool_destroy(ns->xf_pool);
     for (int i = 0; i < N_CLASSES; i++)
@@ -213,6 +229,40 @@ static void on_solve(ev_engine *e, ev_node *n)
     ns->stats.solve_events++;
     if (ns->timing)
         ns->stats.solve_wall_s += now_wall() - t0;
+}
+
+static void on_cap_change(ev_engine *e, ev_node *n)
+{
+    cap_change *c = (cap_change *)(void *)n;
+    (void)e;
+    net_mm_cnst_set_capacity(c->ns->mm, (int32_t)c->l, c->cap);
+    request_solve(c->ns);
+}
+
+sim_code net_sim_schedule_capacity(net_sim *ns, net_link_id l, int64_t at_ps, double cap_Bps,
+                                   sim_status *st)
+{
+    if (!(cap_Bps > 0))
+        return sim_status_set(st, SIM_ERR_INTERNAL, NULL, 0, 0,
+                              "link %d: a capacity must stay above 0, found %g", (int)l,
+                              cap_Bps);
+    if (at_ps <= ev_now(ns->e)) {
+        net_mm_cnst_set_capacity(ns->mm, (int32_t)l, cap_Bps);
+        request_solve(ns);
+        return SIM_OK;
+    }
+    cap_change *c = malloc(sizeof *c);
+    if (!c || sim_vec_push(&ns->changes, c) != 0) {
+        free(c);
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    }
+    ev_node_init(&c->node, on_cap_change);
+    c->ns = ns;
+    c->l = l;
+    c->cap = cap_Bps;
+    if (ev_schedule(ns->e, &c->node, at_ps, EV_CLASS_NORMAL) != SIM_OK)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    return SIM_OK;
 }
 
 static void on_complete(ev_engine *e, ev_node *n)

@@ -82,6 +82,10 @@ const net_mm_stats *net_sim_solver_stats(const net_sim *ns);
 double net_sim_link_load(const net_sim *ns, net_link_id l);
 /* Bytes that crossed link l in finished transfers (weight x bytes). */
 double net_sim_link_bytes(const net_sim *ns, net_link_id l);
+/* Link l's capacity becomes cap_Bps (> 0) at at_ps (now, when at_ps is not in the future):
+ * the transfers crossing it are re-solved then. Errors: SIM_ERR_NOMEM. */
+sim_code net_sim_schedule_capacity(net_sim *ns, net_link_id l, int64_t at_ps, double cap_Bps,
+                                   sim_status *st);
 ev_engine *net_sim_engine(net_sim *ns);
 /* Number of transfers not yet finished. */
 size_t net_sim_live(const net_sim *ns);

@@ -362,6 +362,8 @@ void topo_gen_free(topo *t)
     for (size_t i = 0; i < t->n_sites; i++)
         free(t->sites[i].torus_cable);
     free(t->sites);
+    for (size_t i = 0; t->wans && i < t->n_wans; i++)
+        sim_vec_free(&t->wans[i].bg);
     free(t->wans);
     free(t->wan_next);
 }

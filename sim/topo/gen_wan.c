@@ -5,15 +5,24 @@
  * join every site to every other.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
+#include "core/units.h"
+#include "net/netsim.h"
 #include "topo/gen_int.h"
 
 #define US_PER_KM 5.0               /* light in fibre */
 
-static const char *const wan_keys[] = {"ends",   "bandwidth", "latency",    "distance",
-                                       "window", "streams",   "background", NULL};
+static const char *const wan_keys[] = {"ends",    "bandwidth", "latency",    "distance",
+                                       "window",  "streams",   "background", "loss",
+                                       "mss",     NULL};
+
+/* A link that is down keeps this fraction of its capacity (the solver needs some): its
+ * transfers wait, in effect, until it comes back. */
+#define WAN_DOWN_FRACTION 1e-12
 
 static sim_code load_wan_ends(topo_gen *G, ynode link, size_t ends[2], sim_status *st)
 {
@@ -59,6 +68,153 @@ static sim_code load_wan_ends(topo_gen *G, ynode link, size_t ends[2], sim_statu
             return ydoc_error(G->d, item, st,
                               "key 'ends': site '%s' has no scale-out fabric to reach its "
                               "gateway; add a 'fabric' section to it", s);
+    }
+    return SIM_OK;
+}
+
+/* Appends the point (t, load) to w's schedule. */
+static int push_point(topo_wan *w, int64_t t_ps, double load)
+{
+    return sim_vec_push(&w->bg, ((topo_bg_point){t_ps, load}));
+}
+
+/* A trace file: lines "time_s,load" after a header line, times increasing, loads from 0
+ * to 1. Errors name the file and line. */
+static sim_code load_trace(topo_gen *G, ynode at, const char *rel, topo_wan *w, sim_status *st)
+{
+    char path[4096];
+    sim_path_join(ydoc_file(G->d), rel, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return ydoc_error(G->d, at, st, "key 'trace': cannot read '%s'", path);
+    char line[512];
+    int ln = 0;
+    sim_code rc = SIM_OK;
+    while (rc == SIM_OK && fgets(line, sizeof line, f)) {
+        ln++;
+        if (ln == 1 || line[0] == '#' || line[0] == '\n')
+            continue; /* the header, comments, blank lines */
+        double ts = 0, load = 0;
+        char extra = 0;
+        if (sscanf(line, "%lf,%lf %c", &ts, &load, &extra) != 2 || !(ts >= 0) ||
+            !(load >= 0 && load <= 1))
+            rc = sim_status_set(st, SIM_ERR_INPUT, path, ln, 1,
+                                "expected 'time_s,load' with a time of 0 s or more and a load "
+                                "from 0 to 1, found '%.*s'", (int)strcspn(line, "\r\n"), line);
+        else if (w->bg.n && sim_s_to_ps(ts) <= w->bg.v[w->bg.n - 1].t_ps)
+            rc = sim_status_set(st, SIM_ERR_INPUT, path, ln, 1,
+                                "expected times in increasing order, found %g s after %g s", ts,
+                                sim_ps_to_s(w->bg.v[w->bg.n - 1].t_ps));
+        else if (push_point(w, sim_s_to_ps(ts), load) != 0)
+            rc = topo_gen_nomem(G, st);
+    }
+    fclose(f);
+    if (rc == SIM_OK && w->bg.n == 0)
+        rc = ydoc_error(G->d, at, st, "key 'trace': '%s' holds no 'time_s,load' line", path);
+    return rc;
+}
+
+/*
+ * background: the fraction of the link other traffic takes. A number is steady (taken off
+ * bw_Bps now, below 1); a list of [time, load] pairs, times increasing, or {trace: FILE.csv}
+ * varies over the replay (from each time on its load; 1: the link is down, and what crosses
+ * it waits).
+ */
+static sim_code load_background(topo_gen *G, ynode link, topo_wan *w, sim_status *st)
+{
+    ynode v = ydoc_map_get(G->d, link, "background");
+    char found[96];
+    if (!v)
+        return SIM_OK;
+    if (ydoc_node_kind(G->d, v) == YDOC_MAP) {
+        static const char *const keys[] = {"trace", NULL};
+        const char *rel = NULL;
+        sim_code rc = ydoc_check_keys(G->d, v, "background", keys, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_str(G->d, v, "trace", 1, &rel, st);
+        return rc == SIM_OK ? load_trace(G, ydoc_map_get(G->d, v, "trace"), rel, w, st) : rc;
+    }
+    if (ydoc_node_kind(G->d, v) == YDOC_SEQ) {
+        for (size_t i = 0; i < ydoc_seq_len(G->d, v); i++) {
+            ynode pt = ydoc_seq_at(G->d, v, i);
+            int64_t t_ps = 0;
+            double load = -1;
+            char why[128];
+            const char *ts = ydoc_seq_len(G->d, pt) == 2 ? ydoc_scalar(G->d, ydoc_seq_at(G->d, pt, 0)) : NULL;
+            const char *ls = ydoc_seq_len(G->d, pt) == 2 ? ydoc_scalar(G->d, ydoc_seq_at(G->d, pt, 1)) : NULL;
+            if (!ts || !ls || sim_units_parse_time(ts, &t_ps, why, sizeof why) != SIM_OK ||
+                sim_units_parse_number(ls, &load, why, sizeof why) != SIM_OK ||
+                !(load >= 0 && load <= 1)) {
+                ydoc_describe(G->d, pt, found, sizeof found);
+                return ydoc_error(G->d, pt, st,
+                                  "key 'background': expected points [time, load] such as "
+                                  "[30 s, 0.5] with a load from 0 to 1 (1: down), found %s",
+                                  found);
+            }
+            if (w->bg.n && t_ps <= w->bg.v[w->bg.n - 1].t_ps)
+                return ydoc_error(G->d, pt, st,
+                                  "key 'background': expected times in increasing order, found "
+                                  "'%s' after %g s", ts, sim_ps_to_s(w->bg.v[w->bg.n - 1].t_ps));
+            if (push_point(w, t_ps, load) != 0)
+                return topo_gen_nomem(G, st);
+        }
+        if (w->bg.n == 0)
+            return ydoc_error(G->d, v, st, "key 'background': expected at least one point "
+                              "[time, load], found an empty list");
+        return SIM_OK;
+    }
+    double bg = 0;
+    sim_code rc = ydoc_get_double(G->d, link, "background", 0, &bg, st);
+    if (rc != SIM_OK)
+        return rc;
+    if (!(bg >= 0 && bg < 1)) {
+        ydoc_describe(G->d, v, found, sizeof found);
+        return ydoc_error(G->d, v, st,
+                          "key 'background': expected the fraction of the link other traffic "
+                          "uses, from 0 to below 1, a list of [time, load] points, or {trace: "
+                          "FILE.csv}, found %s", found);
+    }
+    /* A steady background load takes its share of the link's capacity off the top (the
+     * other traffic crosses the WAN link, not this site's gateway trunks). */
+    w->bw_Bps *= 1 - bg;
+    return SIM_OK;
+}
+
+/* loss and mss: the Mathis et al. cap of a TCP stream over a lossy path. */
+static sim_code load_loss(topo_gen *G, ynode link, topo_wan *w, sim_status *st)
+{
+    w->mss_bytes = 1460;
+    sim_code rc = ydoc_get_double(G->d, link, "loss", 0, &w->loss, st);
+    if (rc == SIM_OK && !(w->loss >= 0 && w->loss < 1))
+        return ydoc_error(G->d, ydoc_map_get(G->d, link, "loss"), st,
+                          "key 'loss': expected a packet loss probability from 0 to below 1, "
+                          "found %g", w->loss);
+    if (rc == SIM_OK)
+        rc = ydoc_get_bytes(G->d, link, "mss", 0, &w->mss_bytes, st);
+    if (rc == SIM_OK && !(w->mss_bytes >= 64 && w->mss_bytes <= 65536))
+        return ydoc_error(G->d, ydoc_map_get(G->d, link, "mss"), st,
+                          "key 'mss': expected a segment size from 64 B to 64 KiB, found %g B",
+                          w->mss_bytes);
+    if (rc == SIM_OK && ydoc_map_get(G->d, link, "mss") && w->loss == 0)
+        return ydoc_error(G->d, ydoc_map_get(G->d, link, "mss"), st,
+                          "key 'mss': only with 'loss' (the Mathis cap), found no loss");
+    return rc;
+}
+
+sim_code topo_wan_apply_background(const topo *t, net_sim *ns, sim_status *st)
+{
+    for (size_t i = 0; t->generated && i < t->n_wans; i++) {
+        const topo_wan *w = &t->wans[i];
+        for (size_t k = 0; k < w->bg.n; k++) {
+            double left = 1 - w->bg.v[k].load;
+            double cap = w->bw_Bps * (left > WAN_DOWN_FRACTION ? left : WAN_DOWN_FRACTION);
+            for (int dir = 0; dir < 2; dir++) {
+                sim_code rc = net_sim_schedule_capacity(ns, w->link + (net_link_id)dir,
+                                                        w->bg.v[k].t_ps, cap, st);
+                if (rc != SIM_OK)
+                    return rc;
+            }
+        }
     }
     return SIM_OK;
 }
@@ -129,20 +285,12 @@ sim_code topo_gen_load_wan(topo_gen *G, sim_status *st)
             rc = ydoc_get_int(G->d, link, "streams", 0, 1, 1 << 20, &w->streams, st);
         if (rc != SIM_OK)
             return rc;
-        double bg = 0;
+        w->nominal_Bps = w->bw_Bps;
+        rc = load_background(G, link, w, st);
         if (rc == SIM_OK)
-            rc = ydoc_get_double(G->d, link, "background", 0, &bg, st);
+            rc = load_loss(G, link, w, st);
         if (rc != SIM_OK)
             return rc;
-        if (!(bg >= 0 && bg < 1)) {
-            char found[96];
-            ydoc_describe(G->d, ydoc_map_get(G->d, link, "background"), found, sizeof found);
-            return ydoc_error(G->d, ydoc_map_get(G->d, link, "background"), st,
-                              "key 'background': expected the fraction of the link other "
-                              "traffic uses, from 0 to below 1, found %s", found);
-        }
-        /* A steady background load takes its share of the capacity off the top. */
-        w->bw_Bps *= 1 - bg;
         if (ydoc_map_get(G->d, link, "window") && w->window_bytes <= 0)
             return ydoc_error(G->d, ydoc_map_get(G->d, link, "window"), st,
                               "key 'window': expected a positive size such as '64 MiB', found "

@@ -117,6 +117,13 @@ typedef struct topo_scale {
     double latency;      /* every link's latency */
 } topo_scale;
 
+/* Schedules on ns the WAN links' varying background loads (a `background` list or trace):
+ * from each point's time on, the link keeps 1 - load of its bandwidth (a load of 1: down;
+ * what crosses it waits). Times count from the start of ns's engine. Errors:
+ * SIM_ERR_NOMEM. */
+struct net_sim;
+sim_code topo_wan_apply_background(const topo *t, struct net_sim *ns, sim_status *st);
+
 /* Applies s to t's chips and links (before any replay uses t). */
 void topo_apply_scale(topo *t, const topo_scale *s);
 

@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 
+#include "core/vec.h"
 #include "net/route.h"
 #include "topo/topo.h"
 
@@ -77,13 +78,25 @@ typedef struct topo_site {
     size_t n_top; /* switches of the top tier (linked to the gateway) */
 } topo_site;
 
+typedef struct topo_bg_point {
+    int64_t t_ps;
+    double load;
+} topo_bg_point;
+
 typedef struct topo_wan {
     size_t a, b;        /* sites */
     net_link_id link;   /* gateway a -> gateway b; b -> a is link + 1 */
-    double bw_Bps;
+    double bw_Bps;      /* what the job gets: nominal_Bps less a steady background */
+    double nominal_Bps; /* the link's own bandwidth (sizes the gateway trunks) */
     int64_t lat_ps;
     double window_bytes; /* 0: no window cap */
     int64_t streams;
+    double loss;         /* packet loss probability for the Mathis cap; 0: no cap */
+    double mss_bytes;    /* TCP maximum segment size (Mathis cap) */
+    /* A background load that varies: from bg.v[i].t_ps on, bg.v[i].load of the link is
+     * taken (1: the link is down); before the first point none. Empty: steady (already off
+     * bw_Bps). */
+    SIM_VEC(topo_bg_point) bg;
 } topo_wan;
 
 struct topo {

@@ -261,11 +261,17 @@ static sim_code route_generated(topo *t, int32_t src, int32_t dst, uint64_t h, e
     while (cur != sb) {
         int32_t code = t->wan_next[cur * n + sb];
         const topo_wan *w = &t->wans[code / 2];
-        if (w->window_bytes > 0 && rtt_s > 0) {
-            double c = (double)w->streams * w->window_bytes / rtt_s;
-            if (c < min_cap)
-                min_cap = c;
+        /* per stream: the window over the RTT, and with a loss rate the Mathis et al. (1997)
+         * bound MSS / RTT x C / sqrt(p), C = sqrt(3/2) */
+        double per = INFINITY;
+        if (w->window_bytes > 0 && rtt_s > 0)
+            per = w->window_bytes / rtt_s;
+        if (w->loss > 0 && rtt_s > 0) {
+            double m = w->mss_bytes / rtt_s * sqrt(1.5) / sqrt(w->loss);
+            per = m < per ? m : per;
         }
+        if ((double)w->streams * per < min_cap)
+            min_cap = (double)w->streams * per;
         cur = (code & 1) ? w->a : w->b;
     }
     *cap_Bps = isinf(min_cap) ? 0 : min_cap;
