@@ -105,9 +105,10 @@ static void print_multidc(const plan *p, const mdc_result *m)
                m->inner_step_s, (long long)x->site_ranks, m->outer_sync_s,
                x->scheme == PLAN_XDC_STREAMING ? " per fragment" : "", m->outer_opt_s);
         if (m->replay != PLAN_REPLAY_COMPOSED)
-            printf("  co-simulated (%s replay, all %lld sites): a fragment's sync %.4f s beside "
+            printf("  co-simulated (%s replay, all %lld sites): %s sync %.4f s beside "
                    "the inner steps (%+.1f%%), an inner step %.4f s beside it (%+.1f%%)\n",
-                   plan_xdc_replay_name(m->replay), (long long)x->sites, m->outer_sync_cosim_s,
+                   plan_xdc_replay_name(m->replay), (long long)x->sites,
+                   x->scheme == PLAN_XDC_STREAMING ? "a fragment's" : "the", m->outer_sync_cosim_s,
                    100 * (m->outer_sync_cosim_s / m->outer_sync_s - 1), m->inner_beside_s,
                    100 * (m->inner_beside_s / m->inner_step_s - 1));
         printf("  per round %.4f s exposed, %.4f s hidden%s\n", m->exposed_s, m->hidden_s,
