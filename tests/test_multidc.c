@@ -355,6 +355,97 @@ START_TEST(unlike_sites_wait_for_the_slowest)
 }
 END_TEST
 
+/* Sites of 24 and 8 chips (dp 12 and 4, batches 36 and 12, in proportion to the chips): each
+ * trains its own replica, the outer sync moves over the WAN what equal sites move (every
+ * group's S twice over two sites: the leaders' all-reduces of S / 4 carry it all), MFU and
+ * tokens count both sites' batches, and the smaller site, whose ranks work alike, waits. */
+START_TEST(unequal_sites_train_their_own_replicas)
+{
+    plan *p = th_load(GOOD "mdc-diloco-unequal.yaml", NULL);
+    ck_assert(plan_sites_unequal(p));
+    const plan *b = plan_site(p, 1);
+    ck_assert_int_eq(plan_ranks(p), 24);
+    ck_assert_int_eq(plan_parallel(p)->dp, 12);
+    ck_assert_int_eq(plan_workload(p)->global_batch, 36);
+    ck_assert_int_eq(plan_ranks(b), 8);
+    ck_assert_int_eq(plan_parallel(b)->dp, 4);
+    ck_assert_int_eq(plan_workload(b)->global_batch, 12);
+    ck_assert_int_eq(plan_site_base(p, 1), 24);
+    ck_assert_int_eq(plan_microbatches(b), plan_microbatches(p));
+    double S = 0;
+    for (int64_t r = 0; r < plan_ranks(p); r++)
+        if (plan_coord(p, r, PLAN_DP) == 0)
+            S += plan_rank_params(p, r) * plan_cross_dc_of(p)->payload_bytes;
+    exec_result r;
+    mdc_result m;
+    run(p, &r, &m);
+    ck_assert(m.unlike);
+    REL_EQ(wan_bytes(p, &m), 2 * S);
+    ck_assert(m.outer_sync_s > 0);
+    /* the step is the slower site's; each site's ranks do the same work per micro-batch */
+    REL_EQ(m.inner_step_s, fmax(m.site_step_s[0], m.site_step_s[1]));
+    ck_assert(m.site_step_s[1] <= m.site_step_s[0]);
+    REL_EQ(m.site_idle_s[1], 10 * (m.site_step_s[0] - m.site_step_s[1]));
+    /* throughput over both batches: 48 sequences of 1,024 tokens per inner step */
+    REL_EQ(m.tokens_per_s * m.round_s, 10 * 48 * 1024.0);
+    REL_EQ(m.mfu * m.round_s * 32 * topo_chip_hw(plan_topo(p), 0)->peak_bf16_flops,
+           10 * (wl_model_flops_per_step(plan_workload(p)) +
+                 wl_model_flops_per_step(plan_workload(b))));
+    exec_result_free(&r);
+    mdc_result_free(&m);
+    plan_destroy(p);
+}
+END_TEST
+
+/* Streaming over unequal sites, co-simulated: the shortcut equals the full round. */
+START_TEST(unequal_sites_streaming_shortcut_equals_full)
+{
+    static const char *const sc[] = {"cross_dc.scheme=streaming-diloco", "cross_dc.fragments=2",
+                                     "cross_dc.replay=shortcut", NULL};
+    static const char *const full[] = {"cross_dc.scheme=streaming-diloco",
+                                       "cross_dc.fragments=2", "cross_dc.replay=full", NULL};
+    mdc_result a, b;
+    run_sets(GOOD "mdc-diloco-unequal.yaml", sc, &a);
+    run_sets(GOOD "mdc-diloco-unequal.yaml", full, &b);
+    ck_assert(a.replay == PLAN_REPLAY_SHORTCUT && b.replay == PLAN_REPLAY_FULL);
+    REL_EQ(a.round_s, b.round_s);
+    REL_EQ(a.outer_sync_cosim_s, b.outer_sync_cosim_s);
+    REL_EQ(a.exposed_s, b.exposed_s);
+    mdc_result_free(&a);
+    mdc_result_free(&b);
+}
+END_TEST
+
+/* Equal sites with unequal batches take the explicit three-stage sync (every site's
+ * reduce-scatter, the cross-site all-reduces, the all-gathers; no leader messages, L = n):
+ * the same WAN bytes as the hierarchical all-reduce of alike sites, and the same duration up
+ * to the three collectives' own launch and step latencies (within 1%). */
+START_TEST(unequal_batches_sync_as_alike_sites)
+{
+    static const char *const split[] = {"cross_dc.site_batch.a=16", "cross_dc.site_batch.b=48",
+                                        NULL};
+    plan *u = th_load(GOOD "mdc-diloco.yaml", split), *a = th_load(GOOD "mdc-diloco.yaml", NULL);
+    ck_assert(plan_sites_unequal(u) && !plan_sites_unequal(a));
+    size_t nl = net_graph_link_count(topo_graph(plan_topo(a)));
+    double *bu = calloc(nl, sizeof *bu), *ba = calloc(nl, sizeof *ba), su, sa;
+    sim_status st;
+    ck_assert_int_eq(mdc_outer_sync(u, 1.0, &su, bu, &st), SIM_OK);
+    ck_assert_int_eq(mdc_outer_sync(a, 1.0, &sa, ba, &st), SIM_OK);
+    double wu = 0, wa = 0;
+    for (size_t l = 0; l < nl; l++)
+        if (net_graph_link(topo_graph(plan_topo(a)), (net_link_id)l)->kind == NET_LINK_WAN) {
+            wu += bu[l];
+            wa += ba[l];
+        }
+    REL_EQ(wu, wa);
+    ck_assert_msg(fabs(su - sa) <= 0.01 * sa, "sync %.9g s, alike %.9g s", su, sa);
+    free(bu);
+    free(ba);
+    plan_destroy(u);
+    plan_destroy(a);
+}
+END_TEST
+
 /* Site b's chips 1.25x slower (stragglers.slow): site a waits H x the difference per round,
  * and the step is b's; with the sync overlapped (streaming, full replay) the same gating. */
 START_TEST(a_straggler_site_idles_the_others)
@@ -558,6 +649,9 @@ int main(void)
     tcase_add_test(tc, streaming_without_shared_links_equals_composition);
     tcase_add_test(tc, streaming_shared_links_slow_both);
     tcase_add_test(tc, unlike_sites_wait_for_the_slowest);
+    tcase_add_test(tc, unequal_sites_train_their_own_replicas);
+    tcase_add_test(tc, unequal_batches_sync_as_alike_sites);
+    tcase_add_test(tc, unequal_sites_streaming_shortcut_equals_full);
     tcase_add_test(tc, delayed_outer_update_overlaps_a_round);
     tcase_add_test(tc, wan_load_varies_and_links_fail);
     tcase_add_test(tc, a_straggler_site_idles_the_others);

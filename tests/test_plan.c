@@ -2068,6 +2068,29 @@ static const bad_cfg bad_cfgs[] = {
     {"tests/fixtures/good/mdc-streaming.yaml", "cross_dc.outer_update=eager",
      "--set cross_dc.outer_update=eager: error: key 'outer_update': not used by scheme "
      "'streaming-diloco' (only diloco's outer gradients can be applied a round late)"},
+    /* issue 15: sites unequal in size or batch */
+    {BAD "mdc-sync-unequal.yaml", NULL,
+     BAD "mdc-sync-unequal.yaml:5:20: error: key 'scheme': the sites of topology "
+     "'mdc-2sites-unequal' differ in size (24 and 8 chips); 'sync' needs equal sites (the "
+     "diloco schemes take unequal ones)"},
+    {BAD "mdc-site-batch-sum.yaml", NULL,
+     BAD "mdc-site-batch-sum.yaml:8:15: error: key 'site_batch': expected the sites' batches "
+     "to sum to the global batch of 48 sequences, found 52"},
+    {BAD "mdc-site-batch-split.yaml", NULL,
+     BAD "mdc-site-batch-split.yaml:8:15: error: key 'site_batch': site 'a' trains 42 "
+     "sequences per step, which do not split into micro-batches of 1 on its 12 data-parallel "
+     "ranks"},
+    {"tests/fixtures/good/mdc-diloco-unequal.yaml", "cross_dc.site_batch.c=8",
+     "--set cross_dc.site_batch.c=8: error: key 'c': expected a site of topology "
+     "'mdc-2sites-unequal' (a, b), found 'c'"},
+    {"tests/fixtures/good/mdc-diloco-unequal.yaml", "cross_dc.site_batch.a=32",
+     "--set cross_dc.site_batch.a=32: error: key 'site_batch': expected every site's batch, "
+     "found none for site 'b'"},
+    {"tests/fixtures/good/mdc-diloco-unequal.yaml", "cross_dc.site_batch=64",
+     "--set cross_dc.site_batch=64: error: key 'site_batch': expected a mapping, found '64'"},
+    {BAD "mdc-site-chips.yaml", NULL,
+     BAD "mdc-site-chips.yaml:5:20: error: key 'scheme': site 'a' has 24 chips, not a multiple "
+     "of tp x cp x pp = 16 (each site trains a whole replica)"},
     /* item 3 of issue 14: every refusal of the layout string, the groups and FSDP */
     {BAD "cfg-layout-loss.yaml", NULL,
      BAD "cfg-layout-loss.yaml:9:35: error: key 'pipeline_model_parallel_layout': expected the loss L last, in the last stage"},

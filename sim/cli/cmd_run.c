@@ -100,8 +100,13 @@ static void print_multidc(const plan *p, const mdc_result *m)
             printf(", %s outer update (the sync overlaps the next round)",
                    plan_outer_update_name(x->outer_update));
         printf("; outer gradients %lld inner steps stale", (long long)m->staleness_steps);
-        printf("\n  inner step %.4f s (one site's replica of %lld ranks); outer sync %.4f s%s "
-               "alone, optimizer %.4f s\n",
+        if (plan_sites_unequal(p))
+            printf("\n  inner step %.4f s (the slowest site's replica); outer sync %.4f s%s "
+                   "alone, optimizer %.4f s\n", m->inner_step_s, m->outer_sync_s,
+                   x->scheme == PLAN_XDC_STREAMING ? " per fragment" : "", m->outer_opt_s);
+        else
+            printf("\n  inner step %.4f s (one site's replica of %lld ranks); outer sync %.4f "
+                   "s%s alone, optimizer %.4f s\n",
                m->inner_step_s, (long long)x->site_ranks, m->outer_sync_s,
                x->scheme == PLAN_XDC_STREAMING ? " per fragment" : "", m->outer_opt_s);
         if (m->replay != PLAN_REPLAY_COMPOSED)
@@ -120,9 +125,12 @@ static void print_multidc(const plan *p, const mdc_result *m)
     for (int64_t s = 0; m->unlike && s < m->n_sites; s++) {
         const hw_chip *c = topo_chip_hw(plan_topo(p),
                                         (int32_t)topo_site_first_chip(plan_topo(p), (size_t)s));
-        printf("  site %s (%s): inner step %.4f s, waits %.4f s per round for the slowest "
-               "site\n", topo_site_name(plan_topo(p), (size_t)s), c ? c->name : "?",
-               m->site_step_s[s], m->site_idle_s[s]);
+        const plan *q = plan_site(p, s);
+        printf("  site %s (%lld x %s, dp %lld, batch %lld): inner step %.4f s, waits %.4f s "
+               "per round for the slowest site\n", topo_site_name(plan_topo(p), (size_t)s),
+               (long long)plan_ranks(q), c ? c->name : "?", (long long)plan_parallel(q)->dp,
+               (long long)plan_workload(q)->global_batch, m->site_step_s[s],
+               m->site_idle_s[s]);
     }
     const wl_workload *w = plan_workload(p);
     printf("  round %.4f s: compute utilization %.1f%%, MFU %.1f%% (causal half: %.1f%%), "

@@ -590,18 +590,23 @@ static void phase_start(coll_inst *in)
     if (!in->how->start(in)) {
         /* Keep the hold: the instance never finishes (its callback never runs) and stays
          * live until the engine is destroyed; the run stops with the first error. */
-        if (!ce->failed) {
-            ce->failed = 1;
-            ce->err = ce->last;
-            if (!ce->err.code)
-                sim_status_set(&ce->err, SIM_ERR_INTERNAL, NULL, 0, 0,
-                               "a collective failed to start a phase");
-            ev_stop(net_sim_engine(ce->ns));
-        }
+        if (!ce->last.code)
+            sim_status_set(&ce->last, SIM_ERR_INTERNAL, NULL, 0, 0,
+                           "a collective failed to start a phase");
+        coll_engine_fail(ce, &ce->last);
         return;
     }
     /* Release the hold: the phase ends when its last transfer does. */
     on_transfer_done(ce->ns, NULL, in);
+}
+
+void coll_engine_fail(coll_engine *ce, const sim_status *st)
+{
+    if (ce->failed)
+        return;
+    ce->failed = 1;
+    ce->err = *st;
+    ev_stop(net_sim_engine(ce->ns));
 }
 
 /* A group of chips[0..n) (copied), not yet on the engine's list. */

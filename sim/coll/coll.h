@@ -145,4 +145,8 @@ size_t coll_live(const coll_engine *ce);
  * start nothing and return this error. */
 const sim_status *coll_engine_error(const coll_engine *ce);
 
+/* Records st as the engine's error (the first one stays) and stops the event loop: for a
+ * caller composing collectives from their callbacks, where nothing returns an error. */
+void coll_engine_fail(coll_engine *ce, const sim_status *st);
+
 #endif

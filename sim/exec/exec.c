@@ -69,7 +69,9 @@ typedef struct rank_st {
     ev_node ev; /* first member */
     struct exec_run_ctl *x;
     int64_t id;          /* its chip */
-    int64_t loc, base;   /* its rank in the plan; the first chip of its replica */
+    const plan *p;       /* its replica's plan (the sites' may differ: plan_site) */
+    int64_t rep;         /* its replica */
+    int64_t loc, base;   /* its rank in the replica's plan; the replica's first chip */
     const speed *sp;     /* its chip's model */
     double slow;         /* its ops take slow x their time (exec_opts.slowdown; else 1) */
     bool have_item; /* item holds the next thing to do */
@@ -89,7 +91,9 @@ typedef struct rank_st {
 typedef struct rdv {
     uint64_t key;
     struct exec_run_ctl *x;
-    int64_t base; /* the replica's first chip */
+    const plan *p; /* the replica's plan */
+    int64_t rep;   /* the replica */
+    int64_t base;  /* the replica's first chip */
     plan_dim dim; /* reported under */
     int slot;     /* the group's (plan_slot) */
     coll_kind kind;
@@ -115,7 +119,7 @@ struct exec_run_ctl {
     coll_engine *ce;
     rank_st *ranks;
     int64_t n_ranks, done_ranks, step, total_steps;
-    int64_t plan_ranks, replicas, warmup, steps; /* n_ranks = replicas x plan_ranks */
+    int64_t replicas, warmup, steps; /* n_ranks: the ranks of every replica's plan */
     double step_start_s;
     const exec_side *side;
     bool held;     /* the side holds the step's start */
@@ -280,7 +284,7 @@ static void on_coll_done(void *user, double start_s, double end_s)
     if (x->tr)
         snprintf(name, sizeof name, "%s %s", plan_dim_name(v->dim), coll_kind_name(v->kind));
     for (int64_t i = 0; i < v->size; i++) {
-        rank_st *r = &x->ranks[v->base + plan_slot_member(x->p, v->gid, v->slot, i)];
+        rank_st *r = &x->ranks[v->base + plan_slot_member(v->p, v->gid, v->slot, i)];
         if (x->tr && trace_wants(x->tr, r->id))
             trace_event(x->tr, name, coll_algo_name(v->algo), r->id,
                         v->async != PLAN_SYNC ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
@@ -299,11 +303,11 @@ static void on_coll_done(void *user, double start_s, double end_s)
     sim_pool_put(x->rdvs, v);
 }
 
-/* The collective group gid of slot (size members; plan_slot) in the replica whose first
- * chip is base, made on first use. */
-static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size, int64_t base)
+/* The collective group gid of slot (size members; plan_slot) in v's replica, made on first
+ * use. */
+static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size, const rdv *v)
 {
-    uint64_t rgid = (uint64_t)gid * (uint64_t)x->replicas + (uint64_t)(base / x->plan_ranks);
+    uint64_t rgid = (uint64_t)gid * (uint64_t)x->replicas + (uint64_t)v->rep;
     uint64_t key = rgid * PLAN_SLOT_COUNT + (uint64_t)slot;
     uint64_t found = sim_hmap_get(&x->gmap, key);
     if (found != SIM_HMAP_NONE)
@@ -315,7 +319,7 @@ static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size, int64_t 
     }
     /* Members are the group in coordinate order: ranks run on chips of the same number. */
     for (int64_t i = 0; i < size; i++)
-        x->members.v[i] = (int32_t)(base + plan_slot_member(x->p, gid, slot, i));
+        x->members.v[i] = (int32_t)(v->base + plan_slot_member(v->p, gid, slot, i));
     coll_group *g;
     sim_status st;
     if (coll_group_create(x->ce, x->members.v, (size_t)size, &g, &st) != SIM_OK) {
@@ -333,8 +337,8 @@ static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size, int64_t 
 static void arrive(ex *x, rank_st *r, const plan_item *it)
 {
     int dim = it->dim, slot = plan_slot(dim, it->group);
-    int64_t gid = plan_slot_id(x->p, r->loc, slot), seq = r->seq[slot]++;
-    uint64_t rgid = (uint64_t)gid * (uint64_t)x->replicas + (uint64_t)(r->base / x->plan_ranks);
+    int64_t gid = plan_slot_id(r->p, r->loc, slot), seq = r->seq[slot]++;
+    uint64_t rgid = (uint64_t)gid * (uint64_t)x->replicas + (uint64_t)r->rep;
     uint64_t key = sim_hash_mix(((uint64_t)slot << 56) ^ (rgid << 24) ^ (uint64_t)seq) ^
                    (uint64_t)seq;
     uint64_t found = sim_hmap_get(&x->rmap, key);
@@ -348,13 +352,15 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         memset(v, 0, sizeof *v);
         v->key = key;
         v->x = x;
+        v->p = r->p;
+        v->rep = r->rep;
         v->base = r->base;
         v->dim = dim;
         v->slot = slot;
         v->kind = it->coll;
         v->async = it->async;
         v->gid = gid;
-        v->size = plan_slot_size(x->p, slot);
+        v->size = plan_slot_size(r->p, slot);
         v->bytes = it->bytes;
         v->step = x->step;
         if (sim_hmap_put(&x->rmap, key, (uint64_t)(uintptr_t)v) != 0) {
@@ -365,7 +371,7 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
     if (++v->arrived < v->size)
         return;
     /* Everyone is here: start it. */
-    coll_group *g = group_of(x, slot, gid, v->size, v->base);
+    coll_group *g = group_of(x, slot, gid, v->size, v);
     if (!g)
         return;
     v->start_s = now_s(x);
@@ -506,7 +512,7 @@ static item_next item_compute(ex *x, rank_st *r, const plan_item *it)
 static item_next item_coll(ex *x, rank_st *r, const plan_item *it)
 {
     r->have_item = 0;
-    if (plan_slot_size(x->p, plan_slot(it->dim, it->group)) < 2)
+    if (plan_slot_size(r->p, plan_slot(it->dim, it->group)) < 2)
         return ITEM_GO_ON;
     if (it->async == PLAN_ASYNC_NEXT_OP) {
         r->overlap_out++;
@@ -624,9 +630,9 @@ static void advance(rank_st *r)
     }
     while (!x->failed) {
         if (!r->have_item) {
-            if (!plan_prog_next(x->p, &r->cur, &r->item)) {
+            if (!plan_prog_next(r->p, &r->cur, &r->item)) {
                 r->state = R_DONE;
-                x->rep_end_s[r->base / x->plan_ranks] = now_s(x);
+                x->rep_end_s[r->rep] = now_s(x);
                 if (++x->done_ranks == x->n_ranks)
                     step_done(x);
                 return;
@@ -649,7 +655,7 @@ static void start_ranks(ex *x)
 {
     for (int64_t i = 0; i < x->n_ranks; i++) {
         rank_st *r = &x->ranks[i];
-        plan_prog_begin(x->p, r->loc, &r->cur);
+        plan_prog_begin(r->p, r->loc, &r->cur);
         r->have_item = 0;
         r->state = R_READY;
         r->join_pending = r->join_after = 0;
@@ -766,12 +772,15 @@ static size_t rank0_colls(const plan *p)
 static sim_code size_up_front(ex *x, sim_status *st)
 {
     size_t largest = 0, groups = 0;
-    for (int slot = 0; slot < PLAN_SLOT_COUNT; slot++) {
-        int64_t size = plan_slot_size(x->p, slot);
-        if (size < 2) /* no collective runs over a group of one */
-            continue;
-        largest = (size_t)size > largest ? (size_t)size : largest;
-        groups += (size_t)(x->n_ranks / size); /* at most: some slots leave ranks out */
+    for (int64_t s = 0; s < x->replicas; s++) {
+        const plan *q = plan_site(x->p, s);
+        for (int slot = 0; slot < PLAN_SLOT_COUNT; slot++) {
+            int64_t size = plan_slot_size(q, slot);
+            if (size < 2) /* no collective runs over a group of one */
+                continue;
+            largest = (size_t)size > largest ? (size_t)size : largest;
+            groups += (size_t)(plan_ranks(q) / size); /* at most: some slots leave ranks out */
+        }
     }
     /* a rank receives from its previous and its next pipeline stage only */
     size_t chans = plan_dim_size(x->p, PLAN_PP) > 1 ? 2 * (size_t)x->n_ranks : 0;
@@ -790,10 +799,19 @@ static sim_code size_up_front(ex *x, sim_status *st)
 #define EST_RANK_BYTES 4096.0
 #define EST_LINK_BYTES 512.0
 
+/* The ranks of p's first `replicas` replicas (at least one). */
+static int64_t replica_ranks(const plan *p, int64_t replicas)
+{
+    int64_t n = 0;
+    for (int64_t s = 0; s < (replicas > 1 ? replicas : 1); s++)
+        n += plan_ranks(plan_site(p, s));
+    return n;
+}
+
 double exec_memory_estimate(const plan *p, int64_t replicas)
 {
     const net_graph *g = topo_graph(plan_topo(p));
-    double ranks = (double)plan_ranks(p) * (double)(replicas > 1 ? replicas : 1);
+    double ranks = (double)replica_ranks(p, replicas);
     return ranks * EST_RANK_BYTES +
            (double)net_graph_link_count(g) * EST_LINK_BYTES +
            (double)net_graph_node_count(g) * 64.0;
@@ -814,7 +832,7 @@ static sim_code check_memory(const plan *p, const exec_opts *opts, sim_status *s
         return sim_status_set(st, SIM_ERR_LIMIT, plan_config_path(p), 0, 0,
                               "the replay needs about %.1f GiB (%lld ranks, %zu links), more "
                               "than the %.1f GiB available", need / 1073741824.0,
-                              (long long)(plan_ranks(p) * replicas),
+                              (long long)replica_ranks(p, replicas),
                               net_graph_link_count(topo_graph(plan_topo(p))),
                               limit / 1073741824.0);
     return SIM_OK;
@@ -899,12 +917,16 @@ static sim_code open_ranks(ex *x, sim_status *st)
     sim_code rc = size_up_front(x, st);
     if (rc != SIM_OK)
         return rc;
-    for (int64_t i = 0; i < x->n_ranks; i++) {
+    for (int64_t i = 0, rep = 0, base = 0; i < x->n_ranks; i++) {
+        if (i - base == plan_ranks(plan_site(p, rep)))
+            base = i, rep++;
         ev_node_init(&x->ranks[i].ev, on_rank_event);
         x->ranks[i].x = x;
         x->ranks[i].id = i;
-        x->ranks[i].loc = i % x->plan_ranks;
-        x->ranks[i].base = i - x->ranks[i].loc;
+        x->ranks[i].p = plan_site(p, rep);
+        x->ranks[i].rep = rep;
+        x->ranks[i].loc = i - base;
+        x->ranks[i].base = base;
         speed *sp = speed_of_chip(x, i);
         sp->ranks++;
         x->ranks[i].sp = sp;
@@ -912,8 +934,9 @@ static sim_code open_ranks(ex *x, sim_status *st)
         x->ranks[i].slow = slow ? slow[i] : 1.0;
         wl_memory m;
         sim_status ms;
-        if (wl_memory_stage(plan_workload(p), plan_parallel(p),
-                            plan_coord(p, x->ranks[i].loc, PLAN_PP), &m, &ms) == SIM_OK)
+        const plan *q = x->ranks[i].p;
+        if (wl_memory_stage(plan_workload(q), plan_parallel(q),
+                            plan_coord(q, x->ranks[i].loc, PLAN_PP), &m, &ms) == SIM_OK)
             res->ranks[i].peak_memory_bytes = m.total;
     }
     return SIM_OK;
@@ -968,12 +991,16 @@ static void figures(ex *x)
     double peak = 0;
     for (size_t k = 0; k < x->n_sp; k++)
         peak += (double)x->sp[k].ranks * x->sp[k].peak;
-    res->tokens_per_s = wl_tokens_per_step(plan_workload(p)) * (double)x->replicas /
-                        res->step_time_s;
-    double reps = (double)x->replicas;
-    res->mfu = reps * wl_model_flops_per_step(plan_workload(p)) / (res->step_time_s * peak);
-    res->hfu = reps * wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p)) /
-               (res->step_time_s * peak);
+    double tokens = 0, model = 0, hardware = 0; /* every replica's (the sites' may differ) */
+    for (int64_t s = 0; s < x->replicas; s++) {
+        const plan *q = plan_site(p, s);
+        tokens += wl_tokens_per_step(plan_workload(q));
+        model += wl_model_flops_per_step(plan_workload(q));
+        hardware += wl_hardware_flops_per_step(plan_workload(q), plan_parallel(q));
+    }
+    res->tokens_per_s = tokens / res->step_time_s;
+    res->mfu = model / (res->step_time_s * peak);
+    res->hfu = hardware / (res->step_time_s * peak);
 }
 
 /* Frees everything the run holds but the result, which takes the collective records. */
@@ -1015,9 +1042,8 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
     sim_code rc = check_memory(p, opts, st);
     if (rc != SIM_OK)
         goto done;
-    x.plan_ranks = plan_ranks(p);
     x.replicas = opts && opts->replicas > 1 ? opts->replicas : 1;
-    x.n_ranks = x.plan_ranks * x.replicas;
+    x.n_ranks = replica_ranks(p, x.replicas);
     x.warmup = opts && opts->steps > 0 ? opts->warmup : plan_warmup_steps(p);
     x.steps = opts && opts->steps > 0 ? opts->steps : plan_steps(p);
     x.total_steps = x.warmup + x.steps;

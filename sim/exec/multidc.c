@@ -24,32 +24,209 @@
  * inner steps, any fragment, seeds its flow hashes alike (one communicator, as NCCL reuses
  * it): the same ECMP paths, so that alone and co-simulated differ only by contention.
  */
-static sim_code start_outer(plan *p, coll_engine *ce, double fraction,
-                            coll_done_fn done, void *user, size_t *started, sim_status *st)
+/*
+ * The outer sync of one parameter group over sites unequal in size (coll's hierarchical
+ * all-reduce needs every site alike), in the same three levels, as collectives and messages:
+ *   1. in every site, a reduce-scatter of S over its n_s members; then each member sends its
+ *      S / n_s to its leader (L = the smallest site's members; member i's leader is the first
+ *      member j with j L / n_s = i L / n_s, rounded down), so that leader l holds the site's
+ *      sum of the l-th of L chunks of S / L;
+ *   2. L all-reduces of S / L across the sites, one per chunk, over the sites' leaders l;
+ *   3. every leader sends its members their shards back; an all-gather of S in every site.
+ * With equal sites (L = n) the messages vanish and the volumes are the hierarchical
+ * all-reduce's. Each step starts when the whole previous one has ended.
+ */
+typedef struct ugroup {
+    struct ugroup *next; /* the caller's list of them, freed with outer_free */
+    coll_engine *ce;
+    const int32_t *chips; /* [n]: every site's members, site by site */
+    const int64_t *count; /* [sites]: members per site */
+    int64_t sites, L, stage;
+    double S, start_s;
+    uint64_t id;
+    size_t live;
+    coll_done_fn done;
+    void *user;
+    int64_t mem[]; /* owned: count's entries, then the chips */
+} ugroup;
+
+static void ugroup_next(void *user, double start_s, double end_s);
+
+/* Leader of member i of a site of n members. */
+static int64_t leader_of(int64_t i, int64_t n, int64_t L)
+{
+    int64_t l = i * L / n;
+    return (l * n + L - 1) / L;
+}
+
+/* Starts stage g->stage; returns 0 after an error (st set). */
+static int ugroup_stage(ugroup *g, sim_status *st)
+{
+    coll_req rq = {.algo = COLL_ALGO_AUTO, .done = ugroup_next, .user = g};
+    int32_t *lead = NULL;
+    int64_t off = 0;
+    g->live = 1; /* held while starting */
+    for (int64_t s = 0; s < g->sites; s++) {
+        const int32_t *m = g->chips + off;
+        int64_t n = g->count[s];
+        off += n;
+        if (g->stage == 0 || g->stage == 4) { /* reduce-scatter, all-gather in the site */
+            rq.kind = g->stage == 0 ? COLL_REDUCE_SCATTER : COLL_ALLGATHER;
+            rq.chips = m;
+            rq.n = (size_t)n;
+            rq.bytes = g->S;
+            rq.id = sim_hash_mix(g->id ^ ((uint64_t)g->stage << 48) ^ (uint64_t)s);
+            g->live++;
+            if (coll_start(g->ce, &rq, NULL, st) != SIM_OK)
+                return 0;
+        } else if (g->stage == 1 || g->stage == 3) { /* shards to and from the leaders */
+            for (int64_t i = 0; i < n; i++) {
+                int64_t j = leader_of(i, n, g->L);
+                if (j == i)
+                    continue;
+                g->live++;
+                if (coll_send(g->ce, g->stage == 1 ? m[i] : m[j], g->stage == 1 ? m[j] : m[i],
+                              g->S / (double)n,
+                              sim_hash_mix(g->id ^ ((uint64_t)g->stage << 48) ^
+                                           (uint64_t)(m[i] + 1)),
+                              ugroup_next, g, st) != SIM_OK)
+                    return 0;
+            }
+        }
+    }
+    if (g->stage == 2) { /* across the sites, chunk by chunk */
+        lead = malloc((size_t)g->sites * sizeof *lead);
+        if (!lead) {
+            sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+            return 0;
+        }
+        for (int64_t l = 0; l < g->L; l++) {
+            off = 0;
+            for (int64_t s = 0; s < g->sites; s++) {
+                int64_t n = g->count[s];
+                lead[s] = g->chips[off + (l * n + g->L - 1) / g->L];
+                off += n;
+            }
+            rq.kind = COLL_ALLREDUCE;
+            rq.chips = lead;
+            rq.n = (size_t)g->sites;
+            rq.bytes = g->S / (double)g->L;
+            rq.id = sim_hash_mix(g->id ^ (2ull << 48) ^ (uint64_t)l);
+            g->live++;
+            if (coll_start(g->ce, &rq, NULL, st) != SIM_OK) {
+                free(lead);
+                return 0;
+            }
+        }
+        free(lead);
+    }
+    return 1;
+}
+
+/* One collective or message of g's stage is done (or the stage's start hold is released):
+ * after the stage's last, the next stage; after stage 4, the group. */
+static void ugroup_next(void *user, double start_s, double end_s)
+{
+    ugroup *g = user;
+    (void)start_s;
+    if (--g->live > 0)
+        return;
+    if (++g->stage == 5) {
+        g->done(g->user, g->start_s, end_s);
+        return;
+    }
+    sim_status st;
+    sim_status_clear(&st);
+    if (!ugroup_stage(g, &st)) {
+        coll_engine_fail(g->ce, &st);
+        return;
+    }
+    ugroup_next(g, end_s, end_s); /* release the hold */
+}
+
+/*
+ * Starts on ce the outer sync of `fraction` of every parameter: one all-reduce per rank of
+ * site 0's replica with dp coordinate 0, over the ranks holding the same parameters (equal
+ * tp, cp and pp coordinates) in every dp replica of every site, site by site (hierarchical
+ * by site; over sites unequal in size, the three stages of a ugroup). Every all-reduce's end
+ * calls done(user, ...); *started counts those started. Every sync, alone or beside the
+ * inner steps, any fragment, seeds its flow hashes alike (one communicator, as NCCL reuses
+ * it): the same ECMP paths, so that alone and co-simulated differ only by contention.
+ * Unequal sites' group states go on *groups (outer_free frees them); now_s: the engine's time.
+ */
+static sim_code start_outer(plan *p, coll_engine *ce, double now_s, double fraction,
+                            coll_done_fn done, void *user, size_t *started, ugroup **groups,
+                            sim_status *st)
 {
     const plan_cross_dc *x = plan_cross_dc_of(p);
-    int64_t members = plan_parallel(p)->dp * x->sites;
-    int32_t *chips = malloc((size_t)members * sizeof *chips);
-    if (!chips)
+    bool unequal = plan_sites_unequal(p);
+    size_t n_chips = (size_t)x->total_ranks, n_sites = (size_t)x->sites;
+    int32_t *chips = malloc(n_chips * sizeof *chips);
+    int64_t *base = malloc(2 * n_sites * sizeof *base), *count = base + n_sites;
+    if (!chips || !base) {
+        free(chips);
+        free(base);
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    }
+    int64_t L = INT64_MAX;
+    for (int64_t s = 0; s < x->sites; s++) {
+        base[s] = plan_site_base(p, s);
+        count[s] = plan_parallel(plan_site(p, s))->dp;
+        L = count[s] < L ? count[s] : L;
+    }
     sim_code rc = SIM_OK;
     for (int64_t r = 0; rc == SIM_OK && r < plan_ranks(p); r++) {
         if (plan_coord(p, r, PLAN_DP) != 0)
             continue;
-        int64_t k = 0;
-        for (int64_t s = 0; s < x->sites; s++)
-            for (int64_t d = 0; d < plan_parallel(p)->dp; d++)
-                chips[k++] = (int32_t)(s * x->site_ranks + plan_group_member(p, r, PLAN_DP, d));
-        coll_req rq = {.kind = COLL_ALLREDUCE, .algo = COLL_ALGO_AUTO, .chips = chips,
-                       .n = (size_t)members,
-                       .bytes = plan_rank_params(p, r) * x->payload_bytes * fraction,
-                       .id = sim_hash_mix((uint64_t)r ^ 0x6f75746572ull),
-                       .done = done, .user = user};
+        /* the ranks of every site's replica at r's tp, cp and pp coordinates */
+        int64_t c[4] = {plan_coord(p, r, PLAN_TP), plan_coord(p, r, PLAN_CP), 0,
+                        plan_coord(p, r, PLAN_PP)};
+        size_t k = 0;
+        for (int64_t s = 0; s < x->sites; s++) {
+            const plan *q = plan_site(p, s);
+            int64_t rs = plan_rank_at(q, c);
+            for (int64_t d = 0; d < count[s]; d++)
+                chips[k++] = (int32_t)(base[s] + plan_group_member(q, rs, PLAN_DP, d));
+        }
+        double bytes = plan_rank_params(p, r) * x->payload_bytes * fraction;
+        uint64_t id = sim_hash_mix((uint64_t)r ^ 0x6f75746572ull);
         (*started)++;
-        rc = coll_start(ce, &rq, NULL, st);
+        if (!unequal) {
+            coll_req rq = {.kind = COLL_ALLREDUCE, .algo = COLL_ALGO_AUTO, .chips = chips,
+                           .n = k, .bytes = bytes, .id = id, .done = done, .user = user};
+            rc = coll_start(ce, &rq, NULL, st);
+            continue;
+        }
+        ugroup *g = malloc(sizeof *g + n_sites * sizeof *count + k * sizeof *chips);
+        if (!g) {
+            rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+            break;
+        }
+        *g = (ugroup){.next = *groups, .ce = ce, .count = g->mem,
+                      .chips = (const int32_t *)(void *)(g->mem + n_sites), .sites = x->sites,
+                      .L = L, .S = bytes, .id = id, .done = done, .user = user,
+                      .start_s = now_s};
+        memcpy(g->mem, count, n_sites * sizeof *count);
+        memcpy(g->mem + n_sites, chips, k * sizeof *chips);
+        *groups = g;
+        if (!ugroup_stage(g, st)) {
+            rc = st->code ? st->code : SIM_ERR_INTERNAL;
+            break;
+        }
+        ugroup_next(g, g->start_s, g->start_s); /* release the start hold */
     }
     free(chips);
+    free(base);
     return rc;
+}
+
+static void outer_free(ugroup *g)
+{
+    while (g) {
+        ugroup *n = g->next;
+        free(g);
+        g = n;
+    }
 }
 
 typedef struct sync_ctx {
@@ -74,6 +251,7 @@ sim_code mdc_outer_sync(plan *p, double fraction, double *sync_s, double *link_b
     net_sim *ns = NULL;
     coll_engine *ce = NULL;
     sync_ctx ctx = {0, 0};
+    ugroup *groups = NULL;
     sim_code rc = ev_engine_create(&e, st);
     if (rc == SIM_OK)
         rc = net_sim_create(e, g, 0, &ns, st);
@@ -82,7 +260,7 @@ sim_code mdc_outer_sync(plan *p, double fraction, double *sync_s, double *link_b
     if (rc == SIM_OK) /* WAN loads that vary, from the sync's start */
         rc = topo_wan_apply_background(plan_topo(p), ns, st);
     if (rc == SIM_OK)
-        rc = start_outer(p, ce, fraction, on_group_done, &ctx, &ctx.live, st);
+        rc = start_outer(p, ce, 0, fraction, on_group_done, &ctx, &ctx.live, &groups, st);
     if (rc == SIM_OK) {
         ev_run(e, INT64_MAX);
         if (net_sim_error(ns)) {
@@ -106,6 +284,7 @@ sim_code mdc_outer_sync(plan *p, double fraction, double *sync_s, double *link_b
     coll_engine_destroy(ce);
     net_sim_destroy(ns);
     ev_engine_destroy(e);
+    outer_free(groups);
     return rc;
 }
 
@@ -128,6 +307,7 @@ typedef struct stream_side {
     int64_t n;
     double fraction;
     exec_run_ctl *held; /* the run whose step waits for a fragment; NULL: none */
+    ugroup *groups;     /* unequal sites' sync states (outer_free) */
     int64_t held_step;
     int64_t end_before; /* > 0: end the run at a step before this one once every sync is
                            over (what follows runs alone); 0: never */
@@ -177,8 +357,8 @@ static exec_side_go side_go(stream_side *s, exec_run_ctl *run, int64_t step)
         f->start_s = f->end_s = exec_side_now(run);
         sim_status st;
         sim_status_clear(&st);
-        if (start_outer(s->p, s->ce, s->fraction, on_frag_group_done, f,
-                        &f->live, &st) != SIM_OK) {
+        if (start_outer(s->p, s->ce, exec_side_now(run), s->fraction, on_frag_group_done, f,
+                        &f->live, &s->groups, &st) != SIM_OK) {
             exec_side_fail(run, &st);
             return EXEC_SIDE_GO;
         }
@@ -278,6 +458,7 @@ static sim_code stream_cosim(plan *p, const exec_opts *opts, int64_t F, int64_t 
         m->round_s = full ? span : (double)F * span + (double)(H - F * tau) * t;
     }
     exec_result_free(&r);
+    outer_free(side.groups);
     free(side.f);
     return rc;
 }
@@ -286,7 +467,7 @@ static sim_code stream_cosim(plan *p, const exec_opts *opts, int64_t F, int64_t 
 static double mean_compute(const plan *p, const exec_result *r)
 {
     double c = 0;
-    int64_t n = plan_ranks(p) * (r->n_replicas > 1 ? r->n_replicas : 1);
+    int64_t n = plan_site_base(p, r->n_replicas > 1 ? r->n_replicas : 1);
     for (int64_t i = 0; i < n; i++)
         c += r->ranks[i].compute_s;
     return c / (double)n;
@@ -310,11 +491,11 @@ static bool same_chip(const hw_chip *a, const hw_chip *b)
             a->overlap_slowdown == b->overlap_slowdown);
 }
 
-/* Whether DiLoCo's sites differ: another chip model than site 0's (opts's chip, when it
- * replaces the topology's, makes them alike), or stragglers. */
+/* Whether DiLoCo's sites differ: in size or batch, another chip model than site 0's (opts's
+ * chip, when it replaces the topology's, makes them alike), or stragglers. */
 static bool sites_differ(const plan *p, const exec_opts *opts)
 {
-    if ((opts && opts->slowdown) || plan_slowdown(p))
+    if ((opts && opts->slowdown) || plan_slowdown(p) || plan_sites_unequal(p))
         return true;
     if (opts && opts->chip)
         return false;
@@ -382,12 +563,13 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     for (size_t l = 0; l < m->n_links; l++)
         m->wan_bytes[l] *= (double)F;
     /* The outer optimizer (SGD with Nesterov momentum) over each rank's parameters. */
-    wl_workload w = *plan_workload(p);
-    w.optimizer = WL_OPT_SGD;
-    wl_op op;
-    wl_optimizer_op(&w, plan_parallel(p), 0, &op);
     /* every site steps its replica; the slowest chip's step gates the round */
     for (int64_t s = 0; s < x->sites; s++) {
+        const plan *q = plan_site(p, s);
+        wl_workload w = *plan_workload(q);
+        w.optimizer = WL_OPT_SGD;
+        wl_op op;
+        wl_optimizer_op(&w, plan_parallel(q), 0, &op);
         const hw_chip *c = opts && opts->chip ? opts->chip : site_chip(p, s);
         double t = exec_op_seconds(c ? c : chip, &op, false);
         m->outer_opt_s = t > m->outer_opt_s ? t : m->outer_opt_s;
@@ -410,13 +592,16 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     m->hidden_s = (double)F * m->outer_sync_cosim_s - m->exposed_s;
     m->round_s += m->outer_opt_s;
     m->compute_util = H * m->compute_s / m->round_s;
-    double sites = (double)x->sites, peak = 0;
+    double peak = 0, flops = 0, tokens = 0;
     for (int64_t s = 0; s < x->sites; s++) {
+        const plan *q = plan_site(p, s);
         const hw_chip *c = opts && opts->chip ? opts->chip : site_chip(p, s);
-        peak += (double)x->site_ranks * (c ? c : chip)->peak_bf16_flops;
+        peak += (double)plan_ranks(q) * (c ? c : chip)->peak_bf16_flops;
+        flops += wl_model_flops_per_step(plan_workload(q));
+        tokens += wl_tokens_per_step(plan_workload(q));
     }
-    m->mfu = H * wl_model_flops_per_step(plan_workload(p)) * sites / (m->round_s * peak);
-    m->tokens_per_s = H * wl_tokens_per_step(plan_workload(p)) * sites / m->round_s;
+    m->mfu = H * flops / (m->round_s * peak);
+    m->tokens_per_s = H * tokens / m->round_s;
     return SIM_OK;
 }
 

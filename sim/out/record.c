@@ -437,7 +437,7 @@ static void run_results(db_run *row, const plan *p, const exec_result *r, const 
     row->hardware_flops_per_step = wl_hardware_flops_per_step(plan_workload(p), plan_parallel(p));
     row->chips = diloco ? plan_cross_dc_of(p)->total_ranks : plan_ranks(p);
     double peak = 0;
-    for (int64_t i = 0; i < plan_ranks(p); i++)
+    for (int64_t i = 0; i < plan_site_base(p, r->n_replicas > 1 ? r->n_replicas : 1); i++)
         peak = r->ranks[i].peak_memory_bytes > peak ? r->ranks[i].peak_memory_bytes : peak;
     row->peak_memory_bytes = peak;
 }

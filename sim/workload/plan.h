@@ -131,7 +131,7 @@ typedef struct plan_cross_dc {
     int64_t max_delay;     /* inner steps a fragment's sync may overlap (streaming) */
     plan_xdc_replay replay; /* streaming, diloco that is not blocking */
     plan_outer_update outer_update; /* diloco */
-    int64_t site_ranks;    /* DiLoCo: ranks of one site's replica */
+    int64_t site_ranks;    /* DiLoCo: ranks of site 0's replica (of every site's when alike) */
     int64_t total_ranks;   /* DiLoCo: ranks of all sites */
 } plan_cross_dc;
 
@@ -181,6 +181,16 @@ uint64_t plan_seed(const plan *p);
 /* The config's stragglers: per chip of the topology, the factor its ops take longer (>= 1);
  * NULL without a stragglers section. Borrowed. */
 const double *plan_slowdown(const plan *p);
+
+/*
+ * DiLoCo: the replica site s trains, with its own dp, ranks and batch (plan_workload's
+ * global_batch is the site's). Sites alike in chips and batch train p itself (so does site
+ * 0 always); its ranks run on the chips from topo_site_first_chip(topo, s) on.
+ */
+const plan *plan_site(const plan *p, int64_t s);
+bool plan_sites_unequal(const plan *p); /* the sites' replicas differ in size or batch */
+/* The first chip of site s's replica: the ranks of the sites before it. */
+int64_t plan_site_base(const plan *p, int64_t s);
 
 /* Replaces the run's step counts (calibration runs a plan for one step, no warm-up). */
 void plan_set_steps(plan *p, int64_t warmup_steps, int64_t steps);

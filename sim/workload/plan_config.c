@@ -30,7 +30,8 @@ static const char *const straggler_keys[] = {"slow", "fraction", "slowdown", "si
 static const char *const scale_keys[] = {"flops",        "hbm_bw", "scale_up_bw",
                                          "scale_out_bw", "wan_bw", "latency",     NULL};
 static const char *const xdc_keys[] = {"scheme", "inner_steps", "payload", "fragments",
-                                       "max_delay", "replay", "outer_update", NULL};
+                                       "max_delay", "replay", "outer_update", "site_batch",
+                                       NULL};
 static const char *const replay_names[] = {"shortcut", "full", "composed", NULL};
 static const char *const outer_update_names[] = {"blocking", "delayed", "eager", NULL};
 static const char *const xdc_names[] = {"none", "sync", "pipeline", "diloco",
@@ -558,6 +559,48 @@ static sim_code load_stragglers(plan *p, const ydoc *d, ynode root, sim_status *
     return SIM_OK;
 }
 
+/*
+ * cross_dc.site_batch: the sequences each site trains on per inner step, by site name, every
+ * site named (DiLoCo; check_cross_dc checks the sum and the split into micro-batches).
+ */
+static sim_code load_site_batch(plan *p, const ydoc *d, ynode x, sim_status *st)
+{
+    ynode b = ydoc_map_get(d, x, "site_batch");
+    if (!b)
+        return SIM_OK;
+    sim_code rc = ydoc_expect(d, b, YDOC_MAP, "site_batch", st);
+    if (rc != SIM_OK)
+        return rc;
+    size_t n = topo_site_count(p->topo);
+    p->site_batch = calloc(n, sizeof *p->site_batch);
+    if (!p->site_batch)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    for (size_t i = 0; i < ydoc_map_len(d, b); i++) {
+        const char *name = ydoc_scalar(d, ydoc_map_key_at(d, b, i));
+        size_t s = 0;
+        while (s < n && strcmp(topo_site_name(p->topo, s), name) != 0)
+            s++;
+        if (s == n) {
+            char names[256] = "";
+            for (size_t k = 0, at = 0; k < n && at < sizeof names; k++)
+                at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", k ? ", " : "",
+                                       topo_site_name(p->topo, k));
+            return ydoc_error(d, ydoc_map_key_at(d, b, i), st,
+                              "key '%s': expected a site of topology '%s' (%s), found '%s'",
+                              name, topo_name(p->topo), names, name);
+        }
+        rc = ydoc_get_int(d, b, name, 1, 1, INT64_MAX / 2, &p->site_batch[s], st);
+        if (rc != SIM_OK)
+            return rc;
+    }
+    for (size_t s = 0; s < n; s++)
+        if (!p->site_batch[s])
+            return ydoc_error(d, b, st,
+                              "key 'site_batch': expected every site's batch, found none for "
+                              "site '%s'", topo_site_name(p->topo, s));
+    return SIM_OK;
+}
+
 /* cross_dc: read before the parallelism (it sets the default placement). */
 static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st)
 {
@@ -597,6 +640,9 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
         return rc;
     static const double bytes[] = {4, 2, 1, 0.5};
     c->payload_bytes = bytes[c->payload];
+    rc = load_site_batch(p, d, x, st);
+    if (rc != SIM_OK)
+        return rc;
     if (scheme == PLAN_XDC_NONE)
         return ydoc_error(d, ydoc_map_get(d, x, "scheme"), st,
                           "key 'scheme': expected sync, pipeline, diloco or streaming-diloco, "
@@ -643,6 +689,124 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
     return SIM_OK;
 }
 
+/* p becomes a site's replica: its chips, dp and batch. */
+static void set_site(plan *p, int64_t chips, int64_t dp, int64_t batch)
+{
+    p->ranks = chips;
+    p->par.dp = dp;
+    p->wl.global_batch = batch;
+    set_strides(p);
+    p->microbatches = batch / (p->wl.micro_batch * dp);
+}
+
+/*
+ * DiLoCo over sites that may differ in chips or batch: each site trains a whole replica (tp,
+ * cp, pp and ep as the job's, dp its chips over tp x cp x pp) on its batch: site_batch's, or
+ * the global batch in proportion to its chips. Sites alike make p one site's replica; else
+ * p becomes site 0's and p->site_plan holds clones for the others (finished by
+ * finish_site_plans once the config is read).
+ */
+static sim_code split_sites(plan *p, const ydoc *d, ynode root, ynode at, sim_status *st)
+{
+    const plan_cross_dc *c = &p->xdc;
+    size_t n = (size_t)c->sites;
+    ynode par = ydoc_map_get(d, root, "parallelism");
+    ynode sb = p->site_batch ? ydoc_map_get(d, ydoc_map_get(d, root, "cross_dc"), "site_batch")
+                             : 0;
+    int64_t mp = p->par.tp * p->par.cp * p->par.pp, total = p->ranks, sum = 0;
+    int64_t *dp = calloc(n, sizeof *dp), *gb = calloc(n, sizeof *gb);
+    sim_code rc = dp && gb ? SIM_OK : sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    bool alike = true;
+    for (size_t s = 0; rc == SIM_OK && s < n; s++) {
+        const char *name = topo_site_name(p->topo, s);
+        int64_t chips = (int64_t)topo_site_chip_count(p->topo, s);
+        if (chips % mp != 0) {
+            rc = ydoc_error(d, at, st,
+                            "key 'scheme': site '%s' has %lld chips, not a multiple of tp x cp "
+                            "x pp = %lld (each site trains a whole replica)", name,
+                            (long long)chips, (long long)mp);
+            break;
+        }
+        dp[s] = chips / mp;
+        /* the proportional share is whole micro-batches: the global batch splits into
+         * micro-batches over the job's dp (load_parallelism), a multiple of the site's */
+        gb[s] = p->site_batch ? p->site_batch[s] : p->wl.global_batch * chips / total;
+        sum += gb[s];
+        if (gb[s] % (p->wl.micro_batch * dp[s]) != 0)
+            rc = ydoc_error(d, sb ? sb : at, st,
+                            "key '%s': site '%s' trains %lld sequences per step, which do not "
+                            "split into micro-batches of %lld on its %lld data-parallel ranks",
+                            sb ? "site_batch" : "scheme", name, (long long)gb[s],
+                            (long long)p->wl.micro_batch, (long long)dp[s]);
+        else if (dp[s] % p->par.ep != 0)
+            rc = ydoc_error(d, at, st, "key 'scheme': ep = %lld does not divide dp = %lld at "
+                            "site '%s'", (long long)p->par.ep, (long long)dp[s], name);
+        alike = alike && dp[s] == dp[0] && gb[s] == gb[0];
+    }
+    if (rc == SIM_OK && p->site_batch && sum != p->wl.global_batch)
+        rc = ydoc_error(d, sb, st,
+                        "key 'site_batch': expected the sites' batches to sum to the global "
+                        "batch of %lld sequences, found %lld", (long long)p->wl.global_batch,
+                        (long long)sum);
+    if (rc == SIM_OK && !alike) {
+        p->site_plan = calloc(n, sizeof *p->site_plan);
+        if (!p->site_plan)
+            rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        for (size_t s = 1; rc == SIM_OK && s < n; s++) {
+            plan *q = malloc(sizeof *q);
+            if (!q) {
+                rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+                break;
+            }
+            *q = *p;
+            q->site_clone = true;
+            q->site_plan = NULL;
+            q->site_batch = NULL;
+            q->slowdown = NULL;
+            q->stage_param_bytes = q->stage_expert_bytes = NULL;
+            p->site_plan[s] = q;
+            set_site(q, dp[s] * mp, dp[s], gb[s]);
+            /* the schedule's checks against the site's micro-batches */
+            rc = plan_sched_check(q, d, par, st);
+        }
+        if (rc == SIM_OK)
+            p->site_plan[0] = p;
+    }
+    if (rc == SIM_OK) {
+        set_site(p, dp[0] * mp, dp[0], gb[0]);
+        rc = plan_sched_check(p, d, par, st);
+    }
+    free(dp);
+    free(gb);
+    return rc;
+}
+
+/* The clones of a DiLoCo plan over unequal sites take what was read after split_sites made
+ * them (run, stragglers) and their own templates. */
+static sim_code finish_site_plans(plan *p, sim_status *st)
+{
+    for (int64_t s = 1; p->site_plan && s < p->xdc.sites; s++) {
+        plan *q = p->site_plan[s];
+        plan own = *q;
+        *q = *p;
+        q->site_clone = true;
+        q->site_plan = NULL;
+        q->site_batch = NULL;
+        q->slowdown = NULL;
+        q->ranks = own.ranks;
+        q->par = own.par;
+        q->wl.global_batch = own.wl.global_batch;
+        q->microbatches = own.microbatches;
+        memcpy(q->stride, own.stride, sizeof q->stride);
+        q->stage_param_bytes = calloc((size_t)q->par.pp, sizeof *q->stage_param_bytes);
+        q->stage_expert_bytes = calloc((size_t)q->par.pp, sizeof *q->stage_expert_bytes);
+        if (!q->stage_param_bytes || !q->stage_expert_bytes)
+            return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        plan_tmpl_build(q);
+    }
+    return SIM_OK;
+}
+
 /* The scheme against the parallelism and the sites; DiLoCo plans become one site's replica. */
 static sim_code check_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st)
 {
@@ -650,17 +814,25 @@ static sim_code check_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *s
     if (c->scheme == PLAN_XDC_NONE)
         return SIM_OK;
     ynode x = ydoc_map_get(d, root, "cross_dc"), at = ydoc_map_get(d, x, "scheme");
-    size_t n = (size_t)c->sites, per = topo_site_chip_count(p->topo, 0);
-    for (size_t s = 1; s < n; s++)
-        if (topo_site_chip_count(p->topo, s) != per)
+    bool diloco = c->scheme == PLAN_XDC_DILOCO || c->scheme == PLAN_XDC_STREAMING;
+    size_t n = (size_t)c->sites, per = topo_site_chip_count(p->topo, 0), total = per;
+    for (size_t s = 1; s < n; s++) {
+        total += topo_site_chip_count(p->topo, s);
+        if (!diloco && topo_site_chip_count(p->topo, s) != per)
             return ydoc_error(d, at, st,
                               "key 'scheme': the sites of topology '%s' differ in size (%zu and "
-                              "%zu chips); the schemes need equal sites", topo_name(p->topo), per,
-                              topo_site_chip_count(p->topo, s));
-    if ((size_t)p->ranks != per * n)
+                              "%zu chips); '%s' needs equal sites (the diloco schemes take "
+                              "unequal ones)", topo_name(p->topo), per,
+                              topo_site_chip_count(p->topo, s), xdc_names[c->scheme]);
+    }
+    if (p->site_batch && !diloco)
+        return ydoc_error(d, ydoc_map_get(d, x, "site_batch"), st,
+                          "key 'site_batch': not used by scheme '%s' (only the diloco schemes "
+                          "train a batch per site)", xdc_names[c->scheme]);
+    if ((size_t)p->ranks != total)
         return ydoc_error(d, at, st,
                           "key 'scheme': the job uses %lld chips, but a cross-datacenter job "
-                          "uses all %zu chips of its %zu sites", (long long)p->ranks, per * n, n);
+                          "uses all %zu chips of its %zu sites", (long long)p->ranks, total, n);
     int64_t sites = c->sites;
     if (c->scheme == PLAN_XDC_PIPELINE) {
         if (p->par.pp % sites != 0 || p->placement[3] != PLAN_PP)
@@ -670,12 +842,11 @@ static sim_code check_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *s
                               (long long)sites, (long long)p->par.pp);
         return SIM_OK;
     }
-    if (p->par.dp % sites != 0)
-        return ydoc_error(d, at, st,
-                          "key 'scheme': '%s' needs dp to be a multiple of the %lld sites, "
-                          "found dp = %lld", xdc_names[c->scheme], (long long)sites,
-                          (long long)p->par.dp);
     if (c->scheme == PLAN_XDC_SYNC) {
+        if (p->par.dp % sites != 0)
+            return ydoc_error(d, at, st,
+                              "key 'scheme': 'sync' needs dp to be a multiple of the %lld sites, "
+                              "found dp = %lld", (long long)sites, (long long)p->par.dp);
         if (p->placement[3] != PLAN_DP)
             return ydoc_error(d, at, st,
                               "key 'scheme': 'sync' needs dp outermost in the placement, so "
@@ -686,21 +857,10 @@ static sim_code check_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *s
     if (p->placement[3] != PLAN_PP && p->placement[3] != PLAN_DP)
         return ydoc_error(d, at, st, "key 'scheme': the placement must keep each site's ranks "
                           "together (dp or pp outermost)");
-    if (p->wl.global_batch % sites != 0)
-        return ydoc_error(d, at, st,
-                          "key 'scheme': the global batch of %lld sequences does not split over "
-                          "the %lld sites", (long long)p->wl.global_batch, (long long)sites);
     c->total_ranks = p->ranks;
-    c->site_ranks = p->ranks / sites;
-    p->ranks = c->site_ranks;
-    p->par.dp /= sites;
-    p->wl.global_batch /= sites;
-    set_strides(p);
-    if (p->par.dp % p->par.ep != 0)
-        return ydoc_error(d, at, st, "key 'scheme': ep = %lld does not divide a site's dp = %lld",
-                          (long long)p->par.ep, (long long)p->par.dp);
-    p->microbatches = p->wl.global_batch / (p->wl.micro_batch * p->par.dp);
-    return SIM_OK;
+    sim_code rc = split_sites(p, d, root, at, st);
+    c->site_ranks = p->ranks;
+    return rc;
 }
 
 static sim_code load_run(plan *p, const ydoc *d, ynode root, sim_status *st)
@@ -794,6 +954,8 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
     }
     if (rc == SIM_OK)
         plan_tmpl_build(p);
+    if (rc == SIM_OK)
+        rc = finish_site_plans(p, st);
     free(own);
     ydoc_destroy(d);
     if (rc != SIM_OK) {
@@ -808,7 +970,12 @@ void plan_destroy(plan *p)
 {
     if (!p)
         return;
-    topo_destroy(p->topo);
+    for (int64_t s = 1; p->site_plan && s < p->xdc.sites; s++)
+        plan_destroy(p->site_plan[s]);
+    free(p->site_plan);
+    free(p->site_batch);
+    if (!p->site_clone)
+        topo_destroy(p->topo);
     free(p->stage_param_bytes);
     free(p->slowdown);
     free(p->stage_expert_bytes);
@@ -895,6 +1062,24 @@ int64_t plan_warmup_steps(const plan *p)
 uint64_t plan_seed(const plan *p)
 {
     return p->seed;
+}
+
+const plan *plan_site(const plan *p, int64_t s)
+{
+    return p->site_plan && s > 0 && s < p->xdc.sites ? p->site_plan[s] : p;
+}
+
+bool plan_sites_unequal(const plan *p)
+{
+    return p->site_plan != NULL;
+}
+
+int64_t plan_site_base(const plan *p, int64_t s)
+{
+    int64_t base = 0;
+    for (int64_t i = 0; i < s; i++)
+        base += plan_site(p, i)->ranks;
+    return base;
 }
 
 const double *plan_slowdown(const plan *p)

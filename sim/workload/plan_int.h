@@ -51,6 +51,12 @@ struct plan {
     int64_t steps, warmup_steps;
     uint64_t seed;
     double *slowdown; /* [topology chips]: stragglers' factors (>= 1); NULL: none */
+    int64_t *site_batch; /* [sites]: cross_dc.site_batch (sequences per inner step); NULL:
+                            not written */
+    struct plan **site_plan; /* [sites]: DiLoCo over sites unequal in chips or batch, each
+                                site's replica ([0] is the plan itself, the others clones that
+                                borrow its topology); NULL: the sites are alike */
+    bool site_clone;         /* one of those clones */
     /* built by plan_tmpl_build for the program generator */
     tmpl layer[2][2]; /* [moe][backward] */
     plan_item emb[2][12], head[2][12];

@@ -39,6 +39,14 @@ int64_t plan_coord(const plan *p, int64_t rank, plan_dim dim)
     return rank / p->stride[dim] % plan_dim_size(p, dim);
 }
 
+int64_t plan_rank_at(const plan *p, const int64_t coord[4])
+{
+    int64_t r = 0;
+    for (int d = PLAN_TP; d <= PLAN_PP; d++)
+        r += coord[d] * p->stride[d];
+    return r;
+}
+
 int64_t plan_group_member(const plan *p, int64_t rank, plan_dim dim, int64_t i)
 {
     return rank + (i - plan_coord(p, rank, dim)) * p->stride[dim];

@@ -28,6 +28,8 @@ double plan_rank_params(const plan *p, int64_t rank);
 
 /* Coordinate of rank r along dim (ep: dp index mod ep). */
 int64_t plan_coord(const plan *p, int64_t rank, plan_dim dim);
+/* The rank at coordinates coord[PLAN_TP..PLAN_PP]. */
+int64_t plan_rank_at(const plan *p, const int64_t coord[4]);
 /* Size of dim's groups. */
 int64_t plan_dim_size(const plan *p, plan_dim dim);
 /* The i-th member of rank r's group along dim (i in [0, plan_dim_size)). */
