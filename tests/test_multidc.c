@@ -263,6 +263,32 @@ START_TEST(streaming_shortcut_equals_full_round)
         REL_EQ(a.mfu, b.mfu);
         if (c == 1)
             ck_assert(a.exposed_s > 0);
+        /* the syncs add up to the round's figures: the shortcut's one fragment stands for
+         * F, and the full round's fragments are each like it */
+        const mdc_result *both[] = {&a, &b};
+        double wans[2] = {0, 0};
+        for (int j = 0; j < 2; j++) {
+            const mdc_result *m = both[j];
+            ck_assert_int_eq(m->n_syncs, j ? 4 : 1); /* F = 4 */
+            double exposed = 0, sync = 0, wan = 0;
+            for (int64_t i = 0; i < m->n_syncs; i++) {
+                const mdc_sync *y = &m->syncs[i];
+                ck_assert_int_eq(y->count, j ? 1 : 4);
+                ck_assert_int_eq(y->fragment, i);
+                REL_EQ(y->exposed_s + y->hidden_s, y->end_s - y->start_s);
+                REL_EQ(y->alone_s, m->outer_sync_s);
+                exposed += (double)y->count * y->exposed_s;
+                sync += (double)y->count * (y->end_s - y->start_s);
+                wan += (double)y->count * y->wan_bytes;
+                REL_EQ(y->end_s - y->start_s, a.syncs[0].end_s - a.syncs[0].start_s);
+                ck_assert(y->steps_beside >= 1 || c == 2);
+            }
+            REL_EQ(exposed, m->exposed_s);
+            REL_EQ(sync, 4 * m->outer_sync_cosim_s);
+            ck_assert(wan > 0);
+            wans[j] = wan;
+        }
+        REL_EQ(wans[0], wans[1]);
         mdc_result_free(&a);
         mdc_result_free(&b);
     }

@@ -6,6 +6,7 @@
  */
 #include "exec/multidc.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -433,22 +434,38 @@ static sim_code stream_cosim(plan *p, const exec_opts *opts, int64_t F, int64_t 
         rc = sim_status_set(st, SIM_ERR_LIMIT, plan_config_path(p), 0, 0,
                             "the co-simulated round stopped at a bound (--max-events or "
                             "--max-wall) before its end");
+    m->syncs = rc == SIM_OK ? calloc((size_t)n, sizeof *m->syncs) : NULL;
+    if (rc == SIM_OK && !m->syncs)
+        rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
     if (rc == SIM_OK) {
         const exec_step *row = r.step_rows;
         /* the shortcut's window may end early: its last steps then run alone */
         int64_t end = side.ended_at >= 0 ? side.ended_at : last;
-        double t = m->inner_step_s, held = 0, sync = 0, beside = 0;
+        double t = m->inner_step_s, held = 0, sync = 0, beside = 0, t0 = row[first].start_s;
         int64_t n_beside = 0;
         for (int64_t k = first; k <= end; k++)
             held += row[k].held_s;
+        m->n_syncs = n;
         for (int64_t i = 0; i < n; i++) {
-            sync += side.f[i].end_s - side.f[i].start_s;
+            const frag *f = &side.f[i];
+            mdc_sync *y = &m->syncs[i];
+            *y = (mdc_sync){.fragment = i, .count = full ? 1 : F, .start_s = f->start_s - t0,
+                            .end_s = f->end_s - t0, .alone_s = m->outer_sync_s};
+            sync += f->end_s - f->start_s;
             /* the steps that start before the sync ends */
-            for (int64_t k = side.f[i].start; k < side.f[i].due && k < end; k++)
-                if (row[k].start_s + row[k].held_s < side.f[i].end_s) {
-                    beside += row[k].end_s - row[k].start_s - row[k].held_s;
+            for (int64_t k = f->start; k < f->due && k < end; k++)
+                if (row[k].start_s + row[k].held_s < f->end_s) {
+                    double d = row[k].end_s - row[k].start_s - row[k].held_s;
+                    beside += d;
                     n_beside++;
+                    y->inner_beside_s += d;
+                    y->steps_beside++;
                 }
+            if (y->steps_beside)
+                y->inner_beside_s /= (double)y->steps_beside;
+            /* the step due waits for it (unless the window ended before: nothing waited) */
+            y->exposed_s = f->due <= end ? row[f->due].held_s : 0;
+            y->hidden_s = y->end_s - y->start_s - y->exposed_s;
         }
         double span = row[end].start_s + row[end].held_s - row[first].start_s +
                       (double)(last - end) * t;
@@ -505,6 +522,31 @@ static bool sites_differ(const plan *p, const exec_opts *opts)
         if (!same_chip(topo_chip_hw(t, (int32_t)topo_site_first_chip(t, s)), c0))
             return true;
     return false;
+}
+
+/*
+ * The syncs of a round composed from the parts alone: F syncs of m->outer_sync_s, the i-th
+ * started after i H / F inner steps (and the exposed time of those before it), overlapping
+ * the next tau steps (0: blocking, started after the round's H steps).
+ */
+static sim_code composed_syncs(mdc_result *m, int64_t F, int64_t H, int64_t tau)
+{
+    double t = m->inner_step_s, sync = m->outer_sync_s, window = (double)tau * t;
+    double exposed = sync > window ? sync - window : 0;
+    m->syncs = calloc((size_t)F, sizeof *m->syncs);
+    if (!m->syncs)
+        return SIM_ERR_NOMEM;
+    m->n_syncs = F;
+    for (int64_t i = 0; i < F; i++) {
+        double start = (double)(tau ? i * (H / F) : H) * t + (double)i * exposed;
+        int64_t beside = tau == 0 ? 0 : (int64_t)ceil(sync / t - 1e-12);
+        beside = beside < tau ? beside : tau;
+        m->syncs[i] = (mdc_sync){.fragment = i, .count = 1, .start_s = start,
+                                 .end_s = start + sync, .alone_s = sync, .exposed_s = exposed,
+                                 .hidden_s = sync - exposed, .steps_beside = beside,
+                                 .inner_beside_s = beside ? t : 0};
+    }
+    return SIM_OK;
 }
 
 sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, sim_status *st)
@@ -579,16 +621,26 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
         /* blocking: nothing runs beside the sync, so the parts compose exactly */
         m->exposed_s = m->outer_sync_s;
         m->round_s = H * m->inner_step_s + m->exposed_s;
+        rc = composed_syncs(m, 1, x->inner_steps, 0);
     } else if (m->replay == PLAN_REPLAY_COMPOSED) {
         double window = (double)tau * m->inner_step_s;
         double per = m->outer_sync_s > window ? m->outer_sync_s - window : 0;
         m->exposed_s = (double)F * per;
         m->round_s = H * m->inner_step_s + m->exposed_s;
+        rc = composed_syncs(m, F, x->inner_steps, tau);
     } else {
         rc = stream_cosim(p, opts, F, tau, m, st);
         if (rc != SIM_OK)
             return rc;
     }
+    if (rc == SIM_ERR_NOMEM)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    double wan = 0;
+    for (size_t l = 0; l < m->n_links; l++)
+        if (net_graph_link(topo_graph(plan_topo(p)), (net_link_id)l)->kind == NET_LINK_WAN)
+            wan += m->wan_bytes[l];
+    for (int64_t i = 0; i < m->n_syncs; i++) /* every fragment moves 1 / F of every group */
+        m->syncs[i].wan_bytes = wan / (double)F;
     m->hidden_s = (double)F * m->outer_sync_cosim_s - m->exposed_s;
     m->round_s += m->outer_opt_s;
     m->compute_util = H * m->compute_s / m->round_s;
@@ -612,5 +664,6 @@ void mdc_result_free(mdc_result *m)
     free(m->wan_bytes);
     free(m->site_step_s);
     free(m->site_idle_s);
+    free(m->syncs);
     memset(m, 0, sizeof *m);
 }

@@ -26,6 +26,21 @@
 
 #include "exec/exec.h"
 
+/* One outer sync (a fragment's for streaming) in a round, as replayed. Rounds are alike in
+ * the simulator (steps are identical), so one round's syncs stand for every round's. */
+typedef struct mdc_sync {
+    int64_t fragment;       /* its index in the round (0: diloco's whole sync) */
+    int64_t count;          /* syncs per round it stands for: F for the shortcut's one
+                               replayed fragment (the others are alike), else 1 */
+    double start_s, end_s;  /* from the start of the round's first inner step */
+    double alone_s;         /* the same sync alone on an idle network */
+    double exposed_s;       /* of it, the time an inner step waited for it */
+    double hidden_s;        /* of it, the time behind inner steps */
+    int64_t steps_beside;   /* inner steps that started before it ended */
+    double inner_beside_s;  /* their mean duration (0: none) */
+    double wan_bytes;       /* over all WAN links */
+} mdc_sync;
+
 typedef struct mdc_result {
     plan_xdc scheme;
     plan_xdc_replay replay;     /* how the round was found (composed when nothing overlaps the
@@ -52,6 +67,9 @@ typedef struct mdc_result {
      * round it waits for the slowest site (H x the difference); NULL for sync and pipeline.
      * Alike sites (same chip model, no stragglers) are replayed as one: equal figures. */
     double *site_step_s, *site_idle_s;
+    mdc_sync *syncs; /* [n_syncs]: the round's outer syncs, in order; none for sync and
+                        pipeline */
+    int64_t n_syncs;
     int64_t n_sites;
     bool unlike; /* the sites differ: every site was replayed */
 } mdc_result;
