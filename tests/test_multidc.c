@@ -25,6 +25,8 @@
 #include <string.h>
 
 #include "exec/multidc.h"
+#include "out/trace.h"
+#include <unistd.h>
 
 #define GOOD "tests/fixtures/good/"
 
@@ -442,6 +444,58 @@ START_TEST(unequal_sites_streaming_shortcut_equals_full)
 }
 END_TEST
 
+/* The trace of a co-simulated round shows each fragment's sync on its own thread of every
+ * traced rank, beside the inner steps, as long as the replay measured it. */
+START_TEST(the_trace_shows_fragment_syncs)
+{
+    char path[] = "/tmp/clustersim-mdc-trace-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    static const char *const full[] = {"cross_dc.replay=full", NULL};
+    plan *p = th_load(GOOD "mdc-streaming.yaml", full);
+    sim_status st;
+    sim_status_clear(&st);
+    trace *t = NULL;
+    ck_assert_int_eq(trace_open(path, "0", plan_ranks(p), &t, &st), SIM_OK);
+    exec_opts o = {.trace = t};
+    exec_result r;
+    mdc_result m;
+    ck_assert_msg(mdc_run(p, &o, &r, &m, &st) == SIM_OK, "%s", st.msg);
+    ck_assert_int_eq(trace_close(t, 1, &st), SIM_OK);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    int frags = 0, named = 0, steps = 0;
+    while (fgets(line, sizeof line, f)) {
+        double ts, dur;
+        int k;
+        const char *e = strstr(line, "\"name\":\"outer sync, fragment ");
+        if (e && sscanf(e, "\"name\":\"outer sync, fragment %d of 4\"", &k) == 1) {
+            const char *tt = strstr(line, "\"tid\":4,\"ts\":");
+            ck_assert_ptr_nonnull(tt);
+            ck_assert_int_eq(sscanf(tt, "\"tid\":4,\"ts\":%lf,\"dur\":%lf", &ts, &dur), 2);
+            ck_assert_int_eq(k, frags + 1);
+            const mdc_sync *y = &m.syncs[frags];
+            ck_assert(fabs(dur * 1e-6 - (y->end_s - y->start_s)) <= 1e-9);
+            frags++;
+        }
+        if (strstr(line, "\"tid\":4,\"args\":{\"name\":\"cross-datacenter outer sync\"}"))
+            named++;
+        if (strstr(line, "\"pid\":0,\"tid\":0,"))
+            steps++;
+    }
+    fclose(f);
+    unlink(path);
+    ck_assert_int_eq(frags, 4);
+    ck_assert_int_eq(named, 1);
+    ck_assert(steps > 0);
+    exec_result_free(&r);
+    mdc_result_free(&m);
+    plan_destroy(p);
+}
+END_TEST
+
 /* Equal sites with unequal batches take the explicit three-stage sync (every site's
  * reduce-scatter, the cross-site all-reduces, the all-gathers; no leader messages, L = n):
  * the same WAN bytes as the hierarchical all-reduce of alike sites, and the same duration up
@@ -594,9 +648,9 @@ START_TEST(wan_load_varies_and_links_fail)
     ck_assert(m.outer_sync_s > 0.2 + 0.5 * base.outer_sync_s &&
               m.outer_sync_s < 0.2 + base.outer_sync_s);
     mdc_result_free(&m);
-    static const char *const trace[] = {"topology.wan.0.background.trace=mdc-wan-trace.csv",
+    static const char *const traced[] = {"topology.wan.0.background.trace=mdc-wan-trace.csv",
                                         NULL};
-    run_sets(GOOD "mdc-diloco.yaml", trace, &m);
+    run_sets(GOOD "mdc-diloco.yaml", traced, &m);
     ck_assert(m.outer_sync_s > 0.21); /* down from 10 to 210 ms, mid-sync */
     mdc_result_free(&m);
     static const char *const lossy[] = {"topology.wan.0.loss=1e-4", NULL};
@@ -678,6 +732,7 @@ int main(void)
     tcase_add_test(tc, unequal_sites_train_their_own_replicas);
     tcase_add_test(tc, unequal_batches_sync_as_alike_sites);
     tcase_add_test(tc, unequal_sites_streaming_shortcut_equals_full);
+    tcase_add_test(tc, the_trace_shows_fragment_syncs);
     tcase_add_test(tc, delayed_outer_update_overlaps_a_round);
     tcase_add_test(tc, wan_load_varies_and_links_fail);
     tcase_add_test(tc, a_straggler_site_idles_the_others);

@@ -7,6 +7,7 @@
 #include "exec/multidc.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "core/evq.h"
 #include "core/hash.h"
 #include "net/netsim.h"
+#include "out/trace.h"
 
 /* ---- the outer sync's collectives ---- */
 
@@ -309,6 +311,7 @@ typedef struct stream_side {
     double fraction;
     exec_run_ctl *held; /* the run whose step waits for a fragment; NULL: none */
     ugroup *groups;     /* unequal sites' sync states (outer_free) */
+    trace *tr;          /* the replay's trace (exec_opts.trace); NULL: none */
     int64_t held_step;
     int64_t end_before; /* > 0: end the run at a step before this one once every sync is
                            over (what follows runs alone); 0: never */
@@ -379,7 +382,17 @@ static void on_frag_group_done(void *user, double start_s, double end_s)
     (void)start_s;
     if (end_s > f->end_s)
         f->end_s = end_s;
-    if (--f->live > 0 || !s->held || pending_due(s, s->held_step))
+    if (--f->live == 0 && s->tr) { /* the fragment's sync on every traced rank of site 0 */
+        char name[96];
+        snprintf(name, sizeof name, "outer sync, fragment %lld of %lld",
+                 (long long)(f - s->f) % plan_cross_dc_of(s->p)->fragments + 1,
+                 (long long)plan_cross_dc_of(s->p)->fragments);
+        for (int64_t r = 0; r < plan_ranks(s->p); r++)
+            if (trace_wants(s->tr, r))
+                trace_event(s->tr, name, "cross_dc", r, TRACE_OUTER, f->start_s,
+                            f->end_s - f->start_s);
+    }
+    if (f->live > 0 || !s->held || pending_due(s, s->held_step))
         return;
     exec_run_ctl *run = s->held;
     s->held = NULL;
@@ -427,7 +440,7 @@ static sim_code stream_cosim(plan *p, const exec_opts *opts, int64_t F, int64_t 
     o.steps = last - W + 1;
     o.side = &es;
     o.end_at_last_start = true;
-    o.trace = NULL;
+    side.tr = o.trace; /* the co-simulated round is what the trace shows */
     exec_result r;
     sim_code rc = exec_run(p, &o, &r, st);
     if (rc == SIM_OK && r.stopped)
@@ -571,6 +584,8 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     exec_opts o = opts ? *opts : (exec_opts){0};
     if (m->unlike) /* every site's replica, side by side: the step waits for the slowest */
         o.replicas = x->sites;
+    if (overlapped && m->replay != PLAN_REPLAY_COMPOSED)
+        o.trace = NULL; /* the trace shows the co-simulated round, syncs beside the steps */
     sim_code rc = exec_run(p, &o, r, st);
     if (rc != SIM_OK || r->stopped)
         return rc;

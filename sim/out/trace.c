@@ -20,7 +20,8 @@ struct trace {
 };
 
 static const char *const thread_names[] = {"compute", "collectives (blocking)",
-                                           "gradient reductions (async)", "pipeline sends"};
+                                           "gradient reductions (async)", "pipeline sends",
+                                           "cross-datacenter outer sync"};
 
 static sim_code parse_ranks(trace *t, const char *spec, sim_status *st)
 {
@@ -148,7 +149,7 @@ sim_code trace_close(trace *t, int keep, sim_status *st)
                       "{\"name\":\"rank %lld\"}}",
                 t->first ? "" : ",\n", (long long)r, (long long)r);
         t->first = 0;
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < TRACE_THREADS; k++)
             fprintf(t->f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%lld,\"tid\":%d,"
                           "\"args\":{\"name\":\"%s\"}}",
                     (long long)r, k, thread_names[k]);

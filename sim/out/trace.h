@@ -2,7 +2,8 @@
  * trace.h: Chrome / Perfetto trace-event JSON (the "JSON Array Format" with complete "X"
  * events), for looking at a replay in ui.perfetto.dev or chrome://tracing. Ranks are
  * processes, streams are threads (0 compute, 1 collectives the compute stream waits for,
- * 2 asynchronous gradient reductions, 3 pipeline sends). Times are written in microseconds.
+ * 2 asynchronous gradient reductions, 3 pipeline sends, 4 DiLoCo's outer syncs beside the
+ * inner steps). Times are written in microseconds.
  */
 #ifndef SIM_OUT_TRACE_H
 #define SIM_OUT_TRACE_H
@@ -14,7 +15,14 @@
 
 typedef struct trace trace;
 
-enum { TRACE_COMPUTE = 0, TRACE_COMM = 1, TRACE_ASYNC = 2, TRACE_SEND = 3 };
+enum {
+    TRACE_COMPUTE = 0,
+    TRACE_COMM = 1,
+    TRACE_ASYNC = 2,
+    TRACE_SEND = 3,
+    TRACE_OUTER = 4, /* cross-datacenter outer syncs (DiLoCo's, co-simulated) */
+    TRACE_THREADS
+};
 
 /*
  * Opens path for writing: events go to path.part, renamed to path when the trace is closed
