@@ -496,6 +496,84 @@ START_TEST(the_trace_shows_fragment_syncs)
 }
 END_TEST
 
+/* Async DiLoCo (sites at their own pace, a round-level model): K = 0 times like blocking;
+ * K = 1 hides the exchange c (sync and optimizer) behind the next round, whose period is
+ * then max(H x step, c) plus what the last push adds over R rounds: with c < H x step,
+ * T = R H step + c; with c > H x step the pushes queue, T = H step + R c. */
+START_TEST(async_rounds_follow_the_hand_computation)
+{
+    static const char *const blocking[] = {NULL};
+    static const char *const k0[] = {"cross_dc.outer_update=async", "cross_dc.max_staleness=0",
+                                     NULL};
+    static const char *const k1[] = {"cross_dc.outer_update=async", "cross_dc.rounds=50", NULL};
+    static const char *const k1slow[] = {"cross_dc.outer_update=async", "cross_dc.rounds=50",
+                                         "cross_dc.inner_steps=2", NULL};
+    mdc_result b, a0, a1, a2;
+    run_sets(GOOD "mdc-diloco.yaml", blocking, &b);
+    run_sets(GOOD "mdc-diloco.yaml", k0, &a0);
+    run_sets(GOOD "mdc-diloco.yaml", k1, &a1);
+    run_sets(GOOD "mdc-diloco.yaml", k1slow, &a2);
+    REL_EQ(a0.round_s, b.round_s);
+    REL_EQ(a0.mfu, b.mfu);
+    ck_assert_int_eq(a0.site_rounds[0], 100);
+    double c = a1.outer_sync_s + a1.outer_opt_s, hs = 10 * a1.inner_step_s;
+    ck_assert(c < hs);
+    REL_EQ(a1.round_s, (50 * hs + c) / 50);
+    ck_assert_double_eq(a1.exposed_s, 0);
+    /* each push lands while the other site's round runs: one update between fetch and push,
+     * two for the rounds whose fetch precedes the other's previous push */
+    ck_assert(a1.stale_mean >= 1 && a1.stale_max <= 2);
+    c = a2.outer_sync_s + a2.outer_opt_s;
+    hs = 2 * a2.inner_step_s;
+    ck_assert(c > hs);
+    REL_EQ(a2.round_s, (hs + 50 * c) / 50);
+    mdc_result_free(&b);
+    mdc_result_free(&a0);
+    mdc_result_free(&a1);
+    mdc_result_free(&a2);
+}
+END_TEST
+
+/* Unequal sites: the faster site leads by at most max_staleness + 1 rounds; jitter (drawn
+ * with run.seed) slows a bounded round, the same seed gives the same figures, another seed
+ * others. */
+START_TEST(async_staleness_bounds_the_lead)
+{
+    for (int k = 0; k <= 4; k += 2) {
+        char ks[64];
+        snprintf(ks, sizeof ks, "cross_dc.max_staleness=%d", k);
+        const char *const sets[] = {"cross_dc.outer_update=async", ks, NULL};
+        mdc_result m;
+        run_sets(GOOD "mdc-diloco-unequal.yaml", sets, &m);
+        ck_assert(m.site_step_s[1] < m.site_step_s[0]); /* b is faster */
+        ck_assert_int_eq(m.site_rounds[0], 100);
+        ck_assert_int_ge(m.site_rounds[1], 100);
+        ck_assert_int_le(m.site_rounds[1], 100 + k + 1);
+        if (k == 4)
+            ck_assert_int_gt(m.site_rounds[1], 100);
+        mdc_result_free(&m);
+    }
+    static const char *const j1[] = {"cross_dc.outer_update=async", "cross_dc.max_staleness=0",
+                                     "cross_dc.round_jitter=0.2", NULL};
+    static const char *const j2[] = {"cross_dc.outer_update=async", "cross_dc.max_staleness=0",
+                                     "cross_dc.round_jitter=0.2", "run.seed=7", NULL};
+    static const char *const j0[] = {"cross_dc.outer_update=async", "cross_dc.max_staleness=0",
+                                     NULL};
+    mdc_result a, a_again, other, calm;
+    run_sets(GOOD "mdc-diloco-unequal.yaml", j1, &a);
+    run_sets(GOOD "mdc-diloco-unequal.yaml", j1, &a_again);
+    run_sets(GOOD "mdc-diloco-unequal.yaml", j2, &other);
+    run_sets(GOOD "mdc-diloco-unequal.yaml", j0, &calm);
+    ck_assert_double_eq(a.round_s, a_again.round_s);
+    ck_assert(a.round_s != other.round_s);
+    ck_assert(a.round_s > calm.round_s); /* a round waits for the slower of two draws */
+    mdc_result_free(&a);
+    mdc_result_free(&a_again);
+    mdc_result_free(&other);
+    mdc_result_free(&calm);
+}
+END_TEST
+
 /* Equal sites with unequal batches take the explicit three-stage sync (every site's
  * reduce-scatter, the cross-site all-reduces, the all-gathers; no leader messages, L = n):
  * the same WAN bytes as the hierarchical all-reduce of alike sites, and the same duration up
@@ -733,6 +811,8 @@ int main(void)
     tcase_add_test(tc, unequal_batches_sync_as_alike_sites);
     tcase_add_test(tc, unequal_sites_streaming_shortcut_equals_full);
     tcase_add_test(tc, the_trace_shows_fragment_syncs);
+    tcase_add_test(tc, async_rounds_follow_the_hand_computation);
+    tcase_add_test(tc, async_staleness_bounds_the_lead);
     tcase_add_test(tc, delayed_outer_update_overlaps_a_round);
     tcase_add_test(tc, wan_load_varies_and_links_fail);
     tcase_add_test(tc, a_straggler_site_idles_the_others);

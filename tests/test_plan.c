@@ -2091,6 +2091,19 @@ static const bad_cfg bad_cfgs[] = {
     {BAD "mdc-site-chips.yaml", NULL,
      BAD "mdc-site-chips.yaml:5:20: error: key 'scheme': site 'a' has 24 chips, not a multiple "
      "of tp x cp x pp = 16 (each site trains a whole replica)"},
+    /* issue 15: async DiLoCo */
+    {"tests/fixtures/good/mdc-diloco.yaml", "cross_dc.max_staleness=2",
+     "--set cross_dc.max_staleness=2: error: key 'max_staleness': only with outer_update: "
+     "async (sites at their own pace)"},
+    {"tests/fixtures/good/mdc-diloco.yaml", "cross_dc.round_jitter=3",
+     "--set cross_dc.round_jitter=3: error: key 'round_jitter': expected the lognormal spread "
+     "of a site's round from 0 to 2, found 3"},
+    {"tests/fixtures/good/mdc-diloco.yaml", "cross_dc.rounds=0",
+     "--set cross_dc.rounds=0: error: key 'rounds': expected an integer in [1, 100000], found "
+     "'0'"},
+    {BAD "mdc-async-replay.yaml", NULL,
+     BAD "mdc-async-replay.yaml:5:74: error: key 'replay': not used by an async diloco (a "
+     "round-level model over the parts replayed alone)"},
     /* item 3 of issue 14: every refusal of the layout string, the groups and FSDP */
     {BAD "cfg-layout-loss.yaml", NULL,
      BAD "cfg-layout-loss.yaml:9:35: error: key 'pipeline_model_parallel_layout': expected the loss L last, in the last stage"},

@@ -96,7 +96,10 @@ static void print_multidc(const plan *p, const mdc_result *m)
         if (x->scheme == PLAN_XDC_STREAMING)
             printf(", %lld fragments, overlap up to %lld steps", (long long)x->fragments,
                    (long long)x->max_delay);
-        if (x->scheme == PLAN_XDC_DILOCO && x->outer_update != PLAN_OUTER_BLOCKING)
+        if (x->scheme == PLAN_XDC_DILOCO && x->outer_update == PLAN_OUTER_ASYNC)
+            printf(", async outer updates (sites at their own pace, at most %lld rounds ahead)",
+                   (long long)x->max_staleness);
+        else if (x->scheme == PLAN_XDC_DILOCO && x->outer_update != PLAN_OUTER_BLOCKING)
             printf(", %s outer update (the sync overlaps the next round)",
                    plan_outer_update_name(x->outer_update));
         printf("; outer gradients %lld inner steps stale", (long long)m->staleness_steps);
@@ -116,6 +119,16 @@ static void print_multidc(const plan *p, const mdc_result *m)
                    x->scheme == PLAN_XDC_STREAMING ? "a fragment's" : "the", m->outer_sync_cosim_s,
                    100 * (m->outer_sync_cosim_s / m->outer_sync_s - 1), m->inner_beside_s,
                    100 * (m->inner_beside_s / m->inner_step_s - 1));
+        if (m->site_rounds) {
+            printf("  async model (%lld rounds of the slowest site, round jitter %g): other "
+                   "sites' updates between a site's fetch and its push: mean %.2f, max %lld; "
+                   "rounds finished:", (long long)x->rounds, x->round_jitter, m->stale_mean,
+                   (long long)m->stale_max);
+            for (int64_t s = 0; s < m->n_sites; s++)
+                printf(" %s %lld", topo_site_name(plan_topo(p), (size_t)s),
+                       (long long)m->site_rounds[s]);
+            printf("\n");
+        }
         printf("  per round %.4f s exposed, %.4f s hidden%s\n", m->exposed_s, m->hidden_s,
                m->replay == PLAN_REPLAY_COMPOSED && x->scheme == PLAN_XDC_STREAMING
                    ? " (composed from the parts alone)" : "");
@@ -127,10 +140,12 @@ static void print_multidc(const plan *p, const mdc_result *m)
                                         (int32_t)topo_site_first_chip(plan_topo(p), (size_t)s));
         const plan *q = plan_site(p, s);
         printf("  site %s (%lld x %s, dp %lld, batch %lld): inner step %.4f s, waits %.4f s "
-               "per round for the slowest site\n", topo_site_name(plan_topo(p), (size_t)s),
+               "%s\n", topo_site_name(plan_topo(p), (size_t)s),
                (long long)plan_ranks(q), c ? c->name : "?", (long long)plan_parallel(q)->dp,
                (long long)plan_workload(q)->global_batch, m->site_step_s[s],
-               m->site_idle_s[s]);
+               m->site_idle_s[s],
+               m->site_rounds ? "between rounds (its pushes, the staleness bound)"
+                              : "per round for the slowest site");
     }
     const wl_workload *w = plan_workload(p);
     printf("  round %.4f s: compute utilization %.1f%%, MFU %.1f%% (causal half: %.1f%%), "

@@ -6,6 +6,9 @@
  */
 #include "exec/multidc.h"
 
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,6 +540,168 @@ static bool sites_differ(const plan *p, const exec_opts *opts)
     return false;
 }
 
+/* Pushes in (a, b] of a sorted array t[0..n). */
+static int64_t count_in(const double *t, int64_t n, double a, double b)
+{
+    int64_t lo = 0, hi = n; /* first index with t > a */
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (t[mid] > a)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    int64_t first = lo;
+    lo = first, hi = n; /* first index with t > b */
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (t[mid] > b)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo - first;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Asynchronous DiLoCo, sites at their own pace with bounded staleness (Liu et al. 2024,
+ * "Asynchronous Local-SGD Training for Language Modeling", arXiv 2401.09135; the bound as
+ * Ho et al. 2013's stale synchronous parallel): a round-level model over the parts replayed
+ * alone. Site s's round k runs H inner steps of its replayed step times a lognormal factor
+ * of median 1 and spread round_jitter (GSL's MT19937 with run.seed, drawn per round and
+ * site), then pushes its outer gradient and pulls the parameters, taking the outer sync
+ * alone and the optimizer step (c) beside its next round; a site starts round k once every
+ * site has pushed round k - K - 1 (K = max_staleness), and pushes one at a time. K = 0
+ * times like blocking DiLoCo (every round waits for every push), though its updates land
+ * one by one. The model runs until the slowest site has pushed `rounds` rounds (time T)
+ * and counts the rounds every site pushed by then.
+ */
+static sim_code async_rounds(const plan *p, const exec_result *r, const hw_chip *fixed,
+                             const hw_chip *fallback, mdc_result *m, sim_status *st)
+{
+    const plan_cross_dc *x = plan_cross_dc_of(p);
+    int64_t n = x->sites, R = x->rounds, K = x->max_staleness, H = x->inner_steps;
+    int64_t cap = 100 * R + K + 2, rows = 0;
+    double c = m->outer_sync_s + m->outer_opt_s, T = 0;
+    double *start = malloc((size_t)(cap * n) * sizeof *start);
+    double *end = malloc((size_t)(cap * n) * sizeof *end);
+    double *push = malloc((size_t)(cap * n) * sizeof *push);
+    double *all = malloc((size_t)(cap * n) * sizeof *all);
+    m->site_rounds = calloc((size_t)n, sizeof *m->site_rounds);
+    m->syncs = calloc(1, sizeof *m->syncs);
+    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+    sim_code rc = start && end && push && all && m->site_rounds && m->syncs && g
+                      ? SIM_OK
+                      : sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    if (rc == SIM_OK)
+        gsl_rng_set(g, (unsigned long)plan_seed(p));
+    for (int64_t k = 0; rc == SIM_OK; k++) {
+        if (k == cap) {
+            rc = sim_status_set(st, SIM_ERR_LIMIT, plan_config_path(p), 0, 0,
+                                "the async model ran %lld rounds of the fastest site before "
+                                "the slowest ended %lld: the sites' speeds differ too much",
+                                (long long)cap, (long long)R);
+            break;
+        }
+        bool past = k >= R;
+        for (int64_t s = 0; s < n; s++) {
+            double ready = k ? end[(k - 1) * n + s] : 0;
+            for (int64_t q = 0; k - K - 1 >= 0 && q < n; q++)
+                ready = fmax(ready, push[(k - K - 1) * n + q]);
+            double jit = x->round_jitter > 0 ? gsl_ran_lognormal(g, 0, x->round_jitter) : 1;
+            start[k * n + s] = ready;
+            end[k * n + s] = ready + (double)H * m->site_step_s[s] * jit;
+            push[k * n + s] = fmax(end[k * n + s], k ? push[(k - 1) * n + s] : 0) + c;
+            past = past && start[k * n + s] > T;
+        }
+        rows = k + 1;
+        if (k == R - 1)
+            for (int64_t s = 0; s < n; s++)
+                T = fmax(T, push[k * n + s]);
+        if (past) /* every site has started a round past T: nothing more ends by then */
+            break;
+    }
+    if (rc == SIM_OK) {
+        /* what each site finished by T, its waits, and the staleness of its pushes */
+        double tokens = 0, flops = 0, busy = 0, ranks = 0, peak = 0, stale = 0;
+        int64_t n_all = 0, n_push = 0, slow = 0;
+        for (int64_t k = 0; k < rows; k++)
+            for (int64_t s = 0; s < n; s++)
+                all[n_all++] = push[k * n + s];
+        qsort(all, (size_t)n_all, sizeof *all, cmp_double);
+        for (int64_t s = 0; s < n; s++) {
+            const plan *q = plan_site(p, s);
+            const hw_chip *chip = fixed ? fixed : site_chip(p, s) ? site_chip(p, s) : fallback;
+            int64_t done = 0;
+            double wait = 0, site_compute = 0;
+            for (int64_t k = 0; k < rows && push[k * n + s] <= T; k++) {
+                done++;
+                if (k)
+                    wait += start[k * n + s] - end[(k - 1) * n + s];
+            }
+            /* pushes in site s's order are increasing: its own in (a, b] by bisection */
+            double *own = malloc((size_t)rows * sizeof *own);
+            if (!own) {
+                rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+                break;
+            }
+            for (int64_t k = 0; k < rows; k++)
+                own[k] = push[k * n + s];
+            for (int64_t k = 0; k < done; k++) {
+                if (push[k * n + s] > T)
+                    break;
+                double a = start[k * n + s], b = push[k * n + s];
+                int64_t o = count_in(all, n_all, a, b) - count_in(own, rows, a, b);
+                stale += (double)o;
+                m->stale_max = o > m->stale_max ? o : m->stale_max;
+                n_push++;
+            }
+            free(own);
+            int64_t base = r->n_replicas > 1 ? plan_site_base(p, s) : 0;
+            for (int64_t i = 0; i < plan_ranks(q); i++)
+                site_compute += r->ranks[base + i].compute_s;
+            m->site_rounds[s] = done;
+            m->site_idle_s[s] = done > 1 ? wait / (double)(done - 1) : 0;
+            tokens += (double)(done * H) * wl_tokens_per_step(plan_workload(q));
+            flops += (double)(done * H) * wl_model_flops_per_step(plan_workload(q));
+            busy += (double)(done * H) * site_compute;
+            ranks += (double)plan_ranks(q);
+            peak += (double)plan_ranks(q) * chip->peak_bf16_flops;
+            if (push[(R - 1) * n + s] >= push[(R - 1) * n + slow])
+                slow = s;
+        }
+        if (rc == SIM_OK) {
+            m->stale_mean = n_push ? stale / (double)n_push : 0;
+            m->staleness_steps = m->stale_max * H;
+            m->round_s = T / (double)R;
+            m->exposed_s = m->site_idle_s[slow];
+            m->hidden_s = c > m->exposed_s ? c - m->exposed_s : 0;
+            m->compute_util = busy / (T * ranks);
+            m->mfu = flops / (T * peak);
+            m->tokens_per_s = tokens / T;
+            m->n_syncs = 1;
+            double t0 = (double)H * m->site_step_s[slow];
+            m->syncs[0] = (mdc_sync){.count = 1, .start_s = t0, .end_s = t0 + c,
+                                     .alone_s = m->outer_sync_s, .exposed_s = m->exposed_s,
+                                     .hidden_s = m->hidden_s,
+                                     .steps_beside = (int64_t)ceil(c / m->site_step_s[slow]),
+                                     .inner_beside_s = m->site_step_s[slow]};
+        }
+    }
+    gsl_rng_free(g);
+    free(start);
+    free(end);
+    free(push);
+    free(all);
+    return rc;
+}
+
 /*
  * The syncs of a round composed from the parts alone: F syncs of m->outer_sync_s, the i-th
  * started after i H / F inner steps (and the exposed time of those before it), overlapping
@@ -569,8 +734,10 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     m->scheme = x->scheme;
     /* what overlaps the outer sync: streaming's fragments, or a whole round for a delayed or
      * eager diloco (one fragment, max_delay H); blocking diloco overlaps nothing */
+    bool async = x->scheme == PLAN_XDC_DILOCO && x->outer_update == PLAN_OUTER_ASYNC;
     bool overlapped = x->scheme == PLAN_XDC_STREAMING ||
-                      (x->scheme == PLAN_XDC_DILOCO && x->outer_update != PLAN_OUTER_BLOCKING);
+                      (x->scheme == PLAN_XDC_DILOCO && x->outer_update != PLAN_OUTER_BLOCKING &&
+                       !async);
     int64_t F = x->scheme == PLAN_XDC_STREAMING ? x->fragments : 1;
     int64_t tau = x->scheme == PLAN_XDC_STREAMING ? x->max_delay : x->inner_steps;
     m->replay = overlapped ? x->replay : PLAN_REPLAY_COMPOSED;
@@ -632,7 +799,11 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
         m->outer_opt_s = t > m->outer_opt_s ? t : m->outer_opt_s;
     }
     double H = (double)x->inner_steps;
-    if (!overlapped) {
+    if (async) {
+        rc = async_rounds(p, r, opts ? opts->chip : NULL, chip, m, st);
+        if (rc != SIM_OK)
+            return rc;
+    } else if (!overlapped) {
         /* blocking: nothing runs beside the sync, so the parts compose exactly */
         m->exposed_s = m->outer_sync_s;
         m->round_s = H * m->inner_step_s + m->exposed_s;
@@ -656,6 +827,8 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
             wan += m->wan_bytes[l];
     for (int64_t i = 0; i < m->n_syncs; i++) /* every fragment moves 1 / F of every group */
         m->syncs[i].wan_bytes = wan / (double)F;
+    if (async) /* async_rounds measured what follows */
+        return SIM_OK;
     m->hidden_s = (double)F * m->outer_sync_cosim_s - m->exposed_s;
     m->round_s += m->outer_opt_s;
     m->compute_util = H * m->compute_s / m->round_s;
@@ -680,5 +853,6 @@ void mdc_result_free(mdc_result *m)
     free(m->site_step_s);
     free(m->site_idle_s);
     free(m->syncs);
+    free(m->site_rounds);
     memset(m, 0, sizeof *m);
 }

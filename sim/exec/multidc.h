@@ -6,20 +6,25 @@
  *                    inside again), or pipeline stages do (activations cross the WAN).
  *   diloco           every site trains its own replica for H inner steps, then an outer
  *                    sync all-reduces the pseudo-gradients (every parameter, in the payload
- *                    type) across the sites, and the outer optimizer runs. Blocking.
+ *                    type) across the sites, and the outer optimizer runs. outer_update:
+ *                    blocking (the round waits), delayed or eager (the sync overlaps the
+ *                    next round's H steps; Kale et al. 2025), async (sites at their own
+ *                    pace, at most max_staleness rounds ahead: a round-level model).
  *   streaming-diloco the model in F fragments synchronized in turn, one every H / F inner
  *                    steps; each fragment's sync overlaps the next max_delay inner steps.
- * DiLoCo is replayed in two parts, both simulated in full: one inner step of one site's
- * replica (all sites are alike, and the simulator's steps are identical, so H steps take H
- * times one), and the outer sync on the whole topology: every group of ranks holding the
- * same parameters (equal tp, cp and pp coordinates, every dp rank of every site) all-reduces
- * its share hierarchically by site, all groups at once, so they share the WAN and the site
- * fabrics as they would. The round is H inner steps plus what the sync does not hide:
- *   diloco:    exposed = outer sync + outer optimizer step
- *   streaming: exposed = F x max(0, fragment sync - max_delay x inner step) + optimizer
- * (streaming's overlap assumes the fragment's WAN traffic and the inner steps' site traffic
- * do not slow each other: the WAN carries only the former, and the site fabrics are shared
- * only during the fragment's intra-site phases).
+ * Every site's replica is replayed side by side in one engine when the sites differ (chip
+ * model, size, batch, stragglers; the step waits for the slowest), else one site's stands
+ * for all. The outer sync runs on the whole topology: every group of ranks holding the same
+ * parameters (equal tp, cp and pp coordinates, every dp rank of every site) all-reduces its
+ * share hierarchically by site, all groups at once, so they share the WAN and the site
+ * fabrics as they would. A sync that overlaps inner steps (streaming, delayed, eager) is
+ * co-simulated by default (replay: shortcut or full): it runs beside the inner steps of
+ * every site in exec's engine, so both slow each other on the links they share; the
+ * shortcut replays one fragment's window and counts the steps that overlap nothing as
+ * multiples of one step alone (exact, since steps are identical between barriers). replay:
+ * composed adds the parts alone instead:
+ *   blocking:  exposed = outer sync + outer optimizer step
+ *   overlapped: exposed = F x max(0, sync - max_delay x inner step) + optimizer
  */
 #ifndef SIM_EXEC_MULTIDC_H
 #define SIM_EXEC_MULTIDC_H
@@ -69,6 +74,12 @@ typedef struct mdc_result {
     double *site_step_s, *site_idle_s;
     mdc_sync *syncs; /* [n_syncs]: the round's outer syncs, in order; none for sync and
                         pipeline */
+    /* async (sites at their own pace): per update, the other sites' updates applied between
+     * the site's fetch (its round's start) and its own push, mean and max; rounds each site
+     * finished in the model's time (the slowest finishes plan rounds) */
+    double stale_mean;
+    int64_t stale_max;
+    int64_t *site_rounds;
     int64_t n_syncs;
     int64_t n_sites;
     bool unlike; /* the sites differ: every site was replayed */

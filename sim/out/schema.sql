@@ -184,7 +184,7 @@ CREATE TABLE IF NOT EXISTS multidc (
     replay       TEXT              -- how the round was found
         CHECK (replay IN ('shortcut', 'full', 'composed')),
     outer_update TEXT              -- diloco: when outer gradients are applied
-        CHECK (outer_update IN ('blocking', 'delayed', 'eager')),
+        CHECK (outer_update IN ('blocking', 'delayed', 'eager', 'async')),
     staleness_steps INTEGER,       -- inner steps from an outer gradient to its application
     inner_step_s REAL,             -- one (inner) step alone
     inner_beside_s REAL,           -- one inner step beside a fragment's sync (co-simulated)

@@ -112,7 +112,8 @@ typedef enum plan_payload {
 typedef enum plan_outer_update {
     PLAN_OUTER_BLOCKING = 0,
     PLAN_OUTER_DELAYED,
-    PLAN_OUTER_EAGER
+    PLAN_OUTER_EAGER,
+    PLAN_OUTER_ASYNC /* sites at their own pace, staleness bounded (a round-level model) */
 } plan_outer_update;
 
 typedef enum plan_xdc_replay {
@@ -131,6 +132,9 @@ typedef struct plan_cross_dc {
     int64_t max_delay;     /* inner steps a fragment's sync may overlap (streaming) */
     plan_xdc_replay replay; /* streaming, diloco that is not blocking */
     plan_outer_update outer_update; /* diloco */
+    int64_t max_staleness;  /* async: rounds a site may run ahead of the slowest's pushes */
+    double round_jitter;    /* async: lognormal sigma of a site's round, drawn per round */
+    int64_t rounds;         /* async: rounds of the slowest site the model runs */
     int64_t site_ranks;    /* DiLoCo: ranks of site 0's replica (of every site's when alike) */
     int64_t total_ranks;   /* DiLoCo: ranks of all sites */
 } plan_cross_dc;

@@ -31,9 +31,10 @@ static const char *const scale_keys[] = {"flops",        "hbm_bw", "scale_up_bw"
                                          "scale_out_bw", "wan_bw", "latency",     NULL};
 static const char *const xdc_keys[] = {"scheme", "inner_steps", "payload", "fragments",
                                        "max_delay", "replay", "outer_update", "site_batch",
-                                       NULL};
+                                       "max_staleness", "round_jitter", "rounds", NULL};
 static const char *const replay_names[] = {"shortcut", "full", "composed", NULL};
-static const char *const outer_update_names[] = {"blocking", "delayed", "eager", NULL};
+static const char *const outer_update_names[] = {"blocking", "delayed", "eager", "async",
+                                                 NULL};
 static const char *const xdc_names[] = {"none", "sync", "pipeline", "diloco",
                                         "streaming-diloco", NULL};
 static const char *const payload_names[] = {"fp32", "bf16", "int8", "fp4", NULL};
@@ -68,7 +69,7 @@ const char *plan_xdc_replay_name(plan_xdc_replay replay)
 
 const char *plan_outer_update_name(plan_outer_update u)
 {
-    return (int)u >= 0 && u <= PLAN_OUTER_EAGER ? outer_update_names[u] : "?";
+    return (int)u >= 0 && u <= PLAN_OUTER_ASYNC ? outer_update_names[u] : "?";
 }
 
 /* ---- loading ---- */
@@ -636,6 +637,18 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
     c->replay = (plan_xdc_replay)replay;
     c->max_delay = c->inner_steps / c->fragments;
     rc = ydoc_get_int(d, x, "max_delay", 0, 0, 1000000, &c->max_delay, st);
+    c->max_staleness = 1;
+    c->rounds = 100;
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, x, "max_staleness", 0, 0, 1000000, &c->max_staleness, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, x, "rounds", 0, 1, 100000, &c->rounds, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_double(d, x, "round_jitter", 0, &c->round_jitter, st);
+    if (rc == SIM_OK && !(c->round_jitter >= 0 && c->round_jitter <= 2))
+        rc = ydoc_error(d, ydoc_map_get(d, x, "round_jitter"), st,
+                        "key 'round_jitter': expected the lognormal spread of a site's round "
+                        "from 0 to 2, found %g", c->round_jitter);
     if (rc != SIM_OK)
         return rc;
     static const double bytes[] = {4, 2, 1, 0.5};
@@ -665,6 +678,16 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
         return ydoc_error(d, ydoc_map_get(d, x, "outer_update"), st,
                           "key 'outer_update': not used by scheme '%s' (only diloco's outer "
                           "gradients can be applied a round late)", xdc_names[scheme]);
+    static const char *const async_keys[] = {"max_staleness", "round_jitter", "rounds", NULL};
+    for (size_t i = 0; update != PLAN_OUTER_ASYNC && async_keys[i]; i++)
+        if (ydoc_map_get(d, x, async_keys[i]))
+            return ydoc_error(d, ydoc_map_get(d, x, async_keys[i]), st,
+                              "key '%s': only with outer_update: async (sites at their own "
+                              "pace)", async_keys[i]);
+    if (update == PLAN_OUTER_ASYNC && ydoc_map_get(d, x, "replay"))
+        return ydoc_error(d, ydoc_map_get(d, x, "replay"), st,
+                          "key 'replay': not used by an async diloco (a round-level model over "
+                          "the parts replayed alone)");
     if (scheme == PLAN_XDC_DILOCO && update == PLAN_OUTER_BLOCKING &&
         ydoc_map_get(d, x, "replay"))
         return ydoc_error(d, ydoc_map_get(d, x, "replay"), st,
