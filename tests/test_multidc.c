@@ -574,6 +574,55 @@ START_TEST(async_staleness_bounds_the_lead)
 }
 END_TEST
 
+/* Regions (sync inside, DiLoCo across): two regions of two 8-chip sites train a replica each
+ * (16 ranks, dp 8, data parallelism over the metro link); the outer sync moves every group's
+ * S between the regions twice in all (the leaders' all-reduces of S / 8 over the two
+ * long-haul links), and the metro links carry the regions' inner steps besides. */
+START_TEST(regions_sync_inside_and_diloco_across)
+{
+    plan *p = th_load(GOOD "mdc-regions.yaml", NULL);
+    ck_assert(plan_has_regions(p));
+    ck_assert_int_eq(plan_cross_dc_of(p)->replicas, 2);
+    ck_assert_int_eq(plan_cross_dc_of(p)->sites, 4);
+    ck_assert_int_eq(plan_ranks(p), 16);
+    ck_assert_int_eq(plan_parallel(p)->dp, 8);
+    ck_assert_str_eq(plan_replica_name(p, 1), "eu");
+    ck_assert_int_eq(plan_site_base(p, 1), 16);
+    double S = 0;
+    for (int64_t r = 0; r < plan_ranks(p); r++)
+        if (plan_coord(p, r, PLAN_DP) == 0)
+            S += plan_rank_params(p, r) * plan_cross_dc_of(p)->payload_bytes;
+    exec_result r;
+    mdc_result m;
+    run(p, &r, &m);
+    const net_graph *g = topo_graph(plan_topo(p));
+    double haul = 0, metro = 0, inner = 0;
+    for (size_t l = 0; l < m.n_links; l++) {
+        const net_link *k = net_graph_link(g, (net_link_id)l);
+        if (k->kind != NET_LINK_WAN)
+            continue;
+        if (k->bw_Bps < 1e11) { /* 100 Gb/s long-haul (12.5 GB/s), 1 Tb/s metro */
+            haul += m.wan_bytes[l];
+            ck_assert_double_eq(r.link_bytes[l], 0);
+        } else {
+            metro += m.wan_bytes[l];
+            inner += r.link_bytes[l] / (double)r.steps;
+        }
+    }
+    REL_EQ(haul, 2 * S);
+    /* a round over the metro links: the sync's share there (its intra-region stages) and H
+     * inner steps' data parallelism */
+    ck_assert(inner > 0);
+    REL_EQ(metro, m.syncs[0].wan_bytes - haul + 10 * inner);
+    /* the region's step crosses the metro link: slower than one site's 8 chips alone */
+    ck_assert_int_eq(m.n_sites, 2);
+    REL_EQ(m.site_step_s[0], m.site_step_s[1]);
+    exec_result_free(&r);
+    mdc_result_free(&m);
+    plan_destroy(p);
+}
+END_TEST
+
 /* Equal sites with unequal batches take the explicit three-stage sync (every site's
  * reduce-scatter, the cross-site all-reduces, the all-gathers; no leader messages, L = n):
  * the same WAN bytes as the hierarchical all-reduce of alike sites, and the same duration up
@@ -813,6 +862,7 @@ int main(void)
     tcase_add_test(tc, the_trace_shows_fragment_syncs);
     tcase_add_test(tc, async_rounds_follow_the_hand_computation);
     tcase_add_test(tc, async_staleness_bounds_the_lead);
+    tcase_add_test(tc, regions_sync_inside_and_diloco_across);
     tcase_add_test(tc, delayed_outer_update_overlaps_a_round);
     tcase_add_test(tc, wan_load_varies_and_links_fail);
     tcase_add_test(tc, a_straggler_site_idles_the_others);

@@ -2104,6 +2104,26 @@ static const bad_cfg bad_cfgs[] = {
     {BAD "mdc-async-replay.yaml", NULL,
      BAD "mdc-async-replay.yaml:5:74: error: key 'replay': not used by an async diloco (a "
      "round-level model over the parts replayed alone)"},
+    /* issue 15: regions */
+    {"tests/fixtures/good/mdc-regions.yaml", "cross_dc.regions.us=[b, a]",
+     "--set cross_dc.regions.us=[b, a]: error: key 'us': expected site 'a' (a region's sites "
+     "consecutive, the regions in the order of the topology's sites), found 'b'"},
+    {"tests/fixtures/good/mdc-regions.yaml", "cross_dc.regions.eu=[c, d, e]",
+     "--set cross_dc.regions.eu=[c, d, e]: error: key 'eu': expected no more sites (a region's "
+     "sites consecutive, the regions in the order of the topology's sites), found 'e'"},
+    {"tests/fixtures/good/mdc-regions.yaml", "cross_dc.regions.eu=[c]",
+     "tests/fixtures/good/mdc-regions.yaml:11:12: error: key 'regions': site 'd' is in no "
+     "region (every site is in one)"},
+    {"tests/fixtures/good/mdc-regions.yaml", "cross_dc.regions.eu=[]",
+     "--set cross_dc.regions.eu=[]: error: key 'eu': expected the region's sites, found none"},
+    {"tests/fixtures/good/mdc-regions.yaml", "cross_dc.regions.us=x",
+     "--set cross_dc.regions.us=x: error: key 'us': expected a list, found 'x'"},
+    {"tests/fixtures/good/mdc-sync.yaml", "cross_dc.regions.x=[a]",
+     "--set cross_dc.regions.x=[a]: error: key 'regions': not used by scheme 'sync' (regions "
+     "train DiLoCo replicas)"},
+    {"tests/fixtures/good/mdc-diloco.yaml", "cross_dc.regions.x=[a, b]",
+     "--set cross_dc.regions.x=[a, b]: error: key 'regions': expected two regions or more "
+     "(DiLoCo runs across them), found 1"},
     /* item 3 of issue 14: every refusal of the layout string, the groups and FSDP */
     {BAD "cfg-layout-loss.yaml", NULL,
      BAD "cfg-layout-loss.yaml:9:35: error: key 'pipeline_model_parallel_layout': expected the loss L last, in the last stage"},

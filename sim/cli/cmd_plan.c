@@ -50,13 +50,13 @@ static void print_text(const plan *p, const plan_totals *t)
            "micro-batches per pipeline\n",
            (long long)plan_workload(p)->global_batch, (long long)plan_workload(p)->sequence,
            t->tokens, (long long)plan_workload(p)->micro_batch, (long long)plan_microbatches(p));
-    if (plan_sites_unequal(p)) { /* the figures above and below are site 0's */
-        printf("sites, each its own replica (the figures here are site %s's):",
-               topo_site_name(plan_topo(p), 0));
-        for (int64_t s = 0; s < plan_cross_dc_of(p)->sites; s++) {
+    if (plan_sites_unequal(p) || plan_has_regions(p)) { /* the figures here are replica 0's */
+        printf("%s, each its own replica (the figures here are %s's):",
+               plan_has_regions(p) ? "regions" : "sites", plan_replica_name(p, 0));
+        for (int64_t s = 0; s < plan_cross_dc_of(p)->replicas; s++) {
             const plan *q = plan_site(p, s);
             printf("%s %s %lld ranks (dp %lld, batch %lld)", s ? "," : "",
-                   topo_site_name(plan_topo(p), (size_t)s), (long long)plan_ranks(q),
+                   plan_replica_name(p, s), (long long)plan_ranks(q),
                    (long long)plan_parallel(q)->dp, (long long)plan_workload(q)->global_batch);
         }
         printf("\n");

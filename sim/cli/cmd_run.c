@@ -90,6 +90,9 @@ static void print_multidc(const plan *p, const mdc_result *m)
     char a[64], b[64];
     printf("cross-datacenter: %s over %lld sites", plan_xdc_name(x->scheme),
            (long long)x->sites);
+    if (plan_has_regions(p))
+        printf(" in %lld regions (synchronous inside a region, %s across)",
+               (long long)x->replicas, plan_xdc_name(x->scheme));
     if (x->scheme == PLAN_XDC_DILOCO || x->scheme == PLAN_XDC_STREAMING) {
         printf(", H = %lld inner steps, %s payload", (long long)x->inner_steps,
                plan_payload_name(x->payload));
@@ -108,9 +111,10 @@ static void print_multidc(const plan *p, const mdc_result *m)
                    "alone, optimizer %.4f s\n", m->inner_step_s, m->outer_sync_s,
                    x->scheme == PLAN_XDC_STREAMING ? " per fragment" : "", m->outer_opt_s);
         else
-            printf("\n  inner step %.4f s (one site's replica of %lld ranks); outer sync %.4f "
+            printf("\n  inner step %.4f s (one %s's replica of %lld ranks); outer sync %.4f "
                    "s%s alone, optimizer %.4f s\n",
-               m->inner_step_s, (long long)x->site_ranks, m->outer_sync_s,
+               m->inner_step_s, plan_has_regions(p) ? "region" : "site",
+               (long long)x->site_ranks, m->outer_sync_s,
                x->scheme == PLAN_XDC_STREAMING ? " per fragment" : "", m->outer_opt_s);
         if (m->replay != PLAN_REPLAY_COMPOSED)
             printf("  co-simulated (%s replay, all %lld sites): %s sync %.4f s beside "
@@ -125,7 +129,7 @@ static void print_multidc(const plan *p, const mdc_result *m)
                    "rounds finished:", (long long)x->rounds, x->round_jitter, m->stale_mean,
                    (long long)m->stale_max);
             for (int64_t s = 0; s < m->n_sites; s++)
-                printf(" %s %lld", topo_site_name(plan_topo(p), (size_t)s),
+                printf(" %s %lld", plan_replica_name(p, s),
                        (long long)m->site_rounds[s]);
             printf("\n");
         }
@@ -135,17 +139,17 @@ static void print_multidc(const plan *p, const mdc_result *m)
     } else {
         printf("\n");
     }
-    for (int64_t s = 0; m->unlike && s < m->n_sites; s++) {
-        const hw_chip *c = topo_chip_hw(plan_topo(p),
-                                        (int32_t)topo_site_first_chip(plan_topo(p), (size_t)s));
+    for (int64_t s = 0; (m->unlike || plan_has_regions(p)) && s < m->n_sites; s++) {
+        const hw_chip *c = topo_chip_hw(plan_topo(p), (int32_t)plan_site_base(p, s));
         const plan *q = plan_site(p, s);
-        printf("  site %s (%lld x %s, dp %lld, batch %lld): inner step %.4f s, waits %.4f s "
-               "%s\n", topo_site_name(plan_topo(p), (size_t)s),
+        printf("  %s %s (%lld x %s, dp %lld, batch %lld): inner step %.4f s, waits %.4f s "
+               "%s\n", plan_has_regions(p) ? "region" : "site", plan_replica_name(p, s),
                (long long)plan_ranks(q), c ? c->name : "?", (long long)plan_parallel(q)->dp,
                (long long)plan_workload(q)->global_batch, m->site_step_s[s],
                m->site_idle_s[s],
                m->site_rounds ? "between rounds (its pushes, the staleness bound)"
-                              : "per round for the slowest site");
+                              : plan_has_regions(p) ? "per round for the slowest region"
+                                                    : "per round for the slowest site");
     }
     const wl_workload *w = plan_workload(p);
     printf("  round %.4f s: compute utilization %.1f%%, MFU %.1f%% (causal half: %.1f%%), "

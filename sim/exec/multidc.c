@@ -165,8 +165,9 @@ static sim_code start_outer(plan *p, coll_engine *ce, double now_s, double fract
                             sim_status *st)
 {
     const plan_cross_dc *x = plan_cross_dc_of(p);
-    bool unequal = plan_sites_unequal(p);
-    size_t n_chips = (size_t)x->total_ranks, n_sites = (size_t)x->sites;
+    /* the three stages over unequal replicas, or regions (reduced inside them first) */
+    bool unequal = plan_sites_unequal(p) || plan_has_regions(p);
+    size_t n_chips = (size_t)x->total_ranks, n_sites = (size_t)x->replicas;
     int32_t *chips = malloc(n_chips * sizeof *chips);
     int64_t *base = malloc(2 * n_sites * sizeof *base), *count = base + n_sites;
     if (!chips || !base) {
@@ -175,7 +176,7 @@ static sim_code start_outer(plan *p, coll_engine *ce, double now_s, double fract
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
     }
     int64_t L = INT64_MAX;
-    for (int64_t s = 0; s < x->sites; s++) {
+    for (int64_t s = 0; s < x->replicas; s++) {
         base[s] = plan_site_base(p, s);
         count[s] = plan_parallel(plan_site(p, s))->dp;
         L = count[s] < L ? count[s] : L;
@@ -188,7 +189,7 @@ static sim_code start_outer(plan *p, coll_engine *ce, double now_s, double fract
         int64_t c[4] = {plan_coord(p, r, PLAN_TP), plan_coord(p, r, PLAN_CP), 0,
                         plan_coord(p, r, PLAN_PP)};
         size_t k = 0;
-        for (int64_t s = 0; s < x->sites; s++) {
+        for (int64_t s = 0; s < x->replicas; s++) {
             const plan *q = plan_site(p, s);
             int64_t rs = plan_rank_at(q, c);
             for (int64_t d = 0; d < count[s]; d++)
@@ -209,7 +210,7 @@ static sim_code start_outer(plan *p, coll_engine *ce, double now_s, double fract
             break;
         }
         *g = (ugroup){.next = *groups, .ce = ce, .count = g->mem,
-                      .chips = (const int32_t *)(void *)(g->mem + n_sites), .sites = x->sites,
+                      .chips = (const int32_t *)(void *)(g->mem + n_sites), .sites = x->replicas,
                       .L = L, .S = bytes, .id = id, .done = done, .user = user,
                       .start_s = now_s};
         memcpy(g->mem, count, n_sites * sizeof *count);
@@ -438,7 +439,7 @@ static sim_code stream_cosim(plan *p, const exec_opts *opts, int64_t F, int64_t 
         side.f[i] = (frag){.s = &side, .start = first + i * per, .due = first + i * per + tau};
     exec_side es = {&side, side_step_begin};
     exec_opts o = opts ? *opts : (exec_opts){0};
-    o.replicas = x->sites;
+    o.replicas = x->replicas;
     o.warmup = W;
     o.steps = last - W + 1;
     o.side = &es;
@@ -506,11 +507,25 @@ static double mean_compute(const plan *p, const exec_result *r)
     return c / (double)n;
 }
 
-/* The chip model of site s. */
+/* The chip model of replica s (its first chip's: a region's sites may differ, and the
+ * executor times each rank on its own chip). */
 static const hw_chip *site_chip(const plan *p, int64_t s)
 {
-    const topo *t = plan_topo(p);
-    return topo_chip_hw(t, (int32_t)topo_site_first_chip(t, (size_t)s));
+    return topo_chip_hw(plan_topo(p), (int32_t)plan_site_base(p, s));
+}
+
+/* Peak bf16 FLOP/s of replica s's chips (fixed replaces every chip's model; fallback for a
+ * chip without one). */
+static double replica_peak(const plan *p, int64_t s, const hw_chip *fixed,
+                           const hw_chip *fallback)
+{
+    double peak = 0;
+    int64_t base = plan_site_base(p, s);
+    for (int64_t i = 0; i < plan_ranks(plan_site(p, s)); i++) {
+        const hw_chip *c = fixed ? fixed : topo_chip_hw(plan_topo(p), (int32_t)(base + i));
+        peak += (c ? c : fallback)->peak_bf16_flops;
+    }
+    return peak;
 }
 
 /* Chip models that time every op alike. */
@@ -586,7 +601,7 @@ static sim_code async_rounds(const plan *p, const exec_result *r, const hw_chip 
                              const hw_chip *fallback, mdc_result *m, sim_status *st)
 {
     const plan_cross_dc *x = plan_cross_dc_of(p);
-    int64_t n = x->sites, R = x->rounds, K = x->max_staleness, H = x->inner_steps;
+    int64_t n = x->replicas, R = x->rounds, K = x->max_staleness, H = x->inner_steps;
     int64_t cap = 100 * R + K + 2, rows = 0;
     double c = m->outer_sync_s + m->outer_opt_s, T = 0;
     double *start = malloc((size_t)(cap * n) * sizeof *start);
@@ -637,7 +652,6 @@ static sim_code async_rounds(const plan *p, const exec_result *r, const hw_chip 
         qsort(all, (size_t)n_all, sizeof *all, cmp_double);
         for (int64_t s = 0; s < n; s++) {
             const plan *q = plan_site(p, s);
-            const hw_chip *chip = fixed ? fixed : site_chip(p, s) ? site_chip(p, s) : fallback;
             int64_t done = 0;
             double wait = 0, site_compute = 0;
             for (int64_t k = 0; k < rows && push[k * n + s] <= T; k++) {
@@ -672,7 +686,7 @@ static sim_code async_rounds(const plan *p, const exec_result *r, const hw_chip 
             flops += (double)(done * H) * wl_model_flops_per_step(plan_workload(q));
             busy += (double)(done * H) * site_compute;
             ranks += (double)plan_ranks(q);
-            peak += (double)plan_ranks(q) * chip->peak_bf16_flops;
+            peak += replica_peak(p, s, fixed, fallback);
             if (push[(R - 1) * n + s] >= push[(R - 1) * n + slow])
                 slow = s;
         }
@@ -749,8 +763,11 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
     bool diloco = x->scheme == PLAN_XDC_DILOCO || x->scheme == PLAN_XDC_STREAMING;
     m->unlike = diloco && sites_differ(p, opts);
     exec_opts o = opts ? *opts : (exec_opts){0};
-    if (m->unlike) /* every site's replica, side by side: the step waits for the slowest */
-        o.replicas = x->sites;
+    /* every replica side by side (the step waits for the slowest) when the sites differ, or
+     * when regions' inner steps cross WAN links (each region's own) */
+    bool all = m->unlike || plan_has_regions(p);
+    if (all)
+        o.replicas = x->replicas;
     if (overlapped && m->replay != PLAN_REPLAY_COMPOSED)
         o.trace = NULL; /* the trace shows the co-simulated round, syncs beside the steps */
     sim_code rc = exec_run(p, &o, r, st);
@@ -758,13 +775,13 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
         return rc;
     m->inner_step_s = m->inner_beside_s = r->step_time_s;
     if (diloco) {
-        m->n_sites = x->sites;
-        m->site_step_s = calloc((size_t)x->sites, sizeof *m->site_step_s);
-        m->site_idle_s = calloc((size_t)x->sites, sizeof *m->site_idle_s);
+        m->n_sites = x->replicas;
+        m->site_step_s = calloc((size_t)x->replicas, sizeof *m->site_step_s);
+        m->site_idle_s = calloc((size_t)x->replicas, sizeof *m->site_idle_s);
         if (!m->site_step_s || !m->site_idle_s)
             return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
-        for (int64_t s = 0; s < x->sites; s++) {
-            m->site_step_s[s] = m->unlike ? r->replica_s[s] : r->step_time_s;
+        for (int64_t s = 0; s < x->replicas; s++) {
+            m->site_step_s[s] = all ? r->replica_s[s] : r->step_time_s;
             m->site_idle_s[s] = (double)x->inner_steps * (r->step_time_s - m->site_step_s[s]);
         }
     }
@@ -788,7 +805,7 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
         m->wan_bytes[l] *= (double)F;
     /* The outer optimizer (SGD with Nesterov momentum) over each rank's parameters. */
     /* every site steps its replica; the slowest chip's step gates the round */
-    for (int64_t s = 0; s < x->sites; s++) {
+    for (int64_t s = 0; s < x->replicas; s++) {
         const plan *q = plan_site(p, s);
         wl_workload w = *plan_workload(q);
         w.optimizer = WL_OPT_SGD;
@@ -827,16 +844,19 @@ sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, 
             wan += m->wan_bytes[l];
     for (int64_t i = 0; i < m->n_syncs; i++) /* every fragment moves 1 / F of every group */
         m->syncs[i].wan_bytes = wan / (double)F;
+    /* a round's bytes: the syncs' and H inner steps' (a region's data parallelism crosses its
+     * WAN links; one replica replayed for alike sites moves nothing over a WAN link) */
+    for (size_t l = 0; all && l < m->n_links; l++)
+        m->wan_bytes[l] += H * r->link_bytes[l] / (double)r->steps;
     if (async) /* async_rounds measured what follows */
         return SIM_OK;
     m->hidden_s = (double)F * m->outer_sync_cosim_s - m->exposed_s;
     m->round_s += m->outer_opt_s;
     m->compute_util = H * m->compute_s / m->round_s;
     double peak = 0, flops = 0, tokens = 0;
-    for (int64_t s = 0; s < x->sites; s++) {
+    for (int64_t s = 0; s < x->replicas; s++) {
         const plan *q = plan_site(p, s);
-        const hw_chip *c = opts && opts->chip ? opts->chip : site_chip(p, s);
-        peak += (double)plan_ranks(q) * (c ? c : chip)->peak_bf16_flops;
+        peak += replica_peak(p, s, opts ? opts->chip : NULL, chip);
         flops += wl_model_flops_per_step(plan_workload(q));
         tokens += wl_tokens_per_step(plan_workload(q));
     }

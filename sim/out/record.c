@@ -331,10 +331,10 @@ static sim_code write_sites(db *d, int64_t run_id, const plan *p, const mdc_resu
     rec_insert in = REC_INSERT(d, "multidc_site");
     sim_code rc = SIM_OK;
     for (int64_t s = 0; rc == SIM_OK && s < m->n_sites; s++) {
-        const hw_chip *c = topo_chip_hw(t, (int32_t)topo_site_first_chip(t, (size_t)s));
+        const hw_chip *c = topo_chip_hw(t, (int32_t)plan_site_base(p, s));
         const rec_field f[] = {
             F_INT("run_id", run_id),
-            F_TEXT("site", topo_site_name(t, (size_t)s)),
+            F_TEXT("site", plan_replica_name(p, s)),
             F_TEXT("chip", c ? c->name : "?"),
             F_REAL("inner_step_s", m->site_step_s[s]),
             F_REAL("idle_s", m->site_idle_s[s]),

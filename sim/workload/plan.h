@@ -135,7 +135,9 @@ typedef struct plan_cross_dc {
     int64_t max_staleness;  /* async: rounds a site may run ahead of the slowest's pushes */
     double round_jitter;    /* async: lognormal sigma of a site's round, drawn per round */
     int64_t rounds;         /* async: rounds of the slowest site the model runs */
-    int64_t site_ranks;    /* DiLoCo: ranks of site 0's replica (of every site's when alike) */
+    int64_t replicas;      /* DiLoCo: replicas trained apart, one per region (cross_dc.regions:
+                              sync inside a region, DiLoCo across), else one per site */
+    int64_t site_ranks;    /* DiLoCo: ranks of replica 0 (of every replica when alike) */
     int64_t total_ranks;   /* DiLoCo: ranks of all sites */
 } plan_cross_dc;
 
@@ -187,14 +189,19 @@ uint64_t plan_seed(const plan *p);
 const double *plan_slowdown(const plan *p);
 
 /*
- * DiLoCo: the replica site s trains, with its own dp, ranks and batch (plan_workload's
- * global_batch is the site's). Sites alike in chips and batch train p itself (so does site
- * 0 always); its ranks run on the chips from topo_site_first_chip(topo, s) on.
+ * DiLoCo: replica s (of plan_cross_dc.replicas: a site's, or a region's over its sites) with
+ * its own dp, ranks and batch (plan_workload's global_batch is the replica's). Replicas alike
+ * in chips and batch are p itself (so is replica 0 always); replica s's ranks run on the
+ * chips from plan_site_base(p, s) on.
  */
 const plan *plan_site(const plan *p, int64_t s);
-bool plan_sites_unequal(const plan *p); /* the sites' replicas differ in size or batch */
-/* The first chip of site s's replica: the ranks of the sites before it. */
+bool plan_sites_unequal(const plan *p); /* the replicas differ in size or batch */
+/* The first chip of replica s: the ranks of the replicas before it. */
 int64_t plan_site_base(const plan *p, int64_t s);
+/* Replica s's name: its region's (cross_dc.regions), else its site's. */
+const char *plan_replica_name(const plan *p, int64_t s);
+/* Whether the replicas are regions of several sites (cross_dc.regions). */
+bool plan_has_regions(const plan *p);
 
 /* Replaces the run's step counts (calibration runs a plan for one step, no warm-up). */
 void plan_set_steps(plan *p, int64_t warmup_steps, int64_t steps);

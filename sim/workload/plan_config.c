@@ -31,7 +31,8 @@ static const char *const scale_keys[] = {"flops",        "hbm_bw", "scale_up_bw"
                                          "scale_out_bw", "wan_bw", "latency",     NULL};
 static const char *const xdc_keys[] = {"scheme", "inner_steps", "payload", "fragments",
                                        "max_delay", "replay", "outer_update", "site_batch",
-                                       "max_staleness", "round_jitter", "rounds", NULL};
+                                       "max_staleness", "round_jitter", "rounds", "regions",
+                                       NULL};
 static const char *const replay_names[] = {"shortcut", "full", "composed", NULL};
 static const char *const outer_update_names[] = {"blocking", "delayed", "eager", "async",
                                                  NULL};
@@ -602,6 +603,61 @@ static sim_code load_site_batch(plan *p, const ydoc *d, ynode x, sim_status *st)
     return SIM_OK;
 }
 
+/*
+ * cross_dc.regions: {REGION: [SITE, ...], ...}, every site in one region, a region's sites
+ * consecutive in the topology's order and the regions in that order: each region trains one
+ * replica, synchronously over its sites, and DiLoCo runs across the regions.
+ */
+static sim_code load_regions(plan *p, const ydoc *d, ynode x, sim_status *st)
+{
+    ynode r = ydoc_map_get(d, x, "regions");
+    if (!r)
+        return SIM_OK;
+    if (p->xdc.scheme != PLAN_XDC_DILOCO && p->xdc.scheme != PLAN_XDC_STREAMING)
+        return ydoc_error(d, r, st, "key 'regions': not used by scheme '%s' (regions train "
+                          "DiLoCo replicas)", xdc_names[p->xdc.scheme]);
+    sim_code rc = ydoc_expect(d, r, YDOC_MAP, "regions", st);
+    if (rc != SIM_OK)
+        return rc;
+    size_t n = ydoc_map_len(d, r), sites = topo_site_count(p->topo), next = 0;
+    if (n < 2)
+        return ydoc_error(d, r, st, "key 'regions': expected two regions or more (DiLoCo runs "
+                          "across them), found %zu", n);
+    p->region_first = calloc(n + 1, sizeof *p->region_first);
+    p->region_name = calloc(n, sizeof *p->region_name);
+    if (!p->region_first || !p->region_name)
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const char *name = ydoc_scalar(d, ydoc_map_key_at(d, r, i));
+        ynode v = ydoc_map_value_at(d, r, i);
+        snprintf(p->region_name[i], sizeof p->region_name[i], "%s", name);
+        p->region_first[i] = (int64_t)next;
+        rc = ydoc_expect(d, v, YDOC_SEQ, name, st);
+        if (rc == SIM_OK && ydoc_seq_len(d, v) == 0)
+            rc = ydoc_error(d, v, st, "key '%s': expected the region's sites, found none",
+                            name);
+        for (size_t k = 0; rc == SIM_OK && k < ydoc_seq_len(d, v); k++, next++) {
+            ynode e = ydoc_seq_at(d, v, k);
+            const char *site = ydoc_scalar(d, e);
+            if (next >= sites || !site || strcmp(site, topo_site_name(p->topo, next)) != 0)
+                rc = ydoc_error(d, e, st,
+                                "key '%s': expected %s%s%s (a region's sites consecutive, the "
+                                "regions in the order of the topology's sites), found '%s'",
+                                name, next < sites ? "site '" : "no more sites",
+                                next < sites ? topo_site_name(p->topo, next) : "",
+                                next < sites ? "'" : "", site ? site : "?");
+        }
+        if (rc != SIM_OK)
+            return rc;
+    }
+    if (next < sites)
+        return ydoc_error(d, r, st, "key 'regions': site '%s' is in no region (every site is "
+                          "in one)", topo_site_name(p->topo, next));
+    p->region_first[n] = (int64_t)next;
+    p->xdc.replicas = (int64_t)n;
+    return SIM_OK;
+}
+
 /* cross_dc: read before the parallelism (it sets the default placement). */
 static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st)
 {
@@ -654,6 +710,9 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
     static const double bytes[] = {4, 2, 1, 0.5};
     c->payload_bytes = bytes[c->payload];
     rc = load_site_batch(p, d, x, st);
+    c->replicas = c->sites;
+    if (rc == SIM_OK)
+        rc = load_regions(p, d, x, st);
     if (rc != SIM_OK)
         return rc;
     if (scheme == PLAN_XDC_NONE)
@@ -732,7 +791,7 @@ static void set_site(plan *p, int64_t chips, int64_t dp, int64_t batch)
 static sim_code split_sites(plan *p, const ydoc *d, ynode root, ynode at, sim_status *st)
 {
     const plan_cross_dc *c = &p->xdc;
-    size_t n = (size_t)c->sites;
+    size_t n = (size_t)c->replicas;
     ynode par = ydoc_map_get(d, root, "parallelism");
     ynode sb = p->site_batch ? ydoc_map_get(d, ydoc_map_get(d, root, "cross_dc"), "site_batch")
                              : 0;
@@ -741,29 +800,37 @@ static sim_code split_sites(plan *p, const ydoc *d, ynode root, ynode at, sim_st
     sim_code rc = dp && gb ? SIM_OK : sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
     bool alike = true;
     for (size_t s = 0; rc == SIM_OK && s < n; s++) {
-        const char *name = topo_site_name(p->topo, s);
-        int64_t chips = (int64_t)topo_site_chip_count(p->topo, s);
+        /* replica s: a site, or a region's sites [first, last) */
+        const char *name = plan_replica_name(p, (int64_t)s), *what = p->region_first ? "region"
+                                                                                    : "site";
+        size_t first = p->region_first ? (size_t)p->region_first[s] : s;
+        size_t last = p->region_first ? (size_t)p->region_first[s + 1] : s + 1;
+        int64_t chips = 0, batch = 0;
+        for (size_t k = first; k < last; k++) {
+            chips += (int64_t)topo_site_chip_count(p->topo, k);
+            batch += p->site_batch ? p->site_batch[k] : 0;
+        }
         if (chips % mp != 0) {
             rc = ydoc_error(d, at, st,
-                            "key 'scheme': site '%s' has %lld chips, not a multiple of tp x cp "
-                            "x pp = %lld (each site trains a whole replica)", name,
-                            (long long)chips, (long long)mp);
+                            "key 'scheme': %s '%s' has %lld chips, not a multiple of tp x cp "
+                            "x pp = %lld (each %s trains a whole replica)", what, name,
+                            (long long)chips, (long long)mp, what);
             break;
         }
         dp[s] = chips / mp;
         /* the proportional share is whole micro-batches: the global batch splits into
-         * micro-batches over the job's dp (load_parallelism), a multiple of the site's */
-        gb[s] = p->site_batch ? p->site_batch[s] : p->wl.global_batch * chips / total;
+         * micro-batches over the job's dp (load_parallelism), a multiple of the replica's */
+        gb[s] = p->site_batch ? batch : p->wl.global_batch * chips / total;
         sum += gb[s];
         if (gb[s] % (p->wl.micro_batch * dp[s]) != 0)
             rc = ydoc_error(d, sb ? sb : at, st,
-                            "key '%s': site '%s' trains %lld sequences per step, which do not "
+                            "key '%s': %s '%s' trains %lld sequences per step, which do not "
                             "split into micro-batches of %lld on its %lld data-parallel ranks",
-                            sb ? "site_batch" : "scheme", name, (long long)gb[s],
+                            sb ? "site_batch" : "scheme", what, name, (long long)gb[s],
                             (long long)p->wl.micro_batch, (long long)dp[s]);
         else if (dp[s] % p->par.ep != 0)
             rc = ydoc_error(d, at, st, "key 'scheme': ep = %lld does not divide dp = %lld at "
-                            "site '%s'", (long long)p->par.ep, (long long)dp[s], name);
+                            "%s '%s'", (long long)p->par.ep, (long long)dp[s], what, name);
         alike = alike && dp[s] == dp[0] && gb[s] == gb[0];
     }
     if (rc == SIM_OK && p->site_batch && sum != p->wl.global_batch)
@@ -785,6 +852,8 @@ static sim_code split_sites(plan *p, const ydoc *d, ynode root, ynode at, sim_st
             q->site_clone = true;
             q->site_plan = NULL;
             q->site_batch = NULL;
+            q->region_first = NULL;
+            q->region_name = NULL;
             q->slowdown = NULL;
             q->stage_param_bytes = q->stage_expert_bytes = NULL;
             p->site_plan[s] = q;
@@ -808,13 +877,15 @@ static sim_code split_sites(plan *p, const ydoc *d, ynode root, ynode at, sim_st
  * them (run, stragglers) and their own templates. */
 static sim_code finish_site_plans(plan *p, sim_status *st)
 {
-    for (int64_t s = 1; p->site_plan && s < p->xdc.sites; s++) {
+    for (int64_t s = 1; p->site_plan && s < p->xdc.replicas; s++) {
         plan *q = p->site_plan[s];
         plan own = *q;
         *q = *p;
         q->site_clone = true;
         q->site_plan = NULL;
         q->site_batch = NULL;
+        q->region_first = NULL;
+        q->region_name = NULL;
         q->slowdown = NULL;
         q->ranks = own.ranks;
         q->par = own.par;
@@ -993,10 +1064,12 @@ void plan_destroy(plan *p)
 {
     if (!p)
         return;
-    for (int64_t s = 1; p->site_plan && s < p->xdc.sites; s++)
+    for (int64_t s = 1; p->site_plan && s < p->xdc.replicas; s++)
         plan_destroy(p->site_plan[s]);
     free(p->site_plan);
     free(p->site_batch);
+    free(p->region_first);
+    free(p->region_name);
     if (!p->site_clone)
         topo_destroy(p->topo);
     free(p->stage_param_bytes);
@@ -1089,7 +1162,17 @@ uint64_t plan_seed(const plan *p)
 
 const plan *plan_site(const plan *p, int64_t s)
 {
-    return p->site_plan && s > 0 && s < p->xdc.sites ? p->site_plan[s] : p;
+    return p->site_plan && s > 0 && s < p->xdc.replicas ? p->site_plan[s] : p;
+}
+
+const char *plan_replica_name(const plan *p, int64_t s)
+{
+    return p->region_first ? p->region_name[s] : topo_site_name(p->topo, (size_t)s);
+}
+
+bool plan_has_regions(const plan *p)
+{
+    return p->region_first != NULL;
 }
 
 bool plan_sites_unequal(const plan *p)

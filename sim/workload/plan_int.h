@@ -57,6 +57,9 @@ struct plan {
                                 site's replica ([0] is the plan itself, the others clones that
                                 borrow its topology); NULL: the sites are alike */
     bool site_clone;         /* one of those clones */
+    int64_t *region_first;   /* [replicas + 1]: cross_dc.regions as ranges of consecutive
+                                sites; NULL: none (a replica per site) */
+    char (*region_name)[64]; /* [replicas] */
     /* built by plan_tmpl_build for the program generator */
     tmpl layer[2][2]; /* [moe][backward] */
     plan_item emb[2][12], head[2][12];
