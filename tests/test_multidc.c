@@ -775,6 +775,20 @@ START_TEST(wan_load_varies_and_links_fail)
     ck_assert(m.outer_sync_s > 0.2 + 0.5 * base.outer_sync_s &&
               m.outer_sync_s < 0.2 + base.outer_sync_s);
     mdc_result_free(&m);
+    /* down for good: the sync never ends, which is an error, not a sync of 0 s */
+    static const char *const forever[] = {"topology=mdc-2sites-bg-forever.yaml",
+                                          NULL};
+    {
+        plan *p = th_load(GOOD "mdc-diloco.yaml", forever);
+        exec_result r;
+        sim_status st;
+        sim_status_clear(&st);
+        ck_assert_int_eq(mdc_run(p, NULL, &r, &m, &st), SIM_ERR_INPUT);
+        ck_assert_msg(strstr(st.msg, "never ends: a link it crosses stays down") != NULL, "%s",
+                      st.msg);
+        mdc_result_free(&m);
+        plan_destroy(p);
+    }
     static const char *const traced[] = {"topology.wan.0.background.trace=mdc-wan-trace.csv",
                                         NULL};
     run_sets(GOOD "mdc-diloco.yaml", traced, &m);

@@ -133,6 +133,13 @@ static void print_multidc(const plan *p, const mdc_result *m)
                        (long long)m->site_rounds[s]);
             printf("\n");
         }
+        if (topo_wan_varies(plan_topo(p))) {
+            printf("  note: the WAN load varies in time: this is one round from its time 0");
+            if (m->replay == PLAN_REPLAY_SHORTCUT && x->scheme == PLAN_XDC_STREAMING)
+                printf(", and the shortcut's first window stands for all %lld "
+                       "(cross_dc.replay: full replays each)", (long long)x->fragments);
+            printf("\n");
+        }
         printf("  per round %.4f s exposed, %.4f s hidden%s\n", m->exposed_s, m->hidden_s,
                m->replay == PLAN_REPLAY_COMPOSED && x->scheme == PLAN_XDC_STREAMING
                    ? " (composed from the parts alone)" : "");

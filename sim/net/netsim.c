@@ -269,7 +269,17 @@ static void on_complete(ev_engine *e, ev_node *n)
 {
     net_transfer *t = xf_of_node(n);
     net_sim *ns = t->ns;
-    (void)e;
+    if (ev_now(e) >= INT64_MAX / 4) {
+        /* duration_ps's clamp: a rate of nearly nothing that never rose again, a link down
+         * for good (a WAN background load of 1 with no later point) */
+        if (!ns->error.code)
+            sim_status_set(&ns->error, SIM_ERR_INPUT, NULL, 0, 0,
+                           "a transfer of %.6g B never ends: a link it crosses stays down (a "
+                           "WAN background load of 1 with no later point; routes are fixed, "
+                           "nothing is rerouted)", t->bytes);
+        ev_stop(e);
+        return;
+    }
     for (uint32_t i = 0; i < t->var.n_elems; i++)
         ns->link_bytes[t->var.elems[i].cnst] += t->var.elems[i].w * t->bytes;
     if (t->var.enabled) {

@@ -219,6 +219,14 @@ sim_code topo_wan_apply_background(const topo *t, net_sim *ns, sim_status *st)
     return SIM_OK;
 }
 
+bool topo_wan_varies(const topo *t)
+{
+    for (size_t i = 0; t->generated && i < t->n_wans; i++)
+        if (t->wans[i].bg.n > 0)
+            return true;
+    return false;
+}
+
 sim_code topo_gen_load_wan(topo_gen *G, sim_status *st)
 {
     topo *t = G->t;

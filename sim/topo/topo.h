@@ -23,6 +23,7 @@
 #define SIM_TOPO_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/status.h"
@@ -123,6 +124,8 @@ typedef struct topo_scale {
  * SIM_ERR_NOMEM. */
 struct net_sim;
 sim_code topo_wan_apply_background(const topo *t, struct net_sim *ns, sim_status *st);
+/* Whether a WAN link's background load varies in time (a list or a trace). */
+bool topo_wan_varies(const topo *t);
 
 /* Applies s to t's chips and links (before any replay uses t). */
 void topo_apply_scale(topo *t, const topo_scale *s);
