@@ -771,6 +771,18 @@ static sim_code load_cross_dc(plan *p, const ydoc *d, ynode root, sim_status *st
     return SIM_OK;
 }
 
+/* q becomes a copy of p that owns none of p's arrays and borrows its topology. */
+static void make_clone(plan *q, const plan *p)
+{
+    *q = *p;
+    q->site_clone = true;
+    q->site_plan = NULL;
+    q->site_batch = NULL;
+    q->region_first = NULL;
+    q->region_name = NULL;
+    q->slowdown = NULL;
+}
+
 /* p becomes a site's replica: its chips, dp and batch. */
 static void set_site(plan *p, int64_t chips, int64_t dp, int64_t batch)
 {
@@ -848,13 +860,7 @@ static sim_code split_sites(plan *p, const ydoc *d, ynode root, ynode at, sim_st
                 rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
                 break;
             }
-            *q = *p;
-            q->site_clone = true;
-            q->site_plan = NULL;
-            q->site_batch = NULL;
-            q->region_first = NULL;
-            q->region_name = NULL;
-            q->slowdown = NULL;
+            make_clone(q, p);
             q->stage_param_bytes = q->stage_expert_bytes = NULL;
             p->site_plan[s] = q;
             set_site(q, dp[s] * mp, dp[s], gb[s]);
@@ -880,13 +886,7 @@ static sim_code finish_site_plans(plan *p, sim_status *st)
     for (int64_t s = 1; p->site_plan && s < p->xdc.replicas; s++) {
         plan *q = p->site_plan[s];
         plan own = *q;
-        *q = *p;
-        q->site_clone = true;
-        q->site_plan = NULL;
-        q->site_batch = NULL;
-        q->region_first = NULL;
-        q->region_name = NULL;
-        q->slowdown = NULL;
+        make_clone(q, p);
         q->ranks = own.ranks;
         q->par = own.par;
         q->wl.global_batch = own.wl.global_batch;
