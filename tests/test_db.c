@@ -8,7 +8,7 @@
  * read its own writes.
  *
  * Checked: opening creates every table, index and view of sim/out/schema.sql with
- * schema_version 3, in WAL mode, with foreign keys enforced; a rolled-back transaction leaves
+ * schema_version 4, in WAL mode, with foreign keys enforced; a rolled-back transaction leaves
  * no row; 1,000 link rows and a full run row read back exactly (doubles bit for bit, NULL for
  * absent values, a seed above 2^63 via its int64 bits); reopening keeps rows; a database of
  * schema version 999, another program's database, a text file and an unreachable path are
@@ -72,9 +72,10 @@ static const char *const schema_objects[][2] = {
     {"table", "collective"}, {"table", "sweep_param"},  {"table", "wan"},
     {"table", "multidc"},
     {"table", "multidc_site"},
+    {"table", "multidc_sync"},
     {"index", "collective_step"}, {"index", "sweep_param_key"},
     {"view", "v_mfu"},       {"view", "v_bottleneck_links"}, {"view", "v_exposed_comm"},
-    {"view", "v_wan"},
+    {"view", "v_wan"},       {"view", "v_multidc_sync_wan"}, {"view", "v_multidc_wan_needed"},
 };
 
 #define N_OBJECTS (sizeof schema_objects / sizeof schema_objects[0])
@@ -99,8 +100,8 @@ START_TEST(test_open_creates_schema)
                      (int64_t)N_OBJECTS);
     ck_assert_str_eq(raw_text(c, "SELECT value FROM meta WHERE key = 'schema_version'", buf,
                               sizeof buf),
-                     "3");
-    ck_assert_int_eq(DB_SCHEMA_VERSION, 3);
+                     "4");
+    ck_assert_int_eq(DB_SCHEMA_VERSION, 4);
     /* Tables are STRICT: a text in an INTEGER column is refused. */
     ck_assert_int_ne(sqlite3_exec(c, "INSERT INTO run (created_utc, tool_version, command, "
                                      "seed) VALUES ('x', 'x', 'run', 'seven')",
@@ -415,7 +416,7 @@ START_TEST(test_refuses_other_versions)
     char want[512];
     snprintf(want, sizeof want,
              "results database '%s' has schema version 999; this clustersim (%s) reads schema "
-             "version 3 only",
+             "version 4 only",
              t.path, CLUSTERSIM_VERSION);
     ck_assert_str_eq(st.msg, want);
     ck_assert_str_eq(st.file, t.path);
@@ -501,7 +502,8 @@ START_TEST(test_insert_names_checked)
     ck_assert_ptr_null(s);
     snprintf(want, sizeof want,
              "unknown table 'lnk_stats' in results database '%s'; expected one of: collective, "
-             "link, link_stats, meta, multidc, multidc_site, rank, run, step, sweep_param, wan",
+             "link, link_stats, meta, multidc, multidc_site, multidc_sync, rank, run, step, "
+             "sweep_param, wan",
              t.path);
     ck_assert_str_eq(st.msg, want);
     ck_assert_str_eq(st.file, t.path);

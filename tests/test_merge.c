@@ -12,7 +12,8 @@
  * Checked: two shards merged into a database that already holds a run give every run once,
  * under new ids above the old ones in source order (a source whose ids start at 2 included),
  * with every child row of every table joined to the right run (compared with the sources,
- * table by table) and foreign keys intact; merging an input again, or the output into
+ * table by table, multidc_sync included, and the views of the schema reading the merged
+ * rows) and foreign keys intact; merging an input again, or the output into
  * itself, adds nothing and counts every run as skipped; runs with an equal '_point' are
  * skipped although every other column differs, and runs without one are skipped exactly
  * when created_utc, config_path (NULL equal to NULL), seed and config_yaml are equal; a
@@ -68,11 +69,14 @@ static const char *const content_sql[] = {
     "FROM %swan t JOIN %srun r USING (run_id)",
     "SELECT r.topology || '|' || t.scheme || '|' || t.sites || '|' || t.mfu "
     "FROM %smultidc t JOIN %srun r USING (run_id)",
+    "SELECT r.topology || '|' || t.fragment || '|' || t.count || '|' || t.exposed_s "
+    "FROM %smultidc_sync t JOIN %srun r USING (run_id)",
 };
 
 static const char *const content_tables[] = {"run",        "step",       "rank",
                                              "link",       "link_stats", "collective",
-                                             "sweep_param", "wan",       "multidc"};
+                                             "sweep_param", "wan",       "multidc",
+                                             "multidc_sync"};
 
 #define N_CONTENT (sizeof content_sql / sizeof content_sql[0])
 
@@ -147,7 +151,7 @@ static void exec_ok(db_stmt *s)
 
 /*
  * Writes one run with 3 step, 2 rank, 2 link (one 'wan'), 2 link_stats, 1 collective, 1 or 2
- * sweep_param, 1 wan and 1 multidc rows.
+ * sweep_param, 1 wan, 1 multidc and 2 multidc_sync rows.
  */
 static void add_run(db *d, const run_spec *r)
 {
@@ -257,6 +261,17 @@ static void add_run(db *d, const run_spec *r)
     db_insert_bind_int(s, 2, 2);
     db_insert_bind_double(s, 3, k / 200.0);
     exec_ok(s);
+    db_insert_finish(s);
+
+    static const char *const sync_cols[] = {"run_id", "fragment", "count", "exposed_s"};
+    s = prep(d, "multidc_sync", sync_cols, 4);
+    for (int i = 0; i < 2; i++) {
+        db_insert_bind_int(s, 0, id);
+        db_insert_bind_int(s, 1, i);
+        db_insert_bind_int(s, 2, 1);
+        db_insert_bind_double(s, 3, k + i / 8.0);
+        exec_ok(s);
+    }
     db_insert_finish(s);
 }
 
@@ -372,6 +387,13 @@ START_TEST(test_merge_two_shards)
     ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM main.link_stats"), 14);
     ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM main.sweep_param"), 7 + 5);
     ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM main.multidc"), 7);
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM main.multidc_sync"), 14);
+    /* the views came with the schema, not from the inputs, and read the merged rows */
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM main.v_multidc_sync_wan"), 14);
+    ck_assert_str_eq(raw_rows(c, "SELECT run_id || ':' || fragment || ':' || bytes "
+                                 "FROM main.v_multidc_sync_wan WHERE run_id = 5",
+                              got, BIG),
+                     "5:0:21000000.0;5:1:21000000.0");
     /* A few values at their new ids. */
     ck_assert_str_eq(raw_rows(c, "SELECT run_id || ':' || step || ':' || time_s FROM main.step "
                                  "WHERE run_id = 6 ORDER BY step",
@@ -631,7 +653,7 @@ START_TEST(test_merge_refusals)
     sqlite3_close(c);
     snprintf(want, sizeof want,
              "cannot merge results database '%s': it has schema version 999 but '%s' has "
-             "schema version 3",
+             "schema version 4",
              p, out);
     merge_refused(d, out, p, SIM_ERR_INPUT, want);
     c = raw_open(p);

@@ -8,7 +8,8 @@
  * same columns in the same order (checked by an assert).
  *
  * A run is recorded in one transaction (run, step, rank, link, link_stats, collective,
- * multidc, wan and sweep_param rows), so an interrupted run leaves nothing behind. Figures of
+ * multidc, wan, multidc_site, multidc_sync and sweep_param rows), so an interrupted run leaves
+ * nothing behind. Figures of
  * the measured steps only: warm-up steps and their collectives are left out and the measured
  * ones are numbered from 0.
  */
@@ -345,6 +346,43 @@ static sim_code write_sites(db *d, int64_t run_id, const plan *p, const mdc_resu
     return rc;
 }
 
+/*
+ * A multidc_sync row per outer sync of a DiLoCo round (m->syncs: per fragment, one standing
+ * for F in the shortcut replay), with the slowdowns it suffers and causes: the inner steps
+ * beside it against one alone (NULL when none is beside it), and the sync against itself
+ * alone. Written after the multidc row it references.
+ */
+static sim_code write_syncs(db *d, int64_t run_id, const mdc_result *m, sim_status *st)
+{
+    rec_insert in = REC_INSERT(d, "multidc_sync");
+    sim_code rc = SIM_OK;
+    for (int64_t i = 0; rc == SIM_OK && i < m->n_syncs; i++) {
+        const mdc_sync *y = &m->syncs[i];
+        int beside = y->steps_beside > 0 && m->inner_step_s > 0, alone = y->alone_s > 0;
+        const rec_field f[] = {
+            F_INT("run_id", run_id),
+            F_INT("fragment", y->fragment),
+            F_INT("count", y->count),
+            F_REAL("start_s", y->start_s),
+            F_REAL("end_s", y->end_s),
+            F_REAL("alone_s", y->alone_s),
+            F_REAL("exposed_s", y->exposed_s),
+            F_REAL("hidden_s", y->hidden_s),
+            F_INT("steps_beside", y->steps_beside),
+            beside ? (rec_field)F_REAL("inner_beside_s", y->inner_beside_s)
+                   : (rec_field)F_NULL("inner_beside_s"),
+            beside ? (rec_field)F_REAL("inner_slowdown", y->inner_beside_s / m->inner_step_s - 1)
+                   : (rec_field)F_NULL("inner_slowdown"),
+            alone ? (rec_field)F_REAL("sync_slowdown", (y->end_s - y->start_s) / y->alone_s - 1)
+                  : (rec_field)F_NULL("sync_slowdown"),
+            F_REAL("wan_bytes", y->wan_bytes),
+        };
+        rc = REC_PUT(&in, f, st);
+    }
+    rec_done(&in);
+    return rc;
+}
+
 /* A wan row per directed WAN link: its sites, bytes per round and mean utilization. */
 static sim_code write_wan(db *d, int64_t run_id, const plan *p, const mdc_result *m,
                           sim_status *st)
@@ -388,6 +426,8 @@ sim_code db_record_replay(db *d, int64_t run_id, const plan *p, const exec_resul
         rc = write_wan(d, run_id, p, m, st);
     if (rc == SIM_OK && m)
         rc = write_sites(d, run_id, p, m, st);
+    if (rc == SIM_OK && m)
+        rc = write_syncs(d, run_id, m, st);
     return rc;
 }
 

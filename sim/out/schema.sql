@@ -1,4 +1,4 @@
--- schema.sql: the results database of clustersim, schema version 2.
+-- schema.sql: the results database of clustersim, schema version 4.
 --
 -- This file is the single source of truth: the build embeds it in the library
 -- (generated/schema_sql.h) and db_open runs it, inside one BEGIN IMMEDIATE transaction, on
@@ -20,10 +20,10 @@
 -- Key/value facts about the database itself.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY, -- 'schema_version'
-    value TEXT              -- for schema_version: the decimal version of this file, '3'
+    value TEXT              -- for schema_version: the decimal version of this file, '4'
 ) STRICT;
 
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '3');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '4');
 
 -- One invocation of clustersim that recorded results: its inputs (so every figure can be
 -- traced back to them), how it ended, and the headline results of the step replay.
@@ -210,6 +210,35 @@ CREATE TABLE IF NOT EXISTS multidc_site (
     PRIMARY KEY (run_id, site)
 ) STRICT;
 
+-- DiLoCo schemes: one row per outer sync of the round of a multidc run (per fragment for
+-- streaming-diloco), as replayed. Rounds are alike in the simulator (steps are identical), so
+-- one round's syncs stand for every round's, and a row stands for `count` syncs of the round:
+-- the shortcut replay replays one fragment, whose row stands for all F (the others are
+-- alike); every other replay has a row per sync with count 1. So a per-round figure is the
+-- sum of count x the column: sum(count * exposed_s) = multidc.exposed_s. Times are from the
+-- start of the round's first inner step.
+CREATE TABLE IF NOT EXISTS multidc_sync (
+    run_id         INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    fragment       INTEGER NOT NULL, -- its index in the round (0: diloco's whole sync)
+    count          INTEGER NOT NULL  -- syncs per round the row stands for
+        CHECK (count >= 1),
+    start_s        REAL,             -- simulated time it starts
+    end_s          REAL,             -- simulated time it ends
+    alone_s        REAL,             -- the same sync alone on an idle network
+    exposed_s      REAL,             -- of end_s - start_s, the time an inner step waited for it
+    hidden_s       REAL,             -- of end_s - start_s, the time behind inner steps
+    steps_beside   INTEGER,          -- inner steps that started before it ended
+    inner_beside_s REAL,             -- their mean duration; NULL when none
+    inner_slowdown REAL,             -- inner_beside_s / multidc.inner_step_s - 1: how much
+                                     -- the sync's traffic slows the steps beside it; NULL
+                                     -- when no step is beside it
+    sync_slowdown  REAL,             -- (end_s - start_s) / alone_s - 1: how much the inner
+                                     -- steps' traffic slows the sync
+    wan_bytes      REAL,             -- bytes over all WAN links (per link: v_multidc_sync_wan)
+    PRIMARY KEY (run_id, fragment),
+    FOREIGN KEY (run_id) REFERENCES multidc (run_id) ON DELETE CASCADE
+) STRICT;
+
 -- Headline results, one row per run.
 CREATE VIEW IF NOT EXISTS v_mfu AS
 SELECT run_id, topology, workload, chips, step_time_s, tokens_per_s, mfu, hfu, mfu_causal
@@ -254,3 +283,64 @@ SELECT w.run_id, w.link_id, w.src_site, w.dst_site, l.capacity_Bps, l.latency_s,
 FROM wan AS w
 LEFT JOIN link AS l ON l.run_id = w.run_id AND l.link_id = w.link_id
 LEFT JOIN link_stats AS s ON s.run_id = w.run_id AND s.link_id = w.link_id;
+
+-- Bytes on each WAN link per outer sync of a DiLoCo round, and the link's mean utilization
+-- while the sync runs (bytes / (capacity_Bps x (end_s - start_s))). Every fragment moves
+-- 1 / F of every parameter group, so each sync carries wan.bytes / multidc.fragments on each
+-- link, exactly (diloco's fragments is NULL: its one sync carries the round's bytes). A row
+-- of multidc_sync stands for `count` syncs: summed over the fragments, count x bytes is
+-- wan.bytes.
+CREATE VIEW IF NOT EXISTS v_multidc_sync_wan AS
+SELECT s.run_id, s.fragment, s.count, w.link_id, w.src_site, w.dst_site,
+       w.bytes / coalesce(m.fragments, 1) AS bytes,
+       w.bytes / coalesce(m.fragments, 1) / (l.capacity_Bps * nullif(s.end_s - s.start_s, 0))
+           AS mean_util
+FROM multidc_sync AS s
+JOIN multidc AS m ON m.run_id = s.run_id
+JOIN wan AS w ON w.run_id = s.run_id
+LEFT JOIN link AS l ON l.run_id = w.run_id AND l.link_id = w.link_id
+ORDER BY s.run_id, s.fragment, w.link_id;
+
+-- How much WAN bandwidth each scheme needs to stay at or above 90%, over a sweep of the WAN
+-- bandwidth: the multidc runs grouped by what such a sweep keeps fixed (the run's workload
+-- and chips, the scheme and its settings), one row per group. A run's WAN bandwidth,
+-- wan_Bps, is the smallest capacity_Bps among its links of kind 'wan' (the slowest WAN
+-- link bounds the sync). Two thresholds, each the least WAN bandwidth tried whose run
+-- reaches it (NULL when no run of the group does; a sweep that skips the bandwidths between
+-- a miss and a hit only bounds the answer from above):
+--   wan_Bps_for_90pct_util      compute_util >= 0.9: the chips compute 90% of the wall time.
+--                               Large models stay below 90% even inside one site (tensor and
+--                               pipeline communication, bubbles), so this one may be NULL
+--                               at any bandwidth: best_compute_util shows the ceiling.
+--   wan_Bps_for_90pct_of_local  round efficiency H x inner_step_s / round_s >= 0.9: the
+--                               round loses at most 10% to crossing datacenters (the
+--                               exposed outer sync, the inner steps slowed beside it, the
+--                               outer optimizer step) against H inner steps alone, whatever
+--                               the site's own utilization. DiLoCo schemes only: for sync
+--                               and pipeline the step itself crosses the WAN and no local
+--                               step is recorded, so their efficiency is NULL.
+CREATE VIEW IF NOT EXISTS v_multidc_wan_needed AS
+WITH r AS (
+    SELECT u.workload, u.chips, m.scheme, m.sites, m.inner_steps, m.fragments, m.max_delay,
+           m.outer_update, m.payload, m.replay, m.compute_util,
+           (SELECT min(l.capacity_Bps) FROM link AS l
+            WHERE l.run_id = m.run_id AND l.kind = 'wan') AS wan_Bps,
+           CASE WHEN m.scheme IN ('diloco', 'streaming-diloco')
+                THEN m.inner_steps * m.inner_step_s / nullif(m.round_s, 0) END AS efficiency
+    FROM multidc AS m
+    JOIN run AS u ON u.run_id = m.run_id
+)
+SELECT workload, chips, scheme, sites, inner_steps, fragments, max_delay, outer_update,
+       payload, replay,
+       count(*)                                          AS runs,
+       min(wan_Bps)                                      AS min_wan_Bps,
+       max(wan_Bps)                                      AS max_wan_Bps,
+       min(CASE WHEN compute_util >= 0.9 THEN wan_Bps END) AS wan_Bps_for_90pct_util,
+       min(CASE WHEN efficiency >= 0.9 THEN wan_Bps END)   AS wan_Bps_for_90pct_of_local,
+       max(compute_util)                                 AS best_compute_util,
+       max(efficiency)                                   AS best_efficiency
+FROM r
+GROUP BY workload, chips, scheme, sites, inner_steps, fragments, max_delay, outer_update,
+         payload, replay
+ORDER BY workload, chips, scheme, sites, inner_steps, fragments, max_delay, outer_update,
+         payload, replay;
