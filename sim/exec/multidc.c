@@ -6,8 +6,6 @@
  */
 #include "exec/multidc.h"
 
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +15,7 @@
 
 #include "coll/coll.h"
 #include "core/evq.h"
+#include "core/rng.h"
 #include "core/hash.h"
 #include "net/netsim.h"
 #include "out/trace.h"
@@ -590,8 +589,8 @@ static int cmp_double(const void *a, const void *b)
  * "Asynchronous Local-SGD Training for Language Modeling", arXiv 2401.09135; the bound as
  * Ho et al. 2013's stale synchronous parallel): a round-level model over the parts replayed
  * alone. Site s's round k runs H inner steps of its replayed step times a lognormal factor
- * of median 1 and spread round_jitter (GSL's MT19937 with run.seed, drawn per round and
- * site), then pushes its outer gradient and pulls the parameters, taking the outer sync
+ * of median 1 and spread round_jitter (core/rng.h: GSL's MT19937, a stream of run.seed,
+ * drawn per round and site), then pushes its outer gradient and pulls the parameters, taking the outer sync
  * alone and the optimizer step (c) beside its next round; a site starts round k once every
  * site has pushed round k - K - 1 (K = max_staleness), and pushes one at a time. K = 0
  * times like blocking DiLoCo (every round waits for every push), though its updates land
@@ -611,12 +610,12 @@ static sim_code async_rounds(const plan *p, const exec_result *r, const hw_chip 
     double *all = malloc((size_t)(cap * n) * sizeof *all);
     m->site_rounds = calloc((size_t)n, sizeof *m->site_rounds);
     m->syncs = calloc(1, sizeof *m->syncs);
-    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-    sim_code rc = start && end && push && all && m->site_rounds && m->syncs && g
+    sim_rng *g = NULL;
+    sim_code rc = start && end && push && all && m->site_rounds && m->syncs
                       ? SIM_OK
                       : sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
-    if (rc == SIM_OK)
-        gsl_rng_set(g, (unsigned long)plan_seed(p));
+    if (rc == SIM_OK) /* the rounds' own stream of the run seed */
+        rc = sim_rng_create(plan_seed(p), 0x6173796e63ull, &g, st);
     for (int64_t k = 0; rc == SIM_OK; k++) {
         if (k == cap) {
             rc = sim_status_set(st, SIM_ERR_LIMIT, plan_config_path(p), 0, 0,
@@ -630,7 +629,7 @@ static sim_code async_rounds(const plan *p, const exec_result *r, const hw_chip 
             double ready = k ? end[(k - 1) * n + s] : 0;
             for (int64_t q = 0; k - K - 1 >= 0 && q < n; q++)
                 ready = fmax(ready, push[(k - K - 1) * n + q]);
-            double jit = x->round_jitter > 0 ? gsl_ran_lognormal(g, 0, x->round_jitter) : 1;
+            double jit = x->round_jitter > 0 ? sim_rng_lognormal(g, 0, x->round_jitter) : 1;
             start[k * n + s] = ready;
             end[k * n + s] = ready + (double)H * m->site_step_s[s] * jit;
             push[k * n + s] = fmax(end[k * n + s], k ? push[(k - 1) * n + s] : 0) + c;
@@ -709,7 +708,7 @@ static sim_code async_rounds(const plan *p, const exec_result *r, const hw_chip 
                                      .inner_beside_s = m->site_step_s[slow]};
         }
     }
-    gsl_rng_free(g);
+    sim_rng_destroy(g);
     free(start);
     free(end);
     free(push);
