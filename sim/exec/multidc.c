@@ -755,9 +755,14 @@ static double wall_now(void)
 sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, sim_status *st)
 {
     double t0 = wall_now();
+    memset(r, 0, sizeof *r);
     sim_code rc = run_scheme(p, opts, r, m, st);
-    if (rc == SIM_OK)
+    if (rc == SIM_OK) {
         r->wall_s = wall_now() - t0;
+    } else { /* nothing stays allocated on error */
+        exec_result_free(r);
+        mdc_result_free(m);
+    }
     return rc;
 }
 

@@ -88,7 +88,8 @@ typedef struct mdc_result {
 /*
  * Runs p's scheme: the replay r (filled as exec_run does, for the inner step of DiLoCo or the
  * whole job otherwise) and the cross-datacenter figures m. Both owned by the caller
- * (exec_result_free, mdc_result_free). Errors as exec_run.
+ * (exec_result_free, mdc_result_free). Errors as exec_run; on error nothing stays allocated
+ * in either.
  */
 sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, sim_status *st);
 void mdc_result_free(mdc_result *m);
