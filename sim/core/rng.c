@@ -6,8 +6,13 @@
 
 #include "core/hash.h"
 
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
 #include <stdlib.h>
 
 struct sim_rng {
@@ -54,3 +59,23 @@ double sim_rng_lognormal(sim_rng *r, double mu, double sigma)
 {
     return gsl_ran_lognormal(r->g, mu, sigma);
 }
+
+double sim_rng_weibull(sim_rng *r, double scale, double shape)
+{
+    return gsl_ran_weibull(r->g, scale, shape);
+}
+
+void sim_stats_summarize(double *x, size_t n, double level, sim_stats *out)
+{
+    gsl_sort(x, 1, n);
+    out->mean = gsl_stats_mean(x, 1, n);
+    out->sd = n > 1 ? gsl_stats_sd_m(x, 1, n, out->mean) : 0;
+    out->ci_half = n > 1 ? gsl_cdf_tdist_Pinv(0.5 + level / 2, (double)(n - 1)) * out->sd /
+                               sqrt((double)n)
+                         : 0;
+    out->min = x[0];
+    out->max = x[n - 1];
+    out->p50 = gsl_stats_median_from_sorted_data(x, 1, n);
+}
+
+double sim_gamma(double x) { return gsl_sf_gamma(x); }

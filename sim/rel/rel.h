@@ -48,4 +48,88 @@ typedef struct rel_class {
                                 pool; a degraded fabric whole again) */
 } rel_class;
 
+/* A training run: its work and how it checkpoints and recovers. */
+typedef struct rel_job {
+    double step_s;        /* one training step, replayed */
+    int64_t steps;        /* steps to train */
+    int64_t ckpt_steps;   /* steps between checkpoints; 0: none */
+    double ckpt_block_s;  /* training stops this long per checkpoint: the synchronous write, or
+                             an asynchronous checkpoint's snapshot to host memory */
+    double ckpt_drain_s;  /* asynchronous: the snapshot's write in the background, after which
+                             the checkpoint is usable; 0: synchronous */
+    double detect_s;      /* from a failure to the job noticing it */
+    double restart_s;     /* rescheduling, process start, communicator set-up */
+    double reload_s;      /* reading the checkpoint back */
+    double warmup_s;      /* until the first step runs at speed again */
+    int64_t spare_nodes;  /* hot spares that replace failed nodes at once (they return to the
+                             pool when repaired); 0: a restart waits for the repair */
+} rel_job;
+
+/* One interruption of a run (a stopping failure). */
+typedef struct rel_interruption {
+    double t_s;     /* when it struck */
+    int32_t cls;    /* its class */
+    int64_t nodes;  /* nodes it took out */
+    double lost_s;  /* training thrown away: back to the last usable checkpoint */
+    double down_s;  /* from the failure to training again, as planned at the failure (a
+                       later failure may cut it short and start its own) */
+} rel_interruption;
+
+/* One simulated run (one seed). Arrays [n_classes] and the log owned (rel_run_free). */
+typedef struct rel_run {
+    double wall_s;          /* to train every step */
+    double ettr;            /* work (steps x step) / wall */
+    int64_t interruptions;  /* stopping failures */
+    int64_t degradations;   /* failures that slowed the job */
+    int64_t checkpoints;    /* checkpoints taken (usable or not) */
+    double ckpt_s;          /* training stopped for checkpoints */
+    double drain_wait_s;    /* waiting for the previous asynchronous checkpoint's write */
+    size_t n_classes;
+    int64_t *failures;      /* per class: failures while training (stops and degradations) */
+    double *lost_s;         /* per class: training thrown away */
+    double *down_s;         /* per class: time down (detection to warm-up, repair waits) */
+    double *slow_s;         /* per class: time lost to running slower while degraded */
+    rel_interruption *log;  /* the interruptions in order, when asked for */
+    size_t n_log;
+} rel_run;
+
+/*
+ * Simulates one training run of job j on a fleet of n classes, seed `seed` (its own random
+ * streams: the same seed gives the same run, log and all). Time runs from a fresh fleet at
+ * 0 until every step is done. Each class fails as a whole fleet: exponential lifetimes as a
+ * Poisson process of rate count / mean; Weibull lifetimes as a non-homogeneous Poisson
+ * process of intensity count x the Weibull hazard (each component fails at most once,
+ * which holds while the run is short next to a component's mean life). Failures strike in
+ * any phase: training, checkpoint, recovery. A stopping failure throws away the work since
+ * the last usable checkpoint and takes the job down for detect + restart (or until its
+ * nodes are replaced, whichever is later) + reload + warm-up; a degrading one slows every
+ * step by 1 + slowdown until repaired. keep_log: fill out->log. Errors: SIM_ERR_INPUT for a
+ * lifetime law other than exponential or Weibull, or a run that has not finished after
+ * 1,000 times its work (failures faster than recoveries); SIM_ERR_NOMEM.
+ */
+sim_code rel_simulate(const rel_job *j, const rel_class *c, size_t n, uint64_t seed,
+                      int keep_log, rel_run *out, sim_status *st);
+void rel_run_free(rel_run *r);
+
+/* The fleet's mean time between stopping failures, exponential classes only (a Weibull
+ * class counts its mean life): 1 / sum(count / mean). INFINITY when none stop. */
+double rel_fleet_mtbf_s(const rel_class *c, size_t n);
+
+/* Young (1974): the checkpoint interval sqrt(2 delta M) for checkpoint cost delta and MTBF M.
+ * Daly (2006, "A higher order estimate of the optimum checkpoint interval for restart
+ * dumps", FGCS 22): sqrt(2 delta M) (1 + sqrt(delta / 2M) / 3 + delta / 18M) - delta for
+ * delta < 2M, else M. */
+double rel_young_interval_s(double mtbf_s, double ckpt_s);
+double rel_daly_interval_s(double mtbf_s, double ckpt_s);
+
+/*
+ * Daly's expected wall time for work_s of work, checkpoints of ckpt_s every tau_s of work,
+ * restarts of restart_s, exponential failures of mean mtbf_s striking at any time (a
+ * failure in a restart starts it again): each segment of length L (work and its
+ * checkpoint; the last has no checkpoint) takes M e^{R/M} (e^{L/M} - 1) on average. ETTR is
+ * work_s over it.
+ */
+double rel_daly_wall_s(double work_s, double tau_s, double ckpt_s, double restart_s,
+                       double mtbf_s);
+
 #endif
