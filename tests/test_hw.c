@@ -115,7 +115,8 @@ static const bad_chip bad_chips[] = {
      "fp8"},
     {"chip-unknown-section.yaml",
      "15:1: error: unknown key 'efficency' in the document (did you mean 'efficiency'?); "
-     "expected one of: name, vendor, peak, hbm, scale_up, nic, efficiency, collective"},
+     "expected one of: name, vendor, peak, hbm, scale_up, nic, efficiency, collective, "
+     "failures"},
     {"chip-coll-efficiency-range.yaml",
      "18:16: error: key 'scale_out': expected a number in (0, 1], found '1.2'"},
     {"chip-coll-latency-negative.yaml",
@@ -146,6 +147,33 @@ static const bad_chip bad_chips[] = {
      "expected one of: nvlink, ici, infinity-fabric, ethernet"},
     {"chip-zero-capacity.yaml",
      "8:13: error: key 'capacity': expected a size > 0, found '0 GB'"},
+    /* failures (hw/fail.h) */
+    {"chip-failures-unit.yaml",
+     "16:15: error: key 'mtbf': expected a duration with a unit (such as '100000 h') or "
+     "'never', found '108335'"},
+    {"chip-failures-kind.yaml",
+     "16:3: error: unknown key 'gpus' in failures (did you mean 'gpu'?); expected one of: gpu, "
+     "hbm"},
+    {"chip-failures-not-map.yaml",
+     "16:8: error: key 'gpu': expected a mapping, found '108335 h'"},
+    {"chip-failures-zero.yaml",
+     "16:15: error: key 'mtbf': expected a duration > 0, found '0 h'"},
+    {"chip-failures-dist.yaml",
+     "16:31: error: key 'dist': unknown law 'weibul' (did you mean 'weibull'?); expected one "
+     "of: exponential, weibull, lognormal"},
+    {"chip-failures-shape-exp.yaml",
+     "16:32: error: key 'shape': not used by an exponential law (give dist: weibull or "
+     "lognormal)"},
+    {"chip-failures-weibull-shape.yaml",
+     "16:8: error: missing key 'shape' in failures.gpu: expected a number such as '0.5'"},
+    {"chip-failures-shape-range.yaml",
+     "16:49: error: key 'shape': expected a number in (0, 10], found '0'"},
+    {"chip-failures-repair-mean.yaml",
+     "18:13: error: missing key 'mean' in failures.gpu.repair: expected a duration such as "
+     "'24 h'"},
+    {"chip-failures-repair-key.yaml",
+     "18:14: error: unknown key 'mttr' in failures.gpu.repair; expected one of: mean, dist, "
+     "shape"},
     {"no-such-chip.yaml",
      " error: cannot open 'tests/fixtures/bad/no-such-chip.yaml': No such file or directory"},
 };

@@ -1510,7 +1510,24 @@ static const bad_gen bad_gens[] = {
      "11:3: error: key 'wan': site 'east' cannot reach site 'north' over the WAN links"},
     {"gen-wan-no-fabric.yaml",
      "13:19: error: key 'ends': site 'west' has no scale-out fabric to reach its gateway; add "
-     "a 'fabric' section to it"},
+     "a 'fabric' section to it"},    /* failures and storage (sim/topo/fleet.c, hw/fail.h): top level only */
+    {"gen-failures-chip-kind.yaml",
+     "10:3: error: unknown key 'gpu' in failures; expected one of: host, nic, leaf, spine, "
+     "core, cable, software"},
+    {"gen-failures-never.yaml",
+     "9:20: error: key 'mtbf': expected a duration with a unit (such as '100000 h') or "
+     "'never', found 'nevr'"},
+    {"gen-failures-repair-unit.yaml",
+     "9:42: error: key 'mean': expected a duration with a unit (such as '24 h'), found '8'"},
+    {"gen-failures-site.yaml",
+     "10:5: error: unknown key 'failures' in sites[0]; expected one of: name, chip, chips, "
+     "node, scale_up, fabric, gateway"},
+    {"gen-storage-key.yaml",
+     "10:3: error: unknown key 'pernode' in storage (did you mean 'per_node'?); expected one "
+     "of: aggregate, per_node, host_copy"},
+    {"gen-storage-unit.yaml",
+     "8:22: error: key 'aggregate': expected a bandwidth with a unit (such as '100 Gb/s'), "
+     "found '2 TB' (unknown unit 'TB')"},
 };
 
 START_TEST(test_bad_fixture)

@@ -62,6 +62,13 @@ static const unit_row time_units[] = {
     {"ns", 1e3, 1}, {"ps", 1, 1},
 };
 
+/* Duration rows are in seconds: long spans (times between failures, repairs) that pass the
+ * 106 days a picosecond count holds. */
+static const unit_row duration_units[] = {
+    {"ps", 1, 1e12}, {"ns", 1, 1e9}, {"us", 1, 1e6}, {"\xC2\xB5s", 1, 1e6}, {"\xCE\xBCs", 1, 1e6},
+    {"ms", 1, 1e3},  {"s", 1, 1},    {"min", 60, 1}, {"h", 3600, 1},         {"d", 86400, 1},
+};
+
 static const unit_row bytes_units[] = {
     {"B", 1, 1},    {"kB", 1e3, 1},  {"MB", 1e6, 1},  {"GB", 1e9, 1},  {"TB", 1e12, 1},
     {"PB", 1e15, 1}, {"KiB", 1024.0, 1}, {"MiB", 1048576.0, 1}, {"GiB", 1073741824.0, 1},
@@ -84,6 +91,8 @@ static const unit_kind kind_bw = {"a bandwidth", "bandwidth", "100 Gb/s", bw_uni
                                   COUNT(bw_units), RANGE_POSITIVE};
 static const unit_kind kind_time = {"a time", "time", "1.5 us", time_units, COUNT(time_units),
                                     RANGE_NONNEGATIVE};
+static const unit_kind kind_duration = {"a duration", "duration", "24 h", duration_units,
+                                        COUNT(duration_units), RANGE_POSITIVE};
 static const unit_kind kind_bytes = {"a size", "size", "80 GiB", bytes_units,
                                      COUNT(bytes_units), RANGE_NONNEGATIVE};
 static const unit_kind kind_flops = {"a compute rate", "compute rate", "989.4 TFLOP/s",
@@ -242,6 +251,11 @@ sim_code sim_units_parse_time(const char *text, int64_t *out_ps, char *why, size
                        text);
     *out_ps = (int64_t)llround(ps);
     return SIM_OK;
+}
+
+sim_code sim_units_parse_duration(const char *text, double *out_s, char *why, size_t whyn)
+{
+    return parse_with_unit(&kind_duration, text, out_s, why, whyn);
 }
 
 sim_code sim_units_parse_bytes(const char *text, double *out_bytes, char *why, size_t whyn)

@@ -28,6 +28,11 @@ sim_code sim_units_parse_bw(const char *text, double *out_Bps, char *why, size_t
  * Rounded to the nearest picosecond. */
 sim_code sim_units_parse_time(const char *text, int64_t *out_ps, char *why, size_t whyn);
 
+/* Duration in seconds (a double, for spans longer than a picosecond count holds: times
+ * between failures, repair times): ps ns us ms s min h d (a day is 86,400 s). Must be finite
+ * and > 0. */
+sim_code sim_units_parse_duration(const char *text, double *out_s, char *why, size_t whyn);
+
 /* Size: B kB MB GB TB PB KiB MiB GiB TiB PiB (and b kb Mb Gb Tb for bits). Must be finite
  * and >= 0. */
 sim_code sim_units_parse_bytes(const char *text, double *out_bytes, char *why, size_t whyn);

@@ -105,6 +105,10 @@ sim_code ydoc_get_time(const ydoc *d, ynode map, const char *key, int required,
                        int64_t *out_ps, sim_status *st);
 sim_code ydoc_get_bytes(const ydoc *d, ynode map, const char *key, int required,
                         double *out_bytes, sim_status *st);
+/* A duration in seconds (core/units.h: sim_units_parse_duration), for spans beyond the 106
+ * days of ydoc_get_time. */
+sim_code ydoc_get_duration(const ydoc *d, ynode map, const char *key, int required,
+                           double *out_s, sim_status *st);
 sim_code ydoc_get_flops(const ydoc *d, ynode map, const char *key, int required,
                         double *out_flops, sim_status *st);
 sim_code ydoc_get_length(const ydoc *d, ynode map, const char *key, int required,

@@ -100,6 +100,13 @@ sim_code ydoc_get_time(const ydoc *d, ynode map, const char *key, int required,
     return SIM_OK;
 }
 
+sim_code ydoc_get_duration(const ydoc *d, ynode map, const char *key, int required,
+                           double *out_s, sim_status *st)
+{
+    return get_parsed(d, map, key, required, "a duration such as '24 h'",
+                      sim_units_parse_duration, out_s, st);
+}
+
 sim_code ydoc_get_bytes(const ydoc *d, ynode map, const char *key, int required,
                         double *out_bytes, sim_status *st)
 {

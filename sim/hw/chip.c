@@ -2,10 +2,10 @@
  * chip.c: reading one chip type from YAML (see chip.h for the schema).
  *
  * The loader walks the mapping once, section by section, in a fixed order (top-level keys,
- * then name, vendor, peak, hbm, scale_up, nic, efficiency, collective), so the first mistake reported is
- * always the same one for a given file. Each section is checked for unknown keys before its
- * values are read. The result is built in a local hw_chip and copied out only when every
- * check has passed, so a caller's *out never holds half a chip.
+ * then name, vendor, peak, hbm, scale_up, nic, efficiency, collective, failures), so the
+ * first mistake reported is always the same one for a given file. Each section is checked
+ * for unknown keys before its values are read. The result is built in a local hw_chip and
+ * copied out only when every check has passed, so a caller's *out never holds half a chip.
  *
  * Every error is SIM_ERR_INPUT located at the node at fault (the mapping itself for a
  * missing key), through ydoc_error and the ydoc getters.
@@ -15,7 +15,7 @@
 #include <string.h>
 
 static const char *const top_keys[] = {"name", "vendor", "peak", "hbm", "scale_up", "nic",
-                                       "efficiency", "collective", NULL};
+                                       "efficiency", "collective", "failures", NULL};
 static const char *const peak_keys[] = {"bf16", "fp8", NULL};
 static const char *const hbm_keys[] = {"capacity", "bandwidth", NULL};
 static const char *const scale_up_keys[] = {"kind", "bandwidth", NULL};
@@ -159,6 +159,8 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
     c.eff_gemm = HW_CHIP_EFF_GEMM_DEFAULT;
     c.eff_mem = HW_CHIP_EFF_MEM_DEFAULT;
     hw_coll_model_default(&c.coll);
+    for (int k = 0; k < HW_FAIL_CHIP_KINDS; k++)
+        hw_fail_default((hw_fail_kind)k, &c.fail[k]);
     ynode peak = 0, hbm = 0, up = 0, nic = 0, eff = 0;
     char place[256];
 
@@ -232,6 +234,8 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
                         "found %g", c.gemm_half_dim);
     if (rc == SIM_OK)
         rc = get_collective(d, map, &c.coll, st);
+    if (rc == SIM_OK)
+        rc = hw_fail_read(d, map, HW_FAIL_GPU, HW_FAIL_HBM, c.fail, st);
 
     if (rc == SIM_OK)
         *out = c;

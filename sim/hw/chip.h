@@ -22,6 +22,8 @@
  *   collective: {efficiency: {scale_up, nvls, scale_out},   optional: what NCCL's Simple
  *                latency: {launch, scale_up_step,          protocol reaches on this chip's
  *                          scale_out_step, nvls}}          links (see below)
+ *   failures: {gpu, hbm}                optional: each {mtbf, dist, shape, repair} as
+ *                                       hw/fail.h reads it; a kind left out never fails
  * A GEMM whose smallest dimension is n runs at gemm / (1 + gemm_half_dim / n) of peak: small
  * matrices use the tensor cores less well (the calibration fits both per chip type). Fused
  * (flash) attention runs at `attention` of peak on the FLOPs it executes, a figure of the
@@ -50,6 +52,7 @@
 
 #include "core/status.h"
 #include "core/ydoc.h"
+#include "hw/fail.h"
 
 /* Scale-up fabric families (hw_chip.scale_up_kind). */
 typedef enum hw_scale_up_kind {
@@ -98,6 +101,8 @@ typedef struct hw_chip {
     double overlap_slowdown;         /* >= 0: compute slowdown beside own communication */
     double matmul_max;               /* in (0, 1]: best microbenchmarked GEMM; 0: unknown */
     hw_coll_model coll;              /* collective protocol efficiency and latencies */
+    hw_fail_spec fail[HW_FAIL_CHIP_KINDS]; /* [HW_FAIL_GPU], [HW_FAIL_HBM]: one chip's laws;
+                                              life.mean_s INFINITY when the file has none */
 } hw_chip;
 
 /*

@@ -9,6 +9,7 @@
  */
 #include "net/graph.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -180,6 +181,12 @@ const char *net_link_kind_str(net_link_kind kind)
     static const char *const names[NET_LINK_KIND_COUNT] = {
         "generic", "nvlink", "nic", "leaf-spine", "spine-core", "ici", "wan", "gateway", "pcie"};
     return (unsigned)kind < NET_LINK_KIND_COUNT ? names[kind] : "unknown";
+}
+
+void net_graph_set_link_bw(net_graph *g, net_link_id l, double bw_Bps)
+{
+    assert(l >= 0 && (size_t)l < g->links.n && bw_Bps > 0);
+    g->links.v[l].bw_Bps = bw_Bps;
 }
 
 void net_graph_scale_links(net_graph *g, const double bw_k[NET_LINK_KIND_COUNT], double lat_k)

@@ -63,6 +63,9 @@ sim_code net_graph_add_cable(net_graph *g, net_node_id a, net_node_id b, double 
 /* Multiplies the capacity of every link by bw_k[its kind] and its latency by lat_k: what-if
  * knobs, applied before any router or network model reads the graph. */
 void net_graph_scale_links(net_graph *g, const double bw_k[NET_LINK_KIND_COUNT], double lat_k);
+/* Sets the capacity of link l (bw_Bps > 0): to put back capacities saved before a what-if
+ * scaling exactly, as no inverse factor would. Same rule: before a network model reads it. */
+void net_graph_set_link_bw(net_graph *g, net_link_id l, double bw_Bps);
 
 /* Builds the adjacency; call once after the last add. */
 sim_code net_graph_finalize(net_graph *g, sim_status *st);

@@ -10,6 +10,8 @@
  * Site keys (chip, chips, node, scale_up, fabric, gateway) may be written at the top level,
  * where they are the defaults of every site, or in a site entry, where they replace the
  * default section whole (sections are not merged key by key: what a site says is all of it).
+ * The `failures` and `storage` sections are top-level only (topo_fleet_load in fleet.c, for
+ * both topology forms).
  *
  * Each concern has its file, sharing gen_int.h: this one drives the passes and reads chips,
  * nodes and sites; gen_scale_up.c reads scale-up domains, gen_fabric.c Clos fabrics and
@@ -34,8 +36,9 @@
 #define DEF_PCIE_Bps 64e9           /* PCIe 5.0 x16, per direction */
 #define DEF_GW_LAT_PS 1000000       /* 1 us: border routers */
 
-static const char *const top_keys[] = {"name", "routing", "chip", "chips", "node", "scale_up",
-                                       "fabric", "gateway", "sites", "wan", NULL};
+static const char *const top_keys[] = {"name",    "routing", "chip",  "chips",    "node",
+                                       "scale_up", "fabric", "gateway", "sites", "wan",
+                                       "failures", "storage", NULL};
 static const char *const site_keys[] = {"name",     "chip",   "chips",   "node",
                                         "scale_up", "fabric", "gateway", NULL};
 static const char *const node_keys[] = {"chips", "nics", "nic_bandwidth", "pcie_bandwidth",

@@ -30,7 +30,8 @@ typedef struct topo_loader {
     SIM_VEC(ynode) defs; /* defs.v[i]: the YAML node that named node id i */
 } topo_loader;
 
-static const char *const top_keys[] = {"name", "graph", "chip", "routing", NULL};
+static const char *const top_keys[] = {"name",     "graph",   "chip", "routing",
+                                       "failures", "storage", NULL};
 static const char *const graph_keys[] = {"endpoints", "switches", "links", NULL};
 static const char *const link_keys[] = {"ends", "bandwidth", "latency", "kind", NULL};
 
@@ -294,6 +295,8 @@ sim_code topo_load(const char *path, const topo_load_opts *opts, topo **out, sim
                             "endpoints and links, or 'chip' and 'chips' for a generated "
                             "cluster");
     }
+    if (rc == SIM_OK)
+        rc = topo_fleet_load(L.t, d, st);
 done:
     if (rc == SIM_OK) {
         *out = L.t;

@@ -29,6 +29,7 @@
 #include "core/status.h"
 #include "core/ydoc.h"
 #include "hw/chip.h"
+#include "hw/fail.h"
 #include "net/graph.h"
 #include "net/usage.h"
 
@@ -129,6 +130,42 @@ bool topo_wan_varies(const topo *t);
 
 /* Applies s to t's chips and links (before any replay uses t). */
 void topo_apply_scale(topo *t, const topo_scale *s);
+
+/* ---- Failures, storage and the counting a goodput model needs (fleet.c) ---- */
+
+/*
+ * Failure laws of the topology's component kinds, kind in [HW_FAIL_HOST, HW_FAIL_SOFTWARE]
+ * (hw/fail.h): the `failures` section's (top level only), the built-in defaults
+ * (hw_fail_default: Llama 3's rates) for every kind it leaves out or when there is none.
+ * Borrowed.
+ */
+const hw_fail_spec *topo_failure(const topo *t, hw_fail_kind kind);
+
+/* Where checkpoints go: the `storage` section (top level only), each figure a bandwidth;
+ * defaults in fleet.c (Llama 3's 2 TB/s sustained Tectonic throughput, and assumptions). */
+typedef struct topo_storage {
+    double aggregate_Bps; /* of the parallel file system or object store, all clients */
+    double per_node_Bps;  /* one node (host) to it */
+    double host_copy_Bps; /* device to host memory within a node (asynchronous snapshot) */
+} topo_storage;
+const topo_storage *topo_storage_of(const topo *t); /* borrowed */
+
+/* Hosts (nodes) of the whole topology, and a chip's host as a global index: the hosts of
+ * the sites before its own, then topo_chip_node. Explicit graphs: one host per chip. */
+int64_t topo_host_count(const topo *t);
+int64_t topo_chip_host(const topo *t, int32_t chip);
+
+/* Physical cables that link l stands for: a generated fabric's NIC, leaf-spine and
+ * spine-core links are trunks of parallel cables, one per switch port of the fabric's
+ * port_bandwidth (the ports its radix check counts); 1 for any other link. */
+int64_t topo_link_cables(const topo *t, net_link_id l);
+
+/* Multiplies the capacity of every link of kind by f (> 0): a what-if on a loaded
+ * topology, before a replay builds its network model (a failed switch's share of a tier).
+ * topo_links_restore puts back capacities saved before it (bw_Bps[link], every link of
+ * the graph), bit for bit. */
+void topo_scale_link_kind(topo *t, net_link_kind kind, double f);
+void topo_links_restore(topo *t, const double *bw_Bps);
 
 /* ---- Summary (summary.c) ---- */
 

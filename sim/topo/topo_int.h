@@ -120,6 +120,10 @@ struct topo {
     size_t n_wans;
     int32_t *wan_next; /* [a * n_sites + b]: 2 * wan index + direction of the first WAN hop
                           from site a towards b; -1 when a == b or unreachable */
+
+    /* Both forms (fleet.c). */
+    hw_fail_spec fail[HW_FAIL_KIND_COUNT]; /* [HW_FAIL_HOST..HW_FAIL_SOFTWARE] used */
+    topo_storage storage;
 };
 
 /* Name of a fabric tier: "leaf", "spine", "core" (topo_tier_name), "?" for another. */
@@ -135,5 +139,9 @@ sim_code topo_gen_load(topo *t, const struct ydoc *d, const char *path,
                        const topo_load_opts *opts, sim_status *st);
 /* Frees what topo_gen_load allocated in t. */
 void topo_gen_free(topo *t);
+
+/* Reads the top-level `failures` and `storage` sections of d into t, defaults first
+ * (fleet.c); both forms call it after their own keys were checked. */
+sim_code topo_fleet_load(topo *t, const struct ydoc *d, sim_status *st);
 
 #endif
