@@ -17,6 +17,8 @@ static const cli_cmd commands[] = {
     {"run", cli_run_main, "replay training steps: MFU, step time, exposed communication, hot links"},
     {"sweep", cli_sweep_main, "run a grid of points (product or zip) in parallel into one database"},
     {"merge", cli_merge_main, "combine result databases (sweep shards), keeping every run once"},
+    {"stragglers", cli_stragglers_main,
+     "step times over straggler draws, and what replacing the slowest nodes buys"},
     {"calibrate", cli_calibrate_main, "fit a chip's efficiency parameters to measurements"},
     {"topo", cli_topo_main, "check a topology and summarize it (chips, switches, links, bisection)"},
     {"plan", cli_plan_main, "does a job fit, what a step costs (FLOPs, memory, bytes per dimension)"},

@@ -187,6 +187,14 @@ uint64_t plan_seed(const plan *p);
 /* The config's stragglers: per chip of the topology, the factor its ops take longer (>= 1);
  * NULL without a stragglers section. Borrowed. */
 const double *plan_slowdown(const plan *p);
+/*
+ * The stragglers section's factors drawn with another seed, as plan_load draws them with
+ * run.seed (plan_draw_slowdown(p, plan_seed(p), ...) gives plan_slowdown(p)): into out
+ * [topo_chip_count(plan_topo(p))], caller-owned, the `slow` factors times the drawn
+ * fraction's (redrawn for this seed). Without a stragglers section every factor is 1.
+ * Errors: SIM_ERR_NOMEM.
+ */
+sim_code plan_draw_slowdown(const plan *p, uint64_t seed, double *out, sim_status *st);
 
 /*
  * DiLoCo: replica s (of plan_cross_dc.replicas: a site's, or a region's over its sites) with

@@ -475,7 +475,9 @@ static bool name_holds(const char *name, const char *chip)
  * chips (SITE, SITE/nN, SITE/nN/cK) with their factors (several that hold a chip multiply);
  * `fraction` of all chips, drawn with run.seed (GSL's MT19937, gsl_ran_choose), take
  * `slowdown`, or with `sigma` a lognormal factor of median `slowdown` (gsl_ran_lognormal),
- * never below 1.
+ * never below 1. The named factors and the law are kept (p->slow_named, p->strag_*) so that
+ * plan_draw_slowdown can draw the fraction again for another seed; p->slowdown is its draw
+ * for run.seed.
  */
 static sim_code load_stragglers(plan *p, const ydoc *d, ynode root, sim_status *st)
 {
@@ -508,11 +510,12 @@ static sim_code load_stragglers(plan *p, const ydoc *d, ynode root, sim_status *
         return rc;
     const net_graph *g = topo_graph(p->topo);
     size_t n = topo_chip_count(p->topo);
+    p->slow_named = malloc((n ? n : 1) * sizeof *p->slow_named);
     p->slowdown = malloc((n ? n : 1) * sizeof *p->slowdown);
-    if (!p->slowdown)
+    if (!p->slow_named || !p->slowdown)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
     for (size_t c = 0; c < n; c++)
-        p->slowdown[c] = 1;
+        p->slow_named[c] = 1;
     for (size_t i = 0; slow && i < ydoc_map_len(d, slow); i++) {
         ynode k = ydoc_map_key_at(d, slow, i);
         const char *name = ydoc_scalar(d, k);
@@ -527,7 +530,7 @@ static sim_code load_stragglers(plan *p, const ydoc *d, ynode root, sim_status *
         size_t held = 0;
         for (size_t c = 0; c < n; c++)
             if (name_holds(name, net_graph_node_name(g, (net_node_id)c))) {
-                p->slowdown[c] *= f;
+                p->slow_named[c] *= f;
                 held++;
             }
         if (!held)
@@ -536,29 +539,41 @@ static sim_code load_stragglers(plan *p, const ydoc *d, ynode root, sim_status *
                               "SITE/nN or SITE/nN/cK, such as '%s'), found none so named", name,
                               topo_name(p->topo), n ? net_graph_node_name(g, 0) : "?");
     }
-    size_t k = (size_t)llround(fraction * (double)n);
-    if (k > 0 && (slowdown > 1 || sigma > 0)) {
-        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-        size_t *all = malloc(n * sizeof *all), *pick = malloc(k * sizeof *pick);
-        if (!r || !all || !pick) {
-            gsl_rng_free(r);
-            free(all);
-            free(pick);
-            return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
-        }
-        gsl_rng_set(r, (unsigned long)p->seed);
+    p->strag_fraction = fraction;
+    p->strag_slowdown = slowdown;
+    p->strag_sigma = sigma;
+    return plan_draw_slowdown(p, p->seed, p->slowdown, st);
+}
+
+sim_code plan_draw_slowdown(const plan *p, uint64_t seed, double *out, sim_status *st)
+{
+    size_t n = topo_chip_count(p->topo);
+    for (size_t c = 0; c < n; c++)
+        out[c] = p->slow_named ? p->slow_named[c] : 1;
+    if (!p->slow_named)
+        return SIM_OK;
+    double slowdown = p->strag_slowdown, sigma = p->strag_sigma;
+    size_t k = (size_t)llround(p->strag_fraction * (double)n);
+    if (k == 0 || !(slowdown > 1 || sigma > 0))
+        return SIM_OK;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    size_t *all = malloc(n * sizeof *all), *pick = malloc(k * sizeof *pick);
+    sim_code rc = r && all && pick ? SIM_OK
+                                   : sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    if (rc == SIM_OK) {
+        gsl_rng_set(r, (unsigned long)seed);
         for (size_t c = 0; c < n; c++)
             all[c] = c;
         gsl_ran_choose(r, pick, k, all, n, sizeof *all);
         for (size_t i = 0; i < k; i++) {
             double f = sigma > 0 ? slowdown * gsl_ran_lognormal(r, 0, sigma) : slowdown;
-            p->slowdown[pick[i]] *= f > 1 ? f : 1;
+            out[pick[i]] *= f > 1 ? f : 1;
         }
-        gsl_rng_free(r);
-        free(all);
-        free(pick);
     }
-    return SIM_OK;
+    gsl_rng_free(r);
+    free(all);
+    free(pick);
+    return rc;
 }
 
 /*
@@ -781,6 +796,7 @@ static void make_clone(plan *q, const plan *p)
     q->region_first = NULL;
     q->region_name = NULL;
     q->slowdown = NULL;
+    q->slow_named = NULL;
 }
 
 /* p becomes a site's replica: its chips, dp and batch. */
@@ -1074,6 +1090,7 @@ void plan_destroy(plan *p)
         topo_destroy(p->topo);
     free(p->stage_param_bytes);
     free(p->slowdown);
+    free(p->slow_named);
     free(p->stage_expert_bytes);
     free(p);
 }

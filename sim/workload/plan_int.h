@@ -50,7 +50,10 @@ struct plan {
     plan_cross_dc xdc;
     int64_t steps, warmup_steps;
     uint64_t seed;
-    double *slowdown; /* [topology chips]: stragglers' factors (>= 1); NULL: none */
+    double *slowdown; /* [topology chips]: stragglers' factors (>= 1) for run.seed; NULL: none */
+    double *slow_named; /* [topology chips]: stragglers.slow's factors alone (>= 1); NULL: no
+                           stragglers section */
+    double strag_fraction, strag_slowdown, strag_sigma; /* the drawn chips' share and law */
     int64_t *site_batch; /* [sites]: cross_dc.site_batch (sequences per inner step); NULL:
                             not written */
     struct plan **site_plan; /* [sites]: DiLoCo over sites unequal in chips or batch, each
