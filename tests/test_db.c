@@ -8,7 +8,7 @@
  * read its own writes.
  *
  * Checked: opening creates every table, index and view of sim/out/schema.sql with
- * schema_version 4, in WAL mode, with foreign keys enforced; a rolled-back transaction leaves
+ * schema_version 5, in WAL mode, with foreign keys enforced; a rolled-back transaction leaves
  * no row; 1,000 link rows and a full run row read back exactly (doubles bit for bit, NULL for
  * absent values, a seed above 2^63 via its int64 bits); reopening keeps rows; a database of
  * schema version 999, another program's database, a text file and an unreachable path are
@@ -73,6 +73,8 @@ static const char *const schema_objects[][2] = {
     {"table", "multidc"},
     {"table", "multidc_site"},
     {"table", "multidc_sync"},
+    {"table", "goodput"},    {"table", "goodput_seed"}, {"table", "goodput_cause"},
+    {"table", "goodput_interruption"},
     {"index", "collective_step"}, {"index", "sweep_param_key"},
     {"view", "v_mfu"},       {"view", "v_bottleneck_links"}, {"view", "v_exposed_comm"},
     {"view", "v_wan"},       {"view", "v_multidc_sync_wan"}, {"view", "v_multidc_wan_needed"},
@@ -100,8 +102,8 @@ START_TEST(test_open_creates_schema)
                      (int64_t)N_OBJECTS);
     ck_assert_str_eq(raw_text(c, "SELECT value FROM meta WHERE key = 'schema_version'", buf,
                               sizeof buf),
-                     "4");
-    ck_assert_int_eq(DB_SCHEMA_VERSION, 4);
+                     "5");
+    ck_assert_int_eq(DB_SCHEMA_VERSION, 5);
     /* Tables are STRICT: a text in an INTEGER column is refused. */
     ck_assert_int_ne(sqlite3_exec(c, "INSERT INTO run (created_utc, tool_version, command, "
                                      "seed) VALUES ('x', 'x', 'run', 'seven')",
@@ -416,7 +418,7 @@ START_TEST(test_refuses_other_versions)
     char want[512];
     snprintf(want, sizeof want,
              "results database '%s' has schema version 999; this clustersim (%s) reads schema "
-             "version 4 only",
+             "version 5 only",
              t.path, CLUSTERSIM_VERSION);
     ck_assert_str_eq(st.msg, want);
     ck_assert_str_eq(st.file, t.path);
@@ -502,8 +504,8 @@ START_TEST(test_insert_names_checked)
     ck_assert_ptr_null(s);
     snprintf(want, sizeof want,
              "unknown table 'lnk_stats' in results database '%s'; expected one of: collective, "
-             "link, link_stats, meta, multidc, multidc_site, multidc_sync, rank, run, step, "
-             "sweep_param, wan",
+             "goodput, goodput_cause, goodput_interruption, goodput_seed, link, link_stats, "
+             "meta, multidc, multidc_site, multidc_sync, rank, run, step, sweep_param, wan",
              t.path);
     ck_assert_str_eq(st.msg, want);
     ck_assert_str_eq(st.file, t.path);
@@ -928,7 +930,8 @@ START_TEST(test_record_replay)
     sim_status st;
     sim_status_clear(&st);
     int64_t id = 0;
-    db_record_src src = {"sweep", plan_config_path(p), ov, 2, "tiny|run.warmup=1|run.steps=2"};
+    db_record_src src = {"sweep", plan_config_path(p), ov, 2, "tiny|run.warmup=1|run.steps=2",
+                         NULL, NULL};
     CK_OK(db_record_run(d, p, &r, NULL, &src, &id, &st), st);
     ck_assert_int_gt(id, 0);
     db_close(d);
@@ -1049,7 +1052,7 @@ START_TEST(test_record_multidc)
     sim_status st;
     sim_status_clear(&st);
     int64_t id = 0;
-    db_record_src src = {"run", plan_config_path(p), NULL, 0, NULL};
+    db_record_src src = {"run", plan_config_path(p), NULL, 0, NULL, NULL, NULL};
     CK_OK(db_record_run(d, p, &r, &m, &src, &id, &st), st);
     db_close(d);
 
@@ -1106,7 +1109,7 @@ START_TEST(test_record_stopped_failed_refused)
     sim_status st;
     sim_status_clear(&st);
     int64_t id = 0;
-    db_record_src src = {"run", plan_config_path(p), NULL, 0, NULL};
+    db_record_src src = {"run", plan_config_path(p), NULL, 0, NULL, NULL, NULL};
     CK_OK(db_record_run(d, p, &r, NULL, &src, &id, &st), st);
     exec_result_free(&r);
 
@@ -1121,7 +1124,7 @@ START_TEST(test_record_stopped_failed_refused)
     db_close(d);
 
     ydoc_override ov[] = {{"parallelism.tp", "3", "sweep parallelism.tp=3"}};
-    db_record_src fsrc = {"sweep", TINY, ov, 1, "tiny|parallelism.tp=3"};
+    db_record_src fsrc = {"sweep", TINY, ov, 1, "tiny|parallelism.tp=3", NULL, NULL};
     int64_t fid = 0;
     CK_OK(db_record_failure(t.path, &fsrc, "does not fit", &fid, &st), st);
     ck_assert_int_eq(fid, id + 1);

@@ -1982,7 +1982,7 @@ static const bad_cfg bad_cfgs[] = {
     {BAD "cfg-top-key.yaml", NULL,
      BAD "cfg-top-key.yaml:6:1: error: unknown key 'runs' in the document (did you mean "
          "'run'?); expected one of: name, topology, workload, parallelism, run, output, "
-         "cross_dc, scale, sweep, stragglers"},
+         "cross_dc, scale, sweep, stragglers, reliability"},
     {BAD "cfg-vp-1f1b.yaml", NULL,
      BAD "cfg-vp-1f1b.yaml:7:19: error: key 'virtual_stages': 2 virtual stages need schedule "
          "'interleaved'"},

@@ -497,14 +497,22 @@ sim_code db_record_run(db *d, const plan *p, const exec_result *r, const mdc_res
     row.workload = plan_workload(p)->name;
     row.seed = plan_seed(p);
     row.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024;
-    run_results(&row, p, r, m);
+    if (r) {
+        run_results(&row, p, r, m);
+    } else {
+        row.status = "ok";
+        row.chips = plan_ranks(p);
+        row.model_flops_per_step = wl_model_flops_per_step(plan_workload(p));
+    }
     sim_code rc = db_begin(d, st);
     if (rc == SIM_OK)
         rc = db_run_insert(d, &row, run_id, st);
-    if (rc == SIM_OK && !r->stopped)
+    if (rc == SIM_OK && r && !r->stopped)
         rc = db_record_replay(d, *run_id, p, r, m, st);
     if (rc == SIM_OK && src->point)
         rc = write_sweep_params(d, *run_id, src, st);
+    if (rc == SIM_OK && src->extra)
+        rc = src->extra(d, *run_id, src->extra_ctx, st);
     if (rc == SIM_OK)
         rc = db_commit(d, st);
     else

@@ -31,6 +31,10 @@ typedef struct db_record_src {
     size_t n_ov;
     const char *point;       /* a sweep point's name: every override and ('_point', point)
                                 become sweep_param rows; NULL: no sweep_param row */
+    /* More rows of the same run, written inside its transaction after the replay's (a
+     * goodput run's tables); NULL: none. */
+    sim_code (*extra)(db *d, int64_t run_id, const void *ctx, sim_status *st);
+    const void *extra_ctx;
 } db_record_src;
 
 /*
@@ -55,7 +59,9 @@ sim_code db_record_replay(db *d, int64_t run_id, const plan *p, const exec_resul
  * 'ok', or 'stopped' with no figures when r stopped at a bound; for DiLoCo and streaming
  * plans the figures are over whole rounds, so the outer syncs count; the process's peak RSS
  * at the time of the call), then db_record_replay's rows unless r stopped, then src's
- * sweep_param rows. p, r, m (NULL unless a cross-datacenter plan) and src are borrowed. Sets
+ * sweep_param rows, then src->extra's. r NULL: nothing was replayed (a step time given): a
+ * run row 'ok' without step figures and no replay rows. p, r, m (NULL unless a
+ * cross-datacenter plan) and src are borrowed. Sets
  * *run_id to the new run's id. On failure the transaction is rolled back and d holds nothing
  * of the run. A config file that cannot be read leaves run.config_yaml NULL.
  * Errors: those of db_begin, db_run_insert, db_record_replay and db_commit.

@@ -1,4 +1,4 @@
--- schema.sql: the results database of clustersim, schema version 4.
+-- schema.sql: the results database of clustersim, schema version 5.
 --
 -- This file is the single source of truth: the build embeds it in the library
 -- (generated/schema_sql.h) and db_open runs it, inside one BEGIN IMMEDIATE transaction, on
@@ -20,10 +20,10 @@
 -- Key/value facts about the database itself.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY, -- 'schema_version'
-    value TEXT              -- for schema_version: the decimal version of this file, '4'
+    value TEXT              -- for schema_version: the decimal version of this file, '5'
 ) STRICT;
 
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '4');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '5');
 
 -- One invocation of clustersim that recorded results: its inputs (so every figure can be
 -- traced back to them), how it ended, and the headline results of the step replay.
@@ -238,6 +238,105 @@ CREATE TABLE IF NOT EXISTS multidc_sync (
     PRIMARY KEY (run_id, fragment),
     FOREIGN KEY (run_id) REFERENCES multidc (run_id) ON DELETE CASCADE
 ) STRICT;
+
+-- `clustersim goodput`: one row per checkpoint interval simulated for a run (its
+-- reliability section's, and any of a sweep), each over every seed (sim/rel/rel_goodput.h).
+CREATE TABLE IF NOT EXISTS goodput (
+    run_id                 INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    save_interval          INTEGER NOT NULL  -- steps between checkpoints
+        CHECK (save_interval >= 1),
+    source                 TEXT NOT NULL     -- how it was chosen
+        CHECK (source IN ('set', 'daly', 'sweep', 'option')),
+    is_main                INTEGER NOT NULL CHECK (is_main IN (0, 1)), -- the config's interval
+    interval_s             REAL NOT NULL,    -- save_interval x step_time_s
+    seeds                  INTEGER NOT NULL, -- Monte Carlo runs (seeds run.seed, run.seed+1, ...)
+    step_time_s            REAL NOT NULL,    -- the replayed (or given) step
+    steps                  INTEGER NOT NULL, -- steps to train
+    tokens                 REAL NOT NULL,    -- tokens to train
+    chips                  INTEGER,          -- the job's chips
+    hosts                  INTEGER,          -- the job's nodes
+    spare_nodes            INTEGER,          -- hot spares
+    async_save             INTEGER NOT NULL CHECK (async_save IN (0, 1)),
+    ckpt_bytes             REAL,             -- one checkpoint
+    ckpt_block_s           REAL,             -- training stops this long per checkpoint
+    ckpt_drain_s           REAL,             -- async: the write behind the steps; 0: sync
+    recovery_s             REAL,             -- detect + restart + reload + warm-up
+    mtbf_s                 REAL,             -- the fleet's, stopping failures; NULL: none
+    young_interval_s       REAL,             -- sqrt(2 ckpt_block_s mtbf_s)
+    daly_interval_s        REAL,             -- Daly's optimum (2006)
+    ettr_mean              REAL NOT NULL,    -- effective training time ratio, work / wall
+    ettr_sd                REAL,
+    ettr_ci95              REAL,             -- half-width of the mean's 95% interval
+    ettr_p50               REAL,
+    wall_s_mean            REAL NOT NULL,    -- time to train
+    wall_s_sd              REAL,
+    wall_s_ci95            REAL,
+    wall_s_min             REAL,
+    wall_s_max             REAL,
+    goodput_tokens_per_s   REAL,             -- tokens / wall_s_mean
+    interruptions_per_day  REAL,             -- stopping failures
+    degradations_per_day   REAL,             -- failures that slowed the fabric
+    checkpoints            REAL,             -- per run, mean
+    ckpt_s                 REAL,             -- per run, mean: training stopped for checkpoints
+    drain_wait_s           REAL,             -- per run, mean: waits for the previous write
+    daly_ettr              REAL,             -- Daly's closed form at this interval
+    PRIMARY KEY (run_id, save_interval)
+) STRICT;
+
+-- One row per seed and interval of a goodput run.
+CREATE TABLE IF NOT EXISTS goodput_seed (
+    run_id         INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    save_interval  INTEGER NOT NULL,
+    seed           INTEGER NOT NULL,
+    wall_s         REAL NOT NULL,    -- to train every step
+    ettr           REAL NOT NULL,
+    interruptions  INTEGER NOT NULL,
+    degradations   INTEGER NOT NULL,
+    checkpoints    INTEGER NOT NULL,
+    ckpt_s         REAL NOT NULL,
+    drain_wait_s   REAL NOT NULL,
+    lost_s         REAL NOT NULL,    -- training thrown away, every cause
+    down_s         REAL NOT NULL,    -- down, every cause
+    slow_s         REAL NOT NULL,    -- lost to degraded steps, every cause
+    PRIMARY KEY (run_id, save_interval, seed),
+    FOREIGN KEY (run_id, save_interval) REFERENCES goodput (run_id, save_interval)
+        ON DELETE CASCADE
+) STRICT;
+
+-- Interruptions and time lost by cause (failure class), means per run, per interval.
+CREATE TABLE IF NOT EXISTS goodput_cause (
+    run_id         INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    save_interval  INTEGER NOT NULL,
+    cause          TEXT NOT NULL,    -- the class: gpu, hbm, host, nic, leaf, spine, core,
+                                     -- nic-cable, leaf-spine-cable, spine-core-cable, software
+    effect         TEXT NOT NULL CHECK (effect IN ('stop', 'degrade')),
+    components     INTEGER NOT NULL, -- of the kind, in the job
+    mtbf_s         REAL,             -- one component's mean life; NULL: never fails
+    nodes          INTEGER,          -- stop: nodes a failure takes out
+    slowdown       REAL,             -- degrade: the step takes 1 + slowdown as long
+    failures       REAL NOT NULL,    -- per run, mean
+    per_day        REAL NOT NULL,    -- failures / mean wall days
+    lost_s         REAL NOT NULL,    -- training thrown away
+    down_s         REAL NOT NULL,    -- down (detection to warm-up, repair waits)
+    slow_s         REAL NOT NULL,    -- degraded steps' extra time
+    PRIMARY KEY (run_id, save_interval, cause),
+    FOREIGN KEY (run_id, save_interval) REFERENCES goodput (run_id, save_interval)
+        ON DELETE CASCADE
+) STRICT;
+
+-- The interruption log of the first seeds of the config's interval (goodput --log-seeds).
+CREATE TABLE IF NOT EXISTS goodput_interruption (
+    run_id   INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    seed     INTEGER NOT NULL,
+    n        INTEGER NOT NULL,   -- its order in the seed's run, from 0
+    t_s      REAL NOT NULL,      -- wall time it struck
+    cause    TEXT NOT NULL,
+    nodes    INTEGER NOT NULL,   -- nodes it took out
+    lost_s   REAL NOT NULL,      -- training thrown away
+    down_s   REAL NOT NULL,      -- planned down time (a later failure may cut it short)
+    PRIMARY KEY (run_id, seed, n)
+) STRICT;
+
 
 -- Headline results, one row per run.
 CREATE VIEW IF NOT EXISTS v_mfu AS

@@ -492,7 +492,9 @@ sim_code rel_fleet_build(plan *p, const rel_fleet_opts *o, rel_class **out, size
             rc = nomem(st);
         for (size_t l = 0; rc == SIM_OK && l < nl; l++)
             R.saved[l] = net_graph_link(topo_graph(t), (net_link_id)l)->bw_Bps;
-        if (rc == SIM_OK)
+        if (rc == SIM_OK && o->base_step_s > 0)
+            R.base_s = o->base_step_s;
+        else if (rc == SIM_OK)
             rc = replay_step(&R, NULL, &R.base_s, st);
         Rp = &R;
     }

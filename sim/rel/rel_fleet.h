@@ -61,6 +61,8 @@ typedef struct rel_fleet_opts {
     bool replay;           /* measure the slowdowns by replay; false: slowdown 0, nothing
                               replayed (counts and laws only) */
     const exec_opts *exec; /* options of those replays (borrowed); NULL: exec's defaults */
+    double base_step_s;    /* > 0: the step time of the plan as it is, already replayed by
+                              the caller (not replayed again); 0: replayed here */
 } rel_fleet_opts;
 
 /* What a job of the first `chips` chips of a topology depends on (see the file comment). */
@@ -98,8 +100,9 @@ sim_code rel_fleet_nodes_below(const topo *t, net_node_id sw, int64_t **hosts, s
 /*
  * Builds the job's failure classes (file comment) into *out (malloc'ed, *n entries; the
  * caller frees it). o may be NULL: not dual-homed, no replay. With o->replay, the plan is
- * replayed once as it is and once per distinct degraded fabric (at most one per kind); the
- * topology's link capacities are put back exactly after each. Errors: those of
+ * replayed once as it is (unless o->base_step_s gives that step) and once per distinct
+ * degraded fabric (at most one per kind); the topology's link capacities are put back
+ * exactly after each. Errors: those of
  * rel_fleet_count and exec_run; SIM_ERR_LIMIT when a replay stops at a bound of o->exec.
  */
 sim_code rel_fleet_build(plan *p, const rel_fleet_opts *o, rel_class **out, size_t *n,

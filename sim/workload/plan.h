@@ -184,6 +184,39 @@ const plan_cross_dc *plan_cross_dc_of(const plan *p); /* scheme PLAN_XDC_NONE: n
 int64_t plan_steps(const plan *p);        /* measured steps (run.steps) */
 int64_t plan_warmup_steps(const plan *p); /* steps run before them (run.warmup) */
 uint64_t plan_seed(const plan *p);
+/*
+ * The config's reliability section: the whole training run that `clustersim goodput`
+ * simulates under failures (rel/). Without the section every field holds its default.
+ *   tokens         tokens to train (a count: 15.6e12, or with K/M/B/T: 15.6T); default,
+ *                  without steps, 20 per parameter (Hoffmann et al. 2022, Chinchilla)
+ *   steps          steps to train instead (exactly one of tokens and steps)
+ *   save_interval  steps between checkpoints (Megatron-LM's --save-interval) or 'auto'
+ *                  (default): Daly's optimum for the fleet's MTBF and the checkpoint's cost
+ *   async_save     Megatron-LM's --async-save (default false): training stops only for the
+ *                  snapshot to host memory, the write drains behind the steps
+ *   detect, restart, warmup   durations of a recovery (defaults 2 min, 8 min, 2 min)
+ *   spare_nodes    hot spares that stand in for failed nodes at once; default: the
+ *                  topology's hosts the job leaves free
+ *   dual_homed     every NIC cabled to two leaves (default false)
+ *   seeds          Monte Carlo runs (default 100), seeds run.seed, run.seed + 1, ...
+ *   step_time      a step time to use instead of replaying one (a duration); 0: replay
+ *   degraded_replays  measure each degraded fabric's slowdown by a replay (default true;
+ *                  false: degradations cost nothing, counted only)
+ */
+typedef struct plan_reliability {
+    bool present;
+    double tokens;          /* 0: steps gives the length */
+    int64_t steps;          /* 0: from tokens */
+    int64_t save_interval;  /* 0: auto */
+    bool async_save, dual_homed, degraded_replays;
+    double detect_s, restart_s, warmup_s;
+    int64_t spare_nodes;    /* -1: the topology's free hosts */
+    int64_t seeds;
+    double step_time_s;     /* 0: replayed */
+} plan_reliability;
+const plan_reliability *plan_reliability_of(const plan *p);
+#define PLAN_REL_MAX_SEEDS 100000
+
 /* The config's stragglers: per chip of the topology, the factor its ops take longer (>= 1);
  * NULL without a stragglers section. Borrowed. */
 const double *plan_slowdown(const plan *p);

@@ -25,7 +25,10 @@
 
 static const char *const top_keys[] = {"name",   "topology", "workload", "parallelism", "run",
                                        "output", "cross_dc", "scale",    "sweep", "stragglers",
-                                       NULL};
+                                       "reliability", NULL};
+static const char *const reliability_keys[] = {
+    "tokens", "steps", "save_interval", "async_save", "detect", "restart", "warmup",
+    "spare_nodes", "dual_homed", "seeds", "step_time", "degraded_replays", NULL};
 static const char *const straggler_keys[] = {"slow", "fraction", "slowdown", "sigma", NULL};
 static const char *const scale_keys[] = {"flops",        "hbm_bw", "scale_up_bw",
                                          "scale_out_bw", "wan_bw", "latency",     NULL};
@@ -545,6 +548,105 @@ static sim_code load_stragglers(plan *p, const ydoc *d, ynode root, sim_status *
     return plan_draw_slowdown(p, p->seed, p->slowdown, st);
 }
 
+/* A count such as 15.6T, 405B, 2.5e12: a number, then optionally K, M, B or T (10^3 to
+ * 10^12). -1 when the text is none. */
+static double parse_count(const char *v)
+{
+    char *end = NULL;
+    double x = strtod(v, &end);
+    if (end == v || !(x >= 0) || !(x < INFINITY))
+        return -1;
+    static const struct { char c; double f; } sfx[] = {
+        {'K', 1e3}, {'M', 1e6}, {'B', 1e9}, {'G', 1e9}, {'T', 1e12}};
+    if (*end == ' ')
+        end++;
+    if (*end) {
+        size_t i = 0;
+        while (i < sizeof sfx / sizeof sfx[0] && sfx[i].c != *end)
+            i++;
+        if (i == sizeof sfx / sizeof sfx[0] || end[1])
+            return -1;
+        x *= sfx[i].f;
+    }
+    return x;
+}
+
+static sim_code get_duration_in(const ydoc *d, ynode x, const char *key, double lo, double hi,
+                                double *out, sim_status *st)
+{
+    sim_code rc = ydoc_get_duration(d, x, key, 0, out, st);
+    if (rc == SIM_OK && !(*out >= lo && *out <= hi))
+        rc = ydoc_error(d, ydoc_map_get(d, x, key), st,
+                        "key '%s': expected a duration from %g s to %g days, found %g s", key,
+                        lo, hi / 86400, *out);
+    return rc;
+}
+
+/* reliability: see plan.h (plan_reliability). */
+static sim_code load_reliability(plan *p, const ydoc *d, ynode root, sim_status *st)
+{
+    plan_reliability *r = &p->rel;
+    *r = (plan_reliability){.detect_s = 120, .restart_s = 480, .warmup_s = 120,
+                            .spare_nodes = -1, .seeds = 100, .degraded_replays = true};
+    ynode x;
+    sim_code rc = ydoc_get_section(d, root, "reliability", 0, reliability_keys, &x, st);
+    if (rc != SIM_OK || !x)
+        return rc;
+    r->present = true;
+    ynode tk = ydoc_map_get(d, x, "tokens"), sk = ydoc_map_get(d, x, "steps");
+    if (tk && sk)
+        return ydoc_error(d, sk, st, "key 'steps': expected either tokens or steps, found both");
+    if (tk) {
+        const char *v = NULL;
+        rc = ydoc_get_str(d, x, "tokens", 1, &v, st);
+        if (rc != SIM_OK)
+            return rc;
+        r->tokens = parse_count(v);
+        if (!(r->tokens >= 1 && r->tokens <= 1e18))
+            return ydoc_error(d, tk, st,
+                              "key 'tokens': expected a count of tokens such as '15.6T' or "
+                              "'2e12' (K, M, B, T: 10^3 to 10^12), found '%s'", v);
+    }
+    rc = ydoc_get_int(d, x, "steps", 0, 1, INT64_C(1000000000000), &r->steps, st);
+    ynode si = ydoc_map_get(d, x, "save_interval");
+    if (rc == SIM_OK && si) {
+        const char *v = ydoc_scalar(d, si);
+        if (!v || strcmp(v, "auto") != 0)
+            rc = ydoc_get_int(d, x, "save_interval", 1, 1, INT64_C(1000000000000),
+                              &r->save_interval, st);
+        if (rc != SIM_OK && st->code == SIM_ERR_INPUT)
+            rc = ydoc_error(d, si, st,
+                            "key 'save_interval': expected steps between checkpoints (an "
+                            "integer from 1) or 'auto' (Daly's optimum), found '%s'",
+                            v ? v : "a collection");
+    }
+    int b = 0;
+    if (rc == SIM_OK && (rc = ydoc_get_bool(d, x, "async_save", 0, &b, st)) == SIM_OK)
+        r->async_save = b;
+    b = 0;
+    if (rc == SIM_OK && (rc = ydoc_get_bool(d, x, "dual_homed", 0, &b, st)) == SIM_OK)
+        r->dual_homed = b;
+    b = 1;
+    if (rc == SIM_OK && (rc = ydoc_get_bool(d, x, "degraded_replays", 0, &b, st)) == SIM_OK)
+        r->degraded_replays = b;
+    if (rc == SIM_OK)
+        rc = get_duration_in(d, x, "detect", 0, 30 * 86400.0, &r->detect_s, st);
+    if (rc == SIM_OK)
+        rc = get_duration_in(d, x, "restart", 0, 30 * 86400.0, &r->restart_s, st);
+    if (rc == SIM_OK)
+        rc = get_duration_in(d, x, "warmup", 0, 30 * 86400.0, &r->warmup_s, st);
+    if (rc == SIM_OK)
+        rc = get_duration_in(d, x, "step_time", 0, 86400.0, &r->step_time_s, st);
+    if (rc == SIM_OK && ydoc_map_get(d, x, "step_time") && !(r->step_time_s > 0))
+        rc = ydoc_error(d, ydoc_map_get(d, x, "step_time"), st,
+                        "key 'step_time': expected a step time above 0 s, found 0 s");
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, x, "spare_nodes", 0, 0, INT64_C(100000000), &r->spare_nodes, st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_int(d, x, "seeds", 0, 1, PLAN_REL_MAX_SEEDS, &r->seeds, st);
+    return rc;
+}
+
 sim_code plan_draw_slowdown(const plan *p, uint64_t seed, double *out, sim_status *st)
 {
     size_t n = topo_chip_count(p->topo);
@@ -1056,6 +1158,8 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
         rc = load_run(p, d, root, st);
     if (rc == SIM_OK)
         rc = load_stragglers(p, d, root, st);
+    if (rc == SIM_OK)
+        rc = load_reliability(p, d, root, st);
     if (rc == SIM_OK) {
         p->stage_param_bytes = calloc((size_t)p->par.pp, sizeof *p->stage_param_bytes);
         p->stage_expert_bytes = calloc((size_t)p->par.pp, sizeof *p->stage_expert_bytes);
@@ -1170,6 +1274,11 @@ int64_t plan_steps(const plan *p)
 int64_t plan_warmup_steps(const plan *p)
 {
     return p->warmup_steps;
+}
+
+const plan_reliability *plan_reliability_of(const plan *p)
+{
+    return &p->rel;
 }
 
 uint64_t plan_seed(const plan *p)

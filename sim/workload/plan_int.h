@@ -54,6 +54,7 @@ struct plan {
     double *slow_named; /* [topology chips]: stragglers.slow's factors alone (>= 1); NULL: no
                            stragglers section */
     double strag_fraction, strag_slowdown, strag_sigma; /* the drawn chips' share and law */
+    plan_reliability rel; /* the reliability section (plan_reliability_of) */
     int64_t *site_batch; /* [sites]: cross_dc.site_batch (sequences per inner step); NULL:
                             not written */
     struct plan **site_plan; /* [sites]: DiLoCo over sites unequal in chips or batch, each
