@@ -571,14 +571,15 @@ static double parse_count(const char *v)
     return x;
 }
 
-static sim_code get_duration_in(const ydoc *d, ynode x, const char *key, double lo, double hi,
+/* An optional duration (above 0) of at most hi seconds. */
+static sim_code get_duration_in(const ydoc *d, ynode x, const char *key, double hi,
                                 double *out, sim_status *st)
 {
     sim_code rc = ydoc_get_duration(d, x, key, 0, out, st);
-    if (rc == SIM_OK && !(*out >= lo && *out <= hi))
+    if (rc == SIM_OK && !(*out <= hi))
         rc = ydoc_error(d, ydoc_map_get(d, x, key), st,
-                        "key '%s': expected a duration from %g s to %g days, found %g s", key,
-                        lo, hi / 86400, *out);
+                        "key '%s': expected a duration up to %g days, found %g s", key,
+                        hi / 86400, *out);
     return rc;
 }
 
@@ -630,16 +631,13 @@ static sim_code load_reliability(plan *p, const ydoc *d, ynode root, sim_status 
     if (rc == SIM_OK && (rc = ydoc_get_bool(d, x, "degraded_replays", 0, &b, st)) == SIM_OK)
         r->degraded_replays = b;
     if (rc == SIM_OK)
-        rc = get_duration_in(d, x, "detect", 0, 30 * 86400.0, &r->detect_s, st);
+        rc = get_duration_in(d, x, "detect", 30 * 86400.0, &r->detect_s, st);
     if (rc == SIM_OK)
-        rc = get_duration_in(d, x, "restart", 0, 30 * 86400.0, &r->restart_s, st);
+        rc = get_duration_in(d, x, "restart", 30 * 86400.0, &r->restart_s, st);
     if (rc == SIM_OK)
-        rc = get_duration_in(d, x, "warmup", 0, 30 * 86400.0, &r->warmup_s, st);
+        rc = get_duration_in(d, x, "warmup", 30 * 86400.0, &r->warmup_s, st);
     if (rc == SIM_OK)
-        rc = get_duration_in(d, x, "step_time", 0, 86400.0, &r->step_time_s, st);
-    if (rc == SIM_OK && ydoc_map_get(d, x, "step_time") && !(r->step_time_s > 0))
-        rc = ydoc_error(d, ydoc_map_get(d, x, "step_time"), st,
-                        "key 'step_time': expected a step time above 0 s, found 0 s");
+        rc = get_duration_in(d, x, "step_time", 86400.0, &r->step_time_s, st);
     if (rc == SIM_OK)
         rc = ydoc_get_int(d, x, "spare_nodes", 0, 0, INT64_C(100000000), &r->spare_nodes, st);
     if (rc == SIM_OK)
