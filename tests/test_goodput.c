@@ -11,6 +11,8 @@
  *   interval in steps; the figures are the means of the seeds' runs.
  * - Every figure reaches its table bit for bit; the row counts are the points, seeds,
  *   classes and logged interruptions.
+ * - A WAN link's failure stops a synchronous job until the link is repaired and stalls a
+ *   DiLoCo one without losing work; it never fails unless the topology says so.
  * - Every bad value of the section is refused with its place, key, expectation and finding.
  */
 #include <check.h>
@@ -27,6 +29,7 @@
 #include "out/record.h"
 #include "out/record_rel.h"
 #include "rel/rel_ckpt.h"
+#include "rel/rel_fleet.h"
 #include "rel/rel_goodput.h"
 
 #define CFG "tests/fixtures/good/rel-cfg.yaml"
@@ -212,6 +215,63 @@ START_TEST(rows_reach_the_database)
 }
 END_TEST
 
+START_TEST(wan_links_fail_by_scheme)
+{
+    /* the two sites' one WAN link: a sync job stops until it is repaired; DiLoCo's sites
+     * train on and stall; a job inside one site has no wan class */
+    static const struct {
+        const char *cfg;
+        rel_effect effect;
+        bool wait;
+    } cases[] = {{"tests/fixtures/good/mdc-sync.yaml", REL_STOP, true},
+                 {"tests/fixtures/good/mdc-diloco.yaml", REL_STALL, false}};
+    static const char *const sets[] = {"reliability.step_time=1 s",
+                                       "reliability.steps=100000",
+                                       "reliability.seeds=20",
+                                       "reliability.degraded_replays=false",
+                                       "topology.failures.wan.mtbf=10 h",
+                                       NULL};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        plan *p = th_load(cases[i].cfg, sets);
+        rel_goodput_result g;
+        sim_status st;
+        ck_assert_msg(rel_goodput_run(p, NULL, &g, &st) == SIM_OK, "%s", st.msg);
+        const rel_class *w = rel_fleet_find(g.classes, g.n_classes, "wan");
+        ck_assert_ptr_nonnull(w);
+        ck_assert_int_eq(w->count, 1);
+        ck_assert_int_eq(w->effect, cases[i].effect);
+        ck_assert_int_eq(w->wait_repair, cases[i].wait);
+        ck_assert(w->life.mean_s == 36000);
+        ck_assert(w->repair.mean_s == 12 * 3600.0); /* the default repair: 12 h */
+        const rel_goodput_point *m = &g.points[g.main];
+        size_t k = (size_t)(w - g.classes);
+        ck_assert(m->failures[k] > 0);
+        if (cases[i].effect == REL_STALL)
+            ck_assert(m->stalls_per_day > 0 && m->lost_s[k] == 0);
+        else
+            ck_assert(m->lost_s[k] > 0 && m->stalls_per_day == 0);
+        rel_goodput_free(&g);
+        plan_destroy(p);
+    }
+    /* never by default */
+    static const char *const one[] = {"reliability.step_time=1 s", NULL};
+    plan *p = th_load("tests/fixtures/good/mdc-sync.yaml", one);
+    rel_goodput_result g;
+    sim_status st;
+    ck_assert_int_eq(rel_goodput_run(p, NULL, &g, &st), SIM_OK);
+    const rel_class *w = rel_fleet_find(g.classes, g.n_classes, "wan");
+    ck_assert_ptr_nonnull(w);
+    ck_assert(isinf(w->life.mean_s));
+    rel_goodput_free(&g);
+    plan_destroy(p);
+    p = th_load(CFG, one);
+    ck_assert_int_eq(rel_goodput_run(p, NULL, &g, &st), SIM_OK);
+    ck_assert_ptr_null(rel_fleet_find(g.classes, g.n_classes, "wan"));
+    rel_goodput_free(&g);
+    plan_destroy(p);
+}
+END_TEST
+
 START_TEST(bad_sections_are_refused)
 {
     static const struct {
@@ -277,6 +337,7 @@ int main(void)
     tcase_add_test(tc, monte_carlo_matches_daly_where_it_holds);
     tcase_add_test(tc, figures_follow_from_the_section);
     tcase_add_test(tc, rows_reach_the_database);
+    tcase_add_test(tc, wan_links_fail_by_scheme);
     tcase_add_test(tc, bad_sections_are_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -11,6 +11,8 @@
  *   without, it waits for the repair.
  * - A degradation slows the steps it overlaps by its factor; asynchronous checkpoints cost
  *   only their snapshot while the write keeps up.
+ * - A stall pauses training and loses nothing; a stop that waits for its repair restarts no
+ *   sooner than the repair, one that does not after detect + restart exactly.
  */
 #include <check.h>
 #include <math.h>
@@ -197,6 +199,47 @@ START_TEST(degradation_and_async_checkpoints)
 }
 END_TEST
 
+START_TEST(stalls_and_repair_waits)
+{
+    /* a stall pauses training and loses nothing: every wall second beyond the work and the
+     * checkpoints is the stalling class's down time */
+    rel_job j = {.step_s = 10, .steps = 20000, .ckpt_steps = 100, .ckpt_block_s = 5,
+                 .detect_s = 60, .restart_s = 120};
+    rel_class w = stop_class("wan", 1, 20 * 3600.0, 0);
+    w.effect = REL_STALL;
+    w.repair = (rel_law){REL_LOGNORMAL, 12 * 3600.0, 1.0};
+    rel_run r;
+    sim_status st;
+    ck_assert_int_eq(rel_simulate(&j, &w, 1, 2, 0, &r, &st), SIM_OK);
+    ck_assert(r.stalls >= 1);
+    ck_assert_int_eq(r.interruptions, 0);
+    ck_assert(r.lost_s[0] == 0);
+    ck_assert(r.down_s[0] > 0);
+    ck_assert_int_eq(r.checkpoints, 199);
+    ck_assert(fabs(r.wall_s - (200000 + 199 * 5 + r.down_s[0])) <= 1e-9 * r.wall_s);
+    check_partition(&j, &r);
+    rel_run_free(&r);
+    /* a stop that waits for its part's repair: down = max(detect + restart, repair) */
+    rel_class s = stop_class("wan", 1, 20 * 3600.0, 0);
+    s.repair = (rel_law){REL_LOGNORMAL, 3600, 1.0};
+    ck_assert_int_eq(rel_simulate(&j, &s, 1, 2, 1, &r, &st), SIM_OK);
+    ck_assert(r.n_log >= 1);
+    for (size_t i = 0; i < r.n_log; i++)
+        ck_assert(fabs(r.log[i].down_s - 180) < 1e-9); /* no wait: restarts in 180 s */
+    rel_run_free(&r);
+    s.wait_repair = true;
+    ck_assert_int_eq(rel_simulate(&j, &s, 1, 2, 1, &r, &st), SIM_OK);
+    int longer = 0;
+    for (size_t i = 0; i < r.n_log; i++) {
+        ck_assert(r.log[i].down_s >= 180 - 1e-9);
+        longer += r.log[i].down_s > 180 + 1e-9;
+    }
+    ck_assert(longer >= 1); /* repairs of an hour on average outlast 3 minutes */
+    check_partition(&j, &r);
+    rel_run_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rel");
@@ -208,6 +251,7 @@ int main(void)
     tcase_add_test(tc, weibull_of_shape_one_is_exponential);
     tcase_add_test(tc, spares_and_repairs);
     tcase_add_test(tc, degradation_and_async_checkpoints);
+    tcase_add_test(tc, stalls_and_repair_waits);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1513,7 +1513,7 @@ static const bad_gen bad_gens[] = {
      "a 'fabric' section to it"},    /* failures and storage (sim/topo/fleet.c, hw/fail.h): top level only */
     {"gen-failures-chip-kind.yaml",
      "10:3: error: unknown key 'gpu' in failures; expected one of: host, nic, leaf, spine, "
-     "core, cable, software"},
+     "core, cable, software, wan"},
     {"gen-failures-never.yaml",
      "9:20: error: key 'mtbf': expected a duration with a unit (such as '100000 h') or "
      "'never', found 'nevr'"},

@@ -126,22 +126,26 @@ static void print_result(const plan *p, const rel_goodput_result *g)
            m->wall_s.max / 86400);
     printf("  goodput       %.4g tokens/s (%.4g tokens/s while training)\n",
            m->goodput_tokens_per_s, g->tokens_per_step / g->step_s);
-    printf("  interruptions %.3f per day, degradations %.3f per day; %.1f checkpoints, %s "
-           "stopped for them, %s waiting on writes\n",
-           m->interruptions_per_day, m->degradations_per_day, m->checkpoints,
-           dur(m->ckpt_s, b1, sizeof b1), dur(m->drain_wait_s, b2, sizeof b2));
+    printf("  interruptions %.3f per day, degradations %.3f per day, stalls %.3f per day; %.1f "
+           "checkpoints, %s stopped for them, %s waiting on writes\n",
+           m->interruptions_per_day, m->degradations_per_day, m->stalls_per_day,
+           m->checkpoints, dur(m->ckpt_s, b1, sizeof b1), dur(m->drain_wait_s, b2, sizeof b2));
     printf("\nby cause (means per run):\n");
-    printf("  %-18s %7s %9s %12s %8s %9s %10s %10s %10s\n", "cause", "effect", "count",
+    printf("  %-18s %8s %9s %12s %8s %9s %10s %10s %10s\n", "cause", "effect", "count",
            "mtbf h", "per day", "failures", "lost h", "down h", "slow h");
     double days = m->wall_s.mean / 86400;
     for (size_t k = 0; k < g->n_classes; k++) {
         const rel_class *c = &g->classes[k];
         char eff[16];
-        if (c->effect == REL_STOP)
+        if (c->effect == REL_STOP && c->wait_repair)
+            snprintf(eff, sizeof eff, "stop+rep");
+        else if (c->effect == REL_STOP)
             snprintf(eff, sizeof eff, "stop %lld", (long long)c->nodes);
+        else if (c->effect == REL_STALL)
+            snprintf(eff, sizeof eff, "stall");
         else
             snprintf(eff, sizeof eff, "+%.1f%%", 100 * c->slowdown);
-        printf("  %-18s %7s %9lld %12.4g %8.3f %9.2f %10.2f %10.2f %10.2f\n", c->name, eff,
+        printf("  %-18s %8s %9lld %12.4g %8.3f %9.2f %10.2f %10.2f %10.2f\n", c->name, eff,
                (long long)c->count, c->life.mean_s / 3600, m->failures[k] / days,
                m->failures[k], m->lost_s[k] / 3600, m->down_s[k] / 3600, m->slow_s[k] / 3600);
     }
@@ -252,8 +256,8 @@ int cli_goodput_main(int argc, char **argv)
         int64_t run_id = 0;
         db_record_src src = {"goodput", plan_config_path(p), ov, n_ov, NULL,
                              db_record_goodput, &g};
-        if (db_record_run(d, p, g.replayed ? &g.replay : NULL, NULL, &src, &run_id, &st) !=
-            SIM_OK)
+        if (db_record_run(d, p, g.replayed ? &g.replay : NULL,
+                          g.replayed && g.cross_dc ? &g.mdc : NULL, &src, &run_id, &st) != SIM_OK)
             goto fail;
         printf("wrote run %lld to %s\n", (long long)run_id, db_path);
     }

@@ -30,7 +30,10 @@
  * Repair laws are lognormal after them, sigma 1.0 (an assumption), with means that are
  * assumptions too: a GPU, its HBM, a host or a NIC replaced within a day (24 h: the node
  * goes back to the spare pool), a switch within a shift (8 h), a cable or optic reseated or
- * swapped in 4 h, a software failure cleared in 1 h (it takes no node out).
+ * swapped in 4 h, a software failure cleared in 1 h (it takes no node out), a WAN link
+ * (a long-haul fiber cut spliced by a field crew) in 12 h. A WAN link never fails by
+ * default: fiber-cut rates depend on route length and burial, and no fleet study gives one
+ * to default to; a topology states its own (`failures: {wan: {mtbf: 2000 h}}`).
  */
 #include "hw/fail.h"
 
@@ -48,8 +51,8 @@
 #define L3_NET_ELEMENTS 36592.0 /* switches and cables of the job on llama3-24k-roce */
 
 /* Indexed by hw_fail_kind. */
-static const char *const kind_names[] = {"gpu",   "hbm",  "host",  "nic",      "leaf",
-                                         "spine", "core", "cable", "software", NULL};
+static const char *const kind_names[] = {"gpu",  "hbm",   "host",     "nic", "leaf", "spine",
+                                         "core", "cable", "software", "wan", NULL};
 static const char *const dist_names[] = {"exponential", "weibull", "lognormal", NULL};
 static const char *const spec_keys[] = {"mtbf", "dist", "shape", "repair", NULL};
 static const char *const repair_keys[] = {"mean", "dist", "shape", NULL};
@@ -89,6 +92,9 @@ void hw_fail_default(hw_fail_kind kind, hw_fail_spec *out)
     case HW_FAIL_SOFTWARE:
         life_h = L3_HOSTS * L3_SPAN_H / 63.0;
         repair_h = 1.0;
+        break;
+    case HW_FAIL_WAN: /* no published rate to default to: never, unless the file says */
+        repair_h = 12.0;
         break;
     default: /* gpu, hbm: from the chip file */
         break;

@@ -12,7 +12,7 @@
  * (shape sigma > 0), the shape required for the last two and refused for the first, in
  * (0, 10]. repair (optional): {mean (required), dist, shape} in the same form; without it,
  * the kind's default repair law (hw_fail_default). Chip files hold gpu and hbm; topology
- * files host, nic, leaf, spine, core, cable and software (per node).
+ * files host, nic, leaf, spine, core, cable, software (per node) and wan (per WAN link).
  *
  * Everything here is a plain value: callers allocate, nothing points elsewhere.
  */
@@ -53,6 +53,7 @@ typedef enum hw_fail_kind {
     HW_FAIL_CORE,
     HW_FAIL_CABLE,
     HW_FAIL_SOFTWARE, /* job-level failures (software bugs, NCCL timeouts), per node */
+    HW_FAIL_WAN,      /* a WAN link between sites (a fiber cut, a carrier outage) */
     HW_FAIL_KIND_COUNT
 } hw_fail_kind;
 

@@ -21,7 +21,7 @@ static sim_code write_points(db *d, int64_t run_id, const rel_goodput_result *g,
         "ckpt_block_s", "ckpt_drain_s", "recovery_s", "mtbf_s", "young_interval_s",
         "daly_interval_s", "ettr_mean", "ettr_sd", "ettr_ci95", "ettr_p50", "wall_s_mean",
         "wall_s_sd", "wall_s_ci95", "wall_s_min", "wall_s_max", "goodput_tokens_per_s",
-        "interruptions_per_day", "degradations_per_day", "checkpoints", "ckpt_s",
+        "interruptions_per_day", "degradations_per_day", "stalls_per_day", "checkpoints", "ckpt_s",
         "drain_wait_s", "daly_ettr"};
     db_stmt *s = NULL;
     sim_code rc = db_insert_prepare(d, "goodput", cols, sizeof cols / sizeof cols[0], &s, st);
@@ -60,6 +60,7 @@ static sim_code write_points(db *d, int64_t run_id, const rel_goodput_result *g,
         bind_fig(s, c++, pt->goodput_tokens_per_s);
         bind_fig(s, c++, pt->interruptions_per_day);
         bind_fig(s, c++, pt->degradations_per_day);
+        bind_fig(s, c++, pt->stalls_per_day);
         bind_fig(s, c++, pt->checkpoints);
         bind_fig(s, c++, pt->ckpt_s);
         bind_fig(s, c++, pt->drain_wait_s);
@@ -72,10 +73,10 @@ static sim_code write_points(db *d, int64_t run_id, const rel_goodput_result *g,
 
 static sim_code write_seeds(db *d, int64_t run_id, const rel_goodput_result *g, sim_status *st)
 {
-    static const char *const cols[] = {"run_id",      "save_interval", "seed",   "wall_s",
-                                       "ettr",        "interruptions", "degradations",
-                                       "checkpoints", "ckpt_s",        "drain_wait_s",
-                                       "lost_s",      "down_s",        "slow_s"};
+    static const char *const cols[] = {
+        "run_id", "save_interval", "seed",   "wall_s",       "ettr",   "interruptions",
+        "degradations", "stalls",  "checkpoints", "ckpt_s", "drain_wait_s", "lost_s",
+        "down_s", "slow_s"};
     db_stmt *s = NULL;
     sim_code rc =
         db_insert_prepare(d, "goodput_seed", cols, sizeof cols / sizeof cols[0], &s, st);
@@ -96,6 +97,7 @@ static sim_code write_seeds(db *d, int64_t run_id, const rel_goodput_result *g, 
             db_insert_bind_double(s, c++, r->ettr);
             db_insert_bind_int(s, c++, r->interruptions);
             db_insert_bind_int(s, c++, r->degradations);
+            db_insert_bind_int(s, c++, r->stalls);
             db_insert_bind_int(s, c++, r->checkpoints);
             db_insert_bind_double(s, c++, r->ckpt_s);
             db_insert_bind_double(s, c++, r->drain_wait_s);
@@ -111,10 +113,10 @@ static sim_code write_seeds(db *d, int64_t run_id, const rel_goodput_result *g, 
 static sim_code write_causes(db *d, int64_t run_id, const rel_goodput_result *g,
                              sim_status *st)
 {
-    static const char *const cols[] = {"run_id",   "save_interval", "cause",  "effect",
-                                       "components", "mtbf_s",      "nodes",  "slowdown",
-                                       "failures", "per_day",       "lost_s", "down_s",
-                                       "slow_s"};
+    static const char *const cols[] = {
+        "run_id",   "save_interval", "cause",   "effect", "wait_repair", "components", "mtbf_s",
+        "nodes",    "slowdown",      "failures", "per_day", "lost_s",    "down_s",     "slow_s"};
+    static const char *const effects[] = {"stop", "degrade", "stall"};
     db_stmt *s = NULL;
     sim_code rc =
         db_insert_prepare(d, "goodput_cause", cols, sizeof cols / sizeof cols[0], &s, st);
@@ -127,14 +129,15 @@ static sim_code write_causes(db *d, int64_t run_id, const rel_goodput_result *g,
             db_insert_bind_int(s, c++, run_id);
             db_insert_bind_int(s, c++, pt->save_interval);
             db_insert_bind_text(s, c++, cl->name);
-            db_insert_bind_text(s, c++, stop ? "stop" : "degrade");
+            db_insert_bind_text(s, c++, effects[cl->effect]);
+            db_insert_bind_int(s, c++, cl->wait_repair);
             db_insert_bind_int(s, c++, cl->count);
             bind_fig(s, c++, cl->life.mean_s);
             if (stop)
                 db_insert_bind_int(s, c++, cl->nodes);
             else
                 db_insert_bind_null(s, c++);
-            bind_fig(s, c++, stop ? NAN : cl->slowdown);
+            bind_fig(s, c++, cl->effect == REL_DEGRADE ? cl->slowdown : NAN);
             db_insert_bind_double(s, c++, pt->failures[k]);
             db_insert_bind_double(s, c++, pt->failures[k] / (pt->wall_s.mean / 86400));
             db_insert_bind_double(s, c++, pt->lost_s[k]);

@@ -276,6 +276,7 @@ CREATE TABLE IF NOT EXISTS goodput (
     goodput_tokens_per_s   REAL,             -- tokens / wall_s_mean
     interruptions_per_day  REAL,             -- stopping failures
     degradations_per_day   REAL,             -- failures that slowed the fabric
+    stalls_per_day         REAL,             -- failures that paused training (DiLoCo's WAN)
     checkpoints            REAL,             -- per run, mean
     ckpt_s                 REAL,             -- per run, mean: training stopped for checkpoints
     drain_wait_s           REAL,             -- per run, mean: waits for the previous write
@@ -292,6 +293,7 @@ CREATE TABLE IF NOT EXISTS goodput_seed (
     ettr           REAL NOT NULL,
     interruptions  INTEGER NOT NULL,
     degradations   INTEGER NOT NULL,
+    stalls         INTEGER NOT NULL,
     checkpoints    INTEGER NOT NULL,
     ckpt_s         REAL NOT NULL,
     drain_wait_s   REAL NOT NULL,
@@ -308,8 +310,14 @@ CREATE TABLE IF NOT EXISTS goodput_cause (
     run_id         INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
     save_interval  INTEGER NOT NULL,
     cause          TEXT NOT NULL,    -- the class: gpu, hbm, host, nic, leaf, spine, core,
-                                     -- nic-cable, leaf-spine-cable, spine-core-cable, software
-    effect         TEXT NOT NULL CHECK (effect IN ('stop', 'degrade')),
+                                     -- nic-cable, leaf-spine-cable, spine-core-cable,
+                                     -- software, wan
+    effect         TEXT NOT NULL     -- stop: back to the last checkpoint and restart;
+                                     -- degrade: slower until repaired; stall: paused until
+                                     -- repaired, nothing lost
+        CHECK (effect IN ('stop', 'degrade', 'stall')),
+    wait_repair    INTEGER NOT NULL CHECK (wait_repair IN (0, 1)), -- stop: the restart waits
+                                     -- for the part's repair
     components     INTEGER NOT NULL, -- of the kind, in the job
     mtbf_s         REAL,             -- one component's mean life; NULL: never fails
     nodes          INTEGER,          -- stop: nodes a failure takes out

@@ -13,8 +13,9 @@
 #ifndef SIM_REL_REL_H
 #define SIM_REL_REL_H
 
-#include <stdint.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/status.h"
 
@@ -28,8 +29,10 @@ typedef struct rel_law {
     double shape;  /* Weibull's k, lognormal's sigma; unused for exponential */
 } rel_law;
 
-/* What a failure of a class does to the job. */
-typedef enum rel_effect { REL_STOP = 0, REL_DEGRADE } rel_effect;
+/* What a failure of a class does to the job: stop it (back to the last checkpoint, then a
+ * restart), slow it while the part is repaired, or pause it until the part is repaired
+ * with no work lost (a WAN link under DiLoCo: the next outer sync waits for it). */
+typedef enum rel_effect { REL_STOP = 0, REL_DEGRADE, REL_STALL } rel_effect;
 
 #define REL_NAME_MAX 32
 
@@ -46,6 +49,8 @@ typedef struct rel_class {
                                 the part is down (from a replay without it) */
     rel_law repair;          /* time to repair a failed part (its nodes back in the spare
                                 pool; a degraded fabric whole again) */
+    bool wait_repair;        /* REL_STOP: the restart waits for this part's repair (no spare
+                                stands in: a site's only WAN link) */
 } rel_class;
 
 /* A training run: its work and how it checkpoints and recovers. */
@@ -81,6 +86,7 @@ typedef struct rel_run {
     double ettr;            /* work (steps x step) / wall */
     int64_t interruptions;  /* stopping failures */
     int64_t degradations;   /* failures that slowed the job */
+    int64_t stalls;         /* failures that paused it (REL_STALL) */
     int64_t checkpoints;    /* checkpoints taken (usable or not) */
     double ckpt_s;          /* training stopped for checkpoints */
     double drain_wait_s;    /* waiting for the previous asynchronous checkpoint's write */
@@ -102,10 +108,12 @@ typedef struct rel_run {
  * which holds while the run is short next to a component's mean life). Failures strike in
  * any phase: training, checkpoint, recovery. A stopping failure throws away the work since
  * the last usable checkpoint and takes the job down for detect + restart (or until its
- * nodes are replaced, whichever is later) + reload + warm-up; a degrading one slows every
- * step by 1 + slowdown until repaired. keep_log: fill out->log. Errors: SIM_ERR_INPUT for a
- * lifetime law other than exponential or Weibull, or a run that has not finished after
- * 1,000 times its work (failures faster than recoveries); SIM_ERR_NOMEM.
+ * nodes are replaced, whichever is later; with wait_repair, not before the part is
+ * repaired) + reload + warm-up; a degrading one slows every step by 1 + slowdown until
+ * repaired; a stalling one pauses training until repaired, losing nothing. keep_log: fill
+ * out->log. Errors: SIM_ERR_INPUT for a lifetime law other than exponential or Weibull, or
+ * a run that has not finished after 1,000 times its work (failures faster than
+ * recoveries); SIM_ERR_NOMEM.
  */
 sim_code rel_simulate(const rel_job *j, const rel_class *c, size_t n, uint64_t seed,
                       int keep_log, rel_run *out, sim_status *st);

@@ -419,6 +419,36 @@ static sim_code tier_class(class_list *L, replayer *R, const char *name, int64_t
     return rc == SIM_OK ? push(L, &c, st) : rc;
 }
 
+/* WAN links of g, one per directed pair (a topology holds at most one between two sites). */
+static int64_t wan_links(const net_graph *g)
+{
+    int64_t n = 0;
+    for (size_t l = 0; l < net_graph_link_count(g); l++) {
+        const net_link *a = net_graph_link(g, (net_link_id)l);
+        n += a->kind == NET_LINK_WAN && a->src < a->dst;
+    }
+    return n;
+}
+
+/*
+ * The wan class of a cross-datacenter job. Synchronous and pipeline schemes cross the WAN
+ * every step: a link down stops the job until it is repaired (the sites it joins have no
+ * other link between them). DiLoCo schemes train on inside each site: the next outer sync
+ * waits for the repair (a stall, taken from the failure on: at most a round early).
+ */
+static sim_code wan_class(class_list *L, const plan *p, const topo *t, sim_status *st)
+{
+    int scheme = plan_cross_dc_of(p)->scheme;
+    int64_t links = wan_links(topo_graph(t));
+    if (scheme == PLAN_XDC_NONE || links == 0)
+        return SIM_OK;
+    bool diloco = scheme == PLAN_XDC_DILOCO || scheme == PLAN_XDC_STREAMING;
+    rel_class c = make_class("wan", links, topo_failure(t, HW_FAIL_WAN),
+                             diloco ? REL_STALL : REL_STOP, 0);
+    c.wait_repair = !diloco;
+    return push(L, &c, st);
+}
+
 /* gpu and hbm classes: one per chip type among the job's chips. */
 static sim_code chip_classes(class_list *L, const topo *t, int64_t chips, sim_status *st)
 {
@@ -551,6 +581,8 @@ sim_code rel_fleet_build(plan *p, const rel_fleet_opts *o, rel_class **out, size
                                  REL_STOP, 0);
         rc = push(&L, &k, st);
     }
+    if (rc == SIM_OK)
+        rc = wan_class(&L, p, t, st);
     free(R.saved);
     if (rc != SIM_OK) {
         free(L.v);

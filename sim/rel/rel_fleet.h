@@ -38,6 +38,10 @@
  *                              switch of its tier.
  *   software                   REL_STOP, 0 nodes (the job restarts on the same nodes);
  *                              count = the job's hosts (rates are per node)
+ *   wan                        cross-datacenter plans only, count = the WAN links: sync and
+ *                              pipeline schemes REL_STOP, 0 nodes, waiting for the link's
+ *                              repair (one link joins two sites); DiLoCo schemes REL_STALL
+ *                              (the sites train on; the next outer sync waits for it)
  * Kinds the job has none of (no fabric tier) give no class. With several chip types, gpu
  * and hbm give one class per type, named "gpu:TYPE".
  */

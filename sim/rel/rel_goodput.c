@@ -24,6 +24,12 @@ static sim_code nomem(sim_status *st)
     return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
 }
 
+static bool diloco(const plan *p)
+{
+    int s = plan_cross_dc_of(p)->scheme;
+    return s == PLAN_XDC_DILOCO || s == PLAN_XDC_STREAMING;
+}
+
 /* The step: the section's step_time, or one replay of the plan. */
 static sim_code step_time(plan *p, const rel_goodput_opts *o, rel_goodput_result *g,
                           sim_status *st)
@@ -35,7 +41,11 @@ static sim_code step_time(plan *p, const rel_goodput_opts *o, rel_goodput_result
     }
     exec_opts none;
     memset(&none, 0, sizeof none);
-    sim_code rc = exec_run(p, o && o->exec ? o->exec : &none, &g->replay, st);
+    const exec_opts *eo = o && o->exec ? o->exec : &none;
+    const plan_cross_dc *x = plan_cross_dc_of(p);
+    g->cross_dc = x->scheme != PLAN_XDC_NONE;
+    sim_code rc = g->cross_dc ? mdc_run(p, eo, &g->replay, &g->mdc, st)
+                              : exec_run(p, eo, &g->replay, st);
     if (rc == SIM_OK && g->replay.stopped)
         rc = sim_status_set(st, SIM_ERR_LIMIT, NULL, 0, 0,
                             "the step's replay stopped at a bound of its options (events or "
@@ -43,6 +53,8 @@ static sim_code step_time(plan *p, const rel_goodput_opts *o, rel_goodput_result
     if (rc == SIM_OK) {
         g->replayed = true;
         g->step_s = g->replay.step_time_s;
+        if (diloco(p)) /* over whole rounds: the outer syncs count */
+            g->step_s = g->mdc.round_s / (double)x->inner_steps;
     }
     return rc;
 }
@@ -53,6 +65,10 @@ static void job_figures(const plan *p, rel_goodput_result *g)
     const plan_reliability *rel = plan_reliability_of(p);
     const wl_workload *w = plan_workload(p);
     g->tokens_per_step = (double)w->sequence * (double)w->global_batch;
+    if (g->replayed && g->cross_dc)
+        g->tokens_per_step = g->mdc.tokens_per_s * g->step_s;
+    else if (diloco(p))
+        g->tokens_per_step *= (double)plan_cross_dc_of(p)->replicas;
     if (rel->steps > 0) {
         g->steps = rel->steps;
     } else {
@@ -146,7 +162,7 @@ static sim_code simulate_point(const plan *p, rel_goodput_result *g, rel_goodput
     if (!pt->runs || !pt->failures || !pt->lost_s || !pt->down_s || !pt->slow_s || !ettr ||
         !wall)
         rc = nomem(st);
-    double intr = 0, degr = 0;
+    double intr = 0, degr = 0, stall = 0;
     for (int64_t s = 0; rc == SIM_OK && s < g->seeds; s++) {
         rel_run *r = &pt->runs[s];
         rc = rel_simulate(&j, g->classes, n, g->seed0 + (uint64_t)s, s < log_seeds, r, st);
@@ -157,6 +173,7 @@ static sim_code simulate_point(const plan *p, rel_goodput_result *g, rel_goodput
         wall[s] = r->wall_s;
         intr += (double)r->interruptions;
         degr += (double)r->degradations;
+        stall += (double)r->stalls;
         pt->checkpoints += (double)r->checkpoints;
         pt->ckpt_s += r->ckpt_s;
         pt->drain_wait_s += r->drain_wait_s;
@@ -174,6 +191,7 @@ static sim_code simulate_point(const plan *p, rel_goodput_result *g, rel_goodput
         double days = pt->wall_s.mean / 86400;
         pt->interruptions_per_day = intr / k / days;
         pt->degradations_per_day = degr / k / days;
+        pt->stalls_per_day = stall / k / days;
         pt->goodput_tokens_per_s = g->tokens / pt->wall_s.mean;
         pt->checkpoints /= k;
         pt->ckpt_s /= k;
@@ -202,11 +220,6 @@ sim_code rel_goodput_run(plan *p, const rel_goodput_opts *o, rel_goodput_result 
     memset(out, 0, sizeof *out);
     rel_goodput_result *g = out;
     const plan_reliability *rel = plan_reliability_of(p);
-    if (plan_cross_dc_of(p)->scheme != PLAN_XDC_NONE)
-        return sim_status_set(st, SIM_ERR_INPUT, plan_config_path(p), 0, 0,
-                              "goodput: cross_dc schemes are not simulated under failures (a "
-                              "WAN link's failure is not modelled yet); remove the cross_dc "
-                              "section to study one site");
     double t0 = wall_now();
     sim_code rc = step_time(p, o, g, st);
     g->replay_wall_s = wall_now() - t0;
@@ -217,7 +230,7 @@ sim_code rel_goodput_run(plan *p, const rel_goodput_opts *o, rel_goodput_result 
     rel_fleet_opts fo = {.dual_homed = rel->dual_homed,
                          .replay = rel->degraded_replays,
                          .exec = o ? o->exec : NULL,
-                         .base_step_s = g->replayed ? g->step_s : 0};
+                         .base_step_s = g->replayed ? g->replay.step_time_s : 0};
     rc = rel_fleet_build(p, &fo, &g->classes, &g->n_classes, st);
     g->fleet_wall_s = wall_now() - t0;
     if (rc != SIM_OK)
@@ -262,6 +275,7 @@ void rel_goodput_free(rel_goodput_result *g)
     if (!g)
         return;
     exec_result_free(&g->replay);
+    mdc_result_free(&g->mdc);
     free(g->classes);
     for (size_t i = 0; i < g->n_points; i++) {
         rel_goodput_point *pt = &g->points[i];

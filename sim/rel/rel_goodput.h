@@ -35,6 +35,7 @@
 #include "core/rng.h"
 #include "core/status.h"
 #include "exec/exec.h"
+#include "exec/multidc.h"
 #include "rel/rel.h"
 #include "workload/plan.h"
 
@@ -59,7 +60,8 @@ typedef struct rel_goodput_point {
     double interval_s;         /* save_interval x step */
     sim_stats ettr, wall_s;    /* over seeds */
     double goodput_tokens_per_s; /* tokens / mean wall */
-    double interruptions_per_day, degradations_per_day; /* means over mean wall days */
+    double interruptions_per_day, degradations_per_day, stalls_per_day; /* means over mean
+                                                                            wall days */
     double checkpoints, ckpt_s, drain_wait_s; /* means per run */
     double daly_ettr;          /* Daly's closed form at this interval */
     /* per class, means per run: */
@@ -72,6 +74,8 @@ typedef struct rel_goodput_result {
     double step_s;             /* the replayed (or given) step */
     bool replayed;             /* false: the section's step_time */
     exec_result replay;        /* the replay (when replayed), for the database */
+    mdc_result mdc;            /* its cross-datacenter figures (cross_dc plans) */
+    bool cross_dc;             /* the plan has a cross_dc scheme (mdc_run replayed it) */
     double tokens_per_step, tokens;
     int64_t steps;
     double work_s;             /* steps x step */
@@ -95,8 +99,10 @@ typedef struct rel_goodput_result {
 
 /*
  * Runs p's reliability section (defaults without one) into *out (caller-owned; free with
- * rel_goodput_free, also after an error). Errors: SIM_ERR_INPUT for a cross-datacenter
- * plan (not modelled under failures) and those of exec_run, rel_fleet_build and
+ * rel_goodput_free, also after an error). A cross-datacenter plan is replayed by mdc_run:
+ * its step is a whole round over H for the DiLoCo schemes (the outer syncs count), and its
+ * WAN links fail as the wan class (rel_fleet.h); with a given step_time, a DiLoCo step
+ * trains every replica's batch. Errors: those of exec_run, mdc_run, rel_fleet_build and
  * rel_simulate; SIM_ERR_LIMIT when a replay stops at a bound of o->exec; SIM_ERR_NOMEM.
  */
 sim_code rel_goodput_run(plan *p, const rel_goodput_opts *o, rel_goodput_result *out,

@@ -13,8 +13,9 @@
  * Every wall second lands in exactly one bucket: training kept (work), training thrown
  * away (lost, by the class that threw it), checkpoints, drain waits, down time (by the
  * class whose failure the job is recovering from: a failure while down starts a recovery
- * of its own), and slow time (by class). So wall = work + ckpt + drain wait + sum(lost +
- * down + slow), which the tests check.
+ * of its own; a stall's pause, by the stalling class), and slow time (by class). A stall
+ * that strikes during a checkpoint or a recovery pauses training when that phase ends. So
+ * wall = work + ckpt + drain wait + sum(lost + down + slow), which the tests check.
  *
  * Random streams (core/rng.h), all from the seed: stream 0 draws the failure times (class
  * by class, in order), stream 1 the repair times. A class's failures: exponential, the
@@ -203,6 +204,8 @@ sim_code rel_simulate(const rel_job *j, const rel_class *c, size_t n, uint64_t s
     double phase_end = INFINITY;
     int phase = P_TRAIN;
     int32_t down_cls = -1;
+    double stall_until = 0; /* a stall in force until then (REL_STALL) */
+    int32_t stall_cls = -1;
     /* a fleet that fails faster than it recovers never finishes: stop at 1,000 x the work */
     const double t_cap = 1000 * (W + (double)j->steps / (double)(j->ckpt_steps ? j->ckpt_steps
                                                                                 : j->steps) *
@@ -264,6 +267,17 @@ sim_code rel_simulate(const rel_job *j, const rel_class *c, size_t n, uint64_t s
             double repair = draw_law(s.repair_rng, &k->repair);
             out->failures[i_fail]++;
             draw_next(&s, i_fail, t);
+            if (k->effect == REL_STALL) { /* paused until repaired; nothing lost */
+                out->stalls++;
+                if (t + repair > stall_until)
+                    stall_until = t + repair, stall_cls = (int32_t)i_fail;
+                if (phase == P_TRAIN) {
+                    phase = P_DOWN;
+                    down_cls = stall_cls;
+                    phase_end = stall_until;
+                }
+                continue;
+            }
             if (k->effect == REL_DEGRADE) {
                 if (grow((void **)&s.deg, &s.cap_deg, s.n_deg + 1, sizeof *s.deg) != 0) {
                     rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
@@ -279,6 +293,8 @@ sim_code rel_simulate(const rel_job *j, const rel_class *c, size_t n, uint64_t s
                 rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
                 break;
             }
+            if (k->wait_repair)
+                ready = fmax(ready, t + repair);
             double lost = unsaved;
             out->lost_s[i_fail] += lost;
             out->interruptions++;
@@ -323,6 +339,11 @@ sim_code rel_simulate(const rel_job *j, const rel_class *c, size_t n, uint64_t s
             phase = P_TRAIN;
         } else { /* P_DOWN: up again */
             phase = P_TRAIN;
+        }
+        if (phase == P_TRAIN && stall_until > t) { /* a stall struck while not training */
+            phase = P_DOWN;
+            down_cls = stall_cls;
+            phase_end = stall_until;
         }
     }
     out->wall_s = t;

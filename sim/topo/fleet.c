@@ -31,7 +31,7 @@ sim_code topo_fleet_load(topo *t, const struct ydoc *d, sim_status *st)
     topo_storage sto = {DEF_STORAGE_AGGREGATE_Bps, DEF_STORAGE_PER_NODE_Bps,
                         DEF_STORAGE_HOST_COPY_Bps};
     ynode root = ydoc_root(d), sec = 0;
-    sim_code rc = hw_fail_read(d, root, HW_FAIL_HOST, HW_FAIL_SOFTWARE, fail, st);
+    sim_code rc = hw_fail_read(d, root, HW_FAIL_HOST, HW_FAIL_WAN, fail, st);
     if (rc == SIM_OK)
         rc = ydoc_get_section(d, root, "storage", 0, storage_keys, &sec, st);
     if (rc == SIM_OK && sec)

@@ -134,7 +134,7 @@ void topo_apply_scale(topo *t, const topo_scale *s);
 /* ---- Failures, storage and the counting a goodput model needs (fleet.c) ---- */
 
 /*
- * Failure laws of the topology's component kinds, kind in [HW_FAIL_HOST, HW_FAIL_SOFTWARE]
+ * Failure laws of the topology's component kinds, kind in [HW_FAIL_HOST, HW_FAIL_WAN]
  * (hw/fail.h): the `failures` section's (top level only), the built-in defaults
  * (hw_fail_default: Llama 3's rates) for every kind it leaves out or when there is none.
  * Borrowed.

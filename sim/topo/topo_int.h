@@ -122,7 +122,7 @@ struct topo {
                           from site a towards b; -1 when a == b or unreachable */
 
     /* Both forms (fleet.c). */
-    hw_fail_spec fail[HW_FAIL_KIND_COUNT]; /* [HW_FAIL_HOST..HW_FAIL_SOFTWARE] used */
+    hw_fail_spec fail[HW_FAIL_KIND_COUNT]; /* [HW_FAIL_HOST..HW_FAIL_WAN] used */
     topo_storage storage;
 };
 
