@@ -184,7 +184,22 @@ static const bad_case bad_cases[] = {
      "clustersim: configs: error: cannot open 'configs': expected a file, found a directory\n"},
     {"flows topologies/dumbbell.yaml configs", 2,
      "clustersim: configs: error: cannot open 'configs': expected a file, found a directory\n"},
+    /* goodput's options */
+    {"goodput --no-db --seeds 0 configs/quickstart.yaml", 2,
+     "clustersim goodput: option '--seeds': expected a number of runs from 1 to 100000, "
+     "found '0'\n"},
+    {"goodput --no-db --save-intervals 5,,6 configs/quickstart.yaml", 2,
+     "clustersim goodput: option '--save-intervals': expected steps from 1 separated by "
+     "commas (at most 32), found '5,,6'\n"},
+    {"goodput --no-db --db x.db configs/quickstart.yaml", 2,
+     "clustersim goodput: --db and --no-db together\n"},
+    {"goodput --no-db --set reliability.tokens=many configs/quickstart.yaml", 2,
+     "clustersim: --set reliability.tokens=many: error: key 'tokens': expected a count of "
+     "tokens such as '15.6T' or '2e12' (K, M, B, T: 10^3 to 10^12), found 'many'\n"},
+    {"goodput --no-db", 2, "clustersim goodput: expected CONFIG.yaml\n"},
     /* a database that cannot be opened is found before the replay: nothing printed */
+    {"goodput --db /nonexistent/x.db configs/quickstart.yaml", 1,
+     "clustersim: /nonexistent/x.db: error: cannot open results database '/nonexistent/x.db'"},
     {"run --db /nonexistent/x.db configs/quickstart.yaml", 1,
      "clustersim: /nonexistent/x.db: error: cannot open results database '/nonexistent/x.db'"},
 };
@@ -391,6 +406,41 @@ static double q1(sqlite3 *db, const char *sql)
     sqlite3_finalize(s);
     return v;
 }
+
+/* goodput prints its summary and writes its run, with the replay's rows and its own;
+ * the same seeds give the same figures. */
+START_TEST(goodput_writes_the_database)
+{
+    char dir[] = "/tmp/clustersim-goodput-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char a[256], args[600];
+    snprintf(a, sizeof a, "%s/a.db", dir);
+    snprintf(args, sizeof args,
+             "goodput --db %s --seeds 30 --sweep-interval configs/quickstart.yaml", a);
+    char *out = NULL;
+    ck_assert_int_eq(th_run(args, &out, NULL), 0);
+    ck_assert(strstr(out, "  ETTR          ") != NULL);
+    ck_assert(strstr(out, "simulated optimum ") != NULL);
+    ck_assert(strstr(out, "wrote run 1 to ") != NULL);
+    ck_assert_int_eq(th_run(args, NULL, NULL), 0);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(a, &db), SQLITE_OK);
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM run WHERE command = 'goodput' AND "
+                               "status = 'ok' AND mfu > 0"), 2);
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM step WHERE run_id = 1"), 1);
+    ck_assert(q1(db, "SELECT count(*) FROM goodput WHERE run_id = 1") >= 5);
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM goodput AS x JOIN goodput AS y "
+                               "USING (save_interval) WHERE x.run_id = 1 AND y.run_id = 2 "
+                               "AND x.ettr_mean = y.ettr_mean AND x.wall_s_ci95 = "
+                               "y.wall_s_ci95"),
+                        q1(db, "SELECT count(*) FROM goodput WHERE run_id = 1"));
+    sqlite3_close(db);
+    free(out);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
 
 /* run writes its rows and the views answer; two runs of the same config and seed write the
  * same rows (wall-clock columns aside). */
@@ -619,6 +669,7 @@ int main(void)
     tcase_add_test(tc, run_writes_a_trace);
     tcase_add_test(tc, plan_json_escapes_names);
     tcase_add_test(tc, run_writes_the_database);
+    tcase_add_test(tc, goodput_writes_the_database);
     tcase_add_test(tc, calibrate_recovers_a_known_efficiency);
     tcase_add_test(tc, run_across_datacenters);
     tcase_add_test(tc, killed_runs_leave_no_partial_rows);

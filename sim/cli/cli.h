@@ -67,6 +67,11 @@ int cli_check_values(int argc, char **argv, const char *cmd, const char *const *
  * Returns 0, or -1 when s is not one or lies outside (overflow included). */
 int cli_parse_int(const char *s, long long lo, long long hi, long long *out);
 
+/* Parses "1,2,4": at most max integers from lo to hi (cli_parse_int) separated by commas,
+ * into out[0..*n). Returns 0, or -1 when s is not such a list. */
+int cli_parse_int_list(const char *s, long long lo, long long hi, size_t max, int64_t *out,
+                       size_t *n);
+
 /* Prints "clustersim CMD: option 'OPT': expected EXPECTED, found 'FOUND'"; returns 2. */
 int cli_bad_value(const char *cmd, const char *opt, const char *expected, const char *found);
 

@@ -43,27 +43,6 @@ static const char goodput_usage[] =
 
 #define MAX_INTERVALS 32
 
-static int parse_list(const char *s, int64_t *k, size_t *n)
-{
-    char buf[32];
-    *n = 0;
-    for (const char *p = s;; p++) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        long long v;
-        if (*n == MAX_INTERVALS || len == 0 || len >= sizeof buf)
-            return -1;
-        memcpy(buf, p, len);
-        buf[len] = 0;
-        if (cli_parse_int(buf, 1, 1000000000000LL, &v) != 0)
-            return -1;
-        k[(*n)++] = v;
-        if (!comma)
-            return 0;
-        p = comma;
-    }
-}
-
 /* "1.23 h" or "45.6 min" or "7.8 s" */
 static const char *dur(double s, char *buf, size_t len)
 {
@@ -195,7 +174,8 @@ int cli_goodput_main(int argc, char **argv)
                                    argv[i + 1]);
             i++;
         } else if (!strcmp(argv[i], "--save-intervals")) {
-            if (parse_list(argv[i + 1], intervals, &n_int) != 0)
+            if (cli_parse_int_list(argv[i + 1], 1, 1000000000000LL, MAX_INTERVALS, intervals,
+                                   &n_int) != 0)
                 rc = cli_bad_value("goodput", argv[i],
                                    "steps from 1 separated by commas (at most 32)",
                                    argv[i + 1]);

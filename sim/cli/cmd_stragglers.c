@@ -30,28 +30,6 @@ static const char strag_usage[] =
 static const char drop_expected[] =
     "node counts from 1 to 1000000 separated by commas (at most 32)";
 
-/* "1,2,4" into k[0..*n); -1 when malformed. */
-static int parse_drop(const char *s, int64_t *k, size_t *n)
-{
-    char buf[32];
-    *n = 0;
-    for (const char *p = s;; p++) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        long long v;
-        if (*n == REL_STRAGGLE_MAX_DROP || len == 0 || len >= sizeof buf)
-            return -1;
-        memcpy(buf, p, len);
-        buf[len] = 0;
-        if (cli_parse_int(buf, 1, 1000000, &v) != 0)
-            return -1;
-        k[(*n)++] = v;
-        if (!comma)
-            return 0;
-        p = comma;
-    }
-}
-
 static void print_result(const plan *p, const rel_straggle_result *r)
 {
     /* one unit for every figure, chosen by the baseline: s, ms or us, 4 decimals */
@@ -113,7 +91,8 @@ int cli_stragglers_main(int argc, char **argv)
                                    argv[i + 1]);
             i++;
         } else if (!strcmp(argv[i], "--drop")) {
-            if (parse_drop(argv[i + 1], drop, &n_drop) != 0)
+            if (cli_parse_int_list(argv[i + 1], 1, 1000000, REL_STRAGGLE_MAX_DROP, drop,
+                                   &n_drop) != 0)
                 rc = cli_bad_value("stragglers", argv[i], drop_expected, argv[i + 1]);
             i++;
         } else if (!strcmp(argv[i], "--set")) {

@@ -91,6 +91,28 @@ int cli_parse_int(const char *s, long long lo, long long hi, long long *out)
     return 0;
 }
 
+int cli_parse_int_list(const char *s, long long lo, long long hi, size_t max, int64_t *out,
+                       size_t *n)
+{
+    char buf[32];
+    *n = 0;
+    for (const char *p = s;; p++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        long long v;
+        if (*n == max || len == 0 || len >= sizeof buf)
+            return -1;
+        memcpy(buf, p, len);
+        buf[len] = 0;
+        if (cli_parse_int(buf, lo, hi, &v) != 0)
+            return -1;
+        out[(*n)++] = v;
+        if (!comma)
+            return 0;
+        p = comma;
+    }
+}
+
 int cli_bad_value(const char *cmd, const char *opt, const char *expected, const char *found)
 {
     fprintf(stderr, "clustersim %s: option '%s': expected %s, found '%s'\n", cmd, opt,
