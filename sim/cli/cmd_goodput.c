@@ -97,9 +97,10 @@ static void print_result(const plan *p, const rel_goodput_result *g)
            (unsigned long long)(g->seed0 + (uint64_t)g->seeds - 1), (long long)m->save_interval,
            dur(m->interval_s, b1, sizeof b1),
            !strcmp(m->source, "daly") ? "Daly's, save_interval: auto" : "save_interval");
-    printf("  ETTR          %.4f +- %.4f (95%% CI; sd %.4f, min %.4f, max %.4f); Daly's "
-           "closed form %.4f\n",
-           m->ettr.mean, m->ettr.ci_half, m->ettr.sd, m->ettr.min, m->ettr.max, m->daly_ettr);
+    printf("  ETTR          %.4f +- %.4f (95%% CI; sd %.4f, min %.4f, max %.4f); work over the "
+           "mean wall %.4f, Daly's closed form %.4f\n",
+           m->ettr.mean, m->ettr.ci_half, m->ettr.sd, m->ettr.min, m->ettr.max,
+           g->work_s / m->wall_s.mean, m->daly_ettr);
     printf("  time to train %.3f +- %.3f days (95%% CI; min %.3f, max %.3f)\n",
            m->wall_s.mean / 86400, m->wall_s.ci_half / 86400, m->wall_s.min / 86400,
            m->wall_s.max / 86400);
