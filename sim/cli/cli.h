@@ -23,6 +23,7 @@ int cli_sweep_main(int argc, char **argv);
 int cli_coll_main(int argc, char **argv);
 int cli_stragglers_main(int argc, char **argv);
 int cli_goodput_main(int argc, char **argv);
+int cli_search_main(int argc, char **argv);
 
 /* --set KEY=VALUE arguments: appends one override to *ov (grown; strings owned by it).
  * Returns 0, or the exit status after printing an error naming cmd. */

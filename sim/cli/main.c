@@ -19,6 +19,8 @@ static const cli_cmd commands[] = {
     {"merge", cli_merge_main, "combine result databases (sweep shards), keeping every run once"},
     {"stragglers", cli_stragglers_main,
      "step times over straggler draws, and what replacing the slowest nodes buys"},
+    {"search", cli_search_main,
+     "the best tp/pp/dp/cp/ep, stages, micro-batch, ZeRO and recompute for a config's chips"},
     {"goodput", cli_goodput_main,
      "a whole training run under failures: ETTR, days to train, time lost by cause"},
     {"calibrate", cli_calibrate_main, "fit a chip's efficiency parameters to measurements"},

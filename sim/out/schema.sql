@@ -1,4 +1,4 @@
--- schema.sql: the results database of clustersim, schema version 5.
+-- schema.sql: the results database of clustersim, schema version 6.
 --
 -- This file is the single source of truth: the build embeds it in the library
 -- (generated/schema_sql.h) and db_open runs it, inside one BEGIN IMMEDIATE transaction, on
@@ -20,10 +20,10 @@
 -- Key/value facts about the database itself.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY, -- 'schema_version'
-    value TEXT              -- for schema_version: the decimal version of this file, '5'
+    value TEXT              -- for schema_version: the decimal version of this file, '6'
 ) STRICT;
 
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '5');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '6');
 
 -- One invocation of clustersim that recorded results: its inputs (so every figure can be
 -- traced back to them), how it ended, and the headline results of the step replay.
@@ -343,6 +343,55 @@ CREATE TABLE IF NOT EXISTS goodput_interruption (
     lost_s   REAL NOT NULL,      -- training thrown away
     down_s   REAL NOT NULL,      -- planned down time (a later failure may cut it short)
     PRIMARY KEY (run_id, seed, n)
+) STRICT;
+
+
+-- `clustersim search`: one row per search (sim/search/search.h).
+CREATE TABLE IF NOT EXISTS search (
+    run_id          INTEGER PRIMARY KEY REFERENCES run (run_id) ON DELETE CASCADE,
+    chips           INTEGER NOT NULL,
+    candidates      INTEGER NOT NULL, -- enumerated
+    rejected        INTEGER NOT NULL, -- do not fit, or refused by the planner
+    estimated       INTEGER NOT NULL, -- valid: estimated
+    replayed        INTEGER NOT NULL, -- of those, replayed
+    spearman        REAL,             -- rank correlation, estimated against replayed step
+    spearman_top    REAL,             -- the same over the best estimates only
+    median_error    REAL,             -- |estimated / replayed step - 1|, median
+    max_error       REAL,             -- and max
+    best_candidate  INTEGER           -- search_candidate.candidate of the best replay
+) STRICT;
+
+-- Every candidate of a search, rejected with its reason, estimated, replayed.
+CREATE TABLE IF NOT EXISTS search_candidate (
+    run_id             INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    candidate          INTEGER NOT NULL,  -- its index in the enumeration
+    tp                 INTEGER NOT NULL,
+    pp                 INTEGER NOT NULL,
+    dp                 INTEGER NOT NULL,
+    cp                 INTEGER NOT NULL,
+    ep                 INTEGER NOT NULL,
+    virtual_stages     INTEGER NOT NULL,
+    first_stage_layers INTEGER NOT NULL,  -- 0: an even split
+    last_stage_layers  INTEGER NOT NULL,
+    micro_batch        INTEGER NOT NULL,
+    zero               INTEGER NOT NULL,
+    recompute          TEXT NOT NULL CHECK (recompute IN ('none', 'selective', 'full')),
+    state              TEXT NOT NULL
+        CHECK (state IN ('rejected', 'estimated', 'replayed', 'failed')),
+    reason             TEXT,              -- rejected or failed: why
+    chosen             TEXT               -- replayed as one of the best estimates ('top') or
+        CHECK (chosen IS NULL OR chosen IN ('top', 'sample')), -- a calibration 'sample'
+    memory_bytes       REAL,              -- the worst rank's
+    est_step_time_s    REAL,              -- the analytical estimate (search/estimate.h)
+    est_mfu            REAL,
+    est_compute_s      REAL,
+    est_exposed_comm_s REAL,
+    est_bubble_s       REAL,
+    step_time_s        REAL,              -- replayed
+    mfu                REAL,
+    tokens_per_s       REAL,
+    replay_wall_s      REAL,              -- wall seconds of its replay
+    PRIMARY KEY (run_id, candidate)
 ) STRICT;
 
 

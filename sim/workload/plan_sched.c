@@ -24,7 +24,8 @@ static sim_code read_alias(const ydoc *d, ynode par, const char *name, const cha
     *which = a ? name : old;
     if (a && b)
         return plan__key_err(d, par, old, st, "the same as '%s'; give one of them", name);
-    return ydoc_get_int(d, par, *which, 0, 1, INT32_MAX, out, st);
+    /* 0: none, as Megatron-LM's None (so an override can take a config's value back) */
+    return ydoc_get_int(d, par, *which, 0, 0, INT32_MAX, out, st);
 }
 
 /* fsdp: a YAML boolean (true is FULL_SHARD) or a strategy, PyTorch's names in any case. */

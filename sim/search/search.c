@@ -1,0 +1,341 @@
+/*
+ * search.c: the parallelism search's space, its pruning and its choice of replays (see
+ * search.h).
+ */
+#include "search/search.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hw/chip.h"
+#include "topo/topo.h"
+#include "workload/plan.h"
+
+static const char *const rec_names[] = {"none", "selective", "full"};
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Copies src into dst[len], cut short when longer. */
+static void set_text(char *dst, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+    n = n < len - 1 ? n : len - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static sim_code push(search_result *r, const search_cand *c, size_t *cap, sim_status *st)
+{
+    if (r->n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 256;
+        search_cand *v = realloc(r->c, nc * sizeof *v);
+        if (!v)
+            return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+        r->c = v;
+        *cap = nc;
+    }
+    r->c[r->n++] = *c;
+    return SIM_OK;
+}
+
+void search_overrides(const search_cand *c, search_ovbuf *b, ydoc_override *ov, size_t *n)
+{
+    const struct {
+        const char *key;
+        long long v;
+        const char *text;
+    } kv[SEARCH_OV_MAX] = {
+        {"tp", c->tp, NULL},
+        {"pp", c->pp, NULL},
+        {"dp", c->dp, NULL},
+        {"cp", c->cp, NULL},
+        {"ep", c->ep, NULL},
+        {"virtual_stages", c->vp, NULL},
+        {"schedule", 0, c->vp > 1 ? "interleaved" : "1f1b"},
+        {"micro_batch", c->micro_batch, NULL},
+        {"zero", c->zero, NULL},
+        {"recompute", 0, rec_names[c->recompute]},
+        {"first_stage_layers", c->first_layers, NULL},
+        {"last_stage_layers", c->last_layers, NULL},
+    };
+    *n = 0;
+    for (size_t i = 0; i < SEARCH_OV_MAX; i++) {
+        snprintf(b->key[i], sizeof b->key[i], "parallelism.%s", kv[i].key);
+        if (kv[i].text)
+            snprintf(b->val[i], sizeof b->val[i], "%s", kv[i].text);
+        else
+            snprintf(b->val[i], sizeof b->val[i], "%lld", kv[i].v);
+        snprintf(b->origin[i], sizeof b->origin[i], "search: %s=%s", b->key[i], b->val[i]);
+        ov[(*n)++] = (ydoc_override){b->key[i], b->val[i], b->origin[i]};
+    }
+}
+
+void search_describe(const search_cand *c, char *buf, size_t len)
+{
+    char layout[48] = "";
+    if (c->first_layers || c->last_layers)
+        snprintf(layout, sizeof layout, " (%lld+..+%lld)", (long long)c->first_layers,
+                 (long long)c->last_layers);
+    snprintf(buf, len, "tp %lld pp %lld dp %lld cp %lld ep %lld vp %lld%s mb %lld zero %d %s",
+             (long long)c->tp, (long long)c->pp, (long long)c->dp, (long long)c->cp,
+             (long long)c->ep, (long long)c->vp, layout, (long long)c->micro_batch, c->zero,
+             c->recompute == WL_RECOMPUTE_NONE ? "no recompute"
+             : c->recompute == WL_RECOMPUTE_SELECTIVE ? "selective recompute"
+                                                      : "full recompute");
+}
+
+/* The chips of chip 0's node (its scale-up domain's share, at least 1). */
+static int64_t node_chips(const topo *t, int64_t n)
+{
+    int32_t node = topo_chip_node(t, 0);
+    int64_t k = 1;
+    while (k < n && topo_chip_node(t, (int32_t)k) == node)
+        k++;
+    return k;
+}
+
+/* First and last stage layers when pp x vp stages do not split L evenly: the middle stages
+ * carry ceil(L / (pp vp)) per chunk, the first and last share the rest; 0, 0 when even.
+ * -1 when no such layout exists (too few layers). */
+static int layout_of(int64_t L, int64_t pp, int64_t vp, int64_t *first, int64_t *last)
+{
+    *first = *last = 0;
+    int64_t chunks = pp * vp;
+    if (L % chunks == 0)
+        return 0;
+    if (pp < 3)
+        return -1;
+    int64_t k = (L + chunks - 1) / chunks; /* per middle chunk */
+    int64_t rest = L - (pp - 2) * vp * k; /* first and last stages, vp chunks each */
+    if (rest < 2 * vp)
+        return -1;
+    *first = rest / 2;
+    *last = rest - *first;
+    return 0;
+}
+
+/* Whether the candidate's memory fits the chip, from the model alone; reason when not. */
+static bool fits(const plan *base, const search_cand *c, double hbm, char *reason, size_t len)
+{
+    wl_workload w = *plan_workload(base);
+    wl_parallel par = *plan_parallel(base);
+    w.micro_batch = c->micro_batch;
+    par.tp = c->tp, par.pp = c->pp, par.dp = c->dp, par.cp = c->cp, par.ep = c->ep;
+    par.vp = c->vp;
+    par.schedule = c->vp > 1 ? WL_SCHED_INTERLEAVED : WL_SCHED_1F1B;
+    par.zero = c->zero;
+    par.fsdp = false;
+    par.fsdp_strategy = WL_FSDP_NONE;
+    par.recompute = (wl_recompute)c->recompute;
+    par.first_stage_layers = c->first_layers;
+    par.last_stage_layers = c->last_layers;
+    par.layout_n = 0;
+    if (w.global_batch % (c->micro_batch * c->dp) != 0) {
+        snprintf(reason, len, "global batch %lld not divisible by micro-batch %lld x dp %lld",
+                 (long long)w.global_batch, (long long)c->micro_batch, (long long)c->dp);
+        return false;
+    }
+    wl_memory m;
+    sim_status st;
+    if (wl_memory_per_rank(&w, &par, &m, &st) != SIM_OK) {
+        set_text(reason, len, st.msg);
+        return false;
+    }
+    if (hbm > 0 && m.total > hbm) {
+        snprintf(reason, len, "memory %.2f GiB per rank exceeds the chip's %.2f GiB",
+                 m.total / 1073741824.0, hbm / 1073741824.0);
+        return false;
+    }
+    return true;
+}
+
+/* Checks and estimates c: plan_load with its overrides, then the estimate. */
+static void evaluate(const char *config, const ydoc_override *ov, size_t n_ov, search_cand *c,
+                     ydoc_override *all)
+{
+    search_ovbuf b;
+    size_t k = 0;
+    search_overrides(c, &b, all + n_ov, &k);
+    memcpy(all, ov, n_ov * sizeof *ov);
+    plan *p = NULL;
+    sim_status st;
+    sim_status_clear(&st);
+    if (plan_load(config, all, n_ov + k, &p, &st) != SIM_OK ||
+        search_estimate_plan(p, &c->est, &st) != SIM_OK) {
+        char msg[SIM_STATUS_MSG_MAX + 64];
+        sim_status_format(&st, msg, sizeof msg);
+        set_text(c->reason, sizeof c->reason, msg);
+        c->state = SEARCH_REJECTED;
+    } else {
+        c->state = SEARCH_ESTIMATED;
+    }
+    plan_destroy(p);
+}
+
+sim_code search_enumerate(const char *config, const ydoc_override *ov, size_t n_ov,
+                          search_result *out, sim_status *st)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = wall_now();
+    plan *base = NULL;
+    sim_code rc = plan_load(config, ov, n_ov, &base, st);
+    if (rc != SIM_OK)
+        return rc;
+    const wl_workload *w = plan_workload(base);
+    const topo *t = plan_topo(base);
+    const hw_chip *chip = topo_chip_hw(t, 0);
+    double hbm = chip ? chip->hbm_bytes : 0;
+    int64_t N = plan_ranks(base), node = node_chips(t, N), L = w->layers;
+    out->chips = N;
+    ydoc_override *all = malloc((n_ov + SEARCH_OV_MAX) * sizeof *all);
+    if (!all) {
+        plan_destroy(base);
+        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    }
+    size_t cap = 0;
+    static const int64_t vps[] = {1, 2, 3, 4, 6, 8};
+    static const int64_t mbs[] = {1, 2, 4};
+    for (int64_t tp = 1; rc == SIM_OK && tp <= node && N % tp == 0; tp *= 2)
+        for (int64_t cp = 1;
+             rc == SIM_OK && N % (tp * cp) == 0 && (cp == 1 || w->sequence / cp >= 4096);
+             cp *= 2)
+            for (int64_t pp = 1; rc == SIM_OK && pp <= L && pp <= N / (tp * cp); pp++) {
+                if ((N / (tp * cp)) % pp != 0)
+                    continue;
+                int64_t dp = N / (tp * cp * pp);
+                for (int64_t ep = 1; rc == SIM_OK && ep <= (w->experts ? dp * cp : 1); ep *= 2) {
+                    if (w->experts && (w->experts % ep != 0 || (dp * cp) % ep != 0))
+                        continue;
+                    for (size_t iv = 0; rc == SIM_OK && iv < sizeof vps / sizeof vps[0]; iv++) {
+                        int64_t vp = vps[iv];
+                        if ((pp == 1 && vp > 1) || pp * vp > L)
+                            continue;
+                        int64_t first, last;
+                        if (layout_of(L, pp, vp, &first, &last) != 0)
+                            continue;
+                        for (size_t im = 0; rc == SIM_OK && im < sizeof mbs / sizeof mbs[0];
+                             im++)
+                            for (int zero = 0; rc == SIM_OK && zero <= 3; zero++) {
+                                if (zero == 2 || (zero == 3 && pp > 1) ||
+                                    (zero > 0 && dp * cp == 1))
+                                    continue;
+                                for (int rec = 0; rc == SIM_OK && rec < 3; rec++) {
+                                    search_cand c = {.tp = tp, .pp = pp, .dp = dp, .cp = cp,
+                                                     .ep = ep, .vp = vp,
+                                                     .micro_batch = mbs[im],
+                                                     .first_layers = first,
+                                                     .last_layers = last, .zero = zero,
+                                                     .recompute = rec};
+                                    if (fits(base, &c, hbm, c.reason, sizeof c.reason))
+                                        evaluate(config, ov, n_ov, &c, all);
+                                    else
+                                        c.state = SEARCH_REJECTED;
+                                    out->n_valid += c.state == SEARCH_ESTIMATED;
+                                    rc = push(out, &c, &cap, st);
+                                }
+                            }
+                    }
+                }
+            }
+    free(all);
+    plan_destroy(base);
+    out->enumerate_wall_s = wall_now() - t0;
+    if (rc != SIM_OK)
+        search_result_free(out);
+    return rc;
+}
+
+void search_result_free(search_result *r)
+{
+    if (!r)
+        return;
+    free(r->c);
+    memset(r, 0, sizeof *r);
+}
+
+static const search_result *sort_r;
+
+static int by_estimate(const void *a, const void *b)
+{
+    const search_cand *x = &sort_r->c[*(const size_t *)a], *y = &sort_r->c[*(const size_t *)b];
+    if (x->est.step_s != y->est.step_s)
+        return x->est.step_s < y->est.step_s ? -1 : 1;
+    return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+size_t search_select(search_result *r, size_t top, double margin, size_t max_top,
+                     size_t sample)
+{
+    size_t *ix = malloc((r->n_valid ? r->n_valid : 1) * sizeof *ix), k = 0;
+    if (!ix)
+        return 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->c[i].state == SEARCH_ESTIMATED)
+            ix[k++] = i;
+    sort_r = r;
+    qsort(ix, k, sizeof *ix, by_estimate);
+    size_t marked = 0, n_top = 0;
+    double best = k ? r->c[ix[0]].est.step_s : 0;
+    for (size_t i = 0; i < k && n_top < max_top; i++)
+        if (i < top || r->c[ix[i]].est.step_s <= best * (1 + margin)) {
+            r->c[ix[i]].top = true;
+            n_top++;
+        }
+    marked = n_top;
+    /* the calibration sample: evenly over the ranks after the top ones */
+    size_t rest = k > n_top ? k - n_top : 0;
+    for (size_t j = 0; j < sample && j < rest; j++) {
+        size_t at = n_top + (rest - 1) * (j + 1) / (sample < rest ? sample : rest);
+        if (!r->c[ix[at]].top && !r->c[ix[at]].sample) {
+            r->c[ix[at]].sample = true;
+            marked++;
+        }
+    }
+    free(ix);
+    return marked;
+}
+
+/* Ranks (1-based, ties their mean) of x into r. */
+static void ranks(const double *x, size_t n, double *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t less = 0, equal = 0;
+        for (size_t j = 0; j < n; j++) {
+            less += x[j] < x[i];
+            equal += x[j] == x[i];
+        }
+        r[i] = (double)less + ((double)equal + 1) / 2;
+    }
+}
+
+double search_spearman(const double *x, const double *y, size_t n)
+{
+    if (n < 2)
+        return NAN;
+    double *rx = malloc(2 * n * sizeof *rx);
+    if (!rx)
+        return NAN;
+    double *ry = rx + n;
+    ranks(x, n, rx);
+    ranks(y, n, ry);
+    double mx = 0, my = 0;
+    for (size_t i = 0; i < n; i++)
+        mx += rx[i], my += ry[i];
+    mx /= (double)n, my /= (double)n;
+    double sxy = 0, sxx = 0, syy = 0;
+    for (size_t i = 0; i < n; i++) {
+        sxy += (rx[i] - mx) * (ry[i] - my);
+        sxx += (rx[i] - mx) * (rx[i] - mx);
+        syy += (ry[i] - my) * (ry[i] - my);
+    }
+    free(rx);
+    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
+}

@@ -1,0 +1,208 @@
+/*
+ * test_search.c: the parallelism search (search/search.h, search/estimate.h) and
+ * `clustersim search`.
+ * - The space of a small case, counted by hand: the tiny workload (4 layers, 4 heads,
+ *   sequence 128, 16 sequences) on 16 H100 in nodes of 8.
+ * - Invalid candidates are rejected with the planner's reason and never chosen for a replay.
+ * - Llama 3 405B over 16 stages gets Meta's layout, 7 + 14 x 8 + 7.
+ * - Spearman's rank correlation, by hand.
+ * - The estimate of a plan with no communication is its compute, and the bubble is
+ *   (pp - 1) / m of the busy time.
+ * - A search gives the same rows whatever --jobs.
+ */
+#include <check.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLUSTERSIM_TEST_CLI
+#define CLUSTERSIM_TEST_PLANS
+#include "helpers.h"
+#include "search/search.h"
+
+#define TINY "tests/fixtures/good/cfg-tiny.yaml"
+
+START_TEST(tiny_space_counted_by_hand)
+{
+    /* N = 16, 8 chips per node, L = 4, sequence 128 (cp 1 only):
+     *   tp 1: pp 1 (zero 0, 1, 3), pp 2 (vp 1, 2; zero 0, 1), pp 4 (vp 1; zero 0, 1): 9
+     *   tp 2: pp 1 (3), pp 2 (2 x 2), pp 4 (2): 9
+     *   tp 4: pp 1 (3), pp 2 (2 x 2), pp 4 (dp 1: zero 0): 8
+     *   tp 8: pp 1 (dp 2: 3), pp 2 (dp 1: vp 1, 2, zero 0): 5
+     * 31 combinations x 3 micro-batches x 3 recomputation modes = 279 */
+    search_result r;
+    sim_status st;
+    ck_assert_int_eq(search_enumerate(TINY, NULL, 0, &r, &st), SIM_OK);
+    ck_assert_uint_eq(r.n, 279);
+    ck_assert_int_eq(r.chips, 16);
+    size_t valid = 0, tp8 = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const search_cand *c = &r.c[i];
+        ck_assert_int_eq(c->tp * c->pp * c->dp * c->cp, 16);
+        valid += c->state == SEARCH_ESTIMATED;
+        if (c->tp == 8) { /* 4 heads over 8 ranks: refused by the planner */
+            tp8++;
+            ck_assert_int_eq(c->state, SEARCH_REJECTED);
+            ck_assert_msg(strstr(c->reason, "heads") != NULL, "%s", c->reason);
+        }
+        if (c->dp * c->micro_batch > 16) /* 16 sequences */
+            ck_assert_int_eq(c->state, SEARCH_REJECTED);
+        if (c->state == SEARCH_ESTIMATED)
+            ck_assert(c->est.step_s > 0 && c->est.mfu > 0 && c->est.mfu < 1);
+    }
+    ck_assert_uint_eq(tp8, 5 * 9);
+    ck_assert_uint_eq(valid, r.n_valid);
+    /* only estimated candidates are chosen */
+    size_t marked = search_select(&r, 5, 0.0, 5, 10);
+    ck_assert_uint_eq(marked, 15);
+    for (size_t i = 0; i < r.n; i++)
+        if (r.c[i].top || r.c[i].sample)
+            ck_assert_int_eq(r.c[i].state, SEARCH_ESTIMATED);
+    /* the top ones are the best estimates */
+    double worst_top = 0, best_other = INFINITY;
+    for (size_t i = 0; i < r.n; i++) {
+        if (r.c[i].state != SEARCH_ESTIMATED)
+            continue;
+        if (r.c[i].top)
+            worst_top = fmax(worst_top, r.c[i].est.step_s);
+        else
+            best_other = fmin(best_other, r.c[i].est.step_s);
+    }
+    ck_assert(worst_top <= best_other);
+    search_result_free(&r);
+}
+END_TEST
+
+START_TEST(llama3_405b_gets_metas_layout)
+{
+    search_result r;
+    sim_status st;
+    ck_assert_int_eq(search_enumerate("configs/bench/llama3-405b-16k.yaml", NULL, 0, &r, &st),
+                     SIM_OK);
+    int found = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const search_cand *c = &r.c[i];
+        if (c->pp == 16 && c->vp == 1) {
+            ck_assert_int_eq(c->first_layers, 7); /* 7 + 14 x 8 + 7 = 126 */
+            ck_assert_int_eq(c->last_layers, 7);
+        }
+        if (c->tp == 8 && c->pp == 16 && c->cp == 1 && c->vp == 1 && c->micro_batch == 1 &&
+            c->zero == 1 &&
+            c->recompute == WL_RECOMPUTE_FULL) { /* the shipped config's */
+            ck_assert_int_eq(c->state, SEARCH_ESTIMATED);
+            found++;
+        }
+        if (c->pp == 16 && c->vp == 2) { /* 32 chunks: 4 per middle chunk, 14 + 14 */
+            ck_assert_int_eq(c->first_layers, 7);
+            ck_assert_int_eq(c->last_layers, 7);
+        }
+    }
+    ck_assert_int_eq(found, 1);
+    search_result_free(&r);
+}
+END_TEST
+
+START_TEST(spearman_by_hand)
+{
+    double x[] = {1, 2, 3, 4, 5}, y[] = {2, 1, 4, 3, 5};
+    /* d = (1, -1, 1, -1, 0): 1 - 6 x 4 / (5 x 24) = 0.8 */
+    ck_assert(fabs(search_spearman(x, y, 5) - 0.8) < 1e-12);
+    double z[] = {5, 4, 3, 2, 1};
+    ck_assert(fabs(search_spearman(x, z, 5) + 1) < 1e-12);
+    double t[] = {1, 1, 2, 2}, u[] = {1, 2, 3, 4}; /* ties: ranks 1.5 1.5 3.5 3.5 */
+    ck_assert(fabs(search_spearman(t, u, 4) - 2 / sqrt(5)) < 1e-12);
+    ck_assert(isnan(search_spearman(x, y, 1)));
+}
+END_TEST
+
+START_TEST(estimate_of_compute_alone)
+{
+    /* one chip: no collective; its step is its compute */
+    static const char *const one[] = {"parallelism.tp=1", "parallelism.pp=1",
+                                      "parallelism.dp=1", "parallelism.chips=1", NULL};
+    plan *p = th_load(TINY, one);
+    search_estimate e;
+    sim_status st;
+    ck_assert_int_eq(search_estimate_plan(p, &e, &st), SIM_OK);
+    ck_assert(e.exposed_s == 0 && e.hidden_s == 0 && e.bubble_s == 0);
+    ck_assert(e.step_s == e.compute_s && e.compute_s > 0);
+    plan_destroy(p);
+    /* pp 2 and 4 micro-batches: the bubble is 1/4 of the busy time */
+    /* pp 2 and 16 micro-batches (dp 1: no gradient reduction): the bubble is (pp - 1) / m =
+     * 1/16 of the busy time */
+    static const char *const pipe[] = {"parallelism.tp=1", "parallelism.pp=2",
+                                       "parallelism.dp=1", "parallelism.chips=2", NULL};
+    p = th_load(TINY, pipe);
+    ck_assert_int_eq(plan_microbatches(p), 16);
+    ck_assert_int_eq(search_estimate_plan(p, &e, &st), SIM_OK);
+    ck_assert(e.hidden_s == 0 && e.exposed_s > 0); /* the pipeline's sends */
+    double busy = e.compute_s + e.exposed_s;
+    ck_assert(fabs(e.bubble_s - busy / 16) <= 1e-12 * busy);
+    ck_assert(fabs(e.step_s - busy * 17 / 16) <= 1e-12 * busy);
+    plan_destroy(p);
+}
+END_TEST
+
+static char *candidates_of(const char *db)
+{
+    sqlite3 *c;
+    ck_assert_int_eq(sqlite3_open(db, &c), SQLITE_OK);
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(c,
+                                        "SELECT group_concat(candidate || ':' || state || ':' "
+                                        "|| coalesce(chosen, '') || ':' || "
+                                        "coalesce(est_step_time_s, '') || ':' || "
+                                        "coalesce(step_time_s, ''), ';') FROM "
+                                        "(SELECT * FROM search_candidate ORDER BY candidate)",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    char *out = strdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    sqlite3_close(c);
+    return out;
+}
+
+START_TEST(same_rows_whatever_the_jobs)
+{
+    char dir[] = "/tmp/clustersim-search-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char a[128], b[128], args[512];
+    snprintf(a, sizeof a, "%s/a.db", dir);
+    snprintf(b, sizeof b, "%s/b.db", dir);
+    snprintf(args, sizeof args, "search --jobs 1 --top 3 --sample 3 --db %s %s", a, TINY);
+    char *out = NULL;
+    ck_assert_int_eq(th_run(args, &out, NULL), 0);
+    ck_assert(strstr(out, "estimate against the 6 replays") != NULL);
+    free(out);
+    snprintf(args, sizeof args, "search --jobs 3 --top 3 --sample 3 --db %s %s", b, TINY);
+    ck_assert_int_eq(th_run(args, NULL, NULL), 0);
+    char *x = candidates_of(a), *y = candidates_of(b);
+    ck_assert_str_eq(x, y);
+    ck_assert(strstr(x, ":replayed:top:") != NULL);
+    free(x);
+    free(y);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("search");
+    TCase *tc = tcase_create("search");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, tiny_space_counted_by_hand);
+    tcase_add_test(tc, llama3_405b_gets_metas_layout);
+    tcase_add_test(tc, spearman_by_hand);
+    tcase_add_test(tc, estimate_of_compute_alone);
+    tcase_add_test(tc, same_rows_whatever_the_jobs);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
