@@ -1,11 +1,13 @@
 /*
  * test_plots.c: the plot scripts of analysis/ (plot-mfu.sh, plot-breakdown.sh,
- * plot-tiers.sh) on a small database made by the executable: three quick-start runs with
- * (tp, dp) = (2, 16), (4, 8), (8, 4) and pp 2, and the sweep_param rows a sweep would have
- * written for them. Each script writes a PNG (checked by its signature) and an SVG (checked
- * for its titles and labels); a key, run or database without rows, and wrong arguments,
- * exit 2 and write nothing. Needs sqlite3 and gnuplot on the PATH; the binary's path comes
- * from CLUSTERSIM_BIN (set by ctest); runs from the repository root.
+ * plot-tiers.sh, plot-goodput.sh) on small databases made by the executable: three
+ * quick-start runs with (tp, dp) = (2, 16), (4, 8), (8, 4) and pp 2, and the sweep_param
+ * rows a sweep would have written for them; and four quick-start goodput runs of 20 seeds
+ * (an interval sweep on 64 chips, 16 and 32 chips, async_save on 64). Each script writes a
+ * PNG (checked by its signature) and an SVG (checked for its titles and labels); a key, run
+ * or database without rows, and wrong arguments, exit 2 and write nothing. Needs sqlite3
+ * and gnuplot on the PATH; the binary's path comes from CLUSTERSIM_BIN (set by ctest); runs
+ * from the repository root.
  */
 #include <check.h>
 #define CLUSTERSIM_TEST_CLI
@@ -18,7 +20,8 @@
 #include <unistd.h>
 
 static char dir[64]; /* the temporary directory of the current test case */
-static char db[128]; /* the database in it */
+static char db[128];  /* the database in it */
+static char gdb[128]; /* the goodput database in it */
 
 static const struct {
     int tp, dp;
@@ -31,10 +34,22 @@ static void make_dir(void)
     snprintf(dir, sizeof dir, "/tmp/clustersim-plots-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(db, sizeof db, "%s/r.db", dir);
+    snprintf(gdb, sizeof gdb, "%s/g.db", dir);
 }
 
-/* Makes the directory and the database: one run per point, then its sweep_param rows. Once
- * for all the tests that plot (an unchecked fixture): they only read it. */
+/* The goodput runs, in order (run ids 1 to 4): the quick start's 64 chips with an interval
+ * sweep, 16 and 32 chips (dp 2 and 4 at tp 4, pp 2), 64 chips with async_save. */
+static const char *const goodput_runs[] = {
+    "--sweep-interval",
+    "--set parallelism.dp=2 --set parallelism.chips=16",
+    "--set parallelism.dp=4 --set parallelism.chips=32",
+    "--set reliability.async_save=true",
+};
+#define NGOODPUT (sizeof goodput_runs / sizeof goodput_runs[0])
+
+/* Makes the directory and the databases: one run per point, then its sweep_param rows; the
+ * goodput runs. Once for all the tests that plot (an unchecked fixture): they only read
+ * them. */
 static void make_db(void)
 {
     ck_assert_msg(system("command -v gnuplot > /dev/null && command -v sqlite3 > /dev/null")
@@ -75,6 +90,11 @@ static void make_db(void)
     sqlite3_finalize(ids);
     sqlite3_finalize(ins);
     sqlite3_close(h);
+    for (size_t i = 0; i < NGOODPUT; i++) {
+        snprintf(args, sizeof args, "goodput --db %s --seeds 20 %s configs/quickstart.yaml",
+                 gdb, goodput_runs[i]);
+        ck_assert_int_eq(th_run(args, NULL, NULL), 0);
+    }
 }
 
 static void remove_dir(void)
@@ -84,15 +104,15 @@ static void remove_dir(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-/* Runs `sh analysis/SCRIPT ARGS` (ARGS may name @ for the database and % for the
- * directory), stdout discarded; returns its exit status, stderr in *err (malloc'ed) when
- * err is not NULL. */
+/* Runs `sh analysis/SCRIPT ARGS` (ARGS may name @ for the database, ^ for the goodput
+ * database and % for the directory), stdout discarded; returns its exit status, stderr in
+ * *err (malloc'ed) when err is not NULL. */
 static int script(const char *name, const char *args, char **err)
 {
     char expanded[1024] = "", cmd[2048], errpath[128];
     size_t len = 0;
     for (const char *a = args; *a && len < sizeof expanded - 128; a++) {
-        const char *s = *a == '@' ? db : *a == '%' ? dir : NULL;
+        const char *s = *a == '@' ? db : *a == '^' ? gdb : *a == '%' ? dir : NULL;
         if (s)
             len += (size_t)snprintf(expanded + len, sizeof expanded - len, "%s", s);
         else
@@ -203,6 +223,78 @@ START_TEST(link_utilization_per_kind)
 }
 END_TEST
 
+START_TEST(goodput_against_interval_and_size)
+{
+    /* every run; the sweep (run 1) is the only one with more than one interval */
+    ck_assert_int_eq(script("plot-goodput.sh", "^ %/gp", NULL), 0);
+    check_plot("gp-interval",
+               (const char *const[]){"ETTR against the checkpoint interval",
+                                     "checkpoint interval (min, log scale)",
+                                     "run 1: llama3-8b, 64 chips, sync, 20 seeds; Daly's "
+                                     "interval ",
+                                     "Daly's closed form for the run",
+                                     "Daly's optimum interval for the run", NULL});
+    char *svg = slurp("gp-interval.svg", NULL);
+    ck_assert(!strstr(svg, "run 2:") && !strstr(svg, "run 4:"));
+    free(svg);
+    check_plot("gp-size", (const char *const[]){"ETTR against the job's size",
+                                                "the job's chips (log scale)",
+                                                "quickstart, sync checkpoints",
+                                                "Daly's closed form at the same interval",
+                                                "quickstart, async_save", NULL});
+    /* the sizes along the axis, sorted */
+    svg = slurp("gp-size.svg", NULL);
+    const char *a = strstr(svg, "<text>16<"), *b = strstr(svg, "<text>32<"),
+               *c = strstr(svg, "<text>64<");
+    ck_assert_msg(a && b && c && a < b && b < c, "the chips are not 16, 32, 64 in order");
+    free(svg);
+}
+END_TEST
+
+START_TEST(goodput_of_chosen_runs)
+{
+    /* runs 2 and 3: one interval each, so no interval figure (said on stderr) */
+    char *err;
+    ck_assert_int_eq(script("plot-goodput.sh", "^ %/sel 2 3", &err), 0);
+    ck_assert_msg(strstr(err, "not drawn") != NULL, "got: %s", err);
+    free(err);
+    ck_assert(!exists("sel-interval.png") && !exists("sel-interval.svg"));
+    check_plot("sel-size", (const char *const[]){"quickstart, sync checkpoints", "<text>16<",
+                                                 "<text>32<", NULL});
+    char *svg = slurp("sel-size.svg", NULL);
+    ck_assert(!strstr(svg, "async_save") && !strstr(svg, "<text>64<"));
+    free(svg);
+    /* runs 1 and 4: both figures, 64 chips synchronous and asynchronous */
+    ck_assert_int_eq(script("plot-goodput.sh", "^ %/sel14 1 4", NULL), 0);
+    check_plot("sel14-interval", (const char *const[]){"run 1: llama3-8b", NULL});
+    check_plot("sel14-size", (const char *const[]){"quickstart, sync checkpoints",
+                                                   "quickstart, async_save", "<text>64<",
+                                                   NULL});
+}
+END_TEST
+
+/* No goodput rows (a database of `clustersim run` runs; a run id without them, alone or
+ * beside one with them; no database): status 2, a message, and none of the four files. */
+static const char *const goodput_empty_cases[] = {
+    "@ %/none-gp",
+    "^ %/none-gp 7",
+    "^ %/none-gp 1 7",
+    "%/no-such.db %/none-gp",
+};
+
+START_TEST(no_goodput_rows_exit_2_and_write_nothing)
+{
+    char *err;
+    ck_assert_int_eq(script("plot-goodput.sh", goodput_empty_cases[_i], &err), 2);
+    ck_assert_msg(strstr(err, "plot-goodput.sh: ") != NULL && strlen(err) > 30, "got: %s",
+                  err);
+    free(err);
+    ck_assert(!exists("none-gp-interval.png") && !exists("none-gp-interval.svg"));
+    ck_assert(!exists("none-gp-size.png") && !exists("none-gp-size.svg"));
+    ck_assert(!exists("no-such.db"));
+}
+END_TEST
+
 /* No matching rows: status 2, a message, and neither file. */
 static const struct {
     const char *script, *args, *stem;
@@ -241,6 +333,10 @@ static const struct {
     {"plot-tiers.sh", "@"},
     {"plot-tiers.sh", "@ %/u one"},
     {"plot-tiers.sh", "@ %/u 1 2"},
+    {"plot-goodput.sh", "^"},
+    {"plot-goodput.sh", "^ %/u one"},
+    {"plot-goodput.sh", "^ %/u 1 2x"},
+    {"plot-goodput.sh", "'' %/u"},
 };
 
 START_TEST(wrong_arguments_exit_2)
@@ -252,6 +348,7 @@ START_TEST(wrong_arguments_exit_2)
     ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got: %s", err);
     free(err);
     ck_assert(!exists("u.png") && !exists("u.svg"));
+    ck_assert(!exists("u-size.png") && !exists("u-interval.png"));
 }
 END_TEST
 
@@ -264,6 +361,10 @@ int main(void)
     tcase_add_test(tc, mfu_against_a_swept_key);
     tcase_add_test(tc, step_time_breakdown);
     tcase_add_test(tc, link_utilization_per_kind);
+    tcase_add_test(tc, goodput_against_interval_and_size);
+    tcase_add_test(tc, goodput_of_chosen_runs);
+    tcase_add_loop_test(tc, no_goodput_rows_exit_2_and_write_nothing, 0,
+                        (int)(sizeof goodput_empty_cases / sizeof goodput_empty_cases[0]));
     tcase_add_loop_test(tc, no_rows_exit_2_and_write_nothing, 0,
                         (int)(sizeof empty_cases / sizeof empty_cases[0]));
     suite_add_tcase(s, tc);
