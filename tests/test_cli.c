@@ -427,6 +427,8 @@ START_TEST(goodput_writes_the_database)
     ck_assert_int_eq(sqlite3_open(a, &db), SQLITE_OK);
     ck_assert_double_eq(q1(db, "SELECT count(*) FROM run WHERE command = 'goodput' AND "
                                "status = 'ok' AND mfu > 0"), 2);
+    /* run.wall_s is the invocation's: the replay, the degraded replays, the Monte Carlo */
+    ck_assert_double_eq(q1(db, "SELECT count(*) FROM run WHERE wall_s > 0"), 2);
     ck_assert_double_eq(q1(db, "SELECT count(*) FROM step WHERE run_id = 1"), 1);
     ck_assert(q1(db, "SELECT count(*) FROM goodput WHERE run_id = 1") >= 5);
     ck_assert_double_eq(q1(db, "SELECT count(*) FROM goodput AS x JOIN goodput AS y "

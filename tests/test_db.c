@@ -933,7 +933,7 @@ START_TEST(test_record_replay)
     sim_status_clear(&st);
     int64_t id = 0;
     db_record_src src = {"sweep", plan_config_path(p), ov, 2, "tiny|run.warmup=1|run.steps=2",
-                         NULL, NULL};
+                         NULL, NULL, 0};
     CK_OK(db_record_run(d, p, &r, NULL, &src, &id, &st), st);
     ck_assert_int_gt(id, 0);
     db_close(d);
@@ -1054,7 +1054,7 @@ START_TEST(test_record_multidc)
     sim_status st;
     sim_status_clear(&st);
     int64_t id = 0;
-    db_record_src src = {"run", plan_config_path(p), NULL, 0, NULL, NULL, NULL};
+    db_record_src src = {"run", plan_config_path(p), NULL, 0, NULL, NULL, NULL, 0};
     CK_OK(db_record_run(d, p, &r, &m, &src, &id, &st), st);
     db_close(d);
 
@@ -1111,7 +1111,7 @@ START_TEST(test_record_stopped_failed_refused)
     sim_status st;
     sim_status_clear(&st);
     int64_t id = 0;
-    db_record_src src = {"run", plan_config_path(p), NULL, 0, NULL, NULL, NULL};
+    db_record_src src = {"run", plan_config_path(p), NULL, 0, NULL, NULL, NULL, 0};
     CK_OK(db_record_run(d, p, &r, NULL, &src, &id, &st), st);
     exec_result_free(&r);
 
@@ -1126,7 +1126,7 @@ START_TEST(test_record_stopped_failed_refused)
     db_close(d);
 
     ydoc_override ov[] = {{"parallelism.tp", "3", "sweep parallelism.tp=3"}};
-    db_record_src fsrc = {"sweep", TINY, ov, 1, "tiny|parallelism.tp=3", NULL, NULL};
+    db_record_src fsrc = {"sweep", TINY, ov, 1, "tiny|parallelism.tp=3", NULL, NULL, 0};
     int64_t fid = 0;
     CK_OK(db_record_failure(t.path, &fsrc, "does not fit", &fid, &st), st);
     ck_assert_int_eq(fid, id + 1);

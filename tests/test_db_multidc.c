@@ -64,7 +64,7 @@ static void record(db *d, const char *config, const char *const *sets, replay *x
     sim_status_clear(&st);
     CK_OK(mdc_run(x->p, NULL, &x->r, &x->m, &st), st);
     ck_assert(!x->r.stopped);
-    db_record_src src = {"run", plan_config_path(x->p), NULL, 0, NULL, NULL, NULL};
+    db_record_src src = {"run", plan_config_path(x->p), NULL, 0, NULL, NULL, NULL, 0};
     CK_OK(db_record_run(d, x->p, &x->r, &x->m, &src, &x->id, &st), st);
     ck_assert_int_gt(x->id, 0);
 }

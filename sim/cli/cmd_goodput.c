@@ -148,6 +148,7 @@ static void print_result(const plan *p, const rel_goodput_result *g)
 
 int cli_goodput_main(int argc, char **argv)
 {
+    double t0 = cli_now_s();
     const char *file = NULL, *db_path = NULL;
     bool no_db = false;
     ydoc_override *ov = NULL;
@@ -236,7 +237,7 @@ int cli_goodput_main(int argc, char **argv)
     if (d) {
         int64_t run_id = 0;
         db_record_src src = {"goodput", plan_config_path(p), ov, n_ov, NULL,
-                             db_record_goodput, &g};
+                             db_record_goodput, &g, cli_now_s() - t0};
         if (db_record_run(d, p, g.replayed ? &g.replay : NULL,
                           g.replayed && g.cross_dc ? &g.mdc : NULL, &src, &run_id, &st) != SIM_OK)
             goto fail;

@@ -345,7 +345,7 @@ int cli_run_main(int argc, char **argv)
 static int record_failed(const char *file, const ydoc_override *ov, size_t n_ov,
                          const cli_run_opts *o, const char *reason)
 {
-    db_record_src src = {o->command, file, ov, n_ov, o->point, NULL, NULL};
+    db_record_src src = {o->command, file, ov, n_ov, o->point, NULL, NULL, 0};
     sim_status st;
     return db_record_failure(o->db_path, &src, reason, NULL, &st) == SIM_OK ? 3
                                                                           : cli_report(&st);
@@ -478,7 +478,8 @@ int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const
         print_run(p, &r, &m, trace_path, trace_ranks);
     if (d) {
         int64_t run_id = 0;
-        db_record_src src = {o->command, plan_config_path(p), ov, n_ov, o->point, NULL, NULL};
+        db_record_src src = {o->command, plan_config_path(p), ov, n_ov, o->point,
+                             NULL,       NULL,                0};
         const mdc_result *mm = plan_cross_dc_of(p)->scheme != PLAN_XDC_NONE ? &m : NULL;
         if (db_record_run(d, p, &r, mm, &src, &run_id, &st) != SIM_OK)
             goto fail;

@@ -270,6 +270,7 @@ static void print_result(const char *file, search_result *r, size_t print_n,
 
 int cli_search_main(int argc, char **argv)
 {
+    double t0 = cli_now_s();
     const char *file = NULL, *db_path = NULL;
     int no_db = 0;
     ydoc_override *ov = NULL;
@@ -365,7 +366,7 @@ int cli_search_main(int argc, char **argv)
         search_record rec = {&r, &fig};
         int64_t run_id = 0;
         db_record_src src = {"search", plan_config_path(p), ov, n_ov, NULL,
-                             db_record_search, &rec};
+                             db_record_search, &rec, cli_now_s() - t0};
         if (db_record_run(d, p, NULL, NULL, &src, &run_id, &st) != SIM_OK)
             goto fail;
         printf("wrote run %lld to %s\n", (long long)run_id, db_path);

@@ -201,7 +201,7 @@ static void reap_worker(sweep_pool *pl, pid_t pid, int status)
                 snprintf(reason, sizeof reason, "worker crashed: signal %d", WTERMSIG(status));
             else
                 snprintf(reason, sizeof reason, "worker exited with status %d", code);
-            db_record_src src = {"sweep", pl->a->file, NULL, 0, NULL, NULL, NULL};
+            db_record_src src = {"sweep", pl->a->file, NULL, 0, NULL, NULL, NULL, 0};
             src.point = study_grid_point(pl->g, pl->w[k].point, &src.ov, &src.n_ov);
             sim_status fst;
             if (db_record_failure(pl->path, &src, reason, NULL, &fst) == SIM_OK)

@@ -504,6 +504,8 @@ sim_code db_record_run(db *d, const plan *p, const exec_result *r, const mdc_res
         row.chips = plan_ranks(p);
         row.model_flops_per_step = wl_model_flops_per_step(plan_workload(p));
     }
+    if (src->wall_s > 0)
+        row.wall_s = src->wall_s;
     sim_code rc = db_begin(d, st);
     if (rc == SIM_OK)
         rc = db_run_insert(d, &row, run_id, st);

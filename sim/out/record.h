@@ -35,6 +35,8 @@ typedef struct db_record_src {
      * goodput run's tables); NULL: none. */
     sim_code (*extra)(db *d, int64_t run_id, const void *ctx, sim_status *st);
     const void *extra_ctx;
+    double wall_s; /* > 0: run.wall_s, the whole invocation's (a goodput or search run does
+                      more than its replay); 0: the replay's */
 } db_record_src;
 
 /*

@@ -75,6 +75,53 @@ static double coll_seconds(const slot_bw *b, coll_kind kind, int64_t n, double b
     return b->launch_s + steps * b->step_s + bytes * coll_busbw_factor(kind, (size_t)n) / busbw;
 }
 
+/* One rank's program: its compute, the communication it does not hide, its asynchronous
+ * reductions, and its backward compute. */
+typedef struct rank_walk {
+    double compute, exposed, hidden, backward;
+} rank_walk;
+
+static sim_code walk_rank(plan *p, int64_t rank, const hw_chip *chip, bool fp8, slot_bw *bw,
+                          rank_walk *o, sim_status *st)
+{
+    memset(o, 0, sizeof *o);
+    plan_cursor c;
+    plan_item it;
+    double beside = 0; /* a collective beside the next op, not yet covered */
+    plan_prog_begin(p, rank, &c);
+    while (plan_prog_next(p, &c, &it)) {
+        if (it.kind == PLAN_ITEM_COMPUTE) {
+            double s = exec_op_seconds(chip, &it.op, fp8);
+            o->compute += s;
+            o->backward += it.backward ? s : 0;
+            o->exposed += fmax(0, beside - s);
+            beside = 0;
+            continue;
+        }
+        if (it.kind == PLAN_ITEM_WAIT_DP || it.kind == PLAN_ITEM_RECV)
+            continue; /* a send's time is counted once, at the sender */
+        int slot = it.kind == PLAN_ITEM_COLL ? plan_slot(it.dim, it.group) : PLAN_PP;
+        int64_t n = it.kind == PLAN_ITEM_COLL ? plan_slot_size(p, slot) : 2;
+        if (n < 2)
+            continue;
+        if (!bw[slot].done) {
+            sim_code rc = slot_bandwidth(p, rank, slot, chip, &bw[slot], st);
+            if (rc != SIM_OK)
+                return rc;
+        }
+        double s = it.kind == PLAN_ITEM_COLL ? coll_seconds(&bw[slot], it.coll, n, it.bytes)
+                                             : bw[slot].launch_s + it.bytes / bw[slot].busbw;
+        if (it.kind == PLAN_ITEM_COLL && it.async == PLAN_ASYNC_STEP)
+            o->hidden += s;
+        else if (it.kind == PLAN_ITEM_COLL && it.async == PLAN_ASYNC_NEXT_OP)
+            beside += s;
+        else
+            o->exposed += s;
+    }
+    o->exposed += beside;
+    return SIM_OK;
+}
+
 sim_code search_estimate_plan(plan *p, search_estimate *out, sim_status *st)
 {
     memset(out, 0, sizeof *out);
@@ -90,51 +137,32 @@ sim_code search_estimate_plan(plan *p, search_estimate *out, sim_status *st)
     bool fp8 = w->dtype == WL_DTYPE_FP8;
     slot_bw bw[PLAN_SLOT_COUNT];
     memset(bw, 0, sizeof bw);
-    int64_t rank = plan_group_member(p, 0, PLAN_PP, par->pp - 1);
-    plan_cursor c;
-    plan_item it;
-    double beside = 0;   /* a collective beside the next op, not yet covered */
-    double backward = 0; /* compute of the backward passes */
-    plan_prog_begin(p, rank, &c);
-    while (plan_prog_next(p, &c, &it)) {
-        double s = 0;
-        if (it.kind == PLAN_ITEM_COMPUTE) {
-            s = exec_op_seconds(chip, &it.op, fp8);
-            out->compute_s += s;
-            backward += it.backward ? s : 0;
-            out->exposed_s += fmax(0, beside - s);
-            beside = 0;
-            continue;
-        }
-        if (it.kind == PLAN_ITEM_WAIT_DP)
-            continue;
-        int slot = it.kind == PLAN_ITEM_COLL ? plan_slot(it.dim, it.group) : PLAN_PP;
-        int64_t n = it.kind == PLAN_ITEM_COLL ? plan_slot_size(p, slot) : 2;
-        if (n < 2)
-            continue;
-        if (!bw[slot].done && (rc = slot_bandwidth(p, rank, slot, chip, &bw[slot], st)) != SIM_OK)
-            return rc;
-        if (it.kind == PLAN_ITEM_RECV)
-            continue; /* a send's time is counted once, at the sender */
-        s = it.kind == PLAN_ITEM_COLL ? coll_seconds(&bw[slot], it.coll, n, it.bytes)
-                                      : bw[slot].launch_s + it.bytes / bw[slot].busbw;
-        if (it.kind == PLAN_ITEM_COLL && it.async == PLAN_ASYNC_STEP)
-            out->hidden_s += s;
-        else if (it.kind == PLAN_ITEM_COLL && it.async == PLAN_ASYNC_NEXT_OP)
-            beside += s;
-        else
-            out->exposed_s += s;
-    }
-    out->exposed_s += beside;
-    /* gradient reductions beside the backward passes: the last micro-batch's backward
-     * (its share of every chunk) is all that follows the last bucket */
+    /* every stage's first rank: the slowest sets the steady state, their mean the pipeline's
+     * fill and drain (a micro-batch crosses every stage) */
     int64_t m = plan_microbatches(p);
-    double window = m > 0 ? backward / (double)m : backward;
-    double tail = fmax(0, out->hidden_s - window);
-    double busy = out->compute_s + out->exposed_s;
-    out->bubble_s = busy * wl_bubble_fraction(par->pp, m, par->vp);
+    double busy_sum = 0, busy_max = -1, tail = 0;
+    for (int64_t s = 0; s < par->pp; s++) {
+        rank_walk r;
+        rc = walk_rank(p, plan_group_member(p, 0, PLAN_PP, s), chip, fp8, bw, &r, st);
+        if (rc != SIM_OK)
+            return rc;
+        double busy = r.compute + r.exposed;
+        busy_sum += busy;
+        /* gradient reductions beside the backward passes: the last micro-batch's backward
+         * (its share of every chunk) is all that follows the last bucket */
+        double window = m > 0 ? r.backward / (double)m : r.backward;
+        double tl = fmax(0, r.hidden - window);
+        if (busy + tl > busy_max + tail) {
+            busy_max = busy;
+            tail = tl;
+            out->compute_s = r.compute;
+            out->exposed_s = r.exposed;
+            out->hidden_s = r.hidden;
+        }
+    }
+    out->bubble_s = busy_sum / (double)par->pp * wl_bubble_fraction(par->pp, m, par->vp);
     out->exposed_s += tail;
-    out->step_s = busy + out->bubble_s + tail;
+    out->step_s = busy_max + out->bubble_s + tail;
     double peak = fp8 && chip->peak_fp8_flops > 0 ? chip->peak_fp8_flops : chip->peak_bf16_flops;
     out->mfu = wl_model_flops_per_step(w) / ((double)plan_ranks(p) * peak * out->step_s);
     return SIM_OK;
