@@ -141,7 +141,8 @@ static void print_result(const plan *p, const rel_goodput_result *g)
                (long long)bp->save_interval, dur(bp->interval_s, b1, sizeof b1),
                bp->interval_s / g->daly_s, bp->ettr.mean, m->ettr.mean);
     }
-    printf("\nwall: replay %.2f s, degraded replays %.2f s, Monte Carlo %.2f s (%lld runs)\n",
+    printf("\nwall: replay %.2f s, failure classes (counts, degraded replays) %.2f s, Monte "
+           "Carlo %.2f s (%lld runs)\n",
            g->replay_wall_s, g->fleet_wall_s, g->mc_wall_s,
            (long long)g->seeds * (long long)g->n_points);
 }
