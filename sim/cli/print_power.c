@@ -94,13 +94,13 @@ void cli_print_power(const plan *p, const power_result *pw)
                fmt_usd(pw->usd_per_token * 1e6, f, sizeof f));
     }
     if (pw->run_steps > 0) {
-        printf("full run (reliability section, no failures): %.4g tokens, %lld steps, %.4g "
-               "days: %s",
+        printf("full run (the reliability section's length) without failures: %.4g tokens, "
+               "%lld steps, %.4g days: %s",
                pw->run_tokens, (long long)pw->run_steps, pw->run_wall_s / 86400.0,
                fmt_energy(pw->run_energy_J, a, sizeof a));
         if (pw->priced)
             printf(", %s", fmt_usd(pw->run_usd, b, sizeof b));
-        printf(" (clustersim goodput: with failures)\n");
+        printf("\n");
     }
 }
 

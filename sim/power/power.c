@@ -55,6 +55,7 @@ static sim_code sum_chips(const plan *p, const exec_result *r, power_result *out
         *capital_usd += topo_cost_chip_usd(cost, c->name);
     }
     out->idle_frac = 1 - out->compute_frac - out->comm_frac;
+    out->idle_frac = out->idle_frac > 0 ? out->idle_frac : 0; /* -1e-17 from rounding */
     out->modeled = true;
     return SIM_OK;
 }
