@@ -11,7 +11,8 @@
  *   TDP (both times the PUE, with the other parts), each bound summed here from the chip
  *   file and the parts' counts, and the same figures again on a second call.
  * - Jobs the model does not cover say why: a chip without power, a stopped replay, DiLoCo.
- * - The recorder writes the power row of a replay with the model's figures bit for bit.
+ * - The recorder writes the power row of a replay with the model's figures bit for bit, and
+ *   goodput's rows each interval's energy and cost over its mean wall.
  * - Every bad power or cost value, in a chip file or a topology, is refused with its place,
  *   key, expectation and finding.
  */
@@ -31,7 +32,9 @@
 #include "hw/chip.h"
 #include "out/db.h"
 #include "out/record.h"
+#include "out/record_rel.h"
 #include "power/power.h"
+#include "rel/rel_goodput.h"
 #include "topo/topo.h"
 
 #define TINY "tests/fixtures/good/cfg-power-tiny.yaml"
@@ -331,6 +334,60 @@ START_TEST(recorder_writes_the_power_row)
 }
 END_TEST
 
+/* goodput's rows: each interval's energy and cost over its mean wall at the step's draw. */
+START_TEST(goodput_rows_price_each_interval)
+{
+    static const char *const sets[] = {"reliability.step_time=2 s", "reliability.seeds=5",
+                                       NULL};
+    plan *p = th_load(TINY, sets);
+    exec_result r;
+    exec_rank_stats ranks[4];
+    tiny_step(&r, ranks);
+    power_result pw;
+    compute_ok(p, &r, &pw);
+    rel_goodput_opts o = {.sweep = true};
+    rel_goodput_result g;
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_msg(rel_goodput_run(p, &o, &g, &st) == SIM_OK, "%s", st.msg);
+    char dir[] = "/tmp/test_power.XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/g.db", dir);
+    db *d = NULL;
+    ck_assert_int_eq(db_open(path, &d, &st), SIM_OK);
+    db_goodput_rows rows = {&g, &pw};
+    db_record_src src = {"goodput", plan_config_path(p), NULL, 0, NULL, db_record_goodput,
+                         &rows};
+    int64_t id = 0;
+    ck_assert_msg(db_record_run(d, p, NULL, NULL, &src, &id, &st) == SIM_OK, "%s", st.msg);
+    db_close(d);
+    sqlite3 *c = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert(g.n_points > 1);
+    double dep = 134800.0 / 31536000.0, energy = 5242.5 * 0.1 / 3.6e6;
+    for (size_t i = 0; i < g.n_points; i++) {
+        char sql[160];
+        double wall = g.points[i].wall_s.mean;
+        snprintf(sql, sizeof sql, "SELECT energy_J FROM goodput WHERE save_interval = %lld",
+                 (long long)g.points[i].save_interval);
+        ck_assert(q_double(c, sql) == 5242.5 * wall);
+        snprintf(sql, sizeof sql, "SELECT cost_usd FROM goodput WHERE save_interval = %lld",
+                 (long long)g.points[i].save_interval);
+        ck_close(q_double(c, sql), (dep + energy) * wall, "cost_usd");
+    }
+    sqlite3_close(c);
+    rel_goodput_free(&g);
+    plan_destroy(p);
+    char f[96];
+    const char *const sfx[] = {"", "-wal", "-shm"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(f, sizeof f, "%s%s", path, sfx[k]);
+        unlink(f);
+    }
+    rmdir(dir);
+}
+END_TEST
+
 /* `clustersim run` prints the block. */
 START_TEST(run_prints_the_power_block)
 {
@@ -499,6 +556,7 @@ static Suite *power_suite(void)
     tcase_add_test(tc, not_modeled_says_why);
     tcase_add_test(tc, h100_16k_between_idle_floor_and_tdp);
     tcase_add_test(tc, recorder_writes_the_power_row);
+    tcase_add_test(tc, goodput_rows_price_each_interval);
     tcase_add_test(tc, run_prints_the_power_block);
     suite_add_tcase(s, tc);
     TCase *ti = tcase_create("inputs");

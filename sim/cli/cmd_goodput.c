@@ -250,6 +250,8 @@ int cli_goodput_main(int argc, char **argv)
     db *d = NULL;
     rel_goodput_result g;
     memset(&g, 0, sizeof g);
+    power_result pw;
+    memset(&pw, 0, sizeof pw);
     if (plan_load(file, ov, n_ov, &p, &st) != SIM_OK)
         goto fail;
     if (!no_db) { /* opened first: a database that cannot be opened costs no replay */
@@ -260,7 +262,6 @@ int cli_goodput_main(int argc, char **argv)
     if (rel_goodput_run(p, &o, &g, &st) != SIM_OK)
         goto fail;
     print_result(p, &g);
-    power_result pw = {0};
     if (g.replayed && power_compute(p, &g.replay, &pw, &st) != SIM_OK)
         goto fail;
     print_power(p, &g, &pw);
