@@ -169,7 +169,9 @@ START_TEST(rows_reach_the_database)
     sim_status st;
     sim_status_clear(&st);
     ck_assert_int_eq(db_open(path, &d, &st), SIM_OK);
-    db_record_src src = {"goodput", plan_config_path(p), NULL, 0, NULL, db_record_goodput, &g, 0};
+    db_goodput_rows rows = {&g, NULL};
+    db_record_src src = {"goodput", plan_config_path(p), NULL, 0, NULL, db_record_goodput,
+                         &rows, 0};
     int64_t id = 0;
     ck_assert_msg(db_record_run(d, p, NULL, NULL, &src, &id, &st) == SIM_OK, "%s", st.msg);
     db_close(d);

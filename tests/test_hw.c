@@ -116,7 +116,7 @@ static const bad_chip bad_chips[] = {
     {"chip-unknown-section.yaml",
      "15:1: error: unknown key 'efficency' in the document (did you mean 'efficiency'?); "
      "expected one of: name, vendor, peak, hbm, scale_up, nic, efficiency, collective, "
-     "failures"},
+     "failures, power"},
     {"chip-coll-efficiency-range.yaml",
      "18:16: error: key 'scale_out': expected a number in (0, 1], found '1.2'"},
     {"chip-coll-latency-negative.yaml",

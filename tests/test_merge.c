@@ -71,12 +71,14 @@ static const char *const content_sql[] = {
     "FROM %smultidc t JOIN %srun r USING (run_id)",
     "SELECT r.topology || '|' || t.fragment || '|' || t.count || '|' || t.exposed_s "
     "FROM %smultidc_sync t JOIN %srun r USING (run_id)",
+    "SELECT r.topology || '|' || t.chips || '|' || t.facility_W || '|' || t.J_per_token "
+    "FROM %spower t JOIN %srun r USING (run_id)",
 };
 
 static const char *const content_tables[] = {"run",        "step",       "rank",
                                              "link",       "link_stats", "collective",
                                              "sweep_param", "wan",       "multidc",
-                                             "multidc_sync"};
+                                             "multidc_sync", "power"};
 
 #define N_CONTENT (sizeof content_sql / sizeof content_sql[0])
 
@@ -151,7 +153,7 @@ static void exec_ok(db_stmt *s)
 
 /*
  * Writes one run with 3 step, 2 rank, 2 link (one 'wan'), 2 link_stats, 1 collective, 1 or 2
- * sweep_param, 1 wan, 1 multidc and 2 multidc_sync rows.
+ * sweep_param, 1 wan, 1 multidc, 2 multidc_sync and 1 power rows.
  */
 static void add_run(db *d, const run_spec *r)
 {
@@ -273,6 +275,22 @@ static void add_run(db *d, const run_spec *r)
         exec_ok(s);
     }
     db_insert_finish(s);
+
+    static const char *const power_cols[] = {"run_id", "chips", "hosts", "it_W", "pue",
+                                             "facility_W", "step_time_s", "energy_per_step_J",
+                                             "J_per_token"};
+    s = prep(d, "power", power_cols, 9);
+    db_insert_bind_int(s, 0, id);
+    db_insert_bind_int(s, 1, 16);
+    db_insert_bind_int(s, 2, 2);
+    db_insert_bind_double(s, 3, k * 1e4);
+    db_insert_bind_double(s, 4, 1.25);
+    db_insert_bind_double(s, 5, k * 1.25e4);
+    db_insert_bind_double(s, 6, k);
+    db_insert_bind_double(s, 7, k * k * 1.25e4);
+    db_insert_bind_double(s, 8, k / 8.0);
+    exec_ok(s);
+    db_insert_finish(s);
 }
 
 /*
@@ -387,6 +405,7 @@ START_TEST(test_merge_two_shards)
     ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM main.link_stats"), 14);
     ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM main.sweep_param"), 7 + 5);
     ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM main.multidc"), 7);
+    ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM main.power"), 7);
     ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM main.multidc_sync"), 14);
     /* the views came with the schema, not from the inputs, and read the merged rows */
     ck_assert_int_eq(raw_int(c, "SELECT count(*) FROM main.v_multidc_sync_wan"), 14);
@@ -653,7 +672,7 @@ START_TEST(test_merge_refusals)
     sqlite3_close(c);
     snprintf(want, sizeof want,
              "cannot merge results database '%s': it has schema version 999 but '%s' has "
-             "schema version 6",
+             "schema version 7",
              p, out);
     merge_refused(d, out, p, SIM_ERR_INPUT, want);
     c = raw_open(p);

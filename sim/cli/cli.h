@@ -11,6 +11,7 @@
 
 #include "core/status.h"
 #include "core/ydoc.h"
+#include "power/power.h"
 
 int cli_flows_main(int argc, char **argv);
 int cli_bench_main(int argc, char **argv);
@@ -78,5 +79,12 @@ int cli_bad_value(const char *cmd, const char *opt, const char *expected, const 
 
 /* Seconds on the monotonic clock. */
 double cli_now_s(void);
+
+/* The power, energy and cost block of a summary (print_power.c): pw from power_compute on
+ * p's replay; a job the model does not cover prints why. */
+void cli_print_power(const plan *p, const power_result *pw);
+/* "$612.3M"; "208 MJ", "57.3 GWh": into buf, returned. */
+const char *cli_fmt_usd(double v, char *buf, size_t n);
+const char *cli_fmt_energy(double J, char *buf, size_t n);
 
 #endif

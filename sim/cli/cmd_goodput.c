@@ -147,6 +147,33 @@ static void print_result(const plan *p, const rel_goodput_result *g)
            (long long)g->seeds * (long long)g->n_points);
 }
 
+/* The step's power and each interval's energy and cost over its mean wall (power/power.h). */
+static void print_power(const plan *p, const rel_goodput_result *g, const power_result *pw)
+{
+    char a[64], b[64];
+    printf("\n");
+    if (!g->replayed) {
+        printf("power: not modeled: the step was not replayed (reliability.step_time)\n");
+        return;
+    }
+    cli_print_power(p, pw);
+    if (!pw->modeled)
+        return;
+    printf("with failures, at the step's facility draw throughout (an upper bound: a job that "
+           "is down draws less):\n");
+    for (size_t i = 0; i < g->n_points; i++) {
+        const rel_goodput_point *pt = &g->points[i];
+        double energy, usd;
+        power_run_cost(pw, pt->wall_s.mean, &energy, &usd);
+        printf("  checkpoint every %lld steps: mean wall %.3f days, %s",
+               (long long)pt->save_interval, pt->wall_s.mean / 86400,
+               cli_fmt_energy(energy, a, sizeof a));
+        if (pw->priced)
+            printf(", %s", cli_fmt_usd(usd, b, sizeof b));
+        printf("%s\n", i == g->main ? " (the config's interval)" : "");
+    }
+}
+
 int cli_goodput_main(int argc, char **argv)
 {
     double t0 = cli_now_s();
@@ -225,6 +252,8 @@ int cli_goodput_main(int argc, char **argv)
     db *d = NULL;
     rel_goodput_result g;
     memset(&g, 0, sizeof g);
+    power_result pw;
+    memset(&pw, 0, sizeof pw);
     if (plan_load(file, ov, n_ov, &p, &st) != SIM_OK)
         goto fail;
     if (!no_db) { /* opened first: a database that cannot be opened costs no replay */
@@ -235,10 +264,14 @@ int cli_goodput_main(int argc, char **argv)
     if (rel_goodput_run(p, &o, &g, &st) != SIM_OK)
         goto fail;
     print_result(p, &g);
+    if (g.replayed && power_compute(p, &g.replay, &pw, &st) != SIM_OK)
+        goto fail;
+    print_power(p, &g, &pw);
     if (d) {
         int64_t run_id = 0;
+        db_goodput_rows rows = {&g, &pw};
         db_record_src src = {"goodput", plan_config_path(p), ov, n_ov, NULL,
-                             db_record_goodput, &g, cli_now_s() - t0};
+                             db_record_goodput, &rows, cli_now_s() - t0};
         if (db_record_run(d, p, g.replayed ? &g.replay : NULL,
                           g.replayed && g.cross_dc ? &g.mdc : NULL, &src, &run_id, &st) != SIM_OK)
             goto fail;

@@ -1,6 +1,7 @@
 /*
  * cmd_run.c: `clustersim run CONFIG`: replays training steps and reports MFU, step time,
- * exposed communication and the busiest links; writes the run into the results database.
+ * exposed communication, the busiest links, and the job's power, energy and cost
+ * (power/power.h); writes the run into the results database.
  *
  * The database is written after the replay by out/record.h, in one transaction (run, step,
  * rank, link, link_stats, collective rows), so an interrupted run leaves nothing behind. The
@@ -31,7 +32,9 @@ static const char run_usage[] =
     "\n"
     "Replays the config's training steps (run.warmup unmeasured, then run.steps measured) on\n"
     "the simulated cluster and prints: step time, tokens/s, MFU and HFU, exposed communication\n"
-    "per parallel dimension, the pipeline bubble, the busiest links and peak memory per rank.\n"
+    "per parallel dimension, the pipeline bubble, the busiest links, peak memory per rank,\n"
+    "and the job's power (IT and facility), energy per step and per token and, with the\n"
+    "topology's cost section, its cost per step and per token (README: Power and cost).\n"
     "The run is appended to the results database (output.db of the config, else results.db).\n"
     "A job whose memory per rank exceeds the chip's HBM is refused (exit status 3, as plan).\n"
     "\n"
@@ -437,6 +440,14 @@ static void print_run(const plan *p, const exec_result *r, const mdc_result *m,
         print_summary(p, r);
     if (plan_cross_dc_of(p)->scheme != PLAN_XDC_NONE && !r->stopped)
         print_multidc(p, m);
+    if (!r->stopped) {
+        power_result pw;
+        sim_status st;
+        if (power_compute(p, r, &pw, &st) == SIM_OK)
+            cli_print_power(p, &pw);
+        else
+            printf("power: not modeled: %s\n", st.msg);
+    }
 }
 
 int cli_run_config(const char *file, const ydoc_override *ov, size_t n_ov, const cli_run_opts *o)

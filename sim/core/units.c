@@ -67,6 +67,7 @@ static const unit_row time_units[] = {
 static const unit_row duration_units[] = {
     {"ps", 1, 1e12}, {"ns", 1, 1e9}, {"us", 1, 1e6}, {"\xC2\xB5s", 1, 1e6}, {"\xCE\xBCs", 1, 1e6},
     {"ms", 1, 1e3},  {"s", 1, 1},    {"min", 60, 1}, {"h", 3600, 1},         {"d", 86400, 1},
+    {"y", 31536000, 1}, /* a year of 365 days (8,760 h): depreciation periods */
 };
 
 static const unit_row bytes_units[] = {
@@ -85,6 +86,14 @@ static const unit_row flops_units[] = {
 
 static const unit_row length_units[] = {{"m", 1, 1}, {"km", 1e3, 1}};
 
+/* Power rows are in watts. */
+static const unit_row power_units[] = {{"W", 1, 1}, {"kW", 1e3, 1}, {"MW", 1e6, 1},
+                                       {"GW", 1e9, 1}};
+
+/* Money rows are in US dollars; prices per energy in US dollars per joule. */
+static const unit_row money_units[] = {{"USD", 1, 1}};
+static const unit_row energy_price_units[] = {{"USD/kWh", 1, 3.6e6}, {"USD/MWh", 1, 3.6e9}};
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const unit_kind kind_bw = {"a bandwidth", "bandwidth", "100 Gb/s", bw_units,
@@ -99,6 +108,13 @@ static const unit_kind kind_flops = {"a compute rate", "compute rate", "989.4 TF
                                      flops_units, COUNT(flops_units), RANGE_POSITIVE};
 static const unit_kind kind_length = {"a length", "length", "10 km", length_units,
                                       COUNT(length_units), RANGE_NONNEGATIVE};
+static const unit_kind kind_power = {"a power", "power", "700 W", power_units,
+                                     COUNT(power_units), RANGE_NONNEGATIVE};
+static const unit_kind kind_money = {"a price", "price", "25000 USD", money_units,
+                                     COUNT(money_units), RANGE_NONNEGATIVE};
+static const unit_kind kind_energy_price = {"an energy price", "energy price",
+                                            "0.08 USD/kWh", energy_price_units,
+                                            COUNT(energy_price_units), RANGE_NONNEGATIVE};
 
 static int is_blank(char c)
 {
@@ -271,6 +287,22 @@ sim_code sim_units_parse_flops(const char *text, double *out_flops, char *why, s
 sim_code sim_units_parse_length(const char *text, double *out_m, char *why, size_t whyn)
 {
     return parse_with_unit(&kind_length, text, out_m, why, whyn);
+}
+
+sim_code sim_units_parse_power(const char *text, double *out_W, char *why, size_t whyn)
+{
+    return parse_with_unit(&kind_power, text, out_W, why, whyn);
+}
+
+sim_code sim_units_parse_money(const char *text, double *out_usd, char *why, size_t whyn)
+{
+    return parse_with_unit(&kind_money, text, out_usd, why, whyn);
+}
+
+sim_code sim_units_parse_energy_price(const char *text, double *out_usd_per_J, char *why,
+                                      size_t whyn)
+{
+    return parse_with_unit(&kind_energy_price, text, out_usd_per_J, why, whyn);
 }
 
 sim_code sim_units_parse_number(const char *text, double *out, char *why, size_t whyn)

@@ -29,8 +29,8 @@ sim_code sim_units_parse_bw(const char *text, double *out_Bps, char *why, size_t
 sim_code sim_units_parse_time(const char *text, int64_t *out_ps, char *why, size_t whyn);
 
 /* Duration in seconds (a double, for spans longer than a picosecond count holds: times
- * between failures, repair times): ps ns us ms s min h d (a day is 86,400 s). Must be finite
- * and > 0. */
+ * between failures, repair times, depreciation periods): ps ns us ms s min h d y (a day is
+ * 86,400 s, a year 365 days). Must be finite and > 0. */
 sim_code sim_units_parse_duration(const char *text, double *out_s, char *why, size_t whyn);
 
 /* Size: B kB MB GB TB PB KiB MiB GiB TiB PiB (and b kb Mb Gb Tb for bits). Must be finite
@@ -43,6 +43,17 @@ sim_code sim_units_parse_flops(const char *text, double *out_flops, char *why, s
 
 /* Distance: m km. Must be finite and >= 0. Result in metres. */
 sim_code sim_units_parse_length(const char *text, double *out_m, char *why, size_t whyn);
+
+/* Power: W kW MW GW, in watts. Must be finite and >= 0. */
+sim_code sim_units_parse_power(const char *text, double *out_W, char *why, size_t whyn);
+
+/* A price: "25000 USD", in US dollars. Must be finite and >= 0. */
+sim_code sim_units_parse_money(const char *text, double *out_usd, char *why, size_t whyn);
+
+/* A price of energy: USD/kWh or USD/MWh, in US dollars per joule (1 kWh is 3.6e6 J). Must be
+ * finite and >= 0. */
+sim_code sim_units_parse_energy_price(const char *text, double *out_usd_per_J, char *why,
+                                      size_t whyn);
 
 /* Plain number without a unit ("0.5", "1e3"): must be finite; no trailing text. */
 sim_code sim_units_parse_number(const char *text, double *out, char *why, size_t whyn);

@@ -113,6 +113,14 @@ sim_code ydoc_get_flops(const ydoc *d, ynode map, const char *key, int required,
                         double *out_flops, sim_status *st);
 sim_code ydoc_get_length(const ydoc *d, ynode map, const char *key, int required,
                          double *out_m, sim_status *st);
+/* Power in watts, a price in US dollars, an energy price in US dollars per joule
+ * (core/units.h). */
+sim_code ydoc_get_power(const ydoc *d, ynode map, const char *key, int required,
+                        double *out_W, sim_status *st);
+sim_code ydoc_get_money(const ydoc *d, ynode map, const char *key, int required,
+                        double *out_usd, sim_status *st);
+sim_code ydoc_get_energy_price(const ydoc *d, ynode map, const char *key, int required,
+                               double *out_usd_per_J, sim_status *st);
 sim_code ydoc_get_double(const ydoc *d, ynode map, const char *key, int required, double *out,
                          sim_status *st);
 /* Integer in [lo, hi]; "2.5" or "1e3" are refused: expected an integer. */

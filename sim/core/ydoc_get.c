@@ -128,6 +128,27 @@ sim_code ydoc_get_length(const ydoc *d, ynode map, const char *key, int required
                       sim_units_parse_length, out_m, st);
 }
 
+sim_code ydoc_get_power(const ydoc *d, ynode map, const char *key, int required,
+                        double *out_W, sim_status *st)
+{
+    return get_parsed(d, map, key, required, "a power such as '700 W'", sim_units_parse_power,
+                      out_W, st);
+}
+
+sim_code ydoc_get_money(const ydoc *d, ynode map, const char *key, int required,
+                        double *out_usd, sim_status *st)
+{
+    return get_parsed(d, map, key, required, "a price such as '25000 USD'",
+                      sim_units_parse_money, out_usd, st);
+}
+
+sim_code ydoc_get_energy_price(const ydoc *d, ynode map, const char *key, int required,
+                               double *out_usd_per_J, sim_status *st)
+{
+    return get_parsed(d, map, key, required, "an energy price such as '0.08 USD/kWh'",
+                      sim_units_parse_energy_price, out_usd_per_J, st);
+}
+
 sim_code ydoc_get_double(const ydoc *d, ynode map, const char *key, int required, double *out,
                          sim_status *st)
 {

@@ -2,7 +2,7 @@
  * chip.c: reading one chip type from YAML (see chip.h for the schema).
  *
  * The loader walks the mapping once, section by section, in a fixed order (top-level keys,
- * then name, vendor, peak, hbm, scale_up, nic, efficiency, collective, failures), so the
+ * then name, vendor, peak, hbm, scale_up, nic, efficiency, collective, failures, power), so the
  * first mistake reported is always the same one for a given file. Each section is checked
  * for unknown keys before its values are read. The result is built in a local hw_chip and
  * copied out only when every check has passed, so a caller's *out never holds half a chip.
@@ -12,10 +12,12 @@
  */
 #include "hw/chip.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const top_keys[] = {"name", "vendor", "peak", "hbm", "scale_up", "nic",
-                                       "efficiency", "collective", "failures", NULL};
+                                       "efficiency", "collective", "failures", "power",
+                                       NULL};
 static const char *const peak_keys[] = {"bf16", "fp8", NULL};
 static const char *const hbm_keys[] = {"capacity", "bandwidth", NULL};
 static const char *const scale_up_keys[] = {"kind", "bandwidth", NULL};
@@ -24,6 +26,7 @@ static const char *const efficiency_keys[] = {"gemm", "memory", "gemm_half_dim",
                                               "overlap_slowdown", "matmul_max", NULL};
 
 static const char *const collective_keys[] = {"efficiency", "latency", NULL};
+static const char *const power_keys[] = {"tdp", "training", "idle", "communication", NULL};
 static const char *const coll_eff_keys[] = {"scale_up", "nvls", "scale_out", NULL};
 static const char *const coll_lat_keys[] = {"launch", "scale_up_step", "scale_out_step", "nvls",
                                             NULL};
@@ -141,6 +144,61 @@ static sim_code get_collective(const ydoc *d, ynode map, hw_coll_model *m, sim_s
     return rc;
 }
 
+/* Refuses the power under key of map unless lo <= *x <= hi: "key 'idle': expected a power
+ * from 0 to training (650 W), found '700 W'" (lo_name, hi_name name the bounds). */
+static sim_code check_power(const ydoc *d, ynode map, const char *key, double x, double lo,
+                            const char *lo_name, double hi, const char *hi_name,
+                            sim_status *st)
+{
+    if (x >= lo && x <= hi)
+        return SIM_OK;
+    char found[96], from[64];
+    ynode v = ydoc_map_get(d, map, key);
+    ydoc_describe(d, v, found, sizeof found);
+    if (lo_name)
+        snprintf(from, sizeof from, "%s (%g W)", lo_name, lo);
+    else
+        snprintf(from, sizeof from, "%g W", lo);
+    return ydoc_error(d, v, st, "key '%s': expected a power from %s to %s (%g W), found %s",
+                      key, from, hi_name, hi, found);
+}
+
+/* Reads the optional power section (see chip.h) into *pw. */
+static sim_code get_power(const ydoc *d, ynode map, hw_power *pw, sim_status *st)
+{
+    ynode sec = 0;
+    hw_power w = {0};
+    sim_code rc = ydoc_get_section(d, map, "power", 0, power_keys, &sec, st);
+    if (rc != SIM_OK || !sec)
+        return rc;
+    rc = ydoc_get_power(d, sec, "tdp", 1, &w.tdp_W, st);
+    if (rc == SIM_OK && !(w.tdp_W > 0)) {
+        char found[96];
+        ynode v = ydoc_map_get(d, sec, "tdp");
+        ydoc_describe(d, v, found, sizeof found);
+        rc = ydoc_error(d, v, st, "key 'tdp': expected a power > 0, found %s", found);
+    }
+    if (rc == SIM_OK)
+        rc = ydoc_get_power(d, sec, "training", 1, &w.train_W, st);
+    if (rc == SIM_OK)
+        rc = check_power(d, sec, "training", w.train_W, 0, NULL, w.tdp_W, "tdp", st);
+    if (rc == SIM_OK)
+        rc = ydoc_get_power(d, sec, "idle", 1, &w.idle_W, st);
+    if (rc == SIM_OK)
+        rc = check_power(d, sec, "idle", w.idle_W, 0, NULL, w.train_W, "training", st);
+    w.comm_W = w.idle_W + HW_POWER_COMM_FRACTION * (w.train_W - w.idle_W);
+    if (rc == SIM_OK)
+        rc = ydoc_get_power(d, sec, "communication", 0, &w.comm_W, st);
+    if (rc == SIM_OK)
+        rc = check_power(d, sec, "communication", w.comm_W, w.idle_W, "idle", w.train_W,
+                         "training", st);
+    if (rc == SIM_OK) {
+        w.present = true;
+        *pw = w;
+    }
+    return rc;
+}
+
 /* Reads scale_up.kind, when present, into *out. */
 static sim_code get_scale_up_kind(const ydoc *d, ynode map, hw_scale_up_kind *out,
                                   sim_status *st)
@@ -236,6 +294,8 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
         rc = get_collective(d, map, &c.coll, st);
     if (rc == SIM_OK)
         rc = hw_fail_read(d, map, HW_FAIL_GPU, HW_FAIL_HBM, c.fail, st);
+    if (rc == SIM_OK)
+        rc = get_power(d, map, &c.power, st);
 
     if (rc == SIM_OK)
         *out = c;

@@ -24,6 +24,15 @@
  *                          scale_out_step, nvls}}          links (see below)
  *   failures: {gpu, hbm}                optional: each {mtbf, dist, shape, repair} as
  *                                       hw/fail.h reads it; a kind left out never fails
+ *   power: {tdp, training, idle,        optional (issue 17): the chip's board power in W,
+ *           communication}              kW: tdp its limit; training its draw while it
+ *                                       computes; idle its draw with nothing to do;
+ *                                       communication (optional) its draw while its compute
+ *                                       stream waits on a collective, default halfway from
+ *                                       idle to training (an assumption, power/power.h).
+ *                                       0 < tdp; 0 <= idle <= communication <= training
+ *                                       <= tdp. Without it a job on the chip has no power
+ *                                       figures
  * A GEMM whose smallest dimension is n runs at gemm / (1 + gemm_half_dim / n) of peak: small
  * matrices use the tensor cores less well (the calibration fits both per chip type). Fused
  * (flash) attention runs at `attention` of peak on the FLOPs it executes, a figure of the
@@ -48,6 +57,7 @@
 #ifndef SIM_HW_CHIP_H
 #define SIM_HW_CHIP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/status.h"
@@ -72,6 +82,19 @@ typedef enum hw_scale_up_kind {
  * the collectives charged before chips declared their own. */
 #define HW_CHIP_COLL_STEP_DEFAULT_PS 2000000
 #define HW_CHIP_COLL_NVLS_DEFAULT_PS 4000000
+
+/* Where a chip file gives no communication power: this fraction of the way from idle to
+ * training (an assumption: see power/power.h). */
+#define HW_POWER_COMM_FRACTION 0.5
+
+/* A chip's power (its `power` section): watts. */
+typedef struct hw_power {
+    bool present;   /* false: the chip file has no power section */
+    double tdp_W;   /* > 0: the board's power limit */
+    double train_W; /* (0, tdp_W]: while computing */
+    double comm_W;  /* [idle_W, train_W]: while the compute stream waits on communication */
+    double idle_W;  /* [0, train_W]: with nothing to do */
+} hw_power;
 
 /* What NCCL-style collectives get out of a chip's links (hw_chip.coll). */
 typedef struct hw_coll_model {
@@ -103,6 +126,7 @@ typedef struct hw_chip {
     hw_coll_model coll;              /* collective protocol efficiency and latencies */
     hw_fail_spec fail[HW_FAIL_CHIP_KINDS]; /* [HW_FAIL_GPU], [HW_FAIL_HBM]: one chip's laws;
                                               life.mean_s INFINITY when the file has none */
+    hw_power power;                  /* present false when the file has no power section */
 } hw_chip;
 
 /*

@@ -8,8 +8,8 @@
  * same columns in the same order (checked by an assert).
  *
  * A run is recorded in one transaction (run, step, rank, link, link_stats, collective,
- * multidc, wan, multidc_site, multidc_sync and sweep_param rows), so an interrupted run leaves
- * nothing behind. Figures of
+ * multidc, wan, multidc_site, multidc_sync, power and sweep_param rows), so an interrupted run
+ * leaves nothing behind. Figures of
  * the measured steps only: warm-up steps and their collectives are left out and the measured
  * ones are numbered from 0.
  */
@@ -24,6 +24,7 @@
 #include "coll/coll.h"
 #include "core/vec.h"
 #include "out/db_topo.h"
+#include "out/record_power.h"
 #include "topo/topo.h"
 
 typedef enum rec_kind { REC_NULL, REC_INT, REC_REAL, REC_TEXT } rec_kind;
@@ -408,6 +409,17 @@ static sim_code write_wan(db *d, int64_t run_id, const plan *p, const mdc_result
     return rc;
 }
 
+/* The power row, when the power model covers the replay (power/power.h). */
+static sim_code write_power(db *d, int64_t run_id, const plan *p, const exec_result *r,
+                            sim_status *st)
+{
+    power_result pw;
+    sim_code rc = power_compute(p, r, &pw, st);
+    if (rc == SIM_OK && pw.modeled)
+        rc = db_record_power(d, run_id, &pw, st);
+    return rc;
+}
+
 sim_code db_record_replay(db *d, int64_t run_id, const plan *p, const exec_result *r,
                           const mdc_result *m, sim_status *st)
 {
@@ -428,6 +440,8 @@ sim_code db_record_replay(db *d, int64_t run_id, const plan *p, const exec_resul
         rc = write_sites(d, run_id, p, m, st);
     if (rc == SIM_OK && m)
         rc = write_syncs(d, run_id, m, st);
+    if (rc == SIM_OK)
+        rc = write_power(d, run_id, p, r, st);
     return rc;
 }
 

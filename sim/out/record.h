@@ -48,7 +48,8 @@ typedef struct db_record_src {
  * measured steps, a collective row per measured collective of rank 0's groups (numbered from
  * 0), and with m the multidc row, a wan row per directed WAN link and, for the DiLoCo
  * schemes, a multidc_site row per site and a multidc_sync row per outer sync of the round
- * (m->syncs). r must not be stopped.
+ * (m->syncs); and the power row when the power model covers the replay (power/power.h,
+ * out/record_power.h). r must not be stopped.
  * Errors: those of db_insert_prepare and db_insert_exec (SIM_ERR_INTERNAL for a row the
  * schema refuses, such as a run_id with no run row; SIM_ERR_IO; SIM_ERR_NOMEM); the rows
  * written before the failure stay in the transaction, for the caller to roll back.

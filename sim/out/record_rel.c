@@ -13,7 +13,7 @@ static void bind_fig(db_stmt *s, size_t col, double v)
 }
 
 static sim_code write_points(db *d, int64_t run_id, const rel_goodput_result *g,
-                             sim_status *st)
+                             const power_result *pw, sim_status *st)
 {
     static const char *const cols[] = {
         "run_id", "save_interval", "source", "is_main", "interval_s", "seeds", "step_time_s",
@@ -22,7 +22,7 @@ static sim_code write_points(db *d, int64_t run_id, const rel_goodput_result *g,
         "daly_interval_s", "ettr_mean", "ettr_sd", "ettr_ci95", "ettr_p50", "wall_s_mean",
         "wall_s_sd", "wall_s_ci95", "wall_s_min", "wall_s_max", "goodput_tokens_per_s",
         "interruptions_per_day", "degradations_per_day", "stalls_per_day", "checkpoints", "ckpt_s",
-        "drain_wait_s", "daly_ettr"};
+        "drain_wait_s", "daly_ettr", "energy_J", "cost_usd"};
     db_stmt *s = NULL;
     sim_code rc = db_insert_prepare(d, "goodput", cols, sizeof cols / sizeof cols[0], &s, st);
     for (size_t i = 0; rc == SIM_OK && i < g->n_points; i++) {
@@ -65,6 +65,11 @@ static sim_code write_points(db *d, int64_t run_id, const rel_goodput_result *g,
         bind_fig(s, c++, pt->ckpt_s);
         bind_fig(s, c++, pt->drain_wait_s);
         bind_fig(s, c++, pt->daly_ettr);
+        double energy = NAN, usd = NAN;
+        if (pw && pw->modeled)
+            power_run_cost(pw, pt->wall_s.mean, &energy, &usd);
+        bind_fig(s, c++, energy);
+        bind_fig(s, c++, usd);
         rc = db_insert_exec(s, st);
     }
     db_insert_finish(s);
@@ -180,8 +185,9 @@ static sim_code write_logs(db *d, int64_t run_id, const rel_goodput_result *g, s
 
 sim_code db_record_goodput(db *d, int64_t run_id, const void *ctx, sim_status *st)
 {
-    const rel_goodput_result *g = ctx;
-    sim_code rc = write_points(d, run_id, g, st);
+    const db_goodput_rows *rows = ctx;
+    const rel_goodput_result *g = rows->g;
+    sim_code rc = write_points(d, run_id, g, rows->power, st);
     if (rc == SIM_OK)
         rc = write_seeds(d, run_id, g, st);
     if (rc == SIM_OK)

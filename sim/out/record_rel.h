@@ -10,13 +10,22 @@
 
 #include "core/status.h"
 #include "out/db.h"
+#include "power/power.h"
 #include "rel/rel_goodput.h"
 
+/* What db_record_goodput writes: a goodput run and, when the power model covers its replay,
+ * the step's power (each interval's energy and cost over its mean wall). Both borrowed. */
+typedef struct db_goodput_rows {
+    const rel_goodput_result *g;
+    const power_result *power; /* NULL, or not modeled: energy_J and cost_usd NULL */
+} db_goodput_rows;
+
 /*
- * Writes g's rows (ctx: the rel_goodput_result, borrowed) under the existing run run_id,
- * inside the caller's transaction: a goodput row per interval, a goodput_seed row per seed
- * and interval, a goodput_cause row per failure class and interval, and the interruption
- * logs kept (the main interval's first seeds). The shape of db_record_src.extra.
+ * Writes the rows of ctx (a db_goodput_rows, borrowed) under the existing run run_id,
+ * inside the caller's transaction: a goodput row per interval (with energy_J and cost_usd
+ * over its mean wall, power_run_cost), a goodput_seed row per seed and interval, a
+ * goodput_cause row per failure class and interval, and the interruption logs kept (the
+ * main interval's first seeds). The shape of db_record_src.extra.
  * Errors: those of db_insert_prepare and db_insert_exec.
  */
 sim_code db_record_goodput(db *d, int64_t run_id, const void *ctx, sim_status *st);

@@ -1,4 +1,4 @@
--- schema.sql: the results database of clustersim, schema version 6.
+-- schema.sql: the results database of clustersim, schema version 7.
 --
 -- This file is the single source of truth: the build embeds it in the library
 -- (generated/schema_sql.h) and db_open runs it, inside one BEGIN IMMEDIATE transaction, on
@@ -20,10 +20,10 @@
 -- Key/value facts about the database itself.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY, -- 'schema_version'
-    value TEXT              -- for schema_version: the decimal version of this file, '6'
+    value TEXT              -- for schema_version: the decimal version of this file, '7'
 ) STRICT;
 
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '6');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '7');
 
 -- One invocation of clustersim that recorded results: its inputs (so every figure can be
 -- traced back to them), how it ended, and the headline results of the step replay.
@@ -281,6 +281,10 @@ CREATE TABLE IF NOT EXISTS goodput (
     ckpt_s                 REAL,             -- per run, mean: training stopped for checkpoints
     drain_wait_s           REAL,             -- per run, mean: waits for the previous write
     daly_ettr              REAL,             -- Daly's closed form at this interval
+    energy_J               REAL,             -- facility energy over wall_s_mean at the step's
+                                             -- draw (power.facility_W); NULL: no power model
+    cost_usd               REAL,             -- depreciation and electricity over wall_s_mean;
+                                             -- NULL: no power model or no cost section
     PRIMARY KEY (run_id, save_interval)
 ) STRICT;
 
@@ -345,6 +349,54 @@ CREATE TABLE IF NOT EXISTS goodput_interruption (
     PRIMARY KEY (run_id, seed, n)
 ) STRICT;
 
+-- The power, energy and cost of a run's replayed step (sim/power/power.h): one row per run
+-- whose replay the model covers (none for DiLoCo plans, for chips without a power section
+-- or for a stopped replay). Power in watts (_W), energy in joules (_J), money in US
+-- dollars (_usd). Parts are the job's (rel_fleet_count): hosts, NICs, fabric switches and
+-- cables below its chips; optics = 2 per cable.
+CREATE TABLE IF NOT EXISTS power (
+    run_id            INTEGER PRIMARY KEY REFERENCES run (run_id) ON DELETE CASCADE,
+    chips             INTEGER NOT NULL,
+    hosts             INTEGER NOT NULL,
+    nics              INTEGER,
+    leaves            INTEGER,
+    spines            INTEGER,
+    cores             INTEGER,
+    cables            INTEGER,          -- fabric cables, one per 400G-class switch port
+    optics            INTEGER,          -- transceivers, two per cable
+    compute_frac      REAL,             -- mean over chips: computing / step
+    comm_frac         REAL,             -- waiting on their own communication / step
+    idle_frac         REAL,             -- the rest (peers, bubbles, the step's end)
+    chip_W            REAL,             -- every chip, mean over the step
+    host_W            REAL,
+    nic_W             REAL,
+    switch_W          REAL,
+    optic_W           REAL,
+    it_W              REAL NOT NULL,    -- the sum of the above
+    pue               REAL NOT NULL,
+    facility_W        REAL NOT NULL,    -- it_W x pue
+    idle_floor_W      REAL,             -- facility power with every chip idle
+    tdp_ceiling_W     REAL,             -- facility power with every chip at its TDP
+    step_time_s       REAL NOT NULL,
+    energy_per_step_J REAL NOT NULL,    -- facility_W x step_time_s
+    tokens_per_step   REAL,
+    J_per_token       REAL,
+    tokens_per_J      REAL,
+    cap_W             REAL,             -- the site's power cap; NULL: none
+    cap_chips         INTEGER,          -- chips it admits (whole hosts); NULL: no cap
+    capital_usd       REAL,             -- the job's parts at their prices; NULL: no cost section
+    depreciation_s    REAL,             -- capital spread straight-line over it
+    depreciation_usd_per_s REAL,
+    energy_usd_per_s  REAL,             -- facility_W at the electricity price
+    usd_per_step      REAL,
+    usd_per_token     REAL,
+    run_steps         INTEGER,          -- the reliability section's run; NULL: none
+    run_tokens        REAL,
+    run_wall_s        REAL,             -- run_steps x step_time_s: no failures (goodput's
+                                        -- rows give the wall with them)
+    run_energy_J      REAL,
+    run_usd           REAL              -- NULL unless priced
+) STRICT;
 
 -- `clustersim search`: one row per search (sim/search/search.h).
 CREATE TABLE IF NOT EXISTS search (

@@ -11,7 +11,7 @@
  * where they are the defaults of every site, or in a site entry, where they replace the
  * default section whole (sections are not merged key by key: what a site says is all of it).
  * The `failures` and `storage` sections are top-level only (topo_fleet_load in fleet.c, for
- * both topology forms).
+ * both topology forms), and so are `power` and `cost` (topo_facility_load in facility.c).
  *
  * Each concern has its file, sharing gen_int.h: this one drives the passes and reads chips,
  * nodes and sites; gen_scale_up.c reads scale-up domains, gen_fabric.c Clos fabrics and
@@ -38,7 +38,7 @@
 
 static const char *const top_keys[] = {"name",    "routing", "chip",  "chips",    "node",
                                        "scale_up", "fabric", "gateway", "sites", "wan",
-                                       "failures", "storage", NULL};
+                                       "failures", "storage", "power", "cost", NULL};
 static const char *const site_keys[] = {"name",     "chip",   "chips",   "node",
                                         "scale_up", "fabric", "gateway", NULL};
 static const char *const node_keys[] = {"chips", "nics", "nic_bandwidth", "pcie_bandwidth",

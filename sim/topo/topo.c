@@ -31,7 +31,7 @@ typedef struct topo_loader {
 } topo_loader;
 
 static const char *const top_keys[] = {"name",     "graph",   "chip", "routing",
-                                       "failures", "storage", NULL};
+                                       "failures", "storage", "power", "cost", NULL};
 static const char *const graph_keys[] = {"endpoints", "switches", "links", NULL};
 static const char *const link_keys[] = {"ends", "bandwidth", "latency", "kind", NULL};
 
@@ -297,6 +297,8 @@ sim_code topo_load(const char *path, const topo_load_opts *opts, topo **out, sim
     }
     if (rc == SIM_OK)
         rc = topo_fleet_load(L.t, d, st);
+    if (rc == SIM_OK)
+        rc = topo_facility_load(L.t, d, st);
 done:
     if (rc == SIM_OK) {
         *out = L.t;

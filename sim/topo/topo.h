@@ -167,6 +167,55 @@ int64_t topo_link_cables(const topo *t, net_link_id l);
 void topo_scale_link_kind(topo *t, net_link_kind kind, double f);
 void topo_links_restore(topo *t, const double *bw_Bps);
 
+/* ---- Power and prices of the site (facility.c, issue 17) ---- */
+
+/*
+ * What the parts of a job other than its chips draw, and the site's overhead: the `power`
+ * section (top level only, both forms), every key optional, each default cited in
+ * facility.c (they describe an HGX/DGX H100 node on an NDR InfiniBand fabric):
+ *   power: {host: 2.6 kW, nic: 25 W, switch: 750 W, optic: 8.5 W, pue: 1.2, cap: 30 MW}
+ * Chips draw what their chip file's power section says (hw/chip.h).
+ */
+typedef struct topo_power {
+    double host_W;   /* one host (node): CPUs, memory, fans, scale-up switches on its board,
+                        power supply losses; its chips and scale-out NICs excluded */
+    double nic_W;    /* one scale-out NIC */
+    double switch_W; /* one fabric switch (leaf, spine, core), its transceivers excluded */
+    double optic_W;  /* one transceiver: each fabric cable (a 400G port's) has two */
+    double pue;      /* facility power / IT power, in [1, 3] */
+    double cap_W;    /* the site's power cap (facility power); 0: none */
+} topo_power;
+const topo_power *topo_power_of(const topo *t); /* borrowed */
+
+#define TOPO_CHIP_PRICES_MAX 8
+
+/* One chip type's price, when the cost section prices chip types apart. */
+typedef struct topo_chip_price {
+    char chip[HW_CHIP_NAME_MAX];
+    double usd;
+} topo_chip_price;
+
+/*
+ * Capital and energy prices: the optional `cost` section (top level only, both forms):
+ *   cost: {chip: 25000 USD | {h100-sxm: 25000 USD, b200: 35000 USD}, host: 70000 USD,
+ *          nic: 0 USD, switch: 25000 USD, optic: 500 USD, depreciation: 5 y,
+ *          electricity: 0.08 USD/kWh}
+ * Every price is optional (absent: 0, not counted); depreciation defaults to 5 years
+ * (facility.c). A chip mapping names every chip type of the topology.
+ */
+typedef struct topo_cost {
+    bool present;          /* the topology has a cost section */
+    double chip_usd;       /* one chip, when n_chip_prices is 0 */
+    topo_chip_price chip_prices[TOPO_CHIP_PRICES_MAX];
+    size_t n_chip_prices;  /* > 0: by chip type */
+    double host_usd, nic_usd, switch_usd, optic_usd; /* one each: the parts topo_power counts */
+    double depreciation_s; /* straight-line over this, > 0 */
+    double energy_usd_per_J; /* electricity: 0.08 USD/kWh is 0.08 / 3.6e6 per joule */
+} topo_cost;
+const topo_cost *topo_cost_of(const topo *t); /* borrowed; present false: no section */
+/* The price of one chip of type chip_name (its own, or the single chip price). */
+double topo_cost_chip_usd(const topo_cost *c, const char *chip_name);
+
 /* ---- Summary (summary.c) ---- */
 
 #define TOPO_MAX_TIERS 3

@@ -124,6 +124,8 @@ struct topo {
     /* Both forms (fleet.c). */
     hw_fail_spec fail[HW_FAIL_KIND_COUNT]; /* [HW_FAIL_HOST..HW_FAIL_WAN] used */
     topo_storage storage;
+    topo_power power; /* facility.c */
+    topo_cost cost;
 };
 
 /* Name of a fabric tier: "leaf", "spine", "core" (topo_tier_name), "?" for another. */
@@ -143,5 +145,9 @@ void topo_gen_free(topo *t);
 /* Reads the top-level `failures` and `storage` sections of d into t, defaults first
  * (fleet.c); both forms call it after their own keys were checked. */
 sim_code topo_fleet_load(topo *t, const struct ydoc *d, sim_status *st);
+
+/* Reads the top-level `power` and `cost` sections of d into t, defaults first (facility.c),
+ * after the chips are known (a cost section's chip prices are checked against them). */
+sim_code topo_facility_load(topo *t, const struct ydoc *d, sim_status *st);
 
 #endif
