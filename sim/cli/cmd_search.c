@@ -28,7 +28,7 @@
 
 static const char search_usage[] =
     "usage: clustersim search [--top N] [--margin F] [--max-replays N] [--sample N]\n"
-    "                         [--jobs N] [--print N] [--db FILE] [--no-db]\n"
+    "                         [--jobs N] [--replay-wall S] [--print N] [--db FILE] [--no-db]\n"
     "                         [--set KEY=VALUE]... CONFIG.yaml\n"
     "\n"
     "Searches the ways to run the config's model on its chips: tp, pp, dp, cp, ep, virtual\n"
@@ -44,6 +44,7 @@ static const char search_usage[] =
     "  --max-replays N  of the best, at most N (default 12)\n"
     "  --sample N       replay N more spread over the rest of the ranking (default 8)\n"
     "  --jobs N         worker processes at once (default: the number of cores)\n"
+    "  --replay-wall S  stop a replay after S wall seconds, recorded as failed (default 300)\n"
     "  --print N        print the N best replayed (default 10)\n"
     "  --db FILE        write to FILE (default: the config's output.db, else results.db)\n"
     "  --no-db          write no database\n"
@@ -57,7 +58,7 @@ typedef struct replay_msg {
 
 /* In a worker: replays candidate c of config and writes what it found to fd. */
 static void worker(const char *file, const ydoc_override *ov, size_t n_ov,
-                   const search_cand *c, int fd)
+                   const search_cand *c, double max_wall_s, int fd)
 {
     search_ovbuf b;
     ydoc_override all[64 + SEARCH_OV_MAX];
@@ -71,13 +72,17 @@ static void worker(const char *file, const ydoc_override *ov, size_t n_ov,
     plan *p = NULL;
     exec_result r;
     memset(&r, 0, sizeof r);
+    exec_opts eo = {.max_wall_s = max_wall_s};
     if (plan_load(file, all, n_ov + k, &p, &st) != SIM_OK ||
-        exec_run(p, NULL, &r, &st) != SIM_OK) {
+        exec_run(p, &eo, &r, &st) != SIM_OK) {
         char msg[SIM_STATUS_MSG_MAX + 64];
         sim_status_format(&st, msg, sizeof msg);
         size_t len = strlen(msg) < sizeof m.why - 1 ? strlen(msg) : sizeof m.why - 1;
         memcpy(m.why, msg, len);
         m.why[len] = '\0';
+        m.rc = 1;
+    } else if (r.stopped) {
+        snprintf(m.why, sizeof m.why, "the replay stopped at --replay-wall %g s", max_wall_s);
         m.rc = 1;
     } else {
         m.step_s = r.step_time_s;
@@ -93,7 +98,7 @@ static void worker(const char *file, const ydoc_override *ov, size_t n_ov,
 
 /* Replays the marked candidates, at most jobs at once. */
 static int replay_marked(const char *file, const ydoc_override *ov, size_t n_ov,
-                         search_result *r, long jobs)
+                         search_result *r, long jobs, double max_wall_s)
 {
     size_t *todo = malloc((r->n ? r->n : 1) * sizeof *todo), n = 0;
     pid_t *pid = calloc((size_t)jobs, sizeof *pid);
@@ -130,7 +135,7 @@ static int replay_marked(const char *file, const ydoc_override *ov, size_t n_ov,
             }
             if (c == 0) {
                 close(pfd[0]);
-                worker(file, ov, n_ov, &r->c[todo[next]], pfd[1]);
+                worker(file, ov, n_ov, &r->c[todo[next]], max_wall_s, pfd[1]);
             }
             close(pfd[1]);
             pid[slot] = c, fd[slot] = pfd[0], which[slot] = todo[next++];
@@ -206,14 +211,22 @@ static double median(double *v, size_t n)
 static void print_result(const char *file, search_result *r, size_t print_n,
                          search_figures *f)
 {
-    size_t rejected = 0, nrep = 0;
+    size_t rejected = 0, nrep = 0, failed = 0;
+    const search_cand *first_failed = NULL;
     for (size_t i = 0; i < r->n; i++) {
         rejected += r->c[i].state == SEARCH_REJECTED;
         nrep += r->c[i].state == SEARCH_REPLAYED;
+        if (r->c[i].state == SEARCH_FAILED && !failed++)
+            first_failed = &r->c[i];
     }
     printf("search %s: %lld chips; %zu candidates, %zu rejected, %zu estimated (%.1f s), "
            "%zu replayed\n",
            file, (long long)r->chips, r->n, rejected, r->n_valid, r->enumerate_wall_s, nrep);
+    if (first_failed) {
+        char d[128];
+        search_describe(first_failed, d, sizeof d);
+        printf("%zu replays failed; the first, %s: %s\n", failed, d, first_failed->reason);
+    }
     search_cand **rep = malloc((nrep ? nrep : 1) * sizeof *rep);
     double *est = malloc(2 * (nrep ? nrep : 1) * sizeof *est), *err = NULL;
     double *top_est = malloc(2 * (nrep ? nrep : 1) * sizeof *top_est);
@@ -277,9 +290,10 @@ int cli_search_main(int argc, char **argv)
     size_t n_ov = 0;
     long long top = 6, max_top = 12, sample = 8, print_n = 10;
     long long jobs = sysconf(_SC_NPROCESSORS_ONLN);
-    double margin = 0.03;
+    double margin = 0.03, replay_wall = 300;
     static const char *const valued[] = {"--top N", "--margin F", "--max-replays N",
                                          "--sample N", "--jobs N", "--print N",
+                                         "--replay-wall S",
                                          "--db FILE", "--set KEY=VALUE", NULL};
     int rc = cli_check_values(argc, argv, "search", valued, search_usage);
     for (int i = 1; rc == 0 && i < argc; i++) {
@@ -307,6 +321,12 @@ int cli_search_main(int argc, char **argv)
             margin = strtod(argv[i + 1], &end);
             if (*end || !(margin >= 0 && margin <= 10))
                 rc = cli_bad_value("search", a, "a fraction from 0 to 10", argv[i + 1]);
+            i++;
+        } else if (!strcmp(a, "--replay-wall")) {
+            char *end;
+            replay_wall = strtod(argv[i + 1], &end);
+            if (*end || !(replay_wall > 0 && replay_wall <= 86400))
+                rc = cli_bad_value("search", a, "seconds from above 0 to 86400", argv[i + 1]);
             i++;
         } else if (!strcmp(a, "--db")) {
             db_path = argv[++i];
@@ -357,7 +377,7 @@ int cli_search_main(int argc, char **argv)
     if (search_enumerate(file, ov, n_ov, &r, &st) != SIM_OK)
         goto fail;
     search_select(&r, (size_t)top, margin, (size_t)max_top, (size_t)sample);
-    rc = replay_marked(file, ov, n_ov, &r, (long)jobs);
+    rc = replay_marked(file, ov, n_ov, &r, (long)jobs, replay_wall);
     if (rc != 0)
         goto done;
     search_figures fig = {0};
