@@ -20,6 +20,7 @@
 #include <check.h>
 #define CLUSTERSIM_TEST_CLI
 #include "helpers.h"
+#include <glob.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -2790,6 +2791,26 @@ START_TEST(test_fsdp_strategies)
 }
 END_TEST
 
+/* Every config shipped under configs/ loads: a config the planner refuses is a defect,
+ * whatever the commit that changed the rules. */
+START_TEST(test_shipped_configs_load)
+{
+    glob_t g;
+    ck_assert_int_eq(glob("configs/*.yaml", 0, NULL, &g), 0);
+    ck_assert_int_eq(glob("configs/*/*.yaml", GLOB_APPEND, NULL, &g), 0);
+    ck_assert(g.gl_pathc >= 40);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        plan *p = NULL;
+        sim_status st;
+        sim_status_clear(&st);
+        ck_assert_msg(plan_load(g.gl_pathv[i], NULL, 0, &p, &st) == SIM_OK, "%s: %s",
+                      g.gl_pathv[i], st.msg);
+        plan_destroy(p);
+    }
+    globfree(&g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plan");
@@ -2852,6 +2873,7 @@ int main(void)
     tcase_add_test(tc, test_cli_plan_json);
     tcase_add_test(tc, test_cli_plan_exit_statuses);
     tcase_add_test(tc, test_cli_run_refuses_misfit);
+    tcase_add_test(tc, test_shipped_configs_load);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
