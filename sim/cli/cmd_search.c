@@ -63,7 +63,8 @@ static void worker(const char *file, const ydoc_override *ov, size_t n_ov,
     search_ovbuf b;
     ydoc_override all[64 + SEARCH_OV_MAX];
     size_t k = 0;
-    memcpy(all, ov, n_ov * sizeof *ov);
+    if (n_ov)
+        memcpy(all, ov, n_ov * sizeof *ov);
     search_overrides(c, &b, all + n_ov, &k);
     replay_msg m;
     memset(&m, 0, sizeof m);

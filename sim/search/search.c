@@ -164,7 +164,8 @@ static void evaluate(const char *config, const ydoc_override *ov, size_t n_ov, s
     search_ovbuf b;
     size_t k = 0;
     search_overrides(c, &b, all + n_ov, &k);
-    memcpy(all, ov, n_ov * sizeof *ov);
+    if (n_ov)
+        memcpy(all, ov, n_ov * sizeof *ov);
     plan *p = NULL;
     sim_status st;
     sim_status_clear(&st);
