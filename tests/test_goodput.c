@@ -157,6 +157,7 @@ START_TEST(rows_reach_the_database)
                                        "reliability.seeds=7",
                                        "reliability.degraded_replays=false",
                                        "topology.failures.software.mtbf=20 h",
+                                       "topology.failures.nic.mtbf=never",
                                        NULL};
     rel_goodput_opts o = {.sweep = true, .log_seeds = 2};
     rel_goodput_result g;
@@ -185,6 +186,9 @@ START_TEST(rows_reach_the_database)
     ck_assert(logged > 0);
     ck_assert(q_double(c, "SELECT count(*) FROM goodput_interruption") == logged);
     ck_assert(q_double(c, "SELECT sum(is_main) FROM goodput") == 1);
+    /* a part that never fails: its mean life is NULL, not an infinity */
+    ck_assert(q_double(c, "SELECT count(*) FROM goodput_cause WHERE cause = 'nic' AND "
+                          "mtbf_s IS NULL") == (double)g.n_points);
     char sql[256];
     for (size_t i = 0; i < g.n_points; i++) {
         const rel_goodput_point *pt = &g.points[i];

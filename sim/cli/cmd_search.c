@@ -78,9 +78,7 @@ static void worker(const char *file, const ydoc_override *ov, size_t n_ov,
         exec_run(p, &eo, &r, &st) != SIM_OK) {
         char msg[SIM_STATUS_MSG_MAX + 64];
         sim_status_format(&st, msg, sizeof msg);
-        size_t len = strlen(msg) < sizeof m.why - 1 ? strlen(msg) : sizeof m.why - 1;
-        memcpy(m.why, msg, len);
-        m.why[len] = '\0';
+        snprintf(m.why, sizeof m.why, "%.*s", (int)sizeof m.why - 1, msg);
         m.rc = 1;
     } else if (r.stopped) {
         snprintf(m.why, sizeof m.why, "the replay stopped at --replay-wall %g s", max_wall_s);

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/vec.h"
 
 int cli_report(const sim_status *st)
@@ -122,7 +122,5 @@ int cli_bad_value(const char *cmd, const char *opt, const char *expected, const 
 
 double cli_now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return sim_wall_s();
 }

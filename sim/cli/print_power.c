@@ -9,18 +9,26 @@
 #include "core/units.h"
 #include "topo/topo.h"
 
-/* "$612.3M", "$3.88", "$0.000123": four significant digits, k/M/B above a thousand. */
-static const char *fmt_usd(double v, char *buf, size_t n)
+/* v with four significant digits and the largest of the four thousand-fold names it
+ * reaches (names[0] for units): before the number, after, then the name. */
+static const char *fmt_scaled(double v, const char *before, const char *after,
+                              const char *const names[4], char *buf, size_t n)
 {
-    static const char *const sfx[] = {"", "k", "M", "B"};
     double unit = 1;
     size_t k = 0;
-    while (k + 1 < sizeof sfx / sizeof sfx[0] && fabs(v) >= unit * 1e3) {
+    while (k + 1 < 4 && fabs(v) >= unit * 1e3) {
         unit *= 1e3;
         k++;
     }
-    snprintf(buf, n, "$%.4g%s", v / unit, sfx[k]);
+    snprintf(buf, n, "%s%.4g%s%s", before, v / unit, after, names[k]);
     return buf;
+}
+
+/* "$612.3M", "$3.88", "$0.000123": k/M/B above a thousand. */
+static const char *fmt_usd(double v, char *buf, size_t n)
+{
+    static const char *const sfx[] = {"", "k", "M", "B"};
+    return fmt_scaled(v, "$", "", sfx, buf, n);
 }
 
 /* Energy: joules with a prefix below 1 MWh, else MWh or GWh. */
@@ -39,18 +47,11 @@ static const char *fmt_energy(double J, char *buf, size_t n)
     return buf;
 }
 
-/* Power with four significant digits: "18.93 MW". */
+/* Power: "18.93 MW". */
 static const char *fmt_W(double W, char *buf, size_t n)
 {
     static const char *const names[] = {"W", "kW", "MW", "GW"};
-    double unit = 1;
-    size_t k = 0;
-    while (k + 1 < sizeof names / sizeof names[0] && fabs(W) >= unit * 1e3) {
-        unit *= 1e3;
-        k++;
-    }
-    snprintf(buf, n, "%.4g %s", W / unit, names[k]);
-    return buf;
+    return fmt_scaled(W, "", " ", names, buf, n);
 }
 
 void cli_print_power(const plan *p, const power_result *pw)

@@ -34,10 +34,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "coll/coll.h"
+#include "core/clock.h"
 #include "core/evq.h"
 #include "core/hash.h"
 #include "core/hmap.h"
@@ -142,13 +142,6 @@ struct exec_run_ctl {
     sim_pool *msgs; /* pipeline messages in flight */
     trace *tr;
 };
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static double now_s(const ex *x)
 {
@@ -452,16 +445,16 @@ static int over_bounds(ex *x)
     if (!x->opts || (++x->advances & 4095) != 0)
         return 0;
     if ((x->opts->max_events && ev_count(x->eng) >= x->opts->max_events) ||
-        (x->opts->max_wall_s > 0 && wall_now() - x->wall0 > x->opts->max_wall_s)) {
+        (x->opts->max_wall_s > 0 && sim_wall_s() - x->wall0 > x->opts->max_wall_s)) {
         x->stopped = 1;
         ev_stop(x->eng);
         return 1;
     }
-    if (x->opts->progress && wall_now() - x->last_progress > 0.5) {
+    if (x->opts->progress && sim_wall_s() - x->last_progress > 0.5) {
         fprintf(stderr, "\rclustersim: step %lld/%lld, %.3f s simulated, %.1f s wall, %llu "
                 "events", (long long)x->step + 1, (long long)x->total_steps, now_s(x),
-                wall_now() - x->wall0, (unsigned long long)ev_count(x->eng));
-        x->last_progress = wall_now();
+                sim_wall_s() - x->wall0, (unsigned long long)ev_count(x->eng));
+        x->last_progress = sim_wall_s();
     }
     return 0;
 }
@@ -1009,7 +1002,7 @@ static void close_run(ex *x)
     exec_result *res = x->res;
     if (x->eng) /* a stopped or failed run leaves events whose nodes are freed below */
         ev_clear(x->eng);
-    res->wall_s = wall_now() - x->wall0;
+    res->wall_s = sim_wall_s() - x->wall0;
     if (x->opts && x->opts->progress && x->last_progress > x->wall0 + 0.5)
         fputc('\n', stderr);
     for (size_t i = 0; i < x->chans.n; i++)
@@ -1048,7 +1041,7 @@ sim_code exec_run(plan *p, const exec_opts *opts, exec_result *res, sim_status *
     x.steps = opts && opts->steps > 0 ? opts->steps : plan_steps(p);
     x.total_steps = x.warmup + x.steps;
     x.side = opts ? opts->side : NULL;
-    x.wall0 = wall_now();
+    x.wall0 = sim_wall_s();
     x.last_progress = x.wall0 + 0.5; /* a progress line only for runs over a second */
     rc = use_chip(&x, st);
     if (rc == SIM_OK)

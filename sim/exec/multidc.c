@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "coll/coll.h"
+#include "core/clock.h"
 #include "core/evq.h"
 #include "core/rng.h"
 #include "core/hash.h"
@@ -744,21 +744,14 @@ static sim_code composed_syncs(mdc_result *m, int64_t F, int64_t H, int64_t tau)
 static sim_code run_scheme(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m,
                            sim_status *st);
 
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* The scheme's figures; r->wall_s counts every replay of it (inner steps, syncs, round). */
 sim_code mdc_run(plan *p, const exec_opts *opts, exec_result *r, mdc_result *m, sim_status *st)
 {
-    double t0 = wall_now();
+    double t0 = sim_wall_s();
     memset(r, 0, sizeof *r);
     sim_code rc = run_scheme(p, opts, r, m, st);
     if (rc == SIM_OK) {
-        r->wall_s = wall_now() - t0;
+        r->wall_s = sim_wall_s() - t0;
     } else { /* nothing stays allocated on error */
         exec_result_free(r);
         mdc_result_free(m);

@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/pool.h"
 #include "core/vec.h"
 
@@ -162,13 +162,6 @@ double net_transfer_remaining(const net_sim *ns, const net_transfer *t)
     return left > 0 ? left : 0;
 }
 
-static double now_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void request_solve(net_sim *ns)
 {
     if (!ev_node_scheduled(&ns->solve_node))
@@ -224,11 +217,11 @@ static void on_solve(ev_engine *e, ev_node *n)
 {
     net_sim *ns = (net_sim *)(void *)((char *)n - offsetof(net_sim, solve_node));
     (void)e;
-    double t0 = ns->timing ? now_wall() : 0;
+    double t0 = ns->timing ? sim_wall_s() : 0;
     net_mm_solve(ns->mm, on_component, ns);
     ns->stats.solve_events++;
     if (ns->timing)
-        ns->stats.solve_wall_s += now_wall() - t0;
+        ns->stats.solve_wall_s += sim_wall_s() - t0;
 }
 
 static void on_cap_change(ev_engine *e, ev_node *n)

@@ -153,6 +153,8 @@ sim_code db_insert_prepare(db *d, const char *table, const char *const *columns,
  */
 void db_insert_bind_int(db_stmt *s, size_t col, int64_t v);
 void db_insert_bind_double(db_stmt *s, size_t col, double v);
+/* A figure that may be undefined: NULL for NaN and for an infinity (an MTBF of never). */
+void db_insert_bind_figure(db_stmt *s, size_t col, double v);
 void db_insert_bind_text(db_stmt *s, size_t col, const char *v); /* NULL binds NULL */
 void db_insert_bind_null(db_stmt *s, size_t col);
 

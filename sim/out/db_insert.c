@@ -182,6 +182,11 @@ void db_insert_bind_double(db_stmt *s, size_t col, double v)
                            : sqlite3_bind_double(s->stmt, (int)col + 1, v));
 }
 
+void db_insert_bind_figure(db_stmt *s, size_t col, double v)
+{
+    db_insert_bind_double(s, col, isfinite(v) ? v : NAN);
+}
+
 void db_insert_bind_text(db_stmt *s, size_t col, const char *v)
 {
     if (bind_ok(s, col))

@@ -7,12 +7,6 @@
 #include <math.h>
 #include <stddef.h>
 
-/* A figure, or NULL when it is not finite or not applicable (use false). */
-static void bind_fig(db_stmt *s, size_t col, double v, int use)
-{
-    db_insert_bind_double(s, col, use && isfinite(v) ? v : NAN);
-}
-
 sim_code db_record_power(db *d, int64_t run_id, const power_result *pw, sim_status *st)
 {
     static const char *const cols[] = {
@@ -38,43 +32,43 @@ sim_code db_record_power(db *d, int64_t run_id, const power_result *pw, sim_stat
     db_insert_bind_int(s, c++, pw->cores);
     db_insert_bind_int(s, c++, pw->cables);
     db_insert_bind_int(s, c++, pw->optics);
-    bind_fig(s, c++, pw->compute_frac, 1);
-    bind_fig(s, c++, pw->comm_frac, 1);
-    bind_fig(s, c++, pw->idle_frac, 1);
-    bind_fig(s, c++, pw->chip_W, 1);
-    bind_fig(s, c++, pw->host_W, 1);
-    bind_fig(s, c++, pw->nic_W, 1);
-    bind_fig(s, c++, pw->switch_W, 1);
-    bind_fig(s, c++, pw->optic_W, 1);
-    bind_fig(s, c++, pw->it_W, 1);
-    bind_fig(s, c++, pw->pue, 1);
-    bind_fig(s, c++, pw->facility_W, 1);
-    bind_fig(s, c++, pw->idle_floor_W, 1);
-    bind_fig(s, c++, pw->tdp_ceiling_W, 1);
-    bind_fig(s, c++, pw->step_s, 1);
-    bind_fig(s, c++, pw->energy_per_step_J, 1);
-    bind_fig(s, c++, pw->tokens_per_step, 1);
-    bind_fig(s, c++, pw->J_per_token, 1);
-    bind_fig(s, c++, pw->tokens_per_J, 1);
-    bind_fig(s, c++, pw->cap_W, cap);
+    db_insert_bind_figure(s, c++, pw->compute_frac);
+    db_insert_bind_figure(s, c++, pw->comm_frac);
+    db_insert_bind_figure(s, c++, pw->idle_frac);
+    db_insert_bind_figure(s, c++, pw->chip_W);
+    db_insert_bind_figure(s, c++, pw->host_W);
+    db_insert_bind_figure(s, c++, pw->nic_W);
+    db_insert_bind_figure(s, c++, pw->switch_W);
+    db_insert_bind_figure(s, c++, pw->optic_W);
+    db_insert_bind_figure(s, c++, pw->it_W);
+    db_insert_bind_figure(s, c++, pw->pue);
+    db_insert_bind_figure(s, c++, pw->facility_W);
+    db_insert_bind_figure(s, c++, pw->idle_floor_W);
+    db_insert_bind_figure(s, c++, pw->tdp_ceiling_W);
+    db_insert_bind_figure(s, c++, pw->step_s);
+    db_insert_bind_figure(s, c++, pw->energy_per_step_J);
+    db_insert_bind_figure(s, c++, pw->tokens_per_step);
+    db_insert_bind_figure(s, c++, pw->J_per_token);
+    db_insert_bind_figure(s, c++, pw->tokens_per_J);
+    db_insert_bind_figure(s, c++, cap ? pw->cap_W : NAN);
     if (cap)
         db_insert_bind_int(s, c++, pw->cap_chips);
     else
         db_insert_bind_null(s, c++);
-    bind_fig(s, c++, pw->capital_usd, pw->priced);
-    bind_fig(s, c++, pw->depreciation_s, pw->priced);
-    bind_fig(s, c++, pw->depreciation_usd_per_s, pw->priced);
-    bind_fig(s, c++, pw->energy_usd_per_s, pw->priced);
-    bind_fig(s, c++, pw->usd_per_step, pw->priced);
-    bind_fig(s, c++, pw->usd_per_token, pw->priced);
+    db_insert_bind_figure(s, c++, pw->priced ? pw->capital_usd : NAN);
+    db_insert_bind_figure(s, c++, pw->priced ? pw->depreciation_s : NAN);
+    db_insert_bind_figure(s, c++, pw->priced ? pw->depreciation_usd_per_s : NAN);
+    db_insert_bind_figure(s, c++, pw->priced ? pw->energy_usd_per_s : NAN);
+    db_insert_bind_figure(s, c++, pw->priced ? pw->usd_per_step : NAN);
+    db_insert_bind_figure(s, c++, pw->priced ? pw->usd_per_token : NAN);
     if (run)
         db_insert_bind_int(s, c++, pw->run_steps);
     else
         db_insert_bind_null(s, c++);
-    bind_fig(s, c++, pw->run_tokens, run);
-    bind_fig(s, c++, pw->run_wall_s, run);
-    bind_fig(s, c++, pw->run_energy_J, run);
-    bind_fig(s, c++, pw->run_usd, run && pw->priced);
+    db_insert_bind_figure(s, c++, run ? pw->run_tokens : NAN);
+    db_insert_bind_figure(s, c++, run ? pw->run_wall_s : NAN);
+    db_insert_bind_figure(s, c++, run ? pw->run_energy_J : NAN);
+    db_insert_bind_figure(s, c++, run && pw->priced ? pw->run_usd : NAN);
     rc = db_insert_exec(s, st);
     db_insert_finish(s);
     return rc;

@@ -6,12 +6,6 @@
 #include <math.h>
 #include <stddef.h>
 
-/* A figure, or NULL when it is not finite (an MTBF of never, no interval). */
-static void bind_fig(db_stmt *s, size_t col, double v)
-{
-    db_insert_bind_double(s, col, isfinite(v) ? v : NAN);
-}
-
 static sim_code write_points(db *d, int64_t run_id, const rel_goodput_result *g,
                              const power_result *pw, sim_status *st)
 {
@@ -32,44 +26,44 @@ static sim_code write_points(db *d, int64_t run_id, const rel_goodput_result *g,
         db_insert_bind_int(s, c++, pt->save_interval);
         db_insert_bind_text(s, c++, pt->source);
         db_insert_bind_int(s, c++, i == g->main);
-        bind_fig(s, c++, pt->interval_s);
+        db_insert_bind_figure(s, c++, pt->interval_s);
         db_insert_bind_int(s, c++, g->seeds);
-        bind_fig(s, c++, g->step_s);
+        db_insert_bind_figure(s, c++, g->step_s);
         db_insert_bind_int(s, c++, g->steps);
-        bind_fig(s, c++, g->tokens);
+        db_insert_bind_figure(s, c++, g->tokens);
         db_insert_bind_int(s, c++, g->chips);
         db_insert_bind_int(s, c++, g->hosts);
         db_insert_bind_int(s, c++, g->spare_nodes);
         db_insert_bind_int(s, c++, g->ckpt_drain_s > 0);
-        bind_fig(s, c++, g->ckpt_bytes);
-        bind_fig(s, c++, g->ckpt_block_s);
-        bind_fig(s, c++, g->ckpt_drain_s);
-        bind_fig(s, c++, g->recovery_s);
-        bind_fig(s, c++, g->mtbf_s);
-        bind_fig(s, c++, g->young_s);
-        bind_fig(s, c++, g->daly_s);
-        bind_fig(s, c++, pt->ettr.mean);
-        bind_fig(s, c++, pt->ettr.sd);
-        bind_fig(s, c++, pt->ettr.ci_half);
-        bind_fig(s, c++, pt->ettr.p50);
-        bind_fig(s, c++, pt->wall_s.mean);
-        bind_fig(s, c++, pt->wall_s.sd);
-        bind_fig(s, c++, pt->wall_s.ci_half);
-        bind_fig(s, c++, pt->wall_s.min);
-        bind_fig(s, c++, pt->wall_s.max);
-        bind_fig(s, c++, pt->goodput_tokens_per_s);
-        bind_fig(s, c++, pt->interruptions_per_day);
-        bind_fig(s, c++, pt->degradations_per_day);
-        bind_fig(s, c++, pt->stalls_per_day);
-        bind_fig(s, c++, pt->checkpoints);
-        bind_fig(s, c++, pt->ckpt_s);
-        bind_fig(s, c++, pt->drain_wait_s);
-        bind_fig(s, c++, pt->daly_ettr);
+        db_insert_bind_figure(s, c++, g->ckpt_bytes);
+        db_insert_bind_figure(s, c++, g->ckpt_block_s);
+        db_insert_bind_figure(s, c++, g->ckpt_drain_s);
+        db_insert_bind_figure(s, c++, g->recovery_s);
+        db_insert_bind_figure(s, c++, g->mtbf_s);
+        db_insert_bind_figure(s, c++, g->young_s);
+        db_insert_bind_figure(s, c++, g->daly_s);
+        db_insert_bind_figure(s, c++, pt->ettr.mean);
+        db_insert_bind_figure(s, c++, pt->ettr.sd);
+        db_insert_bind_figure(s, c++, pt->ettr.ci_half);
+        db_insert_bind_figure(s, c++, pt->ettr.p50);
+        db_insert_bind_figure(s, c++, pt->wall_s.mean);
+        db_insert_bind_figure(s, c++, pt->wall_s.sd);
+        db_insert_bind_figure(s, c++, pt->wall_s.ci_half);
+        db_insert_bind_figure(s, c++, pt->wall_s.min);
+        db_insert_bind_figure(s, c++, pt->wall_s.max);
+        db_insert_bind_figure(s, c++, pt->goodput_tokens_per_s);
+        db_insert_bind_figure(s, c++, pt->interruptions_per_day);
+        db_insert_bind_figure(s, c++, pt->degradations_per_day);
+        db_insert_bind_figure(s, c++, pt->stalls_per_day);
+        db_insert_bind_figure(s, c++, pt->checkpoints);
+        db_insert_bind_figure(s, c++, pt->ckpt_s);
+        db_insert_bind_figure(s, c++, pt->drain_wait_s);
+        db_insert_bind_figure(s, c++, pt->daly_ettr);
         double energy = NAN, usd = NAN;
         if (pw && pw->modeled)
             power_run_cost(pw, pt->wall_s.mean, &energy, &usd);
-        bind_fig(s, c++, energy);
-        bind_fig(s, c++, usd);
+        db_insert_bind_figure(s, c++, energy);
+        db_insert_bind_figure(s, c++, usd);
         rc = db_insert_exec(s, st);
     }
     db_insert_finish(s);
@@ -137,12 +131,12 @@ static sim_code write_causes(db *d, int64_t run_id, const rel_goodput_result *g,
             db_insert_bind_text(s, c++, effects[cl->effect]);
             db_insert_bind_int(s, c++, cl->wait_repair);
             db_insert_bind_int(s, c++, cl->count);
-            bind_fig(s, c++, cl->life.mean_s);
+            db_insert_bind_figure(s, c++, cl->life.mean_s);
             if (stop)
                 db_insert_bind_int(s, c++, cl->nodes);
             else
                 db_insert_bind_null(s, c++);
-            bind_fig(s, c++, cl->effect == REL_DEGRADE ? cl->slowdown : NAN);
+            db_insert_bind_figure(s, c++, cl->effect == REL_DEGRADE ? cl->slowdown : NAN);
             db_insert_bind_double(s, c++, pt->failures[k]);
             db_insert_bind_double(s, c++, pt->failures[k] / (pt->wall_s.mean / 86400));
             db_insert_bind_double(s, c++, pt->lost_s[k]);

@@ -6,11 +6,6 @@
 #include <math.h>
 #include <stddef.h>
 
-static void bind_fig(db_stmt *s, size_t col, double v)
-{
-    db_insert_bind_double(s, col, isfinite(v) ? v : NAN);
-}
-
 static const char *const state_names[] = {"rejected", "estimated", "replayed", "failed"};
 static const char *const rec_names[] = {"none", "selective", "full"};
 
@@ -33,10 +28,10 @@ static sim_code write_summary(db *d, int64_t run_id, const search_record *x, sim
         db_insert_bind_int(s, c++, rejected);
         db_insert_bind_int(s, c++, (int64_t)x->r->n_valid);
         db_insert_bind_int(s, c++, x->f->replayed);
-        bind_fig(s, c++, x->f->spearman);
-        bind_fig(s, c++, x->f->spearman_top);
-        bind_fig(s, c++, x->f->median_err);
-        bind_fig(s, c++, x->f->max_err);
+        db_insert_bind_figure(s, c++, x->f->spearman);
+        db_insert_bind_figure(s, c++, x->f->spearman_top);
+        db_insert_bind_figure(s, c++, x->f->median_err);
+        db_insert_bind_figure(s, c++, x->f->max_err);
         if (x->f->best)
             db_insert_bind_int(s, c++, (int64_t)(x->f->best - x->r->c));
         else
@@ -82,16 +77,16 @@ static sim_code write_candidates(db *d, int64_t run_id, const search_result *r, 
                                         ? k->reason
                                         : NULL);
         db_insert_bind_text(s, c++, k->top ? "top" : k->sample ? "sample" : NULL);
-        bind_fig(s, c++, est ? k->est.memory_bytes : NAN);
-        bind_fig(s, c++, est ? k->est.step_s : NAN);
-        bind_fig(s, c++, est ? k->est.mfu : NAN);
-        bind_fig(s, c++, est ? k->est.compute_s : NAN);
-        bind_fig(s, c++, est ? k->est.exposed_s : NAN);
-        bind_fig(s, c++, est ? k->est.bubble_s : NAN);
-        bind_fig(s, c++, rep ? k->replay_step_s : NAN);
-        bind_fig(s, c++, rep ? k->replay_mfu : NAN);
-        bind_fig(s, c++, rep ? k->replay_tokens_per_s : NAN);
-        bind_fig(s, c++, rep ? k->replay_wall_s : NAN);
+        db_insert_bind_figure(s, c++, est ? k->est.memory_bytes : NAN);
+        db_insert_bind_figure(s, c++, est ? k->est.step_s : NAN);
+        db_insert_bind_figure(s, c++, est ? k->est.mfu : NAN);
+        db_insert_bind_figure(s, c++, est ? k->est.compute_s : NAN);
+        db_insert_bind_figure(s, c++, est ? k->est.exposed_s : NAN);
+        db_insert_bind_figure(s, c++, est ? k->est.bubble_s : NAN);
+        db_insert_bind_figure(s, c++, rep ? k->replay_step_s : NAN);
+        db_insert_bind_figure(s, c++, rep ? k->replay_mfu : NAN);
+        db_insert_bind_figure(s, c++, rep ? k->replay_tokens_per_s : NAN);
+        db_insert_bind_figure(s, c++, rep ? k->replay_wall_s : NAN);
         rc = db_insert_exec(s, st);
     }
     db_insert_finish(s);

@@ -6,18 +6,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "rel/rel_ckpt.h"
 #include "rel/rel_fleet.h"
 #include "topo/topo.h"
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static sim_code nomem(sim_status *st)
 {
@@ -220,19 +213,19 @@ sim_code rel_goodput_run(plan *p, const rel_goodput_opts *o, rel_goodput_result 
     memset(out, 0, sizeof *out);
     rel_goodput_result *g = out;
     const plan_reliability *rel = plan_reliability_of(p);
-    double t0 = wall_now();
+    double t0 = sim_wall_s();
     sim_code rc = step_time(p, o, g, st);
-    g->replay_wall_s = wall_now() - t0;
+    g->replay_wall_s = sim_wall_s() - t0;
     if (rc != SIM_OK)
         return rc;
     job_figures(p, g);
-    t0 = wall_now();
+    t0 = sim_wall_s();
     rel_fleet_opts fo = {.dual_homed = rel->dual_homed,
                          .replay = rel->degraded_replays,
                          .exec = o ? o->exec : NULL,
                          .base_step_s = g->replayed ? g->replay.step_time_s : 0};
     rc = rel_fleet_build(p, &fo, &g->classes, &g->n_classes, st);
-    g->fleet_wall_s = wall_now() - t0;
+    g->fleet_wall_s = sim_wall_s() - t0;
     if (rc != SIM_OK)
         return rc;
     g->mtbf_s = rel_fleet_mtbf_s(g->classes, g->n_classes);
@@ -256,14 +249,14 @@ sim_code rel_goodput_run(plan *p, const rel_goodput_opts *o, rel_goodput_result 
         return rc;
     int64_t main_k = g->points[0].save_interval;
     qsort(g->points, g->n_points, sizeof *g->points, cmp_points);
-    t0 = wall_now();
+    t0 = sim_wall_s();
     for (size_t i = 0; rc == SIM_OK && i < g->n_points; i++) {
         bool is_main = g->points[i].save_interval == main_k;
         if (is_main)
             g->main = i;
         rc = simulate_point(p, g, &g->points[i], is_main && o ? o->log_seeds : 0, st);
     }
-    g->mc_wall_s = wall_now() - t0;
+    g->mc_wall_s = sim_wall_s() - t0;
     for (size_t i = 0; rc == SIM_OK && i < g->n_points; i++)
         if (g->points[i].ettr.mean > g->points[g->best].ettr.mean)
             g->best = i;

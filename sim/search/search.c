@@ -8,29 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "hw/chip.h"
 #include "topo/topo.h"
 #include "workload/plan.h"
 
 static const char *const rec_names[] = {"none", "selective", "full"};
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Copies src into dst[len], cut short when longer. */
-static void set_text(char *dst, size_t len, const char *src)
-{
-    size_t n = strlen(src);
-    n = n < len - 1 ? n : len - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 static sim_code push(search_result *r, const search_cand *c, size_t *cap, sim_status *st)
 {
@@ -146,7 +130,7 @@ static bool fits(const plan *base, const search_cand *c, double hbm, char *reaso
     wl_memory m;
     sim_status st;
     if (wl_memory_per_rank(&w, &par, &m, &st) != SIM_OK) {
-        set_text(reason, len, st.msg);
+        snprintf(reason, len, "%.*s", (int)len - 1, st.msg);
         return false;
     }
     if (hbm > 0 && m.total > hbm) {
@@ -173,7 +157,7 @@ static void evaluate(const char *config, const ydoc_override *ov, size_t n_ov, s
         search_estimate_plan(p, &c->est, &st) != SIM_OK) {
         char msg[SIM_STATUS_MSG_MAX + 64];
         sim_status_format(&st, msg, sizeof msg);
-        set_text(c->reason, sizeof c->reason, msg);
+        snprintf(c->reason, sizeof c->reason, "%.*s", (int)sizeof c->reason - 1, msg);
         c->state = SEARCH_REJECTED;
     } else {
         c->state = SEARCH_ESTIMATED;
@@ -185,7 +169,7 @@ sim_code search_enumerate(const char *config, const ydoc_override *ov, size_t n_
                           search_result *out, sim_status *st)
 {
     memset(out, 0, sizeof *out);
-    double t0 = wall_now();
+    double t0 = sim_wall_s();
     plan *base = NULL;
     sim_code rc = plan_load(config, ov, n_ov, &base, st);
     if (rc != SIM_OK)
@@ -248,7 +232,7 @@ sim_code search_enumerate(const char *config, const ydoc_override *ov, size_t n_
             }
     free(all);
     plan_destroy(base);
-    out->enumerate_wall_s = wall_now() - t0;
+    out->enumerate_wall_s = sim_wall_s() - t0;
     if (rc != SIM_OK)
         search_result_free(out);
     return rc;
