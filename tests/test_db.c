@@ -8,7 +8,7 @@
  * read its own writes.
  *
  * Checked: opening creates every table, index and view of sim/out/schema.sql with
- * schema_version 7, in WAL mode, with foreign keys enforced; a rolled-back transaction leaves
+ * schema_version 8, in WAL mode, with foreign keys enforced; a rolled-back transaction leaves
  * no row; 1,000 link rows and a full run row read back exactly (doubles bit for bit, NULL for
  * absent values, a seed above 2^63 via its int64 bits); reopening keeps rows; a database of
  * schema version 999, another program's database, a text file and an unreachable path are
@@ -103,8 +103,8 @@ START_TEST(test_open_creates_schema)
                      (int64_t)N_OBJECTS);
     ck_assert_str_eq(raw_text(c, "SELECT value FROM meta WHERE key = 'schema_version'", buf,
                               sizeof buf),
-                     "7");
-    ck_assert_int_eq(DB_SCHEMA_VERSION, 7);
+                     "8");
+    ck_assert_int_eq(DB_SCHEMA_VERSION, 8);
     /* Tables are STRICT: a text in an INTEGER column is refused. */
     ck_assert_int_ne(sqlite3_exec(c, "INSERT INTO run (created_utc, tool_version, command, "
                                      "seed) VALUES ('x', 'x', 'run', 'seven')",
@@ -419,7 +419,7 @@ START_TEST(test_refuses_other_versions)
     char want[512];
     snprintf(want, sizeof want,
              "results database '%s' has schema version 999; this clustersim (%s) reads schema "
-             "version 7 only",
+             "version 8 only",
              t.path, CLUSTERSIM_VERSION);
     ck_assert_str_eq(st.msg, want);
     ck_assert_str_eq(st.file, t.path);

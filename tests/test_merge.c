@@ -672,7 +672,7 @@ START_TEST(test_merge_refusals)
     sqlite3_close(c);
     snprintf(want, sizeof want,
              "cannot merge results database '%s': it has schema version 999 but '%s' has "
-             "schema version 7",
+             "schema version 8",
              p, out);
     merge_refused(d, out, p, SIM_ERR_INPUT, want);
     c = raw_open(p);

@@ -5,6 +5,8 @@
  *   sequence 128, 16 sequences) on 16 H100 in nodes of 8.
  * - Invalid candidates are rejected with the planner's reason and never chosen for a replay.
  * - Llama 3 405B over 16 stages gets Meta's layout, 7 + 14 x 8 + 7.
+ * - A plan on the shared topology estimates as one loaded alone; FSDP strategies, hybrid
+ *   shard groups and GPipe reach the plan.
  * - Spearman's rank correlation, by hand.
  * - The estimate of a plan with no communication is its compute; with a pipeline, the
  *   slowest stage's busy time and a bubble of (pp - 1) / m of the stages' mean.
@@ -26,16 +28,20 @@
 
 START_TEST(tiny_space_counted_by_hand)
 {
-    /* N = 16, 8 chips per node, L = 4, sequence 128 (cp 1 only):
-     *   tp 1: pp 1 (zero 0, 1, 3), pp 2 (vp 1, 2; zero 0, 1), pp 4 (vp 1; zero 0, 1): 9
-     *   tp 2: pp 1 (3), pp 2 (2 x 2), pp 4 (2): 9
-     *   tp 4: pp 1 (3), pp 2 (2 x 2), pp 4 (dp 1: zero 0): 8
-     *   tp 8: pp 1 (dp 2: 3), pp 2 (dp 1: vp 1, 2, zero 0): 5
-     * 31 combinations x 3 micro-batches x 3 recomputation modes = 279 */
+    /* N = 16, 8 chips per node, L = 4, sequence 128 (cp 1 only). Shardings: zero 0, 1, 2,
+     * full_shard, shard_grad_op and, when the node's replicas g = 8 / tp are more than one
+     * and fewer than dp, hybrid_shard and _hybrid_shard_zero2: 7 without a pipeline, 4 with
+     * one (no zero 2), 1 with dp 1. Schedules: gpipe and 1f1b at vp 1, interleaved at vp 2.
+     *   tp 1: pp 1 (dp 16, g 8: 7), pp 2 (dp 8, g 8 = dp: vp 1 2 x 4, vp 2 4),
+     *         pp 4 (dp 4: vp 1 2 x 4): 7 + 12 + 8 = 27
+     *   tp 2: pp 1 (dp 8, g 4: 7), pp 2 (dp 4, g 4: 12), pp 4 (dp 2: 8): 27
+     *   tp 4: pp 1 (dp 4, g 2: 7), pp 2 (dp 2: 12), pp 4 (dp 1: vp 1 2 x 1): 21
+     *   tp 8: pp 1 (dp 2, g 1: 5), pp 2 (dp 1: vp 1 2 x 1, vp 2 1): 8
+     * 83 combinations x 3 micro-batches x 3 recomputation modes = 747 */
     search_result r;
     sim_status st;
     ck_assert_int_eq(search_enumerate(TINY, NULL, 0, &r, &st), SIM_OK);
-    ck_assert_uint_eq(r.n, 279);
+    ck_assert_uint_eq(r.n, 747);
     ck_assert_int_eq(r.chips, 16);
     size_t valid = 0, tp8 = 0;
     for (size_t i = 0; i < r.n; i++) {
@@ -52,7 +58,7 @@ START_TEST(tiny_space_counted_by_hand)
         if (c->state == SEARCH_ESTIMATED)
             ck_assert(c->est.step_s > 0 && c->est.mfu > 0 && c->est.mfu < 1);
     }
-    ck_assert_uint_eq(tp8, 5 * 9);
+    ck_assert_uint_eq(tp8, 8 * 9);
     ck_assert_uint_eq(valid, r.n_valid);
     /* only estimated candidates are chosen */
     size_t marked = search_select(&r, 5, 0.0, 5, 10);
@@ -79,7 +85,10 @@ START_TEST(llama3_405b_gets_metas_layout)
 {
     search_result r;
     sim_status st;
-    ck_assert_int_eq(search_enumerate("configs/bench/llama3-405b-16k.yaml", NULL, 0, &r, &st),
+    /* On 2,048 of the 16,384 chips: the same layouts, an eighth of the plans to build. */
+    const ydoc_override ov[] = {{"parallelism.chips", "2048", "test"},
+                                {"parallelism.dp", "16", "test"}};
+    ck_assert_int_eq(search_enumerate("configs/bench/llama3-405b-16k.yaml", ov, 2, &r, &st),
                      SIM_OK);
     int found = 0;
     for (size_t i = 0; i < r.n; i++) {
@@ -89,7 +98,7 @@ START_TEST(llama3_405b_gets_metas_layout)
             ck_assert_int_eq(c->last_layers, 7);
         }
         if (c->tp == 8 && c->pp == 16 && c->cp == 1 && c->vp == 1 && c->micro_batch == 1 &&
-            c->zero == 1 &&
+            c->zero == 1 && c->fsdp == WL_FSDP_NONE && c->schedule == WL_SCHED_1F1B &&
             c->recompute == WL_RECOMPUTE_FULL) { /* the shipped config's */
             ck_assert_int_eq(c->state, SEARCH_ESTIMATED);
             found++;
@@ -100,6 +109,45 @@ START_TEST(llama3_405b_gets_metas_layout)
         }
     }
     ck_assert_int_eq(found, 1);
+    search_result_free(&r);
+}
+END_TEST
+
+/* plan_load_shared (the search's loads, on the base plan's topology) estimates every
+ * candidate exactly as a plan loaded on its own, topology and all; and the sharding and
+ * schedule reach the plan. */
+START_TEST(shared_topology_same_estimates)
+{
+    search_result r;
+    sim_status st;
+    ck_assert_int_eq(search_enumerate(TINY, NULL, 0, &r, &st), SIM_OK);
+    size_t checked = 0, hybrid = 0, gpipe = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const search_cand *c = &r.c[i];
+        if (c->state != SEARCH_ESTIMATED)
+            continue;
+        search_ovbuf b;
+        ydoc_override ov[SEARCH_OV_MAX];
+        size_t n = 0;
+        search_overrides(c, &b, ov, &n);
+        plan *p = NULL;
+        ck_assert_int_eq(plan_load(TINY, ov, n, &p, &st), SIM_OK);
+        search_estimate e;
+        ck_assert_int_eq(search_estimate_plan(p, &e, &st), SIM_OK);
+        ck_assert(e.step_s == c->est.step_s && e.memory_bytes == c->est.memory_bytes);
+        const wl_parallel *par = plan_parallel(p);
+        ck_assert_int_eq(wl_fsdp_of(par), c->fsdp);
+        ck_assert_int_eq(par->schedule, c->schedule);
+        if (c->fsdp_shard) {
+            ck_assert_int_eq(wl_shard_size(par), c->fsdp_shard);
+            hybrid++;
+        }
+        gpipe += par->schedule == WL_SCHED_GPIPE;
+        plan_destroy(p);
+        checked++;
+    }
+    ck_assert_uint_eq(checked, r.n_valid);
+    ck_assert(hybrid > 0 && gpipe > 0);
     search_result_free(&r);
 }
 END_TEST
@@ -177,7 +225,7 @@ START_TEST(same_rows_whatever_the_jobs)
     snprintf(args, sizeof args, "search --jobs 1 --top 3 --sample 3 --db %s %s", a, TINY);
     char *out = NULL;
     ck_assert_int_eq(th_run(args, &out, NULL), 0);
-    ck_assert(strstr(out, "estimate against the 6 replays") != NULL);
+    ck_assert(strstr(out, "estimate against the 7 replays") != NULL);
     free(out);
     snprintf(args, sizeof args, "search --jobs 3 --top 3 --sample 3 --db %s %s", b, TINY);
     ck_assert_int_eq(th_run(args, NULL, NULL), 0);
@@ -198,6 +246,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, tiny_space_counted_by_hand);
     tcase_add_test(tc, llama3_405b_gets_metas_layout);
+    tcase_add_test(tc, shared_topology_same_estimates);
     tcase_add_test(tc, spearman_by_hand);
     tcase_add_test(tc, estimate_of_compute_alone);
     tcase_add_test(tc, same_rows_whatever_the_jobs);

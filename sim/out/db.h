@@ -34,7 +34,7 @@
 #include "core/status.h"
 
 /* The schema version this build reads and writes; equal to meta.schema_version. */
-#define DB_SCHEMA_VERSION 7
+#define DB_SCHEMA_VERSION 8
 
 /* Busy timeout db_open sets: how long a writer waits for another's transaction. */
 #define DB_BUSY_TIMEOUT_MS 30000

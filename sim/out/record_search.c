@@ -48,6 +48,7 @@ static sim_code write_candidates(db *d, int64_t run_id, const search_result *r, 
         "run_id",        "candidate",     "tp",          "pp",
         "dp",            "cp",            "ep",          "virtual_stages",
         "first_stage_layers", "last_stage_layers", "micro_batch", "zero",
+        "fsdp",          "fsdp_shard_size", "schedule",
         "recompute",     "state",         "reason",      "chosen",
         "memory_bytes",  "est_step_time_s", "est_mfu",   "est_compute_s",
         "est_exposed_comm_s", "est_bubble_s", "step_time_s", "mfu",
@@ -71,6 +72,14 @@ static sim_code write_candidates(db *d, int64_t run_id, const search_result *r, 
         db_insert_bind_int(s, c++, k->last_layers);
         db_insert_bind_int(s, c++, k->micro_batch);
         db_insert_bind_int(s, c++, k->zero);
+        char fsdp[32];
+        search_fsdp_value(k->fsdp, fsdp, sizeof fsdp);
+        db_insert_bind_text(s, c++, k->fsdp == WL_FSDP_NONE ? NULL : fsdp);
+        if (k->fsdp_shard)
+            db_insert_bind_int(s, c++, k->fsdp_shard);
+        else
+            db_insert_bind_null(s, c++);
+        db_insert_bind_text(s, c++, k->pp > 1 ? search_schedule_name(k->schedule) : NULL);
         db_insert_bind_text(s, c++, rec_names[k->recompute]);
         db_insert_bind_text(s, c++, state_names[k->state]);
         db_insert_bind_text(s, c++, k->state == SEARCH_REJECTED || k->state == SEARCH_FAILED

@@ -20,10 +20,10 @@
 -- Key/value facts about the database itself.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY, -- 'schema_version'
-    value TEXT              -- for schema_version: the decimal version of this file, '7'
+    value TEXT              -- for schema_version: the decimal version of this file, '8'
 ) STRICT;
 
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '7');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '8');
 
 -- One invocation of clustersim that recorded results: its inputs (so every figure can be
 -- traced back to them), how it ended, and the headline results of the step replay.
@@ -426,7 +426,13 @@ CREATE TABLE IF NOT EXISTS search_candidate (
     first_stage_layers INTEGER NOT NULL,  -- 0: an even split
     last_stage_layers  INTEGER NOT NULL,
     micro_batch        INTEGER NOT NULL,
-    zero               INTEGER NOT NULL,
+    zero               INTEGER NOT NULL,  -- Megatron-LM's ZeRO stage; 0 with FSDP
+    fsdp               TEXT               -- PyTorch FSDP's strategy, NULL: Megatron-LM's
+        CHECK (fsdp IS NULL OR fsdp IN ('full_shard', 'shard_grad_op', 'hybrid_shard',
+                                        '_hybrid_shard_zero2')),          -- optimizer
+    fsdp_shard_size    INTEGER,           -- hybrid strategies: replicas per shard group
+    schedule           TEXT               -- pipeline schedule; NULL without a pipeline
+        CHECK (schedule IS NULL OR schedule IN ('gpipe', '1f1b', 'interleaved')),
     recompute          TEXT NOT NULL CHECK (recompute IN ('none', 'selective', 'full')),
     state              TEXT NOT NULL
         CHECK (state IN ('rejected', 'estimated', 'replayed', 'failed')),

@@ -30,47 +30,88 @@ static sim_code push(search_result *r, const search_cand *c, size_t *cap, sim_st
     return SIM_OK;
 }
 
+static const char *const sched_names[] = {"gpipe", "1f1b", "interleaved"};
+
+void search_fsdp_value(int fsdp, char *buf, size_t len)
+{
+    if (fsdp == WL_FSDP_NONE) {
+        snprintf(buf, len, "false");
+        return;
+    }
+    const char *name = wl_fsdp_name((wl_fsdp)fsdp);
+    size_t i = 0;
+    for (; name[i] && i + 1 < len; i++)
+        buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+    buf[i] = 0;
+}
+
+const char *search_schedule_name(int schedule)
+{
+    return schedule >= 0 && schedule < 3 ? sched_names[schedule] : "?";
+}
+
 void search_overrides(const search_cand *c, search_ovbuf *b, ydoc_override *ov, size_t *n)
 {
+    char fsdp[32];
+    search_fsdp_value(c->fsdp, fsdp, sizeof fsdp);
     const struct {
         const char *key;
         long long v;
         const char *text;
-    } kv[SEARCH_OV_MAX] = {
+    } kv[] = {
         {"tp", c->tp, NULL},
         {"pp", c->pp, NULL},
         {"dp", c->dp, NULL},
         {"cp", c->cp, NULL},
         {"ep", c->ep, NULL},
         {"virtual_stages", c->vp, NULL},
-        {"schedule", 0, c->vp > 1 ? "interleaved" : "1f1b"},
+        {"schedule", 0, sched_names[c->schedule]},
         {"micro_batch", c->micro_batch, NULL},
         {"zero", c->zero, NULL},
+        {"fsdp", 0, fsdp},
         {"recompute", 0, rec_names[c->recompute]},
         {"first_stage_layers", c->first_layers, NULL},
         {"last_stage_layers", c->last_layers, NULL},
+        {"fsdp_shard_size", c->fsdp_shard, NULL},
     };
+    _Static_assert(sizeof kv / sizeof kv[0] <= SEARCH_OV_MAX, "SEARCH_OV_MAX too small");
     *n = 0;
-    for (size_t i = 0; i < SEARCH_OV_MAX; i++) {
-        snprintf(b->key[i], sizeof b->key[i], "parallelism.%s", kv[i].key);
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+        if (!strcmp(kv[i].key, "fsdp_shard_size") && !c->fsdp_shard)
+            continue; /* the hybrid strategies' only */
+        size_t j = *n;
+        snprintf(b->key[j], sizeof b->key[j], "parallelism.%s", kv[i].key);
         if (kv[i].text)
-            snprintf(b->val[i], sizeof b->val[i], "%s", kv[i].text);
+            snprintf(b->val[j], sizeof b->val[j], "%s", kv[i].text);
         else
-            snprintf(b->val[i], sizeof b->val[i], "%lld", kv[i].v);
-        snprintf(b->origin[i], sizeof b->origin[i], "search: %s=%s", b->key[i], b->val[i]);
-        ov[(*n)++] = (ydoc_override){b->key[i], b->val[i], b->origin[i]};
+            snprintf(b->val[j], sizeof b->val[j], "%lld", kv[i].v);
+        if (kv[i].text)
+            snprintf(b->origin[j], sizeof b->origin[j], "search: parallelism.%s=%s", kv[i].key,
+                     kv[i].text);
+        else
+            snprintf(b->origin[j], sizeof b->origin[j], "search: parallelism.%s=%lld",
+                     kv[i].key, kv[i].v);
+        ov[(*n)++] = (ydoc_override){b->key[j], b->val[j], b->origin[j]};
     }
 }
 
 void search_describe(const search_cand *c, char *buf, size_t len)
 {
-    char layout[48] = "";
+    char layout[48] = "", shard[48];
     if (c->first_layers || c->last_layers)
         snprintf(layout, sizeof layout, " (%lld+..+%lld)", (long long)c->first_layers,
                  (long long)c->last_layers);
-    snprintf(buf, len, "tp %lld pp %lld dp %lld cp %lld ep %lld vp %lld%s mb %lld zero %d %s",
+    if (c->fsdp == WL_FSDP_NONE)
+        snprintf(shard, sizeof shard, "zero %d", c->zero);
+    else if (c->fsdp_shard)
+        snprintf(shard, sizeof shard, "fsdp %s/%lld", wl_fsdp_name((wl_fsdp)c->fsdp),
+                 (long long)c->fsdp_shard);
+    else
+        snprintf(shard, sizeof shard, "fsdp %s", wl_fsdp_name((wl_fsdp)c->fsdp));
+    snprintf(buf, len, "tp %lld pp %lld dp %lld cp %lld ep %lld vp %lld%s%s%s mb %lld %s %s",
              (long long)c->tp, (long long)c->pp, (long long)c->dp, (long long)c->cp,
-             (long long)c->ep, (long long)c->vp, layout, (long long)c->micro_batch, c->zero,
+             (long long)c->ep, (long long)c->vp, layout, c->pp > 1 ? " " : "",
+             c->pp > 1 ? sched_names[c->schedule] : "", (long long)c->micro_batch, shard,
              c->recompute == WL_RECOMPUTE_NONE ? "no recompute"
              : c->recompute == WL_RECOMPUTE_SELECTIVE ? "selective recompute"
                                                       : "full recompute");
@@ -114,10 +155,11 @@ static bool fits(const plan *base, const search_cand *c, double hbm, char *reaso
     w.micro_batch = c->micro_batch;
     par.tp = c->tp, par.pp = c->pp, par.dp = c->dp, par.cp = c->cp, par.ep = c->ep;
     par.vp = c->vp;
-    par.schedule = c->vp > 1 ? WL_SCHED_INTERLEAVED : WL_SCHED_1F1B;
+    par.schedule = (wl_schedule)c->schedule;
     par.zero = c->zero;
-    par.fsdp = false;
-    par.fsdp_strategy = WL_FSDP_NONE;
+    par.fsdp = c->fsdp != WL_FSDP_NONE;
+    par.fsdp_strategy = (wl_fsdp)c->fsdp;
+    par.fsdp_shard = c->fsdp_shard;
     par.recompute = (wl_recompute)c->recompute;
     par.first_stage_layers = c->first_layers;
     par.last_stage_layers = c->last_layers;
@@ -141,9 +183,10 @@ static bool fits(const plan *base, const search_cand *c, double hbm, char *reaso
     return true;
 }
 
-/* Checks and estimates c: plan_load with its overrides, then the estimate. */
+/* Checks and estimates c: plan_load with its overrides (on the base plan's topology),
+ * then the estimate. */
 static void evaluate(const char *config, const ydoc_override *ov, size_t n_ov, search_cand *c,
-                     ydoc_override *all)
+                     ydoc_override *all, topo *shared)
 {
     search_ovbuf b;
     size_t k = 0;
@@ -153,7 +196,7 @@ static void evaluate(const char *config, const ydoc_override *ov, size_t n_ov, s
     plan *p = NULL;
     sim_status st;
     sim_status_clear(&st);
-    if (plan_load(config, all, n_ov + k, &p, &st) != SIM_OK ||
+    if (plan_load_shared(config, all, n_ov + k, shared, &p, &st) != SIM_OK ||
         search_estimate_plan(p, &c->est, &st) != SIM_OK) {
         char msg[SIM_STATUS_MSG_MAX + 64];
         sim_status_format(&st, msg, sizeof msg);
@@ -163,6 +206,54 @@ static void evaluate(const char *config, const ydoc_override *ov, size_t n_ov, s
         c->state = SEARCH_ESTIMATED;
     }
     plan_destroy(p);
+}
+
+/* The sharding modes, in the order they are enumerated. */
+static const struct sharding {
+    int zero, fsdp;
+    bool hybrid;
+} shardings[] = {
+    {0, WL_FSDP_NONE, false},
+    {1, WL_FSDP_NONE, false},
+    {2, WL_FSDP_NONE, false},
+    {0, WL_FSDP_FULL_SHARD, false},
+    {0, WL_FSDP_SHARD_GRAD_OP, false},
+    {0, WL_FSDP_HYBRID_SHARD, true},
+    {0, WL_FSDP_HYBRID_SHARD_ZERO2, true},
+};
+#define N_SHARDINGS (sizeof shardings / sizeof shardings[0])
+
+/* Whether sharding h applies to a job of pp stages and replicas = dp x cp, whose node holds
+ * per_node of its replicas; *group: the hybrid strategies' shard group, the node's replicas
+ * (the largest divisor of the replicas up to per_node, as the planner's default). */
+static bool sharding_applies(const struct sharding *h, int64_t pp, int64_t replicas,
+                             int64_t per_node, int64_t *group)
+{
+    *group = 0;
+    if (replicas == 1)
+        return h->zero == 0 && h->fsdp == WL_FSDP_NONE;
+    if (h->zero == 2 && pp > 1)
+        return false;
+    if (!h->hybrid)
+        return true;
+    int64_t g = per_node < replicas ? per_node : replicas;
+    while (g > 1 && replicas % g != 0)
+        g--;
+    if (g <= 1 || g >= replicas)
+        return false; /* the same as no sharding, or as full sharding */
+    *group = g;
+    return true;
+}
+
+/* Whether schedule sc applies: pp 1 runs no pipeline (1f1b stands for none); virtual stages
+ * need the interleaved schedule and one chunk a stage takes gpipe or 1f1b. */
+static bool schedule_applies(int sc, int64_t pp, int64_t vp)
+{
+    if (vp > 1)
+        return sc == WL_SCHED_INTERLEAVED;
+    if (pp == 1)
+        return sc == WL_SCHED_1F1B;
+    return sc == WL_SCHED_1F1B || sc == WL_SCHED_GPIPE;
 }
 
 sim_code search_enumerate(const char *config, const ydoc_override *ov, size_t n_ov,
@@ -206,27 +297,33 @@ sim_code search_enumerate(const char *config, const ydoc_override *ov, size_t n_
                         int64_t first, last;
                         if (layout_of(L, pp, vp, &first, &last) != 0)
                             continue;
-                        for (size_t im = 0; rc == SIM_OK && im < sizeof mbs / sizeof mbs[0];
-                             im++)
-                            for (int zero = 0; rc == SIM_OK && zero <= 3; zero++) {
-                                if (zero == 2 || (zero == 3 && pp > 1) ||
-                                    (zero > 0 && dp * cp == 1))
-                                    continue;
-                                for (int rec = 0; rc == SIM_OK && rec < 3; rec++) {
-                                    search_cand c = {.tp = tp, .pp = pp, .dp = dp, .cp = cp,
-                                                     .ep = ep, .vp = vp,
-                                                     .micro_batch = mbs[im],
-                                                     .first_layers = first,
-                                                     .last_layers = last, .zero = zero,
-                                                     .recompute = rec};
-                                    if (fits(base, &c, hbm, c.reason, sizeof c.reason))
-                                        evaluate(config, ov, n_ov, &c, all);
-                                    else
-                                        c.state = SEARCH_REJECTED;
-                                    out->n_valid += c.state == SEARCH_ESTIMATED;
-                                    rc = push(out, &c, &cap, st);
+                        for (int sc = 0; rc == SIM_OK && sc < 3; sc++) {
+                            if (!schedule_applies(sc, pp, vp))
+                                continue;
+                            for (size_t im = 0; rc == SIM_OK && im < sizeof mbs / sizeof mbs[0];
+                                 im++)
+                                for (size_t ih = 0; rc == SIM_OK && ih < N_SHARDINGS; ih++) {
+                                    int64_t group = 0;
+                                    if (!sharding_applies(&shardings[ih], pp, dp * cp,
+                                                          node / (tp * cp), &group))
+                                        continue;
+                                    for (int rec = 0; rc == SIM_OK && rec < 3; rec++) {
+                                        search_cand c = {
+                                            .tp = tp, .pp = pp, .dp = dp, .cp = cp, .ep = ep,
+                                            .vp = vp, .micro_batch = mbs[im],
+                                            .first_layers = first, .last_layers = last,
+                                            .zero = shardings[ih].zero,
+                                            .fsdp = shardings[ih].fsdp, .fsdp_shard = group,
+                                            .schedule = sc, .recompute = rec};
+                                        if (fits(base, &c, hbm, c.reason, sizeof c.reason))
+                                            evaluate(config, ov, n_ov, &c, all, plan_topo(base));
+                                        else
+                                            c.state = SEARCH_REJECTED;
+                                        out->n_valid += c.state == SEARCH_ESTIMATED;
+                                        rc = push(out, &c, &cap, st);
+                                    }
                                 }
-                            }
+                        }
                     }
                 }
             }

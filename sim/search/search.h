@@ -15,9 +15,16 @@
  *                    stages lighter by what the others carry extra (Megatron-LM's
  *                    decoder-first/last-pipeline-num-layers: 7 + 14 x 8 + 7 for Llama 3
  *                    405B's 126 layers over 16 stages)
+ *   schedule         pp 1: none (1f1b); pp > 1 and vp 1: 1f1b and gpipe; vp > 1: interleaved
  *   micro-batch      1, 2, 4 sequences
- *   ZeRO             0 (Megatron-LM's default), 1 (its distributed optimizer); 3 (FSDP's
- *                    full sharding) without a pipeline
+ *   sharding         Megatron-LM's optimizer: zero 0 (its default), zero 1 (its distributed
+ *                    optimizer); zero 2 (gradients sharded too) without a pipeline, as
+ *                    DeepSpeed allows it (ZeRO-2 and -3 do not compose with its pipeline
+ *                    engine); or PyTorch FSDP, with its strategies' names: full_shard,
+ *                    shard_grad_op, and with a shard group of the replicas on one node
+ *                    (fsdp_shard_size, when that is more than one and fewer than all)
+ *                    hybrid_shard and _hybrid_shard_zero2; FSDP composes with a pipeline
+ *                    (torchtitan runs FSDP2 under PP). dp x cp 1: zero 0 only
  *   recompute        none, selective, full
  * Every other key (sequence parallelism, the overlap switches, placement) is the config's.
  * Each candidate is the config with these as overrides (parallelism.*), so a candidate is
@@ -45,11 +52,15 @@ typedef enum search_state {
 } search_state;
 
 #define SEARCH_REASON_MAX 256
-#define SEARCH_OV_MAX 12
+#define SEARCH_OV_MAX 16
 
 typedef struct search_cand {
     int64_t tp, pp, dp, cp, ep, vp, micro_batch, first_layers, last_layers;
-    int zero, recompute; /* wl_recompute */
+    int zero;            /* Megatron-LM's ZeRO stage (0 with FSDP) */
+    int fsdp;            /* wl_fsdp: WL_FSDP_NONE for Megatron-LM's optimizer */
+    int64_t fsdp_shard;  /* hybrid strategies: replicas per shard group; else 0 */
+    int schedule;        /* wl_schedule */
+    int recompute;       /* wl_recompute */
     search_state state;
     char reason[SEARCH_REASON_MAX];
     search_estimate est;
@@ -81,7 +92,13 @@ typedef struct search_ovbuf {
 } search_ovbuf;
 void search_overrides(const search_cand *c, search_ovbuf *buf, ydoc_override *ov, size_t *n);
 
-/* "tp 8 pp 16 dp 128 cp 1 vp 1 (7+..+7) mb 1 zero 1 rec full" */
+/* The fsdp key's value of a candidate's fsdp (wl_fsdp): "false", or the strategy in
+ * PyTorch's name, lower case as configs write it ("hybrid_shard"). */
+void search_fsdp_value(int fsdp, char *buf, size_t len);
+/* "gpipe", "1f1b" or "interleaved". */
+const char *search_schedule_name(int schedule);
+
+/* "tp 8 pp 16 dp 128 cp 1 ep 1 vp 1 (7+..+7) 1f1b mb 1 zero 1 full recompute" */
 void search_describe(const search_cand *c, char *buf, size_t len);
 
 /*

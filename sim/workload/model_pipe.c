@@ -104,9 +104,9 @@ void wl_chunk_layers(const wl_workload *w, const wl_parallel *p, int64_t g, int6
         *count = per;
         return;
     }
-    int64_t chunk = g / p->pp, s = g % p->pp, at = 0;
-    for (int64_t i = 0; i < s; i++)
-        at += uneven_chunk(w, p, i);
+    /* Stages 1 .. s - 1 are middle ones (only stage pp - 1 can be the last): O(1). */
+    int64_t chunk = g / p->pp, s = g % p->pp, mid = p->pp > 2 ? uneven_chunk(w, p, 1) : 0;
+    int64_t at = s > 0 ? uneven_chunk(w, p, 0) + (s - 1) * mid : 0;
     *first = chunk * (w->layers / p->vp) + at;
     *count = uneven_chunk(w, p, s);
 }

@@ -1108,6 +1108,12 @@ static sim_code load_run(plan *p, const ydoc *d, ynode root, sim_status *st)
 sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **out,
                    sim_status *st)
 {
+    return plan_load_shared(path, ov, n, NULL, out, st);
+}
+
+sim_code plan_load_shared(const char *path, const ydoc_override *ov, size_t n, topo *shared,
+                          plan **out, sim_status *st)
+{
     ydoc *d = NULL;
     plan *p = calloc(1, sizeof *p);
     const char *name = NULL;
@@ -1140,11 +1146,20 @@ sim_code plan_load(const char *path, const ydoc_override *ov, size_t n, plan **o
         rc = ydoc_get_str(d, root, "name", 1, &name, st);
     if (rc == SIM_OK) {
         snprintf(p->name, sizeof p->name, "%s", name);
-        rc = load_topology(p, d, root, ov, n, st);
+        if (shared) { /* the topology of a plan of this config: its scale applied */
+            const char *rel = NULL;
+            rc = ydoc_get_str(d, root, "topology", 1, &rel, st);
+            if (rc == SIM_OK)
+                resolve(p->config_path, rel, p->topology_path, sizeof p->topology_path);
+            p->topo = shared;
+            p->topo_borrowed = true;
+        } else {
+            rc = load_topology(p, d, root, ov, n, st);
+        }
     }
     if (rc == SIM_OK)
         rc = load_workload(p, d, root, ov, n, st);
-    if (rc == SIM_OK)
+    if (rc == SIM_OK && !shared)
         rc = load_scale(p, d, root, st);
     if (rc == SIM_OK)
         rc = load_cross_dc(p, d, root, st);
@@ -1188,7 +1203,7 @@ void plan_destroy(plan *p)
     free(p->site_batch);
     free(p->region_first);
     free(p->region_name);
-    if (!p->site_clone)
+    if (!p->site_clone && !p->topo_borrowed)
         topo_destroy(p->topo);
     free(p->stage_param_bytes);
     free(p->slowdown);

@@ -61,6 +61,7 @@ struct plan {
                                 site's replica ([0] is the plan itself, the others clones that
                                 borrow its topology); NULL: the sites are alike */
     bool site_clone;         /* one of those clones */
+    bool topo_borrowed;      /* plan_load_shared: the topology is the caller's */
     int64_t *region_first;   /* [replicas + 1]: cross_dc.regions as ranges of consecutive
                                 sites; NULL: none (a replica per site) */
     char (*region_name)[64]; /* [replicas] */
