@@ -13,6 +13,11 @@
  * - Jobs the model does not cover say why: a chip without power, a stopped replay, DiLoCo.
  * - The recorder writes the power row of a replay with the model's figures bit for bit, and
  *   goodput's rows each interval's energy and cost over its mean wall.
+ * - Clocks under a power cap (topo/facility.c): on power-tiny-clocks.yaml, caps between the
+ *   curve's points give the clock, the chips' training draw, their GEMM efficiency and the
+ *   site's peak, each interpolated by hand; a cap the full clock meets, one below the lowest
+ *   clock, and chips without a curve leave or floor the clocks; on the 16k-H100 topology the
+ *   site's peak sums the parts rel_fleet_count counts for a job of every chip.
  * - Every bad power or cost value, in a chip file or a topology, is refused with its place,
  *   key, expectation and finding.
  */
@@ -34,10 +39,12 @@
 #include "out/record.h"
 #include "out/record_rel.h"
 #include "power/power.h"
+#include "rel/rel_fleet.h"
 #include "rel/rel_goodput.h"
 #include "topo/topo.h"
 
 #define TINY "tests/fixtures/good/cfg-power-tiny.yaml"
+#define TINY_CLOCKS "tests/fixtures/good/cfg-power-tiny-clocks.yaml"
 
 /* Equal to a relative 1e-12 (sums in another order than the hand's). */
 static void ck_close(double got, double want, const char *what)
@@ -193,6 +200,145 @@ START_TEST(cap_admits_whole_hosts)
     p = th_load(TINY, small);
     compute_ok(p, &r, &pw);
     ck_assert_int_eq(pw.cap_chips, 0);
+    plan_destroy(p);
+}
+END_TEST
+
+/* The tiny chips' figures after a cap of cap (a --set value) on power-tiny-clocks.yaml. */
+static plan *clocked(const char *cap, power_result *pw)
+{
+    char set[64];
+    snprintf(set, sizeof set, "topology.power.cap=%s", cap);
+    const char *const sets[] = {set, NULL};
+    plan *p = th_load(TINY_CLOCKS, sets);
+    exec_result r;
+    exec_rank_stats ranks[4];
+    tiny_step(&r, ranks);
+    compute_ok(p, &r, pw);
+    return p;
+}
+
+/*
+ * The site's peak: 4 chips at training + 2,420 W of other parts (power-tiny's hosts, NICs,
+ * switch, optics), times PUE 1.5:
+ *   full clock: (4 x 400 + 2,420) x 1.5 = 6,030 W
+ *   clock 0.75: (4 x 300 + 2,420) x 1.5 = 5,430 W
+ *   clock 0.5:  (4 x 200 + 2,420) x 1.5 = 4,830 W
+ */
+START_TEST(cap_scales_clocks_by_hand)
+{
+    power_result pw;
+    /* 7 kW holds 6,030 W: full clock, nothing changed */
+    plan *p = clocked("7 kW", &pw);
+    ck_close(pw.clock, 1.0, "clock at 7 kW");
+    ck_close(pw.site_train_full_W, 6030.0, "site_train_full_W");
+    ck_close(pw.site_train_W, 6030.0, "site_train_W at 7 kW");
+    const hw_chip *c = topo_chip_hw(plan_topo(p), 0);
+    ck_close(c->power.train_W, 400.0, "train_W at 7 kW");
+    ck_close(c->eff_gemm, 0.7, "eff_gemm at 7 kW");
+    plan_destroy(p);
+    /* 5.73 kW: between 1 and 0.75, f = 0.75 + 0.25 x (5,730 - 5,430) / (6,030 - 5,430) =
+     * 0.875; a chip computing draws 300 + 100 x 0.5 = 350 W; GEMMs at 0.7 x 0.875 = 0.6125 of
+     * the nominal peak; HBM untouched; communication 250 W stays under 350 W */
+    p = clocked("5.73 kW", &pw);
+    ck_close(pw.clock, 0.875, "clock at 5.73 kW");
+    ck_assert(!pw.clock_floor);
+    ck_close(pw.site_train_full_W, 6030.0, "site_train_full_W at 5.73 kW");
+    ck_close(pw.site_train_W, 5730.0, "site_train_W at 5.73 kW");
+    c = topo_chip_hw(plan_topo(p), 0);
+    ck_close(c->power.train_W, 350.0, "train_W at 5.73 kW");
+    ck_close(c->power.comm_W, 250.0, "comm_W at 5.73 kW");
+    ck_close(c->power.idle_W, 100.0, "idle_W at 5.73 kW");
+    ck_close(c->eff_gemm, 0.6125, "eff_gemm at 5.73 kW");
+    ck_close(c->eff_mem, 0.8, "eff_mem at 5.73 kW");
+    ck_close(c->peak_bf16_flops, 100e12, "peak (nominal) at 5.73 kW");
+    ck_close(c->hbm_Bps, 2e12, "hbm at 5.73 kW");
+    /* the step's chips at the lowered draw: 100 + 250 x 0.5 + 150 x 0.25 = 262.5,
+     * 100 + 250 = 350, 100, 100 + 250 x 0.25 + 150 x 0.75 = 275: 987.5 W */
+    ck_close(pw.chip_W, 987.5, "chip_W at 5.73 kW");
+    plan_destroy(p);
+    /* 5.13 kW: between 0.75 and 0.5, f = 0.5 + 0.25 x (5,130 - 4,830) / 600 = 0.625;
+     * 200 + 100 x 0.5 = 250 W; communication min(250, 250) */
+    p = clocked("5.13 kW", &pw);
+    ck_close(pw.clock, 0.625, "clock at 5.13 kW");
+    ck_close(pw.site_train_W, 5130.0, "site_train_W at 5.13 kW");
+    c = topo_chip_hw(plan_topo(p), 0);
+    ck_close(c->power.train_W, 250.0, "train_W at 5.13 kW");
+    ck_close(c->eff_gemm, 0.7 * 0.625, "eff_gemm at 5.13 kW");
+    plan_destroy(p);
+    /* 4 kW: below the 4,830 W of the lowest clock: held there, flagged; communication
+     * drops to the 200 W training draw; the cap then admits floor(4 x 4,000 / facility) */
+    p = clocked("4 kW", &pw);
+    ck_close(pw.clock, 0.5, "clock at 4 kW");
+    ck_assert(pw.clock_floor);
+    ck_close(pw.site_train_W, 4830.0, "site_train_W at 4 kW");
+    c = topo_chip_hw(plan_topo(p), 0);
+    ck_close(c->power.train_W, 200.0, "train_W at 4 kW");
+    ck_close(c->power.comm_W, 200.0, "comm_W at 4 kW");
+    ck_close(c->eff_gemm, 0.35, "eff_gemm at 4 kW");
+    /* chips 100 + 100 x 0.5 + 100 x 0.25 = 175, 200, 100, 100 + 25 + 75 = 200: 675 W;
+     * facility (675 + 2,420) x 1.5 = 4,642.5 W > 4 kW: floor(16,000 / 4,642.5) = 3, whole
+     * hosts of 2: 2 chips */
+    ck_close(pw.facility_W, 4642.5, "facility_W at 4 kW");
+    ck_assert_int_eq(pw.cap_chips, 2);
+    plan_destroy(p);
+}
+END_TEST
+
+/* Without a curve (power-tiny.yaml) a cap below the peak leaves the clocks: the peak is
+ * still stated, and the cap's chips counted as before. */
+START_TEST(cap_without_curve_keeps_clocks)
+{
+    exec_result r;
+    exec_rank_stats ranks[4];
+    tiny_step(&r, ranks);
+    power_result pw;
+    plan *p = th_load(TINY, NULL); /* cap 3 kW */
+    compute_ok(p, &r, &pw);
+    ck_close(pw.clock, 1.0, "clock");
+    ck_assert(!pw.clock_floor);
+    ck_close(pw.site_train_full_W, 6030.0, "site_train_full_W");
+    ck_close(topo_chip_hw(plan_topo(p), 0)->eff_gemm, 0.7, "eff_gemm");
+    plan_destroy(p);
+    /* no cap: no peak figures */
+    topo *t = NULL;
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_int_eq(topo_load_file("topologies/h100-superpod-16k.yaml", &t, &st), SIM_OK);
+    ck_assert(topo_power_of(t)->clock == 1 && topo_power_of(t)->site_train_full_W == 0);
+    topo_destroy(t);
+}
+END_TEST
+
+/* On 16,384 H100 the cap's peak counts the parts a job of every chip depends on. */
+START_TEST(cap_peak_counts_every_part)
+{
+    static const char *const sets[] = {"topology.power.cap=100 MW", NULL};
+    plan *p = th_load("tests/fixtures/good/cfg-power-16k.yaml", sets);
+    const topo *t = plan_topo(p);
+    rel_fleet_counts c;
+    sim_status st;
+    sim_status_clear(&st);
+    ck_assert_int_eq(rel_fleet_count(t, 16384, &c, &st), SIM_OK);
+    const topo_power *w = topo_power_of(t);
+    double others = (double)c.hosts * w->host_W + (double)c.nics * w->nic_W +
+                    (double)(c.leaves + c.spines + c.cores) * w->switch_W +
+                    2.0 * (double)(c.nic_cables + c.leaf_spine_cables + c.spine_core_cables) *
+                        w->optic_W;
+    double want = (16384 * 650.0 + others) * w->pue;
+    ck_close(w->site_train_full_W, want, "site_train_full_W on 16k H100");
+    ck_assert(w->clock == 1); /* 100 MW holds it */
+    plan_destroy(p);
+    /* 15 MW does not: the H100 curve slows it to exactly the cap */
+    static const char *const capped[] = {"topology.power.cap=15 MW", NULL};
+    p = th_load("tests/fixtures/good/cfg-power-16k.yaml", capped);
+    w = topo_power_of(plan_topo(p));
+    ck_assert(w->clock > 0.5 && w->clock < 1);
+    ck_close(w->site_train_W, 15e6, "site_train_W at 15 MW");
+    const hw_chip *k = topo_chip_hw(plan_topo(p), 0);
+    ck_close(k->power.train_W, hw_power_train_at(&(hw_power){.train_W = 650, .idle_W = 75,
+        .n_clocks = 5, .clock = {0.9, 0.8, 0.7, 0.6, 0.5},
+        .clock_train_W = {556.9, 472.9, 397.4, 330.2, 270.7}}, w->clock), "H100 train_W");
     plan_destroy(p);
 }
 END_TEST
@@ -456,7 +602,29 @@ static const bad_case bad_chips[] = {
      "7:8: error: missing key 'idle' in power: expected a power such as '700 W'"},
     {"chip-power-key.yaml",
      "7:9: error: unknown key 'tpd' in power (did you mean 'tdp'?); expected one of: tdp, "
-     "training, idle, communication"},
+     "training, idle, communication, clocks"},
+    {"chip-clocks-order.yaml",
+     "7:99: error: key 'clock': expected a fraction of the full clock above 0 and below 0.8 "
+     "(the clocks decrease), found '0.9'"},
+    {"chip-clocks-full.yaml",
+     "7:68: error: key 'clock': expected a fraction of the full clock above 0 and below 1 "
+     "(the clocks decrease), found '1'"},
+    {"chip-clocks-draw.yaml",
+     "7:83: error: key 'training': expected a power from idle (100 W) to below 400 W (the "
+     "draw decreases with the clock), found '450 W'"},
+    {"chip-clocks-idle.yaml",
+     "7:83: error: key 'training': expected a power from idle (100 W) to below 400 W (the "
+     "draw decreases with the clock), found '50 W'"},
+    {"chip-clocks-key.yaml",
+     "7:61: error: unknown key 'clok' in a clocks point (did you mean 'clock'?); expected "
+     "one of: clock, training"},
+    {"chip-clocks-empty.yaml",
+     "7:59: error: key 'clocks': expected 1 to 8 points {clock, training}, found 0"},
+    {"chip-clocks-not-list.yaml",
+     "7:59: error: key 'clocks': expected a list, found '0.8'"},
+    {"chip-clocks-unit.yaml",
+     "7:83: error: key 'training': expected a power with a unit (such as '700 W'), found "
+     "'300'"},
     {"chip-power-not-map.yaml", "7:8: error: key 'power': expected a mapping, found '700 W'"},
 };
 
@@ -553,6 +721,9 @@ static Suite *power_suite(void)
     tcase_add_test(tc, tiny_step_by_hand);
     tcase_add_test(tc, tiny_cost_and_run_by_hand);
     tcase_add_test(tc, cap_admits_whole_hosts);
+    tcase_add_test(tc, cap_scales_clocks_by_hand);
+    tcase_add_test(tc, cap_without_curve_keeps_clocks);
+    tcase_add_test(tc, cap_peak_counts_every_part);
     tcase_add_test(tc, not_modeled_says_why);
     tcase_add_test(tc, h100_16k_between_idle_floor_and_tdp);
     tcase_add_test(tc, recorder_writes_the_power_row);

@@ -76,12 +76,28 @@ void cli_print_power(const plan *p, const power_result *pw)
            fmt_W(pw->tdp_ceiling_W, c, sizeof c));
     printf("  energy %s per step, %.4g J per token, %.4g tokens per J\n",
            fmt_energy(pw->energy_per_step_J, a, sizeof a), pw->J_per_token, pw->tokens_per_J);
+    if (pw->cap_W > 0 && pw->site_train_full_W > 0) {
+        const hw_chip *k = topo_chip_hw(plan_topo(p), 0);
+        if (pw->clock < 1)
+            printf("  power cap %s: the site's peak (every chip computing) %s at the full "
+                   "clock; clocks at %.1f%% of full (%s a chip computing): peak %s%s\n",
+                   fmt_W(pw->cap_W, a, sizeof a), fmt_W(pw->site_train_full_W, b, sizeof b),
+                   100 * pw->clock, fmt_W(k ? k->power.train_W : 0, c, sizeof c),
+                   fmt_W(pw->site_train_W, e, sizeof e),
+                   pw->clock_floor ? ", still over the cap at the curve's lowest clock" : "");
+        else
+            printf("  power cap %s: the site's peak (every chip computing) %s%s\n",
+                   fmt_W(pw->cap_W, a, sizeof a), fmt_W(pw->site_train_full_W, b, sizeof b),
+                   pw->site_train_full_W > pw->cap_W
+                       ? " is over it, and its chips have no clocks curve to slow them"
+                       : " fits under it at the full clock");
+    }
     if (pw->cap_W > 0 && pw->cap_chips < pw->chips)
         printf("  power cap %s is below the facility power: it admits %s chips (each with "
                "its share of hosts, fabric and optics; whole hosts)\n",
                fmt_W(pw->cap_W, a, sizeof a),
                sim_units_fmt_count((double)pw->cap_chips, b, sizeof b));
-    else if (pw->cap_W > 0)
+    else if (pw->cap_W > 0 && !(pw->site_train_full_W > 0))
         printf("  power cap %s: the job fits under it\n", fmt_W(pw->cap_W, a, sizeof a));
     const topo_cost *cost = topo_cost_of(plan_topo(p));
     if (pw->priced) {

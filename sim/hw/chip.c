@@ -26,7 +26,9 @@ static const char *const efficiency_keys[] = {"gemm", "memory", "gemm_half_dim",
                                               "overlap_slowdown", "matmul_max", NULL};
 
 static const char *const collective_keys[] = {"efficiency", "latency", NULL};
-static const char *const power_keys[] = {"tdp", "training", "idle", "communication", NULL};
+static const char *const power_keys[] = {"tdp", "training", "idle", "communication", "clocks",
+                                         NULL};
+static const char *const clock_keys[] = {"clock", "training", NULL};
 static const char *const coll_eff_keys[] = {"scale_up", "nvls", "scale_out", NULL};
 static const char *const coll_lat_keys[] = {"launch", "scale_up_step", "scale_out_step", "nvls",
                                             NULL};
@@ -163,6 +165,73 @@ static sim_code check_power(const ydoc *d, ynode map, const char *key, double x,
                       key, from, hi_name, hi, found);
 }
 
+/* Reads power.clocks (see chip.h), when present, into *w (its training and idle known). */
+static sim_code get_clocks(const ydoc *d, ynode sec, hw_power *w, sim_status *st)
+{
+    ynode seq = ydoc_map_get(d, sec, "clocks");
+    if (!seq)
+        return SIM_OK;
+    sim_code rc = ydoc_expect(d, seq, YDOC_SEQ, "clocks", st);
+    if (rc != SIM_OK)
+        return rc;
+    size_t n = ydoc_seq_len(d, seq);
+    if (n < 1 || n > HW_POWER_CLOCKS_MAX)
+        return ydoc_error(d, seq, st,
+                          "key 'clocks': expected 1 to %d points {clock, training}, found %zu",
+                          HW_POWER_CLOCKS_MAX, n);
+    double prev_f = 1, prev_W = w->train_W;
+    for (size_t i = 0; i < n; i++) {
+        ynode pt = ydoc_seq_at(d, seq, i);
+        double f = 0, W = 0;
+        rc = ydoc_expect(d, pt, YDOC_MAP, "clocks", st);
+        if (rc == SIM_OK)
+            rc = ydoc_check_keys(d, pt, "a clocks point", clock_keys, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_double(d, pt, "clock", 1, &f, st);
+        if (rc == SIM_OK)
+            rc = ydoc_get_power(d, pt, "training", 1, &W, st);
+        if (rc != SIM_OK)
+            return rc;
+        char found[96];
+        if (!(f > 0 && f < prev_f)) {
+            ynode v = ydoc_map_get(d, pt, "clock");
+            ydoc_describe(d, v, found, sizeof found);
+            return ydoc_error(d, v, st,
+                              "key 'clock': expected a fraction of the full clock above 0 and "
+                              "below %g (the clocks decrease), found %s", prev_f, found);
+        }
+        if (!(W >= w->idle_W && W < prev_W)) {
+            ynode v = ydoc_map_get(d, pt, "training");
+            ydoc_describe(d, v, found, sizeof found);
+            return ydoc_error(d, v, st,
+                              "key 'training': expected a power from idle (%g W) to below %g W "
+                              "(the draw decreases with the clock), found %s", w->idle_W,
+                              prev_W, found);
+        }
+        w->clock[i] = f;
+        w->clock_train_W[i] = W;
+        prev_f = f;
+        prev_W = W;
+    }
+    w->n_clocks = n;
+    return SIM_OK;
+}
+
+double hw_power_train_at(const hw_power *w, double f)
+{
+    double hi_f = 1, hi_W = w->train_W;
+    if (f >= 1)
+        return w->train_W;
+    for (size_t i = 0; i < w->n_clocks; i++) {
+        double lo_f = w->clock[i], lo_W = w->clock_train_W[i];
+        if (f >= lo_f)
+            return lo_W + (hi_W - lo_W) * (f - lo_f) / (hi_f - lo_f);
+        hi_f = lo_f;
+        hi_W = lo_W;
+    }
+    return hi_W; /* below the curve: its lowest point */
+}
+
 /* Reads the optional power section (see chip.h) into *pw. */
 static sim_code get_power(const ydoc *d, ynode map, hw_power *pw, sim_status *st)
 {
@@ -192,6 +261,8 @@ static sim_code get_power(const ydoc *d, ynode map, hw_power *pw, sim_status *st
     if (rc == SIM_OK)
         rc = check_power(d, sec, "communication", w.comm_W, w.idle_W, "idle", w.train_W,
                          "training", st);
+    if (rc == SIM_OK)
+        rc = get_clocks(d, sec, &w, st);
     if (rc == SIM_OK) {
         w.present = true;
         *pw = w;

@@ -33,6 +33,12 @@
  *                                       0 < tdp; 0 <= idle <= communication <= training
  *                                       <= tdp. Without it a job on the chip has no power
  *                                       figures
+ *           clocks: [{clock, training}, ...]  optional: the training draw at a lowered clock
+ *                                       (a fraction of the full clock), what a site's power
+ *                                       cap slows the chip to (topo/facility.c): clocks in
+ *                                       (0, 1) and trainings in [idle, training), both
+ *                                       strictly decreasing; at most HW_POWER_CLOCKS_MAX.
+ *                                       Between points the draw is linear in the clock
  * A GEMM whose smallest dimension is n runs at gemm / (1 + gemm_half_dim / n) of peak: small
  * matrices use the tensor cores less well (the calibration fits both per chip type). Fused
  * (flash) attention runs at `attention` of peak on the FLOPs it executes, a figure of the
@@ -87,6 +93,8 @@ typedef enum hw_scale_up_kind {
  * training (an assumption: see power/power.h). */
 #define HW_POWER_COMM_FRACTION 0.5
 
+#define HW_POWER_CLOCKS_MAX 8
+
 /* A chip's power (its `power` section): watts. */
 typedef struct hw_power {
     bool present;   /* false: the chip file has no power section */
@@ -94,7 +102,15 @@ typedef struct hw_power {
     double train_W; /* (0, tdp_W]: while computing */
     double comm_W;  /* [idle_W, train_W]: while the compute stream waits on communication */
     double idle_W;  /* [0, train_W]: with nothing to do */
+    /* the clock/power curve below the full clock (n_clocks 0: none): clock[i] fractions of
+     * the full clock, clock_train_W[i] the training draw there, both decreasing */
+    size_t n_clocks;
+    double clock[HW_POWER_CLOCKS_MAX], clock_train_W[HW_POWER_CLOCKS_MAX];
 } hw_power;
+
+/* The training draw of w at clock fraction f (in [the lowest clock of w's curve, 1]):
+ * linear between the curve's points and (1, train_W). */
+double hw_power_train_at(const hw_power *w, double f);
 
 /* What NCCL-style collectives get out of a chip's links (hw_chip.coll). */
 typedef struct hw_coll_model {

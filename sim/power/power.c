@@ -132,6 +132,10 @@ sim_code power_compute(const plan *p, const exec_result *r, power_result *out,
     out->tokens_per_J = out->facility_W > 0 ? r->tokens_per_s / out->facility_W : NAN;
     out->cap_W = tp->cap_W;
     out->cap_chips = out->chips;
+    out->clock = tp->clock;
+    out->clock_floor = tp->clock_floor;
+    out->site_train_full_W = tp->site_train_full_W;
+    out->site_train_W = tp->site_train_W;
     if (tp->cap_W > 0 && out->facility_W > tp->cap_W) {
         int64_t per_host = c.hosts > 0 && out->chips % c.hosts == 0 ? out->chips / c.hosts : 1;
         double fit = floor((double)out->chips * tp->cap_W / out->facility_W);

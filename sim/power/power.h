@@ -25,9 +25,13 @@
  * Bounds (the sanity check of issue 17): the idle floor is the facility power with every
  * chip idle; the TDP ceiling, with every chip at its TDP. A step lies between them.
  *
- * A power cap (power.cap) below the facility power admits fewer chips: each brings its
- * share of the job's facility power (its host, NIC, fabric and transceivers in proportion),
- * rounded down to whole hosts. Clocks are not scaled: no sourced frequency/power curve.
+ * A power cap (power.cap) holds the site at its peak: every chip of the topology computing,
+ * every other part on, times the PUE. Where that does not fit and the chip files have a
+ * clock/power curve, topo/facility.c lowers the clocks at load (the chips' training draw and
+ * their compute-bound ops' speed with them) before any replay: the replay and the figures
+ * here are those of the slowed chips, and clock says by how much. A cap still below the
+ * job's facility power admits fewer chips: each brings its share of the job's facility
+ * power (its host, NIC, fabric and transceivers in proportion), rounded down to whole hosts.
  *
  * Cost (the topology's cost section): capital = the job's chips, hosts, NICs, switches and
  * transceivers at their prices, spread straight-line over the depreciation period, plus
@@ -68,6 +72,10 @@ typedef struct power_result {
      * chips when the facility power fits under it */
     double cap_W;
     int64_t cap_chips;
+    /* clocks under the cap (topo_power): clock 1 unless lowered; site_train_* the site's
+     * facility draw with every chip computing at the full clock and at clock (0: no cap) */
+    double clock, site_train_full_W, site_train_W;
+    bool clock_floor;
     /* cost: priced false when the topology has no cost section */
     bool priced;
     double capital_usd, depreciation_s;

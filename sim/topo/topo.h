@@ -184,6 +184,16 @@ typedef struct topo_power {
     double optic_W;  /* one transceiver: each fabric cable (a 400G port's) has two */
     double pue;      /* facility power / IT power, in [1, 3] */
     double cap_W;    /* the site's power cap (facility power); 0: none */
+    /* Clocks under the cap (facility.c): the facility draw with every chip of the topology
+     * computing (training draw) and every other part on must fit under cap_W. Where it does
+     * not at the full clock and every chip's file has a clocks curve, the chips run at the
+     * highest clock fraction that fits (their GEMM and attention efficiencies, so their
+     * compute-bound ops, scaled by it; memory-bound ops unchanged), never below the curves'
+     * lowest point (clock_floor then). */
+    double clock;             /* (0, 1]: 1 unless the cap lowered the clocks */
+    bool clock_floor;         /* the cap is below the draw even at the lowest clock */
+    double site_train_full_W; /* that facility draw at the full clock (0: no cap) */
+    double site_train_W;      /* ... and at `clock` */
 } topo_power;
 const topo_power *topo_power_of(const topo *t); /* borrowed */
 
