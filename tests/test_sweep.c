@@ -9,6 +9,8 @@
  * - failed points are recorded with their reason;
  * - a second sweep into the same database skips every point (resume);
  * - two shards partition the grid exactly, and merging them keeps every run once;
+ * - without --shard, a Slurm array task's variables choose the shard (its position in the
+ *   array, whatever the first ID and step); --shard wins; every bad value is refused;
  * - scale multiplies the chip and link figures it names, and only those.
  */
 #include <check.h>
@@ -234,6 +236,157 @@ START_TEST(runs_resume_shards_and_merge)
 }
 END_TEST
 
+/* The Slurm array variables as a task of --array sees them; NULL: unset. */
+static void slurm_env(const char *id, const char *count, const char *min, const char *max,
+                      const char *step)
+{
+    const char *const names[] = {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT",
+                                 "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX",
+                                 "SLURM_ARRAY_TASK_STEP"};
+    const char *const values[] = {id, count, min, max, step};
+    for (int k = 0; k < 5; k++)
+        ck_assert_int_eq(values[k] ? setenv(names[k], values[k], 1) : unsetenv(names[k]), 0);
+}
+
+/* Array tasks and the shard each runs: (ID - MIN) / STEP + 1 of COUNT. TINY's 6 points in 3
+ * shards: shard 1 holds points 0 and 3, shard 2 points 1 and 4, shard 3 points 2 and 5. */
+static const struct {
+    const char *array, *id, *count, *min, *max, *step, *shard_opt;
+    int shard;
+} slurm_tasks[] = {
+    {"--array=1-3", "2", "3", "1", "3", "1", "", 2},
+    {"--array=0-2", "0", "3", "0", "2", "1", "", 1},
+    {"--array=0-6:3", "6", "3", "0", "6", "3", "", 3},
+    {"STEP unset", "6", "3", "4", "6", NULL, "", 3},
+    {"--shard wins", "2", "3", "1", "3", "1", "--shard 1/3 ", 1},
+    {"--shard wins over bad values", "x", NULL, NULL, NULL, NULL, "--shard 3/3 ", 3},
+};
+
+START_TEST(slurm_array_shard)
+{
+    char dir[] = "/tmp/clustersim-sweep-slurm-XXXXXX", db[256], args[512], want[512], *out;
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/s.db", dir);
+    slurm_env(slurm_tasks[_i].id, slurm_tasks[_i].count, slurm_tasks[_i].min,
+              slurm_tasks[_i].max, slurm_tasks[_i].step);
+    snprintf(args, sizeof args, "sweep --quiet --jobs 2 %s--db %s " TINY,
+             slurm_tasks[_i].shard_opt, db);
+    ck_assert_int_eq(th_run(args, &out, NULL), 0);
+    snprintf(want, sizeof want, "sweep " TINY ": 2 points in this shard, 2 run (1 failed), 0 "
+             "already in %s\n", db);
+    ck_assert_str_eq(out, want);
+    free(out);
+    slurm_env(NULL, NULL, NULL, NULL, NULL);
+    /* the shard's two points, by their values: tp 2 then 3 at the shard's scale_out_bw */
+    static const char *const bw[] = {"0.5", "1", "2"};
+    sqlite3 *d;
+    ck_assert_int_eq(sqlite3_open(db, &d), SQLITE_OK);
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_prepare_v2(d, "SELECT value FROM sweep_param WHERE key = '_point' "
+                                           "ORDER BY value", -1, &q, NULL), SQLITE_OK);
+    for (int tp = 2; tp <= 3; tp++) {
+        snprintf(want, sizeof want, TINY "|parallelism.tp=%d|scale.scale_out_bw=%s", tp,
+                 bw[slurm_tasks[_i].shard - 1]);
+        ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+        ck_assert_msg(!strcmp((const char *)sqlite3_column_text(q, 0), want), "%s: %s, not %s",
+                      slurm_tasks[_i].array, sqlite3_column_text(q, 0), want);
+    }
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    sqlite3_close(d);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
+/* --list shows the array's count as N; a one-task array is the whole grid. */
+START_TEST(slurm_array_list)
+{
+    char *out;
+    slurm_env("4", "2", "3", "4", "1");
+    ck_assert_int_eq(th_run("sweep --list " TINY, &out, NULL), 0);
+    ck_assert_str_eq(out, "0 1/2 " TINY "|parallelism.tp=2|scale.scale_out_bw=0.5\n"
+                          "1 2/2 " TINY "|parallelism.tp=2|scale.scale_out_bw=1\n"
+                          "2 1/2 " TINY "|parallelism.tp=2|scale.scale_out_bw=2\n"
+                          "3 2/2 " TINY "|parallelism.tp=3|scale.scale_out_bw=0.5\n"
+                          "4 1/2 " TINY "|parallelism.tp=3|scale.scale_out_bw=1\n"
+                          "5 2/2 " TINY "|parallelism.tp=3|scale.scale_out_bw=2\n");
+    free(out);
+    slurm_env("5", "1", "5", "5", "1");
+    ck_assert_int_eq(th_run("sweep --list " ZIP, &out, NULL), 0);
+    ck_assert_int_eq(strncmp(out, "0 1/1 ", 6), 0);
+    free(out);
+    slurm_env(NULL, NULL, NULL, NULL, NULL);
+}
+END_TEST
+
+#define SLURM_HINT " (an explicit --shard I/N takes precedence)"
+
+/* Bad Slurm variables: ID, COUNT, MIN, MAX, STEP (NULL: unset) and the exact message. */
+static const struct {
+    const char *id, *count, *min, *max, *step, *msg;
+} slurm_bad[] = {
+    {"x", "3", "1", "3", "1", "SLURM_ARRAY_TASK_ID: expected an array task ID from 0 to "
+                              "4000000, found 'x'"},
+    {"", "3", "1", "3", "1", "SLURM_ARRAY_TASK_ID: expected an array task ID from 0 to "
+                             "4000000, found ''"},
+    {"-1", "3", "1", "3", "1", "SLURM_ARRAY_TASK_ID: expected an array task ID from 0 to "
+                               "4000000, found '-1'"},
+    {"4000001", "3", "1", "3", "1", "SLURM_ARRAY_TASK_ID: expected an array task ID from 0 to "
+                                    "4000000, found '4000001'"},
+    {"2", NULL, "1", "3", "1", "SLURM_ARRAY_TASK_COUNT: expected the number of array tasks "
+                               "from 1 to 1000000 (SLURM_ARRAY_TASK_ID is set), found it unset"},
+    {"2", "0", "1", "3", "1", "SLURM_ARRAY_TASK_COUNT: expected the number of array tasks from "
+                              "1 to 1000000, found '0'"},
+    {"2", "1000001", "1", "3", "1", "SLURM_ARRAY_TASK_COUNT: expected the number of array "
+                                    "tasks from 1 to 1000000, found '1000001'"},
+    {"2", "3", NULL, "3", "1", "SLURM_ARRAY_TASK_MIN: expected the first array task ID from 0 "
+                               "to 4000000 (SLURM_ARRAY_TASK_ID is set), found it unset"},
+    {"2", "3", "1 ", "3", "1", "SLURM_ARRAY_TASK_MIN: expected the first array task ID from 0 "
+                               "to 4000000, found '1 '"},
+    {"2", "3", "1", NULL, "1", "SLURM_ARRAY_TASK_MAX: expected the last array task ID from 0 "
+                               "to 4000000 (SLURM_ARRAY_TASK_ID is set), found it unset"},
+    {"2", "3", "1", "3", "0", "SLURM_ARRAY_TASK_STEP: expected the step between array task "
+                              "IDs from 1 to 4000000, found '0'"},
+    /* --array=1,3,7: not evenly spaced */
+    {"3", "3", "1", "7", "1", "SLURM_ARRAY_TASK_MAX: expected 3 (SLURM_ARRAY_TASK_MIN + "
+                              "(SLURM_ARRAY_TASK_COUNT - 1) x SLURM_ARRAY_TASK_STEP = 1 + (3 - "
+                              "1) x 1: shards need evenly spaced task IDs, --array=A-B or "
+                              "A-B:S), found '7'"},
+    {"0", "3", "1", "3", "1", "SLURM_ARRAY_TASK_ID: expected one of the array's task IDs, 1 to "
+                              "3 by 1 (SLURM_ARRAY_TASK_MIN to SLURM_ARRAY_TASK_MAX by "
+                              "SLURM_ARRAY_TASK_STEP), found '0'"},
+    {"4", "3", "1", "3", "1", "SLURM_ARRAY_TASK_ID: expected one of the array's task IDs, 1 to "
+                              "3 by 1 (SLURM_ARRAY_TASK_MIN to SLURM_ARRAY_TASK_MAX by "
+                              "SLURM_ARRAY_TASK_STEP), found '4'"},
+    {"4", "3", "0", "6", "3", "SLURM_ARRAY_TASK_ID: expected one of the array's task IDs, 0 to "
+                              "6 by 3 (SLURM_ARRAY_TASK_MIN to SLURM_ARRAY_TASK_MAX by "
+                              "SLURM_ARRAY_TASK_STEP), found '4'"},
+};
+
+START_TEST(slurm_array_bad_values)
+{
+    char dir[] = "/tmp/clustersim-sweep-slurm-bad-XXXXXX", args[512], want[1024], db[256];
+    char *out, *err;
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/s.db", dir);
+    slurm_env(slurm_bad[_i].id, slurm_bad[_i].count, slurm_bad[_i].min, slurm_bad[_i].max,
+              slurm_bad[_i].step);
+    snprintf(args, sizeof args, "sweep --quiet --db %s " TINY, db);
+    ck_assert_int_eq(th_run(args, &out, &err), 2);
+    slurm_env(NULL, NULL, NULL, NULL, NULL);
+    ck_assert_str_eq(out, "");
+    snprintf(want, sizeof want, "clustersim sweep: environment variable %s" SLURM_HINT "\n",
+             slurm_bad[_i].msg);
+    ck_assert_str_eq(err, want);
+    ck_assert_int_ne(access(db, F_OK), 0); /* nothing ran */
+    free(out);
+    free(err);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 /* scale multiplies what it names: chip peak and HBM bandwidth, NVLink, fabric and NIC links,
  * latencies; 1 leaves a figure as it is. */
 START_TEST(scale_knobs)
@@ -271,6 +424,8 @@ END_TEST
 
 int main(void)
 {
+    /* run inside a Slurm array task, every sweep here would take its shard */
+    unsetenv("SLURM_ARRAY_TASK_ID");
     Suite *s = suite_create("sweep");
     TCase *tc = tcase_create("sweep");
     tcase_set_timeout(tc, 120);
@@ -280,6 +435,11 @@ int main(void)
     tcase_add_test(tc, set_values_name_the_points);
     tcase_add_test(tc, points_write_no_trace);
     tcase_add_test(tc, runs_resume_shards_and_merge);
+    tcase_add_loop_test(tc, slurm_array_shard, 0,
+                        (int)(sizeof slurm_tasks / sizeof slurm_tasks[0]));
+    tcase_add_test(tc, slurm_array_list);
+    tcase_add_loop_test(tc, slurm_array_bad_values, 0,
+                        (int)(sizeof slurm_bad / sizeof slurm_bad[0]));
     tcase_add_test(tc, scale_knobs);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -15,7 +15,14 @@
  * Points that fail (bad values, a job that does not fit in HBM) are recorded with status
  * 'failed' and the reason; a worker that crashes is recorded by the parent.
  * --shard i/N runs the points whose index is i - 1 modulo N: N shards partition the grid
- * exactly, for job arrays; `clustersim merge` combines their databases.
+ * exactly, for job arrays; `clustersim merge` combines their databases. Without --shard, a
+ * sweep in a Slurm array task (SLURM_ARRAY_TASK_ID set) takes its shard from the array:
+ * i = (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP + 1 (the task's
+ * position in the array, whatever its first ID) and N = SLURM_ARRAY_TASK_COUNT. That holds
+ * only for evenly spaced IDs (--array=A-B or A-B:S), so SLURM_ARRAY_TASK_MAX must be
+ * MIN + (COUNT - 1) x STEP (a list such as --array=1,3,7 is refused rather than leaving
+ * points out) and the ID one of MIN, MIN + STEP, ..., MAX; STEP defaults to 1 when unset.
+ * An explicit --shard wins and the variables are not read.
  *
  * The workers stay here rather than in study/: fork, wait and _exit are process control,
  * which only the executable does, and each worker runs the CLI's own replay of a config
@@ -46,7 +53,9 @@ static const char sweep_usage[] =
     "overrides and its values. Points write no trace.\n"
     "\n"
     "  --jobs N     worker processes at once (default: the number of cores)\n"
-    "  --shard I/N  run only the I-th of N slices of the grid (1 <= I <= N)\n"
+    "  --shard I/N  run only the I-th of N slices of the grid (1 <= I <= N); without it, in a\n"
+    "               Slurm array task, I = (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) /\n"
+    "               SLURM_ARRAY_TASK_STEP + 1 and N = SLURM_ARRAY_TASK_COUNT (--array=A-B[:S])\n"
     "  --db FILE    the database (default: the config's output.db, else results.db)\n"
     "  --list       print the points (index, shard of --shard's N, overrides) and exit\n"
     "  --set K=V    an override applied to every point\n"
@@ -57,7 +66,7 @@ static const char sweep_usage[] =
 typedef struct sweep_args {
     const char *file, *db_path;
     long jobs, shard_i, shard_n;
-    int list, quiet;
+    int list, quiet, shard_given;
     ydoc_override *ov;
     size_t n_ov;
 } sweep_args;
@@ -104,6 +113,7 @@ static int parse_args(int argc, char **argv, sweep_args *a)
             if (parse_shard(argv[i + 1], &a->shard_i, &a->shard_n) != 0)
                 return cli_bad_value("sweep", argv[i], "I/N with 1 <= I <= N <= 1000000",
                                      argv[i + 1]);
+            a->shard_given = 1;
             i++;
         } else if (!strcmp(argv[i], "--db")) {
             a->db_path = argv[++i];
@@ -129,6 +139,78 @@ static int parse_args(int argc, char **argv, sweep_args *a)
         return 2;
     }
     return rc != 0 ? rc : SWEEP_GO_ON;
+}
+
+/* Slurm's largest array task ID (MaxArraySize is at most 4000001). */
+#define SLURM_TASK_ID_MAX 4000000LL
+
+/* Prints that the Slurm variable name does not hold what the shard needs: expected, and its
+ * value s (NULL: unset). Returns 2, the exit status. */
+static int slurm_bad(const char *name, const char *expected, const char *s)
+{
+    fprintf(stderr, "clustersim sweep: environment variable %s: expected %s, found %s%s%s "
+                    "(an explicit --shard I/N takes precedence)\n",
+            name, expected, s ? "'" : "it unset", s ? s : "", s ? "'" : "");
+    return 2;
+}
+
+/* Reads the Slurm variable name, an integer from lo to hi described by what, into *v; when
+ * it is unset, *v = dflt if dflt >= 0. Returns 0, or 2 after printing why not. */
+static int slurm_var(const char *name, const char *what, long long lo, long long hi,
+                     long long dflt, long long *v)
+{
+    const char *s = getenv(name);
+    char expected[128];
+    if (!s && dflt >= 0) {
+        *v = dflt;
+        return 0;
+    }
+    if (s && cli_parse_int(s, lo, hi, v) == 0)
+        return 0;
+    snprintf(expected, sizeof expected, "%s from %lld to %lld%s", what, lo, hi,
+             s ? "" : " (SLURM_ARRAY_TASK_ID is set)");
+    return slurm_bad(name, expected, s);
+}
+
+/* Without --shard: the shard of a Slurm array task (the file's opening note), or 1/1 outside
+ * an array (SLURM_ARRAY_TASK_ID unset). Returns 0, or 2 after printing which variable is
+ * wrong. */
+static int shard_from_slurm(sweep_args *a)
+{
+    long long id, count, min, max, step;
+    char expected[384], found[32];
+    if (!getenv("SLURM_ARRAY_TASK_ID"))
+        return 0;
+    if (slurm_var("SLURM_ARRAY_TASK_ID", "an array task ID", 0, SLURM_TASK_ID_MAX, -1, &id) ||
+        slurm_var("SLURM_ARRAY_TASK_COUNT", "the number of array tasks", 1, 1000000, -1,
+                  &count) ||
+        slurm_var("SLURM_ARRAY_TASK_MIN", "the first array task ID", 0, SLURM_TASK_ID_MAX, -1,
+                  &min) ||
+        slurm_var("SLURM_ARRAY_TASK_MAX", "the last array task ID", 0, SLURM_TASK_ID_MAX, -1,
+                  &max) ||
+        slurm_var("SLURM_ARRAY_TASK_STEP", "the step between array task IDs", 1,
+                  SLURM_TASK_ID_MAX, 1, &step))
+        return 2;
+    if (max != min + (count - 1) * step) {
+        snprintf(expected, sizeof expected,
+                 "%lld (SLURM_ARRAY_TASK_MIN + (SLURM_ARRAY_TASK_COUNT - 1) x "
+                 "SLURM_ARRAY_TASK_STEP = %lld + (%lld - 1) x %lld: shards need evenly spaced "
+                 "task IDs, --array=A-B or A-B:S)",
+                 min + (count - 1) * step, min, count, step);
+        snprintf(found, sizeof found, "%lld", max);
+        return slurm_bad("SLURM_ARRAY_TASK_MAX", expected, found);
+    }
+    if (id < min || id > max || (id - min) % step != 0) {
+        snprintf(expected, sizeof expected,
+                 "one of the array's task IDs, %lld to %lld by %lld (SLURM_ARRAY_TASK_MIN to "
+                 "SLURM_ARRAY_TASK_MAX by SLURM_ARRAY_TASK_STEP)",
+                 min, max, step);
+        snprintf(found, sizeof found, "%lld", id);
+        return slurm_bad("SLURM_ARRAY_TASK_ID", expected, found);
+    }
+    a->shard_i = (long)((id - min) / step + 1);
+    a->shard_n = (long)count;
+    return 0;
 }
 
 /* Prints every point of g: index, shard of --shard's N, name. */
@@ -302,6 +384,8 @@ int cli_sweep_main(int argc, char **argv)
     sim_status_clear(&st);
     int rc = parse_args(argc, argv, &a);
     if (rc != SWEEP_GO_ON)
+        goto done;
+    if (!a.shard_given && (rc = shard_from_slurm(&a)) != 0)
         goto done;
     if (study_grid_load(a.file, a.ov, a.n_ov, &g, &st) != SIM_OK) {
         rc = cli_report(&st);
