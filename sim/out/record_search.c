@@ -82,7 +82,8 @@ static sim_code write_candidates(db *d, int64_t run_id, const search_result *r, 
         db_insert_bind_text(s, c++, k->pp > 1 ? search_schedule_name(k->schedule) : NULL);
         db_insert_bind_text(s, c++, rec_names[k->recompute]);
         db_insert_bind_text(s, c++, state_names[k->state]);
-        db_insert_bind_text(s, c++, k->state == SEARCH_REJECTED || k->state == SEARCH_FAILED
+        db_insert_bind_text(s, c++, k->state == SEARCH_REJECTED || k->state == SEARCH_FAILED ||
+                                                k->dominated
                                         ? k->reason
                                         : NULL);
         db_insert_bind_text(s, c++, k->top ? "top" : k->sample ? "sample" : NULL);

@@ -16,6 +16,8 @@
 
 static const char *const rec_names[] = {"none", "selective", "full"};
 
+static void mark_dominated(search_result *r);
+
 static sim_code push(search_result *r, const search_cand *c, size_t *cap, sim_status *st)
 {
     if (r->n == *cap) {
@@ -329,6 +331,8 @@ sim_code search_enumerate(const char *config, const ydoc_override *ov, size_t n_
             }
     free(all);
     plan_destroy(base);
+    if (rc == SIM_OK)
+        mark_dominated(out);
     out->enumerate_wall_s = sim_wall_s() - t0;
     if (rc != SIM_OK)
         search_result_free(out);
@@ -353,6 +357,42 @@ static int by_estimate(const void *a, const void *b)
     return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
+/* Whether a and b differ in their schedule alone. */
+static bool schedule_siblings(const search_cand *a, const search_cand *b)
+{
+    return a->tp == b->tp && a->pp == b->pp && a->dp == b->dp && a->cp == b->cp &&
+           a->ep == b->ep && a->vp == b->vp && a->micro_batch == b->micro_batch &&
+           a->first_layers == b->first_layers && a->last_layers == b->last_layers &&
+           a->zero == b->zero && a->fsdp == b->fsdp && a->fsdp_shard == b->fsdp_shard &&
+           a->recompute == b->recompute && a->schedule != b->schedule;
+}
+
+/* GPipe has 1F1B's bubble and holds every micro-batch's activations: where its 1F1B
+ * sibling estimates as fast or faster in no more memory, replaying GPipe too would spend a
+ * replay on a candidate that cannot be better (the enumeration puts the sibling after it,
+ * within one block of micro-batches x shardings x recomputations). */
+static void mark_dominated(search_result *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        search_cand *g = &r->c[i];
+        if (g->state != SEARCH_ESTIMATED || g->schedule != WL_SCHED_GPIPE)
+            continue;
+        for (size_t j = i + 1; j < r->n && j <= i + 3 * N_SHARDINGS * 3 * 3; j++) {
+            const search_cand *f = &r->c[j];
+            if (!schedule_siblings(g, f))
+                continue;
+            if (f->state == SEARCH_ESTIMATED && f->est.step_s <= g->est.step_s &&
+                f->est.memory_bytes <= g->est.memory_bytes) {
+                g->dominated = true;
+                snprintf(g->reason, sizeof g->reason,
+                         "dominated by candidate %zu: 1F1B, as fast or faster in no more memory",
+                         j);
+            }
+            break;
+        }
+    }
+}
+
 size_t search_select(search_result *r, size_t top, double margin, size_t max_top,
                      size_t sample)
 {
@@ -360,7 +400,7 @@ size_t search_select(search_result *r, size_t top, double margin, size_t max_top
     if (!ix)
         return 0;
     for (size_t i = 0; i < r->n; i++)
-        if (r->c[i].state == SEARCH_ESTIMATED)
+        if (r->c[i].state == SEARCH_ESTIMATED && !r->c[i].dominated)
             ix[k++] = i;
     sort_r = r;
     qsort(ix, k, sizeof *ix, by_estimate);

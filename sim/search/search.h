@@ -65,6 +65,8 @@ typedef struct search_cand {
     char reason[SEARCH_REASON_MAX];
     search_estimate est;
     bool top, sample;    /* chosen for a replay: among the best, or as a calibration sample */
+    bool dominated;      /* GPipe whose 1F1B sibling has the same estimate or better in less
+                            memory: never chosen for a replay (reason names the sibling) */
     double replay_step_s, replay_mfu, replay_tokens_per_s, replay_wall_s;
 } search_cand;
 
