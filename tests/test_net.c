@@ -260,11 +260,12 @@ static void rand_inst_free(rand_inst *ri)
     free(ri->elems);
 }
 
-static void noop_component(void *ctx, net_mm_var *const *vars, size_t n)
+static void noop_component(void *ctx, net_mm_var *const *vars, size_t n, int last)
 {
     (void)ctx;
     (void)vars;
     (void)n;
+    (void)last;
 }
 
 /* Checks feasibility and the max-min property: each enabled variable is at its bound or
@@ -358,6 +359,212 @@ START_TEST(incremental_matches_naive_and_definition_on_random_instances)
     }
     ck_assert(checked > 10000);
     sim_rng_destroy(r);
+}
+END_TEST
+
+/* Large components: the solver resumes its logged fill on departures (maxmin.c). Random
+ * instances above that size, mostly departures (one or several per solve, including the
+ * last-fixed and first-fixed variables), now and then an arrival or a capacity change,
+ * against the naive solver and the definition after every solve. */
+START_TEST(resumed_fills_match_naive_on_large_random_instances)
+{
+    sim_status st;
+    sim_rng *r;
+    ck_assert_int_eq(sim_rng_create(4242, 1, &r, &st), SIM_OK);
+    uint64_t resumes = 0;
+    for (int inst = 0; inst < 4; inst++) {
+        size_t nl = 8 + (size_t)sim_rng_below(r, 60), nv = 1100 + (size_t)sim_rng_below(r, 400);
+        rand_inst a, b;
+        sim_rng *ra, *rb;
+        sim_rng_create((uint64_t)inst, 9, &ra, &st);
+        sim_rng_create((uint64_t)inst, 9, &rb, &st);
+        rand_inst_make(&a, ra, nl, nv);
+        rand_inst_make(&b, rb, nl, nv);
+        if (inst % 2 == 0)
+            /* ties everywhere: equal capacities, unit weights, no bounds */
+            for (size_t v = 0; v < nv; v++) {
+                for (uint32_t k = 0; k < a.vars[v].n_elems; k++)
+                    a.vars[v].elems[k].w = b.vars[v].elems[k].w = 1.0;
+                a.vars[v].bound = b.vars[v].bound = 0;
+            }
+        if (inst % 2 == 0)
+            for (size_t l = 0; l < nl; l++)
+                a.caps[l] = b.caps[l] = 5.0;
+        net_mm_system *inc, *nai;
+        ck_assert_int_eq(net_mm_create(nl, a.caps, 0, &inc, &st), SIM_OK);
+        ck_assert_int_eq(net_mm_create(nl, b.caps, 1, &nai, &st), SIM_OK);
+        int *on = calloc(nv, sizeof *on);
+        for (size_t v = 0; v < nv; v++) {
+            net_mm_var_enable(inc, &a.vars[v], &st);
+            net_mm_var_enable(nai, &b.vars[v], &st);
+            on[v] = 1;
+        }
+        for (int step = 0; step < 70; step++) {
+            double u = sim_rng_uniform(r);
+            if (u < 0.06) {
+                size_t l = (size_t)sim_rng_below(r, nl);
+                double cap = 1 + 9 * sim_rng_uniform(r);
+                net_mm_cnst_set_capacity(inc, (int32_t)l, cap);
+                net_mm_cnst_set_capacity(nai, (int32_t)l, cap);
+                a.caps[l] = b.caps[l] = cap;
+            } else {
+                int batch = u < 0.25 ? 2 + (int)sim_rng_below(r, 3) : 1;
+                for (int k = 0; k < batch; k++) {
+                    size_t v = (size_t)sim_rng_below(r, nv);
+                    if (k == 0 && step % 5 == 1) {
+                        /* the lowest or highest rate: first or last in the fill */
+                        size_t best = nv;
+                        for (size_t x = 0; x < nv; x++)
+                            if (on[x] && (best == nv || (step % 10 == 1
+                                                             ? a.vars[x].rate < a.vars[best].rate
+                                                             : a.vars[x].rate > a.vars[best].rate)))
+                                best = x;
+                        if (best < nv)
+                            v = best;
+                    }
+                    int arrive = !on[v] && sim_rng_uniform(r) < 0.1;
+                    if (on[v]) {
+                        net_mm_var_disable(inc, &a.vars[v]);
+                        net_mm_var_disable(nai, &b.vars[v]);
+                        on[v] = 0;
+                    } else if (arrive) {
+                        net_mm_var_enable(inc, &a.vars[v], &st);
+                        net_mm_var_enable(nai, &b.vars[v], &st);
+                        on[v] = 1;
+                    }
+                }
+            }
+            net_mm_solve(inc, noop_component, NULL);
+            net_mm_solve(nai, noop_component, NULL);
+            for (size_t v = 0; v < nv; v++) {
+                if (!on[v])
+                    continue;
+                double x = a.vars[v].rate, y = b.vars[v].rate;
+                ck_assert_msg(fabs(x - y) <= 1e-9 * y, "inst %d step %d var %zu: %.17g vs %.17g",
+                              inst, step, v, x, y);
+            }
+            check_maxmin(&a, on);
+        }
+        resumes += net_mm_get_stats(inc)->resumes;
+        free(on);
+        net_mm_destroy(inc);
+        net_mm_destroy(nai);
+        rand_inst_free(&a);
+        rand_inst_free(&b);
+        sim_rng_destroy(ra);
+        sim_rng_destroy(rb);
+    }
+    ck_assert_uint_gt(resumes, 100);
+    sim_rng_destroy(r);
+}
+END_TEST
+
+/* ---- an all-to-all on one switch (issue 18's shape), incremental vs naive ---- */
+
+typedef struct a2a_sim {
+    double *finish;
+    int n_done;
+} a2a_sim;
+
+typedef struct a2a_flow {
+    a2a_sim *sim;
+    int idx;
+} a2a_flow;
+
+static void a2a_done(net_sim *ns, net_transfer *t, void *user)
+{
+    (void)ns;
+    a2a_flow *f = user;
+    f->sim->finish[f->idx] = net_transfer_finish_s(t);
+    f->sim->n_done++;
+}
+
+/* Every ordered pair of n endpoints on one switch; sizes drawn from a few values (ties:
+ * flows that end in the same picosecond) or uniform; variant 1 caps some rates and starts
+ * a tenth of the flows later, so that arrivals interleave with departures. Returns the
+ * solver's resumes. */
+static uint64_t run_a2a(int n, int variant, int naive, a2a_sim *out)
+{
+    sim_status st;
+    sim_rng *r;
+    net_graph *g;
+    ev_engine *e;
+    net_sim *ns;
+    sim_rng_create(777, (uint64_t)variant, &r, &st);
+    ck_assert_int_eq(net_graph_create(&g, &st), SIM_OK);
+    char name[32];
+    net_node_id sw;
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "h%d", i);
+        net_graph_add_node(g, name, NET_NODE_ENDPOINT, NULL, &st);
+    }
+    net_graph_add_node(g, "sw", NET_NODE_SWITCH, &sw, &st);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(net_graph_add_cable(g, (net_node_id)i, sw, 50e9, 1000000, NET_LINK_NIC,
+                                             NULL, &st), SIM_OK);
+    ck_assert_int_eq(net_graph_finalize(g, &st), SIM_OK);
+    net_router *router;
+    ck_assert_int_eq(net_router_create(g, 0, &router, &st), SIM_OK);
+    ck_assert_int_eq(ev_engine_create(&e, &st), SIM_OK);
+    ck_assert_int_eq(net_sim_create(e, g, naive, &ns, &st), SIM_OK);
+    int nf = n * (n - 1);
+    out->finish = calloc((size_t)nf, sizeof *out->finish);
+    out->n_done = 0;
+    a2a_flow *tags = calloc((size_t)nf, sizeof *tags);
+    int f = 0;
+    for (int s = 0; s < n; s++)
+        for (int d = 0; d < n; d++) {
+            if (s == d)
+                continue;
+            net_link_id path[8];
+            net_usage uses[8];
+            size_t len;
+            ck_assert_int_eq(net_route_path(router, (net_node_id)s, (net_node_id)d, 0, path, 8,
+                                            &len, &st), SIM_OK);
+            for (size_t i = 0; i < len; i++)
+                uses[i] = (net_usage){path[i], 1.0};
+            double bytes = variant == 0 ? 1e6 * (double)(1 + sim_rng_below(r, 6))
+                                        : 5e5 + 1e6 * sim_rng_uniform(r);
+            tags[f] = (a2a_flow){out, f};
+            net_transfer_spec spec = {.uses = uses, .n_uses = len, .bytes = bytes,
+                                      .lat_ps = variant == 1 && sim_rng_uniform(r) < 0.1
+                                                    ? (int64_t)(2e7 * sim_rng_uniform(r))
+                                                    : 0,
+                                      .rate_cap_Bps = variant == 1 && sim_rng_uniform(r) < 0.05
+                                                          ? 2e8 + 1e9 * sim_rng_uniform(r)
+                                                          : 0,
+                                      .done = a2a_done, .user = &tags[f]};
+            ck_assert_int_eq(net_transfer_start(ns, &spec, NULL, &st), SIM_OK);
+            f++;
+        }
+    ev_run(e, INT64_MAX);
+    ck_assert_int_eq(out->n_done, nf);
+    uint64_t resumes = net_sim_solver_stats(ns)->resumes;
+    net_sim_destroy(ns);
+    ev_engine_destroy(e);
+    net_router_destroy(router);
+    net_graph_destroy(g);
+    free(tags);
+    sim_rng_destroy(r);
+    return resumes;
+}
+
+START_TEST(all_to_all_matches_naive)
+{
+    int n = 40; /* 1,560 flows: above the size from which fills are resumed (1,024) */
+    a2a_sim a, b;
+    uint64_t resumes = run_a2a(n, _i, 0, &a);
+    ck_assert_uint_gt(resumes, 50);
+    ck_assert_uint_eq(run_a2a(n, _i, 1, &b), 0);
+    for (int i = 0; i < n * (n - 1); i++)
+        ck_assert_msg(fabs(a.finish[i] - b.finish[i]) <= 1e-9 * b.finish[i],
+                      "variant %d flow %d: %.17g vs %.17g", _i, i, a.finish[i], b.finish[i]);
+    a2a_sim c;
+    run_a2a(n, _i, 0, &c);
+    ck_assert(memcmp(a.finish, c.finish, (size_t)(n * (n - 1)) * sizeof *a.finish) == 0);
+    free(a.finish);
+    free(b.finish);
+    free(c.finish);
 }
 END_TEST
 
@@ -756,6 +963,8 @@ static Suite *net_suite(void)
     tcase_set_timeout(tr, 600);
     tcase_add_test(tr, incremental_matches_naive_and_definition_on_random_instances);
     tcase_add_test(tr, incremental_simulation_matches_naive_on_random_trees);
+    tcase_add_test(tr, resumed_fills_match_naive_on_large_random_instances);
+    tcase_add_loop_test(tr, all_to_all_matches_naive, 0, 2);
     tcase_add_test(tr, same_input_same_output);
     suite_add_tcase(s, tr);
     TCase *te = tcase_create("engine");

@@ -11,6 +11,9 @@
  *             plus a second flow to the next endpoint), sizes uniform in [8, 24] MiB so
  *             they finish one by one: one sharing component of 16,384 transfers re-solved
  *             at each of 16,384 departures.
+ *   pairs     issue 18's flow set: every ordered pair of --endpoints endpoints (default 128:
+ *             16,256 flows) on one switch with 400 Gb/s links, all starting at 0, sizes
+ *             uniform in [--size-min, --size-max] (default 50 MB to 150 MB).
  * Prints one line per case with wall time, events, events per second and solver time.
  */
 #include <limits.h>
@@ -22,20 +25,25 @@
 #include "core/evq.h"
 #include "core/hash.h"
 #include "core/rng.h"
+#include "core/units.h"
 #include "net/netsim.h"
 #include "net/route.h"
 
 static const char bench_usage[] =
     "usage: clustersim bench [OPTIONS] [CASE...]\n"
     "\n"
-    "CASE is tree or alltoall (default: both).\n"
+    "CASE is tree, alltoall or pairs (default: tree and alltoall).\n"
     "  --transfers N     transfers in the tree case (default 1000000)\n"
     "  --concurrency K   transfers in flight in the tree case (default 128)\n"
+    "  --endpoints N     endpoints in the pairs case (default 128)\n"
+    "  --size-min SIZE   smallest flow in the pairs case (default 50MB)\n"
+    "  --size-max SIZE   largest flow in the pairs case (default 150MB)\n"
     "  --seed S          random seed (default 1)\n"
     "  --naive           use the reference full solver (slow: for comparison)\n";
 
 typedef struct bench_opts {
-    long transfers, concurrency;
+    long transfers, concurrency, endpoints;
+    double size_min, size_max;
     unsigned long seed;
     int naive;
 } bench_opts;
@@ -183,12 +191,14 @@ static void print_line(const char *name, bench_run *b, double wall)
     const net_mm_stats *mm = net_sim_solver_stats(b->ns);
     uint64_t ev = ev_count(b->e);
     printf("%-9s transfers=%llu sim_time_s=%.6f wall_s=%.3f events=%llu events_per_s=%.0f "
-           "solves=%llu solver_wall_s=%.3f mean_component_transfers=%.1f rate_changes=%llu\n",
+           "solves=%llu solver_wall_s=%.3f mean_component_transfers=%.1f rate_changes=%llu "
+           "resumes=%llu mean_refilled=%.1f\n",
            name, (unsigned long long)ns->finished, (double)ev_now(b->e) * 1e-12, wall,
            (unsigned long long)ev, wall > 0 ? (double)ev / wall : 0.0,
            (unsigned long long)mm->solves, ns->solve_wall_s,
            mm->components ? (double)mm->vars_solved / (double)mm->components : 0.0,
-           (unsigned long long)mm->rate_changes);
+           (unsigned long long)mm->rate_changes, (unsigned long long)mm->resumes,
+           mm->resumes ? (double)mm->vars_refilled / (double)mm->resumes : 0.0);
     fflush(stdout);
 }
 
@@ -267,11 +277,51 @@ static sim_code bench_alltoall(const bench_opts *o, sim_status *st)
     return rc;
 }
 
+/* Issue 18: every ordered pair of o->endpoints endpoints, sizes uniform in
+ * [size_min, size_max], all at time 0: one component of n (n - 1) transfers. */
+static sim_code bench_pairs(const bench_opts *o, sim_status *st)
+{
+    size_t hosts = (size_t)o->endpoints;
+    bench_run b;
+    memset(&b, 0, sizeof b);
+    sim_code rc = build_star(&b, hosts, st);
+    if (rc == SIM_OK)
+        rc = setup(&b, o, st);
+    if (rc == SIM_OK)
+        rc = ev_reserve(b.e, 4 * hosts * hosts, st);
+    if (rc == SIM_OK) {
+        double t0 = cli_now_s();
+        for (size_t s = 0; s < hosts && rc == SIM_OK; s++)
+            for (size_t d = 0; d < hosts && rc == SIM_OK; d++) {
+                if (d == s)
+                    continue;
+                double bytes = o->size_min + (o->size_max - o->size_min) * sim_rng_uniform(b.rng);
+                rc = start_flow(&b, b.endpoints[s], b.endpoints[d], bytes, NULL);
+            }
+        if (rc != SIM_OK) {
+            *st = b.st;
+        } else {
+            ev_run(b.e, INT64_MAX);
+            if (net_sim_error(b.ns)) {
+                *st = *net_sim_error(b.ns);
+                rc = st->code;
+            } else {
+                print_line("pairs", &b, cli_now_s() - t0);
+            }
+        }
+    }
+    bench_free(&b);
+    return rc;
+}
+
 int cli_bench_main(int argc, char **argv)
 {
-    bench_opts o = {.transfers = 1000000, .concurrency = 128, .seed = 1, .naive = 0};
-    int do_tree = 0, do_a2a = 0;
-    static const char *const valued[] = {"--transfers N", "--concurrency N", "--seed N", NULL};
+    bench_opts o = {.transfers = 1000000, .concurrency = 128, .endpoints = 128,
+                    .size_min = 50e6, .size_max = 150e6, .seed = 1, .naive = 0};
+    int do_tree = 0, do_a2a = 0, do_pairs = 0;
+    static const char *const valued[] = {"--transfers N", "--concurrency N", "--seed N",
+                                         "--endpoints N", "--size-min SIZE", "--size-max SIZE",
+                                         NULL};
     if (cli_check_values(argc, argv, "bench", valued, bench_usage) != 0)
         return 2;
     for (int i = 1; i < argc; i++) {
@@ -282,6 +332,22 @@ int cli_bench_main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--naive")) {
             o.naive = 1;
+        } else if (!strcmp(a, "--size-min") || !strcmp(a, "--size-max")) {
+            double bytes;
+            char why[160];
+            if (sim_units_parse_bytes(argv[i + 1], &bytes, why, sizeof why) != SIM_OK)
+                return cli_bad_value("bench", a, "a size with a unit (such as '50MB')",
+                                     argv[i + 1]);
+            if (!strcmp(a, "--size-min"))
+                o.size_min = bytes;
+            else
+                o.size_max = bytes;
+            i++;
+        } else if (!strcmp(a, "--endpoints")) {
+            if (cli_parse_int(argv[i + 1], 2, 4096, &v) != 0)
+                return cli_bad_value("bench", a, "an integer from 2 to 4096", argv[i + 1]);
+            o.endpoints = (long)v;
+            i++;
         } else if (!strcmp(a, "--transfers") || !strcmp(a, "--concurrency") ||
                    !strcmp(a, "--seed")) {
             int seed = !strcmp(a, "--seed");
@@ -299,18 +365,27 @@ int cli_bench_main(int argc, char **argv)
             do_tree = 1;
         } else if (!strcmp(a, "alltoall")) {
             do_a2a = 1;
+        } else if (!strcmp(a, "pairs")) {
+            do_pairs = 1;
         } else {
             fprintf(stderr, "clustersim bench: unknown argument '%s'\n%s", a, bench_usage);
             return 2;
         }
     }
-    if (!do_tree && !do_a2a)
+    if (!do_tree && !do_a2a && !do_pairs)
         do_tree = do_a2a = 1;
+    if (o.size_max < o.size_min) {
+        fprintf(stderr, "clustersim bench: --size-max (%.17g B) is below --size-min (%.17g B)\n",
+                o.size_max, o.size_min);
+        return 2;
+    }
     sim_status st;
     sim_status_clear(&st);
     if (do_tree && bench_tree(&o, &st) != SIM_OK)
         return cli_report(&st);
     if (do_a2a && bench_alltoall(&o, &st) != SIM_OK)
+        return cli_report(&st);
+    if (do_pairs && bench_pairs(&o, &st) != SIM_OK)
         return cli_report(&st);
     return 0;
 }

@@ -16,7 +16,9 @@
  * Incremental solving: enabling or disabling a variable marks its links modified.
  * net_mm_solve re-solves only the connected components (variables linked through shared
  * links) that contain a modified link, and reports only the variables whose rate changed
- * (beyond a relative 1e-12, so re-solving an untouched part never perturbs it). The naive
+ * (beyond a relative 1e-12, so re-solving an untouched part never perturbs it). A large
+ * component that only lost variables resumes its last fill from the first departed
+ * variable's step instead of re-filling from zero (maxmin.c). The naive
  * solver re-solves everything from scratch by repeated scans; it is kept as the reference
  * the tests compare against.
  *
@@ -42,35 +44,48 @@ typedef struct net_mm_elem {
     double w;     /* weight > 0 */
 } net_mm_elem;
 
+/* The caller sets elems, n_elems and bound before enabling and leaves them (and the
+ * weights) unchanged while enabled: the solver keeps copies. Hot fields first. */
 struct net_mm_var {
+    double rate;         /* current rate (B/s); +inf for a variable with no link and no cap */
+    double prev_rate;    /* rate before the last solve that reported this variable */
     net_mm_elem *elems;  /* caller-owned array; set cnst and w before enabling */
     uint32_t n_elems;
-    uint64_t epoch;      /* solver scratch: component visit stamp */
     uint32_t active_idx; /* solver scratch: index in the enabled list */
-    int fixed;           /* solver scratch: 0 unfixed, 1 fixed (naive solver: 2 this round) */
-    bool enabled;
-    double next_rate;    /* solver scratch */
-    double prev_rate;    /* rate before the last solve that reported this variable */
+    uint32_t slot;       /* solver scratch: its record in the solver */
     double bound;        /* rate cap in B/s; 0 = none */
-    double rate;         /* current rate (B/s); +inf for a variable with no link and no cap */
+    int64_t key;         /* the caller's: see net_mm_component_fn */
+    double next_rate;    /* naive solver scratch */
+    int fixed;           /* naive solver scratch: 0 unfixed, 1 fixed, 2 fixed this round */
+    bool enabled;
 };
 
 typedef struct net_mm_system net_mm_system;
 
 /*
- * Called once per solved component with its variables (borrowed array, valid during the
- * call). Each variable's rate holds the new rate and prev_rate the rate before this solve
- * (0 for a newly enabled one); they are equal when the rate did not change beyond a
- * relative 1e-12. The naive solver reports all enabled variables as one component.
+ * Called per solved component with its variables (borrowed array, valid during the call),
+ * in consecutive pieces: last != 0 marks a component's final piece (a component with no
+ * variable, possible only in the naive solver, is one empty piece). Each variable's rate
+ * holds the new rate and prev_rate the rate before this solve (0 for a newly enabled one);
+ * they are equal when the rate did not change beyond a relative 1e-12. The naive solver
+ * reports all enabled variables as one component.
+ *
+ * A large component (1,024 variables or more) that only lost variables since its last solve
+ * may be resumed (see maxmin.c) instead: then it is reported as the variables whose share
+ * was re-computed, plus the variable of smallest key among the others, whose rates did not
+ * change. So the callback must set key (an order among the variables: netsim's finish
+ * time) for every variable it is given, and keys may change only then.
  */
-typedef void (*net_mm_component_fn)(void *ctx, net_mm_var *const *vars, size_t n);
+typedef void (*net_mm_component_fn)(void *ctx, net_mm_var *const *vars, size_t n, int last);
 
 typedef struct net_mm_stats {
     uint64_t solves;        /* net_mm_solve calls that had work */
     uint64_t components;    /* components solved */
     uint64_t vars_solved;   /* sum over solves of variables in solved components */
     uint64_t elems_solved;  /* sum of elements visited */
-    uint64_t rate_changes;  /* callbacks made */
+    uint64_t rate_changes;  /* rates that changed */
+    uint64_t resumes;       /* solves that resumed a logged fill instead of re-filling */
+    uint64_t vars_refilled; /* variables those resumes re-filled */
 } net_mm_stats;
 
 /* System over n_cnst links with capacities cap_Bps[0..n_cnst) (copied). naive != 0 makes

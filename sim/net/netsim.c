@@ -6,10 +6,14 @@
  * t_last_ps + remaining / rate (rounded to the picosecond). Whenever the solver changes
  * the rate the progress made at the old rate is booked first.
  *
- * Per solved component only the transfers that finish first have their completion event
- * in the queue: the others cannot finish before them, and a completion re-solves the whole
+ * Per solved component the transfers that finish first have their completion event in
+ * the queue: the others cannot finish before them, and a completion re-solves the whole
  * component (each piece a departure splits off touches one of its links). So a solve costs
- * one scan of the component and a few queue operations, however many rates changed.
+ * one scan of what the solver reports and a few queue operations, however many rates
+ * changed. A resumed solve (maxmin.h) reports only the re-filled transfers and the earliest
+ * of the rest (by var.key, the finish time): a transfer of the rest may then stay in the
+ * queue beside the new earliest, which is harmless, since its time is its exact finish
+ * (its rate did not change). on_component keeps queued_ps for that reason.
  *
  * Usage arrays come from per-size-class pools (powers of two), so transfers of any width,
  * from a 3-hop flow to a 2,048-rank ring, recycle their memory.
@@ -32,13 +36,17 @@
 /* A transfer waits out its latency, then shares bandwidth until its last byte. */
 typedef enum xf_state { XF_LATENCY = 0, XF_ACTIVE = 1 } xf_state;
 
+/* What a solve reads and writes of every transfer in a re-solved component comes first,
+ * next to the variable's rate and previous rate: one or two cache lines per transfer. */
 struct net_transfer {
-    ev_node node;
-    net_mm_var var;
-    net_sim *ns;
-    double bytes, remaining;
+    double remaining;
     int64_t t_last_ps;
     int64_t finish_ps; /* projected completion at the current rate */
+    int64_t queued_ps; /* time of the completion event in the queue; -1 when none */
+    net_mm_var var;
+    ev_node node;
+    net_sim *ns;
+    double bytes;
     double cap;
     net_done_fn done;
     void *user;
@@ -63,6 +71,9 @@ struct net_sim {
     sim_pool *elem_pool[N_CLASSES];
     ev_node solve_node;
     double *link_bytes;
+    SIM_VEC(net_transfer *) cand; /* on_component scratch, reserved as far as live */
+    size_t n_cand;                /* candidates so far in the component being reported */
+    int64_t best_ps;              /* earliest finish so far in that component */
     bool timing;
     net_sim_stats stats;
     size_t live;
@@ -83,6 +94,7 @@ sim_code net_sim_create(ev_engine *e, const net_graph *g, int naive, net_sim **o
     ns->e = e;
     ns->g = g;
     ev_node_init(&ns->solve_node, on_solve);
+    ns->best_ps = INT64_MAX;
     ns->xf_pool = sim_pool_create(sizeof(net_transfer), 1024);
     ns->link_bytes = calloc(nl ? nl : 1, sizeof *ns->link_bytes);
     caps = malloc((nl ? nl : 1) * sizeof *caps);
@@ -116,6 +128,7 @@ void net_sim_destroy(net_sim *ns)
         free(ns->changes.v[i]);
     }
     sim_vec_free(&ns->changes);
+    sim_vec_free(&ns->cand);
     net_mm_destroy(ns->mm);
     sim_pool_destroy(ns->xf_pool);
     for (int i = 0; i < N_CLASSES; i++)
@@ -179,37 +192,66 @@ static int64_t duration_ps(double bytes, double rate)
     return (int64_t)llround(ps);
 }
 
-static void on_component(void *ctx, net_mm_var *const *vars, size_t n)
+static void xf_unqueue(net_sim *ns, net_transfer *t)
+{
+    ev_cancel(ns->e, &t->node);
+    t->queued_ps = -1;
+}
+
+static void xf_queue(net_sim *ns, net_transfer *t, int64_t at_ps)
+{
+    ev_schedule(ns->e, &t->node, at_ps, EV_CLASS_NORMAL);
+    t->queued_ps = at_ps;
+}
+
+static void on_component(void *ctx, net_mm_var *const *vars, size_t n, int last)
 {
     net_sim *ns = ctx;
     int64_t now = ev_now(ns->e);
-    int64_t best = INT64_MAX;
+    int64_t best = ns->best_ps;
+    /* One pass over the component (in the solver's pieces); the second only over the
+     * candidates: transfers in the queue and those at or below the running minimum when
+     * met. */
+    size_t nc = ns->n_cand;
+    net_transfer **cand = ns->cand.v;
     for (size_t i = 0; i < n; i++) {
         net_transfer *t = xf_of_var(vars[i]);
-        if (vars[i]->rate != vars[i]->prev_rate) {
-            double old = vars[i]->prev_rate;
+        double r = t->var.rate, old = t->var.prev_rate;
+        if (r != old) {
             if (old > 0) {
                 t->remaining -= old * ps_to_s(now - t->t_last_ps);
                 if (t->remaining < 0)
                     t->remaining = 0;
             }
             t->t_last_ps = now;
-            t->finish_ps = now + duration_ps(t->remaining, vars[i]->rate);
+            t->finish_ps = now + duration_ps(t->remaining, r);
         }
-        if (t->finish_ps < best)
+        t->var.key = t->finish_ps;
+        if (t->finish_ps <= best) {
             best = t->finish_ps;
+            cand[nc++] = t;
+        } else if (t->queued_ps >= 0) {
+            cand[nc++] = t;
+        }
     }
+    if (!last) {
+        ns->best_ps = best;
+        ns->n_cand = nc;
+        return;
+    }
+    ns->best_ps = INT64_MAX;
+    ns->n_cand = 0;
     /* Only the earliest are in the queue; one already there at that time stays put. */
-    for (size_t i = 0; i < n; i++) {
-        net_transfer *t = xf_of_var(vars[i]);
+    for (size_t i = 0; i < nc; i++) {
+        net_transfer *t = cand[i];
         int want = t->finish_ps == best;
-        if (ev_node_scheduled(&t->node)) {
-            if (want && t->node.t_ps == best)
+        if (t->queued_ps >= 0) {
+            if (want && t->queued_ps == best)
                 continue;
-            ev_cancel(ns->e, &t->node);
+            xf_unqueue(ns, t);
         }
         if (want)
-            ev_schedule(ns->e, &t->node, best, EV_CLASS_NORMAL);
+            xf_queue(ns, t, best);
     }
 }
 
@@ -262,6 +304,7 @@ static void on_complete(ev_engine *e, ev_node *n)
 {
     net_transfer *t = xf_of_node(n);
     net_sim *ns = t->ns;
+    t->queued_ps = -1;
     if (ev_now(e) >= INT64_MAX / 4) {
         /* duration_ps's clamp: a rate of nearly nothing that never rose again, a link down
          * for good (a WAN background load of 1 with no later point) */
@@ -303,7 +346,7 @@ static void on_latency_end(ev_engine *e, ev_node *n)
     if (t->var.n_elems == 0) {
         t->var.rate = t->cap > 0 ? t->cap : INFINITY;
         t->finish_ps = t->t_last_ps + duration_ps(t->remaining, t->var.rate);
-        ev_schedule(e, &t->node, t->finish_ps, EV_CLASS_NORMAL);
+        xf_queue(ns, t, t->finish_ps);
         return;
     }
     if (net_mm_var_enable(ns->mm, &t->var, &ns->error) != SIM_OK) {
@@ -367,6 +410,7 @@ sim_code net_transfer_start(net_sim *ns, const net_transfer_spec *spec, net_tran
     if (!t)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory starting a transfer");
     memset(t, 0, sizeof *t);
+    t->queued_ps = -1;
     t->ns = ns;
     t->bytes = t->remaining = spec->bytes;
     t->cap = spec->rate_cap_Bps > 0 ? spec->rate_cap_Bps : 0;
@@ -379,6 +423,8 @@ sim_code net_transfer_start(net_sim *ns, const net_transfer_spec *spec, net_tran
     /* reserve solver scratch now so that activation inside the event loop cannot fail */
     if (rc == SIM_OK && t->var.n_elems)
         rc = net_mm_reserve(ns->mm, ns->live + 1, st);
+    if (rc == SIM_OK && t->var.n_elems && sim_vec_reserve(&ns->cand, ns->live + 1) != 0)
+        rc = sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory starting a transfer");
     ev_node_init(&t->node, on_latency_end);
     if (rc == SIM_OK &&
         ev_schedule(ns->e, &t->node, ev_now(ns->e) + spec->lat_ps, EV_CLASS_NORMAL) != SIM_OK)
