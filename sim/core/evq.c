@@ -46,6 +46,7 @@ struct ev_engine {
     SIM_VEC(slot) heap; /* heap.n: the buckets in use */
     SIM_VEC(bucket) bk; /* in use or on the free list */
     uint32_t free_bk;
+    uint32_t last_bk;   /* the bucket bucket_get found last (NONE: none), if still in use */
     sim_hmap instants;  /* key_of(t_ps, klass) -> bucket index, one per bucket in use */
     size_t pending;
     int64_t now_ps;
@@ -133,8 +134,17 @@ static int grow(ev_engine *e, size_t want)
  * out of memory, with nothing changed. */
 static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
 {
+    /* Runs of events scheduled for one instant (ranks in lock step, wakes at now) find
+     * their bucket without the map: the last one found, or the earliest. */
+    if (e->last_bk != NONE && e->bk.v[e->last_bk].heap_idx &&
+        e->bk.v[e->last_bk].t_ps == t_ps && e->bk.v[e->last_bk].klass == klass)
+        return e->last_bk;
+    if (e->heap.n && e->heap.v[0].t_ps == t_ps && e->heap.v[0].klass == klass)
+        return e->heap.v[0].b;
     uint64_t key = key_of(t_ps, klass);
     uint64_t found = sim_hmap_get(&e->instants, key);
+    if (found != SIM_HMAP_NONE)
+        e->last_bk = (uint32_t)found;
     if (found != SIM_HMAP_NONE)
         return (uint32_t)found;
     /* buckets in use == heap.n, so with an empty free list bk.n == heap.n too */
@@ -155,6 +165,7 @@ static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
     k->head = k->tail = NULL;
     e->heap.v[e->heap.n] = (slot){t_ps, klass, b};
     sift_up(e, e->heap.n++);
+    e->last_bk = b;
     return b;
 }
 
@@ -196,6 +207,7 @@ sim_code ev_engine_create(ev_engine **out, sim_status *st)
     if (!e)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory creating the engine");
     e->free_bk = NONE;
+    e->last_bk = NONE;
     *out = e;
     return SIM_OK;
 }
@@ -211,6 +223,7 @@ void ev_clear(ev_engine *e)
     e->heap.n = 0;
     e->bk.n = 0;
     e->free_bk = NONE;
+    e->last_bk = NONE;
     e->pending = 0;
 }
 
