@@ -34,9 +34,8 @@ typedef struct bucket {
 } bucket;
 
 typedef struct slot {
-    int64_t t_ps;
-    ev_class klass;
-    uint32_t b; /* bucket index */
+    uint64_t key; /* key_of(t_ps, klass): one comparison orders two buckets */
+    uint32_t b;   /* bucket index */
 } slot;
 
 #define NONE UINT32_MAX
@@ -57,9 +56,14 @@ struct ev_engine {
 
 /* ---- heap of buckets ---- */
 
+static inline uint64_t key_of(int64_t t_ps, ev_class klass)
+{
+    return (uint64_t)t_ps << 1 | (uint64_t)klass;
+}
+
 static inline int slot_less(const slot *a, const slot *b)
 {
-    return a->t_ps < b->t_ps || (a->t_ps == b->t_ps && a->klass < b->klass);
+    return a->key < b->key;
 }
 
 static inline void place(ev_engine *e, size_t i, slot s)
@@ -81,6 +85,20 @@ static void sift_up(ev_engine *e, size_t i)
     place(e, i, x);
 }
 
+/* The smallest of the children [c, last) (keys distinct: no ties), without branches on
+ * the comparisons, which no predictor guesses. */
+static inline size_t min_child(const slot *h, size_t c, size_t last)
+{
+    size_t m = c;
+    uint64_t k = h[c].key;
+    for (size_t j = c + 1; j < last; j++) {
+        bool less = h[j].key < k;
+        m = less ? j : m;
+        k = less ? h[j].key : k;
+    }
+    return m;
+}
+
 static void sift_down(ev_engine *e, size_t i)
 {
     slot x = e->heap.v[i];
@@ -89,10 +107,7 @@ static void sift_down(ev_engine *e, size_t i)
         if (c >= e->heap.n)
             break;
         size_t last = c + ARITY < e->heap.n ? c + ARITY : e->heap.n;
-        size_t m = c;
-        for (size_t j = c + 1; j < last; j++)
-            if (slot_less(&e->heap.v[j], &e->heap.v[m]))
-                m = j;
+        size_t m = min_child(e->heap.v, c, last);
         if (!slot_less(&e->heap.v[m], &x))
             break;
         place(e, i, e->heap.v[m]);
@@ -111,11 +126,6 @@ static void heap_remove(ev_engine *e, size_t i)
         sift_up(e, i);
     else
         sift_down(e, i);
-}
-
-static inline uint64_t key_of(int64_t t_ps, ev_class klass)
-{
-    return (uint64_t)t_ps << 1 | (uint64_t)klass;
 }
 
 /* ---- buckets ---- */
@@ -139,14 +149,14 @@ static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
     if (e->last_bk != NONE && e->bk.v[e->last_bk].heap_idx &&
         e->bk.v[e->last_bk].t_ps == t_ps && e->bk.v[e->last_bk].klass == klass)
         return e->last_bk;
-    if (e->heap.n && e->heap.v[0].t_ps == t_ps && e->heap.v[0].klass == klass)
-        return e->heap.v[0].b;
     uint64_t key = key_of(t_ps, klass);
+    if (e->heap.n && e->heap.v[0].key == key)
+        return e->heap.v[0].b;
     uint64_t found = sim_hmap_get(&e->instants, key);
-    if (found != SIM_HMAP_NONE)
+    if (found != SIM_HMAP_NONE) {
         e->last_bk = (uint32_t)found;
-    if (found != SIM_HMAP_NONE)
         return (uint32_t)found;
+    }
     /* buckets in use == heap.n, so with an empty free list bk.n == heap.n too */
     size_t want = e->heap.n + 1;
     if ((want > e->heap.cap || want > e->bk.cap || want > UINT32_MAX - 1) &&
@@ -163,7 +173,7 @@ static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
     k->t_ps = t_ps;
     k->klass = klass;
     k->head = k->tail = NULL;
-    e->heap.v[e->heap.n] = (slot){t_ps, klass, b};
+    e->heap.v[e->heap.n] = (slot){key, b};
     sift_up(e, e->heap.n++);
     e->last_bk = b;
     return b;
@@ -300,12 +310,19 @@ uint64_t ev_run(ev_engine *e, int64_t until_ps)
     uint64_t ran = 0;
     e->stop = false;
     while (e->heap.n && !e->stop) {
-        if (e->heap.v[0].t_ps > until_ps)
+        if ((int64_t)(e->heap.v[0].key >> 1) > until_ps)
             break;
         ev_node *top = e->bk.v[e->heap.v[0].b].head;
         unlink_node(e, top);
-        if (e->heap.n) /* the next event's owner is likely cold: start fetching it now */
-            __builtin_prefetch(e->bk.v[e->heap.v[0].b].head, 1);
+        if (e->heap.n) { /* the next event's owner is likely cold: start fetching it now,
+                            the node and the three cache lines after it (an owner keeps its
+                            hot state next to its node: the executor's ranks do) */
+            uintptr_t next = (uintptr_t)e->bk.v[e->heap.v[0].b].head;
+            __builtin_prefetch((const void *)next, 1);
+            __builtin_prefetch((const void *)(next + 64), 1);
+            __builtin_prefetch((const void *)(next + 128), 1);
+            __builtin_prefetch((const void *)(next + 192), 1);
+        }
         e->now_ps = top->t_ps;
         e->count++;
         ran++;
