@@ -3,8 +3,10 @@
 # + 7 layers, 16 micro-batches per pipeline, full recomputation) from 1,024 to 98,304 H100,
 # replayed whole, single-threaded. Prints GPUs, wall time, peak memory, events, events/s.
 # 1k-16k run on topologies/h100-superpod-16k.yaml (the first N chips), 98k on h100-100k.yaml
-# (configs/bench/h100-100k.yaml). Usage: analysis/scaling.sh [BIN]   (from the repository
-# root; about 6 minutes on 2 cores).
+# (configs/bench/h100-100k.yaml). Then the mixture-of-experts row (issue 18): the GPT-4-class
+# MoE on 16,384 H100 with expert parallelism over nodes (configs/bench/gpt4-moe-16k.yaml,
+# 1.03x the dense 16k step's model FLOPs). Usage: analysis/scaling.sh [BIN]   (from the
+# repository root; about 6 minutes on 2 cores without the MoE row, which takes longer).
 set -eu
 bin=${1:-build/clustersim}
 tmp=$(mktemp -d)
@@ -27,3 +29,5 @@ for n in 1024 2048 4096 8192 16384; do
         --set "parallelism.dp=$dp" --set "parallelism.global_batch=$((dp * 16))"
 done
 point 98304 configs/bench/h100-100k.yaml
+echo "# mixture of experts: gpt4-moe-1.8t, TP 4, EP 16, PP 16, DP 256 (configs/bench/gpt4-moe-16k.yaml)"
+point 16384 configs/bench/gpt4-moe-16k.yaml
