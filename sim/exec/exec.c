@@ -65,27 +65,30 @@ typedef struct speed {
     int64_t ranks;
 } speed;
 
+/* Hot fields first (what every event reads and writes), the cursor next, then what
+ * collectives and step ends read. */
 typedef struct rank_st {
     ev_node ev; /* first member */
     struct exec_run_ctl *x;
-    int64_t id;          /* its chip */
     const plan *p;       /* its replica's plan (the sites' may differ: plan_site) */
-    int64_t rep;         /* its replica */
-    int64_t loc, base;   /* its rank in the replica's plan; the replica's first chip */
     const speed *sp;     /* its chip's model */
     double slow;         /* its ops take slow x their time (exec_opts.slowdown; else 1) */
-    bool have_item; /* item holds the next thing to do */
+    int64_t op_end_ps;   /* when its op ends (R_COMPUTE) */
     rank_state state;
+    bool have_item; /* waits on an item (a receive, the DP wait) that it runs again */
     bool join_pending, join_after; /* an overlapped collective waits for the next op's end */
-    double block_s;
+    bool slowed;         /* its op started beside its own communication (overlap_slowdown) */
+    plan_item_kind held_kind; /* have_item: the item's kind, and a receive's peer */
+    int64_t held_peer;
     int64_t async_out;
     int64_t overlap_out; /* PLAN_ASYNC_NEXT_OP collectives not yet done */
-    bool slowed;         /* its op started beside its own communication (overlap_slowdown) */
-    int64_t op_end_ps;   /* when its op ends (R_COMPUTE) */
+    double block_s;
     plan_cursor cur;
-    plan_item item;
-    int64_t seq[PLAN_SLOT_COUNT]; /* collectives met per group slot */
     exec_rank_stats acc; /* this step */
+    int64_t seq[PLAN_SLOT_COUNT]; /* collectives met per group slot */
+    int64_t id;          /* its chip */
+    int64_t rep;         /* its replica */
+    int64_t loc, base;   /* its rank in the replica's plan; the replica's first chip */
 } rank_st;
 
 typedef struct rdv {
@@ -431,7 +434,7 @@ static void on_msg_done(void *user, double start_s, double end_s)
     c->t_send[(c->head + c->len++) % c->cap] = start_s;
     c->delivered++;
     rank_st *r = &x->ranks[c->dst];
-    if (r->state == R_RECV && r->have_item && r->base + r->item.peer == c->src)
+    if (r->state == R_RECV && r->have_item && r->base + r->held_peer == c->src)
         wake(x, r);
 }
 
@@ -621,9 +624,15 @@ static void advance(rank_st *r)
             return;
         }
     }
+    plan_item it; /* the item in hand: only a held one outlives this call (have_item) */
+    if (r->have_item) {
+        memset(&it, 0, sizeof it);
+        it.kind = r->held_kind;
+        it.peer = r->held_peer;
+    }
     while (!x->failed) {
         if (!r->have_item) {
-            if (!plan_prog_next(r->p, &r->cur, &r->item)) {
+            if (!plan_prog_next(r->p, &r->cur, &it)) {
                 r->state = R_DONE;
                 x->rep_end_s[r->rep] = now_s(x);
                 if (++x->done_ranks == x->n_ranks)
@@ -632,8 +641,13 @@ static void advance(rank_st *r)
             }
             r->have_item = 1;
         }
-        if (item_run(x, r, &r->item) == ITEM_STOP)
+        if (item_run(x, r, &it) == ITEM_STOP) {
+            if (r->have_item) { /* a receive or the DP wait: run again when woken */
+                r->held_kind = it.kind;
+                r->held_peer = it.peer;
+            }
             return;
+        }
     }
 }
 

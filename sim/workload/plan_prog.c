@@ -12,6 +12,8 @@
  * so that the order of the items is the order of the states. The one exception to "one item
  * per call" is a gradient flush with expert gradients: the expert bucket's collective is
  * kept in the cursor (pending) and returned by the next call before anything else.
+ * What a pass's states read about it (plan_pass_ctx) is computed when the pass changes and
+ * kept in the cursor: the items of a pass, hundreds, read it without recomputing it.
  */
 #include <assert.h>
 #include <math.h>
@@ -32,14 +34,23 @@ static int64_t stage_rank(const plan *p, int64_t rank, int64_t g)
     return plan_group_member(p, rank, PLAN_PP, g % p->par.pp);
 }
 
+/* The pipeline schedule of c's stage. */
+static void sched_of(const plan *p, const plan_cursor *c, sched *sc)
+{
+    sched_init_group(sc, p->par.schedule, p->par.pp, p->microbatches, p->par.vp, c->stage,
+                     wl_mb_group(&p->par));
+}
+
 void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c)
 {
     memset(c, 0, sizeof *c);
     c->rank = rank;
     c->stage = plan_coord(p, rank, PLAN_PP);
-    sched_init_group(&c->sc, p->par.schedule, p->par.pp, p->microbatches, p->par.vp,
-                     c->stage, wl_mb_group(&p->par));
-    c->state = sched_len(&c->sc) > 0 ? PLAN_PROG_RECV : PLAN_PROG_WAIT;
+    c->ctx_pass = -1;
+    sched sc;
+    sched_of(p, c, &sc);
+    c->n_pass = sched_len(&sc);
+    c->state = c->n_pass > 0 ? PLAN_PROG_RECV : PLAN_PROG_WAIT;
 }
 
 /* Moves c to state s, at its first position. */
@@ -49,19 +60,14 @@ static void go(plan_cursor *c, plan_prog_state s)
     c->step = 0;
 }
 
-/*
- * What every state of a pass reads about it, recomputed from the cursor at each call so
- * that the cursor stays small.
- */
-typedef struct pass_ctx {
-    sched_pass ps;
-    int64_t g, L, first_layer, last_g;
-    bool reduce_grads; /* this backward pass reduces its gradients over the replicas */
-} pass_ctx;
+typedef plan_pass_ctx pass_ctx;
 
+/* What every state of c's current pass reads about it. */
 static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
 {
-    x->ps = sched_at(&c->sc, c->pass);
+    sched sc;
+    sched_of(p, c, &sc);
+    x->ps = sched_at(&sc, c->pass);
     x->g = x->ps.chunk * p->par.pp + c->stage;
     wl_chunk_layers(&p->wl, &p->par, x->g, &x->first_layer, &x->L);
     x->last_g = p->par.pp * p->par.vp - 1;
@@ -115,8 +121,11 @@ static bool reduce_bucket(const plan *p, plan_cursor *c, double bytes, double ex
         stamp(&items[i], x, layer);
     }
     assert(n <= 2);
-    if (n == 2) {
-        c->pending = items[1];
+    if (n == 2) { /* owed: plan_prog_next makes it again from these */
+        c->pending_coll = items[1].coll;
+        c->pending_group = items[1].group;
+        c->pending_bytes = items[1].bytes;
+        c->pending_layer = layer;
         c->pending_n = 1;
     }
     if (n)
@@ -255,7 +264,7 @@ static bool st_send(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item 
 {
     int64_t to = x->ps.backward ? x->g - 1 : x->g + 1;
     c->pass++;
-    go(c, c->pass < sched_len(&c->sc) ? PLAN_PROG_RECV : PLAN_PROG_WAIT);
+    go(c, c->pass < c->n_pass ? PLAN_PROG_RECV : PLAN_PROG_WAIT);
     if (to < 0 || to > x->last_g)
         return false;
     p2p_item(p, c, x, PLAN_ITEM_SEND, to, out);
@@ -367,26 +376,28 @@ static bool st_gather(const plan *p, plan_cursor *c, bool experts_only, plan_ite
 
 int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
 {
-    if (c->pending_n) {
-        *out = c->pending;
+    const pass_ctx *x = &c->ctx;
+    if (c->pending_n) { /* the flush that owes it was in this pass: ctx still describes it */
+        *out = plan_group_item(c->pending_coll, PLAN_DP, c->pending_group, c->pending_bytes,
+                               1);
+        out->async = p->overlap_grad_reduce ? PLAN_ASYNC_STEP : PLAN_SYNC;
+        stamp(out, x, c->pending_layer);
         c->pending_n = 0;
         return 1;
     }
-    pass_ctx x;
-    int64_t x_pass = -1; /* the pass x describes */
     bool emitted = false;
     while (!emitted) {
-        if (c->state < PLAN_PROG_WAIT && x_pass != c->pass) {
-            pass_of(p, c, &x);
-            x_pass = c->pass;
+        if (c->state < PLAN_PROG_WAIT && c->ctx_pass != c->pass) {
+            pass_of(p, c, &c->ctx);
+            c->ctx_pass = c->pass;
         }
         switch (c->state) {
-        case PLAN_PROG_RECV: emitted = st_recv(p, c, &x, out); break;
-        case PLAN_PROG_EDGE_IN: emitted = st_edge_in(p, c, &x, out); break;
-        case PLAN_PROG_LAYERS: emitted = st_layers(p, c, &x, out); break;
-        case PLAN_PROG_EDGE_OUT: emitted = st_edge_out(p, c, &x, out); break;
-        case PLAN_PROG_FLUSH: emitted = st_flush(p, c, &x, out); break;
-        case PLAN_PROG_SEND: emitted = st_send(p, c, &x, out); break;
+        case PLAN_PROG_RECV: emitted = st_recv(p, c, x, out); break;
+        case PLAN_PROG_EDGE_IN: emitted = st_edge_in(p, c, x, out); break;
+        case PLAN_PROG_LAYERS: emitted = st_layers(p, c, x, out); break;
+        case PLAN_PROG_EDGE_OUT: emitted = st_edge_out(p, c, x, out); break;
+        case PLAN_PROG_FLUSH: emitted = st_flush(p, c, x, out); break;
+        case PLAN_PROG_SEND: emitted = st_send(p, c, x, out); break;
         case PLAN_PROG_WAIT: emitted = st_wait(c, out); break;
         case PLAN_PROG_GRAD_SYNC: emitted = st_grad_sync(p, c, out); break;
         case PLAN_PROG_EMBEDDING_SYNC: emitted = st_embedding_sync(p, c, out); break;

@@ -115,19 +115,34 @@ typedef enum plan_prog_state {
     PLAN_PROG_DONE            /* the program is over */
 } plan_prog_state;
 
-/* Cursor over one rank's program; plan_prog_begin sets it to the first item. */
+/* What every state of a pass reads about it: computed once per pass (plan_prog.c). */
+typedef struct plan_pass_ctx {
+    sched_pass ps;
+    int64_t g, L, first_layer, last_g; /* virtual stage, its layers, the last virtual stage */
+    bool reduce_grads; /* this backward pass reduces its gradients over the replicas */
+} plan_pass_ctx;
+
+/* Cursor over one rank's program; plan_prog_begin sets it to the first item. It is the
+ * whole state of a program and the executor keeps one per rank, so it is kept small: the
+ * schedule is rebuilt from the plan when the pass changes, and the one item a cursor may
+ * owe (the second collective of a gradient flush) is kept as what makes it. */
 typedef struct plan_cursor {
-    /* the scalars every item reads first, the pending item last */
+    /* the scalars every item reads first */
     int64_t rank, stage;
-    int64_t pass;          /* schedule index; sched_len = the tail (DP wait, optimizer) */
+    int64_t pass;          /* schedule index; n_pass = the tail (DP wait, optimizer) */
+    int64_t n_pass;        /* the schedule's passes (sched_len) */
     int64_t step;          /* position inside the current state; PLAN_PROG_LAYERS: layer
                               index * TMPL_MAX (plan_int.h) + item */
     plan_prog_state state;
-    int pending_n;
+    bool pending_n;       /* a collective owed before anything else (the pending_ fields) */
     int64_t buckets_done; /* gradient bytes waiting in the current bucket */
     int64_t expert_buckets_done; /* expert gradient bytes waiting (reduced over expert dp) */
-    sched sc;
-    plan_item pending;    /* an item owed before anything else (pending_n = 1) */
+    int64_t ctx_pass;     /* the pass ctx describes; -1: none yet */
+    plan_pass_ctx ctx;
+    coll_kind pending_coll; /* the owed collective: over group, reported under PLAN_DP */
+    plan_group pending_group;
+    double pending_bytes;
+    int64_t pending_layer;
 } plan_cursor;
 
 /* Sets *c (the caller's) to the start of rank's program; p is borrowed and must outlive it. */
