@@ -202,6 +202,24 @@ static void print_line(const char *name, bench_run *b, double wall)
     fflush(stdout);
 }
 
+/* Runs the flows started (rc: how starting them went) and prints the case's line. */
+static sim_code run_started(bench_run *b, const char *name, double t0, sim_code rc,
+                            sim_status *st)
+{
+    if (rc != SIM_OK) {
+        *st = b->st;
+        return rc;
+    }
+    ev_run(b->e, INT64_MAX);
+    if (net_sim_error(b->ns)) {
+        *st = *net_sim_error(b->ns);
+        return st->code;
+    }
+    print_line(name, b, cli_now_s() - t0);
+    return SIM_OK;
+}
+
+
 static sim_code setup(bench_run *b, const bench_opts *o, sim_status *st)
 {
     sim_code rc;
@@ -261,17 +279,7 @@ static sim_code bench_alltoall(const bench_opts *o, sim_status *st)
                 double bytes = (8 + 16 * sim_rng_uniform(b.rng)) * mib;
                 rc = start_flow(&b, b.endpoints[s], b.endpoints[d], bytes, NULL);
             }
-        if (rc != SIM_OK) {
-            *st = b.st;
-        } else {
-            ev_run(b.e, INT64_MAX);
-            if (net_sim_error(b.ns)) {
-                *st = *net_sim_error(b.ns);
-                rc = st->code;
-            } else {
-                print_line("alltoall", &b, cli_now_s() - t0);
-            }
-        }
+        rc = run_started(&b, "alltoall", t0, rc, st);
     }
     bench_free(&b);
     return rc;
@@ -298,17 +306,7 @@ static sim_code bench_pairs(const bench_opts *o, sim_status *st)
                 double bytes = o->size_min + (o->size_max - o->size_min) * sim_rng_uniform(b.rng);
                 rc = start_flow(&b, b.endpoints[s], b.endpoints[d], bytes, NULL);
             }
-        if (rc != SIM_OK) {
-            *st = b.st;
-        } else {
-            ev_run(b.e, INT64_MAX);
-            if (net_sim_error(b.ns)) {
-                *st = *net_sim_error(b.ns);
-                rc = st->code;
-            } else {
-                print_line("pairs", &b, cli_now_s() - t0);
-            }
-        }
+        rc = run_started(&b, "pairs", t0, rc, st);
     }
     bench_free(&b);
     return rc;

@@ -241,30 +241,21 @@ sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st)
         goto nomem;
     if (s->active.cap != old || !s->slots) {
         size_t cap = s->active.cap ? s->active.cap : 1;
-        mm_slot *sl = realloc(s->slots, cap * sizeof *sl);
-        if (!sl)
-            goto nomem;
-        s->slots = sl;
-        uint32_t *cs = realloc(s->comp_s, cap * sizeof *cs);
-        if (!cs)
-            goto nomem;
-        s->comp_s = cs;
-        uint32_t *mk = realloc(s->mark, cap * sizeof *mk);
-        if (!mk)
-            goto nomem;
-        s->mark = mk;
-        rz_ent *lg = realloc(s->rz_log, cap * sizeof *lg);
-        if (!lg)
-            goto nomem;
-        s->rz_log = lg;
-        net_mm_var **mn = realloc(s->rz_min, cap * sizeof *mn);
-        if (!mn)
-            goto nomem;
-        s->rz_min = mn;
-        uint32_t *fs = realloc(s->free_slots, cap * sizeof *fs);
-        if (!fs)
-            goto nomem;
-        s->free_slots = fs;
+/* s->field resized to cap elements; left as it was when out of memory. */
+#define GROW(field)                                                                          \
+    do {                                                                                     \
+        void *q_ = realloc(s->field, cap * sizeof *s->field);                                \
+        if (!q_)                                                                             \
+            goto nomem;                                                                      \
+        s->field = q_;                                                                       \
+    } while (0)
+        GROW(slots);
+        GROW(comp_s);
+        GROW(mark);
+        GROW(rz_log);
+        GROW(rz_min);
+        GROW(free_slots);
+#undef GROW
     }
     return SIM_OK;
 nomem:
