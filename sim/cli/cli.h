@@ -65,6 +65,16 @@ int cli_report(const sim_status *st);
 int cli_check_values(int argc, char **argv, const char *cmd, const char *const *opts,
                      const char *usage);
 
+/* An argument of a command that takes one file (CMD FILE): an unknown option, the file
+ * (*file, when not yet given) or an unexpected second one. Returns 0, or 2 after printing
+ * "clustersim CMD: unknown option 'A'" (or "unexpected argument 'A'") and usage. */
+int cli_operand(const char *cmd, const char *usage, const char *a, const char **file);
+
+/* After the options of a command on a config: 0, or 2 after printing "clustersim CMD:
+ * expected CONFIG.yaml" (no file) or "--db and --no-db together" (both) and usage. */
+int cli_config_given(const char *cmd, const char *usage, const char *file, int no_db,
+                     const char *db_path);
+
 /* Parses s, decimal digits only (no sign, no space), as an integer from lo to hi (lo >= 0).
  * Returns 0, or -1 when s is not one or lies outside (overflow included). */
 int cli_parse_int(const char *s, long long lo, long long hi, long long *out);

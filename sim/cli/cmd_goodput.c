@@ -218,26 +218,12 @@ int cli_goodput_main(int argc, char **argv)
             no_db = true;
         } else if (!strcmp(argv[i], "--set")) {
             rc = cli_overrides_add(argv[++i], &ov, &n_ov, "goodput");
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "clustersim goodput: unknown option '%s'\n%s", argv[i],
-                    goodput_usage);
-            rc = 2;
-        } else if (!file) {
-            file = argv[i];
         } else {
-            fprintf(stderr, "clustersim goodput: unexpected argument '%s'\n%s", argv[i],
-                    goodput_usage);
-            rc = 2;
+            rc = cli_operand("goodput", goodput_usage, argv[i], &file);
         }
     }
-    if (rc == 0 && !file) {
-        fprintf(stderr, "clustersim goodput: expected CONFIG.yaml\n%s", goodput_usage);
-        rc = 2;
-    }
-    if (rc == 0 && no_db && db_path) {
-        fprintf(stderr, "clustersim goodput: --db and --no-db together\n%s", goodput_usage);
-        rc = 2;
-    }
+    if (rc == 0)
+        rc = cli_config_given("goodput", goodput_usage, file, no_db, db_path);
     if (rc != 0) {
         cli_overrides_free(ov, n_ov);
         return rc;

@@ -333,24 +333,12 @@ int cli_search_main(int argc, char **argv)
             no_db = 1;
         } else if (!strcmp(a, "--set")) {
             rc = cli_overrides_add(argv[++i], &ov, &n_ov, "search");
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "clustersim search: unknown option '%s'\n%s", a, search_usage);
-            rc = 2;
-        } else if (!file) {
-            file = a;
         } else {
-            fprintf(stderr, "clustersim search: unexpected argument '%s'\n%s", a, search_usage);
-            rc = 2;
+            rc = cli_operand("search", search_usage, a, &file);
         }
     }
-    if (rc == 0 && !file) {
-        fprintf(stderr, "clustersim search: expected CONFIG.yaml\n%s", search_usage);
-        rc = 2;
-    }
-    if (rc == 0 && no_db && db_path) {
-        fprintf(stderr, "clustersim search: --db and --no-db together\n%s", search_usage);
-        rc = 2;
-    }
+    if (rc == 0)
+        rc = cli_config_given("search", search_usage, file, no_db, db_path);
     if (rc == 0 && n_ov > 64) {
         fprintf(stderr, "clustersim search: at most 64 --set overrides\n");
         rc = 2;

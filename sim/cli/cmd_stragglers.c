@@ -97,22 +97,12 @@ int cli_stragglers_main(int argc, char **argv)
             i++;
         } else if (!strcmp(argv[i], "--set")) {
             rc = cli_overrides_add(argv[++i], &ov, &n_ov, "stragglers");
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "clustersim stragglers: unknown option '%s'\n%s", argv[i],
-                    strag_usage);
-            rc = 2;
-        } else if (!file) {
-            file = argv[i];
         } else {
-            fprintf(stderr, "clustersim stragglers: unexpected argument '%s'\n%s", argv[i],
-                    strag_usage);
-            rc = 2;
+            rc = cli_operand("stragglers", strag_usage, argv[i], &file);
         }
     }
-    if (rc == 0 && !file) {
-        fprintf(stderr, "clustersim stragglers: expected CONFIG.yaml\n%s", strag_usage);
-        rc = 2;
-    }
+    if (rc == 0)
+        rc = cli_config_given("stragglers", strag_usage, file, 0, NULL);
     if (rc != 0) {
         cli_overrides_free(ov, n_ov);
         return rc;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,4 +124,32 @@ int cli_bad_value(const char *cmd, const char *opt, const char *expected, const 
 double cli_now_s(void)
 {
     return sim_wall_s();
+}
+
+int cli_operand(const char *cmd, const char *usage, const char *a, const char **file)
+{
+    if (a[0] == '-' && a[1]) {
+        fprintf(stderr, "clustersim %s: unknown option '%s'\n%s", cmd, a, usage);
+        return 2;
+    }
+    if (*file) {
+        fprintf(stderr, "clustersim %s: unexpected argument '%s'\n%s", cmd, a, usage);
+        return 2;
+    }
+    *file = a;
+    return 0;
+}
+
+int cli_config_given(const char *cmd, const char *usage, const char *file, int no_db,
+                     const char *db_path)
+{
+    if (!file) {
+        fprintf(stderr, "clustersim %s: expected CONFIG.yaml\n%s", cmd, usage);
+        return 2;
+    }
+    if (no_db && db_path) {
+        fprintf(stderr, "clustersim %s: --db and --no-db together\n%s", cmd, usage);
+        return 2;
+    }
+    return 0;
 }

@@ -12,6 +12,7 @@
  */
 #include "hw/chip.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,6 +71,27 @@ static sim_code get_name(const ydoc *d, ynode map, const char *key, int required
     return SIM_OK;
 }
 
+/* The error for key of map: "key 'KEY': expected EXPECTED, found VALUE", EXPECTED
+ * printf-formatted from fmt, VALUE the key's value as the file has it. */
+static sim_code key_error(const ydoc *d, ynode map, const char *key, sim_status *st,
+                          const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+static sim_code key_error(const ydoc *d, ynode map, const char *key, sim_status *st,
+                          const char *fmt, ...)
+{
+    char expected[192], found[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(expected, sizeof expected, fmt, ap);
+    va_end(ap);
+    ynode v = ydoc_map_get(d, map, key);
+    ydoc_describe(d, v, found, sizeof found);
+    return ydoc_error(d, v, st, "key '%s': expected %s, found %s", key, expected, found);
+}
+
 /* Reads an optional efficiency factor in (0, 1] under key; *out keeps its default if absent. */
 static sim_code get_efficiency(const ydoc *d, ynode map, const char *key, double *out,
                                sim_status *st)
@@ -78,13 +100,8 @@ static sim_code get_efficiency(const ydoc *d, ynode map, const char *key, double
     sim_code rc = ydoc_get_double(d, map, key, 0, &x, st);
     if (rc != SIM_OK)
         return rc;
-    if (!(x > 0.0 && x <= 1.0)) {
-        char found[96];
-        ynode v = ydoc_map_get(d, map, key);
-        ydoc_describe(d, v, found, sizeof found);
-        return ydoc_error(d, v, st, "key '%s': expected a number in (0, 1], found %s", key,
-                          found);
-    }
+    if (!(x > 0.0 && x <= 1.0))
+        return key_error(d, map, key, st, "a number in (0, 1]");
     *out = x;
     return SIM_OK;
 }
@@ -108,13 +125,8 @@ static sim_code get_coll_latency(const ydoc *d, ynode map, const char *key, int6
     sim_code rc = ydoc_get_time(d, map, key, 0, &x, st);
     if (rc != SIM_OK)
         return rc;
-    if (x < 0 || x > COLL_LAT_MAX_PS) {
-        char found[96];
-        ynode v = ydoc_map_get(d, map, key);
-        ydoc_describe(d, v, found, sizeof found);
-        return ydoc_error(d, v, st, "key '%s': expected a time from 0 to 1 ms, found %s", key,
-                          found);
-    }
+    if (x < 0 || x > COLL_LAT_MAX_PS)
+        return key_error(d, map, key, st, "a time from 0 to 1 ms");
     *out = x;
     return SIM_OK;
 }
@@ -154,15 +166,12 @@ static sim_code check_power(const ydoc *d, ynode map, const char *key, double x,
 {
     if (x >= lo && x <= hi)
         return SIM_OK;
-    char found[96], from[64];
-    ynode v = ydoc_map_get(d, map, key);
-    ydoc_describe(d, v, found, sizeof found);
+    char from[64];
     if (lo_name)
         snprintf(from, sizeof from, "%s (%g W)", lo_name, lo);
     else
         snprintf(from, sizeof from, "%g W", lo);
-    return ydoc_error(d, v, st, "key '%s': expected a power from %s to %s (%g W), found %s",
-                      key, from, hi_name, hi, found);
+    return key_error(d, map, key, st, "a power from %s to %s (%g W)", from, hi_name, hi);
 }
 
 /* Reads power.clocks (see chip.h), when present, into *w (its training and idle known). */
@@ -192,22 +201,14 @@ static sim_code get_clocks(const ydoc *d, ynode sec, hw_power *w, sim_status *st
             rc = ydoc_get_power(d, pt, "training", 1, &W, st);
         if (rc != SIM_OK)
             return rc;
-        char found[96];
-        if (!(f > 0 && f < prev_f)) {
-            ynode v = ydoc_map_get(d, pt, "clock");
-            ydoc_describe(d, v, found, sizeof found);
-            return ydoc_error(d, v, st,
-                              "key 'clock': expected a fraction of the full clock above 0 and "
-                              "below %g (the clocks decrease), found %s", prev_f, found);
-        }
-        if (!(W >= w->idle_W && W < prev_W)) {
-            ynode v = ydoc_map_get(d, pt, "training");
-            ydoc_describe(d, v, found, sizeof found);
-            return ydoc_error(d, v, st,
-                              "key 'training': expected a power from idle (%g W) to below %g W "
-                              "(the draw decreases with the clock), found %s", w->idle_W,
-                              prev_W, found);
-        }
+        if (!(f > 0 && f < prev_f))
+            return key_error(d, pt, "clock", st,
+                             "a fraction of the full clock above 0 and below %g (the clocks "
+                             "decrease)", prev_f);
+        if (!(W >= w->idle_W && W < prev_W))
+            return key_error(d, pt, "training", st,
+                             "a power from idle (%g W) to below %g W (the draw decreases with "
+                             "the clock)", w->idle_W, prev_W);
         w->clock[i] = f;
         w->clock_train_W[i] = W;
         prev_f = f;
@@ -241,12 +242,8 @@ static sim_code get_power(const ydoc *d, ynode map, hw_power *pw, sim_status *st
     if (rc != SIM_OK || !sec)
         return rc;
     rc = ydoc_get_power(d, sec, "tdp", 1, &w.tdp_W, st);
-    if (rc == SIM_OK && !(w.tdp_W > 0)) {
-        char found[96];
-        ynode v = ydoc_map_get(d, sec, "tdp");
-        ydoc_describe(d, v, found, sizeof found);
-        rc = ydoc_error(d, v, st, "key 'tdp': expected a power > 0, found %s", found);
-    }
+    if (rc == SIM_OK && !(w.tdp_W > 0))
+        rc = key_error(d, sec, "tdp", st, "a power > 0");
     if (rc == SIM_OK)
         rc = ydoc_get_power(d, sec, "training", 1, &w.train_W, st);
     if (rc == SIM_OK)
@@ -314,12 +311,8 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
         rc = ydoc_get_section(d, map, "hbm", 1, hbm_keys, &hbm, st);
     if (rc == SIM_OK)
         rc = ydoc_get_bytes(d, hbm, "capacity", 1, &c.hbm_bytes, st);
-    if (rc == SIM_OK && !(c.hbm_bytes > 0)) {
-        char found[96];
-        ynode v = ydoc_map_get(d, hbm, "capacity");
-        ydoc_describe(d, v, found, sizeof found);
-        rc = ydoc_error(d, v, st, "key 'capacity': expected a size > 0, found %s", found);
-    }
+    if (rc == SIM_OK && !(c.hbm_bytes > 0))
+        rc = key_error(d, hbm, "capacity", st, "a size > 0");
     if (rc == SIM_OK)
         rc = ydoc_get_bw(d, hbm, "bandwidth", 1, &c.hbm_Bps, st);
 

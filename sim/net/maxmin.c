@@ -491,6 +491,24 @@ static void report_changes(net_mm_system *s, net_mm_var **vars, const uint32_t *
 
 static void fill(net_mm_system *s, double level, size_t nb);
 
+/* Readies a fill of the component's nc links (comp_c): the heap holds each link with at
+ * least min_unf unfixed users, keyed by its share; the nb bounded variables are sorted. */
+static void prepare_fill(net_mm_system *s, size_t nc, uint32_t min_unf, size_t nb)
+{
+    s->n_heap = 0;
+    for (size_t i = 0; i < nc; i++) {
+        int32_t id = s->comp_c[i];
+        if (s->c[id].nunf >= min_unf)
+            s->heap[s->n_heap++] = (mm_hent){share_of(&s->c[id]), id};
+    }
+    for (size_t i = (s->n_heap + 2) / 4; i-- > 0;)
+        heap_down(s, i);
+    s->bounded.n = nb;
+    if (nb > 1)
+        qsort(s->bounded.v, nb, sizeof *s->bounded.v, bound_cmp);
+}
+
+
 static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn cb, void *ctx)
 {
     uint32_t ep = (uint32_t)s->epoch;
@@ -573,18 +591,7 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
             }
         }
     }
-    s->n_heap = 0;
-    for (size_t i = 0; i < nc; i++) {
-        int32_t id = s->comp_c[i];
-        if (s->c[id].nunf <= 1)
-            continue;
-        s->heap[s->n_heap++] = (mm_hent){share_of(&s->c[id]), id};
-    }
-    for (size_t i = (s->n_heap + 2) / 4; i-- > 0;)
-        heap_down(s, i);
-    s->bounded.n = nb;
-    if (nb > 1)
-        qsort(s->bounded.v, nb, sizeof *s->bounded.v, bound_cmp);
+    prepare_fill(s, nc, 2, nb);
     if (nv >= RZ_MIN_VARS) {
         /* log this fill, so that a departure can resume it */
         if (++s->rz_id == 0)
@@ -649,18 +656,7 @@ static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
     }
     /* every link with an unfixed user goes to the heap, a single user's too (its share
      * is then cap / w, the bound the whole fill gives it) */
-    s->n_heap = 0;
-    for (size_t i = 0; i < nc; i++) {
-        int32_t id = s->comp_c[i];
-        if (s->c[id].nunf == 0)
-            continue;
-        s->heap[s->n_heap++] = (mm_hent){share_of(&s->c[id]), id};
-    }
-    for (size_t i = (s->n_heap + 2) / 4; i-- > 0;)
-        heap_down(s, i);
-    s->bounded.n = nb;
-    if (nb > 1)
-        qsort(s->bounded.v, nb, sizeof *s->bounded.v, bound_cmp);
+    prepare_fill(s, nc, 1, nb);
     s->rz_n = from;
     s->logging = true;
     fill(s, level, nb);
