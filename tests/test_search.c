@@ -240,6 +240,31 @@ START_TEST(same_rows_whatever_the_jobs)
     free(out);
     snprintf(args, sizeof args, "search --jobs 3 --top 3 --sample 3 --db %s %s", b, TINY);
     ck_assert_int_eq(th_run(args, NULL, NULL), 0);
+    /* the sharding and schedule columns (schema 8): FSDP's strategies by their config names,
+     * a shard group with the hybrid ones only, no schedule without a pipeline */
+    sqlite3 *c;
+    ck_assert_int_eq(sqlite3_open(a, &c), SQLITE_OK);
+    static const char *const counts[][2] = {
+        {"SELECT count(*) FROM search_candidate WHERE fsdp = 'hybrid_shard' AND "
+         "fsdp_shard_size > 1 AND zero = 0", "pos"},
+        {"SELECT count(*) FROM search_candidate WHERE (fsdp_shard_size IS NULL) != (fsdp IS "
+         "NULL OR fsdp NOT LIKE '%hybrid%')", "0"},
+        {"SELECT count(*) FROM search_candidate WHERE schedule = 'gpipe' AND state = "
+         "'estimated' AND reason LIKE 'dominated by candidate %'", "pos"},
+        {"SELECT count(*) FROM search_candidate WHERE (schedule IS NULL) != (pp = 1)", "0"},
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        sqlite3_stmt *q;
+        ck_assert_int_eq(sqlite3_prepare_v2(c, counts[i][0], -1, &q, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+        long long n = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+        if (!strcmp(counts[i][1], "0"))
+            ck_assert_msg(n == 0, "%s: %lld", counts[i][0], n);
+        else
+            ck_assert_msg(n > 0, "%s: %lld", counts[i][0], n);
+    }
+    sqlite3_close(c);
     char *x = candidates_of(a), *y = candidates_of(b);
     ck_assert_str_eq(x, y);
     ck_assert(strstr(x, ":replayed:top:") != NULL);
