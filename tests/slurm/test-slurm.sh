@@ -23,7 +23,9 @@
 # printed when it fails.
 #
 # Exit status: 0 passed; 1 failed; 77 skipped (CTest's SKIP_RETURN_CODE), with the reason:
-# a command missing (apt-get install slurm-wlm munge sqlite3 gnuplot-nox).
+# a command missing (apt-get install slurm-wlm munge sqlite3 gnuplot-nox). With
+# CLUSTERSIM_NO_SKIP=1 (as .ci/run sets it, having installed them) a missing command fails
+# the test instead, so that a passing CI run is one in which the test ran.
 # Run from the repository root; the executable is $CLUSTERSIM_BIN, else build/clustersim.
 # Every wait is bounded: the test gives up once 150 s have passed.
 set -euo pipefail
@@ -35,6 +37,10 @@ config=tests/slurm/study.yaml
 tasks=3
 
 skip() {
+    if [ "${CLUSTERSIM_NO_SKIP:-0}" = 1 ]; then
+        echo "$me: FAILED (CLUSTERSIM_NO_SKIP=1, so no skip): $*" >&2
+        exit 1
+    fi
     echo "$me: SKIPPED: $*"
     exit 77
 }
