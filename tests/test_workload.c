@@ -656,23 +656,52 @@ START_TEST(test_optimizer_op)
     wl_optimizer_op(&w, &p, 0, &op);
     ck_assert_int_eq(op.kind, WL_OP_OPTIMIZER);
     ck_assert_str_eq(op.name, "adam");
-    /* fp32 gradients (the bf16 default): reads master, m, v (12) and the gradient (4),
-     * writes master, m, v (12) and the bf16 weight (2): 30 bytes */
+    /* fp32 gradients (the bf16 default): the update reads master, m, v (12) and the
+     * gradient (4), writes master, m, v (12) and the bf16 weight (2): 30 bytes; the norm for
+     * clipping reads the gradient again (4); zeroing the gradient buffer writes it (4) */
     ck_assert_int_eq(w.grad_dtype, WL_GRAD_FP32);
-    CK_EQ_D(op.hbm_bytes, 30 * pc.total);
+    CK_EQ_D(op.hbm_bytes, (30 + 4 + 4) * pc.total);
     CK_EQ_D(op.flops, 12 * pc.total);
+    /* ZeRO-1 over 8: the update and the norm on an eighth, the whole buffer zeroed */
     p.dp = 8;
     p.zero = 1;
     wl_optimizer_op(&w, &p, 0, &op);
-    CK_EQ_D(op.hbm_bytes, 30 * pc.total / 8);
-    /* bf16 gradients: 28 */
+    CK_EQ_D(op.hbm_bytes, (30 + 4) * pc.total / 8 + 4 * pc.total);
+    /* ZeRO-2: the gradients sharded too, so an eighth of the buffer */
+    p.zero = 2;
+    wl_optimizer_op(&w, &p, 0, &op);
+    CK_EQ_D(op.hbm_bytes, (30 + 4 + 4) * pc.total / 8);
+    p.zero = 1;
+    /* bf16 gradients: 28 + 2, and 2 a gradient to zero */
     w.grad_dtype = WL_GRAD_BF16;
     wl_optimizer_op(&w, &p, 0, &op);
-    CK_EQ_D(op.hbm_bytes, 28 * pc.total / 8);
+    CK_EQ_D(op.hbm_bytes, (28 + 2) * pc.total / 8 + 2 * pc.total);
     w.optimizer = WL_OPT_SGD;
     wl_optimizer_op(&w, &p, 0, &op);
     ck_assert_str_eq(op.name, "sgd");
-    CK_EQ_D(op.hbm_bytes, 20 * pc.total / 8);
+    CK_EQ_D(op.hbm_bytes, (20 + 2) * pc.total / 8 + 2 * pc.total);
+}
+END_TEST
+
+/* The embedding's backward: reads the incoming gradient and scatter-adds it (3 bytes of
+ * 16-bit values per looked-up element), and for the weight's gradient zero-fills a dense
+ * shard of V / tp rows (2 bytes an element), reads it back (2) and adds it into the fp32
+ * gradient buffer (read 4, write 4). */
+START_TEST(test_embedding_backward_bytes)
+{
+    wl_workload w = shipped("megatron2024-gpt-1.7b"); /* V 131072, h 2048, s 4096, rotary */
+    wl_parallel p;
+    wl_parallel_default(&p);
+    wl_op ops[WL_OPS_MAX];
+    double T = 4096, h = 2048, V = 131072;
+    ck_assert_uint_eq(wl_embedding_ops(&w, &p, 0, ops, WL_OPS_MAX), 1);
+    CK_EQ_D(ops[0].hbm_bytes, 2 * 2 * T * h);
+    ck_assert_uint_eq(wl_embedding_ops(&w, &p, 1, ops, WL_OPS_MAX), 1);
+    CK_REL(ops[0].hbm_bytes, 3 * 2 * T * h + V * h * (2 + 2 + 4 + 4), 1e-15);
+    p.tp = 2;
+    p.sequence_parallel = 1;
+    ck_assert_uint_eq(wl_embedding_ops(&w, &p, 1, ops, WL_OPS_MAX), 1);
+    CK_REL(ops[0].hbm_bytes, 3 * 2 * T * h + V / 2 * h * 12, 1e-15);
 }
 END_TEST
 
@@ -1192,6 +1221,7 @@ static Suite *workload_suite(void)
     tcase_add_test(tc, test_op_roles);
     tcase_add_test(tc, test_ops_sum_to_hardware_flops);
     tcase_add_test(tc, test_optimizer_op);
+    tcase_add_test(tc, test_embedding_backward_bytes);
     suite_add_tcase(s, tc);
     tc = tcase_create("memory");
     tcase_add_test(tc, test_activations_korthikanti);

@@ -592,16 +592,23 @@ void wl_optimizer_op(const wl_workload *w, const wl_parallel *p, int64_t stage, 
 {
     stage_params sp;
     stage_params_of(w, p, stage, &sp);
-    int shard = p->zero >= 1 || p->fsdp;
-    double dpc = (double)wl_shard_size(p);
-    double params = sp.dense / (shard ? dpc : 1.0) +
-                    sp.experts / (shard ? dpc / (double)p->ep : 1.0);
+    int shard = p->zero >= 1 || p->fsdp, shard_g = p->zero >= 2 || p->fsdp;
+    double dpc = (double)wl_shard_size(p), edp = dpc / (double)p->ep;
+    double params = sp.dense / (shard ? dpc : 1.0) + sp.experts / (shard ? edp : 1.0);
+    /* the gradients this rank keeps between steps: all its stage's, or its shard (ZeRO-2, FSDP) */
+    double grads = sp.dense / (shard_g ? dpc : 1.0) + sp.experts / (shard_g ? edp : 1.0);
+    double gb = wl_grad_bytes(w);
     int adam = w->optimizer == WL_OPT_ADAM;
     memset(out, 0, sizeof *out);
     out->kind = WL_OP_OPTIMIZER;
     out->role = WL_ROLE_OPTIMIZER;
     out->name = adam ? "adam" : "sgd";
     out->flops = params * (adam ? 12.0 : 4.0);
-    /* reads master (and m, v) and the gradient, writes them back and the 16-bit weight */
-    out->hbm_bytes = params * ((adam ? 26.0 : 18.0) + wl_grad_bytes(w));
+    /* The update reads master (and m, v) and the gradient, writes them back and the 16-bit
+     * weight. Around it, once a step, the same rank also reads its gradients for their norm
+     * (gradient clipping, Megatron-LM's --clip-grad 1.0 by default; the norm is taken over the
+     * shard it updates; the in-place scaling when the norm exceeds the limit is left out) and
+     * zeroes its whole gradient buffer for the next step (Megatron-LM's
+     * DistributedDataParallel.zero_grad_buffer, PyTorch's optimizer.zero_grad). */
+    out->hbm_bytes = params * ((adam ? 26.0 : 18.0) + gb) + params * gb + grads * gb;
 }

@@ -401,7 +401,10 @@ size_t wl_head_ops(const wl_workload *w, const wl_parallel *p, int backward, wl_
  * over the parameters that rank updates (its ZeRO shard from stage 1 on). Bytes per
  * parameter: Adam reads fp32 master, m, v and the gradient (wl_grad_bytes) and writes
  * master, m, v and the 16-bit weight (26 bytes plus the gradient's); SGD with momentum 18
- * plus the gradient's. FLOPs: 12 (Adam), 4 (SGD).
+ * plus the gradient's; both read the gradient once more for its norm (gradient clipping).
+ * Plus the zeroing of the rank's gradient buffer for the next step: the gradient's bytes
+ * for every gradient the rank keeps (its stage's, or its shard under ZeRO-2 and FSDP).
+ * FLOPs: 12 (Adam), 4 (SGD).
  */
 void wl_optimizer_op(const wl_workload *w, const wl_parallel *p, int64_t stage, wl_op *out);
 

@@ -269,8 +269,15 @@ size_t wl_embedding_ops(const wl_workload *w, const wl_parallel *p, int backward
     wl_dims_of(w, p, &x);
     op_list l = {ops, cap, 0};
     /* Each tp rank looks up the rows of its vocabulary shard into a full-size partial
-     * output (reduced over tp afterwards); backward scatter-adds into the rows. */
+     * output (reduced over tp afterwards). Backward reads the incoming gradient and
+     * scatter-adds it into a dense gradient of the whole shard, V / tp rows of h, which
+     * PyTorch's embedding backward (embedding_dense_backward, sparse=False as Megatron-LM's
+     * VocabParallelEmbedding calls it) zero-fills first; the data-parallel wrapper then adds
+     * that into the weight's gradient buffer (Megatron-LM's DistributedDataParallel grad
+     * hook, main_grad.add_): per micro-batch, per element of the shard, the fill's write,
+     * the add's read of it and the buffer's read and write. */
     op_spec emb = elementwise(WL_ROLE_EMBEDDING, x.T * x.h, 2 * x.ab, 0);
+    emb.bpe_bwd = 3 * x.ab + x.V / x.t * (2 * x.ab + 2 * wl_grad_bytes(w)) / x.T;
     op_spec pos = elementwise(WL_ROLE_POSITION_EMBEDDING, x.Tn * x.h, 3 * x.ab, 1);
     int learned = w->position == WL_POSITION_LEARNED;
     if (!backward) {
