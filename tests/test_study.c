@@ -465,7 +465,7 @@ END_TEST
 
 START_TEST(validation_quick_within_bound)
 {
-    static const double calibrated_error[5] = {-0.0473, -0.0285, -0.0349, +0.1658, +0.1447};
+    static const double calibrated_error[5] = {-0.0456, -0.0265, -0.0436, +0.1481, +0.1339};
     study_cal *c = NULL;
     sim_status st;
     sim_status_clear(&st);
