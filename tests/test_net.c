@@ -371,7 +371,7 @@ START_TEST(resumed_fills_match_naive_on_large_random_instances)
     sim_status st;
     sim_rng *r;
     ck_assert_int_eq(sim_rng_create(4242, 1, &r, &st), SIM_OK);
-    uint64_t resumes = 0;
+    uint64_t resumes = 0, local = 0;
     for (int inst = 0; inst < 4; inst++) {
         size_t nl = 8 + (size_t)sim_rng_below(r, 60), nv = 1100 + (size_t)sim_rng_below(r, 400);
         rand_inst a, b;
@@ -381,11 +381,14 @@ START_TEST(resumed_fills_match_naive_on_large_random_instances)
         rand_inst_make(&a, ra, nl, nv);
         rand_inst_make(&b, rb, nl, nv);
         if (inst % 2 == 0)
-            /* ties everywhere: equal capacities, unit weights, no bounds */
+            /* ties everywhere: equal capacities, unit weights, no bounds, at most two links
+             * per variable (so that resumes take the solver's own path, resume_fill) */
             for (size_t v = 0; v < nv; v++) {
                 for (uint32_t k = 0; k < a.vars[v].n_elems; k++)
                     a.vars[v].elems[k].w = b.vars[v].elems[k].w = 1.0;
                 a.vars[v].bound = b.vars[v].bound = 0;
+                if (a.vars[v].n_elems > 2)
+                    a.vars[v].n_elems = b.vars[v].n_elems = 2;
             }
         if (inst % 2 == 0)
             for (size_t l = 0; l < nl; l++)
@@ -446,6 +449,10 @@ START_TEST(resumed_fills_match_naive_on_large_random_instances)
             check_maxmin(&a, on);
         }
         resumes += net_mm_get_stats(inc)->resumes;
+        if (inst % 2 == 0)
+            local += net_mm_get_stats(inc)->resumes_local;
+        else
+            ck_assert_uint_eq(net_mm_get_stats(inc)->resumes_local, 0);
         free(on);
         net_mm_destroy(inc);
         net_mm_destroy(nai);
@@ -455,6 +462,7 @@ START_TEST(resumed_fills_match_naive_on_large_random_instances)
         sim_rng_destroy(rb);
     }
     ck_assert_uint_gt(resumes, 100);
+    ck_assert_uint_gt(local, 50);
     sim_rng_destroy(r);
 }
 END_TEST
@@ -540,6 +548,9 @@ static uint64_t run_a2a(int n, int variant, int naive, a2a_sim *out)
     ev_run(e, INT64_MAX);
     ck_assert_int_eq(out->n_done, nf);
     uint64_t resumes = net_sim_solver_stats(ns)->resumes;
+    if (variant == 0 && !naive)
+        /* two links a flow, no cap: every resume takes resume_fill */
+        ck_assert_uint_eq(net_sim_solver_stats(ns)->resumes_local, resumes);
     net_sim_destroy(ns);
     ev_engine_destroy(e);
     net_router_destroy(router);

@@ -77,8 +77,7 @@ typedef struct mm_slot {
     };
     uint32_t bound_epoch; /* scratch: bound_at is valid when this is the solve's epoch */
     uint32_t bound_at;    /* scratch: index of the variable's entry in bounded */
-    uint32_t rz_id;       /* fill log it is in (see rz_ent); 0 none */
-    uint32_t fix_pos;     /* its entry there */
+    uint32_t rz_id;       /* fill log it is in (see rz_ent); 0 none; its entry: fix_pos */
 } mm_slot;
 
 /* The fill log of one large component (see "Resuming a fill" in the file comment): its
@@ -87,10 +86,16 @@ typedef struct mm_slot {
 #define RZ_MIN_VARS 1024  /* smaller components are re-filled whole */
 #define RZ_MAX_RESUMES 32 /* a whole re-fill after this many resumes bounds rounding drift */
 #define RZ_DEAD UINT32_MAX
+/* An entry also copies what a resume and a report read of its variable (the variable, and
+ * its usages when it has at most SLOT_INLINE of them), so that they stream through the log
+ * instead of visiting the slots in fill order, a cache miss each. */
 typedef struct rz_ent {
     uint32_t slot; /* RZ_DEAD once disabled */
     uint32_t step;
     double rate;
+    net_mm_var *var;
+    int32_t c[SLOT_INLINE]; /* c[0] < 0: more than SLOT_INLINE usages, read the slot; */
+    double w[SLOT_INLINE];  /* c[1] < 0: one usage */
 } rz_ent;
 
 /* A slot's mark, in a dense array of its own (the fill tests it once per usage, so it
@@ -98,6 +103,10 @@ typedef struct rz_ent {
  * unfixed, 2 epoch + 1 once fixed, anything else when not seen in this solve. */
 #define MARK_SEEN(ep) ((uint32_t)(2 * (ep)))
 #define MARK_FIXED(ep) ((uint32_t)(2 * (ep) + 1))
+
+/* Distance of the software prefetches in loops that visit slots or variables in an order
+ * unrelated to their addresses (fill order): far enough to hide a miss to L3. */
+#define PREFETCH_AHEAD 8
 
 static inline int32_t slot_cnst(const mm_slot *sl, uint32_t k)
 {
@@ -144,6 +153,7 @@ struct net_mm_system {
     uint32_t *free_slots;
     size_t n_free, n_slots; /* freed slots; slots ever used */
     size_t n_capped; /* enabled variables with a bound */
+    size_t n_wide;   /* enabled variables with more than SLOT_INLINE usages */
     /* scratch sized to n_cnst, or reserved as far as active (so a solve never allocates):
      * comp_v and bounded hold the variables and bounds of the component being solved */
     int32_t *comp_c;
@@ -156,6 +166,13 @@ struct net_mm_system {
     /* the fill log (one component at a time), capacity active.cap, and its link list
      * (capacity n_cnst); valid only while rz_valid */
     rz_ent *rz_log;
+    uint32_t *fix_pos; /* fix_pos[slot]: the slot's entry in rz_log (when its rz_id is current) */
+    /* a resume's own fill (resume_fill): the suffix's entries, whether each is fixed, and
+     * per link [loc_beg, loc_end) in loc_users, its suffix users in log order */
+    rz_ent *rz_loc;
+    uint8_t *loc_done;
+    uint32_t *loc_users; /* capacity SLOT_INLINE active.cap */
+    uint32_t *loc_beg, *loc_end;
     net_mm_var **rz_min; /* rz_min[i]: smallest key in rz_log[0..i] (the first on ties) */
     size_t rz_n;
     int32_t *rz_c;
@@ -185,7 +202,9 @@ sim_code net_mm_create(size_t n_cnst, const double *cap_Bps, int naive, net_mm_s
     s->comp_c = malloc(n * sizeof *s->comp_c);
     s->rz_c = malloc(n * sizeof *s->rz_c);
     s->heap = malloc(n * sizeof *s->heap);
-    if (!s->c || !s->mod || !s->comp_c || !s->heap || !s->rz_c)
+    s->loc_beg = malloc(n * sizeof *s->loc_beg);
+    s->loc_end = malloc(n * sizeof *s->loc_end);
+    if (!s->c || !s->mod || !s->comp_c || !s->heap || !s->rz_c || !s->loc_beg || !s->loc_end)
         goto nomem;
     for (size_t i = 0; i < n_cnst; i++) {
         assert(cap_Bps[i] > 0);
@@ -211,6 +230,12 @@ void net_mm_destroy(net_mm_system *s)
     free(s->comp_c);
     free(s->rz_c);
     free(s->rz_log);
+    free(s->fix_pos);
+    free(s->rz_loc);
+    free(s->loc_done);
+    free(s->loc_users);
+    free(s->loc_beg);
+    free(s->loc_end);
     free(s->rz_min);
     free(s->heap);
     sim_vec_free(&s->active);
@@ -253,6 +278,11 @@ sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st)
         GROW(comp_s);
         GROW(mark);
         GROW(rz_log);
+        GROW(fix_pos);
+        GROW(rz_loc);
+        GROW(loc_done);
+        cap *= SLOT_INLINE;
+        GROW(loc_users);
         GROW(rz_min);
         GROW(free_slots);
 #undef GROW
@@ -289,6 +319,8 @@ sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
     }
     if (sl->bound > 0)
         s->n_capped++;
+    if (sl->n_elems > SLOT_INLINE)
+        s->n_wide++;
     s->rz_other = true;
     for (uint32_t i = 0; i < var->n_elems; i++) {
         net_mm_elem *e = &var->elems[i];
@@ -306,6 +338,8 @@ sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
             s->free_slots[s->n_free++] = idx;
             if (sl->bound > 0)
                 s->n_capped--;
+            if (sl->n_elems > SLOT_INLINE)
+                s->n_wide--;
             var->enabled = false;
             return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0,
                                   "out of memory for the users of a link");
@@ -335,10 +369,12 @@ void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
     s->free_slots[s->n_free++] = idx;
     if (sl->bound > 0)
         s->n_capped--;
+    if (sl->n_elems > SLOT_INLINE)
+        s->n_wide--;
     if (s->rz_valid && sl->rz_id == s->rz_id) {
         /* a departure from the logged component: a resume re-fills from its step on, and
          * its links get back the load it had, so that their rem stays that of the fill */
-        rz_ent *le = &s->rz_log[sl->fix_pos];
+        rz_ent *le = &s->rz_log[s->fix_pos[idx]];
         if (le->step < s->rz_from)
             s->rz_from = le->step;
         for (uint32_t i = 0; i < sl->n_elems; i++)
@@ -385,24 +421,33 @@ const net_mm_stats *net_mm_get_stats(const net_mm_system *s) { return &s->stats;
 
 static inline int hent_less(const mm_hent *a, const mm_hent *b)
 {
-    return a->key < b->key || (a->key == b->key && a->id < b->id);
+    return (a->key < b->key) | ((a->key == b->key) & (a->id < b->id));
 }
 
 static void heap_down(net_mm_system *s, size_t i)
 {
     mm_hent x = s->heap[i];
+    const mm_hent *h = s->heap;
     size_t n = s->n_heap;
     for (;;) {
         size_t ch = 4 * i + 1;
         if (ch >= n)
             break;
-        size_t best = ch, end = ch + 4 < n ? ch + 4 : n;
-        for (size_t k = ch + 1; k < end; k++)
-            if (hent_less(&s->heap[k], &s->heap[best]))
-                best = k;
-        if (!hent_less(&s->heap[best], &x))
+        size_t best = ch;
+        if (ch + 4 <= n) {
+            /* a full family: the minimum of four by selects, not branches (the comparisons
+             * of a sift-down are unpredictable) */
+            size_t a = ch + (size_t)hent_less(&h[ch + 1], &h[ch]);
+            size_t b = ch + 2 + (size_t)hent_less(&h[ch + 3], &h[ch + 2]);
+            best = hent_less(&h[b], &h[a]) ? b : a;
+        } else {
+            for (size_t k = ch + 1; k < n; k++)
+                if (hent_less(&h[k], &h[best]))
+                    best = k;
+        }
+        if (!hent_less(&h[best], &x))
             break;
-        s->heap[i] = s->heap[best];
+        s->heap[i] = h[best];
         i = best;
     }
     s->heap[i] = x;
@@ -422,6 +467,26 @@ static inline double share_of(const mm_cnst *c)
     return rem / sumw;
 }
 
+/* Refreshes the heap's top until its key is exact (a stale key is a lower bound), dropping
+ * links with no unfixed user: then the top is the true minimum share, returned (INFINITY
+ * for an empty heap). */
+static double heap_settle(net_mm_system *s)
+{
+    while (s->n_heap) {
+        const mm_cnst *top = &s->c[s->heap[0].id];
+        if (top->nunf == 0) {
+            heap_pop(s);
+            continue;
+        }
+        double sh = share_of(top);
+        if (sh <= s->heap[0].key)
+            return s->heap[0].key;
+        s->heap[0].key = sh;
+        heap_down(s, 0);
+    }
+    return INFINITY;
+}
+
 /* ---- incremental solver ---- */
 
 /* Fixes v at rate r. Links keep their heap keys: a key only ever rises when a variable is
@@ -434,8 +499,13 @@ static void fix_var(net_mm_system *s, uint32_t si, double r, uint32_t step)
     v->next_rate = r;
     if (s->logging) {
         v->rz_id = s->rz_id;
-        v->fix_pos = (uint32_t)s->rz_n;
-        s->rz_log[s->rz_n++] = (rz_ent){si, step, r};
+        s->fix_pos[si] = (uint32_t)s->rz_n;
+        rz_ent *le = &s->rz_log[s->rz_n++];
+        *le = (rz_ent){.slot = si, .step = step, .rate = r, .var = v->var, .c = {-1, -1}};
+        for (uint32_t i = 0; i < v->n_elems && v->n_elems <= SLOT_INLINE; i++) {
+            le->c[i] = v->c[i];
+            le->w[i] = v->w[i];
+        }
     }
     for (uint32_t i = 0; i < v->n_elems; i++) {
         double w = slot_w(v, i);
@@ -454,22 +524,44 @@ static int bound_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : (x->order > y->order);
 }
 
-/* Books the new rates of vars and reports them: from their slots (slot_of[i] is vars[i]'s)
- * or, when slot_of is NULL, from var->next_rate. In pieces of REPORT_PIECE, each handed to
+/* Where report_changes finds the new rates. */
+typedef enum rate_src {
+    RATES_FROM_SLOTS, /* the slot of vars[i] is comp_s[i] */
+    RATES_FROM_VARS,  /* var->next_rate (the naive solver) */
+    RATES_FROM_LOG    /* vars[i] is log entry log_from + i for i < n_logged; any other is a
+                       * variable whose rate did not change */
+} rate_src;
+
+/* Books the new rates of vars and reports them. In pieces of REPORT_PIECE, each handed to
  * cb right after its rates are written, while the caller's records are still in cache. */
 #define REPORT_PIECE 256
 /* vars[0..n_logged) are the log entries from log_from on: rz_min is brought up to date for
  * them once the callback has set their keys. */
-static void report_changes(net_mm_system *s, net_mm_var **vars, const uint32_t *slot_of,
-                           size_t nv, net_mm_component_fn cb, void *ctx, size_t log_from,
-                           size_t n_logged)
+static void report_changes(net_mm_system *s, net_mm_var **vars, rate_src src, size_t nv,
+                           net_mm_component_fn cb, void *ctx, size_t log_from, size_t n_logged)
 {
     size_t i = 0;
     do {
         size_t end = nv - i > REPORT_PIECE ? i + REPORT_PIECE : nv;
         for (size_t j = i; j < end; j++) {
             net_mm_var *v = vars[j];
-            double old = v->rate, r = slot_of ? s->slots[slot_of[j]].next_rate : v->next_rate;
+            if (j + PREFETCH_AHEAD < end) {
+                __builtin_prefetch(vars[j + PREFETCH_AHEAD], 1);
+                if (src == RATES_FROM_SLOTS)
+                    __builtin_prefetch(&s->slots[s->comp_s[j + PREFETCH_AHEAD]].next_rate);
+            }
+            double old = v->rate, r;
+            switch (src) {
+            case RATES_FROM_SLOTS:
+                r = s->slots[s->comp_s[j]].next_rate;
+                break;
+            case RATES_FROM_VARS:
+                r = v->next_rate;
+                break;
+            case RATES_FROM_LOG:
+                r = j < n_logged ? s->rz_log[log_from + j].rate : old;
+                break;
+            }
             double scale = old > r ? old : r;
             v->prev_rate = old;
             if (fabs(r - old) > RATE_REL_TOL * scale) {
@@ -478,18 +570,25 @@ static void report_changes(net_mm_system *s, net_mm_var **vars, const uint32_t *
             }
         }
         cb(ctx, vars + i, end - i, end == nv);
-        for (size_t j = i; j < end && j < n_logged; j++) {
-            size_t pos = log_from + j;
-            net_mm_var *m = vars[j];
-            if (pos > 0 && s->rz_min[pos - 1]->key <= m->key)
-                m = s->rz_min[pos - 1];
-            s->rz_min[pos] = m;
+        if (i < n_logged) {
+            /* the running minimum in registers: rz_min[pos - 1] and its key */
+            size_t pos = log_from + i;
+            net_mm_var *m = pos > 0 ? s->rz_min[pos - 1] : vars[i];
+            int64_t mk = m->key;
+            for (size_t j = i; j < end && j < n_logged; j++, pos++) {
+                if (vars[j]->key < mk) {
+                    m = vars[j];
+                    mk = m->key;
+                }
+                s->rz_min[pos] = m;
+            }
         }
         i = end;
     } while (i < nv);
 }
 
 static void fill(net_mm_system *s, double level, size_t nb);
+static void resume_fill(net_mm_system *s, double level, size_t from, size_t nsuf, size_t nc);
 
 /* Readies a fill of the component's nc links (comp_c): the heap holds each link with at
  * least min_unf unfixed users, keyed by its share; the nb bounded variables are sorted. */
@@ -607,17 +706,14 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
     }
     fill(s, 0, nb);
     if (!s->logging) {
-        report_changes(s, s->comp_v.v, s->comp_s, nv, cb, ctx, 0, 0);
+        report_changes(s, s->comp_v.v, RATES_FROM_SLOTS, nv, cb, ctx, 0, 0);
         return;
     }
     s->logging = false;
     /* reported in log order, so that rz_min follows */
-    for (size_t i = 0; i < nv; i++) {
-        uint32_t si = s->rz_log[i].slot;
-        s->comp_s[i] = si;
-        s->comp_v.v[i] = s->slots[si].var;
-    }
-    report_changes(s, s->comp_v.v, s->comp_s, nv, cb, ctx, 0, nv);
+    for (size_t i = 0; i < nv; i++)
+        s->comp_v.v[i] = s->rz_log[i].var;
+    report_changes(s, s->comp_v.v, RATES_FROM_LOG, nv, cb, ctx, 0, nv);
 }
 
 /* Resumes the logged fill at the step of the earliest variable disabled since (see the
@@ -628,17 +724,24 @@ static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
     uint32_t ep = (uint32_t)s->epoch;
     size_t from = s->rz_from, nsuf = 0, nc = 0, nb = 0;
     double level = from ? s->rz_log[from - 1].rate : 0;
+    /* no bound, every variable's usages in its entry: the suffix is filled on its own
+     * (resume_fill), without the marks */
+    bool local = !s->n_capped && !s->n_wide;
     for (size_t i = from; i < s->rz_n; i++) {
         const rz_ent *e = &s->rz_log[i];
         if (e->slot == RZ_DEAD)
             continue;
         uint32_t si = e->slot;
-        const mm_slot *v = &s->slots[si];
-        s->mark[si] = MARK_SEEN(ep);
-        s->comp_s[nsuf++] = si;
-        s->stats.elems_solved += v->n_elems;
-        for (uint32_t k = 0; k < v->n_elems; k++) {
-            int32_t id = slot_cnst(v, k);
+        if (local)
+            s->rz_loc[nsuf] = *e;
+        else
+            s->mark[si] = MARK_SEEN(ep);
+        nsuf++;
+        const mm_slot *v = e->c[0] < 0 || s->n_capped ? &s->slots[si] : NULL;
+        uint32_t ne = v ? v->n_elems : e->c[1] < 0 ? 1 : 2;
+        s->stats.elems_solved += ne;
+        for (uint32_t k = 0; k < ne; k++) {
+            int32_t id = e->c[0] < 0 ? slot_cnst(v, k) : e->c[k];
             mm_cnst *c = &s->c[id];
             if (c->epoch != ep) {
                 c->epoch = ep;
@@ -646,21 +749,26 @@ static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
                 c->nunf = 0;
                 s->comp_c[nc++] = id;
             }
-            double w = slot_w(v, k);
+            double w = e->c[0] < 0 ? slot_w(v, k) : e->w[k];
             c->rem += w * e->rate;
             c->sumw += w;
             c->nunf++;
         }
-        if (v->bound > 0)
+        if (v && v->bound > 0)
             s->bounded.v[nb++] = (bound_ent){v->bound, (uint32_t)i, si};
     }
     /* every link with an unfixed user goes to the heap, a single user's too (its share
      * is then cap / w, the bound the whole fill gives it) */
     prepare_fill(s, nc, 1, nb);
     s->rz_n = from;
-    s->logging = true;
-    fill(s, level, nb);
-    s->logging = false;
+    if (local) {
+        resume_fill(s, level, from, nsuf, nc);
+        s->stats.resumes_local++;
+    } else {
+        s->logging = true;
+        fill(s, level, nb);
+        s->logging = false;
+    }
     assert(s->rz_n == from + nsuf);
     s->rz_resumes++;
     s->stats.resumes++;
@@ -670,19 +778,14 @@ static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
     /* reported: the re-filled variables in log order, then the smallest key among the
      * others (the caller keeps only a component's earliest finisher in the queue, and that
      * may be one whose rate did not change) */
-    size_t nv = 0;
-    for (size_t i = from; i < s->rz_n; i++) {
-        uint32_t si = s->rz_log[i].slot;
-        s->comp_s[nv] = si;
-        s->comp_v.v[nv++] = s->slots[si].var;
-    }
-    if (from > 0) {
-        net_mm_var *m = s->rz_min[from - 1];
-        s->comp_s[nv] = m->slot;
-        s->comp_v.v[nv++] = m;
-    }
+    size_t nv = nsuf;
+    if (!local)
+        for (size_t i = 0; i < nsuf; i++)
+            s->comp_v.v[i] = s->rz_log[from + i].var;
+    if (from > 0)
+        s->comp_v.v[nv++] = s->rz_min[from - 1];
     s->comp_v.n = nv;
-    report_changes(s, s->comp_v.v, s->comp_s, nv, cb, ctx, from, nsuf);
+    report_changes(s, s->comp_v.v, RATES_FROM_LOG, nv, cb, ctx, from, nsuf);
 }
 
 /* Progressive filling from level over the heap and the sorted bounds (nb of them) built
@@ -692,22 +795,9 @@ static void fill(net_mm_system *s, double level, size_t nb)
     uint32_t ep = (uint32_t)s->epoch;
     size_t bi = 0;
     for (;;) {
-        /* refresh the top until its key is exact: then it is the true minimum */
-        while (s->n_heap) {
-            const mm_cnst *top = &s->c[s->heap[0].id];
-            if (top->nunf == 0) {
-                heap_pop(s);
-                continue;
-            }
-            double sh = share_of(top);
-            if (sh <= s->heap[0].key)
-                break;
-            s->heap[0].key = sh;
-            heap_down(s, 0);
-        }
+        double share = heap_settle(s);
         while (bi < nb && s->mark[s->bounded.v[bi].slot] != MARK_SEEN(ep))
             bi++;
-        double share = s->n_heap ? s->heap[0].key : INFINITY;
         if (bi < nb && s->bounded.v[bi].bound <= share) {
             double r = s->bounded.v[bi].bound;
             if (r > level)
@@ -724,11 +814,83 @@ static void fill(net_mm_system *s, double level, size_t nb)
             level = share;
         const mm_cnst *ct = &s->c[top];
         uint32_t step = (uint32_t)s->rz_n;
-        for (size_t u = 0; u < ct->users.n; u++) {
-            uint32_t si = ct->users.v[u].slot;
+        const mm_user *us = ct->users.v;
+        size_t nu = ct->users.n;
+        /* every unfixed user is fixed now: the scan stops at the last */
+        for (size_t u = 0; u < nu && ct->nunf; u++) {
+            if (u + PREFETCH_AHEAD < nu && s->mark[us[u + PREFETCH_AHEAD].slot] == MARK_SEEN(ep))
+                __builtin_prefetch(&s->slots[us[u + PREFETCH_AHEAD].slot], 1);
+            uint32_t si = us[u].slot;
             if (s->mark[si] == MARK_SEEN(ep))
                 fix_var(s, si, level, step);
         }
+    }
+}
+
+/* The fill of a resume whose suffix (rz_loc[0..nsuf), nc links in comp_c) has no bound and
+ * every usage in its entries: the same progressive filling as fill, over lists of the
+ * suffix's users of each link built here, so that it neither scans the users fixed before
+ * nor visits the slots (a step fixes its variables in log order, not in the link's user
+ * order, which only changes the rounding of the links' rem). It logs them from entry from
+ * on and lists their variables in comp_v in the same order. */
+static void resume_fill(net_mm_system *s, double level, size_t from, size_t nsuf, size_t nc)
+{
+    uint32_t off = 0;
+    for (size_t i = 0; i < nc; i++) {
+        int32_t id = s->comp_c[i];
+        s->loc_beg[id] = s->loc_end[id] = off;
+        off += s->c[id].nunf;
+    }
+    for (size_t j = 0; j < nsuf; j++) {
+        const rz_ent *e = &s->rz_loc[j];
+        s->loc_users[s->loc_end[e->c[0]]++] = (uint32_t)j;
+        if (e->c[1] >= 0)
+            s->loc_users[s->loc_end[e->c[1]]++] = (uint32_t)j;
+    }
+    memset(s->loc_done, 0, nsuf);
+    for (;;) {
+        double share = heap_settle(s);
+        if (!s->n_heap)
+            break;
+        int32_t top = s->heap[0].id;
+        heap_pop(s);
+        if (share > level)
+            level = share;
+        /* the top link's scratch in registers (a variable's usages are distinct links,
+         * so the other link of each is another record): the same operations in the same
+         * order as through memory */
+        mm_cnst *ct = &s->c[top];
+        double rem = ct->rem, sumw = ct->sumw;
+        uint32_t nunf = ct->nunf;
+        uint32_t step = (uint32_t)s->rz_n;
+        for (uint32_t p = s->loc_beg[top]; p < s->loc_end[top] && nunf; p++) {
+            uint32_t j = s->loc_users[p];
+            if (s->loc_done[j])
+                continue;
+            s->loc_done[j] = 1;
+            rz_ent *le = &s->rz_log[s->rz_n];
+            *le = s->rz_loc[j];
+            le->step = step;
+            le->rate = level;
+            s->comp_v.v[s->rz_n - from] = le->var; /* reported in log order */
+            s->fix_pos[le->slot] = (uint32_t)s->rz_n++;
+            for (uint32_t k = 0; k < SLOT_INLINE && le->c[k] >= 0; k++) {
+                double w = le->w[k];
+                if (le->c[k] == top) {
+                    rem -= w * level;
+                    sumw -= w;
+                    nunf--;
+                    continue;
+                }
+                mm_cnst *c = &s->c[le->c[k]];
+                c->rem -= w * level;
+                c->sumw -= w;
+                c->nunf--;
+            }
+        }
+        ct->rem = rem;
+        ct->sumw = sumw;
+        ct->nunf = nunf;
     }
 }
 
@@ -787,7 +949,7 @@ static void solve_naive(net_mm_system *s, net_mm_component_fn cb, void *ctx)
             if (vs[i]->fixed == 2)
                 vs[i]->fixed = 1;
     }
-    report_changes(s, vs, NULL, nv, cb, ctx, 0, 0);
+    report_changes(s, vs, RATES_FROM_VARS, nv, cb, ctx, 0, 0);
 }
 
 void net_mm_solve(net_mm_system *s, net_mm_component_fn cb, void *ctx)

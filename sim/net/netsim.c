@@ -189,7 +189,11 @@ static int64_t duration_ps(double bytes, double rate)
     double ps = bytes / rate * 1e12;
     if (ps >= 4.6e18)
         return INT64_MAX / 2;
-    return (int64_t)llround(ps);
+    /* llround for 0 <= ps < 2^63, without the library call: the truncation is floor, and
+     * ps - floor(ps) is exact (below 2^52 both are in one binade or the floor is smaller;
+     * above, ps is an integer) */
+    int64_t whole = (int64_t)ps;
+    return whole + (ps - (double)whole >= 0.5);
 }
 
 static void xf_unqueue(net_sim *ns, net_transfer *t)
@@ -216,6 +220,8 @@ static void on_component(void *ctx, net_mm_var *const *vars, size_t n, int last)
     net_transfer **cand = ns->cand.v;
     for (size_t i = 0; i < n; i++) {
         net_transfer *t = xf_of_var(vars[i]);
+        if (i + 8 < n)
+            __builtin_prefetch(xf_of_var(vars[i + 8]), 1);
         double r = t->var.rate, old = t->var.prev_rate;
         if (r != old) {
             if (old > 0) {
