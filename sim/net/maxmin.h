@@ -85,8 +85,8 @@ typedef struct net_mm_stats {
     uint64_t elems_solved;  /* sum of elements visited */
     uint64_t rate_changes;  /* rates that changed */
     uint64_t resumes;       /* solves that resumed a logged fill instead of re-filling */
-    uint64_t resumes_local; /* those of them whose re-filled part had no bound and no
-                             * variable of more than two links (maxmin.c, resume_fill) */
+    uint64_t resumes_local; /* those of them taken while no variable had a bound or more
+                             * than four links (maxmin.c, resume_fill) */
     uint64_t vars_refilled; /* variables those resumes re-filled */
 } net_mm_stats;
 

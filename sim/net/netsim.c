@@ -393,7 +393,19 @@ static sim_code copy_uses(net_sim *ns, net_transfer *t, const net_transfer_spec 
     }
     size_t n = spec->n_uses;
     if (n > 1) {
-        qsort(el, n, sizeof *el, use_cmp);
+        if (n <= 16) {
+            /* insertion sort: stable like glibc's qsort (a merge sort), so repeated links
+             * add their weights in the same order; no call per comparison */
+            for (size_t i = 1; i < n; i++) {
+                net_mm_elem x = el[i];
+                size_t j = i;
+                for (; j > 0 && el[j - 1].cnst > x.cnst; j--)
+                    el[j] = el[j - 1];
+                el[j] = x;
+            }
+        } else {
+            qsort(el, n, sizeof *el, use_cmp);
+        }
         size_t k = 0;
         for (size_t i = 1; i < n; i++) {
             if (el[i].cnst == el[k].cnst)
