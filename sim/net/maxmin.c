@@ -73,7 +73,7 @@ typedef struct mm_slot {
     int32_t c[SLOT_INLINE];
     union {
         double w[SLOT_INLINE];  /* n_elems <= SLOT_INLINE */
-        const net_mm_elem *el;  /* otherwise: var->elems */
+        net_mm_elem *el;        /* otherwise: var->elems */
     };
     uint32_t bound_epoch; /* scratch: bound_at is valid when this is the solve's epoch */
     uint32_t bound_at;    /* scratch: index of the variable's entry in bounded */
@@ -390,7 +390,10 @@ void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
         mm_user last = c->users.v[--c->users.n];
         if (e->pos != c->users.n) {
             c->users.v[e->pos] = last;
-            s->slots[last.slot].var->elems[last.k].pos = e->pos;
+            /* a wide variable's slot points at its elements: one miss fewer */
+            const mm_slot *ls = &s->slots[last.slot];
+            net_mm_elem *lel = ls->n_elems > SLOT_INLINE ? ls->el : ls->var->elems;
+            lel[last.k].pos = e->pos;
         }
         mark_modified(s, e->cnst);
     }
