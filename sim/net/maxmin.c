@@ -36,11 +36,21 @@
  * component on issue 18's all-to-all. rem then comes from additions onto the previous
  * fill's rem rather than from the capacity, which lets rounding wander; a whole fill
  * every RZ_MAX_RESUMES resumes bounds that (on a 48-endpoint all-to-all, `clustersim flows`
- * finish times differ from the naive solver's by 1.6e-14 relative at most). A resume reports the suffix and, from the prefix, only the
- * variable of smallest caller key (rz_min, the prefix minimum over the log): the prefix's
- * rates did not change, and the caller only needs the component's earliest finisher.
+ * finish times differ from the naive solver's by 1.6e-14 relative at most). A resume
+ * reports the suffix and, from the prefix, only the variable of smallest caller key (the
+ * log's min, the prefix minimum): the prefix's rates did not change, and the caller only
+ * needs the component's earliest finisher.
  * Since a departure may split the component, the logged set is re-solved as a whole,
- * component by component, by the next full solve that touches it.
+ * component by component, when its log is given up after resumes (log_drop).
+ *
+ * Several components are logged at once (RZ_LOGS, the least recently used gives way), so
+ * that the many mid-sized components of concurrent all-to-alls each resume: a solve first
+ * resumes every log whose component saw departures only, then solves the other modified
+ * links whole. An arrival on a logged link or a capacity change voids that log only. A
+ * resume whose log holds no bounded variable and none of more than RZ_INLINE usages fills
+ * on its own (resume_fill): per-link lists of the suffix only, built from the log entries,
+ * which copy each variable's usages, so it touches neither the slots nor the variables
+ * fixed before.
  */
 #include "net/maxmin.h"
 

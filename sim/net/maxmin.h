@@ -70,7 +70,7 @@ typedef struct net_mm_system net_mm_system;
  * they are equal when the rate did not change beyond a relative 1e-12. The naive solver
  * reports all enabled variables as one component.
  *
- * A large component (1,024 variables or more) that only lost variables since its last solve
+ * A large component (128 variables or more) that only lost variables since its last solve
  * may be resumed (see maxmin.c) instead: then it is reported as the variables whose share
  * was re-computed, plus the variable of smallest key among the others, whose rates did not
  * change. So the callback must set key (an order among the variables: netsim's finish
