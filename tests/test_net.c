@@ -371,7 +371,7 @@ START_TEST(resumed_fills_match_naive_on_large_random_instances)
     sim_status st;
     sim_rng *r;
     ck_assert_int_eq(sim_rng_create(4242, 1, &r, &st), SIM_OK);
-    uint64_t resumes = 0;
+    uint64_t resumes = 0, local = 0;
     for (int inst = 0; inst < 4; inst++) {
         size_t nl = 8 + (size_t)sim_rng_below(r, 60), nv = 1100 + (size_t)sim_rng_below(r, 400);
         rand_inst a, b;
@@ -381,7 +381,8 @@ START_TEST(resumed_fills_match_naive_on_large_random_instances)
         rand_inst_make(&a, ra, nl, nv);
         rand_inst_make(&b, rb, nl, nv);
         if (inst % 2 == 0)
-            /* ties everywhere: equal capacities, unit weights, no bounds */
+            /* ties everywhere: equal capacities, unit weights, no bounds (so that resumes
+             * take the solver's own path, resume_fill: every variable has 1-4 links) */
             for (size_t v = 0; v < nv; v++) {
                 for (uint32_t k = 0; k < a.vars[v].n_elems; k++)
                     a.vars[v].elems[k].w = b.vars[v].elems[k].w = 1.0;
@@ -433,6 +434,16 @@ START_TEST(resumed_fills_match_naive_on_large_random_instances)
                         on[v] = 1;
                     }
                 }
+                if (step % 7 == 3) {
+                    /* an arrival in the same solve as the departures: no resume may
+                     * take it */
+                    size_t v = (size_t)sim_rng_below(r, nv);
+                    while (on[v])
+                        v = (v + 1) % nv;
+                    net_mm_var_enable(inc, &a.vars[v], &st);
+                    net_mm_var_enable(nai, &b.vars[v], &st);
+                    on[v] = 1;
+                }
             }
             net_mm_solve(inc, noop_component, NULL);
             net_mm_solve(nai, noop_component, NULL);
@@ -446,6 +457,10 @@ START_TEST(resumed_fills_match_naive_on_large_random_instances)
             check_maxmin(&a, on);
         }
         resumes += net_mm_get_stats(inc)->resumes;
+        if (inst % 2 == 0)
+            local += net_mm_get_stats(inc)->resumes_local;
+        else
+            ck_assert_uint_eq(net_mm_get_stats(inc)->resumes_local, 0);
         free(on);
         net_mm_destroy(inc);
         net_mm_destroy(nai);
@@ -455,6 +470,7 @@ START_TEST(resumed_fills_match_naive_on_large_random_instances)
         sim_rng_destroy(rb);
     }
     ck_assert_uint_gt(resumes, 100);
+    ck_assert_uint_gt(local, 50);
     sim_rng_destroy(r);
 }
 END_TEST
@@ -481,8 +497,11 @@ static void a2a_done(net_sim *ns, net_transfer *t, void *user)
 
 /* Every ordered pair of n endpoints on one switch; sizes drawn from a few values (ties:
  * flows that end in the same picosecond) or uniform; variant 1 caps some rates and starts
- * a tenth of the flows later, so that arrivals interleave with departures. Returns the
- * solver's resumes. */
+ * a tenth of the flows later, so that arrivals interleave with departures. Variant 2: the
+ * endpoints on three switches in a chain (endpoint i on switch i % 3), an all-to-all in
+ * each group (three components of 156 flows at n = 40, each with a fill log of its own),
+ * the groups starting 1 us apart, and 3% of the cross-group pairs started later on the
+ * inter-switch links (arrivals that join components). Returns the solver's resumes. */
 static uint64_t run_a2a(int n, int variant, int naive, a2a_sim *out)
 {
     sim_status st;
@@ -493,15 +512,22 @@ static uint64_t run_a2a(int n, int variant, int naive, a2a_sim *out)
     sim_rng_create(777, (uint64_t)variant, &r, &st);
     ck_assert_int_eq(net_graph_create(&g, &st), SIM_OK);
     char name[32];
-    net_node_id sw;
+    net_node_id sw[3];
+    int n_sw = variant == 2 ? 3 : 1;
     for (int i = 0; i < n; i++) {
         snprintf(name, sizeof name, "h%d", i);
         net_graph_add_node(g, name, NET_NODE_ENDPOINT, NULL, &st);
     }
-    net_graph_add_node(g, "sw", NET_NODE_SWITCH, &sw, &st);
+    for (int k = 0; k < n_sw; k++) {
+        snprintf(name, sizeof name, "sw%d", k);
+        net_graph_add_node(g, name, NET_NODE_SWITCH, &sw[k], &st);
+        if (k > 0)
+            ck_assert_int_eq(net_graph_add_cable(g, sw[k - 1], sw[k], 100e9, 1000000,
+                                                 NET_LINK_LEAF_SPINE, NULL, &st), SIM_OK);
+    }
     for (int i = 0; i < n; i++)
-        ck_assert_int_eq(net_graph_add_cable(g, (net_node_id)i, sw, 50e9, 1000000, NET_LINK_NIC,
-                                             NULL, &st), SIM_OK);
+        ck_assert_int_eq(net_graph_add_cable(g, (net_node_id)i, sw[i % n_sw], 50e9, 1000000,
+                                             NET_LINK_NIC, NULL, &st), SIM_OK);
     ck_assert_int_eq(net_graph_finalize(g, &st), SIM_OK);
     net_router *router;
     ck_assert_int_eq(net_router_create(g, 0, &router, &st), SIM_OK);
@@ -511,11 +537,24 @@ static uint64_t run_a2a(int n, int variant, int naive, a2a_sim *out)
     out->finish = calloc((size_t)nf, sizeof *out->finish);
     out->n_done = 0;
     a2a_flow *tags = calloc((size_t)nf, sizeof *tags);
-    int f = 0;
+    int f = 0, started = 0;
     for (int s = 0; s < n; s++)
         for (int d = 0; d < n; d++) {
             if (s == d)
                 continue;
+            int64_t lat_ps = 0;
+            if (variant == 1 && sim_rng_uniform(r) < 0.1)
+                lat_ps = (int64_t)(2e7 * sim_rng_uniform(r));
+            if (variant == 2) {
+                if (s % 3 == d % 3) {
+                    lat_ps = 1000000 * (int64_t)(s % 3);
+                } else if (sim_rng_uniform(r) < 0.03) {
+                    lat_ps = 5000000 + (int64_t)(4e7 * sim_rng_uniform(r));
+                } else {
+                    f++;
+                    continue;
+                }
+            }
             net_link_id path[8];
             net_usage uses[8];
             size_t len;
@@ -527,19 +566,23 @@ static uint64_t run_a2a(int n, int variant, int naive, a2a_sim *out)
                                         : 5e5 + 1e6 * sim_rng_uniform(r);
             tags[f] = (a2a_flow){out, f};
             net_transfer_spec spec = {.uses = uses, .n_uses = len, .bytes = bytes,
-                                      .lat_ps = variant == 1 && sim_rng_uniform(r) < 0.1
-                                                    ? (int64_t)(2e7 * sim_rng_uniform(r))
-                                                    : 0,
+                                      .lat_ps = lat_ps,
                                       .rate_cap_Bps = variant == 1 && sim_rng_uniform(r) < 0.05
                                                           ? 2e8 + 1e9 * sim_rng_uniform(r)
                                                           : 0,
                                       .done = a2a_done, .user = &tags[f]};
             ck_assert_int_eq(net_transfer_start(ns, &spec, NULL, &st), SIM_OK);
             f++;
+            started++;
         }
     ev_run(e, INT64_MAX);
-    ck_assert_int_eq(out->n_done, nf);
+    ck_assert_int_eq(out->n_done, started);
     uint64_t resumes = net_sim_solver_stats(ns)->resumes;
+    if (variant == 2 && !naive)
+        ck_assert_uint_gt(net_sim_solver_stats(ns)->resumes_local, 50);
+    if (variant == 0 && !naive)
+        /* two links a flow, no cap: every resume takes resume_fill */
+        ck_assert_uint_eq(net_sim_solver_stats(ns)->resumes_local, resumes);
     net_sim_destroy(ns);
     ev_engine_destroy(e);
     net_router_destroy(router);
@@ -964,7 +1007,7 @@ static Suite *net_suite(void)
     tcase_add_test(tr, incremental_matches_naive_and_definition_on_random_instances);
     tcase_add_test(tr, incremental_simulation_matches_naive_on_random_trees);
     tcase_add_test(tr, resumed_fills_match_naive_on_large_random_instances);
-    tcase_add_loop_test(tr, all_to_all_matches_naive, 0, 2);
+    tcase_add_loop_test(tr, all_to_all_matches_naive, 0, 3);
     tcase_add_test(tr, same_input_same_output);
     suite_add_tcase(s, tr);
     TCase *te = tcase_create("engine");

@@ -36,11 +36,21 @@
  * component on issue 18's all-to-all. rem then comes from additions onto the previous
  * fill's rem rather than from the capacity, which lets rounding wander; a whole fill
  * every RZ_MAX_RESUMES resumes bounds that (on a 48-endpoint all-to-all, `clustersim flows`
- * finish times differ from the naive solver's by 1.6e-14 relative at most). A resume reports the suffix and, from the prefix, only the
- * variable of smallest caller key (rz_min, the prefix minimum over the log): the prefix's
- * rates did not change, and the caller only needs the component's earliest finisher.
+ * finish times differ from the naive solver's by 1.6e-14 relative at most). A resume
+ * reports the suffix and, from the prefix, only the variable of smallest caller key (the
+ * log's min, the prefix minimum): the prefix's rates did not change, and the caller only
+ * needs the component's earliest finisher.
  * Since a departure may split the component, the logged set is re-solved as a whole,
- * component by component, by the next full solve that touches it.
+ * component by component, when its log is given up after resumes (log_drop).
+ *
+ * Several components are logged at once (RZ_LOGS, the least recently used gives way), so
+ * that the many mid-sized components of concurrent all-to-alls each resume: a solve first
+ * resumes every log whose component saw departures only, then solves the other modified
+ * links whole. An arrival on a logged link or a capacity change voids that log only. A
+ * resume whose log holds no bounded variable and none of more than RZ_INLINE usages fills
+ * on its own (resume_fill): per-link lists of the suffix only, built from the log entries,
+ * which copy each variable's usages, so it touches neither the slots nor the variables
+ * fixed before.
  */
 #include "net/maxmin.h"
 
@@ -73,31 +83,65 @@ typedef struct mm_slot {
     int32_t c[SLOT_INLINE];
     union {
         double w[SLOT_INLINE];  /* n_elems <= SLOT_INLINE */
-        const net_mm_elem *el;  /* otherwise: var->elems */
+        net_mm_elem *el;        /* otherwise: var->elems */
     };
     uint32_t bound_epoch; /* scratch: bound_at is valid when this is the solve's epoch */
     uint32_t bound_at;    /* scratch: index of the variable's entry in bounded */
-    uint32_t rz_id;       /* fill log it is in (see rz_ent); 0 none */
-    uint32_t fix_pos;     /* its entry there */
+    uint32_t rz_id;       /* id of the fill log it is in (see rz_log); its entry: fix_pos */
+    uint32_t rz_at;       /* that log's place in logs */
 } mm_slot;
 
-/* The fill log of one large component (see "Resuming a fill" in the file comment): its
- * variables in the order the fill fixed them, each with its rate and the position of the
- * first variable fixed in the same step (one link reaching the top, or one bound). */
-#define RZ_MIN_VARS 1024  /* smaller components are re-filled whole */
+#define RZ_MIN_VARS 128   /* smaller components are re-filled whole */
 #define RZ_MAX_RESUMES 32 /* a whole re-fill after this many resumes bounds rounding drift */
+#define RZ_LOGS 32        /* logs kept at once: the least recently used gives way */
 #define RZ_DEAD UINT32_MAX
+/* An entry also copies what a resume and a report read of its variable (the variable, and
+ * its usages when it has at most RZ_INLINE of them: a path through a two-tier fabric),
+ * so that they stream through the log instead of visiting the slots (and the caller's
+ * usage arrays) in fill order, a cache miss each. */
+#define RZ_INLINE 4
 typedef struct rz_ent {
     uint32_t slot; /* RZ_DEAD once disabled */
     uint32_t step;
     double rate;
+    net_mm_var *var;
+    int32_t c[RZ_INLINE]; /* c[0] < 0: more than RZ_INLINE usages, read the slot; else */
+    double w[RZ_INLINE];  /* the usages up to the first c[k] < 0 */
 } rz_ent;
+
+/* The fill log of one large component (see "Resuming a fill" in the file comment): its
+ * variables in the order the fill fixed them, each with its rate and the position of the
+ * first variable fixed in the same step (one link reaching the top, or one bound), and the
+ * component's links. A slot or link belongs to the log at logs[rz_at] while its rz_id is
+ * that log's id (ids are never reused, so a log dropped or replaced lets go of everything
+ * at once). Its arrays grow when a larger component is logged in its place (the only
+ * allocation of a solve; when it fails, that fill is not logged). */
+typedef struct rz_log {
+    rz_ent *ent;
+    net_mm_var **min; /* min[i]: smallest key in ent[0..i] (the first on ties) */
+    size_t n, cap;
+    int32_t *links;
+    size_t nc, links_cap;
+    uint32_t id;      /* 0: unused */
+    uint32_t resumes; /* resumes since its whole fill */
+    uint32_t n_special; /* its variables with a bound or more than RZ_INLINE usages */
+    uint32_t from;    /* smallest step of a variable disabled since the last solve */
+    uint64_t seen;    /* epoch of the last solve that looked at it */
+    uint64_t used;    /* for the choice of the log that gives way: its last fill or resume */
+    bool resume;      /* the solve under way resumes it */
+    bool other;       /* since the last solve, a change a resume cannot take (an arrival on
+                       * one of its links, a capacity change) */
+} rz_log;
 
 /* A slot's mark, in a dense array of its own (the fill tests it once per usage, so it
  * should stay in cache): 2 epoch when the variable is in the component being solved and
  * unfixed, 2 epoch + 1 once fixed, anything else when not seen in this solve. */
 #define MARK_SEEN(ep) ((uint32_t)(2 * (ep)))
 #define MARK_FIXED(ep) ((uint32_t)(2 * (ep) + 1))
+
+/* Distance of the software prefetches in loops that visit slots or variables in an order
+ * unrelated to their addresses (fill order): far enough to hide a miss to L3. */
+#define PREFETCH_AHEAD 8
 
 static inline int32_t slot_cnst(const mm_slot *sl, uint32_t k)
 {
@@ -115,9 +159,10 @@ typedef struct mm_cnst {
     double rem, sumw;
     SIM_VEC(mm_user) users; /* contiguous: a link's users are scanned sequentially */
     uint32_t epoch;
-    uint32_t rz_id; /* the fill log whose component holds this link */
+    uint32_t rz_id; /* the fill log whose component holds this link (see rz_log) */
     uint32_t nunf;
     bool modified;
+    uint8_t rz_at;
 } mm_cnst;
 
 typedef struct mm_hent {
@@ -153,19 +198,18 @@ struct net_mm_system {
     size_t n_heap;
     SIM_VEC(bound_ent) bounded;
     uint64_t epoch;
-    /* the fill log (one component at a time), capacity active.cap, and its link list
-     * (capacity n_cnst); valid only while rz_valid */
-    rz_ent *rz_log;
-    net_mm_var **rz_min; /* rz_min[i]: smallest key in rz_log[0..i] (the first on ties) */
-    size_t rz_n;
-    int32_t *rz_c;
-    size_t rz_nc;
-    uint32_t rz_id;
-    uint32_t rz_resumes; /* resumes since its last whole fill */
-    uint32_t rz_from;    /* smallest step of a logged variable disabled since the last solve */
-    bool rz_valid;
-    bool rz_other;       /* since the last solve, a change a resume cannot take */
-    bool logging;        /* the fill under way writes the log */
+    /* the fill logs, and the one being written or resumed */
+    rz_log logs[RZ_LOGS];
+    rz_log *cur;
+    uint32_t rz_next_id;
+    uint32_t *fix_pos; /* fix_pos[slot]: the slot's entry in its log */
+    /* a resume's own fill (resume_fill): the suffix's entries, whether each is fixed, and
+     * per link [loc_beg, loc_end) in loc_users, its suffix users in log order */
+    rz_ent *rz_loc;
+    uint8_t *loc_done;
+    uint32_t *loc_users; /* capacity RZ_INLINE active.cap */
+    uint32_t *loc_beg, *loc_end;
+    bool logging;        /* the fill under way writes the log cur */
     bool naive;
     net_mm_stats stats;
 };
@@ -178,14 +222,14 @@ sim_code net_mm_create(size_t n_cnst, const double *cap_Bps, int naive, net_mm_s
         goto nomem;
     s->n_cnst = n_cnst;
     s->naive = naive;
-    s->rz_from = RZ_DEAD;
     size_t n = n_cnst ? n_cnst : 1;
     s->c = calloc(n, sizeof *s->c);
     s->mod = malloc(n * sizeof *s->mod);
     s->comp_c = malloc(n * sizeof *s->comp_c);
-    s->rz_c = malloc(n * sizeof *s->rz_c);
     s->heap = malloc(n * sizeof *s->heap);
-    if (!s->c || !s->mod || !s->comp_c || !s->heap || !s->rz_c)
+    s->loc_beg = malloc(n * sizeof *s->loc_beg);
+    s->loc_end = malloc(n * sizeof *s->loc_end);
+    if (!s->c || !s->mod || !s->comp_c || !s->heap || !s->loc_beg || !s->loc_end)
         goto nomem;
     for (size_t i = 0; i < n_cnst; i++) {
         assert(cap_Bps[i] > 0);
@@ -209,9 +253,17 @@ void net_mm_destroy(net_mm_system *s)
     free(s->c);
     free(s->mod);
     free(s->comp_c);
-    free(s->rz_c);
-    free(s->rz_log);
-    free(s->rz_min);
+    for (int i = 0; i < RZ_LOGS; i++) {
+        free(s->logs[i].ent);
+        free(s->logs[i].min);
+        free(s->logs[i].links);
+    }
+    free(s->fix_pos);
+    free(s->rz_loc);
+    free(s->loc_done);
+    free(s->loc_users);
+    free(s->loc_beg);
+    free(s->loc_end);
     free(s->heap);
     sim_vec_free(&s->active);
     free(s->slots);
@@ -229,6 +281,24 @@ static void mark_modified(net_mm_system *s, int32_t c)
         s->c[c].modified = true;
         s->mod[s->n_mod++] = c;
     }
+}
+
+/* The log link c belongs to, or NULL. */
+static rz_log *log_of_link(net_mm_system *s, int32_t c)
+{
+    rz_log *lg = &s->logs[s->c[c].rz_at];
+    return lg->id && lg->id == s->c[c].rz_id ? lg : NULL;
+}
+
+/* Forgets a log. After resumes its variables may form several components, all reported
+ * as one so far (the caller then queues only the earliest finisher of them all), so its
+ * links are re-solved, each component reported on its own. */
+static void log_drop(net_mm_system *s, rz_log *lg)
+{
+    if (lg->resumes > 0)
+        for (size_t i = 0; i < lg->nc; i++)
+            mark_modified(s, lg->links[i]);
+    lg->id = 0;
 }
 
 sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st)
@@ -252,8 +322,11 @@ sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st)
         GROW(slots);
         GROW(comp_s);
         GROW(mark);
-        GROW(rz_log);
-        GROW(rz_min);
+        GROW(fix_pos);
+        GROW(rz_loc);
+        GROW(loc_done);
+        cap *= RZ_INLINE;
+        GROW(loc_users);
         GROW(free_slots);
 #undef GROW
     }
@@ -289,10 +362,12 @@ sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
     }
     if (sl->bound > 0)
         s->n_capped++;
-    s->rz_other = true;
     for (uint32_t i = 0; i < var->n_elems; i++) {
         net_mm_elem *e = &var->elems[i];
         assert(e->cnst >= 0 && (size_t)e->cnst < s->n_cnst && e->w > 0);
+        rz_log *lg = log_of_link(s, e->cnst);
+        if (lg)
+            lg->other = true; /* an arrival: that log cannot be resumed */
         mm_cnst *c = &s->c[e->cnst];
         e->var = var;
         e->pos = (uint32_t)c->users.n;
@@ -325,7 +400,10 @@ void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
         mm_user last = c->users.v[--c->users.n];
         if (e->pos != c->users.n) {
             c->users.v[e->pos] = last;
-            s->slots[last.slot].var->elems[last.k].pos = e->pos;
+            /* a wide variable's slot points at its elements: one miss fewer */
+            const mm_slot *ls = &s->slots[last.slot];
+            net_mm_elem *lel = ls->n_elems > SLOT_INLINE ? ls->el : ls->var->elems;
+            lel[last.k].pos = e->pos;
         }
         mark_modified(s, e->cnst);
     }
@@ -335,17 +413,18 @@ void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
     s->free_slots[s->n_free++] = idx;
     if (sl->bound > 0)
         s->n_capped--;
-    if (s->rz_valid && sl->rz_id == s->rz_id) {
-        /* a departure from the logged component: a resume re-fills from its step on, and
+    rz_log *lg = &s->logs[sl->rz_at];
+    if (lg->id && lg->id == sl->rz_id) {
+        /* a departure from a logged component: a resume re-fills from its step on, and
          * its links get back the load it had, so that their rem stays that of the fill */
-        rz_ent *le = &s->rz_log[sl->fix_pos];
-        if (le->step < s->rz_from)
-            s->rz_from = le->step;
+        rz_ent *le = &lg->ent[s->fix_pos[idx]];
+        if (le->step < lg->from)
+            lg->from = le->step;
+        if (sl->bound > 0 || sl->n_elems > RZ_INLINE)
+            lg->n_special--;
         for (uint32_t i = 0; i < sl->n_elems; i++)
             s->c[slot_cnst(sl, i)].rem += slot_w(sl, i) * le->rate;
         le->slot = RZ_DEAD;
-    } else {
-        s->rz_other = true;
     }
     if (ai != li) {
         net_mm_var *last = s->active.v[li];
@@ -359,7 +438,9 @@ void net_mm_cnst_set_capacity(net_mm_system *s, int32_t cnst, double cap_Bps)
 {
     assert(cap_Bps > 0);
     s->c[cnst].cap = cap_Bps;
-    s->rz_other = true;
+    rz_log *lg = log_of_link(s, cnst);
+    if (lg)
+        lg->other = true;
     mark_modified(s, cnst);
 }
 
@@ -385,24 +466,33 @@ const net_mm_stats *net_mm_get_stats(const net_mm_system *s) { return &s->stats;
 
 static inline int hent_less(const mm_hent *a, const mm_hent *b)
 {
-    return a->key < b->key || (a->key == b->key && a->id < b->id);
+    return (a->key < b->key) | ((a->key == b->key) & (a->id < b->id));
 }
 
 static void heap_down(net_mm_system *s, size_t i)
 {
     mm_hent x = s->heap[i];
+    const mm_hent *h = s->heap;
     size_t n = s->n_heap;
     for (;;) {
         size_t ch = 4 * i + 1;
         if (ch >= n)
             break;
-        size_t best = ch, end = ch + 4 < n ? ch + 4 : n;
-        for (size_t k = ch + 1; k < end; k++)
-            if (hent_less(&s->heap[k], &s->heap[best]))
-                best = k;
-        if (!hent_less(&s->heap[best], &x))
+        size_t best = ch;
+        if (ch + 4 <= n) {
+            /* a full family: the minimum of four by selects, not branches (the comparisons
+             * of a sift-down are unpredictable) */
+            size_t a = ch + (size_t)hent_less(&h[ch + 1], &h[ch]);
+            size_t b = ch + 2 + (size_t)hent_less(&h[ch + 3], &h[ch + 2]);
+            best = hent_less(&h[b], &h[a]) ? b : a;
+        } else {
+            for (size_t k = ch + 1; k < n; k++)
+                if (hent_less(&h[k], &h[best]))
+                    best = k;
+        }
+        if (!hent_less(&h[best], &x))
             break;
-        s->heap[i] = s->heap[best];
+        s->heap[i] = h[best];
         i = best;
     }
     s->heap[i] = x;
@@ -422,6 +512,26 @@ static inline double share_of(const mm_cnst *c)
     return rem / sumw;
 }
 
+/* Refreshes the heap's top until its key is exact (a stale key is a lower bound), dropping
+ * links with no unfixed user: then the top is the true minimum share, returned (INFINITY
+ * for an empty heap). */
+static double heap_settle(net_mm_system *s)
+{
+    while (s->n_heap) {
+        const mm_cnst *top = &s->c[s->heap[0].id];
+        if (top->nunf == 0) {
+            heap_pop(s);
+            continue;
+        }
+        double sh = share_of(top);
+        if (sh <= s->heap[0].key)
+            return s->heap[0].key;
+        s->heap[0].key = sh;
+        heap_down(s, 0);
+    }
+    return INFINITY;
+}
+
 /* ---- incremental solver ---- */
 
 /* Fixes v at rate r. Links keep their heap keys: a key only ever rises when a variable is
@@ -433,9 +543,20 @@ static void fix_var(net_mm_system *s, uint32_t si, double r, uint32_t step)
     s->mark[si] = MARK_FIXED(s->epoch);
     v->next_rate = r;
     if (s->logging) {
-        v->rz_id = s->rz_id;
-        v->fix_pos = (uint32_t)s->rz_n;
-        s->rz_log[s->rz_n++] = (rz_ent){si, step, r};
+        rz_log *lg = s->cur;
+        v->rz_id = lg->id;
+        v->rz_at = (uint32_t)(lg - s->logs);
+        s->fix_pos[si] = (uint32_t)lg->n;
+        rz_ent *le = &lg->ent[lg->n++];
+        *le = (rz_ent){.slot = si, .step = step, .rate = r, .var = v->var};
+        if (v->bound > 0 || v->n_elems > RZ_INLINE)
+            lg->n_special++;
+        for (uint32_t i = 0; i < RZ_INLINE; i++)
+            le->c[i] = -1;
+        for (uint32_t i = 0; i < v->n_elems && v->n_elems <= RZ_INLINE; i++) {
+            le->c[i] = slot_cnst(v, i);
+            le->w[i] = slot_w(v, i);
+        }
     }
     for (uint32_t i = 0; i < v->n_elems; i++) {
         double w = slot_w(v, i);
@@ -454,22 +575,44 @@ static int bound_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : (x->order > y->order);
 }
 
-/* Books the new rates of vars and reports them: from their slots (slot_of[i] is vars[i]'s)
- * or, when slot_of is NULL, from var->next_rate. In pieces of REPORT_PIECE, each handed to
+/* Where report_changes finds the new rates. */
+typedef enum rate_src {
+    RATES_FROM_SLOTS, /* the slot of vars[i] is comp_s[i] */
+    RATES_FROM_VARS,  /* var->next_rate (the naive solver) */
+    RATES_FROM_LOG    /* vars[i] is log entry log_from + i for i < n_logged; any other is a
+                       * variable whose rate did not change */
+} rate_src;
+
+/* Books the new rates of vars and reports them. In pieces of REPORT_PIECE, each handed to
  * cb right after its rates are written, while the caller's records are still in cache. */
 #define REPORT_PIECE 256
-/* vars[0..n_logged) are the log entries from log_from on: rz_min is brought up to date for
- * them once the callback has set their keys. */
-static void report_changes(net_mm_system *s, net_mm_var **vars, const uint32_t *slot_of,
-                           size_t nv, net_mm_component_fn cb, void *ctx, size_t log_from,
-                           size_t n_logged)
+/* vars[0..n_logged) are the entries of log cur from log_from on: its min is brought up to
+ * date for them once the callback has set their keys. */
+static void report_changes(net_mm_system *s, net_mm_var **vars, rate_src src, size_t nv,
+                           net_mm_component_fn cb, void *ctx, size_t log_from, size_t n_logged)
 {
     size_t i = 0;
     do {
         size_t end = nv - i > REPORT_PIECE ? i + REPORT_PIECE : nv;
         for (size_t j = i; j < end; j++) {
             net_mm_var *v = vars[j];
-            double old = v->rate, r = slot_of ? s->slots[slot_of[j]].next_rate : v->next_rate;
+            if (j + PREFETCH_AHEAD < end) {
+                __builtin_prefetch(vars[j + PREFETCH_AHEAD], 1);
+                if (src == RATES_FROM_SLOTS)
+                    __builtin_prefetch(&s->slots[s->comp_s[j + PREFETCH_AHEAD]].next_rate);
+            }
+            double old = v->rate, r;
+            switch (src) {
+            case RATES_FROM_SLOTS:
+                r = s->slots[s->comp_s[j]].next_rate;
+                break;
+            case RATES_FROM_VARS:
+                r = v->next_rate;
+                break;
+            case RATES_FROM_LOG:
+                r = j < n_logged ? s->cur->ent[log_from + j].rate : old;
+                break;
+            }
             double scale = old > r ? old : r;
             v->prev_rate = old;
             if (fabs(r - old) > RATE_REL_TOL * scale) {
@@ -478,18 +621,26 @@ static void report_changes(net_mm_system *s, net_mm_var **vars, const uint32_t *
             }
         }
         cb(ctx, vars + i, end - i, end == nv);
-        for (size_t j = i; j < end && j < n_logged; j++) {
-            size_t pos = log_from + j;
-            net_mm_var *m = vars[j];
-            if (pos > 0 && s->rz_min[pos - 1]->key <= m->key)
-                m = s->rz_min[pos - 1];
-            s->rz_min[pos] = m;
+        if (i < n_logged) {
+            /* the running minimum in registers: rz_min[pos - 1] and its key */
+            size_t pos = log_from + i;
+            net_mm_var **mins = s->cur->min;
+            net_mm_var *m = pos > 0 ? mins[pos - 1] : vars[i];
+            int64_t mk = m->key;
+            for (size_t j = i; j < end && j < n_logged; j++, pos++) {
+                if (vars[j]->key < mk) {
+                    m = vars[j];
+                    mk = m->key;
+                }
+                mins[pos] = m;
+            }
         }
         i = end;
     } while (i < nv);
 }
 
 static void fill(net_mm_system *s, double level, size_t nb);
+static void resume_fill(net_mm_system *s, double level, size_t from, size_t nsuf, size_t nc);
 
 /* Readies a fill of the component's nc links (comp_c): the heap holds each link with at
  * least min_unf unfixed users, keyed by its share; the nb bounded variables are sorted. */
@@ -508,6 +659,55 @@ static void prepare_fill(net_mm_system *s, size_t nc, uint32_t min_unf, size_t n
         qsort(s->bounded.v, nb, sizeof *s->bounded.v, bound_cmp);
 }
 
+
+/* Makes cur a new log for the fill of the component of nv variables over the nc links in
+ * comp_c: an unused log, or the one used longest ago. false when its arrays cannot grow
+ * (the fill is then not logged). */
+static bool log_new(net_mm_system *s, size_t nv, size_t nc)
+{
+    rz_log *lg = &s->logs[0];
+    for (int i = 0; i < RZ_LOGS && lg->id; i++)
+        if (!s->logs[i].id || s->logs[i].used < lg->used)
+            lg = &s->logs[i];
+    if (lg->id)
+        log_drop(s, lg);
+    if (nv > lg->cap) {
+        rz_ent *e = realloc(lg->ent, nv * sizeof *e);
+        if (e)
+            lg->ent = e;
+        net_mm_var **m = e ? realloc(lg->min, nv * sizeof *m) : NULL;
+        if (!m)
+            return false;
+        lg->min = m;
+        lg->cap = nv;
+    }
+    if (nc > lg->links_cap) {
+        int32_t *l = realloc(lg->links, nc * sizeof *l);
+        if (!l)
+            return false;
+        lg->links = l;
+        lg->links_cap = nc;
+    }
+    if (++s->rz_next_id == 0)
+        s->rz_next_id = 1;
+    lg->id = s->rz_next_id;
+    lg->n = 0;
+    lg->nc = nc;
+    lg->resumes = 0;
+    lg->n_special = 0;
+    lg->from = RZ_DEAD;
+    lg->other = false;
+    lg->resume = false;
+    lg->used = s->epoch;
+    memcpy(lg->links, s->comp_c, nc * sizeof *lg->links);
+    uint8_t at = (uint8_t)(lg - s->logs);
+    for (size_t i = 0; i < nc; i++) {
+        s->c[s->comp_c[i]].rz_id = lg->id;
+        s->c[s->comp_c[i]].rz_at = at;
+    }
+    s->cur = lg;
+    return true;
+}
 
 static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn cb, void *ctx)
 {
@@ -542,6 +742,9 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
                     c->sumw = 0;
                     c->nunf = 0;
                     s->comp_c[nc++] = id;
+                    rz_log *lg = log_of_link(s, id);
+                    if (lg) /* a logged component grown into this one: its log is void */
+                        log_drop(s, lg);
                 }
                 c->sumw += slot_w(v, k);
                 c->nunf++;
@@ -592,32 +795,18 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
         }
     }
     prepare_fill(s, nc, 2, nb);
-    if (nv >= RZ_MIN_VARS) {
-        /* log this fill, so that a departure can resume it */
-        if (++s->rz_id == 0)
-            s->rz_id = 1;
-        s->rz_valid = true;
-        s->rz_resumes = 0;
-        s->rz_n = 0;
-        s->rz_nc = nc;
-        memcpy(s->rz_c, s->comp_c, nc * sizeof *s->rz_c);
-        for (size_t i = 0; i < nc; i++)
-            s->c[s->comp_c[i]].rz_id = s->rz_id;
-        s->logging = true;
-    }
+    if (nv >= RZ_MIN_VARS)
+        s->logging = log_new(s, nv, nc); /* so that a departure can resume this fill */
     fill(s, 0, nb);
     if (!s->logging) {
-        report_changes(s, s->comp_v.v, s->comp_s, nv, cb, ctx, 0, 0);
+        report_changes(s, s->comp_v.v, RATES_FROM_SLOTS, nv, cb, ctx, 0, 0);
         return;
     }
     s->logging = false;
-    /* reported in log order, so that rz_min follows */
-    for (size_t i = 0; i < nv; i++) {
-        uint32_t si = s->rz_log[i].slot;
-        s->comp_s[i] = si;
-        s->comp_v.v[i] = s->slots[si].var;
-    }
-    report_changes(s, s->comp_v.v, s->comp_s, nv, cb, ctx, 0, nv);
+    /* reported in log order, so that the log's min follows */
+    for (size_t i = 0; i < nv; i++)
+        s->comp_v.v[i] = s->cur->ent[i].var;
+    report_changes(s, s->comp_v.v, RATES_FROM_LOG, nv, cb, ctx, 0, nv);
 }
 
 /* Resumes the logged fill at the step of the earliest variable disabled since (see the
@@ -626,19 +815,32 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
 static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
 {
     uint32_t ep = (uint32_t)s->epoch;
-    size_t from = s->rz_from, nsuf = 0, nc = 0, nb = 0;
-    double level = from ? s->rz_log[from - 1].rate : 0;
-    for (size_t i = from; i < s->rz_n; i++) {
-        const rz_ent *e = &s->rz_log[i];
+    rz_log *lg = s->cur;
+    size_t from = lg->from, nsuf = 0, nc = 0, nb = 0;
+    double level = from ? lg->ent[from - 1].rate : 0;
+    /* no bound, every variable's usages in its entry: the suffix is filled on its own
+     * (resume_fill), without the marks */
+    bool local = lg->n_special == 0;
+    for (size_t i = from; i < lg->n; i++) {
+        const rz_ent *e = &lg->ent[i];
         if (e->slot == RZ_DEAD)
             continue;
         uint32_t si = e->slot;
-        const mm_slot *v = &s->slots[si];
-        s->mark[si] = MARK_SEEN(ep);
-        s->comp_s[nsuf++] = si;
-        s->stats.elems_solved += v->n_elems;
-        for (uint32_t k = 0; k < v->n_elems; k++) {
-            int32_t id = slot_cnst(v, k);
+        if (local)
+            s->rz_loc[nsuf] = *e;
+        else
+            s->mark[si] = MARK_SEEN(ep);
+        nsuf++;
+        const mm_slot *v = e->c[0] < 0 || !local ? &s->slots[si] : NULL;
+        uint32_t ne = 0;
+        if (v)
+            ne = v->n_elems;
+        else
+            while (ne < RZ_INLINE && e->c[ne] >= 0)
+                ne++;
+        s->stats.elems_solved += ne;
+        for (uint32_t k = 0; k < ne; k++) {
+            int32_t id = e->c[0] < 0 ? slot_cnst(v, k) : e->c[k];
             mm_cnst *c = &s->c[id];
             if (c->epoch != ep) {
                 c->epoch = ep;
@@ -646,43 +848,45 @@ static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
                 c->nunf = 0;
                 s->comp_c[nc++] = id;
             }
-            double w = slot_w(v, k);
+            double w = e->c[0] < 0 ? slot_w(v, k) : e->w[k];
             c->rem += w * e->rate;
             c->sumw += w;
             c->nunf++;
         }
-        if (v->bound > 0)
+        if (v && v->bound > 0)
             s->bounded.v[nb++] = (bound_ent){v->bound, (uint32_t)i, si};
     }
     /* every link with an unfixed user goes to the heap, a single user's too (its share
      * is then cap / w, the bound the whole fill gives it) */
     prepare_fill(s, nc, 1, nb);
-    s->rz_n = from;
-    s->logging = true;
-    fill(s, level, nb);
-    s->logging = false;
-    assert(s->rz_n == from + nsuf);
-    s->rz_resumes++;
+    lg->n = from;
+    if (local) {
+        resume_fill(s, level, from, nsuf, nc);
+        s->stats.resumes_local++;
+    } else {
+        s->logging = true;
+        fill(s, level, nb);
+        s->logging = false;
+    }
+    assert(lg->n == from + nsuf);
+    lg->resumes++;
+    lg->from = RZ_DEAD;
+    lg->used = s->epoch;
     s->stats.resumes++;
     s->stats.components++;
-    s->stats.vars_solved += s->rz_n;
+    s->stats.vars_solved += lg->n;
     s->stats.vars_refilled += nsuf;
     /* reported: the re-filled variables in log order, then the smallest key among the
      * others (the caller keeps only a component's earliest finisher in the queue, and that
      * may be one whose rate did not change) */
-    size_t nv = 0;
-    for (size_t i = from; i < s->rz_n; i++) {
-        uint32_t si = s->rz_log[i].slot;
-        s->comp_s[nv] = si;
-        s->comp_v.v[nv++] = s->slots[si].var;
-    }
-    if (from > 0) {
-        net_mm_var *m = s->rz_min[from - 1];
-        s->comp_s[nv] = m->slot;
-        s->comp_v.v[nv++] = m;
-    }
+    size_t nv = nsuf;
+    if (!local)
+        for (size_t i = 0; i < nsuf; i++)
+            s->comp_v.v[i] = lg->ent[from + i].var;
+    if (from > 0)
+        s->comp_v.v[nv++] = lg->min[from - 1];
     s->comp_v.n = nv;
-    report_changes(s, s->comp_v.v, s->comp_s, nv, cb, ctx, from, nsuf);
+    report_changes(s, s->comp_v.v, RATES_FROM_LOG, nv, cb, ctx, from, nsuf);
 }
 
 /* Progressive filling from level over the heap and the sorted bounds (nb of them) built
@@ -692,27 +896,14 @@ static void fill(net_mm_system *s, double level, size_t nb)
     uint32_t ep = (uint32_t)s->epoch;
     size_t bi = 0;
     for (;;) {
-        /* refresh the top until its key is exact: then it is the true minimum */
-        while (s->n_heap) {
-            const mm_cnst *top = &s->c[s->heap[0].id];
-            if (top->nunf == 0) {
-                heap_pop(s);
-                continue;
-            }
-            double sh = share_of(top);
-            if (sh <= s->heap[0].key)
-                break;
-            s->heap[0].key = sh;
-            heap_down(s, 0);
-        }
+        double share = heap_settle(s);
         while (bi < nb && s->mark[s->bounded.v[bi].slot] != MARK_SEEN(ep))
             bi++;
-        double share = s->n_heap ? s->heap[0].key : INFINITY;
         if (bi < nb && s->bounded.v[bi].bound <= share) {
             double r = s->bounded.v[bi].bound;
             if (r > level)
                 level = r;
-            fix_var(s, s->bounded.v[bi].slot, r, (uint32_t)s->rz_n);
+            fix_var(s, s->bounded.v[bi].slot, r, s->logging ? (uint32_t)s->cur->n : 0);
             bi++;
             continue;
         }
@@ -723,12 +914,84 @@ static void fill(net_mm_system *s, double level, size_t nb)
         if (share > level)
             level = share;
         const mm_cnst *ct = &s->c[top];
-        uint32_t step = (uint32_t)s->rz_n;
-        for (size_t u = 0; u < ct->users.n; u++) {
-            uint32_t si = ct->users.v[u].slot;
+        uint32_t step = s->logging ? (uint32_t)s->cur->n : 0;
+        const mm_user *us = ct->users.v;
+        size_t nu = ct->users.n;
+        /* every unfixed user is fixed now: the scan stops at the last */
+        for (size_t u = 0; u < nu && ct->nunf; u++) {
+            if (u + PREFETCH_AHEAD < nu && s->mark[us[u + PREFETCH_AHEAD].slot] == MARK_SEEN(ep))
+                __builtin_prefetch(&s->slots[us[u + PREFETCH_AHEAD].slot], 1);
+            uint32_t si = us[u].slot;
             if (s->mark[si] == MARK_SEEN(ep))
                 fix_var(s, si, level, step);
         }
+    }
+}
+
+/* The fill of a resume whose suffix (rz_loc[0..nsuf), nc links in comp_c) has no bound and
+ * every usage in its entries: the same progressive filling as fill, over lists of the
+ * suffix's users of each link built here, so that it neither scans the users fixed before
+ * nor visits the slots (a step fixes its variables in log order, not in the link's user
+ * order, which only changes the rounding of the links' rem). It logs them from entry from
+ * on and lists their variables in comp_v in the same order. */
+static void resume_fill(net_mm_system *s, double level, size_t from, size_t nsuf, size_t nc)
+{
+    rz_log *lg = s->cur;
+    uint32_t off = 0;
+    for (size_t i = 0; i < nc; i++) {
+        int32_t id = s->comp_c[i];
+        s->loc_beg[id] = s->loc_end[id] = off;
+        off += s->c[id].nunf;
+    }
+    for (size_t j = 0; j < nsuf; j++) {
+        const rz_ent *e = &s->rz_loc[j];
+        for (uint32_t k = 0; k < RZ_INLINE && e->c[k] >= 0; k++)
+            s->loc_users[s->loc_end[e->c[k]]++] = (uint32_t)j;
+    }
+    memset(s->loc_done, 0, nsuf);
+    for (;;) {
+        double share = heap_settle(s);
+        if (!s->n_heap)
+            break;
+        int32_t top = s->heap[0].id;
+        heap_pop(s);
+        if (share > level)
+            level = share;
+        /* the top link's scratch in registers (a variable's usages are distinct links,
+         * so the other link of each is another record): the same operations in the same
+         * order as through memory */
+        mm_cnst *ct = &s->c[top];
+        double rem = ct->rem, sumw = ct->sumw;
+        uint32_t nunf = ct->nunf;
+        uint32_t step = (uint32_t)lg->n;
+        for (uint32_t p = s->loc_beg[top]; p < s->loc_end[top] && nunf; p++) {
+            uint32_t j = s->loc_users[p];
+            if (s->loc_done[j])
+                continue;
+            s->loc_done[j] = 1;
+            rz_ent *le = &lg->ent[lg->n];
+            *le = s->rz_loc[j];
+            le->step = step;
+            le->rate = level;
+            s->comp_v.v[lg->n - from] = le->var; /* reported in log order */
+            s->fix_pos[le->slot] = (uint32_t)lg->n++;
+            for (uint32_t k = 0; k < RZ_INLINE && le->c[k] >= 0; k++) {
+                double w = le->w[k];
+                if (le->c[k] == top) {
+                    rem -= w * level;
+                    sumw -= w;
+                    nunf--;
+                    continue;
+                }
+                mm_cnst *c = &s->c[le->c[k]];
+                c->rem -= w * level;
+                c->sumw -= w;
+                c->nunf--;
+            }
+        }
+        ct->rem = rem;
+        ct->sumw = sumw;
+        ct->nunf = nunf;
     }
 }
 
@@ -787,7 +1050,7 @@ static void solve_naive(net_mm_system *s, net_mm_component_fn cb, void *ctx)
             if (vs[i]->fixed == 2)
                 vs[i]->fixed = 1;
     }
-    report_changes(s, vs, NULL, nv, cb, ctx, 0, 0);
+    report_changes(s, vs, RATES_FROM_VARS, nv, cb, ctx, 0, 0);
 }
 
 void net_mm_solve(net_mm_system *s, net_mm_component_fn cb, void *ctx)
@@ -805,37 +1068,44 @@ void net_mm_solve(net_mm_system *s, net_mm_component_fn cb, void *ctx)
                 s->slots[i].bound_epoch = 0;
             for (size_t i = 0; i < s->n_cnst; i++)
                 s->c[i].epoch = 0;
+            for (int i = 0; i < RZ_LOGS; i++)
+                s->logs[i].seen = s->logs[i].used = 0;
             s->epoch = 1;
         }
-        if (s->rz_valid && !s->rz_other && s->rz_from != RZ_DEAD &&
-            s->rz_resumes < RZ_MAX_RESUMES) {
-            resume(s, cb, ctx);
-            goto done;
-        }
-        if (s->rz_valid) {
-            /* a whole solve that touches the logged component: after resumes it may be
-             * several components (a departure can split one), all reported as one so far,
-             * so all are re-solved, each reported on its own */
-            bool touched = false;
-            for (size_t i = 0; i < s->n_mod && !touched; i++)
-                touched = s->c[s->mod[i]].rz_id == s->rz_id;
-            if (touched) {
-                if (s->rz_resumes > 0)
-                    for (size_t i = 0; i < s->rz_nc; i++)
-                        mark_modified(s, s->rz_c[i]);
-                s->rz_valid = false;
+        /* the logs of the modified links: resumed when only departures changed them,
+         * dropped otherwise (then their links are re-solved whole) */
+        rz_log *res[RZ_LOGS];
+        size_t n_res = 0;
+        for (size_t i = 0; i < s->n_mod; i++) {
+            rz_log *lg = log_of_link(s, s->mod[i]);
+            if (!lg || lg->seen == s->epoch)
+                continue;
+            lg->seen = s->epoch;
+            if (!lg->other && lg->from != RZ_DEAD && lg->resumes < RZ_MAX_RESUMES) {
+                lg->resume = true;
+                res[n_res++] = lg;
+            } else {
+                log_drop(s, lg);
             }
         }
+        for (size_t k = 0; k < n_res; k++) {
+            s->cur = res[k];
+            resume(s, cb, ctx);
+        }
+        /* the others component by component (n_mod may grow: a log given up on the way
+         * adds its links) */
         for (size_t i = 0; i < s->n_mod; i++) {
             int32_t c = s->mod[i];
-            if (s->c[c].epoch != s->epoch)
+            if (s->c[c].epoch == s->epoch)
+                continue;
+            rz_log *lg = log_of_link(s, c);
+            if (!lg || !lg->resume)
                 solve_component(s, c, cb, ctx);
         }
+        for (size_t k = 0; k < n_res; k++)
+            res[k]->resume = false;
     }
-done:
     for (size_t i = 0; i < s->n_mod; i++)
         s->c[s->mod[i]].modified = false;
     s->n_mod = 0;
-    s->rz_other = false;
-    s->rz_from = RZ_DEAD;
 }

@@ -49,12 +49,12 @@ typedef struct net_mm_elem {
 struct net_mm_var {
     double rate;         /* current rate (B/s); +inf for a variable with no link and no cap */
     double prev_rate;    /* rate before the last solve that reported this variable */
+    int64_t key;         /* the caller's: see net_mm_component_fn */
     net_mm_elem *elems;  /* caller-owned array; set cnst and w before enabling */
     uint32_t n_elems;
     uint32_t active_idx; /* solver scratch: index in the enabled list */
     uint32_t slot;       /* solver scratch: its record in the solver */
     double bound;        /* rate cap in B/s; 0 = none */
-    int64_t key;         /* the caller's: see net_mm_component_fn */
     double next_rate;    /* naive solver scratch */
     int fixed;           /* naive solver scratch: 0 unfixed, 1 fixed, 2 fixed this round */
     bool enabled;
@@ -70,7 +70,7 @@ typedef struct net_mm_system net_mm_system;
  * they are equal when the rate did not change beyond a relative 1e-12. The naive solver
  * reports all enabled variables as one component.
  *
- * A large component (1,024 variables or more) that only lost variables since its last solve
+ * A large component (128 variables or more) that only lost variables since its last solve
  * may be resumed (see maxmin.c) instead: then it is reported as the variables whose share
  * was re-computed, plus the variable of smallest key among the others, whose rates did not
  * change. So the callback must set key (an order among the variables: netsim's finish
@@ -85,6 +85,8 @@ typedef struct net_mm_stats {
     uint64_t elems_solved;  /* sum of elements visited */
     uint64_t rate_changes;  /* rates that changed */
     uint64_t resumes;       /* solves that resumed a logged fill instead of re-filling */
+    uint64_t resumes_local; /* those of them taken while no variable had a bound or more
+                             * than four links (maxmin.c, resume_fill) */
     uint64_t vars_refilled; /* variables those resumes re-filled */
 } net_mm_stats;
 

@@ -189,7 +189,11 @@ static int64_t duration_ps(double bytes, double rate)
     double ps = bytes / rate * 1e12;
     if (ps >= 4.6e18)
         return INT64_MAX / 2;
-    return (int64_t)llround(ps);
+    /* llround for 0 <= ps < 2^63, without the library call: the truncation is floor, and
+     * ps - floor(ps) is exact (below 2^52 both are in one binade or the floor is smaller;
+     * above, ps is an integer) */
+    int64_t whole = (int64_t)ps;
+    return whole + (ps - (double)whole >= 0.5);
 }
 
 static void xf_unqueue(net_sim *ns, net_transfer *t)
@@ -216,6 +220,8 @@ static void on_component(void *ctx, net_mm_var *const *vars, size_t n, int last)
     net_transfer **cand = ns->cand.v;
     for (size_t i = 0; i < n; i++) {
         net_transfer *t = xf_of_var(vars[i]);
+        if (i + 8 < n)
+            __builtin_prefetch(xf_of_var(vars[i + 8]), 1);
         double r = t->var.rate, old = t->var.prev_rate;
         if (r != old) {
             if (old > 0) {
@@ -387,7 +393,19 @@ static sim_code copy_uses(net_sim *ns, net_transfer *t, const net_transfer_spec 
     }
     size_t n = spec->n_uses;
     if (n > 1) {
-        qsort(el, n, sizeof *el, use_cmp);
+        if (n <= 16) {
+            /* insertion sort: stable like glibc's qsort (a merge sort), so repeated links
+             * add their weights in the same order; no call per comparison */
+            for (size_t i = 1; i < n; i++) {
+                net_mm_elem x = el[i];
+                size_t j = i;
+                for (; j > 0 && el[j - 1].cnst > x.cnst; j--)
+                    el[j] = el[j - 1];
+                el[j] = x;
+            }
+        } else {
+            qsort(el, n, sizeof *el, use_cmp);
+        }
         size_t k = 0;
         for (size_t i = 1; i < n; i++) {
             if (el[i].cnst == el[k].cnst)
