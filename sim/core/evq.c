@@ -318,13 +318,14 @@ uint64_t ev_run(ev_engine *e, int64_t until_ps)
         ev_node *top = e->bk.v[e->heap.v[0].b].head;
         unlink_node(e, top);
         if (e->heap.n) { /* the next event's owner is likely cold: start fetching it now,
-                            the node and the three cache lines after it (an owner keeps its
+                            the node and the four cache lines after it (an owner keeps its
                             hot state next to its node: the executor's ranks do) */
             uintptr_t next = (uintptr_t)e->bk.v[e->heap.v[0].b].head;
             __builtin_prefetch((const void *)next, 1);
             __builtin_prefetch((const void *)(next + 64), 1);
             __builtin_prefetch((const void *)(next + 128), 1);
             __builtin_prefetch((const void *)(next + 192), 1);
+            __builtin_prefetch((const void *)(next + 256), 1);
         }
         e->now_ps = top->t_ps;
         e->count++;

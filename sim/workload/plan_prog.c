@@ -44,12 +44,12 @@ static void sched_of(const plan *p, const plan_cursor *c, sched *sc)
 void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c)
 {
     memset(c, 0, sizeof *c);
-    c->rank = rank;
-    c->stage = plan_coord(p, rank, PLAN_PP);
+    c->rank = (int32_t)rank;
+    c->stage = (int32_t)plan_coord(p, rank, PLAN_PP);
     c->ctx_pass = -1;
     sched sc;
     sched_of(p, c, &sc);
-    c->n_pass = sched_len(&sc);
+    c->n_pass = (int32_t)sched_len(&sc);
     c->state = c->n_pass > 0 ? PLAN_PROG_RECV : PLAN_PROG_WAIT;
 }
 
@@ -67,22 +67,28 @@ static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
 {
     sched sc;
     sched_of(p, c, &sc);
-    x->ps = sched_at(&sc, c->pass);
-    x->g = x->ps.chunk * p->par.pp + c->stage;
-    wl_chunk_layers(&p->wl, &p->par, x->g, &x->first_layer, &x->L);
-    x->last_g = p->par.pp * p->par.vp - 1;
+    sched_pass ps = sched_at(&sc, c->pass);
+    int64_t first, L;
+    x->mb = (int32_t)ps.mb;
+    x->chunk = (int32_t)ps.chunk;
+    x->backward = ps.backward;
+    x->g = (int32_t)(ps.chunk * p->par.pp + c->stage);
+    wl_chunk_layers(&p->wl, &p->par, x->g, &first, &L);
+    x->first_layer = (int32_t)first;
+    x->L = (int32_t)L;
+    x->last_g = (int32_t)(p->par.pp * p->par.vp - 1);
     /* ZeRO 0/1 accumulate a full gradient buffer and reduce it in the chunk's last backward
      * pass; with sharded gradients (ZeRO-2/3, FSDP) no full buffer is kept, so every
      * micro-batch's gradients are reduce-scattered after its backward (DeepSpeed ZeRO-2,
      * PyTorch FSDP). */
     bool sharded = p->par.zero >= 2 || p->par.fsdp;
-    x->reduce_grads = x->ps.backward && (sharded || x->ps.mb == p->microbatches - 1);
+    x->reduce_grads = x->backward && (sharded || x->mb == p->microbatches - 1);
 }
 
 static void stamp(plan_item *it, const pass_ctx *x, int64_t layer)
 {
-    it->mb = x->ps.mb;
-    it->chunk = x->ps.chunk;
+    it->mb = x->mb;
+    it->chunk = x->chunk;
     it->layer = layer;
 }
 
@@ -125,7 +131,7 @@ static bool reduce_bucket(const plan *p, plan_cursor *c, double bytes, double ex
         c->pending_coll = items[1].coll;
         c->pending_group = items[1].group;
         c->pending_bytes = items[1].bytes;
-        c->pending_layer = layer;
+        c->pending_layer = (int32_t)layer;
         c->pending_n = 1;
     }
     if (n)
@@ -139,7 +145,7 @@ static void p2p_item(const plan *p, const plan_cursor *c, const pass_ctx *x,
 {
     memset(out, 0, sizeof *out);
     out->kind = kind;
-    out->backward = x->ps.backward;
+    out->backward = x->backward;
     out->peer = stage_rank(p, c->rank, g);
     out->bytes = p->act_bytes;
     stamp(out, x, -1);
@@ -149,7 +155,7 @@ static void p2p_item(const plan *p, const plan_cursor *c, const pass_ctx *x,
  * on the first virtual stage, the head on the last; *n = 0 when the pass has none. */
 static const plan_item *edge_of(const plan *p, const pass_ctx *x, bool in, size_t *n)
 {
-    bool b = x->ps.backward;
+    bool b = x->backward;
     if (b != in && x->g == 0) { /* forward in, backward out */
         *n = p->n_emb[b];
         return p->emb[b];
@@ -177,7 +183,7 @@ static bool edge_next(const plan *p, plan_cursor *c, const pass_ctx *x, bool in,
 
 static bool st_recv(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
 {
-    int64_t from = x->ps.backward ? x->g + 1 : x->g - 1;
+    int64_t from = x->backward ? x->g + 1 : x->g - 1;
     go(c, PLAN_PROG_EDGE_IN);
     if (from < 0 || from > x->last_g)
         return false;
@@ -221,7 +227,7 @@ static bool layer_grads(const plan *p, plan_cursor *c, const pass_ctx *x, const 
  * item, so that the walk needs no more than the position. */
 static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
 {
-    int b = x->ps.backward;
+    int b = x->backward;
     int64_t li = c->step / TMPL_MAX, item = c->step % TMPL_MAX;
     if (li >= x->L) {
         go(c, PLAN_PROG_EDGE_OUT);
@@ -235,7 +241,7 @@ static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_ite
         stamp(out, x, layer);
         return true;
     }
-    c->step = (li + 1) * TMPL_MAX;
+    c->step = (int32_t)((li + 1) * TMPL_MAX);
     return layer_grads(p, c, x, t, li, layer, out);
 }
 
@@ -252,7 +258,7 @@ static bool st_flush(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item
     go(c, PLAN_PROG_SEND);
     /* the first virtual stage, and a chunk without layers (an explicit layout's "L" stage)
      * whose head gradients no layer flushed */
-    if (!x->ps.backward || (x->g != 0 && x->L > 0) || !x->reduce_grads || grads_at_tail(p))
+    if (!x->backward || (x->g != 0 && x->L > 0) || !x->reduce_grads || grads_at_tail(p))
         return false;
     double bytes = (double)c->buckets_done + (x->g == 0 ? p->emb_grad_bytes : 0.0);
     double ex = (double)c->expert_buckets_done;
@@ -262,7 +268,7 @@ static bool st_flush(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item
 
 static bool st_send(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
 {
-    int64_t to = x->ps.backward ? x->g - 1 : x->g + 1;
+    int64_t to = x->backward ? x->g - 1 : x->g + 1;
     c->pass++;
     go(c, c->pass < c->n_pass ? PLAN_PROG_RECV : PLAN_PROG_WAIT);
     if (to < 0 || to > x->last_g)
