@@ -302,7 +302,6 @@ static void speed_up(ex *x, rank_st *r)
     int64_t fast = round_ps((double)left / (1 + r->ov));
     r->compute_s -= (double)(left - fast) * 1e-12;
     r->op_end_ps = now + fast;
-    ev_cancel(x->eng, &r->ev);
     if (ev_schedule(x->eng, &r->ev, r->op_end_ps, EV_CLASS_NORMAL) != SIM_OK)
         fail(x, SIM_ERR_NOMEM, "out of memory scheduling compute");
 }
@@ -696,15 +695,19 @@ static void advance(rank_st *r)
             return;
         }
     }
-    plan_item it; /* the item in hand: only a held one outlives this call (have_item) */
+    /* The item in hand (a template's, shared, or built in buf): only a held one outlives
+     * this call (have_item). Template items are not stamped (plan_prog_next_ref): nothing
+     * here reads a compute op's or a collective's mb, chunk or layer. */
+    plan_item buf;
+    const plan_item *it = &buf;
     if (r->have_item) {
-        memset(&it, 0, sizeof it);
-        it.kind = r->held_kind;
-        it.peer = r->held_peer;
+        memset(&buf, 0, sizeof buf);
+        buf.kind = r->held_kind;
+        buf.peer = r->held_peer;
     }
     while (!x->failed) {
         if (!r->have_item) {
-            if (!plan_prog_next(r->p, &r->cur, &it)) {
+            if (!(it = plan_prog_next_ref(r->p, &r->cur, &buf))) {
                 r->state = R_DONE;
                 x->rep_end_s[r->rep] = now_s(x);
                 if (++x->done_ranks == x->n_ranks)
@@ -713,10 +716,10 @@ static void advance(rank_st *r)
             }
             r->have_item = 1;
         }
-        if (item_run(x, r, &it) == ITEM_STOP) {
+        if (item_run(x, r, it) == ITEM_STOP) {
             if (r->have_item) { /* a receive or the DP wait: run again when woken */
-                r->held_kind = it.kind;
-                r->held_peer = (int32_t)it.peer;
+                r->held_kind = it->kind;
+                r->held_peer = (int32_t)it->peer;
             }
             return;
         }

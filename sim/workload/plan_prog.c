@@ -168,14 +168,19 @@ static const plan_item *edge_of(const plan *p, const pass_ctx *x, bool in, size_
     return NULL;
 }
 
-/* Emits the next of the edge's items, stamped; false when they are done. */
+/* Emits the next of the edge's items, stamped into out, or unstamped into *ref when ref is
+ * not NULL (plan_prog_next_ref); false when they are done. */
 static bool edge_next(const plan *p, plan_cursor *c, const pass_ctx *x, bool in,
-                      plan_item *out)
+                      plan_item *out, const plan_item **ref)
 {
     size_t n;
     const plan_item *items = edge_of(p, x, in, &n);
     if (c->step >= (int64_t)n)
         return false;
+    if (ref) {
+        *ref = &items[c->step++];
+        return true;
+    }
     *out = items[c->step++];
     stamp(out, x, -1);
     return true;
@@ -191,9 +196,10 @@ static bool st_recv(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item 
     return true;
 }
 
-static bool st_edge_in(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+static bool st_edge_in(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out,
+                       const plan_item **ref)
 {
-    if (edge_next(p, c, x, true, out))
+    if (edge_next(p, c, x, true, out, ref))
         return true;
     /* The last stage's backward starts its first bucket with the head's gradients. */
     go(c, PLAN_PROG_LAYERS);
@@ -224,8 +230,10 @@ static bool layer_grads(const plan *p, plan_cursor *c, const pass_ctx *x, const 
 }
 
 /* Layers in pass order (backward from the chunk's last); step = layer index * TMPL_MAX +
- * item, so that the walk needs no more than the position. */
-static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+ * item, so that the walk needs no more than the position. A template's item goes, as in
+ * edge_next, stamped into out or unstamped into *ref. */
+static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out,
+                      const plan_item **ref)
 {
     int b = x->backward;
     int64_t li = c->step / TMPL_MAX, item = c->step % TMPL_MAX;
@@ -234,9 +242,13 @@ static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_ite
         return false;
     }
     int64_t layer = b ? x->first_layer + x->L - 1 - li : x->first_layer + li;
-    const tmpl *t = &p->layer[wl_layer_is_moe(&p->wl, layer)][b];
+    const tmpl *t = &p->layer[p->wl.experts > 0 && wl_layer_is_moe(&p->wl, layer)][b];
     if (item < (int64_t)t->n) {
         c->step++;
+        if (ref) {
+            *ref = &t->items[item];
+            return true;
+        }
         *out = t->items[item];
         stamp(out, x, layer);
         return true;
@@ -245,9 +257,10 @@ static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_ite
     return layer_grads(p, c, x, t, li, layer, out);
 }
 
-static bool st_edge_out(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+static bool st_edge_out(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out,
+                        const plan_item **ref)
 {
-    if (edge_next(p, c, x, false, out))
+    if (edge_next(p, c, x, false, out, ref))
         return true;
     go(c, PLAN_PROG_FLUSH);
     return false;
@@ -380,7 +393,8 @@ static bool st_gather(const plan *p, plan_cursor *c, bool experts_only, plan_ite
     return true;
 }
 
-int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
+/* plan_prog_next, and with ref not NULL plan_prog_next_ref's templates' items into *ref. */
+static int next_item(const plan *p, plan_cursor *c, plan_item *out, const plan_item **ref)
 {
     const pass_ctx *x = &c->ctx;
     if (c->pending_n) { /* the flush that owes it was in this pass: ctx still describes it */
@@ -399,9 +413,9 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
         }
         switch (c->state) {
         case PLAN_PROG_RECV: emitted = st_recv(p, c, x, out); break;
-        case PLAN_PROG_EDGE_IN: emitted = st_edge_in(p, c, x, out); break;
-        case PLAN_PROG_LAYERS: emitted = st_layers(p, c, x, out); break;
-        case PLAN_PROG_EDGE_OUT: emitted = st_edge_out(p, c, x, out); break;
+        case PLAN_PROG_EDGE_IN: emitted = st_edge_in(p, c, x, out, ref); break;
+        case PLAN_PROG_LAYERS: emitted = st_layers(p, c, x, out, ref); break;
+        case PLAN_PROG_EDGE_OUT: emitted = st_edge_out(p, c, x, out, ref); break;
         case PLAN_PROG_FLUSH: emitted = st_flush(p, c, x, out); break;
         case PLAN_PROG_SEND: emitted = st_send(p, c, x, out); break;
         case PLAN_PROG_WAIT: emitted = st_wait(c, out); break;
@@ -414,4 +428,17 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
         }
     }
     return 1;
+}
+
+int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
+{
+    return next_item(p, c, out, NULL);
+}
+
+const plan_item *plan_prog_next_ref(const plan *p, plan_cursor *c, plan_item *buf)
+{
+    const plan_item *ref = NULL;
+    if (!next_item(p, c, buf, &ref))
+        return NULL;
+    return ref ? ref : buf;
 }

@@ -159,5 +159,10 @@ typedef struct plan_cursor {
 void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c);
 /* Next item of the program into *out; 0 when the program is over. Never fails. */
 int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out);
+/* The same item without the copy, for the executor's loop: a pointer into p's templates
+ * (read-only, shared by every cursor; its mb, chunk and layer are -1, not stamped) for the
+ * layers', embedding's and head's items, else buf, filled and stamped as plan_prog_next
+ * does; NULL when the program is over. The pointer is good until the next call with buf. */
+const plan_item *plan_prog_next_ref(const plan *p, plan_cursor *c, plan_item *buf);
 
 #endif
