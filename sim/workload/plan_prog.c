@@ -58,6 +58,7 @@ static void go(plan_cursor *c, plan_prog_state s)
 {
     c->state = s;
     c->step = 0;
+    c->layer_i = 0;
 }
 
 typedef plan_pass_ctx pass_ctx;
@@ -229,14 +230,15 @@ static bool layer_grads(const plan *p, plan_cursor *c, const pass_ctx *x, const 
     return reduce_bucket(p, c, bytes, ex, x, layer, out);
 }
 
-/* Layers in pass order (backward from the chunk's last); step = layer index * TMPL_MAX +
- * item, so that the walk needs no more than the position. A template's item goes, as in
+/* Layers in pass order (backward from the chunk's last); layer_i = the layer's index in
+ * the pass and step = the item in its template, so that the walk needs no more than the
+ * position. A template's item goes, as in
  * edge_next, stamped into out or unstamped into *ref. */
 static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out,
                       const plan_item **ref)
 {
     int b = x->backward;
-    int64_t li = c->step / TMPL_MAX, item = c->step % TMPL_MAX;
+    int64_t li = c->layer_i, item = c->step;
     if (li >= x->L) {
         go(c, PLAN_PROG_EDGE_OUT);
         return false;
@@ -253,7 +255,8 @@ static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_ite
         stamp(out, x, layer);
         return true;
     }
-    c->step = (int32_t)((li + 1) * TMPL_MAX);
+    c->layer_i++;
+    c->step = 0;
     return layer_grads(p, c, x, t, li, layer, out);
 }
 

@@ -137,12 +137,13 @@ typedef struct plan_cursor {
     int32_t rank, stage;
     int32_t pass;          /* schedule index; n_pass = the tail (DP wait, optimizer) */
     int32_t n_pass;        /* the schedule's passes (sched_len) */
-    int32_t step;          /* position inside the current state; PLAN_PROG_LAYERS: layer
-                              index * TMPL_MAX (plan_int.h) + item */
+    int32_t step;          /* position inside the current state; PLAN_PROG_LAYERS: the item
+                              in the layer's template */
     plan_prog_state state;
     int32_t ctx_pass;     /* the pass ctx describes; -1: none yet */
     bool pending_n;       /* a collective owed before anything else (the pending_ fields) */
     plan_pass_ctx ctx;
+    int32_t layer_i;      /* PLAN_PROG_LAYERS: the layer's index in the pass */
     int64_t buckets_done; /* gradient bytes waiting in the current bucket */
     int64_t expert_buckets_done; /* expert gradient bytes waiting (reduced over expert dp) */
     coll_kind pending_coll; /* the owed collective: over group, reported under PLAN_DP */
