@@ -166,18 +166,27 @@ static uint32_t bucket_find(ev_engine *e, int64_t t_ps, ev_class klass)
  * out of memory, with nothing changed. */
 static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
 {
-    uint32_t found = bucket_find(e, t_ps, klass);
-    if (found != NONE)
-        return found;
+    if (e->last_bk != NONE && e->bk.v[e->last_bk].heap_idx &&
+        e->bk.v[e->last_bk].t_ps == t_ps && e->bk.v[e->last_bk].klass == klass)
+        return e->last_bk;
     uint64_t key = key_of(t_ps, klass);
+    if (e->heap.n && e->heap.v[0].key == key)
+        return e->heap.v[0].b;
     /* buckets in use == heap.n, so with an empty free list bk.n == heap.n too */
     size_t want = e->heap.n + 1;
     if ((want > e->heap.cap || want > e->bk.cap || want > UINT32_MAX - 1) &&
         grow(e, want) != 0)
         return NONE;
+    /* the map's look-up and, when the instant has no bucket, its insertion in one probe */
     uint32_t b = e->free_bk != NONE ? e->free_bk : (uint32_t)e->bk.n;
-    if (sim_hmap_add(&e->instants, key, b) != 0)
+    int err;
+    uint64_t found = sim_hmap_get_or_add(&e->instants, key, b, &err);
+    if (err != 0)
         return NONE;
+    if (found != SIM_HMAP_NONE) {
+        e->last_bk = (uint32_t)found;
+        return (uint32_t)found;
+    }
     if (b == e->free_bk)
         e->free_bk = e->bk.v[b].next_free;
     else
