@@ -163,6 +163,34 @@ START_TEST(hmap_put_replaces_add_keeps_both)
 }
 END_TEST
 
+/* get_or_add: the value present, else the insertion; against get/del over many keys, with
+ * growth and deletions in between. */
+START_TEST(hmap_get_or_add_is_get_then_add)
+{
+    sim_hmap m = {0};
+    int err;
+    ck_assert_uint_eq(sim_hmap_get_or_add(&m, 9, 90, &err), SIM_HMAP_NONE);
+    ck_assert_int_eq(err, 0);
+    ck_assert_uint_eq(sim_hmap_get_or_add(&m, 9, 91, &err), 90); /* kept, not replaced */
+    ck_assert_uint_eq(m.n, 1);
+    for (uint64_t k = 0; k < 5000; k++) {
+        uint64_t key = k * 7919 % 3001; /* repeats: every key of 0..3000 comes back */
+        uint64_t before = sim_hmap_get(&m, key);
+        uint64_t got = sim_hmap_get_or_add(&m, key, k, &err);
+        ck_assert_int_eq(err, 0);
+        ck_assert_uint_eq(got, before);
+        ck_assert_uint_eq(sim_hmap_get(&m, key), before == SIM_HMAP_NONE ? k : before);
+        if (k % 7 == 0)
+            ck_assert_int_eq(sim_hmap_del(&m, key), 1);
+    }
+    for (uint64_t key = 0; key <= 3000; key++) {
+        uint64_t v = sim_hmap_get(&m, key);
+        ck_assert(v == SIM_HMAP_NONE || v < 5000 || (key == 9 && v == 90));
+    }
+    sim_hmap_free(&m);
+}
+END_TEST
+
 /* Names stored by hash: find_if tells two names apart even when their keys collide. */
 static const char *const names[] = {"leaf0", "leaf1", "spine0", "core7", "dc0/n4/c1"};
 
@@ -263,6 +291,7 @@ static Suite *core_suite(void)
     TCase *th = tcase_create("hmap");
     tcase_add_test(th, hmap_empty_map);
     tcase_add_test(th, hmap_put_replaces_add_keeps_both);
+    tcase_add_test(th, hmap_get_or_add_is_get_then_add);
     tcase_add_test(th, hmap_find_if_resolves_shared_keys);
     tcase_add_loop_test(th, hmap_matches_reference_under_churn, 0, 3);
     tcase_add_test(th, hmap_reserve_avoids_growth);

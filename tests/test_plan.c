@@ -1143,6 +1143,64 @@ START_TEST(test_pipeline_send_recv)
 }
 END_TEST
 
+/* plan_prog_next_ref gives plan_prog_next's items (template items unstamped, -1), in
+ * template storage for the layers', embedding's and head's and in buf for the others. */
+START_TEST(test_next_ref_matches_next)
+{
+    static const char *const sets[] = {"parallelism.virtual_stages=2",
+                                       "parallelism.schedule=interleaved", "parallelism.zero=1",
+                                       "parallelism.sequence_parallel=true", NULL};
+    plan *p = load_tiny(sets);
+    for (int64_t r = 0; r < plan_ranks(p); r += 3) {
+        plan_cursor a, b;
+        plan_item x, buf;
+        plan_prog_begin(p, r, &a);
+        plan_prog_begin(p, r, &b);
+        size_t n = 0, refs = 0;
+        for (;;) {
+            int ka = plan_prog_next(p, &a, &x);
+            const plan_item *y = plan_prog_next_ref(p, &b, &buf);
+            ck_assert_int_eq(ka, y != NULL);
+            if (!ka)
+                break;
+            n++;
+            ck_assert_int_eq(x.kind, y->kind);
+            ck_assert_int_eq(x.op_id, y->op_id);
+            ck_assert_int_eq(x.coll, y->coll);
+            ck_assert_int_eq(x.dim, y->dim);
+            ck_assert_int_eq(x.group, y->group);
+            ck_assert_double_eq(x.bytes, y->bytes);
+            ck_assert_int_eq(x.async, y->async);
+            ck_assert_int_eq(x.peer, y->peer);
+            ck_assert_int_eq(x.backward, y->backward);
+            if (x.kind == PLAN_ITEM_COMPUTE) {
+                ck_assert_str_eq(x.op.name, y->op.name);
+                ck_assert_double_eq(x.op.flops, y->op.flops);
+            }
+            if (y == &buf) { /* built and stamped */
+                ck_assert_int_eq(x.mb, y->mb);
+                ck_assert_int_eq(x.chunk, y->chunk);
+                ck_assert_int_eq(x.layer, y->layer);
+            } else { /* a template's: shared, not stamped */
+                refs++;
+                ck_assert_int_eq(y->mb, -1);
+                ck_assert_int_eq(y->layer, -1);
+                ck_assert_int_ge(x.mb, 0);
+            }
+            /* only a template's compute ops carry an op id */
+            if (x.kind == PLAN_ITEM_COMPUTE && y != &buf)
+                ck_assert_int_gt(x.op_id, 0);
+            else
+                ck_assert_int_eq(x.op_id, 0);
+            ck_assert_int_lt(x.op_id, PLAN_OP_IDS);
+        }
+        ck_assert_uint_gt(refs, 100);
+        ck_assert_uint_gt(n, refs);
+    }
+    plan_destroy(p);
+}
+END_TEST
+
 /* Two cursors over one rank, advanced in turn, give the same items. */
 START_TEST(test_determinism)
 {
@@ -2845,6 +2903,7 @@ int main(void)
     tcase_add_test(tr, test_moe_collectives);
     tcase_add_test(tr, test_pipeline_send_recv);
     tcase_add_test(tr, test_determinism);
+    tcase_add_test(tr, test_next_ref_matches_next);
     tcase_add_test(tr, test_dp_structure);
     tcase_add_test(tr, test_dp_without_overlap);
     tcase_add_test(tr, test_dp_overlap_defaults);

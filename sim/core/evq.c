@@ -143,9 +143,8 @@ static int grow(ev_engine *e, size_t want)
     return sim_hmap_reserve(&e->instants, want);
 }
 
-/* The bucket of (t_ps, klass), made (in the heap and the map) when there is none; NONE when
- * out of memory, with nothing changed. */
-static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
+/* The bucket of (t_ps, klass) if there is one, else NONE. */
+static uint32_t bucket_find(ev_engine *e, int64_t t_ps, ev_class klass)
 {
     /* Runs of events scheduled for one instant (ranks in lock step, wakes at now) find
      * their bucket without the map: the last one found, or the earliest. */
@@ -160,14 +159,34 @@ static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
         e->last_bk = (uint32_t)found;
         return (uint32_t)found;
     }
+    return NONE;
+}
+
+/* The bucket of (t_ps, klass), made (in the heap and the map) when there is none; NONE when
+ * out of memory, with nothing changed. */
+static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
+{
+    if (e->last_bk != NONE && e->bk.v[e->last_bk].heap_idx &&
+        e->bk.v[e->last_bk].t_ps == t_ps && e->bk.v[e->last_bk].klass == klass)
+        return e->last_bk;
+    uint64_t key = key_of(t_ps, klass);
+    if (e->heap.n && e->heap.v[0].key == key)
+        return e->heap.v[0].b;
     /* buckets in use == heap.n, so with an empty free list bk.n == heap.n too */
     size_t want = e->heap.n + 1;
     if ((want > e->heap.cap || want > e->bk.cap || want > UINT32_MAX - 1) &&
         grow(e, want) != 0)
         return NONE;
+    /* the map's look-up and, when the instant has no bucket, its insertion in one probe */
     uint32_t b = e->free_bk != NONE ? e->free_bk : (uint32_t)e->bk.n;
-    if (sim_hmap_add(&e->instants, key, b) != 0)
+    int err;
+    uint64_t found = sim_hmap_get_or_add(&e->instants, key, b, &err);
+    if (err != 0)
         return NONE;
+    if (found != SIM_HMAP_NONE) {
+        e->last_bk = (uint32_t)found;
+        return (uint32_t)found;
+    }
     if (b == e->free_bk)
         e->free_bk = e->bk.v[b].next_free;
     else
@@ -191,6 +210,29 @@ static void bucket_drop(ev_engine *e, uint32_t b)
     k->heap_idx = 0;
     k->next_free = e->free_bk;
     e->free_bk = b;
+}
+
+/*
+ * Moves bucket b, holding only its node, to the instant (t_ps, klass), which has no bucket:
+ * the same as dropping b and making a bucket for the new instant, but one sift instead of
+ * two, and the bucket and its map slot reused. A rank's compute end moved earlier when the
+ * communication beside its op ends (exec.c, speed_up) takes this path.
+ */
+static void bucket_move(ev_engine *e, uint32_t b, int64_t t_ps, ev_class klass)
+{
+    bucket *k = &e->bk.v[b];
+    uint64_t old = key_of(k->t_ps, k->klass), key = key_of(t_ps, klass);
+    sim_hmap_del(&e->instants, old);
+    (void)sim_hmap_add(&e->instants, key, b); /* one entry out, one in: no growth */
+    k->t_ps = t_ps;
+    k->klass = klass;
+    size_t i = k->heap_idx - 1;
+    e->heap.v[i].key = key;
+    if (key < old)
+        sift_up(e, i);
+    else
+        sift_down(e, i);
+    e->last_bk = b;
 }
 
 /* Takes n off its bucket's list (dropping the bucket when it empties). */
@@ -281,6 +323,13 @@ sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, ev_class klass)
             n->seq = e->next_seq++; /* already last of its bucket: a fresh seq keeps it so */
             return SIM_OK;
         }
+        if (!n->prev && !n->next && bucket_find(e, t_ps, klass) == NONE) {
+            bucket_move(e, n->where - 1, t_ps, klass); /* alone in its bucket */
+            n->t_ps = t_ps;
+            n->klass = klass;
+            n->seq = e->next_seq++;
+            return SIM_OK;
+        }
         unlink_node(e, n);
     }
     uint32_t b = bucket_get(e, t_ps, klass);
@@ -318,13 +367,14 @@ uint64_t ev_run(ev_engine *e, int64_t until_ps)
         ev_node *top = e->bk.v[e->heap.v[0].b].head;
         unlink_node(e, top);
         if (e->heap.n) { /* the next event's owner is likely cold: start fetching it now,
-                            the node and the three cache lines after it (an owner keeps its
+                            the node and the four cache lines after it (an owner keeps its
                             hot state next to its node: the executor's ranks do) */
             uintptr_t next = (uintptr_t)e->bk.v[e->heap.v[0].b].head;
             __builtin_prefetch((const void *)next, 1);
             __builtin_prefetch((const void *)(next + 64), 1);
             __builtin_prefetch((const void *)(next + 128), 1);
             __builtin_prefetch((const void *)(next + 192), 1);
+            __builtin_prefetch((const void *)(next + 256), 1);
         }
         e->now_ps = top->t_ps;
         e->count++;

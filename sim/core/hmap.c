@@ -86,6 +86,23 @@ int sim_hmap_add(sim_hmap *m, uint64_t key, uint64_t val)
     return 0;
 }
 
+uint64_t sim_hmap_get_or_add(sim_hmap *m, uint64_t key, uint64_t val, int *err)
+{
+    *err = 0;
+    /* room first (it may grow the table by one entry's worth even when key is there) */
+    if ((m->n + 1) * 2 > m->cap && sim_hmap_reserve(m, m->n + 1) != 0) {
+        *err = -1;
+        return SIM_HMAP_NONE;
+    }
+    size_t i = probe(m, key); /* key's slot, or the free slot place() would fill */
+    if (m->ent[i].val != SIM_HMAP_NONE)
+        return m->ent[i].val;
+    m->ent[i].key = key;
+    m->ent[i].val = val;
+    m->n++;
+    return SIM_HMAP_NONE;
+}
+
 uint64_t sim_hmap_find_if(const sim_hmap *m, uint64_t key,
                           int (*match)(const void *ctx, uint64_t val), const void *ctx)
 {

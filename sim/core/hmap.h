@@ -50,6 +50,11 @@ int sim_hmap_put(sim_hmap *m, uint64_t key, uint64_t val);
  * not be SIM_HMAP_NONE. 0, or -1 when out of memory (the map unchanged). */
 int sim_hmap_add(sim_hmap *m, uint64_t key, uint64_t val);
 
+/* The value stored under key, as sim_hmap_get; when there is none, adds val under key (one
+ * probe for the look-up and the insertion) and returns SIM_HMAP_NONE. val must not be
+ * SIM_HMAP_NONE. *err: 0, or -1 when out of memory (the map unchanged). */
+uint64_t sim_hmap_get_or_add(sim_hmap *m, uint64_t key, uint64_t val, int *err);
+
 /* The first value under key for which match(ctx, value) is nonzero, or SIM_HMAP_NONE. */
 uint64_t sim_hmap_find_if(const sim_hmap *m, uint64_t key,
                           int (*match)(const void *ctx, uint64_t val), const void *ctx);

@@ -2,23 +2,26 @@
  * exec.c: the replay executor (see exec.h).
  *
  * State: one rank_st per rank (its program cursor, the item it is on, why it waits), a
- * table of collective rendezvous keyed by (group slot, group, sequence number) and a table
- * of pipeline channels keyed by (sender, receiver). Both tables are core/hmap.h maps of
- * 64-bit keys. Rendezvous come from a pool (a running collective holds a pointer to its
- * own, so they must never move) and go back to it when their collective ends; channels live
- * in an array (nothing holds their address across events). A third table keeps each
- * (dimension, group)'s collective group (coll/coll.h), made on its first collective from a
- * member list in a scratch buffer: later collectives of the group allocate nothing and
- * analyse nothing.
+ * table per group slot indexed by the group's first member (a rank, so that one load finds
+ * it, without hashing) and a table of pipeline channels keyed by (sender, receiver), a
+ * core/hmap.h map of 64-bit keys. A group's entry holds its collective group (coll/coll.h),
+ * made on its first collective from a member list in a scratch buffer (later collectives
+ * of the group allocate nothing and analyse nothing), and its open rendezvous: those some
+ * but not all members have reached, each with its sequence number (a group's members meet
+ * its collectives in one order; a member ahead may open the next before the last arrives
+ * at the previous, so there may be several, a short list). A slot's table is allocated
+ * when its first collective runs. Rendezvous come from a pool (a running collective holds
+ * a pointer to its own, so they must never move), leave their group's list when the last
+ * member arrives and go back to the pool when their collective ends; channels live in an
+ * array (nothing holds their address across events).
  *
  * Allocation in the event loop: rendezvous and pipeline messages come from pools; the
  * arrays and tables that grow while events run are sized before the loop from what the
- * plan tells (size_up_front): the member scratch to the largest group, the channels to two
- * per rank (its previous and next pipeline stage), the group table to the number of groups,
- * the rendezvous table to one rendezvous per group in flight, and the collective records to
- * rank 0's collectives per step times the steps. Each keeps its growth as a fallback, so a
- * bound that proved short (more rendezvous in flight than groups) costs a reallocation,
- * never a wrong result. What still allocates in the loop: a channel's FIFO of send instants
+ * plan tells (size_up_front): the channels to two per rank (its previous and next pipeline
+ * stage) and the collective records to rank 0's collectives per step times the steps. Each
+ * keeps its growth as a fallback, so a bound that proved short costs a reallocation, never
+ * a wrong result. What still allocates in the loop: a slot's group table and its arena of
+ * member lists, once each, at the slot's first collective; a channel's FIFO of send instants
  * (doubling until it holds the most messages that channel had in flight; its bound,
  * micro-batches x virtual stages, is far above the usual few) and the collective engine's
  * scratch (coll.c).
@@ -65,35 +68,44 @@ typedef struct speed {
     int64_t ranks;
 } speed;
 
-/* Hot fields first (what every event reads and writes), the cursor next, then what
- * collectives and step ends read. */
+/* Hot fields first, in the order of the cache lines an event reads (ev_run prefetches the
+ * first five): the node and the state (line 0), what a compute item and a collective's end
+ * read and write (line 1), the cursor (lines 2-3), what waits and collectives' arrivals
+ * read (line 4); then the step's accumulators, which waits and step ends read. */
 typedef struct rank_st {
-    ev_node ev; /* first member */
-    struct exec_run_ctl *x;
-    const plan *p;       /* its replica's plan (the sites' may differ: plan_site) */
-    const speed *sp;     /* its chip's model */
-    double slow;         /* its ops take slow x their time (exec_opts.slowdown; else 1) */
+    _Alignas(64) ev_node ev; /* first member; a rank is six whole cache lines (384 bytes) */
     int64_t op_end_ps;   /* when its op ends (R_COMPUTE) */
     rank_state state;
     bool have_item; /* waits on an item (a receive, the DP wait) that it runs again */
     bool join_pending, join_after; /* an overlapped collective waits for the next op's end */
     bool slowed;         /* its op started beside its own communication (overlap_slowdown) */
-    plan_item_kind held_kind; /* have_item: the item's kind, and a receive's peer */
-    int64_t held_peer;
-    int64_t async_out;
-    int64_t overlap_out; /* PLAN_ASYNC_NEXT_OP collectives not yet done */
-    double block_s;
+    struct exec_run_ctl *x;
+    const plan *p;       /* its replica's plan (the sites' may differ: plan_site) */
+    int64_t *op_memo;    /* [PLAN_OP_IDS]: its template ops' times on its chip (op_ps), 0 where
+                            not yet known; shared by the ranks of one (plan, chip model) */
+    double slow;         /* its ops take slow x their time (exec_opts.slowdown; else 1) */
+    double ov;           /* its chip's overlap_slowdown */
+    double compute_s;    /* this step's compute time (acc.compute_s, kept here: every op adds) */
+    int32_t async_out;
+    int32_t overlap_out; /* PLAN_ASYNC_NEXT_OP collectives not yet done */
     plan_cursor cur;
-    exec_rank_stats acc; /* this step */
-    int64_t seq[PLAN_SLOT_COUNT]; /* collectives met per group slot */
-    int64_t id;          /* its chip */
-    int64_t rep;         /* its replica */
-    int64_t loc, base;   /* its rank in the replica's plan; the replica's first chip */
+    plan_item_kind held_kind; /* have_item: the item's kind, and a receive's peer */
+    int32_t held_peer;
+    double block_s;
+    const speed *sp;     /* its chip's model */
+    int32_t id;          /* its chip (coll.h numbers chips in 32 bits) */
+    int32_t rep;         /* its replica */
+    int32_t loc, base;   /* its rank in the replica's plan; the replica's first chip */
+    uint32_t seq[PLAN_SLOT_COUNT]; /* collectives met per group slot */
+    exec_rank_stats acc; /* this step, but for compute_s */
 } rank_st;
 
 typedef struct rdv {
     uint64_t key;
+    struct rdv *next_open; /* in its group's open list (rank_grp) until everyone is here */
+    uint32_t seq;          /* the group's collective it is (members count them: rank_st) */
     struct exec_run_ctl *x;
+    const struct rank_grp *grp; /* its group's entry */
     const plan *p; /* the replica's plan */
     int64_t rep;   /* the replica */
     int64_t base;  /* the replica's first chip */
@@ -105,6 +117,15 @@ typedef struct rdv {
     double bytes, start_s;
     coll_algo algo;
 } rdv;
+
+/* A group's entry in its slot's table: its collective group and its members (global
+ * ranks, in the slot's arena), made on first use, and its open rendezvous. */
+struct rank_grp {
+    coll_group *g;
+    const int32_t *members;
+    rdv *open;
+};
+typedef struct rank_grp rank_grp;
 
 typedef struct chan {
     uint64_t key;
@@ -128,13 +149,21 @@ struct exec_run_ctl {
     bool held;     /* the side holds the step's start */
     bool end_here; /* the side ends the run at this step's start */
     sim_pool *rdvs; /* rendezvous: stable addresses, since running collectives point at them */
-    sim_hmap rmap, cmap, gmap;  /* rendezvous, channels (index), collective groups (pointers) */
-    SIM_VEC(int32_t) members;   /* scratch: a group's member list */
+    rank_grp *grp[PLAN_SLOT_COUNT]; /* per slot, [n_ranks] by first member, or NULL */
+    int32_t *grp_mem[PLAN_SLOT_COUNT]; /* per slot, [n_ranks]: its groups' member lists */
+    size_t grp_mem_n[PLAN_SLOT_COUNT];  /* of which in use */
+    sim_hmap cmap;              /* channels (index) */
     SIM_VEC(chan) chans;
     SIM_VEC(exec_coll_rec) colls; /* handed to res->colls when the run ends */
     exec_result *res;
     speed *sp;           /* [n_sp]: the distinct chip models of the ranks */
     size_t n_sp;
+    struct op_memo {     /* [n_memo]: one memo of op times per (plan, chip model) of a rank */
+        const plan *p;
+        const speed *sp;
+        int64_t *ps;
+    } *memo;
+    size_t n_memo;
     const hw_chip *chip; /* rank 0's */
     double *rep_end_s;   /* [replicas]: when the replica's last rank ended the step */
     sim_status err;
@@ -195,6 +224,28 @@ static int64_t op_ps(const speed *x, const wl_op *op)
     return (int64_t)llround(t * 1e12) + EXEC_LAUNCH_PS;
 }
 
+/* llround(v): the nearest integer, halves away from zero, without the library call where
+ * the conversion is exact (|v| < 2^62: v - trunc(v) is exact, then so is the comparison). */
+static inline int64_t round_ps(double v)
+{
+    if (!(v > -0x1p62 && v < 0x1p62))
+        return llround(v);
+    int64_t t = (int64_t)v;
+    double f = v - (double)t;
+    return f >= 0.5 ? t + 1 : f <= -0.5 ? t - 1 : t;
+}
+
+/* The time of r's op it (op_ps), from r's memo when it is a template's op. */
+static int64_t rank_op_ps(const rank_st *r, const plan_item *it)
+{
+    if (it->op_id <= 0 || it->op_id >= PLAN_OP_IDS)
+        return op_ps(r->sp, &it->op);
+    int64_t *m = &r->op_memo[it->op_id];
+    if (*m == 0) /* op_ps is at least EXEC_LAUNCH_PS, or -1 */
+        *m = op_ps(r->sp, &it->op);
+    return *m;
+}
+
 static speed speed_of(const hw_chip *chip, bool fp8)
 {
     speed x = {chip, chip->peak_bf16_flops, chip->peak_bf16_flops, chip->hbm_Bps, chip->eff_gemm,
@@ -248,15 +299,14 @@ static void speed_up(ex *x, rank_st *r)
     int64_t now = ev_now(x->eng), left = r->op_end_ps - now;
     if (left <= 0)
         return;
-    int64_t fast = (int64_t)llround((double)left / (1 + r->sp->chip->overlap_slowdown));
-    r->acc.compute_s -= (double)(left - fast) * 1e-12;
+    int64_t fast = round_ps((double)left / (1 + r->ov));
+    r->compute_s -= (double)(left - fast) * 1e-12;
     r->op_end_ps = now + fast;
-    ev_cancel(x->eng, &r->ev);
     if (ev_schedule(x->eng, &r->ev, r->op_end_ps, EV_CLASS_NORMAL) != SIM_OK)
         fail(x, SIM_ERR_NOMEM, "out of memory scheduling compute");
 }
 
-static void async_done(ex *x, rank_st *r, int64_t *out, rank_state state, int dim,
+static void async_done(ex *x, rank_st *r, int32_t *out, rank_state state, int dim,
                        double end_s)
 {
     --*out;
@@ -280,7 +330,7 @@ static void on_coll_done(void *user, double start_s, double end_s)
     if (x->tr)
         snprintf(name, sizeof name, "%s %s", plan_dim_name(v->dim), coll_kind_name(v->kind));
     for (int64_t i = 0; i < v->size; i++) {
-        rank_st *r = &x->ranks[v->base + plan_slot_member(v->p, v->gid, v->slot, i)];
+        rank_st *r = &x->ranks[v->grp->members[i]];
         if (x->tr && trace_wants(x->tr, r->id))
             trace_event(x->tr, name, coll_algo_name(v->algo), r->id,
                         v->async != PLAN_SYNC ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
@@ -295,50 +345,71 @@ static void on_coll_done(void *user, double start_s, double end_s)
             wake(x, r);
         }
     }
-    sim_hmap_del(&x->rmap, v->key);
     sim_pool_put(x->rdvs, v);
 }
 
-/* The collective group gid of slot (size members; plan_slot) in v's replica, made on first
- * use. */
-static coll_group *group_of(ex *x, int slot, int64_t gid, int64_t size, const rdv *v)
+/* The collective group of v's group (slot, first member gid in v's replica) and its member
+ * list, made on first use into its entry e. A slot's groups are disjoint (every rank is in
+ * one group of each slot, named by its first member), so their lists fill at most the
+ * slot's arena of n_ranks. */
+static coll_group *group_of(ex *x, rank_grp *e, int slot, int64_t gid, int64_t size,
+                            const rdv *v)
 {
-    uint64_t rgid = (uint64_t)gid * (uint64_t)x->replicas + (uint64_t)v->rep;
-    uint64_t key = rgid * PLAN_SLOT_COUNT + (uint64_t)slot;
-    uint64_t found = sim_hmap_get(&x->gmap, key);
-    if (found != SIM_HMAP_NONE)
-        return (coll_group *)(uintptr_t)found;
-    /* reserved for the largest group by size_up_front: no allocation */
-    if (sim_vec_reserve(&x->members, (size_t)size) != 0) {
+    if (e->g)
+        return e->g;
+    if (!x->grp_mem[slot] &&
+        !(x->grp_mem[slot] = malloc((size_t)x->n_ranks * sizeof *x->grp_mem[slot]))) {
         fail(x, SIM_ERR_NOMEM, "out of memory starting a collective");
         return NULL;
     }
+    if (x->grp_mem_n[slot] + (size_t)size > (size_t)x->n_ranks) {
+        fail(x, SIM_ERR_INTERNAL, "collective groups of one slot overlap");
+        return NULL;
+    }
+    int32_t *m = x->grp_mem[slot] + x->grp_mem_n[slot];
+    x->grp_mem_n[slot] += (size_t)size;
     /* Members are the group in coordinate order: ranks run on chips of the same number. */
     for (int64_t i = 0; i < size; i++)
-        x->members.v[i] = (int32_t)(v->base + plan_slot_member(v->p, gid, slot, i));
+        m[i] = (int32_t)(v->base + plan_slot_member(v->p, gid, slot, i));
+    e->members = m;
     coll_group *g;
     sim_status st;
-    if (coll_group_create(x->ce, x->members.v, (size_t)size, &g, &st) != SIM_OK) {
+    if (coll_group_create(x->ce, m, (size_t)size, &g, &st) != SIM_OK) {
         x->err = st;
         fail(x, SIM_OK, NULL);
         return NULL;
     }
-    if (sim_hmap_put(&x->gmap, key, (uint64_t)(uintptr_t)g) != 0) {
-        fail(x, SIM_ERR_NOMEM, "out of memory for collective groups");
-        return NULL;
-    }
+    e->g = g;
     return g;
+}
+
+/* The entry of the group (slot, first member first, a global rank), its slot's table
+ * allocated on first use; NULL when out of memory. */
+static rank_grp *grp_of(ex *x, int slot, int64_t first)
+{
+    if (!x->grp[slot] && !(x->grp[slot] = calloc((size_t)x->n_ranks, sizeof(rank_grp))))
+        return NULL;
+    return &x->grp[slot][first];
 }
 
 static void arrive(ex *x, rank_st *r, const plan_item *it)
 {
     int dim = it->dim, slot = plan_slot(dim, it->group);
-    int64_t gid = plan_slot_id(r->p, r->loc, slot), seq = r->seq[slot]++;
+    int64_t gid = plan_slot_id(r->p, r->loc, slot);
+    uint32_t seq = r->seq[slot]++;
     uint64_t rgid = (uint64_t)gid * (uint64_t)x->replicas + (uint64_t)r->rep;
+    /* the collective's id (its flows' ECMP hash reads it) */
     uint64_t key = sim_hash_mix(((uint64_t)slot << 56) ^ (rgid << 24) ^ (uint64_t)seq) ^
                    (uint64_t)seq;
-    uint64_t found = sim_hmap_get(&x->rmap, key);
-    rdv *v = found != SIM_HMAP_NONE ? (rdv *)(uintptr_t)found : NULL;
+    rank_grp *e = grp_of(x, slot, r->base + gid);
+    if (!e) {
+        fail(x, SIM_ERR_NOMEM, "out of memory for collectives");
+        return;
+    }
+    rdv **at = &e->open;
+    while (*at && (*at)->seq != seq)
+        at = &(*at)->next_open;
+    rdv *v = *at;
     if (!v) {
         v = sim_pool_get(x->rdvs);
         if (!v) {
@@ -347,7 +418,9 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         }
         memset(v, 0, sizeof *v);
         v->key = key;
+        v->seq = seq;
         v->x = x;
+        v->grp = e;
         v->p = r->p;
         v->rep = r->rep;
         v->base = r->base;
@@ -359,15 +432,13 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
         v->size = plan_slot_size(r->p, slot);
         v->bytes = it->bytes;
         v->step = x->step;
-        if (sim_hmap_put(&x->rmap, key, (uint64_t)(uintptr_t)v) != 0) {
-            fail(x, SIM_ERR_NOMEM, "out of memory for collectives");
-            return;
-        }
+        *at = v; /* last of the list */
     }
     if (++v->arrived < v->size)
         return;
-    /* Everyone is here: start it. */
-    coll_group *g = group_of(x, slot, gid, v->size, v);
+    /* Everyone is here: it leaves the open list, and starts. */
+    *at = v->next_open;
+    coll_group *g = group_of(x, e, slot, gid, v->size, v);
     if (!g)
         return;
     v->start_s = now_s(x);
@@ -469,7 +540,7 @@ typedef enum item_next { ITEM_GO_ON = 0, ITEM_STOP } item_next;
 /* A compute op: the rank computes until its own event, the op's time from now. */
 static item_next item_compute(ex *x, rank_st *r, const plan_item *it)
 {
-    int64_t ps = op_ps(r->sp, &it->op);
+    int64_t ps = rank_op_ps(r, it);
     if (ps >= 0 && r->slow != 1)
         ps = (int64_t)llround((double)ps * r->slow);
     if (ps < 0) {
@@ -482,12 +553,12 @@ static item_next item_compute(ex *x, rank_st *r, const plan_item *it)
     }
     /* Communication of this rank running beside the op shares its SMs and HBM: the op runs
      * slower until the communication ends (speed_up). */
-    double ov = r->sp->chip->overlap_slowdown;
+    double ov = r->ov;
     r->slowed = (r->async_out > 0 || r->overlap_out > 0) && ov > 0;
     if (r->slowed)
-        ps = (int64_t)llround((double)ps * (1 + ov));
+        ps = round_ps((double)ps * (1 + ov));
     r->op_end_ps = ev_now(x->eng) + ps;
-    r->acc.compute_s += (double)ps * 1e-12;
+    r->compute_s += (double)ps * 1e-12;
     if (x->tr && trace_wants(x->tr, r->id))
         trace_event(x->tr, it->op.name ? it->op.name : "op",
                     it->op.recompute ? "recompute" : it->backward ? "backward" : "forward",
@@ -624,15 +695,19 @@ static void advance(rank_st *r)
             return;
         }
     }
-    plan_item it; /* the item in hand: only a held one outlives this call (have_item) */
+    /* The item in hand (a template's, shared, or built in buf): only a held one outlives
+     * this call (have_item). Template items are not stamped (plan_prog_next_ref): nothing
+     * here reads a compute op's or a collective's mb, chunk or layer. */
+    plan_item buf;
+    const plan_item *it = &buf;
     if (r->have_item) {
-        memset(&it, 0, sizeof it);
-        it.kind = r->held_kind;
-        it.peer = r->held_peer;
+        memset(&buf, 0, sizeof buf);
+        buf.kind = r->held_kind;
+        buf.peer = r->held_peer;
     }
     while (!x->failed) {
         if (!r->have_item) {
-            if (!plan_prog_next(r->p, &r->cur, &it)) {
+            if (!(it = plan_prog_next_ref(r->p, &r->cur, &buf))) {
                 r->state = R_DONE;
                 x->rep_end_s[r->rep] = now_s(x);
                 if (++x->done_ranks == x->n_ranks)
@@ -641,10 +716,10 @@ static void advance(rank_st *r)
             }
             r->have_item = 1;
         }
-        if (item_run(x, r, &it) == ITEM_STOP) {
+        if (item_run(x, r, it) == ITEM_STOP) {
             if (r->have_item) { /* a receive or the DP wait: run again when woken */
-                r->held_kind = it.kind;
-                r->held_peer = it.peer;
+                r->held_kind = it->kind;
+                r->held_peer = (int32_t)it->peer;
             }
             return;
         }
@@ -667,6 +742,7 @@ static void start_ranks(ex *x)
         r->state = R_READY;
         r->join_pending = r->join_after = 0;
         memset(&r->acc, 0, sizeof r->acc);
+        r->compute_s = 0;
         wake(x, r);
     }
 }
@@ -681,8 +757,10 @@ static void go(ex *x)
         start_ranks(x);
         return;
     }
-    for (int64_t i = 0; i < x->n_ranks; i++)
+    for (int64_t i = 0; i < x->n_ranks; i++) {
         memset(&x->ranks[i].acc, 0, sizeof x->ranks[i].acc);
+        x->ranks[i].compute_s = 0;
+    }
     for (int64_t s = 0; s < x->replicas; s++)
         x->rep_end_s[s] = now_s(x);
     step_done(x);
@@ -741,7 +819,7 @@ static void step_done(ex *x)
         }
         row->bubble_s += a->bubble_s / (double)x->n_ranks;
         if (measured) {
-            tot->compute_s += a->compute_s / (double)x->steps;
+            tot->compute_s += x->ranks[i].compute_s / (double)x->steps;
             tot->idle_s += a->idle_s / (double)x->steps;
             tot->bubble_s += a->bubble_s / (double)x->steps;
         }
@@ -774,27 +852,14 @@ static size_t rank0_colls(const plan *p)
     return n;
 }
 
-/* Sizes before the loop what grows while events run (see the top of this file): members,
- * channels, the tables and the collective records. Errors: SIM_ERR_NOMEM. */
+/* Sizes before the loop what grows while events run (see the top of this file): the
+ * channels and the collective records. Errors: SIM_ERR_NOMEM. */
 static sim_code size_up_front(ex *x, sim_status *st)
 {
-    size_t largest = 0, groups = 0;
-    for (int64_t s = 0; s < x->replicas; s++) {
-        const plan *q = plan_site(x->p, s);
-        for (int slot = 0; slot < PLAN_SLOT_COUNT; slot++) {
-            int64_t size = plan_slot_size(q, slot);
-            if (size < 2) /* no collective runs over a group of one */
-                continue;
-            largest = (size_t)size > largest ? (size_t)size : largest;
-            groups += (size_t)(plan_ranks(q) / size); /* at most: some slots leave ranks out */
-        }
-    }
     /* a rank receives from its previous and its next pipeline stage only */
     size_t chans = plan_dim_size(x->p, PLAN_PP) > 1 ? 2 * (size_t)x->n_ranks : 0;
     size_t colls = rank0_colls(x->p) * (size_t)x->total_steps;
-    if (sim_vec_reserve_exact(&x->members, largest) != 0 ||
-        sim_vec_reserve_exact(&x->chans, chans) != 0 || sim_hmap_reserve(&x->cmap, chans) != 0 ||
-        sim_hmap_reserve(&x->gmap, groups) != 0 || sim_hmap_reserve(&x->rmap, groups) != 0 ||
+    if (sim_vec_reserve_exact(&x->chans, chans) != 0 || sim_hmap_reserve(&x->cmap, chans) != 0 ||
         sim_vec_reserve_exact(&x->colls, colls) != 0)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
                               (long long)x->n_ranks);
@@ -904,13 +969,33 @@ static sim_code open_engines(ex *x, sim_status *st)
     return rc;
 }
 
+/* The memo of op times of the ranks of plan p on chip model sp, made on first use; NULL
+ * when out of memory. */
+static int64_t *memo_of(ex *x, const plan *p, const speed *sp)
+{
+    for (size_t k = 0; k < x->n_memo; k++)
+        if (x->memo[k].p == p && x->memo[k].sp == sp)
+            return x->memo[k].ps;
+    struct op_memo *m = realloc(x->memo, (x->n_memo + 1) * sizeof *m);
+    if (!m)
+        return NULL;
+    x->memo = m;
+    int64_t *ps = calloc(PLAN_OP_IDS, sizeof *ps);
+    if (!ps)
+        return NULL;
+    x->memo[x->n_memo++] = (struct op_memo){p, sp, ps};
+    return ps;
+}
+
 /* The ranks' state and the result's arrays; each rank's peak memory is its stage's. */
 static sim_code open_ranks(ex *x, sim_status *st)
 {
     plan *p = x->p;
     exec_result *res = x->res;
     size_t nl = net_graph_link_count(topo_graph(plan_topo(p)));
-    x->ranks = calloc((size_t)x->n_ranks, sizeof *x->ranks);
+    x->ranks = aligned_alloc(64, (size_t)x->n_ranks * sizeof *x->ranks);
+    if (x->ranks)
+        memset(x->ranks, 0, (size_t)x->n_ranks * sizeof *x->ranks);
     res->ranks = calloc((size_t)x->n_ranks, sizeof *res->ranks);
     res->step_rows = calloc((size_t)x->total_steps, sizeof *res->step_rows);
     res->link_bytes = calloc(nl ? nl : 1, sizeof *res->link_bytes);
@@ -929,14 +1014,17 @@ static sim_code open_ranks(ex *x, sim_status *st)
             base = i, rep++;
         ev_node_init(&x->ranks[i].ev, on_rank_event);
         x->ranks[i].x = x;
-        x->ranks[i].id = i;
+        x->ranks[i].id = (int32_t)i;
         x->ranks[i].p = plan_site(p, rep);
-        x->ranks[i].rep = rep;
-        x->ranks[i].loc = i - base;
-        x->ranks[i].base = base;
+        x->ranks[i].rep = (int32_t)rep;
+        x->ranks[i].loc = (int32_t)(i - base);
+        x->ranks[i].base = (int32_t)base;
         speed *sp = speed_of_chip(x, i);
         sp->ranks++;
         x->ranks[i].sp = sp;
+        x->ranks[i].ov = sp->chip->overlap_slowdown;
+        if (!(x->ranks[i].op_memo = memo_of(x, x->ranks[i].p, sp)))
+            return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory");
         const double *slow = x->opts && x->opts->slowdown ? x->opts->slowdown : plan_slowdown(p);
         x->ranks[i].slow = slow ? slow[i] : 1.0;
         wl_memory m;
@@ -1023,13 +1111,17 @@ static void close_run(ex *x)
         free(x->chans.v[i].t_send);
     sim_vec_free(&x->chans);
     sim_pool_destroy(x->rdvs);
-    sim_hmap_free(&x->rmap);
     sim_hmap_free(&x->cmap);
-    sim_hmap_free(&x->gmap);
-    sim_vec_free(&x->members);
+    for (int s = 0; s < PLAN_SLOT_COUNT; s++) {
+        free(x->grp[s]);
+        free(x->grp_mem[s]);
+    }
     res->colls = x->colls.v; /* the result owns the records from here */
     res->n_colls = x->colls.n;
     free(x->ranks);
+    for (size_t k = 0; k < x->n_memo; k++)
+        free(x->memo[k].ps);
+    free(x->memo);
     free(x->sp);
     free(x->rep_end_s);
     coll_engine_destroy(x->ce);

@@ -44,12 +44,12 @@ static void sched_of(const plan *p, const plan_cursor *c, sched *sc)
 void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c)
 {
     memset(c, 0, sizeof *c);
-    c->rank = rank;
-    c->stage = plan_coord(p, rank, PLAN_PP);
+    c->rank = (int32_t)rank;
+    c->stage = (int32_t)plan_coord(p, rank, PLAN_PP);
     c->ctx_pass = -1;
     sched sc;
     sched_of(p, c, &sc);
-    c->n_pass = sched_len(&sc);
+    c->n_pass = (int32_t)sched_len(&sc);
     c->state = c->n_pass > 0 ? PLAN_PROG_RECV : PLAN_PROG_WAIT;
 }
 
@@ -58,6 +58,7 @@ static void go(plan_cursor *c, plan_prog_state s)
 {
     c->state = s;
     c->step = 0;
+    c->layer_i = 0;
 }
 
 typedef plan_pass_ctx pass_ctx;
@@ -67,22 +68,28 @@ static void pass_of(const plan *p, const plan_cursor *c, pass_ctx *x)
 {
     sched sc;
     sched_of(p, c, &sc);
-    x->ps = sched_at(&sc, c->pass);
-    x->g = x->ps.chunk * p->par.pp + c->stage;
-    wl_chunk_layers(&p->wl, &p->par, x->g, &x->first_layer, &x->L);
-    x->last_g = p->par.pp * p->par.vp - 1;
+    sched_pass ps = sched_at(&sc, c->pass);
+    int64_t first, L;
+    x->mb = (int32_t)ps.mb;
+    x->chunk = (int32_t)ps.chunk;
+    x->backward = ps.backward;
+    x->g = (int32_t)(ps.chunk * p->par.pp + c->stage);
+    wl_chunk_layers(&p->wl, &p->par, x->g, &first, &L);
+    x->first_layer = (int32_t)first;
+    x->L = (int32_t)L;
+    x->last_g = (int32_t)(p->par.pp * p->par.vp - 1);
     /* ZeRO 0/1 accumulate a full gradient buffer and reduce it in the chunk's last backward
      * pass; with sharded gradients (ZeRO-2/3, FSDP) no full buffer is kept, so every
      * micro-batch's gradients are reduce-scattered after its backward (DeepSpeed ZeRO-2,
      * PyTorch FSDP). */
     bool sharded = p->par.zero >= 2 || p->par.fsdp;
-    x->reduce_grads = x->ps.backward && (sharded || x->ps.mb == p->microbatches - 1);
+    x->reduce_grads = x->backward && (sharded || x->mb == p->microbatches - 1);
 }
 
 static void stamp(plan_item *it, const pass_ctx *x, int64_t layer)
 {
-    it->mb = x->ps.mb;
-    it->chunk = x->ps.chunk;
+    it->mb = x->mb;
+    it->chunk = x->chunk;
     it->layer = layer;
 }
 
@@ -125,7 +132,7 @@ static bool reduce_bucket(const plan *p, plan_cursor *c, double bytes, double ex
         c->pending_coll = items[1].coll;
         c->pending_group = items[1].group;
         c->pending_bytes = items[1].bytes;
-        c->pending_layer = layer;
+        c->pending_layer = (int32_t)layer;
         c->pending_n = 1;
     }
     if (n)
@@ -139,7 +146,7 @@ static void p2p_item(const plan *p, const plan_cursor *c, const pass_ctx *x,
 {
     memset(out, 0, sizeof *out);
     out->kind = kind;
-    out->backward = x->ps.backward;
+    out->backward = x->backward;
     out->peer = stage_rank(p, c->rank, g);
     out->bytes = p->act_bytes;
     stamp(out, x, -1);
@@ -149,7 +156,7 @@ static void p2p_item(const plan *p, const plan_cursor *c, const pass_ctx *x,
  * on the first virtual stage, the head on the last; *n = 0 when the pass has none. */
 static const plan_item *edge_of(const plan *p, const pass_ctx *x, bool in, size_t *n)
 {
-    bool b = x->ps.backward;
+    bool b = x->backward;
     if (b != in && x->g == 0) { /* forward in, backward out */
         *n = p->n_emb[b];
         return p->emb[b];
@@ -162,14 +169,19 @@ static const plan_item *edge_of(const plan *p, const pass_ctx *x, bool in, size_
     return NULL;
 }
 
-/* Emits the next of the edge's items, stamped; false when they are done. */
+/* Emits the next of the edge's items, stamped into out, or unstamped into *ref when ref is
+ * not NULL (plan_prog_next_ref); false when they are done. */
 static bool edge_next(const plan *p, plan_cursor *c, const pass_ctx *x, bool in,
-                      plan_item *out)
+                      plan_item *out, const plan_item **ref)
 {
     size_t n;
     const plan_item *items = edge_of(p, x, in, &n);
     if (c->step >= (int64_t)n)
         return false;
+    if (ref) {
+        *ref = &items[c->step++];
+        return true;
+    }
     *out = items[c->step++];
     stamp(out, x, -1);
     return true;
@@ -177,7 +189,7 @@ static bool edge_next(const plan *p, plan_cursor *c, const pass_ctx *x, bool in,
 
 static bool st_recv(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
 {
-    int64_t from = x->ps.backward ? x->g + 1 : x->g - 1;
+    int64_t from = x->backward ? x->g + 1 : x->g - 1;
     go(c, PLAN_PROG_EDGE_IN);
     if (from < 0 || from > x->last_g)
         return false;
@@ -185,9 +197,10 @@ static bool st_recv(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item 
     return true;
 }
 
-static bool st_edge_in(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+static bool st_edge_in(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out,
+                       const plan_item **ref)
 {
-    if (edge_next(p, c, x, true, out))
+    if (edge_next(p, c, x, true, out, ref))
         return true;
     /* The last stage's backward starts its first bucket with the head's gradients. */
     go(c, PLAN_PROG_LAYERS);
@@ -217,31 +230,40 @@ static bool layer_grads(const plan *p, plan_cursor *c, const pass_ctx *x, const 
     return reduce_bucket(p, c, bytes, ex, x, layer, out);
 }
 
-/* Layers in pass order (backward from the chunk's last); step = layer index * TMPL_MAX +
- * item, so that the walk needs no more than the position. */
-static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+/* Layers in pass order (backward from the chunk's last); layer_i = the layer's index in
+ * the pass and step = the item in its template, so that the walk needs no more than the
+ * position. A template's item goes, as in
+ * edge_next, stamped into out or unstamped into *ref. */
+static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out,
+                      const plan_item **ref)
 {
-    int b = x->ps.backward;
-    int64_t li = c->step / TMPL_MAX, item = c->step % TMPL_MAX;
+    int b = x->backward;
+    int64_t li = c->layer_i, item = c->step;
     if (li >= x->L) {
         go(c, PLAN_PROG_EDGE_OUT);
         return false;
     }
     int64_t layer = b ? x->first_layer + x->L - 1 - li : x->first_layer + li;
-    const tmpl *t = &p->layer[wl_layer_is_moe(&p->wl, layer)][b];
+    const tmpl *t = &p->layer[p->wl.experts > 0 && wl_layer_is_moe(&p->wl, layer)][b];
     if (item < (int64_t)t->n) {
         c->step++;
+        if (ref) {
+            *ref = &t->items[item];
+            return true;
+        }
         *out = t->items[item];
         stamp(out, x, layer);
         return true;
     }
-    c->step = (li + 1) * TMPL_MAX;
+    c->layer_i++;
+    c->step = 0;
     return layer_grads(p, c, x, t, li, layer, out);
 }
 
-static bool st_edge_out(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
+static bool st_edge_out(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out,
+                        const plan_item **ref)
 {
-    if (edge_next(p, c, x, false, out))
+    if (edge_next(p, c, x, false, out, ref))
         return true;
     go(c, PLAN_PROG_FLUSH);
     return false;
@@ -252,7 +274,7 @@ static bool st_flush(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item
     go(c, PLAN_PROG_SEND);
     /* the first virtual stage, and a chunk without layers (an explicit layout's "L" stage)
      * whose head gradients no layer flushed */
-    if (!x->ps.backward || (x->g != 0 && x->L > 0) || !x->reduce_grads || grads_at_tail(p))
+    if (!x->backward || (x->g != 0 && x->L > 0) || !x->reduce_grads || grads_at_tail(p))
         return false;
     double bytes = (double)c->buckets_done + (x->g == 0 ? p->emb_grad_bytes : 0.0);
     double ex = (double)c->expert_buckets_done;
@@ -262,7 +284,7 @@ static bool st_flush(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item
 
 static bool st_send(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out)
 {
-    int64_t to = x->ps.backward ? x->g - 1 : x->g + 1;
+    int64_t to = x->backward ? x->g - 1 : x->g + 1;
     c->pass++;
     go(c, c->pass < c->n_pass ? PLAN_PROG_RECV : PLAN_PROG_WAIT);
     if (to < 0 || to > x->last_g)
@@ -374,7 +396,8 @@ static bool st_gather(const plan *p, plan_cursor *c, bool experts_only, plan_ite
     return true;
 }
 
-int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
+/* plan_prog_next, and with ref not NULL plan_prog_next_ref's templates' items into *ref. */
+static int next_item(const plan *p, plan_cursor *c, plan_item *out, const plan_item **ref)
 {
     const pass_ctx *x = &c->ctx;
     if (c->pending_n) { /* the flush that owes it was in this pass: ctx still describes it */
@@ -393,9 +416,9 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
         }
         switch (c->state) {
         case PLAN_PROG_RECV: emitted = st_recv(p, c, x, out); break;
-        case PLAN_PROG_EDGE_IN: emitted = st_edge_in(p, c, x, out); break;
-        case PLAN_PROG_LAYERS: emitted = st_layers(p, c, x, out); break;
-        case PLAN_PROG_EDGE_OUT: emitted = st_edge_out(p, c, x, out); break;
+        case PLAN_PROG_EDGE_IN: emitted = st_edge_in(p, c, x, out, ref); break;
+        case PLAN_PROG_LAYERS: emitted = st_layers(p, c, x, out, ref); break;
+        case PLAN_PROG_EDGE_OUT: emitted = st_edge_out(p, c, x, out, ref); break;
         case PLAN_PROG_FLUSH: emitted = st_flush(p, c, x, out); break;
         case PLAN_PROG_SEND: emitted = st_send(p, c, x, out); break;
         case PLAN_PROG_WAIT: emitted = st_wait(c, out); break;
@@ -408,4 +431,17 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
         }
     }
     return 1;
+}
+
+int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
+{
+    return next_item(p, c, out, NULL);
+}
+
+const plan_item *plan_prog_next_ref(const plan *p, plan_cursor *c, plan_item *buf)
+{
+    const plan_item *ref = NULL;
+    if (!next_item(p, c, buf, &ref))
+        return NULL;
+    return ref ? ref : buf;
 }

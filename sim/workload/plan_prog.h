@@ -79,6 +79,9 @@ typedef enum plan_async {
 
 typedef struct plan_item {
     plan_item_kind kind;
+    int32_t op_id;    /* compute items of the plan's templates: one number per template op,
+                         1 .. PLAN_OP_IDS - 1, that the executor may key a memo of the op's
+                         time on (the op and its chip decide it); 0: not a template's */
     wl_op op;         /* compute */
     coll_kind coll;   /* coll */
     plan_dim dim;     /* the group's dimension: traffic and exposure are its */
@@ -115,39 +118,52 @@ typedef enum plan_prog_state {
     PLAN_PROG_DONE            /* the program is over */
 } plan_prog_state;
 
-/* What every state of a pass reads about it: computed once per pass (plan_prog.c). */
+/* What every state of a pass reads about it: computed once per pass (plan_prog.c). 32-bit
+ * fields, as in the cursor: micro-batches, chunks and layers are far below 2^31. */
 typedef struct plan_pass_ctx {
-    sched_pass ps;
-    int64_t g, L, first_layer, last_g; /* virtual stage, its layers, the last virtual stage */
+    int32_t mb, chunk; /* the pass (sched_pass) */
+    int32_t g, L, first_layer, last_g; /* virtual stage, its layers, the last virtual stage */
+    bool backward;     /* the pass (sched_pass) */
     bool reduce_grads; /* this backward pass reduces its gradients over the replicas */
 } plan_pass_ctx;
 
 /* Cursor over one rank's program; plan_prog_begin sets it to the first item. It is the
- * whole state of a program and the executor keeps one per rank, so it is kept small: the
+ * whole state of a program and the executor keeps one per rank, so it is kept small (32-bit
+ * positions: a plan's ranks, passes and layers are far below 2^31; 104 bytes): the
  * schedule is rebuilt from the plan when the pass changes, and the one item a cursor may
  * owe (the second collective of a gradient flush) is kept as what makes it. */
 typedef struct plan_cursor {
     /* the scalars every item reads first */
-    int64_t rank, stage;
-    int64_t pass;          /* schedule index; n_pass = the tail (DP wait, optimizer) */
-    int64_t n_pass;        /* the schedule's passes (sched_len) */
-    int64_t step;          /* position inside the current state; PLAN_PROG_LAYERS: layer
-                              index * TMPL_MAX (plan_int.h) + item */
+    int32_t rank, stage;
+    int32_t pass;          /* schedule index; n_pass = the tail (DP wait, optimizer) */
+    int32_t n_pass;        /* the schedule's passes (sched_len) */
+    int32_t step;          /* position inside the current state; PLAN_PROG_LAYERS: the item
+                              in the layer's template */
     plan_prog_state state;
+    int32_t ctx_pass;     /* the pass ctx describes; -1: none yet */
     bool pending_n;       /* a collective owed before anything else (the pending_ fields) */
+    plan_pass_ctx ctx;
+    int32_t layer_i;      /* PLAN_PROG_LAYERS: the layer's index in the pass */
     int64_t buckets_done; /* gradient bytes waiting in the current bucket */
     int64_t expert_buckets_done; /* expert gradient bytes waiting (reduced over expert dp) */
-    int64_t ctx_pass;     /* the pass ctx describes; -1: none yet */
-    plan_pass_ctx ctx;
     coll_kind pending_coll; /* the owed collective: over group, reported under PLAN_DP */
     plan_group pending_group;
     double pending_bytes;
-    int64_t pending_layer;
+    int32_t pending_layer;
 } plan_cursor;
+
+/* Bound of plan_item.op_id: the layer templates' items (plan_int.h: 4 x 3 x WL_OPS_MAX),
+ * then the embedding's and the head's (2 x 2 x 12), and 0. */
+#define PLAN_OP_IDS (4 * 3 * WL_OPS_MAX + 48 + 1)
 
 /* Sets *c (the caller's) to the start of rank's program; p is borrowed and must outlive it. */
 void plan_prog_begin(const plan *p, int64_t rank, plan_cursor *c);
 /* Next item of the program into *out; 0 when the program is over. Never fails. */
 int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out);
+/* The same item without the copy, for the executor's loop: a pointer into p's templates
+ * (read-only, shared by every cursor; its mb, chunk and layer are -1, not stamped) for the
+ * layers', embedding's and head's items, else buf, filled and stamped as plan_prog_next
+ * does; NULL when the program is over. The pointer is good until the next call with buf. */
+const plan_item *plan_prog_next_ref(const plan *p, plan_cursor *c, plan_item *buf);
 
 #endif

@@ -291,6 +291,14 @@ static void overlap_cp(tmpl *t)
     }
 }
 
+/* Numbers the compute items of n items from first: first + 0, first + 1, ... */
+static void number_ops(plan_item *items, size_t n, int32_t first)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i].kind == PLAN_ITEM_COMPUTE)
+            items[i].op_id = first + (int32_t)i;
+}
+
 void plan_tmpl_build(plan *p)
 {
     coll_ctx k;
@@ -314,6 +322,17 @@ void plan_tmpl_build(plan *p)
         p->n_emb[b] = emb.n;
         place_ops(&head, ops, wl_head_ops(&p->wl, &p->par, b, ops, 8), b, &k);
         p->n_head[b] = head.n;
+    }
+    /* op ids (plan_prog.h), in the order PLAN_OP_IDS counts them */
+    _Static_assert(TMPL_MAX == 3 * WL_OPS_MAX && sizeof p->emb[0] / sizeof p->emb[0][0] == 12 &&
+                       sizeof p->head[0] / sizeof p->head[0][0] == 12,
+                   "PLAN_OP_IDS counts the templates' items");
+    for (int moe = 0; moe < 2; moe++)
+        for (int b = 0; b < 2; b++)
+            number_ops(p->layer[moe][b].items, p->layer[moe][b].n, 1 + (moe * 2 + b) * TMPL_MAX);
+    for (int b = 0; b < 2; b++) {
+        number_ops(p->emb[b], p->n_emb[b], 1 + 4 * TMPL_MAX + b * 12);
+        number_ops(p->head[b], p->n_head[b], 1 + 4 * TMPL_MAX + 24 + b * 12);
     }
     bool sp = p->par.sequence_parallel;
     double act = k.act;
