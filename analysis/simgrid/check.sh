@@ -17,6 +17,10 @@ bin=${1:-build/clustersim}
 cc=${2:-cc}
 
 if ! pkg-config --exists simgrid 2>/dev/null; then
+    if [ "${CLUSTERSIM_NO_SKIP:-0}" = 1 ]; then   # .ci/run installed it: not finding it fails
+        echo "check.sh: SimGrid not found by pkg-config, and CLUSTERSIM_NO_SKIP=1: failed" >&2
+        exit 1
+    fi
     echo "check.sh: SimGrid not found by pkg-config (apt-get install libsimgrid-dev): skipped"
     exit 77
 fi
