@@ -143,17 +143,25 @@ static int grow(ev_engine *e, size_t want)
     return sim_hmap_reserve(&e->instants, want);
 }
 
-/* The bucket of (t_ps, klass) if there is one, else NONE. */
-static uint32_t bucket_find(ev_engine *e, int64_t t_ps, ev_class klass)
+/* Runs of events scheduled for one instant (ranks in lock step, wakes at now) find their
+ * bucket without the map: the last one found, or the earliest; NONE when it is neither. */
+static uint32_t bucket_near(const ev_engine *e, int64_t t_ps, ev_class klass, uint64_t key)
 {
-    /* Runs of events scheduled for one instant (ranks in lock step, wakes at now) find
-     * their bucket without the map: the last one found, or the earliest. */
     if (e->last_bk != NONE && e->bk.v[e->last_bk].heap_idx &&
         e->bk.v[e->last_bk].t_ps == t_ps && e->bk.v[e->last_bk].klass == klass)
         return e->last_bk;
-    uint64_t key = key_of(t_ps, klass);
     if (e->heap.n && e->heap.v[0].key == key)
         return e->heap.v[0].b;
+    return NONE;
+}
+
+/* The bucket of (t_ps, klass) if there is one, else NONE. */
+static uint32_t bucket_find(ev_engine *e, int64_t t_ps, ev_class klass)
+{
+    uint64_t key = key_of(t_ps, klass);
+    uint32_t near = bucket_near(e, t_ps, klass, key);
+    if (near != NONE)
+        return near;
     uint64_t found = sim_hmap_get(&e->instants, key);
     if (found != SIM_HMAP_NONE) {
         e->last_bk = (uint32_t)found;
@@ -166,12 +174,10 @@ static uint32_t bucket_find(ev_engine *e, int64_t t_ps, ev_class klass)
  * out of memory, with nothing changed. */
 static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
 {
-    if (e->last_bk != NONE && e->bk.v[e->last_bk].heap_idx &&
-        e->bk.v[e->last_bk].t_ps == t_ps && e->bk.v[e->last_bk].klass == klass)
-        return e->last_bk;
     uint64_t key = key_of(t_ps, klass);
-    if (e->heap.n && e->heap.v[0].key == key)
-        return e->heap.v[0].b;
+    uint32_t near = bucket_near(e, t_ps, klass, key);
+    if (near != NONE)
+        return near;
     /* buckets in use == heap.n, so with an empty free list bk.n == heap.n too */
     size_t want = e->heap.n + 1;
     if ((want > e->heap.cap || want > e->bk.cap || want > UINT32_MAX - 1) &&
