@@ -260,16 +260,24 @@ static sim_code bench_tree(const bench_opts *o, sim_status *st)
     return rc;
 }
 
+/* b set up on a star of hosts endpoints, its event queue sized for an all-to-all among
+ * them. */
+static sim_code star_setup(bench_run *b, size_t hosts, const bench_opts *o, sim_status *st)
+{
+    memset(b, 0, sizeof *b);
+    sim_code rc = build_star(b, hosts, st);
+    if (rc == SIM_OK)
+        rc = setup(b, o, st);
+    if (rc == SIM_OK)
+        rc = ev_reserve(b->e, 4 * hosts * hosts, st);
+    return rc;
+}
+
 static sim_code bench_alltoall(const bench_opts *o, sim_status *st)
 {
     enum { HOSTS = 128 };
     bench_run b;
-    memset(&b, 0, sizeof b);
-    sim_code rc = build_star(&b, HOSTS, st);
-    if (rc == SIM_OK)
-        rc = setup(&b, o, st);
-    if (rc == SIM_OK)
-        rc = ev_reserve(b.e, 4 * HOSTS * HOSTS, st);
+    sim_code rc = star_setup(&b, HOSTS, o, st);
     if (rc == SIM_OK) {
         double t0 = cli_now_s();
         const double mib = 1048576.0;
@@ -291,12 +299,7 @@ static sim_code bench_pairs(const bench_opts *o, sim_status *st)
 {
     size_t hosts = (size_t)o->endpoints;
     bench_run b;
-    memset(&b, 0, sizeof b);
-    sim_code rc = build_star(&b, hosts, st);
-    if (rc == SIM_OK)
-        rc = setup(&b, o, st);
-    if (rc == SIM_OK)
-        rc = ev_reserve(b.e, 4 * hosts * hosts, st);
+    sim_code rc = star_setup(&b, hosts, o, st);
     if (rc == SIM_OK) {
         double t0 = cli_now_s();
         for (size_t s = 0; s < hosts && rc == SIM_OK; s++)

@@ -13,6 +13,7 @@
 #ifndef SIM_EVQ_H
 #define SIM_EVQ_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,19 @@ void ev_engine_destroy(ev_engine *e);
 void ev_clear(ev_engine *e);
 
 int64_t ev_now(const ev_engine *e);
+
+/* A time in picoseconds (as a double) onto the clock's grid: llround(v), the nearest
+ * integer with halves away from zero, without the library call where the conversion is
+ * exact (|v| < 2^62: v - trunc(v) is exact, and so is the comparison). The replay's and
+ * the network's event times both round through it. */
+static inline int64_t ev_round_ps(double v)
+{
+    if (!(v > -0x1p62 && v < 0x1p62))
+        return llround(v);
+    int64_t t = (int64_t)v;
+    double f = v - (double)t;
+    return f >= 0.5 ? t + 1 : f <= -0.5 ? t - 1 : t;
+}
 /* Events run so far. */
 uint64_t ev_count(const ev_engine *e);
 size_t ev_pending(const ev_engine *e);

@@ -224,17 +224,6 @@ static int64_t op_ps(const speed *x, const wl_op *op)
     return (int64_t)llround(t * 1e12) + EXEC_LAUNCH_PS;
 }
 
-/* llround(v): the nearest integer, halves away from zero, without the library call where
- * the conversion is exact (|v| < 2^62: v - trunc(v) is exact, then so is the comparison). */
-static inline int64_t round_ps(double v)
-{
-    if (!(v > -0x1p62 && v < 0x1p62))
-        return llround(v);
-    int64_t t = (int64_t)v;
-    double f = v - (double)t;
-    return f >= 0.5 ? t + 1 : f <= -0.5 ? t - 1 : t;
-}
-
 /* The time of r's op it (op_ps), from r's memo when it is a template's op. */
 static int64_t rank_op_ps(const rank_st *r, const plan_item *it)
 {
@@ -299,7 +288,7 @@ static void speed_up(ex *x, rank_st *r)
     int64_t now = ev_now(x->eng), left = r->op_end_ps - now;
     if (left <= 0)
         return;
-    int64_t fast = round_ps((double)left / (1 + r->ov));
+    int64_t fast = ev_round_ps((double)left / (1 + r->ov));
     r->compute_s -= (double)(left - fast) * 1e-12;
     r->op_end_ps = now + fast;
     if (ev_schedule(x->eng, &r->ev, r->op_end_ps, EV_CLASS_NORMAL) != SIM_OK)
@@ -556,7 +545,7 @@ static item_next item_compute(ex *x, rank_st *r, const plan_item *it)
     double ov = r->ov;
     r->slowed = (r->async_out > 0 || r->overlap_out > 0) && ov > 0;
     if (r->slowed)
-        ps = round_ps((double)ps * (1 + ov));
+        ps = ev_round_ps((double)ps * (1 + ov));
     r->op_end_ps = ev_now(x->eng) + ps;
     r->compute_s += (double)ps * 1e-12;
     if (x->tr && trace_wants(x->tr, r->id))

@@ -189,11 +189,7 @@ static int64_t duration_ps(double bytes, double rate)
     double ps = bytes / rate * 1e12;
     if (ps >= 4.6e18)
         return INT64_MAX / 2;
-    /* llround for 0 <= ps < 2^63, without the library call: the truncation is floor, and
-     * ps - floor(ps) is exact (below 2^52 both are in one binade or the floor is smaller;
-     * above, ps is an integer) */
-    int64_t whole = (int64_t)ps;
-    return whole + (ps - (double)whole >= 0.5);
+    return ev_round_ps(ps);
 }
 
 static void xf_unqueue(net_sim *ns, net_transfer *t)
