@@ -44,7 +44,7 @@ static double op_s(const hw_chip *c, const wl_op *op)
         double d = fmin(op->m, fmin(op->n, op->k));
         eff = c->eff_gemm / (1 + c->gemm_half_dim / d);
         if (op->kind == WL_OP_ATTENTION && op->fused && c->eff_attention > 0)
-            eff = c->eff_attention;
+            eff = c->eff_attention * (op->dropout ? c->eff_attention_dropout : 1.0);
     }
     double t = fmax(op->flops / (c->peak_bf16_flops * eff), op->hbm_bytes / (c->hbm_Bps * c->eff_mem));
     return round(t * 1e12) * 1e-12 + EXEC_LAUNCH_PS * 1e-12;
@@ -530,8 +530,9 @@ START_TEST(bounded_runs_stop)
 END_TEST
 
 /* Fused (flash) attention runs at the chip's efficiency.attention of peak: on the H100,
- * attention x 989.4e12 x 0.01 s FLOPs take 10 ms plus the launch; the same op unfused is a
- * GEMM of the head dimension: gemm / (1 + gemm_half_dim / 128). */
+ * attention x 989.4e12 x 0.01 s FLOPs take 10 ms plus the launch; with dropout on the scores
+ * 10 ms / attention_dropout (0.91: 10.989 ms); the same op unfused is a GEMM of the head
+ * dimension: gemm / (1 + gemm_half_dim / 128), dropout or not. */
 START_TEST(fused_attention_efficiency)
 {
     hw_chip h;
@@ -543,10 +544,15 @@ START_TEST(fused_attention_efficiency)
                 .flops = h.eff_attention * 989.4e12 * 0.01,
                 .m = 8192, .n = 8192, .k = 128, .fused = 1};
     ck_assert_double_eq_tol(exec_op_seconds(&h, &op, 0), 0.01 + EXEC_LAUNCH_PS * 1e-12, 1e-12);
+    ck_assert_double_eq(h.eff_attention_dropout, 0.91);
+    op.dropout = 1;
+    ck_assert_double_eq_tol(exec_op_seconds(&h, &op, 0), 0.01 / 0.91 + EXEC_LAUNCH_PS * 1e-12,
+                            1e-12);
     op.fused = 0;
     double eff = h.eff_gemm / (1 + h.gemm_half_dim / 128);
     ck_assert_double_eq_tol(exec_op_seconds(&h, &op, 0),
                             op.flops / (989.4e12 * eff) + EXEC_LAUNCH_PS * 1e-12, 1e-12);
+    op.dropout = 0;
     /* a chip without the key times fused attention as a GEMM too */
     h.eff_attention = 0;
     op.fused = 1;

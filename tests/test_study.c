@@ -441,7 +441,8 @@ static void check_ranges(const char *path, const char *const *must)
 START_TEST(chip_efficiencies_within_cited_ranges)
 {
     static const char *const calibrated[] = {"gemm",   "matmul_max",       "attention",
-                                             "memory", "overlap_slowdown", NULL};
+                                             "attention_dropout", "memory", "overlap_slowdown",
+                                             NULL};
     check_ranges("topologies/chips/a100-sxm-80gb.yaml", calibrated);
     check_ranges("topologies/chips/h100-sxm.yaml", calibrated);
     static const char *const none[] = {NULL};
@@ -465,7 +466,7 @@ END_TEST
 
 START_TEST(validation_quick_within_bound)
 {
-    static const double calibrated_error[5] = {-0.0456, -0.0265, -0.0436, +0.1481, +0.1339};
+    static const double calibrated_error[5] = {-0.0428, -0.0236, -0.0409, +0.1302, +0.1231};
     study_cal *c = NULL;
     sim_status st;
     sim_status_clear(&st);

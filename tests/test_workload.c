@@ -435,6 +435,25 @@ START_TEST(test_layer_ops_dense)
     CK_EQ_D(ops[3].flops, 2 * T * T * h / 8);
     /* Q and O (T h / 8 each), K and V (T x 1024 / 8 each) */
     CK_EQ_D(ops[3].hbm_bytes, 2 * (2 * T * h / 8 + 2 * T * 1024 / 8));
+    /* no dropout (Llama 2): the kernel draws no random numbers; with it, forward and
+     * backward do (efficiency.attention_dropout), the unfused kernel never (its dropout is an
+     * op of its own) */
+    ck_assert(!ops[3].dropout);
+    w.dropout = 0.1;
+    wl_op dr[WL_OPS_MAX];
+    ck_assert_uint_eq(wl_layer_ops(&w, &p, 0, dr, WL_OPS_MAX), n);
+    ck_assert(dr[3].fused && dr[3].dropout);
+    ck_assert_uint_eq(wl_layer_ops(&w, &p, 1, dr, WL_OPS_MAX), n);
+    ck_assert_str_eq(dr[7].name, "attention");
+    ck_assert(dr[7].dropout);
+    for (size_t i = 0; i < n; i++)
+        ck_assert(dr[i].kind == WL_OP_ATTENTION || !dr[i].dropout);
+    w.attention = WL_ATTENTION_UNFUSED;
+    size_t nu = wl_layer_ops(&w, &p, 0, dr, WL_OPS_MAX);
+    for (size_t i = 0; i < nu; i++)
+        ck_assert(!dr[i].dropout);
+    w.attention = WL_ATTENTION_FLASH;
+    w.dropout = 0;
     CK_EQ_D(ops[7].flops, 2 * T * h * 2 * 28672 / 8);
     CK_EQ_D(ops[9].flops, 2 * T * 28672 / 8 * h);
     /* sequence parallel: norms on T / tp tokens */

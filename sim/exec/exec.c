@@ -204,7 +204,8 @@ static double op_seconds(const speed *x, const wl_op *op)
             d = op->k;
         double peak = op->kind == WL_OP_GEMM ? x->peak_gemm : x->peak;
         double eff = op->kind == WL_OP_ATTENTION && op->fused && x->chip->eff_attention > 0
-                         ? x->chip->eff_attention
+                         ? x->chip->eff_attention *
+                               (op->dropout ? x->chip->eff_attention_dropout : 1.0)
                          : hw_chip_gemm_eff(x->chip, d);
         t_flops = op->flops / (peak * eff);
     } else {

@@ -5,7 +5,8 @@
  * ops take the chip model's time: max(FLOPs / (peak x eff), HBM bytes / (HBM bandwidth x
  * eff_mem)) + EXEC_LAUNCH_PS, with the fp8 peak for GEMMs of fp8 workloads; eff is
  * hw_chip_gemm_eff of the op's smallest dimension for GEMMs and unfused attention, the
- * chip's eff_attention for fused (flash) attention when it has one (else as a GEMM), and
+ * chip's eff_attention for fused (flash) attention when it has one (else as a GEMM), times
+ * its eff_attention_dropout when the kernel drops out scores (wl_op.dropout), and
  * eff_gemm for the arithmetic of other ops. A collective
  * starts when every member of its group has reached it (the slowest member gates the group)
  * and runs on the network (coll/coll.h); synchronous collectives (tp, cp, ep, ZeRO-3

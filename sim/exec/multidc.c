@@ -536,6 +536,7 @@ static bool same_chip(const hw_chip *a, const hw_chip *b)
             a->peak_fp8_flops == b->peak_fp8_flops && a->hbm_Bps == b->hbm_Bps &&
             a->eff_gemm == b->eff_gemm && a->eff_mem == b->eff_mem &&
             a->gemm_half_dim == b->gemm_half_dim && a->eff_attention == b->eff_attention &&
+            a->eff_attention_dropout == b->eff_attention_dropout &&
             a->overlap_slowdown == b->overlap_slowdown);
 }
 

@@ -23,8 +23,9 @@ static const char *const peak_keys[] = {"bf16", "fp8", NULL};
 static const char *const hbm_keys[] = {"capacity", "bandwidth", NULL};
 static const char *const scale_up_keys[] = {"kind", "bandwidth", NULL};
 static const char *const nic_keys[] = {"bandwidth", NULL};
-static const char *const efficiency_keys[] = {"gemm", "memory", "gemm_half_dim", "attention",
-                                              "overlap_slowdown", "matmul_max", NULL};
+static const char *const efficiency_keys[] = {"gemm",      "memory",           "gemm_half_dim",
+                                              "attention", "attention_dropout", "overlap_slowdown",
+                                              "matmul_max", NULL};
 
 static const char *const collective_keys[] = {"efficiency", "latency", NULL};
 static const char *const power_keys[] = {"tdp", "training", "idle", "communication", "clocks",
@@ -284,6 +285,7 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
     c.scale_up_kind = HW_SCALE_UP_NVLINK;
     c.eff_gemm = HW_CHIP_EFF_GEMM_DEFAULT;
     c.eff_mem = HW_CHIP_EFF_MEM_DEFAULT;
+    c.eff_attention_dropout = 1.0;
     hw_coll_model_default(&c.coll);
     for (int k = 0; k < HW_FAIL_CHIP_KINDS; k++)
         hw_fail_default((hw_fail_kind)k, &c.fail[k]);
@@ -338,6 +340,8 @@ sim_code hw_chip_from_node(const ydoc *d, ynode map, hw_chip *out, sim_status *s
         rc = ydoc_get_double(d, eff, "gemm_half_dim", 0, &c.gemm_half_dim, st);
     if (rc == SIM_OK && eff && ydoc_map_get(d, eff, "attention"))
         rc = get_efficiency(d, eff, "attention", &c.eff_attention, st);
+    if (rc == SIM_OK && eff && ydoc_map_get(d, eff, "attention_dropout"))
+        rc = get_efficiency(d, eff, "attention_dropout", &c.eff_attention_dropout, st);
     if (rc == SIM_OK && eff)
         rc = ydoc_get_double(d, eff, "overlap_slowdown", 0, &c.overlap_slowdown, st);
     if (rc == SIM_OK && eff && !(c.overlap_slowdown >= 0 && c.overlap_slowdown <= 10))

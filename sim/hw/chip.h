@@ -8,11 +8,15 @@
  *   hbm: {capacity, bandwidth}
  *   scale_up: {kind (optional, default nvlink), bandwidth}   per direction, per chip
  *   nic: {bandwidth}                    default scale-out bandwidth per chip
- *   efficiency: {gemm, memory, gemm_half_dim, attention, overlap_slowdown, matmul_max}
+ *   efficiency: {gemm, memory, gemm_half_dim, attention, attention_dropout,
+ *                overlap_slowdown, matmul_max}
  *                                       optional; gemm
  *                                       and memory in (0, 1], defaults 0.7 and 0.8;
  *                                       gemm_half_dim >= 0, default 0; attention in (0, 1],
- *                                       default: none; overlap_slowdown >= 0, default 0:
+ *                                       default: none; attention_dropout in (0, 1], default
+ *                                       1: the share of that speed a fused kernel keeps
+ *                                       when it drops out scores (the random numbers it
+ *                                       draws per score); overlap_slowdown >= 0, default 0:
  *                                       compute ops take 1 + overlap_slowdown times longer
  *                                       while a collective of the same rank runs beside them;
  *                                       matmul_max in (0, 1], default: none: the largest
@@ -137,6 +141,7 @@ typedef struct hw_chip {
     double eff_mem;                  /* in (0, 1] */
     double gemm_half_dim;            /* >= 0: GEMM size at which efficiency halves */
     double eff_attention;            /* in (0, 1]; 0: none (attention as a GEMM) */
+    double eff_attention_dropout;    /* in (0, 1]: eff_attention's share kept with dropout */
     double overlap_slowdown;         /* >= 0: compute slowdown beside own communication */
     double matmul_max;               /* in (0, 1]: best microbenchmarked GEMM; 0: unknown */
     hw_coll_model coll;              /* collective protocol efficiency and latencies */

@@ -363,6 +363,8 @@ typedef struct wl_op {
     bool recompute; /* a forward op re-run in the backward pass for recomputation */
     bool fused;     /* attention: a fused (flash) kernel, timed at the chip's
                        efficiency.attention when it has one */
+    bool dropout;   /* fused attention: it drops out scores (workload dropout > 0), timed
+                       at efficiency.attention x efficiency.attention_dropout */
 } wl_op;
 
 /* Enough room for any list below. */

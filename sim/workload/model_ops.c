@@ -31,6 +31,7 @@ typedef struct op_spec {
     double bwd_factor; /* attention: backward FLOPs over forward */
     bool core_attention; /* recomputed with the attention core (selective recomputation) */
     bool fused;          /* attention: a flash kernel */
+    bool dropout;        /* attention, fused: dropout on the scores inside the kernel */
 } op_spec;
 
 typedef struct op_list {
@@ -55,6 +56,7 @@ static void emit(op_list *l, const op_spec *sp, const wl_dims *x, int backward, 
     op.name = sp->name;
     op.recompute = recompute;
     op.fused = sp->fused;
+    op.dropout = sp->dropout;
     double pass = backward ? 2.0 : 1.0;
     switch (sp->kind) {
     case WL_OP_GEMM:
@@ -194,6 +196,7 @@ static size_t layer_specs(const wl_workload *w, const wl_dims *x, int moe, const
     at.flops_fwd = (x->flash ? 2.0 : 4.0) * x->b * x->sl * x->s * h / t;
     at.bwd_factor = x->flash ? 2.5 : 2.0;
     at.fused = x->flash;
+    at.dropout = x->flash && x->drop;
     at.q_elems = T * h / t;
     at.kv_elems = 2 * x->b * x->s * x->kvw / t;
     specs[n++] = at;
