@@ -1,7 +1,8 @@
 #!/bin/sh
 # Writes configs/validation/*.yaml, one config per row of ../shared/validation/*.csv (or of
-# the CSV folder given as $1). Run from the repository root. The configs are committed; this
-# script says how they were made and remakes them when the data changes.
+# the CSV folder given as $1), and one per held-out row of
+# analysis/data/megatron2024-strong-scaling.csv. Run from the repository root. The configs
+# are committed; this script says how they were made and remakes them when the data changes.
 set -eu
 data=${1:-../shared/validation}
 out=configs/validation
@@ -107,3 +108,30 @@ awk -F, -v out="$out" 'NR > 1 {
     print "run: {steps: 1, warmup: 1, seed: 1}" > f
     close(f)
 }' "$data/megatron-2024-h100.csv"
+
+# Held-out rows (analysis/data/megatron2024-strong-scaling.csv): the 2024 source's strong
+# scaling of its 177B row, the same config as that row but for dp and chips. Never fitted.
+grep -v '^#' analysis/data/megatron2024-strong-scaling.csv | awk -F, -v out="$out" '{
+    f = out "/megatron2024strong-" $1 ".yaml"
+    print "# Megatron-LM README (2024), H100 strong scaling of the 177B row to " $2 " GPUs:" > f
+    print "# published MFU " $4 "%. Held out: never fitted (analysis/validate.sh prints it apart)." > f
+    print "# Made by analysis/make-validation-configs.sh from" > f
+    print "# analysis/data/megatron2024-strong-scaling.csv; the assumptions are the 177B row'"'"'s." > f
+    print "name: megatron2024strong-" $1 > f
+    print "topology: ../../topologies/h100-superpod-16k.yaml" > f
+    print "workload: ../../workloads/megatron2024-gpt-177b.yaml" > f
+    print "parallelism:" > f
+    print "  tp: 8" > f
+    print "  pp: 6" > f
+    print "  dp: " $3 > f
+    print "  chips: " $2 > f
+    print "  schedule: 1f1b" > f
+    print "  zero: 1" > f
+    print "  sequence_parallel: true" > f
+    print "  recompute: selective" > f
+    print "  tp_comm_overlap: true" > f
+    print "  overlap_grad_reduce: true    # the source: \"DP, TP and PP communication overlapped\"" > f
+    print "  overlap_param_gather: true" > f
+    print "run: {steps: 1, warmup: 1, seed: 1}" > f
+    close(f)
+}'

@@ -16,6 +16,9 @@
 #   the cross-validation's table (each row's in-sample, leave-row-out, leave-source-out)
 #   loro_median_abs_err_pct=X loro_max_abs_err_pct=Y rows=N   leave one row out
 #   oos_median_abs_err_pct=X oos_max_abs_err_pct=Y rows=N     leave one source out
+#   one line per held-out row (analysis/data/megatron2024-strong-scaling.csv: rows no fit
+#   ever saw, at the shipped chip files), then
+#   holdout_median_abs_err_pct=X holdout_max_abs_err_pct=Y rows=N
 # The cross-validation replays every row at each eta of GRID (`clustersim calibrate
 # --curves`) and refits on the curves (`clustersim calibrate --cross-validate`); it also says
 # how far the curves' in-sample prediction lies from the exact replay at the shipped values
@@ -60,8 +63,7 @@ END {
     med = n % 2 ? e[(n + 1) / 2] : (e[n / 2] + e[n / 2 + 1]) / 2
     printf "median_abs_err_pct=%.2f max_abs_err_pct=%.2f rows=%d\n", med, e[n], n
 }'
-[ "$cv" = 1 ] || exit 0
-
+if [ "$cv" = 1 ]; then
 # Cross-validation: every row's curve over the grid (one process per row, in parallel),
 # then the fits.
 mkdir "$tmp/rows"
@@ -85,3 +87,27 @@ FNR == NR { exact[$1] = $4; next }
 }
 END { printf "check: curves at the fitted eta vs exact replays at the shipped values: max |diff| %.2f%% over %d rows\n", m, n }
 ' "$tmp/exact" "$tmp/cv"
+fi
+
+# Held-out rows: replayed at the shipped chip files, never part of any fit.
+grep -v '^#' analysis/data/megatron2024-strong-scaling.csv |
+    awk -F, '{ print "megatron2024strong-" $1, "mfu", $4, "megatron2024strong" }' > "$tmp/held"
+cut -d' ' -f1 "$tmp/held" | xargs -P "$jobs" -I{} sh -c \
+    '"$1" run --quiet --db "$2/{}.db" configs/validation/{}.yaml > "$2/{}.out" 2>&1 || { echo "clustersim run failed for {}:" >&2; cat "$2/{}.out" >&2; exit 255; }' \
+    sh "$bin" "$tmp"
+while read -r name metric pub source; do
+    pred=$(sqlite3 -batch -noheader "$tmp/$name.db" "SELECT mfu * 100 FROM run ORDER BY run_id DESC LIMIT 1")
+    echo "$name $metric $pub $pred"
+done < "$tmp/held" | awk '
+{
+    err = ($4 - $3) / $3 * 100
+    printf "%-35s %-7s published %8.2f predicted %8.2f error %+7.2f%% (held out)\n", $1, $2, $3, $4, err
+    e[NR] = err < 0 ? -err : err
+}
+END {
+    n = NR
+    for (i = 1; i <= n; i++)
+        for (j = i; j > 1 && e[j - 1] > e[j]; j--) { t = e[j]; e[j] = e[j - 1]; e[j - 1] = t }
+    med = n % 2 ? e[(n + 1) / 2] : (e[n / 2] + e[n / 2 + 1]) / 2
+    printf "holdout_median_abs_err_pct=%.2f holdout_max_abs_err_pct=%.2f rows=%d\n", med, e[n], n
+}'
