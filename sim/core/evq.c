@@ -9,11 +9,18 @@
  * pops take a node off a list. Runs of schedules for one instant (a collective's members
  * woken together, replicas in lock step) find their bucket as the one found last.
  *
- * Finding an instant's bucket: a lossy table, not a map. A direct-mapped table from the
- * instant's key (t_ps << 1 | klass) to the newest bucket of that instant, overwritten by
- * any instant that hashes to its slot and cleared when its bucket empties, answers every
- * look-up in one probe, and a new or emptied bucket costs one store (a hash map's insertion
- * and deletion were 10% of the 16k replay). What it forgets costs a second bucket for the
+ * Finding an instant's bucket: a lossy table, not a map. A direct-mapped table of bucket
+ * indices, where the slot of an instant's key (t_ps << 1 | klass) names the last bucket
+ * given that key, answers every look-up in one probe; a new bucket costs one store, an
+ * emptied one nothing (a hash map's insertion and deletion were 10% of the 16k replay, and
+ * clearing a slot when its bucket emptied was one more cache miss per bucket). A slot
+ * outlives its bucket, so a bucket it names counts only while it is in use and holds the
+ * key (`holds`); then it is the instant's newest: a bucket that gets a key, made or moved,
+ * is written to the key's slot, so a newer bucket of the instant would have overwritten it.
+ * The table holds at most 2^RECENT_MAX_BITS slots, a few kilobytes that stay in the cache:
+ * a look-up that misses the one found last is mostly a new instant, and a large table was
+ * a cache miss on each (at 16k ranks a table of 1,024 slots forgets 0.2% more instants
+ * than one of 16,384). What it forgets costs a second bucket for the
  * instant, which is exact: buckets of one instant are ordered in the heap by when they were
  * made (`made`), and a bucket takes nodes only while it is its instant's newest (every node
  * appended goes to the bucket the look-up finds, the one found last or the table's, both of
@@ -25,7 +32,7 @@
  * Buckets live in one vector (indices, never pointers, so it may grow), recycled through a
  * free list; the heap holds each bucket's key beside its index, so sifts compare inside the
  * heap array. The vectors and the table only grow (doubling; the table restarts empty, which
- * only forgets): once a run has reached its peak nothing is allocated.
+ * only forgets, up to its bound): once a run has reached its peak nothing is allocated.
  */
 #include "core/evq.h"
 
@@ -36,12 +43,11 @@
 #include "core/vec.h"
 
 typedef struct bucket {
-    int64_t t_ps;
+    uint64_t key; /* key_of(t_ps, klass) */
     ev_node *head, *tail;
     uint64_t made;     /* creation order: ties between buckets of one instant go to the older */
-    uint32_t heap_idx; /* position + 1 in the heap */
+    uint32_t heap_idx; /* position + 1 in the heap; 0: free */
     uint32_t next_free;
-    ev_class klass;
 } bucket;
 
 typedef struct slot {
@@ -49,22 +55,17 @@ typedef struct slot {
     uint32_t b;   /* bucket index */
 } slot;
 
-/* An entry of the table of newest buckets: the instant's key and its newest bucket. */
-typedef struct recent {
-    uint64_t key;
-    uint32_t b; /* NONE: empty */
-} recent;
-
 #define NONE UINT32_MAX
 #define ARITY 4
 #define RECENT_MIN_BITS 4
+#define RECENT_MAX_BITS 10 /* the table's bound (see the top of the file) */
 
 struct ev_engine {
     SIM_VEC(slot) heap; /* heap.n: the buckets in use */
     SIM_VEC(bucket) bk; /* in use or on the free list */
     uint32_t free_bk;
     uint32_t last_bk;   /* the bucket bucket_find found last (NONE: none), if still in use */
-    recent *recent;     /* [1 << recent_bits]: the newest bucket of an instant, or empty */
+    uint32_t *recent;   /* [1 << recent_bits]: the newest bucket of an instant, or NONE */
     unsigned recent_bits;
     uint64_t next_made;
     size_t pending;
@@ -161,8 +162,8 @@ static void heap_remove(ev_engine *e, size_t i)
 
 /* ---- the table of newest buckets ---- */
 
-/* key's entry: Fibonacci hashing, whose top bits mix the instant's bits well enough. */
-static inline recent *recent_at(const ev_engine *e, uint64_t key)
+/* key's slot: Fibonacci hashing, whose top bits mix the instant's bits well enough. */
+static inline uint32_t *recent_at(const ev_engine *e, uint64_t key)
 {
     return &e->recent[(key * 0x9e3779b97f4a7c15ull) >> (64 - e->recent_bits)];
 }
@@ -170,15 +171,13 @@ static inline recent *recent_at(const ev_engine *e, uint64_t key)
 static void recent_forget_all(ev_engine *e)
 {
     for (size_t i = 0; e->recent && i < (size_t)1 << e->recent_bits; i++)
-        e->recent[i].b = NONE;
+        e->recent[i] = NONE;
 }
 
-/* Empties b's entry if it names b (it may name a newer bucket of the instant, or another). */
-static inline void recent_forget(ev_engine *e, uint64_t key, uint32_t b)
+/* b is in use and holds key: the one test a remembered bucket must pass. */
+static inline bool holds(const ev_engine *e, uint32_t b, uint64_t key)
 {
-    recent *r = recent_at(e, key);
-    if (r->b == b)
-        r->b = NONE;
+    return b != NONE && e->bk.v[b].heap_idx && e->bk.v[b].key == key;
 }
 
 /* ---- buckets ---- */
@@ -192,11 +191,11 @@ static int grow(ev_engine *e, size_t want)
     if (sim_vec_reserve(&e->bk, want) != 0 || sim_vec_reserve(&e->heap, want) != 0)
         return -1;
     unsigned bits = e->recent ? e->recent_bits : RECENT_MIN_BITS;
-    while (((size_t)1 << bits) < 2 * want)
+    while (bits < RECENT_MAX_BITS && ((size_t)1 << bits) < 4 * want)
         bits++;
     if (e->recent && bits == e->recent_bits)
         return 0;
-    recent *r = malloc(((size_t)1 << bits) * sizeof *r);
+    uint32_t *r = malloc(((size_t)1 << bits) * sizeof *r);
     if (!r)
         return -1;
     free(e->recent);
@@ -206,27 +205,26 @@ static int grow(ev_engine *e, size_t want)
     return 0;
 }
 
-/* The newest bucket of (t_ps, klass) if the queue knows one (the one found last, or the
+/* The newest bucket of the instant key if the queue knows one (the one found last, or the
  * table's), else NONE: there may be none, or an older one forgotten. */
-static uint32_t bucket_find(ev_engine *e, int64_t t_ps, ev_class klass)
+static uint32_t bucket_find(ev_engine *e, uint64_t key)
 {
-    if (e->last_bk != NONE && e->bk.v[e->last_bk].heap_idx &&
-        e->bk.v[e->last_bk].t_ps == t_ps && e->bk.v[e->last_bk].klass == klass)
+    if (holds(e, e->last_bk, key))
         return e->last_bk;
     if (!e->recent)
         return NONE;
-    const recent *r = recent_at(e, key_of(t_ps, klass));
-    if (r->b == NONE || r->key != key_of(t_ps, klass))
+    uint32_t b = *recent_at(e, key);
+    if (!holds(e, b, key))
         return NONE;
-    e->last_bk = r->b;
-    return r->b;
+    e->last_bk = b;
+    return b;
 }
 
-/* The newest bucket of (t_ps, klass), made (in the heap and the table) when the queue knows
+/* The newest bucket of the instant key, made (in the heap and the table) when the queue knows
  * none; NONE when out of memory, with nothing changed. */
-static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
+static uint32_t bucket_get(ev_engine *e, uint64_t key)
 {
-    uint32_t found = bucket_find(e, t_ps, klass);
+    uint32_t found = bucket_find(e, key);
     if (found != NONE)
         return found;
     /* buckets in use == heap.n, so with an empty free list bk.n == heap.n too */
@@ -238,24 +236,21 @@ static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
         e->free_bk = e->bk.v[b].next_free;
     else
         e->bk.n++;
-    uint64_t key = key_of(t_ps, klass);
     bucket *k = &e->bk.v[b];
-    k->t_ps = t_ps;
-    k->klass = klass;
+    k->key = key;
     k->head = k->tail = NULL;
     k->made = e->next_made++;
-    *recent_at(e, key) = (recent){key, b};
+    *recent_at(e, key) = b;
     e->heap.v[e->heap.n] = (slot){key, b};
     sift_up(e, e->heap.n++);
     e->last_bk = b;
     return b;
 }
 
-/* Drops the empty bucket b from the heap and the table. */
+/* Drops the empty bucket b from the heap (its slot in the table may name it still). */
 static void bucket_drop(ev_engine *e, uint32_t b)
 {
     bucket *k = &e->bk.v[b];
-    recent_forget(e, key_of(k->t_ps, k->klass), b);
     heap_remove(e, k->heap_idx - 1);
     k->heap_idx = 0;
     k->next_free = e->free_bk;
@@ -268,14 +263,12 @@ static void bucket_drop(ev_engine *e, uint32_t b)
  * its newest), but one sift instead of two, and the bucket reused. A rank's compute end
  * moved earlier when the communication beside its op ends (exec.c, speed_up) takes this path.
  */
-static void bucket_move(ev_engine *e, uint32_t b, int64_t t_ps, ev_class klass)
+static void bucket_move(ev_engine *e, uint32_t b, uint64_t key)
 {
     bucket *k = &e->bk.v[b];
-    uint64_t old = key_of(k->t_ps, k->klass), key = key_of(t_ps, klass);
-    recent_forget(e, old, b);
-    *recent_at(e, key) = (recent){key, b};
-    k->t_ps = t_ps;
-    k->klass = klass;
+    uint64_t old = k->key;
+    *recent_at(e, key) = b;
+    k->key = key;
     k->made = e->next_made++;
     size_t i = k->heap_idx - 1;
     e->heap.v[i].key = key;
@@ -369,15 +362,16 @@ sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, ev_class klass)
 {
     assert(t_ps >= e->now_ps);
     assert(klass == EV_CLASS_NORMAL || klass == EV_CLASS_LATE);
+    uint64_t key = key_of(t_ps, klass);
     if (n->where) {
         if (n->t_ps == t_ps && n->klass == klass && !n->next &&
-            bucket_find(e, t_ps, klass) == n->where - 1) {
+            bucket_find(e, key) == n->where - 1) {
             n->seq = e->next_seq++; /* already last of its instant's newest bucket: a fresh
                                        seq keeps it so */
             return SIM_OK;
         }
-        if (!n->prev && !n->next && bucket_find(e, t_ps, klass) == NONE) {
-            bucket_move(e, n->where - 1, t_ps, klass); /* alone in its bucket */
+        if (!n->prev && !n->next && bucket_find(e, key) == NONE) {
+            bucket_move(e, n->where - 1, key); /* alone in its bucket */
             n->t_ps = t_ps;
             n->klass = klass;
             n->seq = e->next_seq++;
@@ -385,7 +379,7 @@ sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, ev_class klass)
         }
         unlink_node(e, n);
     }
-    uint32_t b = bucket_get(e, t_ps, klass);
+    uint32_t b = bucket_get(e, key);
     if (b == NONE)
         return SIM_ERR_NOMEM;
     bucket *k = &e->bk.v[b];

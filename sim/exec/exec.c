@@ -309,6 +309,8 @@ static void async_done(ex *x, rank_st *r, int32_t *out, rank_state state, int di
     wake(x, r);
 }
 
+#define MEMBER_AHEAD 8 /* members fetched ahead of the one woken (on_coll_done) */
+
 static void on_coll_done(void *user, double start_s, double end_s)
 {
     rdv *v = user;
@@ -318,8 +320,16 @@ static void on_coll_done(void *user, double start_s, double end_s)
     char name[64];
     if (x->tr)
         snprintf(name, sizeof name, "%s %s", plan_dim_name(v->dim), coll_kind_name(v->kind));
+    const int32_t *mem = v->grp->members;
     for (int64_t i = 0; i < v->size; i++) {
-        rank_st *r = &x->ranks[v->grp->members[i]];
+        if (i + MEMBER_AHEAD < v->size) { /* members are scattered over the ranks' array: a
+                                             miss each, so fetch the two lines read here (the
+                                             node and state; the outstanding counts) ahead */
+            const char *ahead = (const char *)&x->ranks[mem[i + MEMBER_AHEAD]];
+            __builtin_prefetch(ahead, 1);
+            __builtin_prefetch(ahead + 64, 1);
+        }
+        rank_st *r = &x->ranks[mem[i]];
         if (x->tr && trace_wants(x->tr, r->id))
             trace_event(x->tr, name, coll_algo_name(v->algo), r->id,
                         v->async != PLAN_SYNC ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
