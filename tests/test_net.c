@@ -840,15 +840,17 @@ START_TEST(event_heap_stays_sorted_under_random_churn)
 END_TEST
 
 /* The queue against a reference: callbacks schedule, move and cancel nodes at random, many
- * in the running instant and both classes, with few distinct times (the instants' FIFOs and
- * their hash map do the work); every node run must be the least (t_ps, klass, seq) of what
- * is scheduled, found by a scan, and scheduled/pending must agree with the reference. */
+ * in the running instant and both classes, with few distinct times (the instants' FIFOs do
+ * the work) or many (the table of newest buckets forgets instants, which then have several
+ * buckets); every node run must be the least (t_ps, klass, seq) of what is scheduled, found
+ * by a scan, and scheduled/pending must agree with the reference. */
 enum { CHURN_N = 300 };
 typedef struct churn {
     ev_node node[CHURN_N];
     int sched[CHURN_N];
     sim_rng *r;
     long ran, budget;
+    uint64_t spread; /* a node is scheduled at now + [0, spread) */
     int bad;
 } churn;
 
@@ -861,7 +863,7 @@ static void churn_touch(ev_engine *e, churn *c)
         ev_cancel(e, &c->node[i]);
         c->sched[i] = 0;
     } else {
-        int64_t t = ev_now(e) + (int64_t)sim_rng_below(c->r, 4);
+        int64_t t = ev_now(e) + (int64_t)sim_rng_below(c->r, c->spread);
         ck_assert_int_eq(ev_schedule(e, &c->node[i], t, (ev_class)sim_rng_below(c->r, 2)),
                          SIM_OK);
         c->sched[i] = 1;
@@ -891,7 +893,7 @@ static void churn_fn(ev_engine *e, ev_node *n)
             churn_touch(e, c);
 }
 
-START_TEST(event_queue_matches_a_reference_under_churn)
+static void churn_check(uint64_t spread)
 {
     sim_status st;
     ev_engine *e;
@@ -901,13 +903,15 @@ START_TEST(event_queue_matches_a_reference_under_churn)
     ck_assert_int_eq(ev_engine_create(&e, &st), SIM_OK);
     ck_assert_int_eq(sim_rng_create(11, 3, &c.r, &st), SIM_OK);
     c.budget = 200000;
+    c.spread = spread;
     for (int i = 0; i < CHURN_N; i++)
         ev_node_init(&c.node[i], churn_fn);
     for (int i = 0; i < CHURN_N; i++)
         churn_touch(e, &c);
-    /* in slices, so that runs resume where a bound stopped them */
+    /* in slices, so that runs resume where a bound stopped them (a slice is longer than the
+     * spread, so that each runs something) */
     while (ev_pending(e) > 0)
-        ev_run(e, ev_now(e) + 50);
+        ev_run(e, ev_now(e) + 50 * (int64_t)spread / 4);
     ck_assert_int_eq(c.bad, 0);
     ck_assert_int_ge(c.ran, c.budget);
     /* clear unschedules every node */
@@ -919,6 +923,19 @@ START_TEST(event_queue_matches_a_reference_under_churn)
         ck_assert(!ev_node_scheduled(&c.node[i]));
     sim_rng_destroy(c.r);
     ev_engine_destroy(e);
+}
+
+START_TEST(event_queue_matches_a_reference_under_churn)
+{
+    churn_check(4);
+}
+END_TEST
+
+/* Hundreds of instants pending at once: the table of newest buckets forgets some, and an
+ * instant scheduled again gets a second bucket, which must run after the first. */
+START_TEST(event_queue_matches_a_reference_with_many_instants)
+{
+    churn_check(600);
 }
 END_TEST
 
@@ -1014,6 +1031,7 @@ static Suite *net_suite(void)
     tcase_add_test(te, events_order_by_time_class_then_insertion);
     tcase_add_test(te, event_heap_stays_sorted_under_random_churn);
     tcase_add_test(te, event_queue_matches_a_reference_under_churn);
+    tcase_add_test(te, event_queue_matches_a_reference_with_many_instants);
     tcase_add_test(te, ecmp_spreads_flows_over_equal_cost_paths);
     tcase_add_test(te, unreachable_destination_is_an_input_error);
     suite_add_tcase(s, te);

@@ -2,22 +2,37 @@
  * evq.c: the event queue as a 4-ary min-heap of instants, each a FIFO of nodes.
  *
  * Events of one (t_ps, klass) run in seq order, which is the order they were scheduled in:
- * so each distinct (t_ps, klass) is one bucket holding its nodes in a doubly linked FIFO,
- * and only buckets go through the heap. Replays are full of simultaneous events (the data-
+ * so each distinct (t_ps, klass) is a bucket holding its nodes in a doubly linked FIFO, and
+ * only buckets go through the heap. Replays are full of simultaneous events (the data-
  * parallel replicas of a rank run in lock step: two pops in three at 16k ranks find the
  * clock unchanged), so the heap is far smaller than the number of pending events and most
- * pops take a node off a list. The project's hash map (sim_hmap) from the instant's key
- * (t_ps << 1 | klass) to its bucket finds the bucket a new event joins; a specialised map
- * beside the buckets measured no faster (the commit that made this change has the figures).
- * Runs of schedules for one instant (a collective's members woken together, replicas in
- * lock step) skip the map: the bucket found last, or the root, is checked first. A map-free
- * queue (a new bucket whenever the instant changes, ordered by creation) measured no faster
- * either (commit 443195e). The order is exactly the total order (t_ps, klass, seq) of evq.h.
+ * pops take a node off a list. Runs of schedules for one instant (a collective's members
+ * woken together, replicas in lock step) find their bucket as the one found last.
+ *
+ * Finding an instant's bucket: a lossy table, not a map. A direct-mapped table of bucket
+ * indices, where the slot of an instant's key (t_ps << 1 | klass) names the last bucket
+ * given that key, answers every look-up in one probe; a new bucket costs one store, an
+ * emptied one nothing (a hash map's insertion and deletion were 10% of the 16k replay, and
+ * clearing a slot when its bucket emptied was one more cache miss per bucket). A slot
+ * outlives its bucket, so a bucket it names counts only while it is in use and holds the
+ * key (`holds`); then it is the instant's newest: a bucket that gets a key, made or moved,
+ * is written to the key's slot, so a newer bucket of the instant would have overwritten it.
+ * The table holds at most 2^RECENT_MAX_BITS slots, a few kilobytes that stay in the cache:
+ * a look-up that misses the one found last is mostly a new instant, and a large table was
+ * a cache miss on each (at 16k ranks a table of 1,024 slots forgets 0.2% more instants
+ * than one of 16,384). What it forgets costs a second bucket for the
+ * instant, which is exact: buckets of one instant are ordered in the heap by when they were
+ * made (`made`), and a bucket takes nodes only while it is its instant's newest (every node
+ * appended goes to the bucket the look-up finds, the one found last or the table's, both of
+ * which are the newest: a new bucket replaces its instant's entry and becomes the one found
+ * last), so every node of an older bucket was scheduled before every node of a newer one and
+ * popping the buckets oldest first is (t_ps, klass, seq) order. The heap key (t_ps, klass)
+ * is one 64-bit number compared without branches; `made` settles ties, which are rare.
  *
  * Buckets live in one vector (indices, never pointers, so it may grow), recycled through a
- * free list; the heap holds each bucket's key (one 64-bit number, compared without
- * branches) beside its index, so sifts compare inside the heap array. The vectors and the map only grow (doubling): once a run has reached its peak
- * nothing is allocated.
+ * free list; the heap holds each bucket's key beside its index, so sifts compare inside the
+ * heap array. The vectors and the table only grow (doubling; the table restarts empty, which
+ * only forgets, up to its bound): once a run has reached its peak nothing is allocated.
  */
 #include "core/evq.h"
 
@@ -25,31 +40,34 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "core/hmap.h"
 #include "core/vec.h"
 
 typedef struct bucket {
-    int64_t t_ps;
+    uint64_t key; /* key_of(t_ps, klass) */
     ev_node *head, *tail;
-    uint32_t heap_idx; /* position + 1 in the heap */
+    uint64_t made;     /* creation order: ties between buckets of one instant go to the older */
+    uint32_t heap_idx; /* position + 1 in the heap; 0: free */
     uint32_t next_free;
-    ev_class klass;
 } bucket;
 
 typedef struct slot {
-    uint64_t key; /* key_of(t_ps, klass): one comparison orders two buckets */
+    uint64_t key; /* key_of(t_ps, klass): one comparison orders two buckets' instants */
     uint32_t b;   /* bucket index */
 } slot;
 
 #define NONE UINT32_MAX
 #define ARITY 4
+#define RECENT_MIN_BITS 4
+#define RECENT_MAX_BITS 10 /* the table's bound (see the top of the file) */
 
 struct ev_engine {
     SIM_VEC(slot) heap; /* heap.n: the buckets in use */
     SIM_VEC(bucket) bk; /* in use or on the free list */
     uint32_t free_bk;
-    uint32_t last_bk;   /* the bucket bucket_get found last (NONE: none), if still in use */
-    sim_hmap instants;  /* key_of(t_ps, klass) -> bucket index, one per bucket in use */
+    uint32_t last_bk;   /* the bucket bucket_find found last (NONE: none), if still in use */
+    uint32_t *recent;   /* [1 << recent_bits]: the newest bucket of an instant, or NONE */
+    unsigned recent_bits;
+    uint64_t next_made;
     size_t pending;
     int64_t now_ps;
     uint64_t next_seq;
@@ -64,8 +82,16 @@ static inline uint64_t key_of(int64_t t_ps, ev_class klass)
     return (uint64_t)t_ps << 1 | (uint64_t)klass;
 }
 
-static inline int slot_less(const slot *a, const slot *b)
+/* Two buckets of one instant: the older first (see the header comment). */
+static bool older(const ev_engine *e, uint32_t a, uint32_t b)
 {
+    return e->bk.v[a].made < e->bk.v[b].made;
+}
+
+static inline bool slot_less(const ev_engine *e, const slot *a, const slot *b)
+{
+    if (__builtin_expect(a->key == b->key, 0))
+        return older(e, a->b, b->b);
     return a->key < b->key;
 }
 
@@ -80,7 +106,7 @@ static void sift_up(ev_engine *e, size_t i)
     slot x = e->heap.v[i];
     while (i > 0) {
         size_t p = (i - 1) / ARITY;
-        if (!slot_less(&x, &e->heap.v[p]))
+        if (!slot_less(e, &x, &e->heap.v[p]))
             break;
         place(e, i, e->heap.v[p]);
         i = p;
@@ -88,14 +114,17 @@ static void sift_up(ev_engine *e, size_t i)
     place(e, i, x);
 }
 
-/* The smallest of the children [c, last) (keys distinct: no ties), without branches on
- * the comparisons, which no predictor guesses. */
-static inline size_t min_child(const slot *h, size_t c, size_t last)
+/* The smallest of the children [c, last), without branches on the key comparisons, which
+ * no predictor guesses; equal keys (rare) take a branch to compare the buckets' ages. */
+static inline size_t min_child(const ev_engine *e, size_t c, size_t last)
 {
+    const slot *h = e->heap.v;
     size_t m = c;
     uint64_t k = h[c].key;
     for (size_t j = c + 1; j < last; j++) {
         bool less = h[j].key < k;
+        if (__builtin_expect(h[j].key == k, 0))
+            less = older(e, h[j].b, h[m].b);
         m = less ? j : m;
         k = less ? h[j].key : k;
     }
@@ -110,8 +139,8 @@ static void sift_down(ev_engine *e, size_t i)
         if (c >= e->heap.n)
             break;
         size_t last = c + ARITY < e->heap.n ? c + ARITY : e->heap.n;
-        size_t m = min_child(e->heap.v, c, last);
-        if (!slot_less(&e->heap.v[m], &x))
+        size_t m = min_child(e, c, last);
+        if (!slot_less(e, &e->heap.v[m], &x))
             break;
         place(e, i, e->heap.v[m]);
         i = m;
@@ -125,93 +154,103 @@ static void heap_remove(ev_engine *e, size_t i)
     if (i == e->heap.n)
         return;
     e->heap.v[i] = e->heap.v[e->heap.n];
-    if (i > 0 && slot_less(&e->heap.v[i], &e->heap.v[(i - 1) / ARITY]))
+    if (i > 0 && slot_less(e, &e->heap.v[i], &e->heap.v[(i - 1) / ARITY]))
         sift_up(e, i);
     else
         sift_down(e, i);
 }
 
+/* ---- the table of newest buckets ---- */
+
+/* key's slot: Fibonacci hashing, whose top bits mix the instant's bits well enough. */
+static inline uint32_t *recent_at(const ev_engine *e, uint64_t key)
+{
+    return &e->recent[(key * 0x9e3779b97f4a7c15ull) >> (64 - e->recent_bits)];
+}
+
+static void recent_forget_all(ev_engine *e)
+{
+    for (size_t i = 0; e->recent && i < (size_t)1 << e->recent_bits; i++)
+        e->recent[i] = NONE;
+}
+
+/* b is in use and holds key: the one test a remembered bucket must pass. */
+static inline bool holds(const ev_engine *e, uint32_t b, uint64_t key)
+{
+    return b != NONE && e->bk.v[b].heap_idx && e->bk.v[b].key == key;
+}
+
 /* ---- buckets ---- */
 
-/* Room for want buckets in use (array, heap and map); 0 or -1 when out of memory. */
+/* Room for want buckets in use (array, heap and table); 0 or -1 when out of memory. A
+ * table that grows starts empty: it only forgets. */
 static int grow(ev_engine *e, size_t want)
 {
     if (want > UINT32_MAX - 1)
         return -1;
     if (sim_vec_reserve(&e->bk, want) != 0 || sim_vec_reserve(&e->heap, want) != 0)
         return -1;
-    return sim_hmap_reserve(&e->instants, want);
+    unsigned bits = e->recent ? e->recent_bits : RECENT_MIN_BITS;
+    while (bits < RECENT_MAX_BITS && ((size_t)1 << bits) < 4 * want)
+        bits++;
+    if (e->recent && bits == e->recent_bits)
+        return 0;
+    uint32_t *r = malloc(((size_t)1 << bits) * sizeof *r);
+    if (!r)
+        return -1;
+    free(e->recent);
+    e->recent = r;
+    e->recent_bits = bits;
+    recent_forget_all(e);
+    return 0;
 }
 
-/* Runs of events scheduled for one instant (ranks in lock step, wakes at now) find their
- * bucket without the map: the last one found, or the earliest; NONE when it is neither. */
-static uint32_t bucket_near(const ev_engine *e, int64_t t_ps, ev_class klass, uint64_t key)
+/* The newest bucket of the instant key if the queue knows one (the one found last, or the
+ * table's), else NONE: there may be none, or an older one forgotten. */
+static uint32_t bucket_find(ev_engine *e, uint64_t key)
 {
-    if (e->last_bk != NONE && e->bk.v[e->last_bk].heap_idx &&
-        e->bk.v[e->last_bk].t_ps == t_ps && e->bk.v[e->last_bk].klass == klass)
+    if (holds(e, e->last_bk, key))
         return e->last_bk;
-    if (e->heap.n && e->heap.v[0].key == key)
-        return e->heap.v[0].b;
-    return NONE;
+    if (!e->recent)
+        return NONE;
+    uint32_t b = *recent_at(e, key);
+    if (!holds(e, b, key))
+        return NONE;
+    e->last_bk = b;
+    return b;
 }
 
-/* The bucket of (t_ps, klass) if there is one, else NONE. */
-static uint32_t bucket_find(ev_engine *e, int64_t t_ps, ev_class klass)
+/* The newest bucket of the instant key, made (in the heap and the table) when the queue knows
+ * none; NONE when out of memory, with nothing changed. */
+static uint32_t bucket_get(ev_engine *e, uint64_t key)
 {
-    uint64_t key = key_of(t_ps, klass);
-    uint32_t near = bucket_near(e, t_ps, klass, key);
-    if (near != NONE)
-        return near;
-    uint64_t found = sim_hmap_get(&e->instants, key);
-    if (found != SIM_HMAP_NONE) {
-        e->last_bk = (uint32_t)found;
-        return (uint32_t)found;
-    }
-    return NONE;
-}
-
-/* The bucket of (t_ps, klass), made (in the heap and the map) when there is none; NONE when
- * out of memory, with nothing changed. */
-static uint32_t bucket_get(ev_engine *e, int64_t t_ps, ev_class klass)
-{
-    uint64_t key = key_of(t_ps, klass);
-    uint32_t near = bucket_near(e, t_ps, klass, key);
-    if (near != NONE)
-        return near;
+    uint32_t found = bucket_find(e, key);
+    if (found != NONE)
+        return found;
     /* buckets in use == heap.n, so with an empty free list bk.n == heap.n too */
     size_t want = e->heap.n + 1;
-    if ((want > e->heap.cap || want > e->bk.cap || want > UINT32_MAX - 1) &&
-        grow(e, want) != 0)
+    if ((want > e->heap.cap || want > e->bk.cap || !e->recent) && grow(e, want) != 0)
         return NONE;
-    /* the map's look-up and, when the instant has no bucket, its insertion in one probe */
     uint32_t b = e->free_bk != NONE ? e->free_bk : (uint32_t)e->bk.n;
-    int err;
-    uint64_t found = sim_hmap_get_or_add(&e->instants, key, b, &err);
-    if (err != 0)
-        return NONE;
-    if (found != SIM_HMAP_NONE) {
-        e->last_bk = (uint32_t)found;
-        return (uint32_t)found;
-    }
     if (b == e->free_bk)
         e->free_bk = e->bk.v[b].next_free;
     else
         e->bk.n++;
     bucket *k = &e->bk.v[b];
-    k->t_ps = t_ps;
-    k->klass = klass;
+    k->key = key;
     k->head = k->tail = NULL;
+    k->made = e->next_made++;
+    *recent_at(e, key) = b;
     e->heap.v[e->heap.n] = (slot){key, b};
     sift_up(e, e->heap.n++);
     e->last_bk = b;
     return b;
 }
 
-/* Drops the empty bucket b from the heap and the map. */
+/* Drops the empty bucket b from the heap (its slot in the table may name it still). */
 static void bucket_drop(ev_engine *e, uint32_t b)
 {
     bucket *k = &e->bk.v[b];
-    sim_hmap_del(&e->instants, key_of(k->t_ps, k->klass));
     heap_remove(e, k->heap_idx - 1);
     k->heap_idx = 0;
     k->next_free = e->free_bk;
@@ -219,24 +258,23 @@ static void bucket_drop(ev_engine *e, uint32_t b)
 }
 
 /*
- * Moves bucket b, holding only its node, to the instant (t_ps, klass), which has no bucket:
- * the same as dropping b and making a bucket for the new instant, but one sift instead of
- * two, and the bucket and its map slot reused. A rank's compute end moved earlier when the
- * communication beside its op ends (exec.c, speed_up) takes this path.
+ * Moves bucket b, holding only its node, to the instant (t_ps, klass), of which the queue
+ * knows no bucket: the same as dropping b and making a bucket for the new instant (b becomes
+ * its newest), but one sift instead of two, and the bucket reused. A rank's compute end
+ * moved earlier when the communication beside its op ends (exec.c, speed_up) takes this path.
  */
-static void bucket_move(ev_engine *e, uint32_t b, int64_t t_ps, ev_class klass)
+static void bucket_move(ev_engine *e, uint32_t b, uint64_t key)
 {
     bucket *k = &e->bk.v[b];
-    uint64_t old = key_of(k->t_ps, k->klass), key = key_of(t_ps, klass);
-    sim_hmap_del(&e->instants, old);
-    (void)sim_hmap_add(&e->instants, key, b); /* one entry out, one in: no growth */
-    k->t_ps = t_ps;
-    k->klass = klass;
+    uint64_t old = k->key;
+    *recent_at(e, key) = b;
+    k->key = key;
+    k->made = e->next_made++;
     size_t i = k->heap_idx - 1;
     e->heap.v[i].key = key;
     if (key < old)
         sift_up(e, i);
-    else
+    else /* later, or the same instant made newer */
         sift_down(e, i);
     e->last_bk = b;
 }
@@ -279,8 +317,8 @@ void ev_clear(ev_engine *e)
         bucket *k = &e->bk.v[e->heap.v[i].b];
         for (ev_node *n = k->head; n; n = n->next)
             n->where = 0;
-        sim_hmap_del(&e->instants, key_of(k->t_ps, k->klass));
     }
+    recent_forget_all(e);
     e->heap.n = 0;
     e->bk.n = 0;
     e->free_bk = NONE;
@@ -295,7 +333,7 @@ void ev_engine_destroy(ev_engine *e)
     ev_clear(e);
     sim_vec_free(&e->heap);
     sim_vec_free(&e->bk);
-    sim_hmap_free(&e->instants);
+    free(e->recent);
     free(e);
 }
 
@@ -324,13 +362,16 @@ sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, ev_class klass)
 {
     assert(t_ps >= e->now_ps);
     assert(klass == EV_CLASS_NORMAL || klass == EV_CLASS_LATE);
+    uint64_t key = key_of(t_ps, klass);
     if (n->where) {
-        if (n->t_ps == t_ps && n->klass == klass && !n->next) {
-            n->seq = e->next_seq++; /* already last of its bucket: a fresh seq keeps it so */
+        if (n->t_ps == t_ps && n->klass == klass && !n->next &&
+            bucket_find(e, key) == n->where - 1) {
+            n->seq = e->next_seq++; /* already last of its instant's newest bucket: a fresh
+                                       seq keeps it so */
             return SIM_OK;
         }
-        if (!n->prev && !n->next && bucket_find(e, t_ps, klass) == NONE) {
-            bucket_move(e, n->where - 1, t_ps, klass); /* alone in its bucket */
+        if (!n->prev && !n->next && bucket_find(e, key) == NONE) {
+            bucket_move(e, n->where - 1, key); /* alone in its bucket */
             n->t_ps = t_ps;
             n->klass = klass;
             n->seq = e->next_seq++;
@@ -338,7 +379,7 @@ sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, ev_class klass)
         }
         unlink_node(e, n);
     }
-    uint32_t b = bucket_get(e, t_ps, klass);
+    uint32_t b = bucket_get(e, key);
     if (b == NONE)
         return SIM_ERR_NOMEM;
     bucket *k = &e->bk.v[b];

@@ -69,11 +69,12 @@ typedef struct speed {
 } speed;
 
 /* Hot fields first, in the order of the cache lines an event reads (ev_run prefetches the
- * first five): the node and the state (line 0), what a compute item and a collective's end
- * read and write (line 1), the cursor (lines 2-3), what waits and collectives' arrivals
- * read (line 4); then the step's accumulators, which waits and step ends read. */
+ * first five, the whole rank): the node and the state (line 0), what a compute item and a
+ * collective's end read and write (line 1), the cursor (lines 2-3), what waits and
+ * collectives' arrivals read (line 4). The step's accumulators, which waits and step ends
+ * read, live apart (exec_run_ctl.acc). */
 typedef struct rank_st {
-    _Alignas(64) ev_node ev; /* first member; a rank is six whole cache lines (384 bytes) */
+    _Alignas(64) ev_node ev; /* first member; a rank is five whole cache lines (320 bytes) */
     int64_t op_end_ps;   /* when its op ends (R_COMPUTE) */
     rank_state state;
     bool have_item; /* waits on an item (a receive, the DP wait) that it runs again */
@@ -85,7 +86,7 @@ typedef struct rank_st {
                             not yet known; shared by the ranks of one (plan, chip model) */
     double slow;         /* its ops take slow x their time (exec_opts.slowdown; else 1) */
     double ov;           /* its chip's overlap_slowdown */
-    double compute_s;    /* this step's compute time (acc.compute_s, kept here: every op adds) */
+    double compute_s;    /* this step's compute time (x->acc's compute_s: every op adds) */
     int32_t async_out;
     int32_t overlap_out; /* PLAN_ASYNC_NEXT_OP collectives not yet done */
     plan_cursor cur;
@@ -97,7 +98,6 @@ typedef struct rank_st {
     int32_t rep;         /* its replica */
     int32_t loc, base;   /* its rank in the replica's plan; the replica's first chip */
     uint32_t seq[PLAN_SLOT_COUNT]; /* collectives met per group slot */
-    exec_rank_stats acc; /* this step, but for compute_s */
 } rank_st;
 
 typedef struct rdv {
@@ -142,6 +142,9 @@ struct exec_run_ctl {
     net_sim *ns;
     coll_engine *ce;
     rank_st *ranks;
+    exec_rank_stats *acc; /* [n_ranks]: each rank's figures of this step but compute_s, kept
+                             apart from the ranks: waits and collectives' ends add to them,
+                             an op does not, and without them a rank is five cache lines */
     int64_t n_ranks, done_ranks, step, total_steps;
     int64_t replicas, warmup, steps; /* n_ranks: the ranks of every replica's plan */
     double step_start_s;
@@ -304,11 +307,13 @@ static void async_done(ex *x, rank_st *r, int32_t *out, rank_state state, int di
         speed_up(x, r);
     if (*out > 0 || r->state != state)
         return;
-    r->acc.exposed_s[dim] += end_s - r->block_s;
+    x->acc[r->id].exposed_s[dim] += end_s - r->block_s;
     r->have_item = 0;
     r->state = R_READY;
     wake(x, r);
 }
+
+#define MEMBER_AHEAD 8 /* members fetched ahead of the one woken (on_coll_done) */
 
 static void on_coll_done(void *user, double start_s, double end_s)
 {
@@ -319,8 +324,16 @@ static void on_coll_done(void *user, double start_s, double end_s)
     char name[64];
     if (x->tr)
         snprintf(name, sizeof name, "%s %s", plan_dim_name(v->dim), coll_kind_name(v->kind));
+    const int32_t *mem = v->grp->members;
     for (int64_t i = 0; i < v->size; i++) {
-        rank_st *r = &x->ranks[v->grp->members[i]];
+        if (i + MEMBER_AHEAD < v->size) { /* members are scattered over the ranks' array: a
+                                             miss each, so fetch the two lines read here (the
+                                             node and state; the outstanding counts) ahead */
+            const char *ahead = (const char *)&x->ranks[mem[i + MEMBER_AHEAD]];
+            __builtin_prefetch(ahead, 1);
+            __builtin_prefetch(ahead + 64, 1);
+        }
+        rank_st *r = &x->ranks[mem[i]];
         if (x->tr && trace_wants(x->tr, r->id))
             trace_event(x->tr, name, coll_algo_name(v->algo), r->id,
                         v->async != PLAN_SYNC ? TRACE_ASYNC : TRACE_COMM, v->start_s, end_s - v->start_s);
@@ -329,8 +342,8 @@ static void on_coll_done(void *user, double start_s, double end_s)
         } else if (v->async == PLAN_ASYNC_STEP) {
             async_done(x, r, &r->async_out, R_WAIT, PLAN_DP, end_s);
         } else {
-            r->acc.idle_s += v->start_s - r->block_s;
-            r->acc.exposed_s[v->dim] += end_s - v->start_s;
+            x->acc[r->id].idle_s += v->start_s - r->block_s;
+            x->acc[r->id].exposed_s[v->dim] += end_s - v->start_s;
             r->state = R_READY;
             wake(x, r);
         }
@@ -626,8 +639,8 @@ static item_next item_recv(ex *x, rank_st *r, const plan_item *it)
         if (r->state == R_RECV) { /* woken: split the wait */
             double t = now_s(x), b = r->block_s;
             double ts = t_send < b ? b : (t_send > t ? t : t_send);
-            r->acc.bubble_s += ts - b;
-            r->acc.exposed_s[PLAN_PP] += t - ts;
+            x->acc[r->id].bubble_s += ts - b;
+            x->acc[r->id].exposed_s[PLAN_PP] += t - ts;
         }
         r->state = R_READY;
         r->have_item = 0;
@@ -731,7 +744,7 @@ static void start_ranks(ex *x)
         r->have_item = 0;
         r->state = R_READY;
         r->join_pending = r->join_after = 0;
-        memset(&r->acc, 0, sizeof r->acc);
+        memset(&x->acc[i], 0, sizeof x->acc[i]);
         r->compute_s = 0;
         wake(x, r);
     }
@@ -748,7 +761,7 @@ static void go(ex *x)
         return;
     }
     for (int64_t i = 0; i < x->n_ranks; i++) {
-        memset(&x->ranks[i].acc, 0, sizeof x->ranks[i].acc);
+        memset(&x->acc[i], 0, sizeof x->acc[i]);
         x->ranks[i].compute_s = 0;
     }
     for (int64_t s = 0; s < x->replicas; s++)
@@ -800,7 +813,7 @@ static void step_done(ex *x)
     row->end_s = now_s(x);
     int measured = x->step >= x->warmup;
     for (int64_t i = 0; i < x->n_ranks; i++) {
-        const exec_rank_stats *a = &x->ranks[i].acc;
+        const exec_rank_stats *a = &x->acc[i];
         exec_rank_stats *tot = &res->ranks[i];
         for (int d = 0; d < PLAN_DIM_COUNT; d++) {
             row->exposed_s[d] += a->exposed_s[d] / (double)x->n_ranks;
@@ -986,12 +999,14 @@ static sim_code open_ranks(ex *x, sim_status *st)
     x->ranks = aligned_alloc(64, (size_t)x->n_ranks * sizeof *x->ranks);
     if (x->ranks)
         memset(x->ranks, 0, (size_t)x->n_ranks * sizeof *x->ranks);
+    x->acc = calloc((size_t)x->n_ranks, sizeof *x->acc);
     res->ranks = calloc((size_t)x->n_ranks, sizeof *res->ranks);
     res->step_rows = calloc((size_t)x->total_steps, sizeof *res->step_rows);
     res->link_bytes = calloc(nl ? nl : 1, sizeof *res->link_bytes);
     res->replica_s = calloc((size_t)x->replicas, sizeof *res->replica_s);
     res->n_replicas = x->replicas;
-    if (!x->ranks || !res->ranks || !res->step_rows || !res->link_bytes || !res->replica_s)
+    if (!x->ranks || !x->acc || !res->ranks || !res->step_rows || !res->link_bytes ||
+        !res->replica_s)
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for %lld ranks",
                               (long long)x->n_ranks);
     res->n_step_rows = x->total_steps;
@@ -1109,6 +1124,7 @@ static void close_run(ex *x)
     res->colls = x->colls.v; /* the result owns the records from here */
     res->n_colls = x->colls.n;
     free(x->ranks);
+    free(x->acc);
     for (size_t k = 0; k < x->n_memo; k++)
         free(x->memo[k].ps);
     free(x->memo);
