@@ -113,12 +113,16 @@ typedef struct rz_ent {
     double rate;
 } rz_ent;
 
-/* A member's usages: links c and weights w up to the first c[k] < 0; c[0] < 0 when it has
- * more than RZ_INLINE of them (then read its slot). Two arrays, so that a log of unit
- * weights reads 16 bytes per member. */
-typedef struct rz_use {
+/* A member: its usages' links c (up to the first c[k] < 0; c[0] < 0 when it has more than
+ * RZ_INLINE of them: then read its slot), its variable, its entry, and the resume that
+ * fixed it last (done): what a resume's fill reads and writes of it in one half cache line.
+ * The weights sit apart (rz_wts), so that a log of unit weights never reads them. */
+typedef struct rz_mem {
     int32_t c[RZ_INLINE];
-} rz_use;
+    net_mm_var *var;
+    uint32_t pos;  /* its entry in ent */
+    uint32_t done; /* == the resume's stamp once that resume fixed it */
+} rz_mem;
 typedef struct rz_wts {
     double w[RZ_INLINE];
 } rz_wts;
@@ -134,13 +138,11 @@ typedef struct rz_log {
     rz_ent *ent;
     net_mm_var **min; /* min[i]: smallest key in ent[0..i] (the first on ties) */
     size_t n, cap;
-    /* per member (n_mem of them, capacity cap): its record, variable, slot, and position
-     * in ent */
-    rz_use *mc;
+    /* per member (n_mem of them, capacity cap): its record (64-byte aligned), weights and
+     * slot */
+    rz_mem *mem;
     rz_wts *mw;
-    net_mm_var **mvar;
     uint32_t *mslot;
-    uint32_t *mpos;
     size_t n_mem;
     int32_t *links;
     size_t nc, links_cap;
@@ -227,9 +229,8 @@ struct net_mm_system {
     rz_log *cur;
     uint32_t rz_next_id;
     uint32_t *fix_pos; /* fix_pos[slot]: the slot's member in its log */
-    /* a resume's own fill (resume_fill): whether each member is fixed, and per link
-     * [loc_beg, loc_end) in loc_users, its suffix members in log order */
-    uint8_t *loc_done;
+    /* a resume's own fill (resume_fill): per link [loc_beg, loc_end) in loc_users, its
+     * suffix members in log order */
     uint32_t *loc_users; /* capacity RZ_INLINE active.cap */
     uint32_t *loc_beg, *loc_end;
     bool logging;        /* the fill under way writes the log cur */
@@ -281,14 +282,11 @@ void net_mm_destroy(net_mm_system *s)
         free(s->logs[i].ent);
         free(s->logs[i].min);
         free(s->logs[i].links);
-        free(s->logs[i].mc);
+        free(s->logs[i].mem);
         free(s->logs[i].mw);
-        free(s->logs[i].mvar);
         free(s->logs[i].mslot);
-        free(s->logs[i].mpos);
     }
     free(s->fix_pos);
-    free(s->loc_done);
     free(s->loc_users);
     free(s->loc_beg);
     free(s->loc_end);
@@ -351,7 +349,6 @@ sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st)
         GROW(comp_s);
         GROW(mark);
         GROW(fix_pos);
-        GROW(loc_done);
         cap *= RZ_INLINE;
         GROW(loc_users);
         GROW(free_slots);
@@ -444,7 +441,7 @@ void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
     if (lg->id && lg->id == sl->rz_id) {
         /* a departure from a logged component: a resume re-fills from its step on, and
          * its links get back the load it had, so that their rem stays that of the fill */
-        rz_ent *le = &lg->ent[lg->mpos[s->fix_pos[idx]]];
+        rz_ent *le = &lg->ent[lg->mem[s->fix_pos[idx]].pos];
         if (le->step < lg->from)
             lg->from = le->step;
         if (sl->bound > 0 || sl->n_elems > RZ_INLINE)
@@ -579,12 +576,13 @@ static void fix_var(net_mm_system *s, uint32_t si, double r, uint32_t step)
             v->rz_id = lg->id;
             v->rz_at = (uint32_t)(lg - s->logs);
             s->fix_pos[si] = m;
-            lg->mvar[m] = v->var;
             lg->mslot[m] = si;
             if (v->bound > 0 || v->n_elems > RZ_INLINE)
                 lg->n_special++;
-            rz_use *mc = &lg->mc[m];
+            rz_mem *mc = &lg->mem[m];
             rz_wts *mw = &lg->mw[m];
+            mc->var = v->var;
+            mc->done = 0;
             for (uint32_t i = 0; i < RZ_INLINE; i++) {
                 mc->c[i] = -1;
                 mw->w[i] = 0;
@@ -599,7 +597,7 @@ static void fix_var(net_mm_system *s, uint32_t si, double r, uint32_t step)
         } else {
             m = s->fix_pos[si];
         }
-        lg->mpos[m] = (uint32_t)lg->n;
+        lg->mem[m].pos = (uint32_t)lg->n;
         lg->ent[lg->n++] = (rz_ent){.m = m, .step = step, .rate = r};
     }
     for (uint32_t i = 0; i < v->n_elems; i++) {
@@ -726,14 +724,17 @@ static bool log_new(net_mm_system *s, size_t nv, size_t nc)
             return false;                                                                    \
         lg->field = q_;                                                                      \
     } while (0)
+        lg->cap = 0; /* until every array has grown */
         LOG_GROW(ent);
         LOG_GROW(min);
-        LOG_GROW(mc);
         LOG_GROW(mw);
-        LOG_GROW(mvar);
         LOG_GROW(mslot);
-        LOG_GROW(mpos);
 #undef LOG_GROW
+        /* a member's record in one cache line: 64-byte aligned (nothing to keep) */
+        free(lg->mem);
+        lg->mem = aligned_alloc(64, (nv * sizeof *lg->mem + 63) / 64 * 64);
+        if (!lg->mem)
+            return false;
         lg->cap = nv;
     }
     if (nc > lg->links_cap) {
@@ -863,7 +864,7 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
     s->logging = s->rz_fresh = false;
     /* reported in log order (the members' order), so that the log's min follows */
     for (size_t i = 0; i < nv; i++)
-        s->comp_v.v[i] = s->cur->mvar[i];
+        s->comp_v.v[i] = s->cur->mem[i].var;
     report_changes(s, s->comp_v.v, RATES_FROM_LOG, nv, cb, ctx, 0, nv);
 }
 
@@ -886,7 +887,7 @@ static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
         uint32_t m = e->m;
         if (m == RZ_DEAD)
             continue;
-        const rz_use *mc = &lg->mc[m];
+        const rz_mem *mc = &lg->mem[m];
         s->mark[lg->mslot[m]] = MARK_SEEN(ep);
         nsuf++;
         const mm_slot *v = &s->slots[lg->mslot[m]];
@@ -935,7 +936,7 @@ static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
     size_t nv = nsuf;
     if (!local)
         for (size_t i = 0; i < nsuf; i++)
-            s->comp_v.v[i] = lg->mvar[lg->ent[from + i].m];
+            s->comp_v.v[i] = lg->mem[lg->ent[from + i].m].var;
     if (from > 0)
         s->comp_v.v[nv++] = lg->min[from - 1];
     s->comp_v.n = nv;
@@ -993,7 +994,7 @@ static size_t resume_local_give_back(net_mm_system *s, size_t *nc_out)
 {
     uint32_t ep = (uint32_t)s->epoch;
     rz_log *lg = s->cur;
-    const rz_use *mc = lg->mc;
+    const rz_mem *mc = lg->mem;
     const rz_wts *mw = lg->mw;
     const rz_ent *ent = lg->ent;
     bool unit = lg->unit;
@@ -1004,7 +1005,6 @@ static size_t resume_local_give_back(net_mm_system *s, size_t *nc_out)
         if (m == RZ_DEAD)
             continue;
         double rate = ent[i].rate;
-        s->loc_done[m] = 0;
         nsuf++;
         for (uint32_t k = 0; k < RZ_INLINE && mc[m].c[k] >= 0; k++) {
             int32_t id = mc[m].c[k];
@@ -1047,11 +1047,13 @@ static size_t resume_local_give_back(net_mm_system *s, size_t *nc_out)
 static void resume_fill(net_mm_system *s, double level, size_t from, size_t nc)
 {
     rz_log *lg = s->cur;
-    const rz_use *mc = lg->mc;
+    rz_mem *mc = lg->mem;
     const rz_wts *mw = lg->mw;
     bool unit = lg->unit;
+    /* a member is fixed in this resume once its done is stamp (resumes counts up from 0
+     * through the log's life, and its members start with done = 0) */
+    uint32_t stamp = lg->resumes + 1;
     rz_ent *ent = lg->ent;
-    uint32_t *mpos = lg->mpos;
     net_mm_var **rep = s->comp_v.v; /* reported in log order */
     size_t n = lg->n;
     for (;;) {
@@ -1071,12 +1073,12 @@ static void resume_fill(net_mm_system *s, double level, size_t from, size_t nc)
         uint32_t step = (uint32_t)n;
         for (uint32_t p = s->loc_beg[top]; p < s->loc_end[top] && nunf; p++) {
             uint32_t m = s->loc_users[p];
-            if (s->loc_done[m])
+            if (mc[m].done == stamp)
                 continue;
-            s->loc_done[m] = 1;
+            mc[m].done = stamp;
             ent[n] = (rz_ent){.m = m, .step = step, .rate = level};
-            rep[n - from] = lg->mvar[m];
-            mpos[m] = (uint32_t)n++;
+            rep[n - from] = mc[m].var;
+            mc[m].pos = (uint32_t)n++;
             if (unit) {
                 /* w = 1: the products are exact, sumw follows nunf (see give_back) */
                 for (uint32_t k = 0; k < RZ_INLINE && mc[m].c[k] >= 0; k++) {
