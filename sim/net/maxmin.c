@@ -126,6 +126,9 @@ typedef struct rz_mem {
 typedef struct rz_wts {
     double w[RZ_INLINE];
 } rz_wts;
+/* Whether member record r has a usage k: with kw = 0, up to the first c[k] < 0; a constant
+ * kw > 0 (every member has kw usages) lets the compiler unroll a resume's loops. */
+#define RZ_USAGE_MORE(r, k, kw) ((kw) ? (k) < (kw) : (k) < RZ_INLINE && (r).c[k] >= 0)
 
 /* The fill log of one large component (see "Resuming a fill" in the file comment): its
  * variables in the order the fill fixed them, each with its rate and the position of the
@@ -149,6 +152,8 @@ typedef struct rz_log {
     uint32_t id;      /* 0: unused */
     uint32_t resumes; /* resumes since its whole fill */
     uint32_t n_special; /* its variables with a bound or more than RZ_INLINE usages */
+    uint32_t n_live;    /* its members still enabled, and those of them of two usages */
+    uint32_t n_pair;
     uint32_t from;    /* smallest step of a variable disabled since the last solve */
     uint64_t seen;    /* epoch of the last solve that looked at it */
     uint64_t used;    /* for the choice of the log that gives way: its last fill or resume */
@@ -446,6 +451,9 @@ void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
             lg->from = le->step;
         if (sl->bound > 0 || sl->n_elems > RZ_INLINE)
             lg->n_special--;
+        lg->n_live--;
+        if (sl->n_elems == 2)
+            lg->n_pair--;
         for (uint32_t i = 0; i < sl->n_elems; i++)
             s->c[slot_cnst(sl, i)].rem += slot_w(sl, i) * le->rate;
         le->m = RZ_DEAD;
@@ -579,6 +587,9 @@ static void fix_var(net_mm_system *s, uint32_t si, double r, uint32_t step)
             lg->mslot[m] = si;
             if (v->bound > 0 || v->n_elems > RZ_INLINE)
                 lg->n_special++;
+            lg->n_live++;
+            if (v->n_elems == 2)
+                lg->n_pair++;
             rz_mem *mc = &lg->mem[m];
             rz_wts *mw = &lg->mw[m];
             mc->var = v->var;
@@ -753,6 +764,7 @@ static bool log_new(net_mm_system *s, size_t nv, size_t nc)
     lg->nc = nc;
     lg->resumes = 0;
     lg->n_special = 0;
+    lg->n_live = lg->n_pair = 0;
     lg->from = RZ_DEAD;
     lg->other = false;
     lg->resume = false;
@@ -990,14 +1002,14 @@ static void fill(net_mm_system *s, double level, size_t nb)
  * (*nc of them); returns the number of members in the suffix. In a log of unit weights a
  * link's sumw is its nunf, exactly (sums of ones): it is set once here, and resume_fill
  * keeps nunf only. */
-static size_t resume_local_give_back(net_mm_system *s, size_t *nc_out)
+static inline __attribute__((always_inline)) size_t
+give_back_run(net_mm_system *s, size_t *nc_out, const uint32_t kw, const bool unit)
 {
     uint32_t ep = (uint32_t)s->epoch;
     rz_log *lg = s->cur;
     const rz_mem *mc = lg->mem;
     const rz_wts *mw = lg->mw;
     const rz_ent *ent = lg->ent;
-    bool unit = lg->unit;
     size_t nsuf = 0, nc = 0, ne = 0;
     uint32_t off = 0;
     for (size_t i = lg->from; i < lg->n; i++) {
@@ -1006,7 +1018,7 @@ static size_t resume_local_give_back(net_mm_system *s, size_t *nc_out)
             continue;
         double rate = ent[i].rate;
         nsuf++;
-        for (uint32_t k = 0; k < RZ_INLINE && mc[m].c[k] >= 0; k++) {
+        for (uint32_t k = 0; RZ_USAGE_MORE(mc[m], k, kw); k++) {
             int32_t id = mc[m].c[k];
             mm_cnst *c = &s->c[id];
             if (c->epoch != ep) {
@@ -1038,18 +1050,27 @@ static size_t resume_local_give_back(net_mm_system *s, size_t *nc_out)
     return nsuf;
 }
 
+static size_t resume_local_give_back(net_mm_system *s, size_t *nc_out)
+{
+    const rz_log *lg = s->cur;
+    if (lg->unit && lg->n_pair == lg->n_live)
+        return give_back_run(s, nc_out, 2, true);
+    return give_back_run(s, nc_out, 0, lg->unit);
+}
+
 /* The fill of a resume prepared by resume_local_give_back (nc links in comp_c): the same
  * progressive filling as fill, over the lists of the suffix's users of each link, so that
  * it neither scans the users fixed before nor visits the slots (a step fixes its variables
  * in log order, not in the link's user order, which only changes the rounding of the
  * links' rem). It logs them from entry from on and lists their variables in comp_v in the
  * same order. */
-static void resume_fill(net_mm_system *s, double level, size_t from, size_t nc)
+static inline __attribute__((always_inline)) void
+resume_fill_run(net_mm_system *s, double level, size_t from, size_t nc, const uint32_t kw,
+                const bool unit)
 {
     rz_log *lg = s->cur;
     rz_mem *mc = lg->mem;
     const rz_wts *mw = lg->mw;
-    bool unit = lg->unit;
     /* a member is fixed in this resume once its done is stamp (resumes counts up from 0
      * through the log's life, and its members start with done = 0) */
     uint32_t stamp = lg->resumes + 1;
@@ -1081,7 +1102,7 @@ static void resume_fill(net_mm_system *s, double level, size_t from, size_t nc)
             mc[m].pos = (uint32_t)n++;
             if (unit) {
                 /* w = 1: the products are exact, sumw follows nunf (see give_back) */
-                for (uint32_t k = 0; k < RZ_INLINE && mc[m].c[k] >= 0; k++) {
+                for (uint32_t k = 0; RZ_USAGE_MORE(mc[m], k, kw); k++) {
                     int32_t id = mc[m].c[k];
                     if (id == top) {
                         rem -= level;
@@ -1094,7 +1115,7 @@ static void resume_fill(net_mm_system *s, double level, size_t from, size_t nc)
                 }
                 continue;
             }
-            for (uint32_t k = 0; k < RZ_INLINE && mc[m].c[k] >= 0; k++) {
+            for (uint32_t k = 0; RZ_USAGE_MORE(mc[m], k, kw); k++) {
                 double w = mw[m].w[k];
                 int32_t id = mc[m].c[k];
                 if (id == top) {
@@ -1117,6 +1138,15 @@ static void resume_fill(net_mm_system *s, double level, size_t from, size_t nc)
         for (size_t i = 0; i < nc; i++)
             s->c[s->comp_c[i]].sumw = s->c[s->comp_c[i]].nunf;
     lg->n = n;
+}
+
+static void resume_fill(net_mm_system *s, double level, size_t from, size_t nc)
+{
+    const rz_log *lg = s->cur;
+    if (lg->unit && lg->n_pair == lg->n_live)
+        resume_fill_run(s, level, from, nc, 2, true);
+    else
+        resume_fill_run(s, level, from, nc, 0, lg->unit);
 }
 
 /* ---- naive reference solver: rounds of full scans ---- */
