@@ -491,10 +491,13 @@ size_t net_mm_cnst_users(const net_mm_system *s, int32_t cnst) { return s->c[cns
 int net_mm_dirty(const net_mm_system *s) { return s->n_mod != 0; }
 const net_mm_stats *net_mm_get_stats(const net_mm_system *s) { return &s->stats; }
 
-/* ---- 4-ary min-heap of (share, link) entries ----
+/* ---- binary min-heap of (share, link) entries ----
  * The heap is lazy (see the file comment): entries are only pushed in a batch, then the
  * top is popped or has its key raised, so entries carry their key inline and no link needs
- * to know its position. Ties break by link id: deterministic. */
+ * to know its position. Ties break by link id: deterministic, and since every pop takes
+ * the least (key, id), the order of pops does not depend on the heap's shape. Binary: a
+ * refreshed top mostly moves a level or two, where a 4-ary heap compares four children at
+ * each (cachegrind on the all-to-all: 45M instructions fewer of 2.3G). */
 
 static inline int hent_less(const mm_hent *a, const mm_hent *b)
 {
@@ -504,30 +507,20 @@ static inline int hent_less(const mm_hent *a, const mm_hent *b)
 static void heap_down(net_mm_system *s, size_t i)
 {
     mm_hent x = s->heap[i];
-    const mm_hent *h = s->heap;
+    mm_hent *h = s->heap;
     size_t n = s->n_heap;
     for (;;) {
-        size_t ch = 4 * i + 1;
+        size_t ch = 2 * i + 1;
         if (ch >= n)
             break;
-        size_t best = ch;
-        if (ch + 4 <= n) {
-            /* a full family: the minimum of four by selects, not branches (the comparisons
-             * of a sift-down are unpredictable) */
-            size_t a = ch + (size_t)hent_less(&h[ch + 1], &h[ch]);
-            size_t b = ch + 2 + (size_t)hent_less(&h[ch + 3], &h[ch + 2]);
-            best = hent_less(&h[b], &h[a]) ? b : a;
-        } else {
-            for (size_t k = ch + 1; k < n; k++)
-                if (hent_less(&h[k], &h[best]))
-                    best = k;
-        }
-        if (!hent_less(&h[best], &x))
+        if (ch + 1 < n)
+            ch += (size_t)hent_less(&h[ch + 1], &h[ch]);
+        if (!hent_less(&h[ch], &x))
             break;
-        s->heap[i] = h[best];
-        i = best;
+        h[i] = h[ch];
+        i = ch;
     }
-    s->heap[i] = x;
+    h[i] = x;
 }
 
 static void heap_pop(net_mm_system *s)
@@ -706,7 +699,7 @@ static void prepare_fill(net_mm_system *s, size_t nc, uint32_t min_unf, size_t n
         if (s->c[id].nunf >= min_unf)
             s->heap[s->n_heap++] = (mm_hent){share_of(&s->c[id]), id};
     }
-    for (size_t i = (s->n_heap + 2) / 4; i-- > 0;)
+    for (size_t i = s->n_heap / 2; i-- > 0;)
         heap_down(s, i);
     s->bounded.n = nb;
     if (nb > 1)
