@@ -1136,10 +1136,13 @@ resume_fill_run(net_mm_system *s, double level, size_t from, size_t nc, const ui
 static void resume_fill(net_mm_system *s, double level, size_t from, size_t nc)
 {
     const rz_log *lg = s->cur;
-    if (lg->unit && lg->n_pair == lg->n_live)
+    if (lg->unit && lg->n_pair == lg->n_live) {
+        s->stats.resumes_pair++;
         resume_fill_run(s, level, from, nc, 2, true);
-    else
+    }
+    else {
         resume_fill_run(s, level, from, nc, 0, lg->unit);
+    }
 }
 
 /* ---- naive reference solver: rounds of full scans ---- */
