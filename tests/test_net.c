@@ -1005,6 +1005,97 @@ START_TEST(unreachable_destination_is_an_input_error)
 }
 END_TEST
 
+/* Local resumes of both kinds of log (solver18): unit weights with two- and three-link
+ * variables until the three-link ones have left (the generic loops), then two-link only
+ * (the unrolled pair loops, from the first solve after the last three-link departure);
+ * and two-link variables of weights other than 1 (the generic loops with weights). Rates
+ * against the naive solver to 1e-9 after every solve. */
+START_TEST(local_resumes_of_pair_and_mixed_logs_match_naive)
+{
+    sim_status st;
+    for (int inst = 0; inst < 2; inst++) {
+        sim_rng *r;
+        ck_assert_int_eq(sim_rng_create(1818, (uint64_t)inst, &r, &st), SIM_OK);
+        size_t nl = 40, nv = 900;
+        rand_inst a, b;
+        a.n_links = b.n_links = nl;
+        a.n_vars = b.n_vars = nv;
+        a.caps = malloc(nl * sizeof *a.caps);
+        b.caps = malloc(nl * sizeof *b.caps);
+        a.vars = calloc(nv, sizeof *a.vars);
+        b.vars = calloc(nv, sizeof *b.vars);
+        a.elems = calloc(nv * 4, sizeof *a.elems);
+        b.elems = calloc(nv * 4, sizeof *b.elems);
+        for (size_t l = 0; l < nl; l++)
+            a.caps[l] = b.caps[l] = inst == 0 ? 5.0 : 1 + 9 * sim_rng_uniform(r);
+        size_t n_wide = inst == 0 ? 60 : 0; /* vars [0, n_wide) cross three links */
+        for (size_t v = 0; v < nv; v++) {
+            uint32_t k = v < n_wide ? 3 : 2;
+            int32_t l0 = (int32_t)sim_rng_below(r, nl);
+            for (uint32_t i = 0; i < k; i++) {
+                double w = inst == 0 ? 1.0 : 0.5 + 1.5 * sim_rng_uniform(r);
+                int32_t l = (int32_t)(((size_t)l0 + 7 * i) % nl); /* distinct for i < 3 */
+                a.elems[v * 4 + i].cnst = b.elems[v * 4 + i].cnst = l;
+                a.elems[v * 4 + i].w = b.elems[v * 4 + i].w = w;
+            }
+            a.vars[v].elems = &a.elems[v * 4];
+            b.vars[v].elems = &b.elems[v * 4];
+            a.vars[v].n_elems = b.vars[v].n_elems = k;
+        }
+        net_mm_system *inc, *nai;
+        ck_assert_int_eq(net_mm_create(nl, a.caps, 0, &inc, &st), SIM_OK);
+        ck_assert_int_eq(net_mm_create(nl, b.caps, 1, &nai, &st), SIM_OK);
+        int *on = calloc(nv, sizeof *on);
+        for (size_t v = 0; v < nv; v++) {
+            ck_assert_int_eq(net_mm_var_enable(inc, &a.vars[v], &st), SIM_OK);
+            ck_assert_int_eq(net_mm_var_enable(nai, &b.vars[v], &st), SIM_OK);
+            on[v] = 1;
+        }
+        uint64_t pair_before = 0;
+        for (int step = 0; step < 130; step++) {
+            /* the three-link variables leave first, one per solve; then random ones, in
+             * batches of one to three */
+            int batch = step < (int)n_wide ? 1 : 1 + (int)sim_rng_below(r, 3);
+            for (int k = 0; k < batch; k++) {
+                size_t v = step < (int)n_wide ? (size_t)step : (size_t)sim_rng_below(r, nv);
+                while (!on[v])
+                    v = (v + 1) % nv;
+                net_mm_var_disable(inc, &a.vars[v]);
+                net_mm_var_disable(nai, &b.vars[v]);
+                on[v] = 0;
+            }
+            if (step == (int)n_wide - 1) /* before the first solve without them */
+                pair_before = net_mm_get_stats(inc)->resumes_pair;
+            net_mm_solve(inc, noop_component, NULL);
+            net_mm_solve(nai, noop_component, NULL);
+            for (size_t v = 0; v < nv; v++) {
+                if (!on[v])
+                    continue;
+                double x = a.vars[v].rate, y = b.vars[v].rate;
+                ck_assert_msg(fabs(x - y) <= 1e-9 * y, "inst %d step %d var %zu: %.17g vs %.17g",
+                              inst, step, v, x, y);
+            }
+            check_maxmin(&a, on);
+        }
+        const net_mm_stats *ms = net_mm_get_stats(inc);
+        ck_assert_uint_gt(ms->resumes_local, 100);
+        if (inst == 0) {
+            /* no pair resume while three-link variables were in, many after */
+            ck_assert_uint_eq(pair_before, 0);
+            ck_assert_uint_gt(ms->resumes_pair, 40);
+        } else {
+            ck_assert_uint_eq(ms->resumes_pair, 0); /* weights other than 1 */
+        }
+        free(on);
+        net_mm_destroy(inc);
+        net_mm_destroy(nai);
+        rand_inst_free(&a);
+        rand_inst_free(&b);
+        sim_rng_destroy(r);
+    }
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -1024,6 +1115,7 @@ static Suite *net_suite(void)
     tcase_add_test(tr, incremental_matches_naive_and_definition_on_random_instances);
     tcase_add_test(tr, incremental_simulation_matches_naive_on_random_trees);
     tcase_add_test(tr, resumed_fills_match_naive_on_large_random_instances);
+    tcase_add_test(tr, local_resumes_of_pair_and_mixed_logs_match_naive);
     tcase_add_loop_test(tr, all_to_all_matches_naive, 0, 3);
     tcase_add_test(tr, same_input_same_output);
     suite_add_tcase(s, tr);

@@ -48,9 +48,13 @@
  * resumes every log whose component saw departures only, then solves the other modified
  * links whole. An arrival on a logged link or a capacity change voids that log only. A
  * resume whose log holds no bounded variable and none of more than RZ_INLINE usages fills
- * on its own (resume_fill): per-link lists of the suffix only, built from the log entries,
- * which copy each variable's usages, so it touches neither the slots nor the variables
- * fixed before.
+ * on its own (resume_fill): per-link lists of the suffix only, built in the pass that gives
+ * back the suffix's loads from the log's member records, which copy each variable's usages,
+ * so it touches neither the slots nor the variables fixed before. The log's order is
+ * entries of 16 bytes (member, step, rate) over member records that stay put, so a resume
+ * rewrites 16 bytes per re-filled variable; in a log of unit weights (an all-to-all of
+ * point-to-point flows) a link's sumw equals its nunf exactly, so the resume keeps nunf
+ * only and reads no weight.
  */
 #include "net/maxmin.h"
 
@@ -87,7 +91,7 @@ typedef struct mm_slot {
     };
     uint32_t bound_epoch; /* scratch: bound_at is valid when this is the solve's epoch */
     uint32_t bound_at;    /* scratch: index of the variable's entry in bounded */
-    uint32_t rz_id;       /* id of the fill log it is in (see rz_log); its entry: fix_pos */
+    uint32_t rz_id;       /* id of the fill log it is in (see rz_log); its member: fix_pos */
     uint32_t rz_at;       /* that log's place in logs */
 } mm_slot;
 
@@ -95,19 +99,36 @@ typedef struct mm_slot {
 #define RZ_MAX_RESUMES 32 /* a whole re-fill after this many resumes bounds rounding drift */
 #define RZ_LOGS 32        /* logs kept at once: the least recently used gives way */
 #define RZ_DEAD UINT32_MAX
-/* An entry also copies what a resume and a report read of its variable (the variable, and
- * its usages when it has at most RZ_INLINE of them: a path through a two-tier fabric),
- * so that they stream through the log instead of visiting the slots (and the caller's
- * usage arrays) in fill order, a cache miss each. */
+/* A log's variables are its members, numbered in the order of its whole fill and kept
+ * until the log goes: a member's record copies what a resume and a report read of its
+ * variable (the variable, and its usages when it has at most RZ_INLINE of them: a path
+ * through a two-tier fabric), so that they stream through the log instead of visiting the
+ * slots (and the caller's usage arrays), a cache miss each. An entry is one position of the
+ * fill order: 16 bytes (its member, step and rate), so that a resume, which rewrites the
+ * order of its suffix, moves little memory; the members stay where they are. */
 #define RZ_INLINE 4
 typedef struct rz_ent {
-    uint32_t slot; /* RZ_DEAD once disabled */
+    uint32_t m; /* its member; RZ_DEAD once disabled */
     uint32_t step;
     double rate;
-    net_mm_var *var;
-    int32_t c[RZ_INLINE]; /* c[0] < 0: more than RZ_INLINE usages, read the slot; else */
-    double w[RZ_INLINE];  /* the usages up to the first c[k] < 0 */
 } rz_ent;
+
+/* A member: its usages' links c (up to the first c[k] < 0; c[0] < 0 when it has more than
+ * RZ_INLINE of them: then read its slot), its variable, its entry, and the resume that
+ * fixed it last (done): what a resume's fill reads and writes of it in one half cache line.
+ * The weights sit apart (rz_wts), so that a log of unit weights never reads them. */
+typedef struct rz_mem {
+    int32_t c[RZ_INLINE];
+    net_mm_var *var;
+    uint32_t pos;  /* its entry in ent */
+    uint32_t done; /* == the resume's stamp once that resume fixed it */
+} rz_mem;
+typedef struct rz_wts {
+    double w[RZ_INLINE];
+} rz_wts;
+/* Whether member record r has a usage k: with kw = 0, up to the first c[k] < 0; a constant
+ * kw > 0 (every member has kw usages) lets the compiler unroll a resume's loops. */
+#define RZ_USAGE_MORE(r, k, kw) ((kw) ? (k) < (kw) : (k) < RZ_INLINE && (r).c[k] >= 0)
 
 /* The fill log of one large component (see "Resuming a fill" in the file comment): its
  * variables in the order the fill fixed them, each with its rate and the position of the
@@ -120,17 +141,27 @@ typedef struct rz_log {
     rz_ent *ent;
     net_mm_var **min; /* min[i]: smallest key in ent[0..i] (the first on ties) */
     size_t n, cap;
+    /* per member (n_mem of them, capacity cap): its record (64-byte aligned), weights and
+     * slot */
+    rz_mem *mem;
+    rz_wts *mw;
+    uint32_t *mslot;
+    size_t n_mem;
     int32_t *links;
     size_t nc, links_cap;
     uint32_t id;      /* 0: unused */
     uint32_t resumes; /* resumes since its whole fill */
     uint32_t n_special; /* its variables with a bound or more than RZ_INLINE usages */
+    uint32_t n_live;    /* its members still enabled, and those of them of two usages */
+    uint32_t n_pair;
     uint32_t from;    /* smallest step of a variable disabled since the last solve */
     uint64_t seen;    /* epoch of the last solve that looked at it */
     uint64_t used;    /* for the choice of the log that gives way: its last fill or resume */
     bool resume;      /* the solve under way resumes it */
     bool other;       /* since the last solve, a change a resume cannot take (an arrival on
                        * one of its links, a capacity change) */
+    bool unit;        /* every weight of its members is 1: a resume's fill need not read
+                       * them (w * r = r exactly) */
 } rz_log;
 
 /* A slot's mark, in a dense array of its own (the fill tests it once per usage, so it
@@ -202,14 +233,13 @@ struct net_mm_system {
     rz_log logs[RZ_LOGS];
     rz_log *cur;
     uint32_t rz_next_id;
-    uint32_t *fix_pos; /* fix_pos[slot]: the slot's entry in its log */
-    /* a resume's own fill (resume_fill): the suffix's entries, whether each is fixed, and
-     * per link [loc_beg, loc_end) in loc_users, its suffix users in log order */
-    rz_ent *rz_loc;
-    uint8_t *loc_done;
+    uint32_t *fix_pos; /* fix_pos[slot]: the slot's member in its log */
+    /* a resume's own fill (resume_fill): per link [loc_beg, loc_end) in loc_users, its
+     * suffix members in log order */
     uint32_t *loc_users; /* capacity RZ_INLINE active.cap */
     uint32_t *loc_beg, *loc_end;
     bool logging;        /* the fill under way writes the log cur */
+    bool rz_fresh;       /* ... from its start (its members are made as they are fixed) */
     bool naive;
     net_mm_stats stats;
 };
@@ -257,10 +287,11 @@ void net_mm_destroy(net_mm_system *s)
         free(s->logs[i].ent);
         free(s->logs[i].min);
         free(s->logs[i].links);
+        free(s->logs[i].mem);
+        free(s->logs[i].mw);
+        free(s->logs[i].mslot);
     }
     free(s->fix_pos);
-    free(s->rz_loc);
-    free(s->loc_done);
     free(s->loc_users);
     free(s->loc_beg);
     free(s->loc_end);
@@ -323,8 +354,6 @@ sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st)
         GROW(comp_s);
         GROW(mark);
         GROW(fix_pos);
-        GROW(rz_loc);
-        GROW(loc_done);
         cap *= RZ_INLINE;
         GROW(loc_users);
         GROW(free_slots);
@@ -417,14 +446,17 @@ void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
     if (lg->id && lg->id == sl->rz_id) {
         /* a departure from a logged component: a resume re-fills from its step on, and
          * its links get back the load it had, so that their rem stays that of the fill */
-        rz_ent *le = &lg->ent[s->fix_pos[idx]];
+        rz_ent *le = &lg->ent[lg->mem[s->fix_pos[idx]].pos];
         if (le->step < lg->from)
             lg->from = le->step;
         if (sl->bound > 0 || sl->n_elems > RZ_INLINE)
             lg->n_special--;
+        lg->n_live--;
+        if (sl->n_elems == 2)
+            lg->n_pair--;
         for (uint32_t i = 0; i < sl->n_elems; i++)
             s->c[slot_cnst(sl, i)].rem += slot_w(sl, i) * le->rate;
-        le->slot = RZ_DEAD;
+        le->m = RZ_DEAD;
     }
     if (ai != li) {
         net_mm_var *last = s->active.v[li];
@@ -459,10 +491,13 @@ size_t net_mm_cnst_users(const net_mm_system *s, int32_t cnst) { return s->c[cns
 int net_mm_dirty(const net_mm_system *s) { return s->n_mod != 0; }
 const net_mm_stats *net_mm_get_stats(const net_mm_system *s) { return &s->stats; }
 
-/* ---- 4-ary min-heap of (share, link) entries ----
+/* ---- binary min-heap of (share, link) entries ----
  * The heap is lazy (see the file comment): entries are only pushed in a batch, then the
  * top is popped or has its key raised, so entries carry their key inline and no link needs
- * to know its position. Ties break by link id: deterministic. */
+ * to know its position. Ties break by link id: deterministic, and since every pop takes
+ * the least (key, id), the order of pops does not depend on the heap's shape. Binary: a
+ * refreshed top mostly moves a level or two, where a 4-ary heap compares four children at
+ * each (cachegrind on the all-to-all: 45M instructions fewer of 2.3G). */
 
 static inline int hent_less(const mm_hent *a, const mm_hent *b)
 {
@@ -472,30 +507,20 @@ static inline int hent_less(const mm_hent *a, const mm_hent *b)
 static void heap_down(net_mm_system *s, size_t i)
 {
     mm_hent x = s->heap[i];
-    const mm_hent *h = s->heap;
+    mm_hent *h = s->heap;
     size_t n = s->n_heap;
     for (;;) {
-        size_t ch = 4 * i + 1;
+        size_t ch = 2 * i + 1;
         if (ch >= n)
             break;
-        size_t best = ch;
-        if (ch + 4 <= n) {
-            /* a full family: the minimum of four by selects, not branches (the comparisons
-             * of a sift-down are unpredictable) */
-            size_t a = ch + (size_t)hent_less(&h[ch + 1], &h[ch]);
-            size_t b = ch + 2 + (size_t)hent_less(&h[ch + 3], &h[ch + 2]);
-            best = hent_less(&h[b], &h[a]) ? b : a;
-        } else {
-            for (size_t k = ch + 1; k < n; k++)
-                if (hent_less(&h[k], &h[best]))
-                    best = k;
-        }
-        if (!hent_less(&h[best], &x))
+        if (ch + 1 < n)
+            ch += (size_t)hent_less(&h[ch + 1], &h[ch]);
+        if (!hent_less(&h[ch], &x))
             break;
-        s->heap[i] = h[best];
-        i = best;
+        h[i] = h[ch];
+        i = ch;
     }
-    s->heap[i] = x;
+    h[i] = x;
 }
 
 static void heap_pop(net_mm_system *s)
@@ -514,8 +539,8 @@ static inline double share_of(const mm_cnst *c)
 
 /* Refreshes the heap's top until its key is exact (a stale key is a lower bound), dropping
  * links with no unfixed user: then the top is the true minimum share, returned (INFINITY
- * for an empty heap). */
-static double heap_settle(net_mm_system *s)
+ * for an empty heap). unit: shares from nunf (a resume_fill of unit weights). */
+static inline double heap_settle(net_mm_system *s, bool unit)
 {
     while (s->n_heap) {
         const mm_cnst *top = &s->c[s->heap[0].id];
@@ -523,7 +548,8 @@ static double heap_settle(net_mm_system *s)
             heap_pop(s);
             continue;
         }
-        double sh = share_of(top);
+        /* unit: every unfixed user has weight 1, sumw is nunf (kept in nunf alone) */
+        double sh = unit ? (top->rem > 0 ? top->rem : 0) / top->nunf : share_of(top);
         if (sh <= s->heap[0].key)
             return s->heap[0].key;
         s->heap[0].key = sh;
@@ -544,19 +570,39 @@ static void fix_var(net_mm_system *s, uint32_t si, double r, uint32_t step)
     v->next_rate = r;
     if (s->logging) {
         rz_log *lg = s->cur;
-        v->rz_id = lg->id;
-        v->rz_at = (uint32_t)(lg - s->logs);
-        s->fix_pos[si] = (uint32_t)lg->n;
-        rz_ent *le = &lg->ent[lg->n++];
-        *le = (rz_ent){.slot = si, .step = step, .rate = r, .var = v->var};
-        if (v->bound > 0 || v->n_elems > RZ_INLINE)
-            lg->n_special++;
-        for (uint32_t i = 0; i < RZ_INLINE; i++)
-            le->c[i] = -1;
-        for (uint32_t i = 0; i < v->n_elems && v->n_elems <= RZ_INLINE; i++) {
-            le->c[i] = slot_cnst(v, i);
-            le->w[i] = slot_w(v, i);
+        uint32_t m;
+        if (s->rz_fresh) {
+            /* a whole fill: a new member */
+            m = (uint32_t)lg->n_mem++;
+            v->rz_id = lg->id;
+            v->rz_at = (uint32_t)(lg - s->logs);
+            s->fix_pos[si] = m;
+            lg->mslot[m] = si;
+            if (v->bound > 0 || v->n_elems > RZ_INLINE)
+                lg->n_special++;
+            lg->n_live++;
+            if (v->n_elems == 2)
+                lg->n_pair++;
+            rz_mem *mc = &lg->mem[m];
+            rz_wts *mw = &lg->mw[m];
+            mc->var = v->var;
+            mc->done = 0;
+            for (uint32_t i = 0; i < RZ_INLINE; i++) {
+                mc->c[i] = -1;
+                mw->w[i] = 0;
+            }
+            for (uint32_t i = 0; i < v->n_elems && v->n_elems <= RZ_INLINE; i++) {
+                mc->c[i] = slot_cnst(v, i);
+                mw->w[i] = slot_w(v, i);
+            }
+            for (uint32_t i = 0; i < v->n_elems; i++)
+                if (slot_w(v, i) != 1)
+                    lg->unit = false;
+        } else {
+            m = s->fix_pos[si];
         }
+        lg->mem[m].pos = (uint32_t)lg->n;
+        lg->ent[lg->n++] = (rz_ent){.m = m, .step = step, .rate = r};
     }
     for (uint32_t i = 0; i < v->n_elems; i++) {
         double w = slot_w(v, i);
@@ -640,7 +686,8 @@ static void report_changes(net_mm_system *s, net_mm_var **vars, rate_src src, si
 }
 
 static void fill(net_mm_system *s, double level, size_t nb);
-static void resume_fill(net_mm_system *s, double level, size_t from, size_t nsuf, size_t nc);
+static void resume_fill(net_mm_system *s, double level, size_t from, size_t nc);
+static size_t resume_local_give_back(net_mm_system *s, size_t *nc);
 
 /* Readies a fill of the component's nc links (comp_c): the heap holds each link with at
  * least min_unf unfixed users, keyed by its share; the nb bounded variables are sorted. */
@@ -652,7 +699,7 @@ static void prepare_fill(net_mm_system *s, size_t nc, uint32_t min_unf, size_t n
         if (s->c[id].nunf >= min_unf)
             s->heap[s->n_heap++] = (mm_hent){share_of(&s->c[id]), id};
     }
-    for (size_t i = (s->n_heap + 2) / 4; i-- > 0;)
+    for (size_t i = s->n_heap / 2; i-- > 0;)
         heap_down(s, i);
     s->bounded.n = nb;
     if (nb > 1)
@@ -672,13 +719,26 @@ static bool log_new(net_mm_system *s, size_t nv, size_t nc)
     if (lg->id)
         log_drop(s, lg);
     if (nv > lg->cap) {
-        rz_ent *e = realloc(lg->ent, nv * sizeof *e);
-        if (e)
-            lg->ent = e;
-        net_mm_var **m = e ? realloc(lg->min, nv * sizeof *m) : NULL;
-        if (!m)
+/* lg->field resized to nv elements; left as it was (and the fill not logged) when out of
+ * memory */
+#define LOG_GROW(field)                                                                      \
+    do {                                                                                     \
+        void *q_ = realloc(lg->field, nv * sizeof *lg->field);                               \
+        if (!q_)                                                                             \
+            return false;                                                                    \
+        lg->field = q_;                                                                      \
+    } while (0)
+        lg->cap = 0; /* until every array has grown */
+        LOG_GROW(ent);
+        LOG_GROW(min);
+        LOG_GROW(mw);
+        LOG_GROW(mslot);
+#undef LOG_GROW
+        /* a member's record in one cache line: 64-byte aligned (nothing to keep) */
+        free(lg->mem);
+        lg->mem = aligned_alloc(64, (nv * sizeof *lg->mem + 63) / 64 * 64);
+        if (!lg->mem)
             return false;
-        lg->min = m;
         lg->cap = nv;
     }
     if (nc > lg->links_cap) {
@@ -692,9 +752,12 @@ static bool log_new(net_mm_system *s, size_t nv, size_t nc)
         s->rz_next_id = 1;
     lg->id = s->rz_next_id;
     lg->n = 0;
+    lg->n_mem = 0;
+    lg->unit = true;
     lg->nc = nc;
     lg->resumes = 0;
     lg->n_special = 0;
+    lg->n_live = lg->n_pair = 0;
     lg->from = RZ_DEAD;
     lg->other = false;
     lg->resume = false;
@@ -796,16 +859,17 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
     }
     prepare_fill(s, nc, 2, nb);
     if (nv >= RZ_MIN_VARS)
-        s->logging = log_new(s, nv, nc); /* so that a departure can resume this fill */
+        s->logging = s->rz_fresh = log_new(s, nv, nc); /* so that a departure can resume
+                                                          * this fill */
     fill(s, 0, nb);
     if (!s->logging) {
         report_changes(s, s->comp_v.v, RATES_FROM_SLOTS, nv, cb, ctx, 0, 0);
         return;
     }
-    s->logging = false;
-    /* reported in log order, so that the log's min follows */
+    s->logging = s->rz_fresh = false;
+    /* reported in log order (the members' order), so that the log's min follows */
     for (size_t i = 0; i < nv; i++)
-        s->comp_v.v[i] = s->cur->ent[i].var;
+        s->comp_v.v[i] = s->cur->mem[i].var;
     report_changes(s, s->comp_v.v, RATES_FROM_LOG, nv, cb, ctx, 0, nv);
 }
 
@@ -818,29 +882,24 @@ static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
     rz_log *lg = s->cur;
     size_t from = lg->from, nsuf = 0, nc = 0, nb = 0;
     double level = from ? lg->ent[from - 1].rate : 0;
-    /* no bound, every variable's usages in its entry: the suffix is filled on its own
-     * (resume_fill), without the marks */
+    /* no bound, every variable's usages in its member record: the suffix is filled on its
+     * own (resume_fill), without the marks */
     bool local = lg->n_special == 0;
-    for (size_t i = from; i < lg->n; i++) {
+    if (local)
+        nsuf = resume_local_give_back(s, &nc);
+    for (size_t i = from; i < lg->n && !local; i++) {
         const rz_ent *e = &lg->ent[i];
-        if (e->slot == RZ_DEAD)
+        uint32_t m = e->m;
+        if (m == RZ_DEAD)
             continue;
-        uint32_t si = e->slot;
-        if (local)
-            s->rz_loc[nsuf] = *e;
-        else
-            s->mark[si] = MARK_SEEN(ep);
+        const rz_mem *mc = &lg->mem[m];
+        s->mark[lg->mslot[m]] = MARK_SEEN(ep);
         nsuf++;
-        const mm_slot *v = e->c[0] < 0 || !local ? &s->slots[si] : NULL;
-        uint32_t ne = 0;
-        if (v)
-            ne = v->n_elems;
-        else
-            while (ne < RZ_INLINE && e->c[ne] >= 0)
-                ne++;
+        const mm_slot *v = &s->slots[lg->mslot[m]];
+        uint32_t ne = v->n_elems;
         s->stats.elems_solved += ne;
         for (uint32_t k = 0; k < ne; k++) {
-            int32_t id = e->c[0] < 0 ? slot_cnst(v, k) : e->c[k];
+            int32_t id = mc->c[0] < 0 ? slot_cnst(v, k) : mc->c[k];
             mm_cnst *c = &s->c[id];
             if (c->epoch != ep) {
                 c->epoch = ep;
@@ -848,20 +907,20 @@ static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
                 c->nunf = 0;
                 s->comp_c[nc++] = id;
             }
-            double w = e->c[0] < 0 ? slot_w(v, k) : e->w[k];
+            double w = mc->c[0] < 0 ? slot_w(v, k) : lg->mw[m].w[k];
             c->rem += w * e->rate;
             c->sumw += w;
             c->nunf++;
         }
-        if (v && v->bound > 0)
-            s->bounded.v[nb++] = (bound_ent){v->bound, (uint32_t)i, si};
+        if (v->bound > 0)
+            s->bounded.v[nb++] = (bound_ent){v->bound, (uint32_t)i, lg->mslot[m]};
     }
     /* every link with an unfixed user goes to the heap, a single user's too (its share
      * is then cap / w, the bound the whole fill gives it) */
     prepare_fill(s, nc, 1, nb);
     lg->n = from;
     if (local) {
-        resume_fill(s, level, from, nsuf, nc);
+        resume_fill(s, level, from, nc);
         s->stats.resumes_local++;
     } else {
         s->logging = true;
@@ -882,7 +941,7 @@ static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
     size_t nv = nsuf;
     if (!local)
         for (size_t i = 0; i < nsuf; i++)
-            s->comp_v.v[i] = lg->ent[from + i].var;
+            s->comp_v.v[i] = lg->mem[lg->ent[from + i].m].var;
     if (from > 0)
         s->comp_v.v[nv++] = lg->min[from - 1];
     s->comp_v.n = nv;
@@ -896,7 +955,7 @@ static void fill(net_mm_system *s, double level, size_t nb)
     uint32_t ep = (uint32_t)s->epoch;
     size_t bi = 0;
     for (;;) {
-        double share = heap_settle(s);
+        double share = heap_settle(s, false);
         while (bi < nb && s->mark[s->bounded.v[bi].slot] != MARK_SEEN(ep))
             bi++;
         if (bi < nb && s->bounded.v[bi].bound <= share) {
@@ -928,29 +987,91 @@ static void fill(net_mm_system *s, double level, size_t nb)
     }
 }
 
-/* The fill of a resume whose suffix (rz_loc[0..nsuf), nc links in comp_c) has no bound and
- * every usage in its entries: the same progressive filling as fill, over lists of the
- * suffix's users of each link built here, so that it neither scans the users fixed before
- * nor visits the slots (a step fixes its variables in log order, not in the link's user
- * order, which only changes the rounding of the links' rem). It logs them from entry from
- * on and lists their variables in comp_v in the same order. */
-static void resume_fill(net_mm_system *s, double level, size_t from, size_t nsuf, size_t nc)
+/* The first pass of a resume whose log has no bound and every usage in its member records
+ * (resume_fill follows): the suffix's members (from entry from on) give back to their links
+ * what they took, in log order, and are listed per link in loc_users, [loc_beg, loc_end),
+ * in log order. A link's list has room for all its users (all members of this log, of at
+ * most RZ_INLINE usages each), so one pass does it. The links touched are listed in comp_c
+ * (*nc of them); returns the number of members in the suffix. In a log of unit weights a
+ * link's sumw is its nunf, exactly (sums of ones): it is set once here, and resume_fill
+ * keeps nunf only. */
+static inline __attribute__((always_inline)) size_t
+give_back_run(net_mm_system *s, size_t *nc_out, const uint32_t kw, const bool unit)
+{
+    uint32_t ep = (uint32_t)s->epoch;
+    rz_log *lg = s->cur;
+    const rz_mem *mc = lg->mem;
+    const rz_wts *mw = lg->mw;
+    const rz_ent *ent = lg->ent;
+    size_t nsuf = 0, nc = 0, ne = 0;
+    uint32_t off = 0;
+    for (size_t i = lg->from; i < lg->n; i++) {
+        uint32_t m = ent[i].m;
+        if (m == RZ_DEAD)
+            continue;
+        double rate = ent[i].rate;
+        nsuf++;
+        for (uint32_t k = 0; RZ_USAGE_MORE(mc[m], k, kw); k++) {
+            int32_t id = mc[m].c[k];
+            mm_cnst *c = &s->c[id];
+            if (c->epoch != ep) {
+                c->epoch = ep;
+                c->sumw = 0;
+                c->nunf = 0;
+                s->comp_c[nc++] = id;
+                s->loc_beg[id] = s->loc_end[id] = off;
+                off += (uint32_t)c->users.n;
+            }
+            s->loc_users[s->loc_end[id]++] = m;
+            if (unit) {
+                c->rem += rate;
+            } else {
+                double w = mw[m].w[k];
+                c->rem += w * rate;
+                c->sumw += w;
+            }
+            c->nunf++;
+            ne++;
+        }
+    }
+    assert(off <= RZ_INLINE * s->active.cap);
+    if (unit)
+        for (size_t i = 0; i < nc; i++)
+            s->c[s->comp_c[i]].sumw = s->c[s->comp_c[i]].nunf;
+    s->stats.elems_solved += ne;
+    *nc_out = nc;
+    return nsuf;
+}
+
+static size_t resume_local_give_back(net_mm_system *s, size_t *nc_out)
+{
+    const rz_log *lg = s->cur;
+    if (lg->unit && lg->n_pair == lg->n_live)
+        return give_back_run(s, nc_out, 2, true);
+    return give_back_run(s, nc_out, 0, lg->unit);
+}
+
+/* The fill of a resume prepared by resume_local_give_back (nc links in comp_c): the same
+ * progressive filling as fill, over the lists of the suffix's users of each link, so that
+ * it neither scans the users fixed before nor visits the slots (a step fixes its variables
+ * in log order, not in the link's user order, which only changes the rounding of the
+ * links' rem). It logs them from entry from on and lists their variables in comp_v in the
+ * same order. */
+static inline __attribute__((always_inline)) void
+resume_fill_run(net_mm_system *s, double level, size_t from, size_t nc, const uint32_t kw,
+                const bool unit)
 {
     rz_log *lg = s->cur;
-    uint32_t off = 0;
-    for (size_t i = 0; i < nc; i++) {
-        int32_t id = s->comp_c[i];
-        s->loc_beg[id] = s->loc_end[id] = off;
-        off += s->c[id].nunf;
-    }
-    for (size_t j = 0; j < nsuf; j++) {
-        const rz_ent *e = &s->rz_loc[j];
-        for (uint32_t k = 0; k < RZ_INLINE && e->c[k] >= 0; k++)
-            s->loc_users[s->loc_end[e->c[k]]++] = (uint32_t)j;
-    }
-    memset(s->loc_done, 0, nsuf);
+    rz_mem *mc = lg->mem;
+    const rz_wts *mw = lg->mw;
+    /* a member is fixed in this resume once its done is stamp (resumes counts up from 0
+     * through the log's life, and its members start with done = 0) */
+    uint32_t stamp = lg->resumes + 1;
+    rz_ent *ent = lg->ent;
+    net_mm_var **rep = s->comp_v.v; /* reported in log order */
+    size_t n = lg->n;
     for (;;) {
-        double share = heap_settle(s);
+        double share = heap_settle(s, unit);
         if (!s->n_heap)
             break;
         int32_t top = s->heap[0].id;
@@ -963,27 +1084,40 @@ static void resume_fill(net_mm_system *s, double level, size_t from, size_t nsuf
         mm_cnst *ct = &s->c[top];
         double rem = ct->rem, sumw = ct->sumw;
         uint32_t nunf = ct->nunf;
-        uint32_t step = (uint32_t)lg->n;
+        uint32_t step = (uint32_t)n;
         for (uint32_t p = s->loc_beg[top]; p < s->loc_end[top] && nunf; p++) {
-            uint32_t j = s->loc_users[p];
-            if (s->loc_done[j])
+            uint32_t m = s->loc_users[p];
+            if (mc[m].done == stamp)
                 continue;
-            s->loc_done[j] = 1;
-            rz_ent *le = &lg->ent[lg->n];
-            *le = s->rz_loc[j];
-            le->step = step;
-            le->rate = level;
-            s->comp_v.v[lg->n - from] = le->var; /* reported in log order */
-            s->fix_pos[le->slot] = (uint32_t)lg->n++;
-            for (uint32_t k = 0; k < RZ_INLINE && le->c[k] >= 0; k++) {
-                double w = le->w[k];
-                if (le->c[k] == top) {
+            mc[m].done = stamp;
+            ent[n] = (rz_ent){.m = m, .step = step, .rate = level};
+            rep[n - from] = mc[m].var;
+            mc[m].pos = (uint32_t)n++;
+            if (unit) {
+                /* w = 1: the products are exact, sumw follows nunf (see give_back) */
+                for (uint32_t k = 0; RZ_USAGE_MORE(mc[m], k, kw); k++) {
+                    int32_t id = mc[m].c[k];
+                    if (id == top) {
+                        rem -= level;
+                        nunf--;
+                        continue;
+                    }
+                    mm_cnst *c = &s->c[id];
+                    c->rem -= level;
+                    c->nunf--;
+                }
+                continue;
+            }
+            for (uint32_t k = 0; RZ_USAGE_MORE(mc[m], k, kw); k++) {
+                double w = mw[m].w[k];
+                int32_t id = mc[m].c[k];
+                if (id == top) {
                     rem -= w * level;
                     sumw -= w;
                     nunf--;
                     continue;
                 }
-                mm_cnst *c = &s->c[le->c[k]];
+                mm_cnst *c = &s->c[id];
                 c->rem -= w * level;
                 c->sumw -= w;
                 c->nunf--;
@@ -992,6 +1126,22 @@ static void resume_fill(net_mm_system *s, double level, size_t from, size_t nsuf
         ct->rem = rem;
         ct->sumw = sumw;
         ct->nunf = nunf;
+    }
+    if (unit)
+        for (size_t i = 0; i < nc; i++)
+            s->c[s->comp_c[i]].sumw = s->c[s->comp_c[i]].nunf;
+    lg->n = n;
+}
+
+static void resume_fill(net_mm_system *s, double level, size_t from, size_t nc)
+{
+    const rz_log *lg = s->cur;
+    if (lg->unit && lg->n_pair == lg->n_live) {
+        s->stats.resumes_pair++;
+        resume_fill_run(s, level, from, nc, 2, true);
+    }
+    else {
+        resume_fill_run(s, level, from, nc, 0, lg->unit);
     }
 }
 

@@ -88,6 +88,8 @@ typedef struct net_mm_stats {
     uint64_t resumes_local; /* those of them taken while no variable had a bound or more
                              * than four links (maxmin.c, resume_fill) */
     uint64_t vars_refilled; /* variables those resumes re-filled */
+    uint64_t resumes_pair;  /* local resumes of a log whose members all cross two links at
+                             * weight 1 (an all-to-all through one switch: unrolled) */
 } net_mm_stats;
 
 /* System over n_cnst links with capacities cap_Bps[0..n_cnst) (copied). naive != 0 makes
