@@ -304,6 +304,25 @@ static void check_maxmin(const rand_inst *ri, const int *on)
     free(maxr);
 }
 
+/* Solves both systems (incremental and naive) and checks that every enabled variable has
+ * the same rate in both to 1e-9 relative; returns how many were compared. */
+static size_t solve_both_and_compare(net_mm_system *inc, net_mm_system *nai, const rand_inst *a,
+                                     const rand_inst *b, const int *on, int inst, int step)
+{
+    net_mm_solve(inc, noop_component, NULL);
+    net_mm_solve(nai, noop_component, NULL);
+    size_t n = 0;
+    for (size_t v = 0; v < a->n_vars; v++) {
+        if (!on[v])
+            continue;
+        double x = a->vars[v].rate, y = b->vars[v].rate;
+        ck_assert_msg(fabs(x - y) <= 1e-9 * y, "inst %d step %d var %zu: %.17g vs %.17g", inst,
+                      step, v, x, y);
+        n++;
+    }
+    return n;
+}
+
 START_TEST(incremental_matches_naive_and_definition_on_random_instances)
 {
     sim_status st;
@@ -337,16 +356,7 @@ START_TEST(incremental_matches_naive_and_definition_on_random_instances)
                 }
                 on[v] = !on[v];
             }
-            net_mm_solve(inc, noop_component, NULL);
-            net_mm_solve(nai, noop_component, NULL);
-            for (size_t v = 0; v < nv; v++) {
-                if (!on[v])
-                    continue;
-                double x = a.vars[v].rate, y = b.vars[v].rate;
-                ck_assert_msg(fabs(x - y) <= 1e-9 * y, "inst %d var %zu: %.17g vs %.17g",
-                              inst, v, x, y);
-                checked++;
-            }
+            checked += solve_both_and_compare(inc, nai, &a, &b, on, inst, step);
             check_maxmin(&a, on);
         }
         free(on);
@@ -445,15 +455,7 @@ START_TEST(resumed_fills_match_naive_on_large_random_instances)
                     on[v] = 1;
                 }
             }
-            net_mm_solve(inc, noop_component, NULL);
-            net_mm_solve(nai, noop_component, NULL);
-            for (size_t v = 0; v < nv; v++) {
-                if (!on[v])
-                    continue;
-                double x = a.vars[v].rate, y = b.vars[v].rate;
-                ck_assert_msg(fabs(x - y) <= 1e-9 * y, "inst %d step %d var %zu: %.17g vs %.17g",
-                              inst, step, v, x, y);
-            }
+            solve_both_and_compare(inc, nai, &a, &b, on, inst, step);
             check_maxmin(&a, on);
         }
         resumes += net_mm_get_stats(inc)->resumes;
@@ -1066,15 +1068,7 @@ START_TEST(local_resumes_of_pair_and_mixed_logs_match_naive)
             }
             if (step == (int)n_wide - 1) /* before the first solve without them */
                 pair_before = net_mm_get_stats(inc)->resumes_pair;
-            net_mm_solve(inc, noop_component, NULL);
-            net_mm_solve(nai, noop_component, NULL);
-            for (size_t v = 0; v < nv; v++) {
-                if (!on[v])
-                    continue;
-                double x = a.vars[v].rate, y = b.vars[v].rate;
-                ck_assert_msg(fabs(x - y) <= 1e-9 * y, "inst %d step %d var %zu: %.17g vs %.17g",
-                              inst, step, v, x, y);
-            }
+            solve_both_and_compare(inc, nai, &a, &b, on, inst, step);
             check_maxmin(&a, on);
         }
         const net_mm_stats *ms = net_mm_get_stats(inc);

@@ -68,6 +68,16 @@
 #define RATE_REL_TOL 1e-12
 #define NAIVE_TIE_TOL 1e-12
 
+/* The array p resized to n elements, or, when out of memory, left as it was and `fail` run
+ * (a goto or a return). */
+#define RESIZE(p, n, fail)                                                                   \
+    do {                                                                                     \
+        void *q_ = realloc((p), (n) * sizeof *(p));                                          \
+        if (!q_)                                                                             \
+            fail;                                                                            \
+        (p) = q_;                                                                            \
+    } while (0)
+
 typedef struct mm_user {
     uint32_t slot; /* the variable's slot (its index in the enabled list) */
     uint32_t k;    /* index of this usage in var->elems */
@@ -342,14 +352,7 @@ sim_code net_mm_reserve(net_mm_system *s, size_t n, sim_status *st)
         goto nomem;
     if (s->active.cap != old || !s->slots) {
         size_t cap = s->active.cap ? s->active.cap : 1;
-/* s->field resized to cap elements; left as it was when out of memory. */
-#define GROW(field)                                                                          \
-    do {                                                                                     \
-        void *q_ = realloc(s->field, cap * sizeof *s->field);                                \
-        if (!q_)                                                                             \
-            goto nomem;                                                                      \
-        s->field = q_;                                                                       \
-    } while (0)
+#define GROW(field) RESIZE(s->field, cap, goto nomem)
         GROW(slots);
         GROW(comp_s);
         GROW(mark);
@@ -689,6 +692,20 @@ static void fill(net_mm_system *s, double level, size_t nb);
 static void resume_fill(net_mm_system *s, double level, size_t from, size_t nc);
 static size_t resume_local_give_back(net_mm_system *s, size_t *nc);
 
+/* Link id joins the component being solved (comp_c) on its first visit of epoch ep, with
+ * no users counted yet; true on that first visit, when the caller sets what else it needs. */
+static inline bool link_join(net_mm_system *s, int32_t id, uint32_t ep, size_t *nc)
+{
+    mm_cnst *c = &s->c[id];
+    if (c->epoch == ep)
+        return false;
+    c->epoch = ep;
+    c->sumw = 0;
+    c->nunf = 0;
+    s->comp_c[(*nc)++] = id;
+    return true;
+}
+
 /* Readies a fill of the component's nc links (comp_c): the heap holds each link with at
  * least min_unf unfixed users, keyed by its share; the nb bounded variables are sorted. */
 static void prepare_fill(net_mm_system *s, size_t nc, uint32_t min_unf, size_t nb)
@@ -719,15 +736,8 @@ static bool log_new(net_mm_system *s, size_t nv, size_t nc)
     if (lg->id)
         log_drop(s, lg);
     if (nv > lg->cap) {
-/* lg->field resized to nv elements; left as it was (and the fill not logged) when out of
- * memory */
-#define LOG_GROW(field)                                                                      \
-    do {                                                                                     \
-        void *q_ = realloc(lg->field, nv * sizeof *lg->field);                               \
-        if (!q_)                                                                             \
-            return false;                                                                    \
-        lg->field = q_;                                                                      \
-    } while (0)
+/* when out of memory the fill is not logged */
+#define LOG_GROW(field) RESIZE(lg->field, nv, return false)
         lg->cap = 0; /* until every array has grown */
         LOG_GROW(ent);
         LOG_GROW(min);
@@ -799,12 +809,8 @@ static void solve_component(net_mm_system *s, int32_t seed, net_mm_component_fn 
             for (uint32_t k = 0; k < v->n_elems; k++) {
                 int32_t id = slot_cnst(v, k);
                 mm_cnst *c = &s->c[id];
-                if (c->epoch != ep) {
-                    c->epoch = ep;
+                if (link_join(s, id, ep, &nc)) {
                     c->rem = c->cap;
-                    c->sumw = 0;
-                    c->nunf = 0;
-                    s->comp_c[nc++] = id;
                     rz_log *lg = log_of_link(s, id);
                     if (lg) /* a logged component grown into this one: its log is void */
                         log_drop(s, lg);
@@ -901,12 +907,7 @@ static void resume(net_mm_system *s, net_mm_component_fn cb, void *ctx)
         for (uint32_t k = 0; k < ne; k++) {
             int32_t id = mc->c[0] < 0 ? slot_cnst(v, k) : mc->c[k];
             mm_cnst *c = &s->c[id];
-            if (c->epoch != ep) {
-                c->epoch = ep;
-                c->sumw = 0;
-                c->nunf = 0;
-                s->comp_c[nc++] = id;
-            }
+            link_join(s, id, ep, &nc);
             double w = mc->c[0] < 0 ? slot_w(v, k) : lg->mw[m].w[k];
             c->rem += w * e->rate;
             c->sumw += w;
@@ -1014,11 +1015,7 @@ give_back_run(net_mm_system *s, size_t *nc_out, const uint32_t kw, const bool un
         for (uint32_t k = 0; RZ_USAGE_MORE(mc[m], k, kw); k++) {
             int32_t id = mc[m].c[k];
             mm_cnst *c = &s->c[id];
-            if (c->epoch != ep) {
-                c->epoch = ep;
-                c->sumw = 0;
-                c->nunf = 0;
-                s->comp_c[nc++] = id;
+            if (link_join(s, id, ep, &nc)) {
                 s->loc_beg[id] = s->loc_end[id] = off;
                 off += (uint32_t)c->users.n;
             }
