@@ -626,6 +626,41 @@ START_TEST(test_op_roles)
 }
 END_TEST
 
+/*
+ * Unfused attention on GPT-3 175B (tp 2, one sequence of 2048): the score GEMMs move the
+ * score matrix themselves (2 bytes of each score forward, 4 backward, beside Q, K, V and the
+ * output), and the softmax op is the softmax and dropout kernels' own traffic: 4 + 5 bytes
+ * per score forward, 6 + 5 backward; without dropout 4 and 6.
+ */
+START_TEST(test_unfused_attention_bytes)
+{
+    wl_workload w = shipped("gpt3-175b");
+    wl_parallel p;
+    wl_parallel_default(&p);
+    p.tp = 2;
+    w.attention = WL_ATTENTION_UNFUSED;
+    double s = 2048, h = 12288, scores = (96 / 2) * s * s, q = s * h / 2;
+    wl_op ops[WL_OPS_MAX];
+    ck_assert_uint_eq(wl_layer_ops(&w, &p, 0, ops, WL_OPS_MAX), 11);
+    ck_assert_str_eq(ops[2].name, "attention");
+    CK_EQ_D(ops[2].hbm_bytes, 2 * (2 * q + 2 * q) + 4 * scores);
+    CK_EQ_D(ops[3].hbm_bytes, 9 * scores);
+    ck_assert_uint_eq(wl_layer_ops(&w, &p, 1, ops, WL_OPS_MAX), 11);
+    ck_assert_str_eq(ops[8].name, "attention");
+    CK_EQ_D(ops[8].hbm_bytes, 2 * (4 * q + 4 * q) + 8 * scores);
+    CK_EQ_D(ops[7].hbm_bytes, 11 * scores);
+    w.dropout = 0;
+    wl_layer_ops(&w, &p, 0, ops, WL_OPS_MAX);
+    CK_EQ_D(ops[3].hbm_bytes, 4 * scores);
+    wl_layer_ops(&w, &p, 1, ops, WL_OPS_MAX);
+    CK_EQ_D(ops[7].hbm_bytes, 6 * scores);
+    /* flash: no score matrix in HBM, no softmax op */
+    w.attention = WL_ATTENTION_FLASH;
+    ck_assert_uint_eq(wl_layer_ops(&w, &p, 0, ops, WL_OPS_MAX), 10);
+    CK_EQ_D(ops[2].hbm_bytes, 2 * (2 * q + 2 * q));
+}
+END_TEST
+
 START_TEST(test_ops_sum_to_hardware_flops)
 {
     wl_parallel p;
@@ -1238,6 +1273,7 @@ static Suite *workload_suite(void)
     tcase_add_test(tc, test_layer_ops_dense);
     tcase_add_test(tc, test_layer_ops_moe);
     tcase_add_test(tc, test_op_roles);
+    tcase_add_test(tc, test_unfused_attention_bytes);
     tcase_add_test(tc, test_ops_sum_to_hardware_flops);
     tcase_add_test(tc, test_optimizer_op);
     tcase_add_test(tc, test_embedding_backward_bytes);

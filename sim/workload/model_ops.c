@@ -26,6 +26,7 @@ typedef struct op_spec {
     const char *name;
     double m, n, k, weights;
     double flops_fwd, q_elems, kv_elems;
+    double score_elems; /* attention, unfused: the score matrix the GEMMs write and read */
     double elems, bpe, fpe;
     double bpe_bwd;    /* elementwise: bytes per element backward; 0 = bpe + the gradient */
     double bwd_factor; /* attention: backward FLOPs over forward */
@@ -79,6 +80,12 @@ static void emit(op_list *l, const op_spec *sp, const wl_dims *x, int backward, 
          * dQ, dK, dV */
         op.hbm_bytes = x->ab * (backward ? 4 * sp->q_elems + 2 * sp->kv_elems
                                          : 2 * sp->q_elems + sp->kv_elems);
+        /* Unfused, the score GEMMs move the score matrix themselves: forward QK^T writes
+         * it and AV reads the probabilities; backward the AV GEMMs write dP and read P,
+         * and the QK^T GEMMs read dS twice (for dQ and dK). With a head of 64-128 these
+         * batched GEMMs do 2 x head FLOPs per 2-byte score, under the ridge point of A100
+         * and H100, so the roofline of op_seconds times them by these bytes. */
+        op.hbm_bytes += x->ab * (backward ? 4.0 : 2.0) * sp->score_elems;
         break;
     default: /* elementwise: backward also reads the incoming gradient */
         op.flops = pass * sp->elems * sp->fpe;
@@ -201,13 +208,18 @@ static size_t layer_specs(const wl_workload *w, const wl_dims *x, int moe, const
     at.kv_elems = 2 * x->b * x->s * x->kvw / t;
     specs[n++] = at;
     if (w->attention == WL_ATTENTION_UNFUSED) {
-        /* The score matrix is materialized (before FlashAttention, 2022): the QK^T GEMM
-         * writes it, the fused scale-mask-softmax kernel reads it and writes probabilities,
-         * dropout reads those and writes its output and mask, the AV GEMM reads that: 13
-         * bytes per score element forward (16-bit values, 8-bit mask), twice backward. */
-        op_spec sm = elementwise(WL_ROLE_ATTN_SOFTMAX, x->b * (x->a / t) * x->sl * x->s, 13.0,
-                                 FPE_SOFTMAX);
-        sm.bpe_bwd = 26.0;
+        /* The score matrix is materialized (before FlashAttention, 2022). The score GEMMs'
+         * own reads and writes of it are the attention op's (above); between them, the fused
+         * scale-mask-softmax kernel reads the scores and writes probabilities (4 bytes per
+         * score, 16-bit), and dropout reads those and writes its output and 1-byte mask (5).
+         * Backward: dropout's reads the gradient and mask and writes (5), softmax's reads
+         * the gradient and its output and writes (6). Megatron-LM's CoreAttention
+         * (megatron/model/transformer.py, 2021-2022). */
+        double scores = x->b * (x->a / t) * x->sl * x->s;
+        specs[n - 1].score_elems = scores;
+        double drop_fwd = x->drop ? 2 * x->ab + 1.0 : 0.0;
+        op_spec sm = elementwise(WL_ROLE_ATTN_SOFTMAX, scores, 2 * x->ab + drop_fwd, FPE_SOFTMAX);
+        sm.bpe_bwd = 3 * x->ab + drop_fwd;
         sm.core_attention = true;
         specs[n++] = sm;
     }
