@@ -112,6 +112,28 @@ START_TEST(two_flows_on_one_link_get_half_each)
 }
 END_TEST
 
+/* A departure that leaves its links without users, outside every fill log, needs no
+ * solve (netsim schedules none); one that leaves another user on a link does. The naive
+ * solver solves at every departure. */
+START_TEST(departure_from_empty_links_solves_nothing)
+{
+    harness h;
+    double caps[] = {1 * GBps, 1 * GBps};
+    h_init(&h, caps, 2, NULL, _i);
+    h_start(&h, 0, U1(0), 1, 1e9, 0, 0); /* alone on link 0: ends at 1 s */
+    h_start(&h, 1, U1(1), 1, 2e9, 0, 0); /* with flow 2 on link 1 */
+    h_start(&h, 2, U1(1), 1, 1e9, 0, 0);
+    ev_run(h.e, INT64_MAX);
+    ck_assert_double_eq_tol(h.finish[0], 1.0, 1e-12);
+    ck_assert_double_eq_tol(h.finish[2], 2.0, 1e-12); /* half of 1 GB/s */
+    ck_assert_double_eq_tol(h.finish[1], 3.0, 1e-12); /* then the whole link */
+    /* solves: the arrivals (one, at 0), flow 2's departure (flow 1 speeds up); not flow
+     * 0's nor flow 1's, which leave their links empty */
+    ck_assert_uint_eq(net_sim_get_stats(h.ns)->solve_events, (_i ? 4u : 2u));
+    h_free(&h);
+}
+END_TEST
+
 START_TEST(parking_lot_two_levels)
 {
     /* L0 cap 1, L1 cap 2. A crosses both, B only L0, C and D only L1.
@@ -1098,6 +1120,7 @@ static Suite *net_suite(void)
     tcase_add_loop_test(tc, one_flow_latency_plus_size_over_bandwidth, 0, 2);
     tcase_add_loop_test(tc, two_flows_on_one_link_get_half_each, 0, 2);
     tcase_add_loop_test(tc, parking_lot_two_levels, 0, 2);
+    tcase_add_loop_test(tc, departure_from_empty_links_solves_nothing, 0, 2);
     tcase_add_loop_test(tc, flow_starting_while_another_runs, 0, 2);
     tcase_add_loop_test(tc, latency_only_and_empty_path, 0, 2);
     tcase_add_loop_test(tc, coupled_transfer_weights, 0, 2);

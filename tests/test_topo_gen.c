@@ -847,6 +847,39 @@ END_TEST
 
 /* ---- 2. routing ---- */
 
+/* topo_route_info.hashed: set exactly when the route chose among equal-cost paths, so a
+ * caller may keep a route that is not (coll.c keeps such rings per group). */
+START_TEST(test_route_hashed)
+{
+    topo *t = load_ok(GOOD "gen-nvl72.yaml");
+    /* inside one NVSwitch domain: chip -> switch -> chip, whatever the hash */
+    rt a = route(t, 0, 1, 1), b = route(t, 0, 1, 0x9e3779b97f4a7c15ull);
+    ck_assert(!a.info.hashed && !b.info.hashed);
+    ck_assert_uint_eq(a.info.n_uses, b.info.n_uses);
+    for (size_t i = 0; i < a.info.n_uses; i++)
+        ck_assert_int_eq(a.u[i].link, b.u[i].link);
+    free(a.u);
+    free(b.u);
+    /* across domains and leaves: a spine is picked among 24 */
+    rt c = route(t, 0, 100, 1);
+    ck_assert(c.info.hashed);
+    free(c.u);
+    /* spraying takes every spine: nothing is picked */
+    topo_set_routing(t, TOPO_ROUTE_SPRAY);
+    rt d = route(t, 0, 100, 1);
+    ck_assert(!d.info.hashed);
+    free(d.u);
+    topo_destroy(t);
+    /* a torus routes by dimension order */
+    t = load_ok(GOOD "gen-torus-wrap.yaml");
+    rt e = route(t, 0, 3, 7);
+    ck_assert_uint_gt(e.info.n_uses, 0);
+    ck_assert(!e.info.hashed);
+    free(e.u);
+    topo_destroy(t);
+}
+END_TEST
+
 START_TEST(test_ecmp_spread)
 {
     topo *t = load_ok(GOOD "gen-fat-tree-2.yaml");
@@ -1608,6 +1641,7 @@ static Suite *topo_gen_suite(void)
     suite_add_tcase(s, tsh);
     TCase *tr = tcase_create("routing");
     tcase_add_test(tr, test_ecmp_spread);
+    tcase_add_test(tr, test_route_hashed);
     tcase_add_test(tr, test_ecmp_spread_3tier);
     tcase_add_test(tr, test_spray_3tier);
     tcase_add_test(tr, test_spray_sites);

@@ -84,6 +84,7 @@ struct coll_inst {
     coll_kind kind;
     const algo_info *how; /* its algorithm */
     const int32_t *chips; /* the group's, or pair for a message */
+    coll_group *grp;      /* the group (NULL for messages): its ring memo */
     size_t per_domain;    /* the group's (rings run as channels), 0 for messages */
     int32_t pair[2];      /* a message's two chips */
     coll_group *own;      /* a private group, freed at the end */
@@ -233,6 +234,7 @@ typedef struct gather {
     int64_t max_lat;
     double cap;
     size_t routes, routes_out;
+    bool hashed; /* a route depends on the flow hash (topo_route_info.hashed) */
 } gather;
 
 /* Which of a chip's collective figures a link takes (hw_coll_model). */
@@ -310,6 +312,7 @@ static int add_route(coll_inst *in, int32_t a, int32_t b, uint64_t h, gather *g)
         ce->uses.v[g->n_uses + i] = u;
     }
     g->n_uses += info.n_uses;
+    g->hashed |= info.hashed;
     g->routes++;
     g->routes_out += out ? 1 : 0;
     if (info.lat_ps > g->max_lat)
@@ -336,10 +339,11 @@ static int64_t steps_latency(const coll_inst *in, const gather *g, int steps)
 
 /* Starts the gathered usages as one transfer of bytes per member, waiting the latency of
  * steps algorithm steps (steps_latency). 0 on error. */
-static int launch(coll_inst *in, const gather *g, double bytes, int steps)
+static int launch_uses(coll_inst *in, const net_usage *uses, const gather *g, double bytes,
+                       int steps)
 {
     net_transfer_spec spec = {
-        .uses = in->ce->uses.v,
+        .uses = uses,
         .n_uses = g->n_uses,
         .bytes = bytes,
         .lat_ps = steps_latency(in, g, steps),
@@ -349,6 +353,12 @@ static int launch(coll_inst *in, const gather *g, double bytes, int steps)
     };
     in->outstanding++;
     return net_transfer_start(in->ce->ns, &spec, NULL, &in->ce->last) == SIM_OK;
+}
+
+/* launch_uses over the gathered usages in the engine's scratch. */
+static int launch(coll_inst *in, const gather *g, double bytes, int steps)
+{
+    return launch_uses(in, in->ce->uses.v, g, bytes, steps);
 }
 
 static uint64_t edge_hash(const coll_inst *in, uint64_t salt)
@@ -368,13 +378,34 @@ static int add_ring(coll_inst *in, size_t first, size_t stride, size_t m, uint64
     return 1;
 }
 
-/* One coupled transfer for a ring over members chips[first + k * stride], k = 0..m-1:
- * every neighbour pair's route, bytes per member, one step latency per step. */
-static int start_ring(coll_inst *in, size_t first, size_t stride, size_t m, double bytes,
-                      int steps, uint64_t salt)
+/* One coupled transfer for the ring over all the members: every neighbour pair's route,
+ * bytes per member, one step latency per step. From the group's memo when its routes do
+ * not depend on the hash (coll_int.h, ring_memo): what a collective's id changes is then
+ * nothing, so the memo is exactly what add_ring would gather. A memo that cannot be
+ * allocated is not kept (tried again next time). */
+static int start_whole_ring(coll_inst *in, double bytes, int steps)
 {
+    ring_memo *rm = in->grp ? &in->grp->ring[in->how->algo == COLL_ALGO_NVLS] : NULL;
+    if (rm && rm->uses) {
+        gather g = {.n_uses = rm->n_uses, .max_lat = rm->max_lat, .cap = rm->cap,
+                    .routes = rm->routes, .routes_out = rm->routes_out};
+        return launch_uses(in, rm->uses, &g, bytes, steps);
+    }
     gather g = {0};
-    return add_ring(in, first, stride, m, salt, &g) && launch(in, &g, bytes, steps);
+    if (!add_ring(in, 0, 1, in->n, 0, &g))
+        return 0;
+    if (rm && !rm->hashed) {
+        rm->hashed = g.hashed;
+        if (!g.hashed && (rm->uses = malloc(g.n_uses * sizeof *rm->uses)) != NULL) {
+            memcpy(rm->uses, in->ce->uses.v, g.n_uses * sizeof *rm->uses);
+            rm->n_uses = g.n_uses;
+            rm->max_lat = g.max_lat;
+            rm->cap = g.cap;
+            rm->routes = g.routes;
+            rm->routes_out = g.routes_out;
+        }
+    }
+    return launch(in, &g, bytes, steps);
 }
 
 /* NCCL's rings over a group of D scale-up domains of g members each (coll_group.per_domain):
@@ -544,7 +575,7 @@ static int phase_chain(coll_inst *in)
 /* nvls: S up to the switch and down from it, two step latencies. */
 static int phase_nvls(coll_inst *in)
 {
-    return start_ring(in, 0, 1, in->n, in->bytes, 2, 0);
+    return start_whole_ring(in, in->bytes, 2);
 }
 
 /* tree: the two binary trees, S / 2 each, 2 x depth step latencies. */
@@ -580,7 +611,7 @@ static int phase_ring(coll_inst *in)
                                                                                : OP_AG;
     size_t g = in->per_domain;
     ring_cost(op, in->n, g ? in->bytes / (double)g : in->bytes, &bytes, &steps);
-    return g ? start_channels(in, g, bytes, steps) : start_ring(in, 0, 1, in->n, bytes, steps, 0);
+    return g ? start_channels(in, g, bytes, steps) : start_whole_ring(in, bytes, steps);
 }
 
 static void phase_start(coll_inst *in)
@@ -876,6 +907,7 @@ sim_code coll_start(coll_engine *ce, const coll_req *rq, coll_algo *algo_used, s
         return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0, "out of memory for a collective");
     }
     in->own = own;
+    in->grp = g;
     in->chips = g ? g->chips : NULL;
     in->per_domain = g ? g->per_domain : 0;
     if (bx) {

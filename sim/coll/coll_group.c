@@ -18,6 +18,8 @@ void coll__group_free(coll_group *g)
     free(g->chips);
     free(g->torus.rank_of);
     free(g->levels.rank_of);
+    free(g->ring[0].uses);
+    free(g->ring[1].uses);
     free(g);
 }
 

@@ -21,6 +21,20 @@ typedef struct box {
     int *rank_of; /* [n * 3] each member's rank along each box dimension */
 } box;
 
+/* What a ring over all of a group's members gathers (coll.c, start_ring), kept when none
+ * of its routes depends on the flow hash (a ring inside one scale-up domain): then every
+ * collective of the group gathers exactly this, and later ones copy it instead of routing
+ * again. The usages are those add_route writes (weights divided by the links' protocol
+ * efficiency), in its order. */
+typedef struct ring_memo {
+    net_usage *uses; /* [n_uses], owned; NULL until kept */
+    size_t n_uses;
+    int64_t max_lat;
+    double cap;
+    size_t routes, routes_out;
+    bool hashed; /* a route of the ring depends on the hash: never kept */
+} ring_memo;
+
 struct coll_group {
     int32_t *chips; /* [n] */
     size_t n;
@@ -36,6 +50,8 @@ struct coll_group {
      * they depend on nothing else, so each is made once (NULL until then) */
     const struct algo_info *auto_pick[COLL_KIND_COUNT][2];
     const box *auto_box[COLL_KIND_COUNT][2];
+    ring_memo ring[2]; /* the whole ring as ring and nvls gather it (their efficiencies
+                          differ) */
     struct coll_group *next; /* the engine's groups */
 };
 

@@ -437,7 +437,13 @@ void net_mm_var_disable(net_mm_system *s, net_mm_var *var)
             net_mm_elem *lel = ls->n_elems > SLOT_INLINE ? ls->el : ls->var->elems;
             lel[last.k].pos = e->pos;
         }
-        mark_modified(s, e->cnst);
+        /* A link left without users and outside every log is a component of no variable:
+         * its solve would report nothing and set only scratch that the next solve to reach
+         * the link sets again, so it is not re-solved (a collective's ring inside one
+         * NVLink domain, alone on its links, left 16 such components per departure). The
+         * naive solver solves only when something is marked: every departure counts. */
+        if (c->users.n || s->naive || log_of_link(s, e->cnst))
+            mark_modified(s, e->cnst);
     }
     uint32_t ai = var->active_idx, li = (uint32_t)--s->active.n;
     uint32_t idx = var->slot;

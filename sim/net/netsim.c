@@ -322,7 +322,10 @@ static void on_complete(ev_engine *e, ev_node *n)
         ns->link_bytes[t->var.elems[i].cnst] += t->var.elems[i].w * t->bytes;
     if (t->var.enabled) {
         net_mm_var_disable(ns->mm, &t->var);
-        request_solve(ns);
+        /* a departure that left nothing to re-solve (net_mm_var_disable) needs no solve:
+         * one would find no work and report nothing */
+        if (net_mm_dirty(ns->mm))
+            request_solve(ns);
     }
     ns->stats.finished++;
     ns->live--;

@@ -96,6 +96,9 @@ typedef struct topo_route_info {
     int64_t lat_ps;       /* sum of link latencies along the (hashed) path */
     double rate_cap_Bps;  /* streams x window / RTT over WAN links; 0 = none */
     int hops;             /* links on the (hashed) path */
+    bool hashed;          /* the usages or the latency depend on h (an ECMP choice among
+                             several was made, or an explicit graph's router was asked):
+                             when false, every h gives this route */
 } topo_route_info;
 
 /*

@@ -30,6 +30,7 @@ typedef struct emitter {
     size_t n, cap;
     int64_t lat_ps;
     int hops;
+    bool hashed; /* an ECMP choice among several was made (topo_route_info.hashed) */
 } emitter;
 
 /* Adds a usage; on_path says whether the link is on the path whose latency is reported. */
@@ -46,10 +47,11 @@ static void emit(emitter *E, net_link_id l, double w, int on_path)
     }
 }
 
-static size_t pick(uint64_t h, net_node_id node, size_t n)
+static size_t pick(emitter *E, uint64_t h, net_node_id node, size_t n)
 {
     if (n <= 1)
         return 0;
+    E->hashed = true;
     return (size_t)(sim_hash_mix(h ^ ((uint64_t)(uint32_t)node * 0x9e3779b97f4a7c15ull)) % n);
 }
 
@@ -137,7 +139,7 @@ static void across_fabric(emitter *E, const topo_site *s, size_t la, size_t lb, 
         return;
     size_t S = s->spines_per_pod, C = s->cores_per_plane;
     size_t pa = la / s->leaves_per_pod, pb = lb / s->leaves_per_pod;
-    size_t j0 = spray ? 0 : pick(h, s->leaf_node + (net_node_id)la, S);
+    size_t j0 = spray ? 0 : pick(E, h, s->leaf_node + (net_node_id)la, S);
     size_t nj = spray ? S : 1;
     for (size_t jj = 0; jj < nj; jj++) {
         size_t j = j0 + jj;
@@ -145,7 +147,7 @@ static void across_fabric(emitter *E, const topo_site *s, size_t la, size_t lb, 
         emit(E, ls_link(s, la, j), wj, jj == 0);
         if (pa != pb) {
             size_t sa = pa * S + j, sb = pb * S + j;
-            size_t c0 = spray ? 0 : pick(h, s->spine_node + (net_node_id)sa, C);
+            size_t c0 = spray ? 0 : pick(E, h, s->spine_node + (net_node_id)sa, C);
             size_t nc = spray ? C : 1;
             for (size_t cc = 0; cc < nc; cc++) {
                 int on = jj == 0 && cc == 0;
@@ -166,7 +168,7 @@ static void up_to_gateway(emitter *E, const topo_site *s, size_t la, uint64_t h,
     }
     size_t S = s->spines_per_pod, C = s->cores_per_plane;
     size_t pa = la / s->leaves_per_pod;
-    size_t j0 = spray ? 0 : pick(h, s->leaf_node + (net_node_id)la, S);
+    size_t j0 = spray ? 0 : pick(E, h, s->leaf_node + (net_node_id)la, S);
     size_t nj = spray ? S : 1;
     for (size_t jj = 0; jj < nj; jj++) {
         size_t j = j0 + jj;
@@ -177,7 +179,7 @@ static void up_to_gateway(emitter *E, const topo_site *s, size_t la, uint64_t h,
             continue;
         }
         size_t sa = pa * S + j;
-        size_t c0 = spray ? 0 : pick(h, s->spine_node + (net_node_id)sa, C);
+        size_t c0 = spray ? 0 : pick(E, h, s->spine_node + (net_node_id)sa, C);
         size_t nc = spray ? C : 1;
         for (size_t cc = 0; cc < nc; cc++) {
             int on = jj == 0 && cc == 0;
@@ -191,7 +193,7 @@ static void up_to_gateway(emitter *E, const topo_site *s, size_t la, uint64_t h,
 static void down_from_gateway(emitter *E, const topo_site *s, size_t lb, uint64_t h, int spray)
 {
     size_t S = s->spines_per_pod, C = s->cores_per_plane;
-    size_t k0 = spray ? 0 : pick(h, s->gw_node, s->n_top);
+    size_t k0 = spray ? 0 : pick(E, h, s->gw_node, s->n_top);
     size_t nk = spray ? s->n_top : 1;
     for (size_t kk = 0; kk < nk; kk++) {
         size_t k = k0 + kk;
@@ -315,6 +317,7 @@ sim_code topo_route(topo *t, int32_t src, int32_t dst, uint64_t h, net_usage *us
     info->lat_ps = E.lat_ps;
     info->rate_cap_Bps = rate_cap;
     info->hops = E.hops;
+    info->hashed = E.hashed || !t->generated;
     if (E.n > cap)
         return sim_status_set(st, SIM_ERR_LIMIT, NULL, 0, 0,
                               "a route of %zu links exceeds the buffer of %zu", E.n, cap);

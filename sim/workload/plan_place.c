@@ -36,7 +36,14 @@ int64_t plan_coord(const plan *p, int64_t rank, plan_dim dim)
 {
     if (dim == PLAN_EP)
         return plan_coord(p, rank, PLAN_DP) % p->par.ep;
-    return rank / p->stride[dim] % plan_dim_size(p, dim);
+    int64_t stride = p->stride[dim], size = plan_dim_size(p, dim);
+    /* the same quotient and remainder in 32 bits when everything fits, several times
+     * faster than 64-bit division: the replay asks for a group at every collective's
+     * arrival */
+    if ((uint64_t)rank <= UINT32_MAX && (uint64_t)stride - 1 < UINT32_MAX &&
+        (uint64_t)size - 1 < UINT32_MAX)
+        return (int64_t)((uint32_t)rank / (uint32_t)stride % (uint32_t)size);
+    return rank / stride % size;
 }
 
 int64_t plan_rank_at(const plan *p, const int64_t coord[4])

@@ -440,6 +440,17 @@ int plan_prog_next(const plan *p, plan_cursor *c, plan_item *out)
 
 const plan_item *plan_prog_next_ref(const plan *p, plan_cursor *c, plan_item *buf)
 {
+    /* The common case first, what st_layers does for an item inside a layer's template
+     * of the pass ctx describes: no call into next_item's state machine and its frame. */
+    if (c->state == PLAN_PROG_LAYERS && !c->pending_n && c->ctx_pass == c->pass &&
+        c->layer_i < c->ctx.L) {
+        const pass_ctx *x = &c->ctx;
+        int b = x->backward;
+        int64_t layer = b ? x->first_layer + x->L - 1 - c->layer_i : x->first_layer + c->layer_i;
+        const tmpl *t = &p->layer[p->wl.experts > 0 && wl_layer_is_moe(&p->wl, layer)][b];
+        if (c->step < (int64_t)t->n)
+            return &t->items[c->step++];
+    }
     const plan_item *ref = NULL;
     if (!next_item(p, c, buf, &ref))
         return NULL;
