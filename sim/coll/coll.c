@@ -226,17 +226,6 @@ static void on_done_event(ev_engine *e, ev_node *n)
     finish((coll_inst *)(void *)n);
 }
 
-/* Usages gathered for one coupled transfer, with the slowest path's latency, the tightest
- * window cap met on the way, and how many of its routes (algorithm steps' edges) cross a
- * scale-out link, which sets the per-step latency (launch). */
-typedef struct gather {
-    size_t n_uses;
-    int64_t max_lat;
-    double cap;
-    size_t routes, routes_out;
-    bool hashed; /* a route depends on the flow hash (topo_route_info.hashed) */
-} gather;
-
 /* Which of a chip's collective figures a link takes (hw_coll_model). */
 typedef enum link_class {
     LC_SCALE_UP = 0, /* NVLink, ICI, and the links of chipless explicit graphs */
@@ -386,24 +375,15 @@ static int add_ring(coll_inst *in, size_t first, size_t stride, size_t m, uint64
 static int start_whole_ring(coll_inst *in, double bytes, int steps)
 {
     ring_memo *rm = in->grp ? &in->grp->ring[in->how->algo == COLL_ALGO_NVLS] : NULL;
-    if (rm && rm->uses) {
-        gather g = {.n_uses = rm->n_uses, .max_lat = rm->max_lat, .cap = rm->cap,
-                    .routes = rm->routes, .routes_out = rm->routes_out};
-        return launch_uses(in, rm->uses, &g, bytes, steps);
-    }
+    if (rm && rm->uses)
+        return launch_uses(in, rm->uses, &rm->g, bytes, steps);
     gather g = {0};
     if (!add_ring(in, 0, 1, in->n, 0, &g))
         return 0;
-    if (rm && !rm->hashed) {
-        rm->hashed = g.hashed;
-        if (!g.hashed && (rm->uses = malloc(g.n_uses * sizeof *rm->uses)) != NULL) {
+    if (rm && !rm->g.hashed) {
+        rm->g = g;
+        if (!g.hashed && (rm->uses = malloc(g.n_uses * sizeof *rm->uses)) != NULL)
             memcpy(rm->uses, in->ce->uses.v, g.n_uses * sizeof *rm->uses);
-            rm->n_uses = g.n_uses;
-            rm->max_lat = g.max_lat;
-            rm->cap = g.cap;
-            rm->routes = g.routes;
-            rm->routes_out = g.routes_out;
-        }
     }
     return launch(in, &g, bytes, steps);
 }

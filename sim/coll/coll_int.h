@@ -21,18 +21,25 @@ typedef struct box {
     int *rank_of; /* [n * 3] each member's rank along each box dimension */
 } box;
 
-/* What a ring over all of a group's members gathers (coll.c, start_ring), kept when none
- * of its routes depends on the flow hash (a ring inside one scale-up domain): then every
- * collective of the group gathers exactly this, and later ones copy it instead of routing
- * again. The usages are those add_route writes (weights divided by the links' protocol
- * efficiency), in its order. */
-typedef struct ring_memo {
-    net_usage *uses; /* [n_uses], owned; NULL until kept */
+/* Usages gathered for one coupled transfer, with the slowest path's latency, the tightest
+ * window cap met on the way, and how many of its routes (algorithm steps' edges) cross a
+ * scale-out link, which sets the per-step latency (launch). */
+typedef struct gather {
     size_t n_uses;
     int64_t max_lat;
     double cap;
     size_t routes, routes_out;
-    bool hashed; /* a route of the ring depends on the hash: never kept */
+    bool hashed; /* a route depends on the flow hash (topo_route_info.hashed) */
+} gather;
+
+/* What a ring over all of a group's members gathers (coll.c, start_whole_ring), kept when
+ * none of its routes depends on the flow hash (a ring inside one scale-up domain): then
+ * every collective of the group gathers exactly this, and later ones copy it instead of
+ * routing again. The usages are those add_route writes (weights divided by the links'
+ * protocol efficiency), in its order. */
+typedef struct ring_memo {
+    net_usage *uses; /* [g.n_uses], owned; NULL until kept */
+    gather g;        /* g.hashed: a route of the ring depends on the hash, never kept */
 } ring_memo;
 
 struct coll_group {

@@ -364,18 +364,23 @@ sim_code ev_schedule(ev_engine *e, ev_node *n, int64_t t_ps, ev_class klass)
     assert(klass == EV_CLASS_NORMAL || klass == EV_CLASS_LATE);
     uint64_t key = key_of(t_ps, klass);
     if (n->where) {
-        if (n->t_ps == t_ps && n->klass == klass && !n->next &&
-            bucket_find(e, key) == n->where - 1) {
-            n->seq = e->next_seq++; /* already last of its instant's newest bucket: a fresh
-                                       seq keeps it so */
-            return SIM_OK;
-        }
-        if (!n->prev && !n->next && bucket_find(e, key) == NONE) {
-            bucket_move(e, n->where - 1, key); /* alone in its bucket */
-            n->t_ps = t_ps;
-            n->klass = klass;
-            n->seq = e->next_seq++;
-            return SIM_OK;
+        /* last of its bucket, and that bucket has its instant already or holds n alone: one
+         * look-up settles both short cuts (the bucket found holds the key, so finding n's
+         * own means n is at that instant already) */
+        if (!n->next && ((n->t_ps == t_ps && n->klass == klass) || !n->prev)) {
+            uint32_t found = bucket_find(e, key);
+            if (found == n->where - 1) {
+                n->seq = e->next_seq++; /* already last of its instant's newest bucket: a
+                                           fresh seq keeps it so */
+                return SIM_OK;
+            }
+            if (!n->prev && found == NONE) {
+                bucket_move(e, n->where - 1, key); /* alone in its bucket */
+                n->t_ps = t_ps;
+                n->klass = klass;
+                n->seq = e->next_seq++;
+                return SIM_OK;
+            }
         }
         unlink_node(e, n);
     }

@@ -206,8 +206,10 @@ static size_t layer_specs(const wl_workload *w, const wl_dims *x, int moe, const
     at.dropout = x->flash && x->drop;
     at.q_elems = T * h / t;
     at.kv_elems = 2 * x->b * x->s * x->kvw / t;
+    double scores = x->b * (x->a / t) * x->sl * x->s; /* this rank's score matrix */
+    at.score_elems = x->flash ? 0 : scores;
     specs[n++] = at;
-    if (w->attention == WL_ATTENTION_UNFUSED) {
+    if (!x->flash) {
         /* The score matrix is materialized (before FlashAttention, 2022). The score GEMMs'
          * own reads and writes of it are the attention op's (above); between them, the fused
          * scale-mask-softmax kernel reads the scores and writes probabilities (4 bytes per
@@ -215,8 +217,6 @@ static size_t layer_specs(const wl_workload *w, const wl_dims *x, int moe, const
          * Backward: dropout's reads the gradient and mask and writes (5), softmax's reads
          * the gradient and its output and writes (6). Megatron-LM's CoreAttention
          * (megatron/model/transformer.py, 2021-2022). */
-        double scores = x->b * (x->a / t) * x->sl * x->s;
-        specs[n - 1].score_elems = scores;
         double drop_fwd = x->drop ? 2 * x->ab + 1.0 : 0.0;
         op_spec sm = elementwise(WL_ROLE_ATTN_SOFTMAX, scores, 2 * x->ab + drop_fwd, FPE_SOFTMAX);
         sm.bpe_bwd = 3 * x->ab + drop_fwd;

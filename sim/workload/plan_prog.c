@@ -234,17 +234,24 @@ static bool layer_grads(const plan *p, plan_cursor *c, const pass_ctx *x, const 
  * the pass and step = the item in its template, so that the walk needs no more than the
  * position. A template's item goes, as in
  * edge_next, stamped into out or unstamped into *ref. */
+/* The template of the pass's li-th layer (li < x->L), and that layer's index in *layer. */
+static inline const tmpl *layer_tmpl(const plan *p, const pass_ctx *x, int64_t li,
+                                     int64_t *layer)
+{
+    int b = x->backward;
+    *layer = b ? x->first_layer + x->L - 1 - li : x->first_layer + li;
+    return &p->layer[p->wl.experts > 0 && wl_layer_is_moe(&p->wl, *layer)][b];
+}
+
 static bool st_layers(const plan *p, plan_cursor *c, const pass_ctx *x, plan_item *out,
                       const plan_item **ref)
 {
-    int b = x->backward;
-    int64_t li = c->layer_i, item = c->step;
+    int64_t li = c->layer_i, item = c->step, layer;
     if (li >= x->L) {
         go(c, PLAN_PROG_EDGE_OUT);
         return false;
     }
-    int64_t layer = b ? x->first_layer + x->L - 1 - li : x->first_layer + li;
-    const tmpl *t = &p->layer[p->wl.experts > 0 && wl_layer_is_moe(&p->wl, layer)][b];
+    const tmpl *t = layer_tmpl(p, x, li, &layer);
     if (item < (int64_t)t->n) {
         c->step++;
         if (ref) {
@@ -444,10 +451,8 @@ const plan_item *plan_prog_next_ref(const plan *p, plan_cursor *c, plan_item *bu
      * of the pass ctx describes: no call into next_item's state machine and its frame. */
     if (c->state == PLAN_PROG_LAYERS && !c->pending_n && c->ctx_pass == c->pass &&
         c->layer_i < c->ctx.L) {
-        const pass_ctx *x = &c->ctx;
-        int b = x->backward;
-        int64_t layer = b ? x->first_layer + x->L - 1 - c->layer_i : x->first_layer + c->layer_i;
-        const tmpl *t = &p->layer[p->wl.experts > 0 && wl_layer_is_moe(&p->wl, layer)][b];
+        int64_t layer;
+        const tmpl *t = layer_tmpl(p, &c->ctx, c->layer_i, &layer);
         if (c->step < (int64_t)t->n)
             return &t->items[c->step++];
     }
