@@ -184,16 +184,69 @@ START_TEST(ring_over_nics)
 }
 END_TEST
 
-/* Direct all-to-all among the 8 GPUs of a node: each GPU's NVLink uplink carries 7 of its 8
- * parts, each of S/8, shared by 7 messages: (7/8) S / 450 GB/s after one latency. */
+/* All-to-all among the 8 GPUs of a node: each GPU's NVLink uplink carries 7 of its 8
+ * parts, each of S/8, shared by 7 messages: (7/8) S / 450 GB/s after one latency, coupled
+ * (auto's choice: one transfer, weight 7 on each uplink) and direct (56 messages) alike. */
 START_TEST(alltoall_in_a_node)
 {
     int32_t chips[8] = {0, 1, 2, 3, 4, 5, 6, 7};
-    double S = 8e8;
+    double S = 8e8, want = 7.0 / 8 * S / NV_BW + NV_LAT + STEP;
     coll_algo algo;
-    double t = run_coll(COLL_ALLTOALL, chips, 8, S, &algo);
+    ck_assert_double_eq_tol(run_coll(COLL_ALLTOALL, chips, 8, S, &algo), want, 1e-12);
+    ck_assert_int_eq(algo, COLL_ALGO_COUPLED);
+    ck_assert_double_eq_tol(run_algo(COLL_ALLTOALL, COLL_ALGO_DIRECT, chips, 8, S, &algo, 0),
+                            want, 1e-12);
     ck_assert_int_eq(algo, COLL_ALGO_DIRECT);
-    ck_assert_double_eq_tol(t, 7.0 / 8 * S / NV_BW + NV_LAT + STEP, 1e-12);
+}
+END_TEST
+
+/* All-to-all of S between chip 0 and chip 8 (one message of S/2 each way, over the NICs)
+ * under cross traffic that moves its bottleneck: two messages 0 -> 8 of y B (Y) and one
+ * 8 -> 0 of x B (X, outlasting everything), all started at once, so everything starts
+ * after the same latency L.
+ *   direct: 0 -> 8 shares 0's uplink with Y (NIC/3) until Y ends at 3y/NIC, then runs
+ *   alone; 8 -> 0 shares 8's uplink with X at NIC/2 throughout and ends last, at S/NIC.
+ *   coupled: one rate for both messages: NIC/3 while Y runs (0's uplink), then NIC/2 (8's
+ *   uplink beside X): y + (t - 3y/NIC) NIC/2 = S/2, so t = (S + y)/NIC.
+ * Coupled ends later by y/NIC: it takes the slower message's rate at every instant, where
+ * direct lets each message progress at its own. Without Y the bottleneck stays put (8's
+ * uplink) and the two agree: S/NIC. */
+static double alltoall_beside(coll_algo want, double S, double y, double x)
+{
+    fixture f;
+    sim_status st;
+    setup(&f);
+    int32_t pair[2] = {0, 8};
+    result r = {0}, rb[3] = {{0}};
+    if (y > 0) {
+        ck_assert_int_eq(coll_send(f.ce, 0, 8, y, 1, on_done, &rb[0], &st), SIM_OK);
+        ck_assert_int_eq(coll_send(f.ce, 0, 8, y, 2, on_done, &rb[1], &st), SIM_OK);
+    }
+    ck_assert_int_eq(coll_send(f.ce, 8, 0, x, 3, on_done, &rb[2], &st), SIM_OK);
+    coll_req rq = {.kind = COLL_ALLTOALL, .algo = want, .chips = pair, .n = 2, .bytes = S,
+                   .id = 4, .done = on_done, .user = &r};
+    coll_algo algo;
+    ck_assert_int_eq(coll_start(f.ce, &rq, &algo, &st), SIM_OK);
+    ck_assert_int_eq(algo, want);
+    ev_run(f.e, INT64_MAX);
+    ck_assert_int_eq(r.done, 1);
+    ck_assert_int_eq(rb[2].done, 1);
+    ck_assert(rb[2].end > r.end); /* X outlasts the all-to-all */
+    teardown(&f);
+    return r.end - r.start;
+}
+
+START_TEST(coupled_alltoall_against_direct)
+{
+    double S = 1e9, y = 1e8, x = 1e10, L = NIC_LAT + STEP;
+    ck_assert_double_eq_tol(alltoall_beside(COLL_ALGO_DIRECT, S, y, x), L + S / NIC_BW,
+                            1e-12);
+    ck_assert_double_eq_tol(alltoall_beside(COLL_ALGO_COUPLED, S, y, x),
+                            L + (S + y) / NIC_BW, 1e-12);
+    ck_assert_double_eq_tol(alltoall_beside(COLL_ALGO_DIRECT, S, 0, x), L + S / NIC_BW,
+                            1e-12);
+    ck_assert_double_eq_tol(alltoall_beside(COLL_ALGO_COUPLED, S, 0, x), L + S / NIC_BW,
+                            1e-12);
 }
 END_TEST
 
@@ -475,8 +528,9 @@ typedef struct shape {
     int one_domain, sharp, torus, levels; /* torus: a box of a torus; levels: hierarchical */
 } shape;
 
-/* The algorithm coll.h documents for kind over g when want is asked for: all-to-all direct
- * and broadcast chain whatever was asked; a torus box gets torus when asked or auto; auto
+/* The algorithm coll.h documents for kind over g when want is asked for: all-to-all
+ * coupled, or direct when asked for (a group of one: coupled), and broadcast chain whatever
+ * was asked; a torus box gets torus when asked or auto; auto
  * prefers nvls, then tree (all-reduce over several domains, small) or rhd (reduce-scatter,
  * all-gather over a power of two, small); an algorithm asked for that cannot run (nvls
  * outside a reducing domain or not an all-reduce, tree not an all-reduce, rhd not a power
@@ -487,7 +541,7 @@ static coll_algo rule(const shape *g, coll_kind kind, coll_algo want, double byt
     int ar = kind == COLL_ALLREDUCE, pow2 = g->n >= 2 && (g->n & (g->n - 1)) == 0;
     int small = bytes <= COLL_SMALL_BYTES;
     if (kind == COLL_ALLTOALL)
-        return COLL_ALGO_DIRECT;
+        return want == COLL_ALGO_DIRECT && g->n >= 2 ? COLL_ALGO_DIRECT : COLL_ALGO_COUPLED;
     if (kind == COLL_BROADCAST)
         return COLL_ALGO_CHAIN;
     if (g->n < 2)
@@ -643,6 +697,7 @@ int main(void)
     tcase_add_test(tc, hierarchical_allreduce_over_two_nodes);
     tcase_add_test(tc, ring_over_nics);
     tcase_add_test(tc, alltoall_in_a_node);
+    tcase_add_test(tc, coupled_alltoall_against_direct);
     tcase_add_test(tc, messages_and_trivial_groups);
     tcase_add_test(tc, concurrent_rings_share_links);
     tcase_add_test(tc, channel_rings_beat_the_hierarchy);

@@ -342,6 +342,42 @@ static double attention_s(plan *p, int backward)
 }
 
 /*
+ * run.alltoall reaches the replay: the tiny MoE (cfg-moe: ep 2, all-to-alls after every
+ * dispatch and combine) runs its EP all-to-alls coupled by default and direct when asked,
+ * the same collectives at the same sizes, and the step agrees to 0.1% (coll.h says when
+ * the two differ: cross traffic that moves an all-to-all's bottleneck).
+ */
+START_TEST(alltoall_model_reaches_the_replay)
+{
+    static const char *const direct[] = {"run.alltoall=direct", NULL};
+    plan *pc = th_load("tests/fixtures/good/cfg-moe.yaml", NULL),
+         *pd = th_load("tests/fixtures/good/cfg-moe.yaml", direct);
+    ck_assert_int_eq(plan_alltoall_model(pc), PLAN_A2A_COUPLED);
+    ck_assert_int_eq(plan_alltoall_model(pd), PLAN_A2A_DIRECT);
+    exec_result c, d;
+    run(pc, &c);
+    run(pd, &d);
+    ck_assert_uint_eq(c.n_colls, d.n_colls);
+    size_t a2a = 0;
+    for (size_t i = 0; i < c.n_colls; i++) {
+        ck_assert_int_eq(c.colls[i].kind, d.colls[i].kind);
+        ck_assert_double_eq(c.colls[i].bytes, d.colls[i].bytes);
+        if (c.colls[i].kind != COLL_ALLTOALL)
+            continue;
+        a2a++;
+        ck_assert_int_eq(c.colls[i].algo, COLL_ALGO_COUPLED);
+        ck_assert_int_eq(d.colls[i].algo, COLL_ALGO_DIRECT);
+    }
+    ck_assert_uint_gt(a2a, 0);
+    ck_assert_double_eq_tol(c.step_time_s, d.step_time_s, 1e-3 * d.step_time_s);
+    exec_result_free(&c);
+    exec_result_free(&d);
+    plan_destroy(pc);
+    plan_destroy(pd);
+}
+END_TEST
+
+/*
  * Context parallelism on a pair, by hand. All-gather CP (Llama 3): every K/V gather and
  * gradient reduce-scatter holds the compute stream, so the exposed CP time is the sum of
  * their durations. Ring attention (p2p): the collectives of an attention op start with it
@@ -658,6 +694,7 @@ int main(void)
     tcase_add_test(tc, one_f_one_b_of_equal_stages);
     tcase_add_test(tc, overlap_slowdown);
     tcase_add_test(tc, ring_attention_hides_kv_behind_attention);
+    tcase_add_test(tc, alltoall_model_reaches_the_replay);
     tcase_add_test(tc, an_endless_op_is_refused);
     tcase_add_test(tc, too_large_is_refused);
     tcase_add_test(tc, a_failing_phase_is_reported);

@@ -2088,6 +2088,12 @@ static const bad_cfg bad_cfgs[] = {
      "is '2', not a mapping"},
     {TINY, "parallelism.tp=abc",
      "--set parallelism.tp=abc: error: key 'tp': expected an integer, found 'abc'"},
+    {BAD "cfg-alltoall.yaml", NULL,
+     BAD "cfg-alltoall.yaml:7:27: error: key 'alltoall': unknown all-to-all model 'couple' (did "
+         "you mean 'coupled'?); expected one of: coupled, direct"},
+    {TINY, "run.alltoall=each",
+     "--set run.alltoall=each: error: key 'alltoall': unknown all-to-all model 'each'; expected "
+     "one of: coupled, direct"},
     {TINY, "parallelism.recompute=ful",
      "--set parallelism.recompute=ful: error: key 'recompute': unknown recompute mode 'ful' "
      "(did you mean 'full'?); expected one of: none, selective, full"},

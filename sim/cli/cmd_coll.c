@@ -160,7 +160,7 @@ static int parse_option(const char *opt, const char *v, coll_args *a)
                 k = i;
         if (k < 0)
             return cli_bad_value("coll", opt,
-                                 "auto, ring, tree, nvls, hierarchical, rhd, torus, direct or "
+                                 "auto, ring, tree, nvls, hierarchical, rhd, torus, coupled, direct or "
                                  "chain", v);
         a->algo = (coll_algo)k;
     } else if (!strcmp(opt, "-d")) {

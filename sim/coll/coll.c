@@ -322,7 +322,10 @@ static int64_t steps_latency(const coll_inst *in, const gather *g, int steps)
     int64_t lat = (int64_t)steps * g->max_lat + (in->phase == 0 ? m->launch_ps : 0);
     if (in->how->algo == COLL_ALGO_NVLS)
         return lat + m->nvls_ps;
-    size_t out = g->routes ? ((size_t)steps * g->routes_out + g->routes / 2) / g->routes : 0;
+    /* coupled: its one step ends with its slowest message, so one over scale-out pays it */
+    size_t out = in->how->algo == COLL_ALGO_COUPLED ? (g->routes_out ? (size_t)steps : 0)
+                 : g->routes ? ((size_t)steps * g->routes_out + g->routes / 2) / g->routes
+                             : 0;
     return lat + (int64_t)out * m->step_out_ps + ((int64_t)steps - (int64_t)out) * m->step_up_ps;
 }
 
@@ -509,6 +512,24 @@ static int phase_direct(coll_inst *in)
             if (i != j)
                 ok = start_msg(in, in->chips[i], in->chips[j], part, i * in->n + j);
     return ok;
+}
+
+/* coupled: direct's messages as one transfer, every message at one rate. Weighted max-min
+ * gives a transfer that crosses a link with k messages what k messages of their own would
+ * get there, so where every message's bottleneck is alike (a member's NIC, shared by the
+ * messages it sends) the collective ends when direct's last message does. It differs where
+ * messages have different bottlenecks: direct's faster messages end early and free their
+ * links; here they hold a share of them to the end. One transfer instead of n(n - 1):
+ * what makes a mixture-of-experts step replay in its dense sibling's league. */
+static int phase_coupled(coll_inst *in)
+{
+    gather g = {0};
+    for (size_t i = 0; i < in->n; i++)
+        for (size_t j = 0; j < in->n; j++)
+            if (i != j && !add_route(in, in->chips[i], in->chips[j],
+                                     edge_hash(in, i * in->n + j), &g))
+                return 0;
+    return launch(in, &g, in->bytes / (double)in->n, 1);
 }
 
 /* p2p: the first member sends S to the second. */
@@ -728,6 +749,8 @@ static const algo_info algos[] = {
      .phases = phases_box, .start = phase_box},
     {.algo = COLL_ALGO_RING, .name = "ring", .kinds = K_RING, .auto_kinds = K_RING,
      .fallback = true, .start = phase_ring},
+    {.algo = COLL_ALGO_COUPLED, .name = "coupled", .kinds = K_A2A, .auto_kinds = K_A2A,
+     .fallback = true, .start = phase_coupled},
     {.algo = COLL_ALGO_DIRECT, .name = "direct", .kinds = K_RING | K_A2A, .auto_kinds = K_A2A,
      .fallback = true, .start = phase_direct},
     {.algo = COLL_ALGO_CHAIN, .name = "chain", .kinds = K_RING | K_BCAST,

@@ -23,7 +23,17 @@
  *                 synchronous multi-site training (inside each site, across the WAN, inside
  *                 again). The parallel rings of a phase are alike and end with the slowest:
  *                 they form one coupled transfer (a 1,024-rail phase is one transfer).
- *   direct        all-to-all: every member sends S/n to every other member at once.
+ *   coupled       all-to-all: every member sends S/n to every other member at once, the
+ *                 n(n - 1) messages as one coupled transfer at one rate. Weighted max-min
+ *                 gives it, on a link that k of its messages cross, what k messages would
+ *                 get there; so it ends when direct's last message does wherever the same
+ *                 messages are the slowest throughout (alone on a fabric, or beside traffic
+ *                 that loads one bottleneck), and later where cross traffic moves the
+ *                 bottleneck from some messages to others (it takes the slowest message's
+ *                 rate at every instant). One step latency, over scale-out if any message
+ *                 crosses it.
+ *   direct        all-to-all: the same messages, each its own transfer (asked for by
+ *                 name, or by a replay's run.alltoall: direct).
  *   p2p           one transfer along the route.
  *   tree          NCCL's double binary tree for all-reduce: two trees (heap order over the
  *                 members, and over them reversed), each reducing up and broadcasting down
@@ -40,7 +50,7 @@
  *                 dimensional rings of TPU collectives), each dimension's rings in parallel.
  *   chain         broadcast: the data flows down the members in order, pipelined: one
  *                 coupled transfer over the n - 1 hops carrying S, n - 1 step latencies.
- * `auto`: direct for all-to-all and chain for broadcast; otherwise torus for a box of a
+ * `auto`: coupled for all-to-all and chain for broadcast; otherwise torus for a box of a
  * torus, whatever the size (the torus rings are tried first); else as NCCL's tuner would at
  * the sizes where each wins: nvls for an all-reduce inside one in-switch-reduction domain;
  * for messages up to COLL_SMALL_BYTES, tree (all-reduce over several domains) or rhd
@@ -85,6 +95,7 @@ typedef enum coll_algo {
     COLL_ALGO_RHD,  /* recursive halving-doubling (power-of-two groups) */
     COLL_ALGO_TORUS, /* one ring phase per torus dimension */
     COLL_ALGO_CHAIN, /* broadcast down a pipelined chain */
+    COLL_ALGO_COUPLED, /* all-to-all: every message at one rate, one transfer */
     COLL_ALGO_COUNT
 } coll_algo;
 
@@ -126,7 +137,7 @@ sim_code coll_group_create(coll_engine *ce, const int32_t *chips, size_t n, coll
 /* Starts a collective now. The algorithm actually used is written to *algo_used (may be
  * NULL). A group of fewer than two members, or zero bytes, is done at the current instant:
  * the callback runs from an event scheduled now, never inside the call (for fewer than two
- * members the algorithm reported is ring, direct for all-to-all, chain for broadcast).
+ * members the algorithm reported is ring, coupled for all-to-all, chain for broadcast).
  * Errors: SIM_ERR_NOMEM, routing errors; on an error the callback never runs. */
 sim_code coll_start(coll_engine *ce, const coll_req *rq, coll_algo *algo_used, sim_status *st);
 

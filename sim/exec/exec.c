@@ -445,8 +445,11 @@ static void arrive(ex *x, rank_st *r, const plan_item *it)
     if (!g)
         return;
     v->start_s = now_s(x);
-    coll_req rq = {.kind = v->kind, .algo = COLL_ALGO_AUTO, .group = g, .bytes = v->bytes,
-                   .id = key, .done = on_coll_done, .user = v};
+    coll_algo algo = v->kind == COLL_ALLTOALL && plan_alltoall_model(r->p) == PLAN_A2A_DIRECT
+                         ? COLL_ALGO_DIRECT
+                         : COLL_ALGO_AUTO;
+    coll_req rq = {.kind = v->kind, .algo = algo, .group = g, .bytes = v->bytes, .id = key,
+                   .done = on_coll_done, .user = v};
     sim_status st;
     if (coll_start(x->ce, &rq, &v->algo, &st) != SIM_OK && !x->failed) {
         x->err = st;

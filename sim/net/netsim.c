@@ -72,6 +72,9 @@ struct net_sim {
     ev_node solve_node;
     double *link_bytes;
     SIM_VEC(net_transfer *) cand; /* on_component scratch, reserved as far as live */
+    SIM_VEC(net_mm_elem) merged, merged_tmp; /* merge_many's scratch, sort_by_link's */
+    uint32_t *link_at, *link_stamp; /* merge_many: a link's place in merged, its epoch */
+    uint32_t merge_epoch;
     size_t n_cand;                /* candidates so far in the component being reported */
     int64_t best_ps;              /* earliest finish so far in that component */
     bool timing;
@@ -129,6 +132,10 @@ void net_sim_destroy(net_sim *ns)
     }
     sim_vec_free(&ns->changes);
     sim_vec_free(&ns->cand);
+    sim_vec_free(&ns->merged);
+    sim_vec_free(&ns->merged_tmp);
+    free(ns->link_at);
+    free(ns->link_stamp);
     net_mm_destroy(ns->mm);
     sim_pool_destroy(ns->xf_pool);
     for (int i = 0; i < N_CLASSES; i++)
@@ -362,48 +369,131 @@ static void on_latency_end(ev_engine *e, ev_node *n)
     request_solve(ns);
 }
 
-static int use_cmp(const void *a, const void *b)
+/* The pooled element array of size class cls (2^cls elements). */
+static net_mm_elem *elems_get(net_sim *ns, unsigned cls)
 {
-    const net_mm_elem *x = a, *y = b;
-    return (x->cnst > y->cnst) - (x->cnst < y->cnst);
+    if (cls >= N_CLASSES)
+        return NULL;
+    if (!ns->elem_pool[cls]) {
+        size_t per = ((size_t)1 << cls) >= 1024 ? 1 : (size_t)1024 >> cls;
+        ns->elem_pool[cls] = sim_pool_create(sizeof(net_mm_elem) << cls, per);
+        if (!ns->elem_pool[cls])
+            return NULL;
+    }
+    return sim_pool_get(ns->elem_pool[cls]);
+}
+
+static unsigned size_class(size_t n)
+{
+    unsigned cls = 0;
+    while (((size_t)1 << cls) < n)
+        cls++;
+    return cls;
+}
+
+/* Sorts ns->merged.v[0..k) (distinct links) by link: a least-significant-digit radix sort
+ * by bytes, skipping the bytes every key shares (a collective's links differ in their low
+ * two or three): a few passes over k elements where a comparison sort called a function
+ * k log k times. 0 when out of memory. */
+static int sort_by_link(net_sim *ns, size_t k)
+{
+    if (sim_vec_reserve(&ns->merged_tmp, k) != 0)
+        return 0;
+    net_mm_elem *a = ns->merged.v, *b = ns->merged_tmp.v;
+    uint32_t all_or = 0, all_and = UINT32_MAX;
+    for (size_t i = 0; i < k; i++) {
+        all_or |= (uint32_t)a[i].cnst;
+        all_and &= (uint32_t)a[i].cnst;
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        if ((((all_or ^ all_and) >> shift) & 0xffu) == 0)
+            continue; /* every key has this byte: the pass would keep the order */
+        size_t count[257] = {0};
+        for (size_t i = 0; i < k; i++)
+            count[(((uint32_t)a[i].cnst >> shift) & 0xffu) + 1]++;
+        for (int d = 0; d < 256; d++)
+            count[d + 1] += count[d];
+        for (size_t i = 0; i < k; i++)
+            b[count[((uint32_t)a[i].cnst >> shift) & 0xffu]++] = a[i];
+        net_mm_elem *t = a;
+        a = b;
+        b = t;
+    }
+    if (a != ns->merged.v)
+        memcpy(ns->merged.v, a, k * sizeof *a);
+    return 1;
+}
+
+/* Merges the usages of many links (a coupled collective's hundreds of routes) into
+ * ns->merged, first appearance first, each link's weights added in their order of
+ * appearance; then sorts the distinct links. The result is what a stable sort followed by
+ * a merge of neighbours gives (the weights are added in the same order), in O(n) plus a
+ * radix sort of the distinct links (sort_by_link). Returns their count, 0 when out of memory. */
+static size_t merge_many(net_sim *ns, const net_transfer_spec *spec)
+{
+    size_t n = spec->n_uses, k = 0;
+    if (sim_vec_reserve(&ns->merged, n) != 0)
+        return 0;
+    if (!ns->link_at) {
+        size_t nl = net_graph_link_count(ns->g);
+        ns->link_at = calloc(nl ? nl : 1, sizeof *ns->link_at);
+        ns->link_stamp = calloc(nl ? nl : 1, sizeof *ns->link_stamp);
+        if (!ns->link_at || !ns->link_stamp)
+            return 0;
+    }
+    if (++ns->merge_epoch == 0) { /* wrapped: forget every stamp */
+        memset(ns->link_stamp, 0, net_graph_link_count(ns->g) * sizeof *ns->link_stamp);
+        ns->merge_epoch = 1;
+    }
+    net_mm_elem *m = ns->merged.v;
+    for (size_t i = 0; i < n; i++) {
+        net_link_id l = spec->uses[i].link;
+        assert(spec->uses[i].w > 0);
+        if (ns->link_stamp[l] == ns->merge_epoch) {
+            m[ns->link_at[l]].w += spec->uses[i].w;
+        } else {
+            ns->link_stamp[l] = ns->merge_epoch;
+            ns->link_at[l] = (uint32_t)k;
+            m[k++] = (net_mm_elem){.cnst = l, .w = spec->uses[i].w};
+        }
+    }
+    return sort_by_link(ns, k) ? k : 0;
 }
 
 /* Copies the usages into a pooled element array, merging repeated links. */
 static sim_code copy_uses(net_sim *ns, net_transfer *t, const net_transfer_spec *spec)
 {
-    unsigned cls = 0;
-    while (((size_t)1 << cls) < spec->n_uses)
-        cls++;
-    if (cls >= N_CLASSES)
-        return SIM_ERR_NOMEM;
-    if (!ns->elem_pool[cls]) {
-        size_t per = ((size_t)1 << cls) >= 1024 ? 1 : (size_t)1024 >> cls;
-        ns->elem_pool[cls] = sim_pool_create(sizeof(net_mm_elem) << cls, per);
-        if (!ns->elem_pool[cls])
+    size_t n = spec->n_uses;
+    if (n > 16) {
+        size_t k = merge_many(ns, spec);
+        unsigned cls = size_class(k);
+        net_mm_elem *el = k ? elems_get(ns, cls) : NULL;
+        if (!el)
             return SIM_ERR_NOMEM;
+        memcpy(el, ns->merged.v, k * sizeof *el);
+        t->size_class = (uint8_t)cls;
+        t->var.elems = el;
+        t->var.n_elems = (uint32_t)k;
+        return SIM_OK;
     }
-    net_mm_elem *el = sim_pool_get(ns->elem_pool[cls]);
+    unsigned cls = size_class(n);
+    net_mm_elem *el = elems_get(ns, cls);
     if (!el)
         return SIM_ERR_NOMEM;
     t->size_class = (uint8_t)cls;
-    for (size_t i = 0; i < spec->n_uses; i++) {
+    for (size_t i = 0; i < n; i++) {
         assert(spec->uses[i].w > 0);
         el[i] = (net_mm_elem){.cnst = spec->uses[i].link, .w = spec->uses[i].w};
     }
-    size_t n = spec->n_uses;
     if (n > 1) {
-        if (n <= 16) {
-            /* insertion sort: stable like glibc's qsort (a merge sort), so repeated links
-             * add their weights in the same order; no call per comparison */
-            for (size_t i = 1; i < n; i++) {
-                net_mm_elem x = el[i];
-                size_t j = i;
-                for (; j > 0 && el[j - 1].cnst > x.cnst; j--)
-                    el[j] = el[j - 1];
-                el[j] = x;
-            }
-        } else {
-            qsort(el, n, sizeof *el, use_cmp);
+        /* insertion sort: stable, so repeated links add their weights in their order of
+         * appearance (as merge_many does); no call per comparison */
+        for (size_t i = 1; i < n; i++) {
+            net_mm_elem x = el[i];
+            size_t j = i;
+            for (; j > 0 && el[j - 1].cnst > x.cnst; j--)
+                el[j] = el[j - 1];
+            el[j] = x;
         }
         size_t k = 0;
         for (size_t i = 1; i < n; i++) {

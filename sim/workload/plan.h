@@ -43,7 +43,7 @@
  *   scale: {flops: 2, hbm_bw: 1.5, scale_up_bw: 1, scale_out_bw: 1, wan_bw: 1, latency: 1}
  *                                     # what-if multipliers (default 1)
  *   sweep: {...}                      # read by `clustersim sweep` only (study/sweep.c)
- *   run: {steps: 1, warmup: 1, seed: 1}
+ *   run: {steps: 1, warmup: 1, seed: 1, alltoall: coupled}   # alltoall: coupled | direct
  *   output: {db: results.db, trace: trace.json}
  * Overrides (`--set key.path=value`) apply to the config document; those under `topology.`
  * and `workload.` apply to the topology and workload documents (key paths relative to their
@@ -193,6 +193,10 @@ const plan_cross_dc *plan_cross_dc_of(const plan *p); /* scheme PLAN_XDC_NONE: n
 int64_t plan_steps(const plan *p);        /* measured steps (run.steps) */
 int64_t plan_warmup_steps(const plan *p); /* steps run before them (run.warmup) */
 uint64_t plan_seed(const plan *p);
+/* How the replay models an all-to-all (run.alltoall): coupled (default), every message of
+ * it at one rate as one transfer; direct, every message its own transfer (coll.h). */
+typedef enum plan_alltoall { PLAN_A2A_COUPLED = 0, PLAN_A2A_DIRECT } plan_alltoall;
+plan_alltoall plan_alltoall_model(const plan *p);
 /*
  * The config's reliability section: the whole training run that `clustersim goodput`
  * simulates under failures (rel/). Without the section every field holds its default.

@@ -51,7 +51,8 @@ static const char *const par_keys[] = {
     "pipeline_model_parallel_layout", "microbatch_group_size_per_virtual_pipeline_stage",
     "reshard_after_forward", "fsdp_shard_size", "overlap_grad_reduce", "cp_comm_type", NULL};
 static const char *const cp_comm_names[] = {"p2p", "all_gather", NULL};
-static const char *const run_keys[] = {"steps", "warmup", "seed", NULL};
+static const char *const run_keys[] = {"steps", "warmup", "seed", "alltoall", NULL};
+static const char *const alltoall_names[] = {"coupled", "direct", NULL};
 static const char *const out_keys[] = {"db", "trace", NULL};
 static const char *const sched_names[] = {"gpipe", "1f1b", "interleaved", NULL};
 static const char *const recompute_names[] = {"none", "selective", "full", NULL};
@@ -1088,6 +1089,11 @@ static sim_code load_run(plan *p, const ydoc *d, ynode root, sim_status *st)
             rc = ydoc_get_int(d, run, "warmup", 0, 0, 1000000, &p->warmup_steps, st);
         if (rc == SIM_OK)
             rc = ydoc_get_int(d, run, "seed", 0, 0, INT64_MAX, &seed, st);
+        int a2a = PLAN_A2A_COUPLED;
+        if (rc == SIM_OK)
+            rc = ydoc_get_enum(d, run, "alltoall", 0, "all-to-all model", alltoall_names, &a2a,
+                               st);
+        p->alltoall = (plan_alltoall)a2a;
     }
     p->seed = (uint64_t)seed;
     if (rc == SIM_OK && out) {
@@ -1297,6 +1303,11 @@ const plan_reliability *plan_reliability_of(const plan *p)
 uint64_t plan_seed(const plan *p)
 {
     return p->seed;
+}
+
+plan_alltoall plan_alltoall_model(const plan *p)
+{
+    return p->alltoall;
 }
 
 const plan *plan_site(const plan *p, int64_t s)

@@ -50,6 +50,7 @@ struct plan {
     plan_cross_dc xdc;
     int64_t steps, warmup_steps;
     uint64_t seed;
+    plan_alltoall alltoall; /* run.alltoall */
     double *slowdown; /* [topology chips]: stragglers' factors (>= 1) for run.seed; NULL: none */
     double *slow_named; /* [topology chips]: stragglers.slow's factors alone (>= 1); NULL: no
                            stragglers section */
