@@ -194,17 +194,30 @@ static inline double slot_w(const mm_slot *sl, uint32_t k)
     return sl->n_elems <= SLOT_INLINE ? sl->w[k] : sl->el[k].w;
 }
 
-/* 64 bytes: one cache line per link. */
+/* A link's users: contiguous, scanned sequentially. The first lives in the link's own
+ * record (inl) until a second comes: then all move to the heap, 4 first (most links carry a
+ * few users), doubling, and stay there. */
+typedef struct mm_users {
+    mm_user *v; /* NULL, the record's inl, or owned */
+    uint32_t n, cap;
+} mm_users;
+
+/* One cache line per link, the array allocated on a line boundary (net_mm_create): an
+ * arrival or a departure touches each of its links' records, a miss each at scale, two when
+ * they straddled two lines (a large calloc starts 16 bytes into a page), and one more for
+ * the users of a link that has them elsewhere. */
 typedef struct mm_cnst {
-    double cap;
+    _Alignas(64) double cap;
     double rem, sumw;
-    SIM_VEC(mm_user) users; /* contiguous: a link's users are scanned sequentially */
+    mm_users users;
     uint32_t epoch;
     uint32_t rz_id; /* the fill log whose component holds this link (see rz_log) */
     uint32_t nunf;
     bool modified;
     uint8_t rz_at;
+    mm_user inl; /* the first user while the link has had one at most */
 } mm_cnst;
+_Static_assert(sizeof(mm_cnst) == 64, "a link's record is one cache line");
 
 typedef struct mm_hent {
     double key;
@@ -219,7 +232,8 @@ typedef struct bound_ent {
 
 struct net_mm_system {
     size_t n_cnst;
-    mm_cnst *c;
+    mm_cnst *c;   /* on a cache-line boundary inside c_mem */
+    void *c_mem;
     int32_t *mod;
     size_t n_mod;
     SIM_VEC(net_mm_var *) active;
@@ -263,7 +277,12 @@ sim_code net_mm_create(size_t n_cnst, const double *cap_Bps, int naive, net_mm_s
     s->n_cnst = n_cnst;
     s->naive = naive;
     size_t n = n_cnst ? n_cnst : 1;
-    s->c = calloc(n, sizeof *s->c);
+    /* calloc, whose fresh pages the kernel zeroes as they are first touched, one record
+     * more, and the array started at its first line boundary */
+    s->c_mem = calloc(n + 1, sizeof *s->c);
+    if (s->c_mem)
+        s->c = (mm_cnst *)(void *)((char *)s->c_mem +
+                                   (-(uintptr_t)s->c_mem & (_Alignof(mm_cnst) - 1)));
     s->mod = malloc(n * sizeof *s->mod);
     s->comp_c = malloc(n * sizeof *s->comp_c);
     s->heap = malloc(n * sizeof *s->heap);
@@ -289,8 +308,9 @@ void net_mm_destroy(net_mm_system *s)
         return;
     if (s->c)
         for (size_t i = 0; i < s->n_cnst; i++)
-            sim_vec_free(&s->c[i].users);
-    free(s->c);
+            if (s->c[i].users.v != &s->c[i].inl)
+                free(s->c[i].users.v);
+    free(s->c_mem);
     free(s->mod);
     free(s->comp_c);
     for (int i = 0; i < RZ_LOGS; i++) {
@@ -368,6 +388,30 @@ nomem:
                           "out of memory for %zu concurrent transfers", n);
 }
 
+/* Appends u to c's users (mm_users); -1 when out of memory, with nothing changed. */
+static int users_push(mm_cnst *c, mm_user u)
+{
+    mm_users *us = &c->users;
+    if (us->n == us->cap) {
+        if (!us->cap) {
+            us->v = &c->inl;
+            us->cap = 1;
+        } else {
+            uint32_t cap = us->cap < 4 ? 4 : 2 * us->cap;
+            bool inl = us->v == &c->inl;
+            mm_user *v = realloc(inl ? NULL : us->v, cap * sizeof *v);
+            if (!v)
+                return -1;
+            if (inl)
+                memcpy(v, us->v, us->n * sizeof *v);
+            us->v = v;
+            us->cap = cap;
+        }
+    }
+    us->v[us->n++] = u;
+    return 0;
+}
+
 sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
 {
     assert(!var->enabled && var->n_elems > 0);
@@ -403,9 +447,7 @@ sim_code net_mm_var_enable(net_mm_system *s, net_mm_var *var, sim_status *st)
         mm_cnst *c = &s->c[e->cnst];
         e->var = var;
         e->pos = (uint32_t)c->users.n;
-        /* most links carry a few users: 4 first (then doubling), not the vector's 8 */
-        if ((!c->users.cap && sim_vec_reserve_exact(&c->users, 4) != 0) ||
-            sim_vec_push(&c->users, ((mm_user){idx, i})) != 0) {
+        if (users_push(c, (mm_user){idx, i}) != 0) {
             /* undo the usages added so far, leave var disabled */
             for (uint32_t j = 0; j < i; j++)
                 s->c[var->elems[j].cnst].users.n--;
