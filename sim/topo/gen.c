@@ -362,8 +362,10 @@ sim_code topo_gen_load(topo *t, const ydoc *d, const char *path, const topo_load
 
 void topo_gen_free(topo *t)
 {
-    for (size_t i = 0; i < t->n_sites; i++)
+    for (size_t i = 0; i < t->n_sites; i++) {
         free(t->sites[i].torus_cable);
+        free(t->sites[i].chip_leaf);
+    }
     free(t->sites);
     for (size_t i = 0; t->wans && i < t->n_wans; i++)
         sim_vec_free(&t->wans[i].bg);

@@ -282,6 +282,8 @@ sim_code topo_gen_build(topo_gen *G, sim_status *st)
                 if (t->wans[k].a == si || t->wans[k].b == si)
                     gw += t->wans[k].nominal_Bps;
         rc = build_site_links(G, s, gw > 0 ? gw : 1, G->src[si].gw_lat_ps, st);
+        if (rc == SIM_OK)
+            rc = topo_route_index(s, st);
     }
     /* A WAN link carries its own latency and the traversal of the gateway it leaves. */
     for (size_t k = 0; k < t->n_wans && rc == SIM_OK; k++) {
