@@ -56,7 +56,9 @@ static inline int64_t ev_round_ps(double v)
         return llround(v);
     int64_t t = (int64_t)v;
     double f = v - (double)t;
-    return f >= 0.5 ? t + 1 : f <= -0.5 ? t - 1 : t;
+    /* the fraction's side is a coin toss: comparisons added as numbers, not branches that
+       no predictor guesses (a third of `clustersim flows` on a dense all-to-all was this) */
+    return t + (int64_t)(f >= 0.5) - (int64_t)(f <= -0.5);
 }
 /* Events run so far. */
 uint64_t ev_count(const ev_engine *e);
