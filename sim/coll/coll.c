@@ -322,10 +322,7 @@ static int64_t steps_latency(const coll_inst *in, const gather *g, int steps)
     int64_t lat = (int64_t)steps * g->max_lat + (in->phase == 0 ? m->launch_ps : 0);
     if (in->how->algo == COLL_ALGO_NVLS)
         return lat + m->nvls_ps;
-    /* coupled: its one step ends with its slowest message, so one over scale-out pays it */
-    size_t out = in->how->algo == COLL_ALGO_COUPLED ? (g->routes_out ? (size_t)steps : 0)
-                 : g->routes ? ((size_t)steps * g->routes_out + g->routes / 2) / g->routes
-                             : 0;
+    size_t out = g->routes ? ((size_t)steps * g->routes_out + g->routes / 2) / g->routes : 0;
     return lat + (int64_t)out * m->step_out_ps + ((int64_t)steps - (int64_t)out) * m->step_up_ps;
 }
 
@@ -529,6 +526,10 @@ static int phase_coupled(coll_inst *in)
             if (i != j && !add_route(in, in->chips[i], in->chips[j],
                                      edge_hash(in, i * in->n + j), &g))
                 return 0;
+    /* its one step is one edge, which ends with its slowest message: over scale-out if any
+     * message crosses it */
+    g.routes_out = g.routes_out > 0;
+    g.routes = 1;
     return launch(in, &g, in->bytes / (double)in->n, 1);
 }
 

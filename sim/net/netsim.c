@@ -73,7 +73,9 @@ struct net_sim {
     double *link_bytes;
     SIM_VEC(net_transfer *) cand; /* on_component scratch, reserved as far as live */
     SIM_VEC(net_mm_elem) merged, merged_tmp; /* merge_many's scratch, sort_by_link's */
-    uint32_t *link_at, *link_stamp; /* merge_many: a link's place in merged, its epoch */
+    struct link_mark {
+        uint32_t epoch, at; /* merge_many: the merge that last met the link, its place */
+    } *marks;               /* [links], made at the first merge_many */
     uint32_t merge_epoch;
     size_t n_cand;                /* candidates so far in the component being reported */
     int64_t best_ps;              /* earliest finish so far in that component */
@@ -134,8 +136,7 @@ void net_sim_destroy(net_sim *ns)
     sim_vec_free(&ns->cand);
     sim_vec_free(&ns->merged);
     sim_vec_free(&ns->merged_tmp);
-    free(ns->link_at);
-    free(ns->link_stamp);
+    free(ns->marks);
     net_mm_destroy(ns->mm);
     sim_pool_destroy(ns->xf_pool);
     for (int i = 0; i < N_CLASSES; i++)
@@ -434,27 +435,23 @@ static size_t merge_many(net_sim *ns, const net_transfer_spec *spec)
     size_t n = spec->n_uses, k = 0;
     if (sim_vec_reserve(&ns->merged, n) != 0)
         return 0;
-    if (!ns->link_at) {
-        size_t nl = net_graph_link_count(ns->g);
-        ns->link_at = calloc(nl ? nl : 1, sizeof *ns->link_at);
-        ns->link_stamp = calloc(nl ? nl : 1, sizeof *ns->link_stamp);
-        if (!ns->link_at || !ns->link_stamp)
-            return 0;
-    }
-    if (++ns->merge_epoch == 0) { /* wrapped: forget every stamp */
-        memset(ns->link_stamp, 0, net_graph_link_count(ns->g) * sizeof *ns->link_stamp);
+    size_t nl = net_graph_link_count(ns->g);
+    if (!ns->marks && !(ns->marks = calloc(nl ? nl : 1, sizeof *ns->marks)))
+        return 0;
+    if (++ns->merge_epoch == 0) { /* wrapped: forget every mark */
+        memset(ns->marks, 0, nl * sizeof *ns->marks);
         ns->merge_epoch = 1;
     }
     net_mm_elem *m = ns->merged.v;
     for (size_t i = 0; i < n; i++) {
-        net_link_id l = spec->uses[i].link;
+        struct link_mark *mk = &ns->marks[spec->uses[i].link];
         assert(spec->uses[i].w > 0);
-        if (ns->link_stamp[l] == ns->merge_epoch) {
-            m[ns->link_at[l]].w += spec->uses[i].w;
+        if (mk->epoch == ns->merge_epoch) {
+            m[mk->at].w += spec->uses[i].w;
         } else {
-            ns->link_stamp[l] = ns->merge_epoch;
-            ns->link_at[l] = (uint32_t)k;
-            m[k++] = (net_mm_elem){.cnst = l, .w = spec->uses[i].w};
+            mk->epoch = ns->merge_epoch;
+            mk->at = (uint32_t)k;
+            m[k++] = (net_mm_elem){.cnst = spec->uses[i].link, .w = spec->uses[i].w};
         }
     }
     return sort_by_link(ns, k) ? k : 0;

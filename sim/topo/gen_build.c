@@ -209,12 +209,20 @@ static sim_code build_site_links(topo_gen *G, topo_site *s, double gw_Bps, int64
         return rc;
     /* Hop latencies: the cable plus, when it leaves a switch, the switch's traversal. */
     int64_t up = s->link_lat_ps, sw = s->link_lat_ps + s->switch_lat_ps;
-    size_t share = s->chips_per_node / s->nics_per_node;
-    for (size_t i = 0; s->shared_nics && i < s->chips && rc == SIM_OK; i++) {
-        size_t node = i / s->chips_per_node, k = i % s->chips_per_node;
-        rc = cable(G, chip0 + (net_node_id)i,
-                   s->nic_node + (net_node_id)(node * s->nics_per_node + k / share), s->pcie_Bps,
-                   0, NET_LINK_PCIE, &s->pcie_base, st);
+    /* each chip's NIC (its own, or its share of the node's) and that NIC's leaf, which
+     * routing reads from the table instead of dividing again */
+    s->chip_leaf = malloc((s->chips ? s->chips : 1) * sizeof *s->chip_leaf);
+    if (!s->chip_leaf)
+        return topo_gen_nomem(G, st);
+    size_t share = s->shared_nics ? s->chips_per_node / s->nics_per_node : 1;
+    for (size_t i = 0; i < s->chips && rc == SIM_OK; i++) {
+        size_t g = s->shared_nics ? i / s->chips_per_node * s->nics_per_node +
+                                        i % s->chips_per_node / share
+                                  : i;
+        s->chip_leaf[i] = (uint32_t)leaf_of_nic(s, g);
+        if (s->shared_nics)
+            rc = cable(G, chip0 + (net_node_id)i, s->nic_node + (net_node_id)g, s->pcie_Bps, 0,
+                       NET_LINK_PCIE, &s->pcie_base, st);
     }
     for (size_t g = 0; g < s->nics && rc == SIM_OK; g++) {
         net_node_id from = s->shared_nics ? s->nic_node + (net_node_id)g : chip0 + (net_node_id)g;
@@ -282,8 +290,6 @@ sim_code topo_gen_build(topo_gen *G, sim_status *st)
                 if (t->wans[k].a == si || t->wans[k].b == si)
                     gw += t->wans[k].nominal_Bps;
         rc = build_site_links(G, s, gw > 0 ? gw : 1, G->src[si].gw_lat_ps, st);
-        if (rc == SIM_OK)
-            rc = topo_route_index(s, st);
     }
     /* A WAN link carries its own latency and the traversal of the gateway it leaves. */
     for (size_t k = 0; k < t->n_wans && rc == SIM_OK; k++) {

@@ -76,8 +76,8 @@ typedef struct topo_site {
     net_node_id leaf_node, spine_node, core_node, gw_node; /* gw_node -1: none */
     net_link_id ls_base, sc_base, gw_base;
     size_t n_top; /* switches of the top tier (linked to the gateway) */
-    uint32_t *chip_leaf; /* [chips]: each chip's leaf (tiers > 0), tabled once by
-                            topo_route_index: routing read it with four divisions */
+    uint32_t *chip_leaf; /* [chips]: each chip's leaf when tiers > 0 (NULL otherwise),
+                            tabled as the fabric is cabled (gen_build.c) for routing */
 } topo_site;
 
 typedef struct topo_bg_point {
@@ -151,9 +151,5 @@ sim_code topo_fleet_load(topo *t, const struct ydoc *d, sim_status *st);
 /* Reads the top-level `power` and `cost` sections of d into t, defaults first (facility.c),
  * after the chips are known (a cost section's chip prices are checked against them). */
 sim_code topo_facility_load(topo *t, const struct ydoc *d, sim_status *st);
-
-/* Tables what routing reads of site s's structure (topo_site.chip_leaf); after its fabric
- * is built. SIM_ERR_NOMEM. */
-sim_code topo_route_index(topo_site *s, sim_status *st);
 
 #endif

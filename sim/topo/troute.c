@@ -19,7 +19,6 @@
  * branch): every equal-cost path of a generated fabric has the same hops and latencies.
  */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/hash.h"
@@ -78,32 +77,10 @@ static size_t nic_of_chip(const topo_site *s, size_t i)
     return i / s->chips_per_node * s->nics_per_node + i % s->chips_per_node / share;
 }
 
-/* The leaf of chip i, by the formulas of gen_fabric.c (topo_route_index tables it). */
-static size_t leaf_formula(const topo_site *s, size_t i)
-{
-    size_t g = nic_of_chip(s, i);
-    if (s->fabric_kind != TOPO_FAB_RAIL)
-        return g / s->per_leaf;
-    size_t node = g / s->nics_per_node, rail = g % s->nics_per_node;
-    return node / s->per_leaf * s->nics_per_node + rail;
-}
-
+/* Only routes through the fabric ask, so the site has one and its table (gen_build.c). */
 static size_t leaf_of_chip(const topo_site *s, size_t i)
 {
-    return s->chip_leaf ? s->chip_leaf[i] : leaf_formula(s, i);
-}
-
-sim_code topo_route_index(topo_site *s, sim_status *st)
-{
-    if (!s->tiers)
-        return SIM_OK;
-    s->chip_leaf = malloc((s->chips ? s->chips : 1) * sizeof *s->chip_leaf);
-    if (!s->chip_leaf)
-        return sim_status_set(st, SIM_ERR_NOMEM, NULL, 0, 0,
-                              "out of memory for the routes of site '%s'", s->name);
-    for (size_t i = 0; i < s->chips; i++)
-        s->chip_leaf[i] = (uint32_t)leaf_formula(s, i);
-    return SIM_OK;
+    return s->chip_leaf[i];
 }
 
 static void access_up(emitter *E, const topo_site *s, size_t i)
